@@ -1,0 +1,8 @@
+import type { Command } from '../command.js';
+
+/**
+ * Every command, loaded lazily so `strata inspect` does not load WebGPU. Add a command by adding a file under
+ * `commands/` and one line here.
+ */
+export const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
+};

@@ -1,0 +1,44 @@
+import { StrataError } from '@strata/core';
+import type { CommandOutput } from './command.js';
+import { COMMANDS } from './commands/index.js';
+
+const output: CommandOutput = {
+  out: (text) => process.stdout.write(text),
+  error: (text) => process.stderr.write(text),
+};
+
+async function main(argv: readonly string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    const lines = await Promise.all(Object.values(COMMANDS).map(async (load) => load()));
+    output.out(`strata — LLM inference on WebGPU\n\nUsage: strata <command> [options]\n\nCommands:\n`);
+    for (const command of lines) output.out(`  ${command.name.padEnd(10)} ${command.summary}\n`);
+    return name === undefined ? 1 : 0;
+  }
+  const load = COMMANDS[name];
+  if (load === undefined) {
+    output.error(`strata: unknown command '${name}'. Run 'strata --help' for the list.\n`);
+    return 2;
+  }
+  const command = await load();
+  if (rest.includes('--help') || rest.includes('-h')) {
+    output.out(`${command.usage}\n`);
+    return 0;
+  }
+  return command.run(rest, output);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    if (StrataError.isInstance(error)) {
+      process.stderr.write(`strata: ${error.message} [${error.code}]\n`);
+      process.exitCode = 1;
+    } else {
+      process.stderr.write(`strata: unexpected failure: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.exitCode = 70;
+    }
+  },
+);

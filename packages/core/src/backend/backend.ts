@@ -1,0 +1,175 @@
+import type { Tensor, WeightDescriptor, WeightTensor } from '../tensor/tensor.js';
+import type { RopeParameters } from './rope.js';
+
+/** Activation functions the backends implement. */
+export type ActivationKind = 'silu' | 'gelu-tanh' | 'gelu-erf' | 'relu';
+
+/** Bytes of a weight: the whole buffer, or consecutive chunks in order (a streaming upload holds one chunk at a time). */
+export type WeightBytes = Uint8Array | AsyncIterable<Uint8Array>;
+
+/** Options of {@link Backend.attention}. Queries sit at positions `firstPosition … firstPosition + rows - 1`. */
+export interface AttentionOptions {
+  /** Query heads; queries are `[rows, heads · headDimensions]`. */
+  readonly heads: number;
+  /** Key/value heads (grouped-query attention when fewer than `heads`; must divide it). */
+  readonly keyValueHeads: number;
+  /** Size of one head. */
+  readonly headDimensions: number;
+  /** Position of the first query row. */
+  readonly firstPosition: number;
+  /** Multiplies q·k before softcap and softmax (usually 1/√headDimensions). */
+  readonly scale: number;
+  /** When set, a query at p sees keys at positions > p − window only (sliding window). */
+  readonly window?: number;
+  /** When set, scores become softcap · tanh(score / softcap) before softmax (Gemma 2). */
+  readonly softcap?: number;
+}
+
+/**
+ * The KV cache of one attention layer: keys and values `[capacity, keyValueHeads · headDimensions]`.
+ * The entry for position p lives in row `p mod capacity`: a cache smaller than the context is a ring buffer, which is
+ * correct while capacity ≥ window + rows written per step − 1. The pipeline owns caches; models read and write them.
+ */
+export interface KeyValueCache {
+  /** Keys, f32 `[capacity, keyValueHeads · headDimensions]`. */
+  readonly keys: Tensor;
+  /** Values, same shape as keys. */
+  readonly values: Tensor;
+}
+
+/** Options of {@link Backend.routeExperts}. */
+export interface ExpertRoutingOptions {
+  /** Experts chosen per token. */
+  readonly topK: number;
+  /** Renormalise the chosen experts' probabilities to sum to 1 (Mixtral, Qwen3-MoE with norm_topk_prob). */
+  readonly normalize: boolean;
+}
+
+/** Result of {@link Backend.routeExperts}: for each token, the chosen experts and their weights. */
+export interface ExpertRouting {
+  /** i32 `[rows, topK]`, best first. */
+  readonly experts: Tensor;
+  /** f32 `[rows, topK]`: softmax probabilities over all experts, renormalised over the chosen ones when asked. */
+  readonly weights: Tensor;
+}
+
+/**
+ * Options of {@link Backend.sampleToken}. All filters apply to the temperature-scaled distribution, in the order
+ * penalties → logit bias → temperature → top-k → top-p → min-p; `temperature` 0 is greedy (argmax after penalties/bias).
+ */
+export interface SamplingParameters {
+  /** 0 for greedy; otherwise divides the logits. */
+  readonly temperature: number;
+  /** Keep the k most likely tokens; 0 disables. */
+  readonly topK: number;
+  /** Keep the smallest set whose probability reaches p; 1 disables. */
+  readonly topP: number;
+  /** Drop tokens whose probability is below minP × the best one's; 0 disables. */
+  readonly minP: number;
+  /** A uniform random number in [0, 1) drawn by the caller's seeded generator; picks the token from the kept mass. */
+  readonly random: number;
+  /** Tokens to penalise (distinct ids) and how often each occurred; empty for none. */
+  readonly penaltyTokens: Int32Array;
+  /** Occurrence counts matching `penaltyTokens`. */
+  readonly penaltyCounts: Int32Array;
+  /** llama.cpp's repetition penalty: positive logits divided by it, negative multiplied; 1 disables. */
+  readonly repetitionPenalty: number;
+  /** Subtracted once from the logit of every penalised token; 0 disables. */
+  readonly presencePenalty: number;
+  /** Subtracted count times from the logit of every penalised token; 0 disables. */
+  readonly frequencyPenalty: number;
+  /** Token ids whose logits get `logitBiasValues` added (−Infinity bans a token). */
+  readonly logitBiasTokens: Int32Array;
+  /** Values matching `logitBiasTokens`. */
+  readonly logitBiasValues: Float32Array;
+}
+
+/**
+ * A compute backend. Models and primitives compute only through this interface.
+ *
+ * Semantics every implementation keeps:
+ * - Ops return new tensors and never modify their inputs, except {@link Backend.writeKeyValues} which writes the cache.
+ * - Ops may be recorded lazily (WebGPU encodes a whole step into one command buffer); {@link Backend.read} is the only
+ *   synchronisation point and returns host copies. Errors of recorded work surface at the next `read`/`flush` at the latest.
+ * - {@link Backend.dispose} hands a tensor's storage back; using a disposed tensor throws `TENSOR_DISPOSED`.
+ * - Tensors and weights of another backend are rejected with `BACKEND_MISMATCH`; bad shapes with `SHAPE_MISMATCH`.
+ */
+export interface Backend {
+  /** Stable name (`cpu`, `webgpu`). */
+  readonly name: string;
+
+  // ── memory ────────────────────────────────────────────────────────────────────────────────────────────────────────
+  /** Uploads a weight in its file format. Vectors of any float type may be stored as f32 by the backend. */
+  uploadWeight(descriptor: WeightDescriptor, bytes: WeightBytes): Promise<WeightTensor>;
+  /** Copies host data into a new tensor of the given shape (`Float32Array` → f32, `Int32Array` → i32). */
+  upload(data: Float32Array | Int32Array, shape: readonly number[]): Tensor;
+  /** A new f32 tensor filled with zeros (KV caches). */
+  zeros(shape: readonly number[]): Tensor;
+  /** Runs everything recorded so far and copies the tensor to the host. */
+  read(tensor: Tensor): Promise<Float32Array | Int32Array>;
+  /** Runs everything recorded so far and waits for it. */
+  flush(): Promise<void>;
+  /** Releases a tensor's storage (a no-op where the garbage collector owns it). */
+  dispose(tensor: Tensor | WeightTensor): void;
+  /** A view of the same elements with another shape of equal element count. */
+  reshape(tensor: Tensor, shape: readonly number[]): Tensor;
+  /** Rows `[start, start + count)` of a 2-D tensor, as a new tensor. */
+  sliceRows(tensor: Tensor, start: number, count: number): Tensor;
+  /** Splits the columns of a 2-D tensor into consecutive parts of the given widths (fused QKV, gate/up). */
+  splitColumns(tensor: Tensor, widths: readonly number[]): Tensor[];
+
+  // ── linear algebra ───────────────────────────────────────────────────────────────────────────────────────────────
+  /** Rows of `table` `[vocabulary, width]` for i32 `ids` `[rows]`, times `scale` (default 1): f32 `[rows, width]`. */
+  embedding(table: WeightTensor, ids: Tensor, scale?: number): Tensor;
+  /** `input` `[rows, columns]` times `weight` `[out, columns]` transposed, plus `bias` `[out]`: `[rows, out]`. */
+  matmul(input: Tensor, weight: WeightTensor, bias?: WeightTensor): Tensor;
+  /**
+   * Mixture-of-experts product. `weight` is `[experts, out, columns]`, `experts` i32 `[rows, topK]`; `input` is
+   * `[rows, columns]` (the same input for every slot) or `[rows · topK, columns]` (one per slot). Returns
+   * `[rows · topK, out]`: row r·topK + s is input × expert `experts[r, s]`.
+   */
+  matmulExperts(input: Tensor, weight: WeightTensor, experts: Tensor): Tensor;
+
+  // ── element-wise and normalisation ──────────────────────────────────────────────────────────────────────────────
+  /** `a + b`; `b` may be a single row `[columns]`/`[1, columns]` broadcast over `a`'s rows. */
+  add(a: Tensor, b: Tensor): Tensor;
+  /** `a · b` element-wise, with the same broadcasting as {@link Backend.add}. */
+  mul(a: Tensor, b: Tensor): Tensor;
+  /** `input · factor`. */
+  scale(input: Tensor, factor: number): Tensor;
+  /** Applies an activation element-wise. */
+  activation(input: Tensor, kind: ActivationKind): Tensor;
+  /** `activation(gate) · up` element-wise (SwiGLU, GeGLU). */
+  gatedActivation(gate: Tensor, up: Tensor, kind: ActivationKind): Tensor;
+  /** `cap · tanh(input / cap)`. */
+  softcap(input: Tensor, cap: number): Tensor;
+  /** RMSNorm over the last dimension: x / √(mean(x²) + epsilon) · weight (no weight: 1). */
+  rmsNorm(input: Tensor, weight: WeightTensor | undefined, epsilon: number): Tensor;
+  /** LayerNorm over the last dimension with optional weight and bias. */
+  layerNorm(input: Tensor, weight: WeightTensor | undefined, bias: WeightTensor | undefined, epsilon: number): Tensor;
+  /** Softmax over the last dimension. */
+  softmax(input: Tensor): Tensor;
+
+  // ── attention ───────────────────────────────────────────────────────────────────────────────────────────────────
+  /**
+   * Rotary embedding of `input` `[rows, heads · headDimensions]` at positions `firstPosition + row`.
+   */
+  rope(input: Tensor, firstPosition: number, parameters: RopeParameters): Tensor;
+  /** Writes keys and values `[rows, keyValueHeads · headDimensions]` for positions `firstPosition + row` into the cache. */
+  writeKeyValues(cache: KeyValueCache, keys: Tensor, values: Tensor, firstPosition: number): void;
+  /**
+   * Causal attention of `queries` `[rows, heads · headDimensions]` over the cache (which must already hold the keys and
+   * values of these rows): `[rows, heads · headDimensions]`.
+   */
+  attention(queries: Tensor, cache: KeyValueCache, options: AttentionOptions): Tensor;
+
+  // ── routing and sampling ────────────────────────────────────────────────────────────────────────────────────────
+  /** Softmax over router logits `[rows, experts]`, then the top-k experts per row. */
+  routeExperts(logits: Tensor, options: ExpertRoutingOptions): ExpertRouting;
+  /** Per row, sums the `topK` slot rows of `slots` `[rows · topK, columns]` weighted by `weights` `[rows, topK]`. */
+  combineExperts(slots: Tensor, weights: Tensor): Tensor;
+  /** Index of the largest value of each row: i32 `[rows]` (first index on ties). */
+  argmax(input: Tensor): Tensor;
+  /** Samples one token from the last row of `logits` `[rows, vocabulary]`: i32 `[1]`. */
+  sampleToken(logits: Tensor, parameters: SamplingParameters): Tensor;
+}

@@ -1,0 +1,23 @@
+export type { StrataErrorCode } from './errors/error-code.js';
+export { StrataError, type StrataErrorOptions } from './errors/strata-error.js';
+export {
+  GGML_TYPES,
+  ggmlByteLength,
+  ggmlTypeFromId,
+  ggmlTypeFromName,
+  type GgmlTypeInfo,
+  type GgmlTypeName,
+} from './dtypes/ggml-type.js';
+export { isWeightType, WEIGHT_TYPES, type DType, type WeightType } from './dtypes/dtype.js';
+export { elementCount, type Tensor, type WeightDescriptor, type WeightTensor } from './tensor/tensor.js';
+export type { RopePairing, RopeParameters } from './backend/rope.js';
+export type {
+  ActivationKind,
+  AttentionOptions,
+  Backend,
+  ExpertRouting,
+  ExpertRoutingOptions,
+  KeyValueCache,
+  SamplingParameters,
+  WeightBytes,
+} from './backend/backend.js';

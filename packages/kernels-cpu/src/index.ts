@@ -1,0 +1,2 @@
+/** @packageDocumentation @strata/kernels-cpu — see README.md. */
+export {};

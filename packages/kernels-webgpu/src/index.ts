@@ -1,0 +1,2 @@
+/** @packageDocumentation @strata/kernels-webgpu — see README.md. */
+export {};

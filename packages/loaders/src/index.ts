@@ -1,0 +1,2 @@
+/** @packageDocumentation @strata/loaders — see README.md. */
+export {};

@@ -1,0 +1,2 @@
+/** @packageDocumentation @strata/models — see README.md. */
+export {};

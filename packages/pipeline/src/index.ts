@@ -1,0 +1,2 @@
+/** @packageDocumentation @strata/pipeline — see README.md. */
+export {};

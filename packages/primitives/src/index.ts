@@ -1,0 +1,2 @@
+/** @packageDocumentation @strata/primitives — see README.md. */
+export {};
