@@ -1,2 +1,9 @@
-/** @packageDocumentation @strata/models — see README.md. */
-export {};
+export type {
+  CompleteModel,
+  EmbeddingModel,
+  ForwardContext,
+  LanguageModel,
+  LayerCacheSpec,
+  LayerRange,
+  TransformerModel,
+} from './model/capabilities.js';

@@ -1,0 +1,60 @@
+import type { Backend, KeyValueCache, Tensor } from '@strata/core';
+
+/** A half-open range of layer indices `[start, end)`. */
+export interface LayerRange {
+  /** First layer (inclusive). */
+  readonly start: number;
+  /** Last layer (exclusive). */
+  readonly end: number;
+}
+
+/** What the KV cache of one attention layer must hold; the pipeline sizes and allocates caches from it. */
+export interface LayerCacheSpec {
+  /** Columns of the key and value rows: keyValueHeads · headDimensions. */
+  readonly keyValueWidth: number;
+  /** Sliding window of this layer, or undefined for full attention (a ring buffer suffices when set). */
+  readonly window?: number;
+}
+
+/** Runtime state a forward step is handed. Models own none of it (ARCHITECTURE.md, principle 1). */
+export interface ForwardContext {
+  /** The backend every op runs on (the one the weights were uploaded to). */
+  readonly backend: Backend;
+  /** Position of the first row of the hidden states. */
+  readonly firstPosition: number;
+  /** One cache per layer of the model's range, indexed from the range's start. */
+  readonly caches: readonly KeyValueCache[];
+}
+
+/** A stack of transformer layers over a layer range: hidden states in, hidden states out. */
+export interface TransformerModel {
+  /** Width of the hidden states. */
+  readonly hiddenSize: number;
+  /** Total layers of the full model, and the range this instance holds. */
+  readonly layerCount: number;
+  /** Layers this instance computes. */
+  readonly layerRange: LayerRange;
+  /** Cache geometry for each layer of the range, in order. */
+  readonly cacheSpecs: readonly LayerCacheSpec[];
+  /** Runs the layers on `hidden` `[rows, hiddenSize]`, reading and writing `context.caches`. */
+  transform(hidden: Tensor, context: ForwardContext): Tensor;
+}
+
+/** A model that turns token ids into hidden states (it holds the first layer). */
+export interface EmbeddingModel {
+  /** Vocabulary size of the embedding table. */
+  readonly vocabularySize: number;
+  /** Hidden states `[rows, hiddenSize]` for i32 ids `[rows]` (any embedding scale applied). */
+  embed(ids: Tensor): Tensor;
+}
+
+/** A transformer that holds the last layer and so can produce logits. */
+export interface LanguageModel extends TransformerModel {
+  /** Vocabulary size of the output. */
+  readonly vocabularySize: number;
+  /** Final norm, output projection and any final softcap: logits `[rows, vocabulary]`. */
+  lmHead(hidden: Tensor): Tensor;
+}
+
+/** A whole model: embedding, every layer and the head. */
+export type CompleteModel = EmbeddingModel & LanguageModel;
