@@ -45,9 +45,13 @@ for (const directory of readdirSync(packagesDirectory)) {
     if (!manifest.private) problems.push(`${name}: not in the layer table of scripts/check-dependency-direction.mjs`);
     continue;
   }
-  edges.set(name, new Set(Object.keys(manifest.dependencies ?? {}).filter((dependency) => dependency.startsWith('@strata/'))));
+  edges.set(
+    name,
+    new Set(Object.keys(manifest.dependencies ?? {}).filter((dependency) => dependency.startsWith('@strata/'))),
+  );
   for (const dependency of edges.get(name)) {
-    if (!allowed.includes(dependency)) problems.push(`${name}: package.json depends on ${dependency}, which is above it or beside it`);
+    if (!allowed.includes(dependency))
+      problems.push(`${name}: package.json depends on ${dependency}, which is above it or beside it`);
   }
   for (const file of sourceFiles(join(packagesDirectory, directory, 'src'))) {
     const isTest = /\.(test|bench)\.ts$/.test(file) || file.includes('/testing/');

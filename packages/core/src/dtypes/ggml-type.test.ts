@@ -4,7 +4,7 @@ import { GGML_TYPES, ggmlByteLength, ggmlTypeFromId, ggmlTypeFromName } from './
 
 describe('ggml type table', () => {
   it('has one row per id, in id order', () => {
-    GGML_TYPES.forEach((info, index) => expect(info.id).toBe(index));
+    for (const [index, info] of GGML_TYPES.entries()) expect(info.id).toBe(index);
   });
 
   it('gives the block geometry of the k-quants from their struct sizes', () => {
@@ -17,9 +17,24 @@ describe('ggml type table', () => {
 
   it('rejects unknown ids, removed layouts and partial blocks with typed errors', () => {
     expect(() => ggmlTypeFromId(40)).toThrowError(/40/);
-    expect(StrataError.isInstance(catchError(() => ggmlTypeFromId(-1)), 'UNKNOWN_TENSOR_TYPE')).toBe(true);
-    expect(StrataError.isInstance(catchError(() => ggmlByteLength(ggmlTypeFromId(4), 32)), 'UNSUPPORTED_TENSOR_TYPE')).toBe(true);
-    expect(StrataError.isInstance(catchError(() => ggmlByteLength(ggmlTypeFromName('Q4_0'), 31)), 'INVALID_TENSOR_INFO')).toBe(true);
+    expect(
+      StrataError.isInstance(
+        catchError(() => ggmlTypeFromId(-1)),
+        'UNKNOWN_TENSOR_TYPE',
+      ),
+    ).toBe(true);
+    expect(
+      StrataError.isInstance(
+        catchError(() => ggmlByteLength(ggmlTypeFromId(4), 32)),
+        'UNSUPPORTED_TENSOR_TYPE',
+      ),
+    ).toBe(true);
+    expect(
+      StrataError.isInstance(
+        catchError(() => ggmlByteLength(ggmlTypeFromName('Q4_0'), 31)),
+        'INVALID_TENSOR_INFO',
+      ),
+    ).toBe(true);
   });
 });
 

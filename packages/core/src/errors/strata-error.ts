@@ -19,13 +19,13 @@ export class StrataError extends Error {
   readonly code: StrataErrorCode;
   /** Structured facts about the failure. */
   readonly details: Readonly<Record<string, unknown>>;
-  private readonly [MARKER] = true;
-
   constructor(code: StrataErrorCode, message: string, options: StrataErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'StrataError';
     this.code = code;
     this.details = options.details ?? {};
+    // The global-symbol brand lets isInstance recognise errors from a duplicate install of @strata/core.
+    Object.defineProperty(this, MARKER, { value: true, enumerable: false });
   }
 
   /** True when `value` is a StrataError from any copy of this package; narrows to a given code when one is passed. */
