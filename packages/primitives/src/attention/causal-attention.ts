@@ -1,0 +1,250 @@
+import { type Backend, type KeyValueCache, type RopeParameters, StrataError, type Tensor } from '@strata/core';
+import type { Linear } from '../layers/linear.js';
+import type { Norm } from '../layers/norm.js';
+
+/** Separate query, key and value projections (most models). */
+export interface SeparateProjections {
+  /** `[heads · headDimensions, hidden]`. */
+  readonly query: Linear;
+  /** `[keyValueHeads · headDimensions, hidden]`. */
+  readonly key: Linear;
+  /** `[keyValueHeads · headDimensions, hidden]`. */
+  readonly value: Linear;
+  /** `[hidden, heads · headDimensions]`. */
+  readonly output: Linear;
+}
+
+/** One fused query/key/value projection whose output columns are [q | k | v] (Phi-3, Phi-2 GGUF). */
+export interface FusedProjections {
+  /** `[(heads + 2 · keyValueHeads) · headDimensions, hidden]`. */
+  readonly queryKeyValue: Linear;
+  /** `[hidden, heads · headDimensions]`. */
+  readonly output: Linear;
+}
+
+/** The projections of an attention layer. */
+export type AttentionProjections = SeparateProjections | FusedProjections;
+
+/** Head geometry of an attention layer. */
+export interface AttentionGeometry {
+  /** Query heads. */
+  readonly heads: number;
+  /** Key/value heads (divides heads). */
+  readonly keyValueHeads: number;
+  /** Size of one head. */
+  readonly headDimensions: number;
+}
+
+/** What one attention layer is handed at each step: the backend, the position and this layer's cache. */
+export interface AttentionContext {
+  /** The backend the weights live on. */
+  readonly backend: Backend;
+  /** Position of the first row. */
+  readonly firstPosition: number;
+  /** This layer's KV cache (owned by the caller). */
+  readonly cache: KeyValueCache;
+}
+
+/** Geometry of the cache one attention layer needs. */
+export interface AttentionCacheSpec {
+  /** keyValueHeads · headDimensions. */
+  readonly keyValueWidth: number;
+  /** The sliding window, or undefined for full attention. */
+  readonly window?: number;
+}
+
+interface AttentionSettings {
+  readonly projections: AttentionProjections;
+  readonly geometry: AttentionGeometry;
+  readonly scale: number;
+  readonly queryNorm?: Norm;
+  readonly keyNorm?: Norm;
+  readonly rotary?: RopeParameters;
+  readonly window?: number;
+  readonly softcap?: number;
+}
+
+function checkPositiveInteger(value: number, name: string): void {
+  if (!Number.isInteger(value) || value <= 0) {
+    throw new StrataError('INVALID_CONFIG', `Attention ${name} must be a positive integer; got ${value}.`, {
+      details: { [name]: value },
+    });
+  }
+}
+
+function checkWidth(linear: Linear, expected: number, what: string): void {
+  if (linear.outputs !== expected) {
+    throw new StrataError(
+      'SHAPE_MISMATCH',
+      `The ${what} projection has ${linear.outputs} outputs; the head geometry needs ${expected}.`,
+      {
+        details: { what, outputs: linear.outputs, expected },
+      },
+    );
+  }
+}
+
+/**
+ * Causal self-attention: projections → optional per-head QK norm → optional RoPE → cache write → attention → output.
+ * An immutable value: each `with…` returns a new attention. It reads and writes the cache it is handed, never owns one.
+ */
+export class CausalAttention {
+  readonly #settings: AttentionSettings;
+
+  private constructor(settings: AttentionSettings) {
+    this.#settings = settings;
+  }
+
+  /** Plain attention (no RoPE, full window, scale 1/√headDimensions) from projections and head geometry. */
+  static create(projections: AttentionProjections, geometry: AttentionGeometry): CausalAttention {
+    checkPositiveInteger(geometry.heads, 'heads');
+    checkPositiveInteger(geometry.keyValueHeads, 'keyValueHeads');
+    checkPositiveInteger(geometry.headDimensions, 'headDimensions');
+    if (geometry.heads % geometry.keyValueHeads !== 0) {
+      throw new StrataError(
+        'INVALID_CONFIG',
+        `Key/value heads (${geometry.keyValueHeads}) must divide query heads (${geometry.heads}).`,
+        {
+          details: { ...geometry },
+        },
+      );
+    }
+    const queryWidth = geometry.heads * geometry.headDimensions;
+    const keyValueWidth = geometry.keyValueHeads * geometry.headDimensions;
+    if ('queryKeyValue' in projections) {
+      checkWidth(projections.queryKeyValue, queryWidth + 2 * keyValueWidth, 'fused QKV');
+    } else {
+      checkWidth(projections.query, queryWidth, 'query');
+      checkWidth(projections.key, keyValueWidth, 'key');
+      checkWidth(projections.value, keyValueWidth, 'value');
+    }
+    return new CausalAttention({ projections, geometry, scale: 1 / Math.sqrt(geometry.headDimensions) });
+  }
+
+  /** Head geometry. */
+  get geometry(): AttentionGeometry {
+    return this.#settings.geometry;
+  }
+
+  /** The multiplier of q·k. */
+  get scale(): number {
+    return this.#settings.scale;
+  }
+
+  /** The sliding window, if any. */
+  get window(): number | undefined {
+    return this.#settings.window;
+  }
+
+  /** The RoPE parameters, if any. */
+  get rotary(): RopeParameters | undefined {
+    return this.#settings.rotary;
+  }
+
+  /** What the cache of this layer must hold. */
+  get cacheSpec(): AttentionCacheSpec {
+    const keyValueWidth = this.#settings.geometry.keyValueHeads * this.#settings.geometry.headDimensions;
+    return this.#settings.window === undefined ? { keyValueWidth } : { keyValueWidth, window: this.#settings.window };
+  }
+
+  /** Normalises each query and key head (over headDimensions) before RoPE (Qwen3, Gemma 3). */
+  withQkNorm(queryNorm: Norm, keyNorm: Norm): CausalAttention {
+    return new CausalAttention({ ...this.#settings, queryNorm, keyNorm });
+  }
+
+  /** Applies rotary embeddings to queries and keys. */
+  withRotary(parameters: RopeParameters): CausalAttention {
+    if (parameters.headDimensions !== this.#settings.geometry.headDimensions) {
+      throw new StrataError(
+        'INVALID_CONFIG',
+        `RoPE head size ${parameters.headDimensions} differs from the attention head size ${this.#settings.geometry.headDimensions}.`,
+        { details: { rope: parameters.headDimensions, attention: this.#settings.geometry.headDimensions } },
+      );
+    }
+    return new CausalAttention({ ...this.#settings, rotary: parameters });
+  }
+
+  /** Restricts each query to the keys of the last `window` positions (itself included). */
+  withSlidingWindow(window: number): CausalAttention {
+    checkPositiveInteger(window, 'window');
+    return new CausalAttention({ ...this.#settings, window });
+  }
+
+  /** Caps attention scores: cap · tanh(score / cap) (Gemma 2). */
+  withSoftcap(cap: number): CausalAttention {
+    if (!(cap > 0))
+      throw new StrataError('INVALID_CONFIG', `Attention softcap must be positive; got ${cap}.`, { details: { cap } });
+    return new CausalAttention({ ...this.#settings, softcap: cap });
+  }
+
+  /** Replaces the q·k multiplier (Gemma: 1/√query_pre_attn_scalar). */
+  withScale(scale: number): CausalAttention {
+    if (!(scale > 0))
+      throw new StrataError('INVALID_CONFIG', `Attention scale must be positive; got ${scale}.`, {
+        details: { scale },
+      });
+    return new CausalAttention({ ...this.#settings, scale });
+  }
+
+  /** `hidden` `[rows, width]` (already normed) → `[rows, width]`; writes this step's keys and values into the cache. */
+  forward(hidden: Tensor, context: AttentionContext): Tensor {
+    const { backend, firstPosition, cache } = context;
+    const settings = this.#settings;
+    const { heads, keyValueHeads, headDimensions } = settings.geometry;
+    const projections = settings.projections;
+    let query: Tensor;
+    let key: Tensor;
+    let value: Tensor;
+    if ('queryKeyValue' in projections) {
+      const fused = projections.queryKeyValue.forward(backend, hidden);
+      [query, key, value] = backend.splitColumns(fused, [
+        heads * headDimensions,
+        keyValueHeads * headDimensions,
+        keyValueHeads * headDimensions,
+      ]) as [Tensor, Tensor, Tensor];
+      backend.dispose(fused);
+    } else {
+      query = projections.query.forward(backend, hidden);
+      key = projections.key.forward(backend, hidden);
+      value = projections.value.forward(backend, hidden);
+    }
+    if (settings.queryNorm !== undefined && settings.keyNorm !== undefined) {
+      query = replace(backend, query, normPerHead(backend, settings.queryNorm, query, heads, headDimensions));
+      key = replace(backend, key, normPerHead(backend, settings.keyNorm, key, keyValueHeads, headDimensions));
+    }
+    if (settings.rotary !== undefined) {
+      query = replace(backend, query, backend.rope(query, firstPosition, settings.rotary));
+      key = replace(backend, key, backend.rope(key, firstPosition, settings.rotary));
+    }
+    backend.writeKeyValues(cache, key, value, firstPosition);
+    backend.dispose(key);
+    backend.dispose(value);
+    const attended = backend.attention(query, cache, {
+      heads,
+      keyValueHeads,
+      headDimensions,
+      firstPosition,
+      scale: settings.scale,
+      ...(settings.window === undefined ? {} : { window: settings.window }),
+      ...(settings.softcap === undefined ? {} : { softcap: settings.softcap }),
+    });
+    backend.dispose(query);
+    const output = projections.output.forward(backend, attended);
+    backend.dispose(attended);
+    return output;
+  }
+}
+
+/** Disposes `previous` and returns `next` (keeps forward passes free of leaked intermediates). */
+function replace(backend: Backend, previous: Tensor, next: Tensor): Tensor {
+  backend.dispose(previous);
+  return next;
+}
+
+/** Applies `norm` to each head of `input` `[rows, heads · headDimensions]`. */
+function normPerHead(backend: Backend, norm: Norm, input: Tensor, heads: number, headDimensions: number): Tensor {
+  const rows = input.shape[0] as number;
+  const perHead = backend.reshape(input, [rows * heads, headDimensions]);
+  const normed = norm.forward(backend, perHead);
+  return backend.reshape(normed, [rows, heads * headDimensions]);
+}

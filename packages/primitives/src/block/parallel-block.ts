@@ -1,0 +1,52 @@
+import type { Tensor } from '@strata/core';
+import type { AttentionCacheSpec, AttentionContext, CausalAttention } from '../attention/causal-attention.js';
+import type { FeedForward } from '../feed-forward/feed-forward.js';
+import type { Norm } from '../layers/norm.js';
+import type { Block } from './transformer-block.js';
+
+/** The parts of a {@link ParallelTransformerBlock}. */
+export interface ParallelBlockParts<N extends Norm, F extends FeedForward> {
+  /** The one norm both branches read. */
+  readonly norm: N;
+  /** The attention. */
+  readonly attention: CausalAttention;
+  /** The feed-forward network. */
+  readonly feedForward: F;
+}
+
+/** Parallel layer (Phi-2, GPT-J): n = norm(x); out = x + attention(n) + ffn(n). */
+export class ParallelTransformerBlock<N extends Norm = Norm, F extends FeedForward = FeedForward> implements Block {
+  /** The parts. */
+  readonly parts: ParallelBlockParts<N, F>;
+
+  constructor(parts: ParallelBlockParts<N, F>) {
+    this.parts = parts;
+  }
+
+  get attention(): CausalAttention {
+    return this.parts.attention;
+  }
+
+  get cacheSpec(): AttentionCacheSpec {
+    return this.parts.attention.cacheSpec;
+  }
+
+  /** A copy with some parts replaced. */
+  with(parts: Partial<ParallelBlockParts<N, F>>): ParallelTransformerBlock<N, F> {
+    return new ParallelTransformerBlock({ ...this.parts, ...parts });
+  }
+
+  forward(hidden: Tensor, context: AttentionContext): Tensor {
+    const { backend } = context;
+    const normed = this.parts.norm.forward(backend, hidden);
+    const attended = this.parts.attention.forward(normed, context);
+    const fed = this.parts.feedForward.forward(backend, normed);
+    backend.dispose(normed);
+    const partial = backend.add(hidden, attended);
+    backend.dispose(attended);
+    const output = backend.add(partial, fed);
+    backend.dispose(partial);
+    backend.dispose(fed);
+    return output;
+  }
+}

@@ -1,0 +1,97 @@
+import type { Backend, Tensor } from '@strata/core';
+import type { AttentionCacheSpec, AttentionContext, CausalAttention } from '../attention/causal-attention.js';
+import type { FeedForward } from '../feed-forward/feed-forward.js';
+import type { Norm } from '../layers/norm.js';
+
+/** One transformer layer: hidden states in, hidden states out, through the cache in its context. */
+export interface Block {
+  /** The layer's attention (its cache geometry). */
+  readonly attention: CausalAttention;
+  /** What this layer's cache must hold. */
+  readonly cacheSpec: AttentionCacheSpec;
+  /** `[rows, width]` → `[rows, width]`. */
+  forward(hidden: Tensor, context: AttentionContext): Tensor;
+}
+
+/** The parts of a {@link TransformerBlock}. */
+export interface TransformerBlockParts<N extends Norm, F extends FeedForward> {
+  /** Norm before attention. */
+  readonly attentionNorm: N;
+  /** The attention. */
+  readonly attention: CausalAttention;
+  /** Norm of the attention output before the residual add (Gemma 2/3), optional. */
+  readonly postAttentionNorm?: N;
+  /** Norm before the feed-forward network. */
+  readonly feedForwardNorm: N;
+  /** The feed-forward network. */
+  readonly feedForward: F;
+  /** Norm of the feed-forward output before the residual add (Gemma 2/3), optional. */
+  readonly postFeedForwardNorm?: N;
+}
+
+/**
+ * Pre-norm transformer layer: h = x + [postNorm](attention(norm(x))); out = h + [postNorm](ffn(norm(h))).
+ */
+export class TransformerBlock<N extends Norm = Norm, F extends FeedForward = FeedForward> implements Block {
+  /** The parts. */
+  readonly parts: TransformerBlockParts<N, F>;
+
+  constructor(parts: TransformerBlockParts<N, F>) {
+    this.parts = parts;
+  }
+
+  get attention(): CausalAttention {
+    return this.parts.attention;
+  }
+
+  get cacheSpec(): AttentionCacheSpec {
+    return this.parts.attention.cacheSpec;
+  }
+
+  /** A copy with some parts replaced (what a family's customizer uses). */
+  with(parts: Partial<TransformerBlockParts<N, F>>): TransformerBlock<N, F> {
+    return new TransformerBlock({ ...this.parts, ...parts });
+  }
+
+  forward(hidden: Tensor, context: AttentionContext): Tensor {
+    const { backend } = context;
+    const parts = this.parts;
+    const attended = residualBranch(
+      backend,
+      hidden,
+      parts.attentionNorm,
+      (normed) => parts.attention.forward(normed, context),
+      parts.postAttentionNorm,
+    );
+    const output = residualBranch(
+      backend,
+      attended,
+      parts.feedForwardNorm,
+      (normed) => parts.feedForward.forward(backend, normed),
+      parts.postFeedForwardNorm,
+    );
+    backend.dispose(attended);
+    return output;
+  }
+}
+
+/** x + [post](branch(norm(x))), disposing intermediates. */
+function residualBranch(
+  backend: Backend,
+  input: Tensor,
+  norm: Norm,
+  branch: (normed: Tensor) => Tensor,
+  post: Norm | undefined,
+): Tensor {
+  const normed = norm.forward(backend, input);
+  let result = branch(normed);
+  backend.dispose(normed);
+  if (post !== undefined) {
+    const posted = post.forward(backend, result);
+    backend.dispose(result);
+    result = posted;
+  }
+  const sum = backend.add(input, result);
+  backend.dispose(result);
+  return sum;
+}
