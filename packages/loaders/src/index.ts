@@ -1,2 +1,43 @@
 /** @packageDocumentation @strata/loaders — see README.md. */
-export {};
+export { type ByteSource, bytesSource, checkReadRange } from './byte-source/byte-source.js';
+export { blobSource } from './byte-source/blob-source.js';
+export { type UrlSourceOptions, urlSource } from './byte-source/url-source.js';
+export { type DirectorySource, sourcesDirectory } from './byte-source/directory-source.js';
+export {
+  closeNames,
+  DEFAULT_CHUNK_BYTES,
+  LocatedTensorStore,
+  type TensorEntry,
+  type TensorLocation,
+  type TensorStore,
+} from './tensor-store.js';
+export {
+  GGUF_VALUE_TYPES,
+  type GgufArray,
+  type GgufArrayStorage,
+  type GgufBigIntType,
+  type GgufNumberArray,
+  type GgufNumberType,
+  type GgufTypedValue,
+  type GgufValueType,
+  ggufValue,
+} from './gguf/gguf-value.js';
+export { GgufMetadata, type GgufKind, type GgufKindValue } from './gguf/gguf-metadata.js';
+export {
+  GGUF_DEFAULT_ALIGNMENT,
+  GGUF_MAGIC,
+  type GgufHeader,
+  type GgufTensorInfo,
+  readGgufHeader,
+} from './gguf/gguf-header.js';
+export { type GgufFile, type GgufFileTensor, ggufShardNames, ggufTensorEntry, openGguf } from './gguf/gguf-file.js';
+export {
+  encodeGgufHeader,
+  ggufChunks,
+  type GgufLayout,
+  type GgufTensorData,
+  type GgufWriteSpec,
+  type GgufWriteTensor,
+  writeGguf,
+  writeGgufTo,
+} from './gguf/gguf-writer.js';

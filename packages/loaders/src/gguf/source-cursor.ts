@@ -1,0 +1,132 @@
+import { StrataError } from '@strata/core';
+import type { ByteSource } from '../byte-source/byte-source.js';
+
+const FIRST_READ = 64 * 1024;
+const LARGEST_READ = 16 * 1024 * 1024;
+const decoder = new TextDecoder('utf-8');
+
+/**
+ * Reads a header front to back from a ByteSource, fetching ever larger windows (64 KiB doubling up to 16 MiB) so a small
+ * header costs one read and a large vocabulary a few, and nothing past the header is ever read. Internal to the readers.
+ */
+export class SourceCursor {
+  /** Absolute position of the next byte to decode. */
+  position = 0;
+  #buffer = new Uint8Array(0);
+  #view = new DataView(this.#buffer.buffer);
+  #bufferStart = 0;
+  #nextRead = FIRST_READ;
+
+  constructor(readonly source: ByteSource) {}
+
+  /** Bytes between the position and the end of the file. */
+  get remaining(): number {
+    return this.source.byteLength - this.position;
+  }
+
+  /** True when `count` bytes at the position are already buffered (then the sync readers may be used). */
+  has(count: number): boolean {
+    return this.position + count <= this.#bufferStart + this.#buffer.byteLength;
+  }
+
+  /** Makes `count` bytes at the position available; `TRUNCATED_FILE` naming `what` when the file ends first. */
+  async need(count: number, what: string): Promise<void> {
+    if (this.has(count)) return;
+    if (count > this.remaining) {
+      throw new StrataError(
+        'TRUNCATED_FILE',
+        `${this.source.name} ends inside ${what}: ${count} bytes needed at offset ${this.position}, ${this.remaining} left. The file is truncated or damaged.`,
+        { details: { name: this.source.name, offset: this.position, needed: count, remaining: this.remaining, what } },
+      );
+    }
+    const keepFrom = this.position - this.#bufferStart;
+    const kept = keepFrom < this.#buffer.byteLength ? this.#buffer.subarray(keepFrom) : new Uint8Array(0);
+    const readStart = this.position + kept.byteLength;
+    const readLength = Math.min(Math.max(count - kept.byteLength, this.#nextRead), this.source.byteLength - readStart);
+    this.#nextRead = Math.min(this.#nextRead * 2, LARGEST_READ);
+    const fresh = await this.source.read(readStart, readLength);
+    const buffer = new Uint8Array(kept.byteLength + fresh.byteLength);
+    buffer.set(kept, 0);
+    buffer.set(fresh, kept.byteLength);
+    this.#buffer = buffer;
+    this.#view = new DataView(buffer.buffer);
+    this.#bufferStart = this.position;
+  }
+
+  /** Throws `TRUNCATED_FILE` unless `count` items of at least `minimumBytes` each can fit in what is left. */
+  checkCount(count: bigint | number, minimumBytes: number, what: string): number {
+    const asNumber = Number(count);
+    if (!Number.isSafeInteger(asNumber) || asNumber < 0 || asNumber * minimumBytes > this.remaining) {
+      throw new StrataError(
+        'TRUNCATED_FILE',
+        `${this.source.name} declares ${count} ${what} at offset ${this.position}, which need at least ${BigInt(count) * BigInt(minimumBytes)} bytes, but only ${this.remaining} remain. The file is damaged or truncated.`,
+        {
+          details: {
+            name: this.source.name,
+            offset: this.position,
+            count: String(count),
+            what,
+            remaining: this.remaining,
+          },
+        },
+      );
+    }
+    return asNumber;
+  }
+
+  #at(size: number): number {
+    const at = this.position - this.#bufferStart;
+    this.position += size;
+    return at;
+  }
+
+  /** Synchronous readers: call {@link need} (or check {@link has}) first. */
+  u8(): number {
+    return this.#view.getUint8(this.#at(1));
+  }
+  i8(): number {
+    return this.#view.getInt8(this.#at(1));
+  }
+  u16(): number {
+    return this.#view.getUint16(this.#at(2), true);
+  }
+  i16(): number {
+    return this.#view.getInt16(this.#at(2), true);
+  }
+  u32(): number {
+    return this.#view.getUint32(this.#at(4), true);
+  }
+  i32(): number {
+    return this.#view.getInt32(this.#at(4), true);
+  }
+  f32(): number {
+    return this.#view.getFloat32(this.#at(4), true);
+  }
+  f64(): number {
+    return this.#view.getFloat64(this.#at(8), true);
+  }
+  u64(): bigint {
+    return this.#view.getBigUint64(this.#at(8), true);
+  }
+  i64(): bigint {
+    return this.#view.getBigInt64(this.#at(8), true);
+  }
+  /** `length` raw bytes (a view into the buffer: copy it to keep it). */
+  bytes(length: number): Uint8Array {
+    const at = this.#at(length);
+    return this.#buffer.subarray(at, at + length);
+  }
+  /** `length` bytes decoded as UTF-8 (invalid sequences become U+FFFD). */
+  text(length: number): string {
+    const at = this.#at(length);
+    let ascii = true;
+    for (let index = at; index < at + length; index++) {
+      if ((this.#buffer[index] ?? 0) >= 0x80) {
+        ascii = false;
+        break;
+      }
+    }
+    if (ascii && length < 64) return String.fromCharCode(...this.#buffer.subarray(at, at + length));
+    return decoder.decode(this.#buffer.subarray(at, at + length));
+  }
+}

@@ -1,0 +1,106 @@
+import { open, readdir, readFile, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { StrataError } from '@strata/core';
+import { type ByteSource, checkReadRange } from '../byte-source/byte-source.js';
+import type { DirectorySource } from '../byte-source/directory-source.js';
+
+function ioError(path: string, what: string, cause: unknown): StrataError {
+  const code = (cause as { code?: unknown } | null)?.code;
+  return new StrataError(
+    'IO_ERROR',
+    `Could not ${what} ${path}${typeof code === 'string' ? ` (${code})` : ''}; check the path and its permissions.`,
+    {
+      cause,
+      details: { path },
+    },
+  );
+}
+
+function isMissing(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+/**
+ * A ByteSource over a local file, read with positional reads: each read opens the file, reads its range and closes it,
+ * so nothing beyond the requested bytes is held and no file handle outlives a read.
+ */
+export async function fileSource(path: string): Promise<ByteSource> {
+  let byteLength: number;
+  try {
+    const info = await stat(path);
+    if (!info.isFile()) throw new StrataError('IO_ERROR', `${path} is not a file.`, { details: { path } });
+    byteLength = info.size;
+  } catch (error) {
+    if (StrataError.isInstance(error)) throw error;
+    throw ioError(path, 'open', error);
+  }
+  return {
+    name: path,
+    byteLength,
+    async read(offset, length) {
+      checkReadRange(path, byteLength, offset, length);
+      const bytes = new Uint8Array(length);
+      if (length === 0) return bytes;
+      let handle: Awaited<ReturnType<typeof open>> | undefined;
+      try {
+        handle = await open(path, 'r');
+        let done = 0;
+        while (done < length) {
+          const { bytesRead } = await handle.read(bytes, done, length - done, offset + done);
+          if (bytesRead === 0) break;
+          done += bytesRead;
+        }
+        if (done < length) {
+          throw new StrataError(
+            'TRUNCATED_FILE',
+            `${path} ended after ${offset + done} bytes while ${length} were read at ${offset}; it shrank while open.`,
+            {
+              details: { path, offset, length },
+            },
+          );
+        }
+        return bytes;
+      } catch (error) {
+        if (StrataError.isInstance(error)) throw error;
+        throw ioError(path, 'read', error);
+      } finally {
+        await handle?.close();
+      }
+    },
+  };
+}
+
+/** A DirectorySource over a local folder. */
+export function directorySource(path: string): DirectorySource {
+  return {
+    name: path,
+    async readText(name) {
+      try {
+        return await readFile(join(path, basename(name)), 'utf8');
+      } catch (error) {
+        if (isMissing(error)) return undefined;
+        throw ioError(join(path, name), 'read', error);
+      }
+    },
+    async open(name) {
+      try {
+        return await fileSource(join(path, basename(name)));
+      } catch (error) {
+        if (isMissing((error as { cause?: unknown }).cause)) return undefined;
+        throw error;
+      }
+    },
+    async list() {
+      try {
+        const entries = await readdir(path, { withFileTypes: true });
+        return entries
+          .filter((entry) => entry.isFile() || entry.isSymbolicLink())
+          .map((entry) => entry.name)
+          .sort();
+      } catch (error) {
+        throw ioError(path, 'list', error);
+      }
+    },
+  };
+}

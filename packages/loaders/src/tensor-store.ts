@@ -1,0 +1,136 @@
+import { type GgmlTypeName, StrataError } from '@strata/core';
+import type { ByteSource } from './byte-source/byte-source.js';
+
+/** One tensor of a model file, whatever the format. */
+export interface TensorEntry {
+  /** The file's own tensor name (`blk.0.attn_q.weight`, `model.layers.0.self_attn.q_proj.weight`). */
+  readonly name: string;
+  /** The ggml type with the same byte layout; undefined for a dtype ggml lacks (safetensors U8, BOOL, F8…). */
+  readonly type: GgmlTypeName | undefined;
+  /** The file's own dtype name (`Q4_K`, `BF16`, `F8_E4M3`). */
+  readonly sourceType: string;
+  /** Row-major shape, outermost first: GGUF dims `[ne0, ne1]` become `[ne1, ne0]`. */
+  readonly shape: readonly number[];
+  /** Bytes the tensor's data occupies in the file. */
+  readonly byteLength: number;
+}
+
+/** The tensors of a model (one file or several shards) and their bytes, read on demand. */
+export interface TensorStore {
+  /** Every tensor by name, in file order. */
+  readonly tensors: ReadonlyMap<string, TensorEntry>;
+  /** The entry of a tensor; throws `TENSOR_NOT_FOUND` naming close names. */
+  get(name: string): TensorEntry;
+  /** Reads a tensor's bytes into one array (fine for small tensors; use {@link TensorStore.streamBytes} for large ones). */
+  readBytes(name: string): Promise<Uint8Array>;
+  /**
+   * A tensor's bytes as consecutive chunks of at most `chunkBytes` (default 64 MiB), read one at a time, so a large model
+   * can be uploaded while holding one chunk.
+   */
+  streamBytes(name: string, chunkBytes?: number): AsyncIterable<Uint8Array>;
+}
+
+/** Where one tensor's bytes lie: a source and an absolute byte offset in it. */
+export interface TensorLocation {
+  /** The tensor's description. */
+  readonly entry: TensorEntry;
+  /** The file holding the bytes. */
+  readonly source: ByteSource;
+  /** Absolute offset of the first byte in `source`. */
+  readonly offset: number;
+}
+
+/** Default chunk size of {@link TensorStore.streamBytes}: 64 MiB. */
+export const DEFAULT_CHUNK_BYTES = 64 * 1024 * 1024;
+
+/** Edit distance, bounded: used only to suggest names. */
+function distance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + cost));
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
+}
+
+/** Up to `count` names closest to `name` (edit distance), for error messages. */
+export function closeNames(name: string, names: Iterable<string>, count = 3): string[] {
+  const scored: { name: string; score: number }[] = [];
+  for (const candidate of names) {
+    if (Math.abs(candidate.length - name.length) > Math.max(8, name.length)) continue;
+    scored.push({ name: candidate, score: distance(name, candidate) });
+  }
+  scored.sort((a, b) => a.score - b.score || a.name.localeCompare(b.name));
+  return scored.slice(0, count).map((entry) => entry.name);
+}
+
+/** A {@link TensorStore} over tensors at known locations (the GGUF and safetensors readers build theirs with it). */
+export class LocatedTensorStore implements TensorStore {
+  readonly tensors: ReadonlyMap<string, TensorEntry>;
+  readonly #locations: ReadonlyMap<string, TensorLocation>;
+
+  /** Takes the locations in file order; throws `INVALID_FILE` on a duplicate name. */
+  constructor(locations: Iterable<TensorLocation>) {
+    const byName = new Map<string, TensorLocation>();
+    const entries = new Map<string, TensorEntry>();
+    for (const location of locations) {
+      const name = location.entry.name;
+      if (byName.has(name)) {
+        throw new StrataError(
+          'INVALID_FILE',
+          `Tensor '${name}' appears twice (in ${location.source.name}); the model files are inconsistent.`,
+          {
+            details: { name, source: location.source.name },
+          },
+        );
+      }
+      byName.set(name, location);
+      entries.set(name, location.entry);
+    }
+    this.#locations = byName;
+    this.tensors = entries;
+  }
+
+  /** Where a tensor's bytes lie (for readers that map or slice files themselves). */
+  locate(name: string): TensorLocation {
+    const location = this.#locations.get(name);
+    if (location === undefined) {
+      const suggestions = closeNames(name, this.#locations.keys());
+      throw new StrataError(
+        'TENSOR_NOT_FOUND',
+        `No tensor named '${name}' among ${this.#locations.size}${suggestions.length > 0 ? `; close names: ${suggestions.map((s) => `'${s}'`).join(', ')}` : ''}.`,
+        { details: { name, suggestions } },
+      );
+    }
+    return location;
+  }
+
+  get(name: string): TensorEntry {
+    return this.locate(name).entry;
+  }
+
+  async readBytes(name: string): Promise<Uint8Array> {
+    const { source, offset, entry } = this.locate(name);
+    return source.read(offset, entry.byteLength);
+  }
+
+  streamBytes(name: string, chunkBytes: number = DEFAULT_CHUNK_BYTES): AsyncIterable<Uint8Array> {
+    const { source, offset, entry } = this.locate(name);
+    if (!Number.isSafeInteger(chunkBytes) || chunkBytes <= 0) {
+      throw new StrataError('INVALID_ARGUMENT', `chunkBytes must be a positive integer, got ${chunkBytes}.`, {
+        details: { chunkBytes },
+      });
+    }
+    return {
+      async *[Symbol.asyncIterator]() {
+        for (let done = 0; done < entry.byteLength; done += chunkBytes) {
+          yield await source.read(offset + done, Math.min(chunkBytes, entry.byteLength - done));
+        }
+      },
+    };
+  }
+}
