@@ -1,0 +1,242 @@
+import {
+  type ActivationKind,
+  type AttentionOptions,
+  type Backend,
+  type ExpertRouting,
+  type ExpertRoutingOptions,
+  type KeyValueCache,
+  type RopeParameters,
+  type SamplingParameters,
+  StrataError,
+  type Tensor,
+  type WeightBytes,
+  type WeightDescriptor,
+  type WeightTensor,
+  elementCount,
+  isWeightType,
+} from '@strata/core';
+import { CPU_BACKEND_NAME, CpuTensor, CpuWeight, cpuTensor, expectShape, fromData, matrixShape } from './cpu-tensor.js';
+import { attention, rope, writeKeyValues } from './ops/attention.js';
+import { activation, add, gatedActivation, mul, scale, softcap } from './ops/elementwise.js';
+import { embedding, matmul, matmulExperts } from './ops/linear.js';
+import { layerNorm, rmsNorm, softmax } from './ops/normalization.js';
+import { argmax, combineExperts, routeExperts } from './ops/routing.js';
+import { sampleToken } from './ops/sampling.js';
+import { blockGeometry, dequantize } from './quant/dequantize.js';
+
+function isValidShape(shape: readonly number[]): boolean {
+  return Array.isArray(shape) && shape.every((size) => Number.isSafeInteger(size) && size >= 0);
+}
+
+async function collectBytes(bytes: WeightBytes, expected: number): Promise<Uint8Array> {
+  // A fresh, 4-byte aligned copy: the caller may reuse its buffer, and F32 rows become zero-copy views.
+  const storage = new Uint8Array(new ArrayBuffer(Math.ceil(expected / 4) * 4), 0, expected);
+  let written = 0;
+  const append = (chunk: Uint8Array): void => {
+    if (written + chunk.length > expected) {
+      throw new StrataError('SHAPE_MISMATCH', `Weight bytes exceed the ${expected} bytes its type and shape need.`, {
+        details: { expected },
+      });
+    }
+    storage.set(chunk, written);
+    written += chunk.length;
+  };
+  if (bytes instanceof Uint8Array) append(bytes);
+  else for await (const chunk of bytes) append(chunk);
+  if (written !== expected) {
+    throw new StrataError(
+      'TRUNCATED_FILE',
+      `Weight bytes end after ${written} of the ${expected} bytes its type and shape need.`,
+      {
+        details: { expected, written },
+      },
+    );
+  }
+  return storage;
+}
+
+/** The reference backend: plain TypeScript over typed arrays, f32 results with f64 accumulation. */
+class CpuBackend implements Backend {
+  readonly name = CPU_BACKEND_NAME;
+
+  async uploadWeight(descriptor: WeightDescriptor, bytes: WeightBytes): Promise<WeightTensor> {
+    const { name, type, shape } = descriptor;
+    if (!isWeightType(type)) blockGeometry(type);
+    expectShape(
+      isValidShape(shape) && shape.length >= 1 && shape.length <= 3,
+      `Weight '${name}' has shape [${shape.join(', ')}]; weights are vectors, matrices or expert stacks of non-negative sizes.`,
+      { name, shape },
+    );
+    const { blockSize, bytesPerBlock } = blockGeometry(type);
+    const columns = shape[shape.length - 1]!;
+    if (columns % blockSize !== 0) {
+      throw new StrataError(
+        'INVALID_TENSOR_INFO',
+        `Weight '${name}' rows of ${columns} elements are not a whole number of ${type} blocks of ${blockSize}.`,
+        { details: { name, type, shape } },
+      );
+    }
+    const count = elementCount(shape);
+    const stored = await collectBytes(bytes, (count / blockSize) * bytesPerBlock);
+    const vector = shape.length === 1 ? dequantize(type, stored, count) : undefined;
+    return new CpuWeight(name, type, shape, stored, vector);
+  }
+
+  upload(data: Float32Array | Int32Array, shape: readonly number[]): Tensor {
+    expectShape(
+      isValidShape(shape) && elementCount(shape) === data.length,
+      `upload: ${data.length} elements do not fill shape [${shape.join(', ')}].`,
+    );
+    if (!(data instanceof Float32Array || data instanceof Int32Array)) {
+      throw new StrataError('DTYPE_MISMATCH', 'upload takes a Float32Array (f32) or an Int32Array (i32).');
+    }
+    return fromData(data.slice(), shape);
+  }
+
+  zeros(shape: readonly number[]): Tensor {
+    expectShape(isValidShape(shape), `zeros: [${shape.join(', ')}] is not a shape.`);
+    return fromData(new Float32Array(elementCount(shape)), shape);
+  }
+
+  async read(tensor: Tensor): Promise<Float32Array | Int32Array> {
+    return cpuTensor(tensor, 'read', 'any').storage.data.slice();
+  }
+
+  async flush(): Promise<void> {}
+
+  dispose(tensor: Tensor | WeightTensor): void {
+    if (tensor instanceof CpuTensor) tensor.storage.disposed = true;
+    else if (tensor instanceof CpuWeight) {
+      tensor.disposed = true;
+      tensor.bytes = new Uint8Array(0);
+      tensor.vector = undefined;
+    } else {
+      throw new StrataError(
+        'BACKEND_MISMATCH',
+        `dispose on the cpu backend got a tensor of the '${tensor?.backendName}' backend.`,
+      );
+    }
+  }
+
+  reshape(tensor: Tensor, shape: readonly number[]): Tensor {
+    const source = cpuTensor(tensor, 'reshape', 'any');
+    expectShape(
+      isValidShape(shape) && elementCount(shape) === source.storage.data.length,
+      `reshape: [${tensor.shape.join(', ')}] has ${source.storage.data.length} elements; [${shape.join(', ')}] has ${elementCount(shape)}.`,
+    );
+    return new CpuTensor(source.storage, shape);
+  }
+
+  sliceRows(tensor: Tensor, start: number, count: number): Tensor {
+    const source = cpuTensor(tensor, 'sliceRows', 'any');
+    expectShape(tensor.shape.length === 2, `sliceRows needs a 2-D tensor; got [${tensor.shape.join(', ')}].`);
+    const [rows, columns] = tensor.shape as [number, number];
+    expectShape(
+      Number.isInteger(start) && Number.isInteger(count) && start >= 0 && count >= 0 && start + count <= rows,
+      `sliceRows: rows ${start}…${start + count - 1} are outside the ${rows} rows of the tensor.`,
+    );
+    return fromData(source.storage.data.slice(start * columns, (start + count) * columns), [count, columns]);
+  }
+
+  splitColumns(tensor: Tensor, widths: readonly number[]): Tensor[] {
+    const source = cpuTensor(tensor, 'splitColumns', 'any');
+    const { rows, columns } = matrixShape(tensor.shape);
+    expectShape(
+      tensor.shape.length === 2 &&
+        widths.every((width) => Number.isInteger(width) && width >= 0) &&
+        widths.reduce((a, b) => a + b, 0) === columns,
+      `splitColumns: widths ${widths.join(' + ')} must add up to the ${columns} columns of a 2-D tensor.`,
+    );
+    const data = source.storage.data;
+    let offset = 0;
+    return widths.map((width) => {
+      const part = data instanceof Int32Array ? new Int32Array(rows * width) : new Float32Array(rows * width);
+      for (let row = 0; row < rows; row++) {
+        part.set(data.subarray(row * columns + offset, row * columns + offset + width), row * width);
+      }
+      offset += width;
+      return fromData(part, [rows, width]);
+    });
+  }
+
+  embedding(table: WeightTensor, ids: Tensor, scaleFactor?: number): Tensor {
+    return embedding(table, ids, scaleFactor);
+  }
+
+  matmul(input: Tensor, weight: WeightTensor, bias?: WeightTensor): Tensor {
+    return matmul(input, weight, bias);
+  }
+
+  matmulExperts(input: Tensor, weight: WeightTensor, experts: Tensor): Tensor {
+    return matmulExperts(input, weight, experts);
+  }
+
+  add(a: Tensor, b: Tensor): Tensor {
+    return add(a, b);
+  }
+
+  mul(a: Tensor, b: Tensor): Tensor {
+    return mul(a, b);
+  }
+
+  scale(input: Tensor, factor: number): Tensor {
+    return scale(input, factor);
+  }
+
+  activation(input: Tensor, kind: ActivationKind): Tensor {
+    return activation(input, kind);
+  }
+
+  gatedActivation(gate: Tensor, up: Tensor, kind: ActivationKind): Tensor {
+    return gatedActivation(gate, up, kind);
+  }
+
+  softcap(input: Tensor, cap: number): Tensor {
+    return softcap(input, cap);
+  }
+
+  rmsNorm(input: Tensor, weight: WeightTensor | undefined, epsilon: number): Tensor {
+    return rmsNorm(input, weight, epsilon);
+  }
+
+  layerNorm(input: Tensor, weight: WeightTensor | undefined, bias: WeightTensor | undefined, epsilon: number): Tensor {
+    return layerNorm(input, weight, bias, epsilon);
+  }
+
+  softmax(input: Tensor): Tensor {
+    return softmax(input);
+  }
+
+  rope(input: Tensor, firstPosition: number, parameters: RopeParameters): Tensor {
+    return rope(input, firstPosition, parameters);
+  }
+
+  writeKeyValues(cache: KeyValueCache, keys: Tensor, values: Tensor, firstPosition: number): void {
+    writeKeyValues(cache, keys, values, firstPosition);
+  }
+
+  attention(queries: Tensor, cache: KeyValueCache, options: AttentionOptions): Tensor {
+    return attention(queries, cache, options);
+  }
+
+  routeExperts(logits: Tensor, options: ExpertRoutingOptions): ExpertRouting {
+    return routeExperts(logits, options);
+  }
+
+  combineExperts(slots: Tensor, weights: Tensor): Tensor {
+    return combineExperts(slots, weights);
+  }
+
+  argmax(input: Tensor): Tensor {
+    return argmax(input);
+  }
+
+  sampleToken(logits: Tensor, parameters: SamplingParameters): Tensor {
+    return sampleToken(logits, parameters);
+  }
+}
+
+/** Creates the CPU reference backend (name `cpu`). Tensors of any CPU backend instance work with every other. */
+export function createCpuBackend(): Backend {
+  return new CpuBackend();
+}

@@ -1,0 +1,133 @@
+import { type DType, StrataError, type Tensor, type WeightTensor, type WeightType, elementCount } from '@strata/core';
+
+/** The name every CPU tensor carries. */
+export const CPU_BACKEND_NAME = 'cpu';
+
+/** Host storage shared by a tensor and its reshaped views; disposing any of them releases it for all. */
+export interface CpuStorage {
+  /** The elements, row-major. */
+  readonly data: Float32Array | Int32Array;
+  /** Set once the storage was handed back. */
+  disposed: boolean;
+}
+
+/** A tensor of the CPU backend: plain typed-array storage. */
+export class CpuTensor implements Tensor {
+  readonly backendName = CPU_BACKEND_NAME;
+  readonly dtype: DType;
+  readonly shape: readonly number[];
+  /** Storage, possibly shared with views made by `reshape`. */
+  readonly storage: CpuStorage;
+
+  constructor(storage: CpuStorage, shape: readonly number[]) {
+    this.storage = storage;
+    this.dtype = storage.data instanceof Int32Array ? 'i32' : 'f32';
+    this.shape = Object.freeze([...shape]);
+  }
+}
+
+/** A weight of the CPU backend: its file bytes, plus an f32 copy for vectors (norm weights, biases). */
+export class CpuWeight implements WeightTensor {
+  readonly backendName = CPU_BACKEND_NAME;
+  readonly type: WeightType;
+  readonly shape: readonly number[];
+  /** The descriptor's name, for error messages. */
+  readonly name: string;
+  /** The bytes in the file's block format (4-byte aligned, so F32 rows are zero-copy views). */
+  bytes: Uint8Array;
+  /** Decoded elements of a 1-D weight; matrices are decoded row by row inside the kernels instead. */
+  vector: Float32Array | undefined;
+  /** Set once the weight was handed back. */
+  disposed = false;
+
+  constructor(name: string, type: WeightType, shape: readonly number[], bytes: Uint8Array, vector?: Float32Array) {
+    this.name = name;
+    this.type = type;
+    this.shape = Object.freeze([...shape]);
+    this.bytes = bytes;
+    this.vector = vector;
+  }
+}
+
+/** Throws `SHAPE_MISMATCH` with `message` unless `condition` holds. */
+export function expectShape(condition: boolean, message: string, details?: Record<string, unknown>): void {
+  if (!condition) {
+    throw new StrataError('SHAPE_MISMATCH', message, details === undefined ? {} : { details });
+  }
+}
+
+/** Checks that `tensor` is a live CPU tensor of the wanted dtype; returns it narrowed. */
+export function cpuTensor(tensor: Tensor, operation: string, dtype: DType | 'any' = 'f32'): CpuTensor {
+  if (!(tensor instanceof CpuTensor)) {
+    throw new StrataError(
+      'BACKEND_MISMATCH',
+      `${operation} on the cpu backend got a tensor of the '${tensor?.backendName}' backend; read it back and upload it to the cpu backend first.`,
+      { details: { operation, backendName: tensor?.backendName } },
+    );
+  }
+  if (tensor.storage.disposed) {
+    throw new StrataError(
+      'TENSOR_DISPOSED',
+      `${operation} got a tensor that was disposed; keep tensors alive while ops use them.`,
+      {
+        details: { operation },
+      },
+    );
+  }
+  if (dtype !== 'any' && tensor.dtype !== dtype) {
+    throw new StrataError('DTYPE_MISMATCH', `${operation} needs an ${dtype} tensor, got ${tensor.dtype}.`, {
+      details: { operation, dtype: tensor.dtype },
+    });
+  }
+  return tensor;
+}
+
+/** Checks that `weight` is a live CPU weight; returns it narrowed. */
+export function cpuWeight(weight: WeightTensor, operation: string): CpuWeight {
+  if (!(weight instanceof CpuWeight)) {
+    throw new StrataError(
+      'BACKEND_MISMATCH',
+      `${operation} on the cpu backend got a weight of the '${weight?.backendName}' backend; upload it with the cpu backend's uploadWeight.`,
+      { details: { operation, backendName: weight?.backendName } },
+    );
+  }
+  if (weight.disposed) {
+    throw new StrataError('TENSOR_DISPOSED', `${operation} got weight '${weight.name}' after it was disposed.`, {
+      details: { operation, name: weight.name },
+    });
+  }
+  return weight;
+}
+
+/** f32 data of a live CPU tensor. */
+export function floatData(tensor: Tensor, operation: string): Float32Array {
+  return cpuTensor(tensor, operation, 'f32').storage.data as Float32Array;
+}
+
+/** i32 data of a live CPU tensor. */
+export function intData(tensor: Tensor, operation: string): Int32Array {
+  return cpuTensor(tensor, operation, 'i32').storage.data as Int32Array;
+}
+
+/** A new tensor owning `data`. */
+export function fromData(data: Float32Array | Int32Array, shape: readonly number[]): CpuTensor {
+  return new CpuTensor({ data, disposed: false }, shape);
+}
+
+/** Rows and columns of a tensor seen as a matrix: the last dimension is the columns, the others multiply to rows. */
+export function matrixShape(shape: readonly number[]): { rows: number; columns: number } {
+  if (shape.length === 0) return { rows: 1, columns: 1 };
+  const columns = shape[shape.length - 1]!;
+  return { rows: columns === 0 ? 0 : elementCount(shape) / columns, columns };
+}
+
+/** The decoded elements of a 1-D weight of `length` elements. */
+export function vectorData(weight: WeightTensor, length: number, operation: string): Float32Array {
+  const cpu = cpuWeight(weight, operation);
+  expectShape(
+    cpu.vector !== undefined && cpu.vector.length === length,
+    `${operation} needs a weight vector of ${length} elements; '${cpu.name}' has shape [${cpu.shape.join(', ')}].`,
+    { name: cpu.name, shape: cpu.shape, length },
+  );
+  return cpu.vector!;
+}

@@ -1,0 +1,158 @@
+import type { AttentionOptions, KeyValueCache, RopeParameters, Tensor } from '@strata/core';
+import { StrataError } from '@strata/core';
+import { expectShape, floatData, fromData, matrixShape } from '../cpu-tensor.js';
+
+/**
+ * Rotary embedding at positions `firstPosition + row`. The angle is rounded to f32 (position · inverse frequency in
+ * f32, as PyTorch and llama.cpp compute it) before cos/sin in f64; cos and sin are multiplied by the attention factor;
+ * dimensions past `rotaryDimensions` pass through unchanged.
+ */
+export function rope(input: Tensor, firstPosition: number, parameters: RopeParameters): Tensor {
+  const data = floatData(input, 'rope');
+  const { rows, columns } = matrixShape(input.shape);
+  const { headDimensions, rotaryDimensions, pairing, inverseFrequencies, attentionFactor } = parameters;
+  const half = rotaryDimensions / 2;
+  expectShape(
+    headDimensions > 0 && columns % headDimensions === 0,
+    `rope: ${columns} columns are not a whole number of heads of ${headDimensions}.`,
+  );
+  expectShape(
+    Number.isInteger(half) && rotaryDimensions <= headDimensions && inverseFrequencies.length === half,
+    `rope: rotaryDimensions ${rotaryDimensions} must be even, ≤ headDimensions ${headDimensions}, with ${half} inverse frequencies (got ${inverseFrequencies.length}).`,
+  );
+  const heads = columns / headDimensions;
+  const output = new Float32Array(data);
+  const cosines = new Float64Array(half);
+  const sines = new Float64Array(half);
+  const stride = pairing === 'adjacent' ? 2 : 1;
+  const partner = pairing === 'adjacent' ? 1 : half;
+  for (let row = 0; row < rows; row++) {
+    const position = firstPosition + row;
+    for (let index = 0; index < half; index++) {
+      const angle = Math.fround(position * inverseFrequencies[index]!);
+      cosines[index] = Math.cos(angle) * attentionFactor;
+      sines[index] = Math.sin(angle) * attentionFactor;
+    }
+    for (let head = 0; head < heads; head++) {
+      const base = row * columns + head * headDimensions;
+      for (let index = 0; index < half; index++) {
+        const first = base + index * stride;
+        const second = first + partner;
+        const x0 = data[first]!;
+        const x1 = data[second]!;
+        output[first] = x0 * cosines[index]! - x1 * sines[index]!;
+        output[second] = x0 * sines[index]! + x1 * cosines[index]!;
+      }
+    }
+  }
+  return fromData(output, input.shape);
+}
+
+function cacheData(
+  cache: KeyValueCache,
+  operation: string,
+): { keys: Float32Array; values: Float32Array; capacity: number; width: number } {
+  const keys = floatData(cache.keys, operation);
+  const values = floatData(cache.values, operation);
+  expectShape(
+    cache.keys.shape.length === 2 &&
+      cache.values.shape.length === 2 &&
+      cache.keys.shape[0] === cache.values.shape[0] &&
+      cache.keys.shape[1] === cache.values.shape[1],
+    `${operation}: cache keys [${cache.keys.shape.join(', ')}] and values [${cache.values.shape.join(', ')}] must both be [capacity, keyValueHeads · headDimensions].`,
+  );
+  const [capacity, width] = cache.keys.shape as [number, number];
+  return { keys, values, capacity, width };
+}
+
+/** Writes rows of keys/values for positions `firstPosition + row` into cache rows `(firstPosition + row) mod capacity`. */
+export function writeKeyValues(cache: KeyValueCache, keys: Tensor, values: Tensor, firstPosition: number): void {
+  const target = cacheData(cache, 'writeKeyValues');
+  const newKeys = floatData(keys, 'writeKeyValues');
+  const newValues = floatData(values, 'writeKeyValues');
+  const { rows, columns } = matrixShape(keys.shape);
+  expectShape(
+    columns === target.width && keys.shape.length === values.shape.length && newKeys.length === newValues.length,
+    `writeKeyValues: keys [${keys.shape.join(', ')}] and values [${values.shape.join(', ')}] must both be [rows, ${target.width}].`,
+  );
+  if (!(Number.isInteger(firstPosition) && firstPosition >= 0)) {
+    throw new StrataError(
+      'INVALID_ARGUMENT',
+      `writeKeyValues needs a non-negative integer position, got ${firstPosition}.`,
+    );
+  }
+  for (let row = 0; row < rows; row++) {
+    const slot = ((firstPosition + row) % target.capacity) * target.width;
+    target.keys.set(newKeys.subarray(row * columns, (row + 1) * columns), slot);
+    target.values.set(newValues.subarray(row * columns, (row + 1) * columns), slot);
+  }
+}
+
+/**
+ * Causal attention over the cache. Query row r sits at p = firstPosition + r and sees key positions k with
+ * max(0, p − window + 1) ≤ k ≤ p, read from cache row k mod capacity. Throws `CONTEXT_OVERFLOW` when a needed position
+ * was already overwritten in the ring (capacity < window + rows − 1, or no window and the context exceeds capacity).
+ */
+export function attention(queries: Tensor, cache: KeyValueCache, options: AttentionOptions): Tensor {
+  const query = floatData(queries, 'attention');
+  const { keys, values, capacity, width } = cacheData(cache, 'attention');
+  const { heads, keyValueHeads, headDimensions, firstPosition, scale, window, softcap } = options;
+  const { rows, columns } = matrixShape(queries.shape);
+  expectShape(
+    heads > 0 && keyValueHeads > 0 && heads % keyValueHeads === 0,
+    `attention: ${heads} query heads are not a multiple of ${keyValueHeads} key/value heads.`,
+  );
+  expectShape(
+    columns === heads * headDimensions,
+    `attention: queries have ${columns} columns; ${heads} heads of ${headDimensions} need ${heads * headDimensions}.`,
+  );
+  expectShape(
+    width === keyValueHeads * headDimensions,
+    `attention: the cache rows have ${width} columns; ${keyValueHeads} key/value heads of ${headDimensions} need ${keyValueHeads * headDimensions}.`,
+  );
+  if (window !== undefined && !(Number.isInteger(window) && window > 0)) {
+    throw new StrataError('INVALID_ARGUMENT', `attention needs a positive integer window, got ${window}.`);
+  }
+  const lastPosition = firstPosition + rows - 1;
+  const oldestKept = lastPosition - capacity + 1;
+  const firstNeeded = Math.max(0, window === undefined ? 0 : firstPosition - window + 1);
+  if (rows > 0 && firstNeeded < oldestKept) {
+    throw new StrataError(
+      'CONTEXT_OVERFLOW',
+      `attention at positions ${firstPosition}…${lastPosition} needs cached position ${firstNeeded}, but a cache of ${capacity} rows keeps only ${oldestKept}…${lastPosition}. Use a larger cache (≥ window + rows − 1) or fewer rows per step.`,
+      { details: { capacity, firstPosition, rows, window } },
+    );
+  }
+  const group = heads / keyValueHeads;
+  const output = new Float32Array(rows * columns);
+  const scores = new Float64Array(lastPosition + 1);
+  const accumulator = new Float64Array(headDimensions);
+  for (let row = 0; row < rows; row++) {
+    const position = firstPosition + row;
+    const start = Math.max(0, window === undefined ? 0 : position - window + 1);
+    for (let head = 0; head < heads; head++) {
+      const queryBase = row * columns + head * headDimensions;
+      const keyOffset = Math.floor(head / group) * headDimensions;
+      let maximum = Number.NEGATIVE_INFINITY;
+      for (let key = start; key <= position; key++) {
+        const keyBase = (key % capacity) * width + keyOffset;
+        let dot = 0;
+        for (let d = 0; d < headDimensions; d++) dot += query[queryBase + d]! * keys[keyBase + d]!;
+        let score = dot * scale;
+        if (softcap !== undefined) score = softcap * Math.tanh(score / softcap);
+        scores[key] = score;
+        if (score > maximum) maximum = score;
+      }
+      let total = 0;
+      accumulator.fill(0);
+      for (let key = start; key <= position; key++) {
+        const weight = Math.exp(scores[key]! - maximum);
+        total += weight;
+        const valueBase = (key % capacity) * width + keyOffset;
+        for (let d = 0; d < headDimensions; d++) accumulator[d] = accumulator[d]! + weight * values[valueBase + d]!;
+      }
+      for (let d = 0; d < headDimensions; d++) output[queryBase + d] = accumulator[d]! / total;
+    }
+  }
+  return fromData(output, queries.shape);
+}

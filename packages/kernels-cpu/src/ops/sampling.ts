@@ -1,0 +1,119 @@
+import type { SamplingParameters, Tensor } from '@strata/core';
+import { StrataError } from '@strata/core';
+import { floatData, fromData, matrixShape } from '../cpu-tensor.js';
+import { argmaxRow } from './routing.js';
+
+function invalid(message: string): never {
+  throw new StrataError('INVALID_SAMPLING_OPTIONS', message);
+}
+
+function validate(parameters: SamplingParameters, vocabulary: number): void {
+  const { temperature, topK, topP, minP, random } = parameters;
+  if (!(temperature >= 0)) invalid(`temperature must be ≥ 0 (0 for greedy), got ${temperature}.`);
+  if (!(Number.isInteger(topK) && topK >= 0)) invalid(`topK must be a non-negative integer (0 disables), got ${topK}.`);
+  if (!(topP > 0 && topP <= 1)) invalid(`topP must be in (0, 1] (1 disables), got ${topP}.`);
+  if (!(minP >= 0 && minP <= 1)) invalid(`minP must be in [0, 1] (0 disables), got ${minP}.`);
+  if (!(random >= 0 && random < 1)) invalid(`random must be in [0, 1), got ${random}.`);
+  if (parameters.penaltyTokens.length !== parameters.penaltyCounts.length) {
+    invalid(
+      `penaltyTokens (${parameters.penaltyTokens.length}) and penaltyCounts (${parameters.penaltyCounts.length}) differ in length.`,
+    );
+  }
+  if (parameters.logitBiasTokens.length !== parameters.logitBiasValues.length) {
+    invalid(
+      `logitBiasTokens (${parameters.logitBiasTokens.length}) and logitBiasValues (${parameters.logitBiasValues.length}) differ in length.`,
+    );
+  }
+  for (const token of [...parameters.penaltyTokens, ...parameters.logitBiasTokens]) {
+    if (!(token >= 0 && token < vocabulary)) {
+      throw new StrataError(
+        'TOKEN_OUT_OF_RANGE',
+        `Sampling got token id ${token}; the vocabulary has ${vocabulary} tokens.`,
+      );
+    }
+  }
+}
+
+/**
+ * The logits of the last row after penalties and logit bias, in f64. Repetition penalty as llama.cpp: a positive
+ * logit is divided by it, a negative (or zero) one multiplied; then count · frequency + presence is subtracted.
+ */
+export function penalisedLogits(
+  data: Float32Array,
+  offset: number,
+  vocabulary: number,
+  parameters: SamplingParameters,
+): Float64Array {
+  const logits = Float64Array.from(data.subarray(offset, offset + vocabulary));
+  const { penaltyTokens, penaltyCounts, repetitionPenalty, presencePenalty, frequencyPenalty } = parameters;
+  for (let index = 0; index < penaltyTokens.length; index++) {
+    const token = penaltyTokens[index]!;
+    const count = penaltyCounts[index]!;
+    let logit = logits[token]!;
+    if (repetitionPenalty !== 1) logit = logit > 0 ? logit / repetitionPenalty : logit * repetitionPenalty;
+    logit -= count * frequencyPenalty + (count > 0 ? presencePenalty : 0);
+    logits[token] = logit;
+  }
+  for (let index = 0; index < parameters.logitBiasTokens.length; index++) {
+    const token = parameters.logitBiasTokens[index]!;
+    logits[token] = logits[token]! + parameters.logitBiasValues[index]!;
+  }
+  return logits;
+}
+
+/**
+ * Samples from the last row of `logits`. Order: penalties → logit bias → temperature → top-k → top-p → min-p.
+ * Candidates are ranked by logit, descending (ties: lower id first); top-k keeps the first k; top-p keeps the shortest
+ * prefix whose probability (softmax over the top-k set) reaches p; min-p drops tokens below minP × the best one's
+ * probability. The token drawn is the first candidate, in rank order, whose cumulative probability over the kept set
+ * exceeds `random` × the kept mass. Temperature 0 is argmax of the penalised logits (first on ties).
+ */
+export function sampleToken(logits: Tensor, parameters: SamplingParameters): Tensor {
+  const data = floatData(logits, 'sampleToken');
+  const { rows, columns: vocabulary } = matrixShape(logits.shape);
+  if (rows === 0 || vocabulary === 0) invalid('sampleToken got empty logits.');
+  validate(parameters, vocabulary);
+  const scores = penalisedLogits(data, (rows - 1) * vocabulary, vocabulary, parameters);
+  const best = argmaxRow(scores, 0, vocabulary);
+  if (!(scores[best]! > Number.NEGATIVE_INFINITY)) invalid('Every token is banned (all logits are −Infinity).');
+  if (parameters.temperature === 0 || parameters.topK === 1) return fromData(Int32Array.of(best), [1]);
+
+  const order = Array.from({ length: vocabulary }, (_, index) => index).filter(
+    (index) => scores[index]! > Number.NEGATIVE_INFINITY,
+  );
+  order.sort((a, b) => scores[b]! - scores[a]! || a - b);
+  let kept = parameters.topK > 0 ? Math.min(parameters.topK, order.length) : order.length;
+
+  const maximum = scores[order[0]!]! / parameters.temperature;
+  const weights = new Float64Array(kept);
+  let total = 0;
+  for (let rank = 0; rank < kept; rank++) {
+    weights[rank] = Math.exp(scores[order[rank]!]! / parameters.temperature - maximum);
+    total += weights[rank]!;
+  }
+  if (parameters.topP < 1) {
+    let cumulative = 0;
+    for (let rank = 0; rank < kept; rank++) {
+      cumulative += weights[rank]! / total;
+      if (cumulative >= parameters.topP) {
+        kept = rank + 1;
+        break;
+      }
+    }
+  }
+  if (parameters.minP > 0) {
+    // weights[0] is the best token's (unnormalised) probability: exp(0) = 1.
+    let rank = 1;
+    while (rank < kept && weights[rank]! >= parameters.minP * weights[0]!) rank++;
+    kept = rank;
+  }
+  let keptMass = 0;
+  for (let rank = 0; rank < kept; rank++) keptMass += weights[rank]!;
+  const threshold = parameters.random * keptMass;
+  let cumulative = 0;
+  for (let rank = 0; rank < kept; rank++) {
+    cumulative += weights[rank]!;
+    if (cumulative > threshold) return fromData(Int32Array.of(order[rank]!), [1]);
+  }
+  return fromData(Int32Array.of(order[kept - 1]!), [1]);
+}
