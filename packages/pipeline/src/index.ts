@@ -1,2 +1,41 @@
 /** @packageDocumentation @strata/pipeline — see README.md. */
-export {};
+export {
+  allocateLayerCaches,
+  cacheCapacity,
+  canResumeAt,
+  disposeLayerCaches,
+  type CacheGeometry,
+  type LayerCaches,
+} from './cache/layer-caches.js';
+export { SequenceState } from './cache/sequence-state.js';
+export type { ForwardRequest, ForwardResult, ModelExecutor } from './generation/executor.js';
+export { Generation } from './generation/generation.js';
+export { LocalExecutor, type LocalExecutorOptions } from './generation/local-executor.js';
+export { logprobsOf } from './generation/logprobs.js';
+export type {
+  FinishReason,
+  GenerateOptions,
+  GenerationDelta,
+  GenerationResult,
+  GenerationStats,
+  TokenLogprob,
+} from './generation/types.js';
+export { SeededRandom } from './sampling/random.js';
+export {
+  normalizeSamplingOptions,
+  type NormalizedSamplingOptions,
+  type SamplingOptions,
+} from './sampling/sampling-options.js';
+export { chooseToken, countPenaltyWindow, TokenSampler, type TokenChoice } from './sampling/token-sampler.js';
+export { IncrementalDecoder } from './text/incremental-decoder.js';
+export { StopStringMatcher, type StopMatch } from './text/stop-strings.js';
+export type { ChatMessage, PipelineChatTemplate, PipelineTokenizer } from './text/tokenizer.js';
+export {
+  DEFAULT_CHUNK_SIZE,
+  DEFAULT_CONTEXT_LENGTH,
+  TextPipeline,
+  type ExecutorPipelineParts,
+  type Prompt,
+  type RuntimeOptions,
+  type TextPipelineParts,
+} from './text-pipeline.js';

@@ -1,0 +1,75 @@
+import type { Backend, KeyValueCache } from '@strata/core';
+import type { LayerCacheSpec } from '@strata/models';
+
+/** Geometry of one layer's cache: how many rows it holds and the layer's sliding window, if any. */
+export interface CacheGeometry {
+  /** Rows of the cache: the context length, or less for a sliding-window ring buffer. */
+  readonly capacity: number;
+  /** Sliding window of the layer (undefined: full attention). */
+  readonly window?: number;
+}
+
+/**
+ * Rows a layer's cache needs for a context of `contextLength` tokens written at most `chunkSize` rows per step: the
+ * context for full attention, `window + chunkSize − 1` for a sliding window (a ring buffer; see `KeyValueCache`).
+ */
+export function cacheCapacity(spec: LayerCacheSpec, contextLength: number, chunkSize: number): number {
+  if (spec.window === undefined) return contextLength;
+  return Math.min(contextLength, spec.window + chunkSize - 1);
+}
+
+/** The device caches of a range of layers. */
+export interface LayerCaches {
+  /** One cache per layer, in the order of the model's `cacheSpecs`. */
+  readonly caches: readonly KeyValueCache[];
+  /** Their geometry, same order. */
+  readonly geometry: readonly CacheGeometry[];
+  /** Bytes the caches occupy on the device. */
+  readonly byteLength: number;
+}
+
+/** Allocates zeroed f32 caches on `backend` for every layer spec, sized to the requested context (not the model's). */
+export function allocateLayerCaches(
+  backend: Backend,
+  specs: readonly LayerCacheSpec[],
+  contextLength: number,
+  chunkSize: number,
+): LayerCaches {
+  const caches: KeyValueCache[] = [];
+  const geometry: CacheGeometry[] = [];
+  let byteLength = 0;
+  for (const spec of specs) {
+    const capacity = cacheCapacity(spec, contextLength, chunkSize);
+    caches.push({
+      keys: backend.zeros([capacity, spec.keyValueWidth]),
+      values: backend.zeros([capacity, spec.keyValueWidth]),
+    });
+    geometry.push(spec.window === undefined ? { capacity } : { capacity, window: spec.window });
+    byteLength += 2 * 4 * capacity * spec.keyValueWidth;
+  }
+  return { caches, geometry, byteLength };
+}
+
+/** Hands the caches' storage back to the backend. */
+export function disposeLayerCaches(backend: Backend, layerCaches: LayerCaches): void {
+  for (const cache of layerCaches.caches) {
+    backend.dispose(cache.keys);
+    backend.dispose(cache.values);
+  }
+}
+
+/**
+ * Whether caches holding positions `[0, cachedLength)` still hold intact entries for a continuation at `keep`:
+ * always for full attention; for a ring buffer only if no later write overwrote the window before `keep`.
+ */
+export function canResumeAt(geometry: readonly CacheGeometry[], cachedLength: number, keep: number): boolean {
+  if (keep >= cachedLength) return true;
+  for (const layer of geometry) {
+    if (layer.window === undefined) continue;
+    // The query at `keep` reads positions keep − window + 1 … keep − 1; the oldest must not have been overwritten by
+    // any position written after it (keep − window + 1 + capacity ≤ cachedLength − 1 would have).
+    const oldest = Math.max(0, keep - layer.window + 1);
+    if (cachedLength - 1 - oldest >= layer.capacity) return false;
+  }
+  return true;
+}

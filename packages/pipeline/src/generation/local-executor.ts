@@ -1,0 +1,103 @@
+import type { Backend, Tensor } from '@strata/core';
+import type { CompleteModel } from '@strata/models';
+import {
+  allocateLayerCaches,
+  disposeLayerCaches,
+  type CacheGeometry,
+  type LayerCaches,
+} from '../cache/layer-caches.js';
+import { chooseToken } from '../sampling/token-sampler.js';
+import type { ForwardRequest, ForwardResult, ModelExecutor } from './executor.js';
+
+/** Options of {@link LocalExecutor}. */
+export interface LocalExecutorOptions {
+  /** Tokens the caches hold. */
+  readonly contextLength: number;
+  /** Most ids per step. */
+  readonly chunkSize: number;
+}
+
+/**
+ * Runs a whole model on one backend: embed → layers → (last row) lm head → token choice, recorded as one step, with
+ * one read at the end (the token id, plus the logits when asked).
+ */
+export class LocalExecutor implements ModelExecutor {
+  readonly vocabularySize: number;
+  readonly contextLength: number;
+  readonly chunkSize: number;
+  readonly cacheGeometry: readonly CacheGeometry[];
+  private readonly layerCaches: LayerCaches;
+
+  constructor(
+    private readonly model: CompleteModel,
+    private readonly backend: Backend,
+    options: LocalExecutorOptions,
+  ) {
+    this.vocabularySize = model.vocabularySize;
+    this.contextLength = options.contextLength;
+    this.chunkSize = options.chunkSize;
+    this.layerCaches = allocateLayerCaches(backend, model.cacheSpecs, options.contextLength, options.chunkSize);
+    this.cacheGeometry = this.layerCaches.geometry;
+  }
+
+  /** Bytes of the KV caches on the device. */
+  get cacheByteLength(): number {
+    return this.layerCaches.byteLength;
+  }
+
+  async forward(request: ForwardRequest): Promise<ForwardResult> {
+    const { backend, model } = this;
+    const ids = backend.upload(request.ids, [request.ids.length]);
+    const embedded = model.embed(ids);
+    backend.dispose(ids);
+    const hidden = transformAndRelease(backend, embedded, (input) =>
+      model.transform(input, { backend, firstPosition: request.firstPosition, caches: this.layerCaches.caches }),
+    );
+    return finishStep(backend, hidden, (last) => model.lmHead(last), request);
+  }
+
+  async dispose(): Promise<void> {
+    disposeLayerCaches(this.backend, this.layerCaches);
+  }
+}
+
+/** Applies `step` to `input` and disposes the input unless the step returned it unchanged. */
+export function transformAndRelease(backend: Backend, input: Tensor, step: (input: Tensor) => Tensor): Tensor {
+  const output = step(input);
+  if (output !== input) backend.dispose(input);
+  return output;
+}
+
+/**
+ * Ends a step on the stage that holds the lm head: runs it on the last row only when a token or logits are wanted,
+ * records the token choice, and reads back just what was asked. Without either, flushes so prefill chunks run.
+ */
+export async function finishStep(
+  backend: Backend,
+  hidden: Tensor,
+  lmHead: (hidden: Tensor) => Tensor,
+  request: Pick<ForwardRequest, 'choice' | 'returnLogits'>,
+): Promise<ForwardResult> {
+  if (request.choice === undefined && request.returnLogits !== true) {
+    backend.dispose(hidden);
+    await backend.flush();
+    return {};
+  }
+  const rows = hidden.shape[0] ?? 1;
+  const last = rows === 1 ? hidden : backend.sliceRows(hidden, rows - 1, 1);
+  if (last !== hidden) backend.dispose(hidden);
+  const logits = lmHead(last);
+  backend.dispose(last);
+  const token = request.choice === undefined ? undefined : chooseToken(backend, logits, request.choice);
+  try {
+    const logitValues = request.returnLogits === true ? ((await backend.read(logits)) as Float32Array) : undefined;
+    const tokenValue = token === undefined ? undefined : (await backend.read(token))[0];
+    return {
+      ...(tokenValue === undefined ? {} : { token: tokenValue }),
+      ...(logitValues === undefined ? {} : { logits: logitValues }),
+    };
+  } finally {
+    backend.dispose(logits);
+    if (token !== undefined) backend.dispose(token);
+  }
+}

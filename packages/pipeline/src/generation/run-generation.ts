@@ -1,0 +1,212 @@
+import { StrataError } from '@strata/core';
+import type { SequenceState } from '../cache/sequence-state.js';
+import { normalizeSamplingOptions } from '../sampling/sampling-options.js';
+import { TokenSampler } from '../sampling/token-sampler.js';
+import { IncrementalDecoder } from '../text/incremental-decoder.js';
+import { StopStringMatcher } from '../text/stop-strings.js';
+import type { PipelineTokenizer } from '../text/tokenizer.js';
+import type { ModelExecutor } from './executor.js';
+import type { GenerationSteps } from './generation.js';
+import { logprobsOf } from './logprobs.js';
+import type { Mutex } from './mutex.js';
+import type { FinishReason, GenerateOptions, GenerationDelta, GenerationResult } from './types.js';
+
+/** What one sequence's generation runs on. */
+export interface GenerationContext {
+  readonly executor: ModelExecutor;
+  readonly tokenizer: PipelineTokenizer;
+  readonly sequence: SequenceState;
+  readonly lock: Mutex;
+}
+
+const DEFAULT_MAX_TOKENS = 256;
+
+/** Checks the non-sampling options of a generation. */
+function checkOptions(options: GenerateOptions): number {
+  const maxTokens = options.maxTokens ?? DEFAULT_MAX_TOKENS;
+  if (!Number.isInteger(maxTokens) || maxTokens < 1) {
+    throw new StrataError('INVALID_ARGUMENT', `maxTokens is ${maxTokens}; it must be an integer ≥ 1.`, {
+      details: { maxTokens },
+    });
+  }
+  const top = options.logprobs;
+  if (typeof top === 'number' && (!Number.isInteger(top) || top < 0)) {
+    throw new StrataError('INVALID_ARGUMENT', `logprobs is ${top}; it must be true, false or an integer ≥ 0.`, {
+      details: { logprobs: top },
+    });
+  }
+  return maxTokens;
+}
+
+/**
+ * The steps of one generation: waits for the sequence, reuses the cached prefix, prefills the rest in chunks, then
+ * decodes one token per step until a stop condition. Options are checked before anything is queued.
+ */
+export function generationSteps(
+  context: GenerationContext,
+  promptIds: readonly number[],
+  options: GenerateOptions,
+): GenerationSteps {
+  const { executor, tokenizer, sequence, lock } = context;
+  const sampling = normalizeSamplingOptions(options, executor.vocabularySize);
+  const maxTokens = checkOptions(options);
+  if (promptIds.length === 0) {
+    throw new StrataError('INVALID_ARGUMENT', 'The prompt is empty: give at least one token.');
+  }
+  for (const id of promptIds) {
+    if (!Number.isInteger(id) || id < 0 || id >= executor.vocabularySize) {
+      throw new StrataError(
+        'TOKEN_OUT_OF_RANGE',
+        `Prompt token ${id} is outside the vocabulary [0, ${executor.vocabularySize}).`,
+        {
+          details: { token: id, vocabularySize: executor.vocabularySize },
+        },
+      );
+    }
+  }
+  if (promptIds.length >= executor.contextLength) {
+    throw new StrataError(
+      'CONTEXT_OVERFLOW',
+      `The prompt has ${promptIds.length} tokens but the context holds ${executor.contextLength}; load the pipeline with a larger contextLength or shorten the prompt.`,
+      { details: { promptTokens: promptIds.length, contextLength: executor.contextLength } },
+    );
+  }
+  const stopIds = new Set<number>(options.stopTokens ?? []);
+  if (options.ignoreEndOfGeneration !== true) for (const id of tokenizer.endOfGenerationIds) stopIds.add(id);
+  const topLogprobs = options.logprobs === true ? 0 : typeof options.logprobs === 'number' ? options.logprobs : -1;
+  const wantLogits = options.returnLogits === true || topLogprobs >= 0;
+
+  return async function* steps(finish: (result: GenerationResult) => void): AsyncGenerator<GenerationDelta, void> {
+    const queued = performance.now();
+    const release = await lock.acquire();
+    const started = performance.now();
+    const sampler = new TokenSampler(sampling);
+    const decoder = new IncrementalDecoder(tokenizer);
+    const stopper = new StopStringMatcher(options.stop ?? []);
+    const history: number[] = promptIds.slice();
+    const generated: number[] = [];
+    let text = '';
+    let finishReason: FinishReason | undefined;
+    let stopString: string | undefined;
+    let firstTokenAt = started;
+    let cachedPromptTokens = 0;
+    const aborted = () => options.signal?.aborted === true;
+    const report = (): GenerationResult => ({
+      text,
+      tokens: generated,
+      finishReason: finishReason ?? 'aborted',
+      ...(stopString === undefined ? {} : { stopString }),
+      stats: statsOf(started, queued, firstTokenAt, promptIds.length, cachedPromptTokens, generated.length),
+    });
+    try {
+      // ── prefill: keep the cached prefix, compute the rest in chunks; the last chunk chooses the first token ──
+      cachedPromptTokens = sequence.reusablePrefix(promptIds, executor.cacheGeometry);
+      sequence.truncate(cachedPromptTokens);
+      let step: { token?: number; logits?: Float32Array } = {};
+      for (let position = cachedPromptTokens; position < promptIds.length && !aborted(); ) {
+        const end = Math.min(promptIds.length, position + executor.chunkSize);
+        const last = end === promptIds.length;
+        const ids = Int32Array.from(promptIds.slice(position, end));
+        step = await executor.forward({
+          ids,
+          firstPosition: position,
+          ...(last ? { choice: sampler.next(history), returnLogits: wantLogits } : {}),
+        });
+        sequence.append(ids);
+        position = end;
+      }
+      firstTokenAt = performance.now();
+      // ── decode: one token per step ──
+      while (step.token !== undefined) {
+        const token = step.token;
+        generated.push(token);
+        history.push(token);
+        if (stopIds.has(token)) {
+          finishReason = 'stop-token';
+          break;
+        }
+        const match = stopper.push(decoder.push(token));
+        text += match.text;
+        yield deltaOf(token, match.text, step.logits, topLogprobs, options.returnLogits === true);
+        if (match.stop !== undefined) {
+          finishReason = 'stop-string';
+          stopString = match.stop;
+          break;
+        }
+        if (generated.length >= maxTokens) {
+          finishReason = 'max-tokens';
+          break;
+        }
+        if (sequence.length >= executor.contextLength) {
+          finishReason = 'context-full';
+          break;
+        }
+        if (aborted()) break;
+        step = await executor.forward({
+          ids: Int32Array.of(token),
+          firstPosition: sequence.length,
+          choice: sampler.next(history),
+          returnLogits: wantLogits,
+        });
+        sequence.append([token]);
+      }
+      if (finishReason !== 'stop-string') {
+        const rest = stopper.push(decoder.flush());
+        const tail = rest.text + (rest.stop === undefined ? stopper.flush() : '');
+        if (rest.stop !== undefined) {
+          finishReason = 'stop-string';
+          stopString = rest.stop;
+        }
+        if (tail.length > 0) {
+          text += tail;
+          yield { text: tail };
+        }
+      }
+    } finally {
+      release();
+      finish(report());
+    }
+  };
+}
+
+function deltaOf(
+  token: number,
+  text: string,
+  logits: Float32Array | undefined,
+  topLogprobs: number,
+  returnLogits: boolean,
+): GenerationDelta {
+  if (logits === undefined) return { token, text };
+  const probabilities = topLogprobs >= 0 ? logprobsOf(logits, token, topLogprobs) : undefined;
+  return {
+    token,
+    text,
+    ...(probabilities === undefined
+      ? {}
+      : { logprob: probabilities.logprob, ...(topLogprobs > 0 ? { topLogprobs: probabilities.topLogprobs } : {}) }),
+    ...(returnLogits ? { logits } : {}),
+  };
+}
+
+function statsOf(
+  started: number,
+  queued: number,
+  firstTokenAt: number,
+  promptTokens: number,
+  cachedPromptTokens: number,
+  generatedTokens: number,
+): GenerationResult['stats'] {
+  const now = performance.now();
+  const prefillMs = firstTokenAt - started;
+  const decodeMs = now - firstTokenAt;
+  return {
+    promptTokens,
+    cachedPromptTokens,
+    generatedTokens,
+    queueMs: started - queued,
+    timeToFirstTokenMs: prefillMs,
+    prefillTokensPerSecond: prefillMs > 0 ? ((promptTokens - cachedPromptTokens) * 1000) / prefillMs : 0,
+    decodeTokensPerSecond: decodeMs > 0 && generatedTokens > 1 ? ((generatedTokens - 1) * 1000) / decodeMs : 0,
+    totalMs: now - started,
+  };
+}

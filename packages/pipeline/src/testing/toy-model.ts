@@ -1,0 +1,168 @@
+/**
+ * Test doubles: a tiny random transformer built on the Backend interface (attention with RoPE, a sliding-window layer,
+ * per-layer caches from the pipeline) and a byte-level tokenizer. Test-only: not exported from the package.
+ */
+import type { Backend, KeyValueCache, RopeParameters, Tensor, WeightTensor } from '@strata/core';
+import type { CompleteModel, ForwardContext, LayerCacheSpec, LayerRange } from '@strata/models';
+import { SeededRandom } from '../sampling/random.js';
+import type { PipelineTokenizer } from '../text/tokenizer.js';
+
+/** Shape of the toy model. */
+export interface ToyModelConfig {
+  readonly vocabularySize: number;
+  readonly hiddenSize: number;
+  readonly heads: number;
+  readonly keyValueHeads: number;
+  readonly layers: number;
+  /** Sliding window per layer (undefined: full attention). */
+  readonly windows: readonly (number | undefined)[];
+  readonly seed: number;
+}
+
+/** The default toy: 3 layers, the middle one with a window of 4 tokens; vocabulary of the byte tokenizer. */
+export const TOY_CONFIG: ToyModelConfig = {
+  vocabularySize: 260,
+  hiddenSize: 16,
+  heads: 2,
+  keyValueHeads: 1,
+  layers: 3,
+  windows: [undefined, 4, undefined],
+  seed: 7,
+};
+
+interface ToyLayer {
+  readonly norm: WeightTensor;
+  readonly query: WeightTensor;
+  readonly key: WeightTensor;
+  readonly value: WeightTensor;
+  readonly output: WeightTensor;
+}
+
+function randomMatrix(random: SeededRandom, rows: number, columns: number, scale: number): Float32Array {
+  return Float32Array.from({ length: rows * columns }, () => (random.next() * 2 - 1) * scale);
+}
+
+async function f32(backend: Backend, name: string, data: Float32Array, shape: number[]): Promise<WeightTensor> {
+  return backend.uploadWeight({ name, type: 'F32', shape }, new Uint8Array(data.buffer));
+}
+
+/**
+ * A toy model over `range` (default: every layer). Weights depend only on the config's seed, so models over
+ * different ranges of one config are stages of the same network.
+ */
+export async function createToyModel(
+  backend: Backend,
+  config: ToyModelConfig = TOY_CONFIG,
+  range: LayerRange = { start: 0, end: config.layers },
+): Promise<CompleteModel> {
+  const random = new SeededRandom(config.seed);
+  const { hiddenSize: hidden, heads, keyValueHeads, vocabularySize } = config;
+  const headDimensions = hidden / heads;
+  const keyValueWidth = keyValueHeads * headDimensions;
+  const embedding = await f32(backend, 'embed', randomMatrix(random, vocabularySize, hidden, 1), [
+    vocabularySize,
+    hidden,
+  ]);
+  const layers: ToyLayer[] = [];
+  for (let index = 0; index < config.layers; index++) {
+    const norm = Float32Array.from({ length: hidden }, () => 0.8 + random.next() * 0.4);
+    const layer: ToyLayer = {
+      norm: await f32(backend, `blk.${index}.norm`, norm, [hidden]),
+      query: await f32(backend, `blk.${index}.q`, randomMatrix(random, hidden, hidden, 0.6), [hidden, hidden]),
+      key: await f32(backend, `blk.${index}.k`, randomMatrix(random, keyValueWidth, hidden, 0.6), [
+        keyValueWidth,
+        hidden,
+      ]),
+      value: await f32(backend, `blk.${index}.v`, randomMatrix(random, keyValueWidth, hidden, 0.6), [
+        keyValueWidth,
+        hidden,
+      ]),
+      output: await f32(backend, `blk.${index}.o`, randomMatrix(random, hidden, hidden, 0.6), [hidden, hidden]),
+    };
+    if (index >= range.start && index < range.end) layers.push(layer);
+  }
+  const finalNorm = await f32(
+    backend,
+    'norm',
+    Float32Array.from({ length: hidden }, () => 1),
+    [hidden],
+  );
+  const head = await f32(backend, 'head', randomMatrix(random, vocabularySize, hidden, 1.5), [vocabularySize, hidden]);
+  const rope: RopeParameters = {
+    headDimensions,
+    rotaryDimensions: headDimensions,
+    pairing: 'half-split',
+    inverseFrequencies: Float32Array.from(
+      { length: headDimensions / 2 },
+      (_, i) => 10000 ** ((-2 * i) / headDimensions),
+    ),
+    attentionFactor: 1,
+  };
+  const cacheSpecs: LayerCacheSpec[] = [];
+  for (let index = range.start; index < range.end; index++) {
+    const window = config.windows[index];
+    cacheSpecs.push(window === undefined ? { keyValueWidth } : { keyValueWidth, window });
+  }
+
+  const attend = (
+    layer: ToyLayer,
+    window: number | undefined,
+    x: Tensor,
+    context: ForwardContext,
+    cache: KeyValueCache,
+  ) => {
+    const b = context.backend;
+    const normed = b.rmsNorm(x, layer.norm, 1e-5);
+    const q = b.rope(b.matmul(normed, layer.query), context.firstPosition, rope);
+    const k = b.rope(b.matmul(normed, layer.key), context.firstPosition, rope);
+    const v = b.matmul(normed, layer.value);
+    b.writeKeyValues(cache, k, v, context.firstPosition);
+    const attended = b.attention(q, cache, {
+      heads,
+      keyValueHeads,
+      headDimensions,
+      firstPosition: context.firstPosition,
+      scale: 1 / Math.sqrt(headDimensions),
+      ...(window === undefined ? {} : { window }),
+    });
+    return b.add(x, b.matmul(attended, layer.output));
+  };
+
+  return {
+    hiddenSize: hidden,
+    layerCount: config.layers,
+    layerRange: range,
+    cacheSpecs,
+    vocabularySize,
+    embed: (ids) => backend.embedding(embedding, ids),
+    transform(hidden: Tensor, context: ForwardContext): Tensor {
+      let x = hidden;
+      layers.forEach((layer, index) => {
+        x = attend(layer, config.windows[range.start + index], x, context, context.caches[index]!);
+      });
+      return x;
+    },
+    lmHead: (hidden) => backend.matmul(backend.rmsNorm(hidden, finalNorm, 1e-5), head),
+  };
+}
+
+/** Byte-level toy tokenizer: ids 0–255 are bytes, 256 is BOS, 257 is EOS, 258–259 unused. */
+export function createByteTokenizer(): PipelineTokenizer {
+  return {
+    endOfGenerationIds: [257],
+    encode(text, options) {
+      const bytes = Array.from(new TextEncoder().encode(text));
+      return options?.addSpecialTokens === false ? bytes : [256, ...bytes];
+    },
+    decode(ids, options) {
+      const bytes: number[] = [];
+      let text = '';
+      for (let index = 0; index < ids.length; index++) {
+        const id = ids[index]!;
+        if (id < 256) bytes.push(id);
+        else if (options?.skipSpecialTokens !== true) text += `<${id}>`;
+      }
+      return new TextDecoder().decode(Uint8Array.from(bytes)) + text;
+    },
+  };
+}

@@ -1,0 +1,197 @@
+import { type Backend, StrataError } from '@strata/core';
+import type { CompleteModel } from '@strata/models';
+import { SequenceState } from './cache/sequence-state.js';
+import type { ModelExecutor } from './generation/executor.js';
+import { Generation } from './generation/generation.js';
+import { LocalExecutor } from './generation/local-executor.js';
+import { Mutex } from './generation/mutex.js';
+import { generationSteps } from './generation/run-generation.js';
+import type { GenerateOptions } from './generation/types.js';
+import type { ChatMessage, PipelineChatTemplate, PipelineTokenizer } from './text/tokenizer.js';
+
+/** Default prefill chunk: rows per prefill step (also sizes sliding-window ring buffers). */
+export const DEFAULT_CHUNK_SIZE = 256;
+/** Default context when neither the caller nor the model says otherwise. */
+export const DEFAULT_CONTEXT_LENGTH = 4096;
+
+/** Sizes of the runtime state a pipeline allocates. */
+export interface RuntimeOptions {
+  /** Tokens the KV cache holds (the prompt and everything generated). Default 4096, capped by the model's maximum. */
+  readonly contextLength?: number;
+  /** Rows per prefill step (default 256): bigger is faster, smaller bounds memory and the ring buffers. */
+  readonly chunkSize?: number;
+}
+
+/** The already-built parts a pipeline can be assembled from. */
+export interface TextPipelineParts extends RuntimeOptions {
+  /** The model (embedding, every layer and the head), uploaded to `backend`. */
+  readonly model: CompleteModel;
+  /** The backend the model's weights live on. */
+  readonly backend: Backend;
+  /** Text ↔ ids. */
+  readonly tokenizer: PipelineTokenizer;
+  /** The chat template, when the model has one (needed by `chat`). */
+  readonly chatTemplate?: PipelineChatTemplate;
+  /** The model's maximum context, to cap `contextLength` (from its config). */
+  readonly maxContextLength?: number;
+}
+
+/** The parts of a pipeline whose model runs elsewhere (stages) or is driven by a custom executor. */
+export interface ExecutorPipelineParts {
+  /** Runs forward steps (a {@link LocalExecutor}, or a staged executor). */
+  readonly executor: ModelExecutor;
+  readonly tokenizer: PipelineTokenizer;
+  readonly chatTemplate?: PipelineChatTemplate;
+}
+
+/** Prompt of `generate`: text (tokenized with the pipeline's tokenizer) or token ids. */
+export type Prompt = string | ArrayLike<number>;
+
+/**
+ * Text generation over one model: owns the KV cache, the tokenizer, the chat template and the request queue.
+ * Requests run one at a time in arrival order; each reuses the cached tokens it shares with the previous one.
+ *
+ * ```ts
+ * const pipeline = await loadTextPipeline('model.gguf', { backend });
+ * for await (const { text } of pipeline.generate('Once upon a time', { maxTokens: 32 })) process.stdout.write(text);
+ * ```
+ */
+export class TextPipeline {
+  /** The tokenizer. */
+  readonly tokenizer: PipelineTokenizer;
+  /** The chat template, if any. */
+  readonly chatTemplate: PipelineChatTemplate | undefined;
+  private readonly executor: ModelExecutor;
+  private readonly sequence = new SequenceState();
+  private readonly lock = new Mutex();
+  private disposed = false;
+
+  private constructor(parts: ExecutorPipelineParts) {
+    this.executor = parts.executor;
+    this.tokenizer = parts.tokenizer;
+    this.chatTemplate = parts.chatTemplate;
+  }
+
+  /** A pipeline over a model already uploaded to `backend`; allocates the KV cache for the requested context. */
+  static fromParts(parts: TextPipelineParts): TextPipeline {
+    const requested = parts.contextLength ?? Math.min(DEFAULT_CONTEXT_LENGTH, parts.maxContextLength ?? Infinity);
+    const chunkSize = parts.chunkSize ?? DEFAULT_CHUNK_SIZE;
+    checkRuntimeOptions(requested, chunkSize);
+    const contextLength = Math.min(requested, parts.maxContextLength ?? Infinity);
+    const executor = new LocalExecutor(parts.model, parts.backend, {
+      contextLength,
+      chunkSize: Math.min(chunkSize, contextLength),
+    });
+    return new TextPipeline({
+      executor,
+      tokenizer: parts.tokenizer,
+      ...(parts.chatTemplate === undefined ? {} : { chatTemplate: parts.chatTemplate }),
+    });
+  }
+
+  /** A pipeline driven by a custom executor (pipeline stages: see `createStagedExecutor`). */
+  static fromExecutor(parts: ExecutorPipelineParts): TextPipeline {
+    return new TextPipeline(parts);
+  }
+
+  /** Tokens the context holds. */
+  get contextLength(): number {
+    return this.executor.contextLength;
+  }
+
+  /** Rows per prefill step. */
+  get chunkSize(): number {
+    return this.executor.chunkSize;
+  }
+
+  /** Logit columns of the model. */
+  get vocabularySize(): number {
+    return this.executor.vocabularySize;
+  }
+
+  /** Requests waiting or running on this pipeline. */
+  get pendingRequests(): number {
+    return this.lock.pending;
+  }
+
+  /** Tokens currently cached (reused by a next request that starts with them). */
+  get cachedTokens(): readonly number[] {
+    return this.sequence.snapshot();
+  }
+
+  /**
+   * Generates a continuation of `prompt` (text, tokenized with special tokens unless `addSpecialTokens: false`, or ids).
+   * Iterate the returned {@link Generation} for `{token, text}` deltas; await its `result` for text, tokens and stats.
+   * Bad options throw `INVALID_SAMPLING_OPTIONS`/`INVALID_ARGUMENT` here, before anything runs.
+   */
+  generate(prompt: Prompt, options: GenerateOptions = {}): Generation {
+    this.checkUsable();
+    const ids =
+      typeof prompt === 'string'
+        ? Array.from(this.tokenizer.encode(prompt, { addSpecialTokens: options.addSpecialTokens ?? true }))
+        : Array.from(prompt);
+    return new Generation(
+      generationSteps(
+        { executor: this.executor, tokenizer: this.tokenizer, sequence: this.sequence, lock: this.lock },
+        ids,
+        options,
+      ),
+    );
+  }
+
+  /** Renders `messages` with the chat template (adding the assistant's turn header) and generates the reply. */
+  chat(messages: readonly ChatMessage[], options: GenerateOptions = {}): Generation {
+    return this.generate(this.renderChat(messages), {
+      ...options,
+      addSpecialTokens: options.addSpecialTokens ?? false,
+    });
+  }
+
+  /** The prompt text `chat` would generate from. */
+  renderChat(messages: readonly ChatMessage[]): string {
+    if (this.chatTemplate === undefined) {
+      throw new StrataError(
+        'TEMPLATE_NOT_FOUND',
+        'This model has no chat template; use generate() with a prompt, or build the pipeline with a chatTemplate.',
+      );
+    }
+    return this.chatTemplate.render(messages, { addGenerationPrompt: true });
+  }
+
+  /** Forgets the cached tokens (the next request computes its whole prompt). */
+  async reset(): Promise<void> {
+    const release = await this.lock.acquire();
+    this.sequence.truncate(0);
+    release();
+  }
+
+  /** Waits for queued requests, then releases the KV cache. The pipeline cannot be used afterwards. */
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    const release = await this.lock.acquire();
+    try {
+      await this.executor.dispose();
+    } finally {
+      release();
+    }
+  }
+
+  private checkUsable(): void {
+    if (this.disposed) throw new StrataError('INVALID_ARGUMENT', 'This pipeline was disposed; load a new one.');
+  }
+}
+
+/** Checks context length and chunk size. */
+export function checkRuntimeOptions(contextLength: number, chunkSize: number): void {
+  if (!Number.isInteger(contextLength) || contextLength < 2) {
+    throw new StrataError('INVALID_ARGUMENT', `contextLength is ${contextLength}; it must be an integer ≥ 2.`, {
+      details: { contextLength },
+    });
+  }
+  if (!Number.isInteger(chunkSize) || chunkSize < 1) {
+    throw new StrataError('INVALID_ARGUMENT', `chunkSize is ${chunkSize}; it must be an integer ≥ 1.`, {
+      details: { chunkSize },
+    });
+  }
+}
