@@ -1,0 +1,80 @@
+/** Token attributes, as bit flags (llama.cpp's `llama_token_attr` meanings). */
+export const TokenAttribute = {
+  undefined: 0,
+  unknown: 1 << 0,
+  unused: 1 << 1,
+  normal: 1 << 2,
+  control: 1 << 3,
+  userDefined: 1 << 4,
+  byte: 1 << 5,
+  normalized: 1 << 6,
+  leftStrip: 1 << 7,
+  rightStrip: 1 << 8,
+  singleWord: 1 << 9,
+} as const;
+
+/** GGUF `tokenizer.ggml.token_type` values → attributes (0 undefined, 1 normal, 2 unknown, 3 control, 4 user-defined, 5 unused, 6 byte). */
+export function attributeOfTokenType(type: number): number {
+  switch (type) {
+    case 1:
+      return TokenAttribute.normal;
+    case 2:
+      return TokenAttribute.unknown;
+    case 3:
+      return TokenAttribute.control;
+    case 4:
+      return TokenAttribute.userDefined;
+    case 5:
+      return TokenAttribute.unused;
+    case 6:
+      return TokenAttribute.byte;
+    default:
+      return TokenAttribute.undefined;
+  }
+}
+
+/** A piece of input after special-token partitioning: plain text, or one recognised token. */
+export type Fragment = { readonly text: string } | { readonly token: number };
+
+/** ASCII white space as C's `isspace` sees it (used for a special token's left/right strip). */
+function isAsciiSpace(code: number): boolean {
+  return code === 0x20 || (code >= 0x09 && code <= 0x0d);
+}
+
+/**
+ * Cuts `text` at every occurrence of the given special tokens, longest token first, so that the tokenizer proper
+ * never sees them. A token with the left-strip (right-strip) attribute also swallows the white space before (after) it.
+ */
+export function partitionSpecialTokens(
+  text: string,
+  specials: readonly { readonly id: number; readonly text: string; readonly attribute: number }[],
+): Fragment[] {
+  let fragments: Fragment[] = text.length === 0 ? [] : [{ text }];
+  for (const special of specials) {
+    if (special.text.length === 0) continue;
+    const next: Fragment[] = [];
+    for (const fragment of fragments) {
+      if (!('text' in fragment) || !fragment.text.includes(special.text)) {
+        next.push(fragment);
+        continue;
+      }
+      const source = fragment.text;
+      let start = 0;
+      for (let found = source.indexOf(special.text, start); found !== -1; found = source.indexOf(special.text, start)) {
+        let leftEnd = found;
+        if (special.attribute & TokenAttribute.leftStrip) {
+          while (leftEnd > start && isAsciiSpace(source.charCodeAt(leftEnd - 1))) leftEnd--;
+        }
+        if (leftEnd > start) next.push({ text: source.slice(start, leftEnd) });
+        next.push({ token: special.id });
+        start = found + special.text.length;
+        if (special.attribute & TokenAttribute.rightStrip) {
+          while (start < source.length && isAsciiSpace(source.charCodeAt(start))) start++;
+        }
+      }
+      if (start < source.length) next.push({ text: source.slice(start) });
+    }
+    fragments = next;
+  }
+  return fragments;
+}
