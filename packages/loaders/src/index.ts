@@ -41,3 +41,4 @@ export {
   writeGguf,
   writeGgufTo,
 } from './gguf/gguf-writer.js';
+export * from './tokenizer/index.js';
