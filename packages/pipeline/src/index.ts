@@ -39,3 +39,19 @@ export {
   type RuntimeOptions,
   type TextPipelineParts,
 } from './text-pipeline.js';
+export { Engine, type EngineModelInfo, type EngineRequest } from './engine/engine.js';
+export { messagePortTransport, serveStageOnPort, type MessagePortLike } from './stages/message-port-transport.js';
+export {
+  expectReply,
+  StageServer,
+  type StageRuntimeOptions,
+  type StageServerOptions,
+} from './stages/stage-server.js';
+export { createStagedExecutor, type StagedExecutorOptions } from './stages/staged-executor.js';
+export {
+  inProcessTransport,
+  type StageHandler,
+  type StageReply,
+  type StageRequest,
+  type Transport,
+} from './stages/transport.js';
