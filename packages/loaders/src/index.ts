@@ -42,3 +42,4 @@ export {
   writeGgufTo,
 } from './gguf/gguf-writer.js';
 export * from './tokenizer/index.js';
+export * from './chat-template/index.js';

@@ -1,0 +1,281 @@
+import { getItem, pythonSplitLines, stripChars } from './methods.js';
+import {
+  jsonDumps,
+  pythonCompare,
+  pythonEquals,
+  pythonStr,
+  pythonTypeName,
+  TemplateRuntimeError,
+} from './python-semantics.js';
+import { float, int, is, type JinjaValue, list, str, tuple, undefinedValue } from './runtime-values.js';
+import { getTest } from './tests.js';
+
+/**
+ * jinja2's built-in filters that chat templates use, plus Hugging Face's `tojson` (`json.dumps` without ASCII
+ * escaping), with Python semantics: `|string` of a dict is its Python repr, `|length` of an undefined value is 0,
+ * `|map('trim')` applies a filter, `|selectattr('a', 'equalto', 1)` applies a test.
+ */
+export type TemplateFilter = (
+  value: JinjaValue,
+  positional: JinjaValue[],
+  keywords: Map<string, JinjaValue>,
+) => JinjaValue;
+
+const option = (positional: JinjaValue[], keywords: Map<string, JinjaValue>, index: number, name: string) =>
+  positional[index] ?? keywords.get(name);
+const truthy = (value: JinjaValue | undefined) => value?.__bool__().value === true;
+
+/** The items of an iterable value, as a Python `for` would see them (undefined: none; dict: keys; str: characters). */
+export function iterate(value: JinjaValue): JinjaValue[] {
+  if (is.array(value)) return value.value;
+  if (is.undefined(value)) return [];
+  if (is.object(value)) return [...value.value.keys()].map(str);
+  if (is.string(value)) return Array.from(value.value, str);
+  throw new TemplateRuntimeError('TypeError', `'${pythonTypeName(value)}' object is not iterable`);
+}
+
+/** jinja2's `make_attrgetter`: `a.b.0` looks up item by item, numeric parts as indices. */
+export function attributeGetter(path: JinjaValue, fallback?: JinjaValue): (value: JinjaValue) => JinjaValue {
+  const parts = is.string(path)
+    ? path.value.split('.').map((part) => (/^\d+$/.test(part) ? int(Number(part)) : str(part)))
+    : [path];
+  return (value) => {
+    let current = value;
+    for (const part of parts) {
+      current = getItem(current, part);
+      if (is.undefined(current)) return fallback ?? current;
+    }
+    return current;
+  };
+}
+
+function sortKey(value: JinjaValue, caseSensitive: boolean): JinjaValue {
+  return !caseSensitive && is.string(value) ? str(value.value.toLowerCase()) : value;
+}
+
+function length(value: JinjaValue): number {
+  if (is.string(value)) return Array.from(value.value).length;
+  if (is.array(value)) return value.value.length;
+  if (is.object(value) || is.namespace(value)) return value.value.size;
+  if (is.undefined(value)) return 0;
+  throw new TemplateRuntimeError('TypeError', `object of type '${pythonTypeName(value)}' has no len()`);
+}
+
+function toInteger(value: JinjaValue, fallback: JinjaValue): JinjaValue {
+  if (is.integer(value)) return value;
+  if (is.number(value)) return int(Math.trunc(Number(value.value)));
+  if (is.string(value)) {
+    const text = value.value.trim().replaceAll('_', '');
+    if (/^[+-]?\d+$/.test(text)) return int(Number.parseInt(text, 10));
+    const number = Number(text);
+    return text !== '' && Number.isFinite(number) ? int(Math.trunc(number)) : fallback;
+  }
+  return fallback;
+}
+
+function toFloat(value: JinjaValue, fallback: JinjaValue): JinjaValue {
+  if (is.number(value)) return float(Number(value.value));
+  if (is.string(value)) {
+    const number = Number(value.value.trim());
+    return value.value.trim() !== '' && !Number.isNaN(number) ? float(number) : fallback;
+  }
+  return fallback;
+}
+
+function selectFilter(select: boolean, byAttribute: boolean): TemplateFilter {
+  return (value, positional) => {
+    const args = positional.slice();
+    const getter = byAttribute ? attributeGetter(args.shift() ?? str('')) : (item: JinjaValue) => item;
+    const testName = args.shift();
+    const test = testName === undefined ? (item: JinjaValue) => item.__bool__().value : getTest(pythonStr(testName));
+    return list(iterate(value).filter((item) => test(getter(item), ...args) === select));
+  };
+}
+
+function indent(value: JinjaValue, positional: JinjaValue[], keywords: Map<string, JinjaValue>): JinjaValue {
+  const width = option(positional, keywords, 0, 'width') ?? int(4);
+  const prefix = is.string(width) ? width.value : ' '.repeat(Number(width.value));
+  const first = truthy(option(positional, keywords, 1, 'first'));
+  const blank = truthy(option(positional, keywords, 2, 'blank'));
+  // jinja2 appends a newline before splitting, so a trailing newline survives.
+  const lines = pythonSplitLines(`${pythonStr(value)}\n`);
+  let result: string;
+  if (blank) result = lines.join(`\n${prefix}`);
+  else {
+    result = lines.shift() ?? '';
+    if (lines.length > 0) result += `\n${lines.map((line) => (line ? prefix + line : line)).join('\n')}`;
+  }
+  return str(first ? prefix + result : result);
+}
+
+function tojson(value: JinjaValue, positional: JinjaValue[], keywords: Map<string, JinjaValue>): JinjaValue {
+  if (is.undefined(value)) {
+    throw new TemplateRuntimeError('TypeError', 'Object of type Undefined is not JSON serializable');
+  }
+  // Hugging Face's signature: tojson(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False).
+  const indentValue = option(positional, keywords, 1, 'indent');
+  const separators = option(positional, keywords, 2, 'separators');
+  return str(
+    jsonDumps(value, {
+      indent: indentValue === undefined || is.null(indentValue) ? null : (indentValue.value as number | string),
+      separators:
+        separators !== undefined && is.array(separators)
+          ? [pythonStr(separators.value[0]!), pythonStr(separators.value[1]!)]
+          : null,
+      sortKeys: truthy(option(positional, keywords, 3, 'sort_keys')),
+      ensureAscii: truthy(option(positional, keywords, 0, 'ensure_ascii')),
+    }),
+  );
+}
+
+const escapeHtml = (text: string) =>
+  text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&#34;', "'": '&#39;' })[c]!);
+
+/** Every filter, by name. `map` is added by {@link createFilters} because it applies the others. */
+const BASE_FILTERS: Record<string, TemplateFilter> = {
+  abs: (v) => (is.float(v) ? float(Math.abs(v.value)) : int(Math.abs(Number(v.value)))),
+  attr: (v, p) => getItem(v, p[0] ?? str('')),
+  capitalize: (v) => {
+    const text = pythonStr(v);
+    return str(text.charAt(0).toUpperCase() + text.slice(1).toLowerCase());
+  },
+  count: (v) => int(length(v)),
+  default: (v, p, k) => {
+    const fallback = option(p, k, 0, 'default_value') ?? str('');
+    const useBoolean = truthy(option(p, k, 1, 'boolean'));
+    return is.undefined(v) || (useBoolean && !v.__bool__().value) ? fallback : v;
+  },
+  dictsort: (v, p, k) => {
+    if (!is.object(v)) throw new TemplateRuntimeError('TypeError', 'dictsort expects a dict');
+    const caseSensitive = truthy(option(p, k, 0, 'case_sensitive'));
+    const byValue = pythonStr(option(p, k, 1, 'by') ?? str('key')) === 'value';
+    const reverse = truthy(option(p, k, 2, 'reverse'));
+    const items = [...v.value].map(([key, item]) => tuple([str(key), item]));
+    items.sort((a, b) => {
+      const index = byValue ? 1 : 0;
+      const order = pythonCompare(
+        sortKey((a.value as JinjaValue[])[index]!, caseSensitive),
+        sortKey((b.value as JinjaValue[])[index]!, caseSensitive),
+      );
+      return reverse ? -order : order;
+    });
+    return list(items);
+  },
+  escape: (v) => str(escapeHtml(pythonStr(v))),
+  first: (v) => iterate(v)[0] ?? undefinedValue({ hint: 'No first item, sequence was empty.' }),
+  float: (v, p, k) => toFloat(v, option(p, k, 0, 'default') ?? float(0)),
+  indent,
+  int: (v, p, k) => toInteger(v, option(p, k, 0, 'default') ?? int(0)),
+  items: (v) => {
+    if (is.undefined(v)) return list([]);
+    if (!is.object(v)) throw new TemplateRuntimeError('TypeError', `Can only get item pairs from a mapping.`);
+    return list([...v.value].map(([key, item]) => tuple([str(key), item])));
+  },
+  join: (v, p, k) => {
+    const separator = pythonStr(option(p, k, 0, 'd') ?? str(''));
+    const attribute = option(p, k, 1, 'attribute');
+    const getter = attribute === undefined ? (item: JinjaValue) => item : attributeGetter(attribute);
+    return str(
+      iterate(v)
+        .map((item) => pythonStr(getter(item)))
+        .join(separator),
+    );
+  },
+  last: (v) => {
+    const items = iterate(v);
+    return items[items.length - 1] ?? undefinedValue({ hint: 'No last item, sequence was empty.' });
+  },
+  length: (v) => int(length(v)),
+  list: (v) => list(iterate(v).slice()),
+  lower: (v) => str(pythonStr(v).toLowerCase()),
+  max: (v) => iterate(v).reduce((a, b) => (pythonCompare(b, a) > 0 ? b : a)),
+  min: (v) => iterate(v).reduce((a, b) => (pythonCompare(b, a) < 0 ? b : a)),
+  reject: selectFilter(false, false),
+  rejectattr: selectFilter(false, true),
+  replace: (v, p, k) => {
+    const [old, replacement] = [pythonStr(p[0] ?? str('')), pythonStr(p[1] ?? str(''))];
+    const count = Number((option(p, k, 2, 'count') ?? int(-1)).value);
+    const parts = pythonStr(v).split(old);
+    if (count < 0) return str(parts.join(replacement));
+    let out = parts[0]!;
+    for (let i = 1; i < parts.length; i++) out += (i <= count ? replacement : old) + parts[i];
+    return str(out);
+  },
+  reverse: (v) => (is.string(v) ? str(Array.from(v.value).reverse().join('')) : list(iterate(v).slice().reverse())),
+  round: (v, p, k) => {
+    const precision = Number((option(p, k, 0, 'precision') ?? int(0)).value);
+    const method = pythonStr(option(p, k, 1, 'method') ?? str('common'));
+    const scale = 10 ** precision;
+    const number = Number(v.value) * scale;
+    const rounded =
+      method === 'ceil' ? Math.ceil(number) : method === 'floor' ? Math.floor(number) : Math.round(number);
+    return float(rounded / scale);
+  },
+  safe: (v) => v,
+  select: selectFilter(true, false),
+  selectattr: selectFilter(true, true),
+  sort: (v, p, k) => {
+    const reverse = truthy(option(p, k, 0, 'reverse'));
+    const caseSensitive = truthy(option(p, k, 1, 'case_sensitive'));
+    const attribute = option(p, k, 2, 'attribute');
+    const getter = attribute === undefined ? (item: JinjaValue) => item : attributeGetter(attribute);
+    const items = iterate(v).slice();
+    items.sort((a, b) => {
+      const order = pythonCompare(sortKey(getter(a), caseSensitive), sortKey(getter(b), caseSensitive));
+      return reverse ? -order : order;
+    });
+    return list(items);
+  },
+  string: (v) => str(pythonStr(v)),
+  sum: (v, p, k) => {
+    const attribute = option(p, k, 0, 'attribute');
+    const getter = attribute === undefined ? (item: JinjaValue) => item : attributeGetter(attribute);
+    let total: JinjaValue = option(p, k, 1, 'start') ?? int(0);
+    for (const item of iterate(v)) {
+      const next = getter(item);
+      const sum = Number(total.value) + Number(next.value);
+      total = is.float(total) || is.float(next) ? float(sum) : int(sum);
+    }
+    return total;
+  },
+  title: (v) => str(pythonStr(v).replace(/\p{L}+/gu, (w) => w.charAt(0).toUpperCase() + w.slice(1).toLowerCase())),
+  tojson,
+  trim: (v, p, k) => str(stripChars(pythonStr(v), option(p, k, 0, 'chars'), true, true)),
+  unique: (v, p, k) => {
+    const caseSensitive = truthy(option(p, k, 0, 'case_sensitive'));
+    const attribute = option(p, k, 1, 'attribute');
+    const getter = attribute === undefined ? (item: JinjaValue) => item : attributeGetter(attribute);
+    const seen: JinjaValue[] = [];
+    const out: JinjaValue[] = [];
+    for (const item of iterate(v)) {
+      const key = sortKey(getter(item), caseSensitive);
+      if (!seen.some((other) => pythonEquals(other, key))) {
+        seen.push(key);
+        out.push(item);
+      }
+    }
+    return list(out);
+  },
+  upper: (v) => str(pythonStr(v).toUpperCase()),
+  wordcount: (v) => int(pythonStr(v).split(/\s+/u).filter(Boolean).length),
+};
+
+/** The filter table, including `map`, which applies another filter or looks up an attribute on each item. */
+export function createFilters(): ReadonlyMap<string, TemplateFilter> {
+  const filters = new Map(Object.entries(BASE_FILTERS));
+  filters.set('d', BASE_FILTERS.default!);
+  filters.set('e', BASE_FILTERS.escape!);
+  filters.set('map', (value, positional, keywords) => {
+    const attribute = keywords.get('attribute');
+    if (attribute !== undefined) {
+      const getter = attributeGetter(attribute, keywords.get('default'));
+      return list(iterate(value).map(getter));
+    }
+    const [name, ...args] = positional;
+    if (name === undefined) return list(iterate(value).slice());
+    const filter = filters.get(pythonStr(name));
+    if (filter === undefined) throw new TemplateRuntimeError('TemplateError', `No filter named '${pythonStr(name)}'.`);
+    return list(iterate(value).map((item) => filter(item, args, new Map())));
+  });
+  return filters;
+}

@@ -1,0 +1,293 @@
+import { objectTypeRepr, pythonEquals, pythonStr, pythonTypeName, TemplateRuntimeError } from './python-semantics.js';
+import {
+  bool,
+  fn,
+  int,
+  is,
+  type JinjaValue,
+  list,
+  none,
+  str,
+  tuple,
+  undefinedValue,
+  Values,
+} from './runtime-values.js';
+
+/**
+ * Attribute and item access with jinja2's rules (`obj.name` tries the Python attribute, then the item; `obj[key]` the
+ * item, then the attribute), and the Python methods of `str`, `dict` and `list` that chat templates call. Methods that
+ * modify a value are refused, as jinja2's immutable sandbox (which Hugging Face uses) refuses them.
+ */
+
+/** Splits call arguments into positional ones and the trailing keyword arguments. */
+export function splitArguments(args: readonly JinjaValue[]): [JinjaValue[], Map<string, JinjaValue>] {
+  const last = args[args.length - 1];
+  if (last !== undefined && is.keywords(last)) return [args.slice(0, -1), last.value];
+  return [args.slice(), new Map()];
+}
+
+type Method = (self: JinjaValue, positional: JinjaValue[], keywords: Map<string, JinjaValue>) => JinjaValue;
+
+const argument = (positional: JinjaValue[], keywords: Map<string, JinjaValue>, index: number, name: string) =>
+  positional[index] ?? keywords.get(name);
+
+const WHITESPACE =
+  ' \t\n\r\v\f\u001c\u001d\u001e\u001f\u0085\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000';
+
+/** Python's `str.strip(chars)` family. */
+export function stripChars(text: string, chars: JinjaValue | undefined, left: boolean, right: boolean): string {
+  const set = chars === undefined || is.null(chars) ? WHITESPACE : pythonStr(chars);
+  const characters = Array.from(text);
+  let start = 0;
+  let end = characters.length;
+  if (left) while (start < end && set.includes(characters[start]!)) start++;
+  if (right) while (end > start && set.includes(characters[end - 1]!)) end--;
+  return characters.slice(start, end).join('');
+}
+
+const LINE_BREAKS = '\n\r\v\f\u001c\u001d\u001e\u0085\u2028\u2029';
+
+/** Python's `str.splitlines()`: splits on every Unicode line boundary, `\r\n` counting once. */
+export function pythonSplitLines(text: string): string[] {
+  const lines: string[] = [];
+  let current = '';
+  for (let i = 0; i < text.length; i++) {
+    const char = text[i]!;
+    if (!LINE_BREAKS.includes(char)) {
+      current += char;
+      continue;
+    }
+    if (char === '\r' && text[i + 1] === '\n') i++;
+    lines.push(current);
+    current = '';
+  }
+  if (current !== '') lines.push(current);
+  return lines;
+}
+
+function splitWhitespace(text: string): string[] {
+  const words: string[] = [];
+  let current = '';
+  for (const char of text) {
+    if (WHITESPACE.includes(char)) {
+      if (current !== '') words.push(current);
+      current = '';
+    } else current += char;
+  }
+  if (current !== '') words.push(current);
+  return words;
+}
+
+function splitText(text: string, separator: JinjaValue | undefined, maxSplit: number, fromRight: boolean): string[] {
+  if (separator === undefined || is.null(separator)) {
+    const words = splitWhitespace(text);
+    if (maxSplit < 0 || words.length <= maxSplit + 1) return words;
+    // Keep the remainder verbatim after the allowed number of splits.
+    const pattern = /\S+/gu;
+    const matches = [...text.matchAll(pattern)];
+    if (fromRight) {
+      const cut = matches[matches.length - maxSplit]!;
+      const head = stripChars(text.slice(0, cut.index), undefined, true, true);
+      return [head, ...matches.slice(matches.length - maxSplit).map((m) => m[0])];
+    }
+    const cut = matches[maxSplit]!;
+    return [...matches.slice(0, maxSplit).map((m) => m[0]), stripChars(text.slice(cut.index), undefined, true, true)];
+  }
+  const sep = pythonStr(separator);
+  if (sep === '') throw new TemplateRuntimeError('ValueError', 'empty separator');
+  const parts = text.split(sep);
+  if (maxSplit < 0 || parts.length <= maxSplit + 1) return parts;
+  if (fromRight) {
+    const keep = parts.splice(parts.length - maxSplit);
+    return [parts.join(sep), ...keep];
+  }
+  const rest = parts.splice(maxSplit);
+  return [...parts, rest.join(sep)];
+}
+
+function affixTest(self: JinjaValue, positional: JinjaValue[], check: (text: string, affix: string) => boolean) {
+  const text = self.value as string;
+  const affix = positional[0];
+  if (affix === undefined)
+    throw new TemplateRuntimeError('TypeError', 'startswith() takes at least 1 argument (0 given)');
+  const candidates = is.array(affix) ? affix.value : [affix];
+  return bool(candidates.some((candidate) => check(text, pythonStr(candidate))));
+}
+
+function pythonTitle(text: string): string {
+  return text.replace(/\p{L}+/gu, (word) => word.charAt(0).toUpperCase() + word.slice(1).toLowerCase());
+}
+
+function formatString(template: string, positional: JinjaValue[], keywords: Map<string, JinjaValue>): string {
+  let next = 0;
+  return template.replace(/\{\{|\}\}|\{([^{}]*)\}/g, (match, field: string | undefined) => {
+    if (match === '{{') return '{';
+    if (match === '}}') return '}';
+    const name = (field ?? '').split(/[:!]/)[0]!;
+    const value = name === '' ? positional[next++] : /^\d+$/.test(name) ? positional[Number(name)] : keywords.get(name);
+    if (value === undefined) throw new TemplateRuntimeError('ValueError', `missing format argument '${name}'`);
+    return pythonStr(value);
+  });
+}
+
+const STRING_METHODS: Record<string, Method> = {
+  strip: (s, p, k) => str(stripChars(s.value as string, argument(p, k, 0, 'chars'), true, true)),
+  lstrip: (s, p, k) => str(stripChars(s.value as string, argument(p, k, 0, 'chars'), true, false)),
+  rstrip: (s, p, k) => str(stripChars(s.value as string, argument(p, k, 0, 'chars'), false, true)),
+  split: (s, p, k) => {
+    const max = argument(p, k, 1, 'maxsplit');
+    return list(splitText(s.value as string, argument(p, k, 0, 'sep'), max ? Number(max.value) : -1, false).map(str));
+  },
+  rsplit: (s, p, k) => {
+    const max = argument(p, k, 1, 'maxsplit');
+    return list(splitText(s.value as string, argument(p, k, 0, 'sep'), max ? Number(max.value) : -1, true).map(str));
+  },
+  splitlines: (s) => list(pythonSplitLines(s.value as string).map(str)),
+  startswith: (s, p) => affixTest(s, p, (text, affix) => text.startsWith(affix)),
+  endswith: (s, p) => affixTest(s, p, (text, affix) => text.endsWith(affix)),
+  replace: (s, p, k) => {
+    const [old, replacement] = [pythonStr(p[0] ?? str('')), pythonStr(p[1] ?? str(''))];
+    let count = Number((argument(p, k, 2, 'count') ?? int(-1)).value);
+    const text = s.value as string;
+    if (count < 0) return str(text.split(old).join(replacement));
+    const parts = text.split(old);
+    let out = parts[0]!;
+    for (let i = 1; i < parts.length; i++) out += (count-- > 0 ? replacement : old) + parts[i];
+    return str(out);
+  },
+  upper: (s) => str((s.value as string).toUpperCase()),
+  lower: (s) => str((s.value as string).toLowerCase()),
+  title: (s) => str(pythonTitle(s.value as string)),
+  capitalize: (s) => {
+    const text = s.value as string;
+    return str(text.charAt(0).toUpperCase() + text.slice(1).toLowerCase());
+  },
+  swapcase: (s) =>
+    str(Array.from(s.value as string, (c) => (c === c.toUpperCase() ? c.toLowerCase() : c.toUpperCase())).join('')),
+  find: (s, p) => int((s.value as string).indexOf(pythonStr(p[0] ?? str('')))),
+  rfind: (s, p) => int((s.value as string).lastIndexOf(pythonStr(p[0] ?? str('')))),
+  index: (s, p) => {
+    const at = (s.value as string).indexOf(pythonStr(p[0] ?? str('')));
+    if (at < 0) throw new TemplateRuntimeError('ValueError', 'substring not found');
+    return int(at);
+  },
+  count: (s, p) => {
+    const needle = pythonStr(p[0] ?? str(''));
+    return int(needle === '' ? Array.from(s.value as string).length + 1 : (s.value as string).split(needle).length - 1);
+  },
+  join: (s, p) => {
+    const items = p[0];
+    if (items === undefined || !(is.array(items) || is.string(items))) {
+      throw new TemplateRuntimeError('TypeError', 'can only join an iterable');
+    }
+    const parts = is.string(items) ? Array.from(items.value) : items.value.map((item) => pythonStr(item));
+    return str(parts.join(s.value as string));
+  },
+  format: (s, p, k) => str(formatString(s.value as string, p, k)),
+  isdigit: (s) => bool(/^\p{Nd}+$/u.test(s.value as string)),
+  isnumeric: (s) => bool(/^\p{N}+$/u.test(s.value as string)),
+  isalpha: (s) => bool(/^\p{L}+$/u.test(s.value as string)),
+  isalnum: (s) => bool(/^[\p{L}\p{N}]+$/u.test(s.value as string)),
+  isspace: (s) => bool(/^\s+$/u.test(s.value as string)),
+  islower: (s) => bool(/\p{Ll}/u.test(s.value as string) && !/\p{Lu}/u.test(s.value as string)),
+  isupper: (s) => bool(/\p{Lu}/u.test(s.value as string) && !/\p{Ll}/u.test(s.value as string)),
+  zfill: (s, p) => {
+    const text = s.value as string;
+    const width = Number(p[0]?.value ?? 0);
+    const sign = /^[+-]/.test(text) ? text[0]! : '';
+    return str(sign + text.slice(sign.length).padStart(width - sign.length, '0'));
+  },
+  center: (s, p) => {
+    const text = s.value as string;
+    const width = Number(p[0]?.value ?? 0);
+    const fill = p[1] ? pythonStr(p[1]) : ' ';
+    const total = Math.max(0, width - text.length);
+    const left = Math.floor(total / 2) + ((total % 2) & (width % 2));
+    return str(fill.repeat(left) + text + fill.repeat(total - left));
+  },
+};
+
+const DICT_METHODS: Record<string, Method> = {
+  get: (s, p, k) =>
+    (s.value as Map<string, JinjaValue>).get(pythonStr(p[0] ?? none())) ?? argument(p, k, 1, 'default') ?? none(),
+  items: (s) => list([...(s.value as Map<string, JinjaValue>)].map(([key, value]) => tuple([str(key), value]))),
+  keys: (s) => list([...(s.value as Map<string, JinjaValue>).keys()].map(str)),
+  values: (s) => list([...(s.value as Map<string, JinjaValue>).values()]),
+  copy: (s) => new Values.Object(new Map(s.value as Map<string, JinjaValue>)),
+};
+
+const LIST_METHODS: Record<string, Method> = {
+  index: (s, p) => {
+    const at = (s.value as JinjaValue[]).findIndex((item) => pythonEquals(item, p[0] ?? none()));
+    if (at < 0) throw new TemplateRuntimeError('ValueError', `${pythonStr(p[0] ?? none())} is not in list`);
+    return int(at);
+  },
+  count: (s, p) => int((s.value as JinjaValue[]).filter((item) => pythonEquals(item, p[0] ?? none())).length),
+  copy: (s) => list((s.value as JinjaValue[]).slice()),
+};
+
+/** Methods that exist in Python but modify the value: jinja2's immutable sandbox refuses to call them. */
+const UNSAFE: Record<string, readonly string[]> = {
+  dict: ['clear', 'pop', 'popitem', 'setdefault', 'update'],
+  list: ['append', 'clear', 'extend', 'insert', 'pop', 'remove', 'reverse', 'sort'],
+};
+
+function methodTable(value: JinjaValue): Record<string, Method> | undefined {
+  if (is.string(value)) return STRING_METHODS;
+  if (is.object(value)) return DICT_METHODS;
+  if (is.array(value))
+    return is.tuple(value) ? { index: LIST_METHODS.index!, count: LIST_METHODS.count! } : LIST_METHODS;
+  return undefined;
+}
+
+/** The Python attribute `name` of `value` (a bound method or a refused one), or `undefined` when it has none. */
+function pythonAttribute(value: JinjaValue, name: string): JinjaValue | undefined {
+  const method = methodTable(value)?.[name];
+  if (method !== undefined && Object.hasOwn(methodTable(value)!, name)) {
+    return fn((args) => {
+      const [positional, keywords] = splitArguments(args);
+      return method(value, positional, keywords);
+    });
+  }
+  const typeName = pythonTypeName(value);
+  if (UNSAFE[typeName]?.includes(name)) {
+    return undefinedValue({
+      kind: 'SecurityError',
+      hint: `access to attribute '${name}' of '${typeName}' object is unsafe.`,
+    });
+  }
+  if (is.namespace(value)) return value.value.get(name);
+  return undefined;
+}
+
+function item(value: JinjaValue, key: JinjaValue): JinjaValue | undefined {
+  if (is.object(value) && is.string(key)) return value.value.get(key.value);
+  if ((is.array(value) || is.string(value)) && (is.integer(key) || is.boolean(key))) {
+    const index = Number(key.value);
+    if (is.string(value)) {
+      const characters = Array.from(value.value);
+      const character = characters[index < 0 ? characters.length + index : index];
+      return character === undefined ? undefined : str(character);
+    }
+    return value.value[index < 0 ? value.value.length + index : index];
+  }
+  if (is.namespace(value) && is.string(key)) return value.value.get(key.value);
+  return undefined;
+}
+
+function missing(value: JinjaValue, key: JinjaValue): JinjaValue {
+  const hint = is.string(key)
+    ? `'${objectTypeRepr(value)}' has no attribute '${key.value}'`
+    : `'${objectTypeRepr(value)}' has no element ${pythonStr(key)}`;
+  return undefinedValue({ hint });
+}
+
+/** `value.name` as jinja2 evaluates it: the Python attribute first, then the item. */
+export function getAttribute(value: JinjaValue, name: string): JinjaValue {
+  return pythonAttribute(value, name) ?? item(value, str(name)) ?? missing(value, str(name));
+}
+
+/** `value[key]` as jinja2 evaluates it: the item first, then (for a string key) the Python attribute. */
+export function getItem(value: JinjaValue, key: JinjaValue): JinjaValue {
+  return item(value, key) ?? (is.string(key) ? pythonAttribute(value, key.value) : undefined) ?? missing(value, key);
+}
