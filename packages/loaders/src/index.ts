@@ -41,5 +41,24 @@ export {
   writeGguf,
   writeGgufTo,
 } from './gguf/gguf-writer.js';
+export {
+  openSafetensors,
+  readSafetensorsHeader,
+  SAFETENSORS_DTYPE_BITS,
+  SAFETENSORS_MAX_HEADER_BYTES,
+  type SafetensorsDtype,
+  type SafetensorsFile,
+  type SafetensorsHeader,
+  type SafetensorsTensorInfo,
+  safetensorsTensorEntry,
+} from './safetensors/safetensors.js';
+export { openSafetensorsIndex, parseSafetensorsIndex, type SafetensorsIndex } from './safetensors/safetensors-index.js';
+export {
+  type HuggingFaceDirectory,
+  type JsonObject,
+  type JsonValue,
+  openHuggingFaceDirectory,
+} from './huggingface/huggingface-directory.js';
+export { type GgufModelFiles, type HuggingFaceModelFiles, type ModelFiles, openModel } from './model-files.js';
 export * from './tokenizer/index.js';
 export * from './chat-template/index.js';

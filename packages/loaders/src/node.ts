@@ -1,7 +1,8 @@
 /**
  * Node-only byte sources and helpers (file system). Imported through the `@strata/loaders/node` export, never by browser
- * bundles: this is the only module of the package that imports `node:fs`.
+ * bundles: this entry and the `node/` folder behind it are the only modules of the package that import `node:fs`.
  * @packageDocumentation
  */
-export { fileSource, directorySource } from './node/file-source.js';
+export { directorySource, fileSource } from './node/file-source.js';
 export { openGgufFile, writeGgufFile } from './node/gguf-files.js';
+export { openModelFiles } from './node/model-files.js';
