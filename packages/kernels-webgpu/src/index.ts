@@ -1,2 +1,8 @@
 /** @packageDocumentation @strata/kernels-webgpu — see README.md. */
-export {};
+export { createWebGpuBackend, WebGpuBackend, type WebGpuBackendOptions } from './webgpu-backend.js';
+export type { DeviceOptions, GpuFeatures } from './device/acquire-device.js';
+export { GpuRuntime } from './runtime/runtime.js';
+export { GpuTensor } from './tensor/gpu-tensor.js';
+export { GpuWeight, type WeightChunk } from './weights/gpu-weight.js';
+export { type ShaderSpec, type StorageAccess, Uniforms, linearGrid, MAX_UNIFORM_BYTES } from './runtime/shader.js';
+export type { BufferBinding, DispatchCommand } from './runtime/recorder.js';

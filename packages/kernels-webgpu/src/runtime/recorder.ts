@@ -1,0 +1,179 @@
+import type { ErrorTracker } from '../device/error-tracker.js';
+import type { TrackedBuffer } from './buffer-pool.js';
+import type { PipelineCache } from './pipeline-cache.js';
+import { MAX_UNIFORM_BYTES, type ShaderSpec } from './shader.js';
+import { UniformArena } from './uniform-arena.js';
+
+/** A storage buffer bound to a kernel: the whole buffer, or `size` bytes from `offset` (both multiples of 4). */
+export interface BufferBinding {
+  readonly tracked: TrackedBuffer;
+  readonly offset?: number;
+  readonly size?: number;
+}
+
+/** One kernel launch. */
+export interface DispatchCommand {
+  readonly shader: ShaderSpec;
+  /** Words of the kernel's `Params` uniform struct (see `Uniforms`). */
+  readonly uniforms: Uint32Array;
+  /** Storage buffers in the order of `shader.storage`. */
+  readonly buffers: readonly BufferBinding[];
+  /** Workgroup counts (x, y, z); each ≤ 65535 (use `linearGrid`). */
+  readonly workgroups: readonly [number, number?, number?];
+}
+
+const BIND_GROUP_CACHE_LIMIT = 16384;
+
+/**
+ * Records every command of a step into one command encoder (compute passes, copies, clears) and submits only on
+ * {@link Recorder.submit} (called by `read`/`flush`). Uniforms go to a per-batch arena with dynamic offsets; bind groups
+ * are cached by pipeline, buffers and uniform slab, so a repeated decode step reuses them all.
+ */
+export class Recorder {
+  /** Number of the batch being recorded; buffers bound in it carry this in `lastBatch`. */
+  batch = 0;
+  /** Dispatches recorded in the current batch. */
+  dispatches = 0;
+  private encoder: GPUCommandEncoder | undefined;
+  private pass: GPUComputePassEncoder | undefined;
+  private readonly arena: UniformArena;
+  private readonly bindGroups = new Map<string, GPUBindGroup>();
+  private readonly submitted: (() => void)[] = [];
+
+  constructor(
+    private readonly device: GPUDevice,
+    private readonly pipelines: PipelineCache,
+    private readonly errors: ErrorTracker,
+  ) {
+    this.arena = new UniformArena(device, device.limits.minUniformBufferOffsetAlignment);
+  }
+
+  /** True when commands wait for submission. */
+  get pending(): boolean {
+    return this.encoder !== undefined;
+  }
+
+  /** Records one dispatch. */
+  dispatch(command: DispatchCommand): void {
+    this.errors.assertAlive();
+    const cached = this.pipelines.get(command.shader);
+    if (command.buffers.length !== command.shader.storage.length) {
+      throw new RangeError(
+        `${command.shader.key}: ${command.buffers.length} buffers for ${command.shader.storage.length} bindings`,
+      );
+    }
+    const slot = this.arena.allocate(command.uniforms);
+    let key = `${cached.key}|${slot.slab.id}`;
+    for (const binding of command.buffers) {
+      key += `|${binding.tracked.id}:${binding.offset ?? 0}:${binding.size ?? -1}`;
+      binding.tracked.lastBatch = this.batch;
+    }
+    let bindGroup = this.bindGroups.get(key);
+    if (bindGroup === undefined) {
+      const entries: GPUBindGroupEntry[] = [
+        { binding: 0, resource: { buffer: slot.slab.buffer, offset: 0, size: MAX_UNIFORM_BYTES } },
+      ];
+      command.buffers.forEach((binding, index) => {
+        const resource: GPUBufferBinding = { buffer: binding.tracked.buffer, offset: binding.offset ?? 0 };
+        if (binding.size !== undefined) resource.size = binding.size;
+        entries.push({ binding: index + 1, resource });
+      });
+      if (this.bindGroups.size >= BIND_GROUP_CACHE_LIMIT) this.bindGroups.clear();
+      bindGroup = this.device.createBindGroup({ layout: cached.layout, entries });
+      this.bindGroups.set(key, bindGroup);
+    }
+    const pass = this.computePass();
+    pass.setPipeline(cached.pipeline);
+    pass.setBindGroup(0, bindGroup, [slot.offset]);
+    const [x, y = 1, z = 1] = command.workgroups;
+    pass.dispatchWorkgroups(x, y, z);
+    this.dispatches++;
+  }
+
+  /** Records a buffer-to-buffer copy (byte offsets and size multiples of 4). */
+  copy(source: TrackedBuffer, sourceOffset: number, target: TrackedBuffer, targetOffset: number, size: number): void {
+    const encoder = this.commandEncoder();
+    source.lastBatch = this.batch;
+    target.lastBatch = this.batch;
+    encoder.copyBufferToBuffer(source.buffer, sourceOffset, target.buffer, targetOffset, size);
+  }
+
+  /** Records zero-filling `size` bytes from `offset`. */
+  clear(target: TrackedBuffer, offset: number, size: number): void {
+    const encoder = this.commandEncoder();
+    target.lastBatch = this.batch;
+    encoder.clearBuffer(target.buffer, offset, size);
+  }
+
+  /**
+   * Writes host data into a buffer in recording order. A buffer that recorded commands of this batch use goes through
+   * a staging copy (a plain `queue.writeBuffer` would land before those commands); any other takes `writeBuffer`.
+   */
+  write(target: TrackedBuffer, offset: number, data: ArrayBufferView): void {
+    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    const size = Math.ceil(bytes.byteLength / 4) * 4;
+    if (size === 0) return;
+    if (target.lastBatch !== this.batch || !this.pending) {
+      if (size === bytes.byteLength)
+        this.device.queue.writeBuffer(target.buffer, offset, bytes as Uint8Array<ArrayBuffer>);
+      else {
+        const padded = new Uint8Array(size);
+        padded.set(bytes);
+        this.device.queue.writeBuffer(target.buffer, offset, padded);
+      }
+      return;
+    }
+    const staging = this.device.createBuffer({ size, usage: GPUBufferUsage.COPY_SRC, mappedAtCreation: true });
+    new Uint8Array(staging.getMappedRange()).set(bytes);
+    staging.unmap();
+    this.commandEncoder().copyBufferToBuffer(staging, 0, target.buffer, offset, size);
+    this.submitted.push(() => staging.destroy());
+  }
+
+  /** Ends the open compute pass and returns the encoder (for copies). */
+  commandEncoder(): GPUCommandEncoder {
+    if (this.pass !== undefined) {
+      this.pass.end();
+      this.pass = undefined;
+    }
+    if (this.encoder === undefined) this.encoder = this.device.createCommandEncoder();
+    return this.encoder;
+  }
+
+  /** Submits the batch (uniforms first) and starts the next one. */
+  submit(): void {
+    const encoder = this.encoder;
+    if (encoder === undefined) return;
+    if (this.pass !== undefined) {
+      this.pass.end();
+      this.pass = undefined;
+    }
+    this.encoder = undefined;
+    this.errors.capture('a recorded step', () => {
+      this.arena.upload();
+      this.device.queue.submit([encoder.finish()]);
+    });
+    this.batch++;
+    this.dispatches = 0;
+    for (const callback of this.submitted.splice(0)) callback();
+  }
+
+  /** Runs `callback` right after the current batch is submitted (destroying buffers its commands use). */
+  afterSubmit(callback: () => void): void {
+    if (this.pending) this.submitted.push(callback);
+    else callback();
+  }
+
+  /** Forgets cached bind groups (after buffers were destroyed). */
+  forgetBindGroups(): void {
+    this.bindGroups.clear();
+  }
+
+  private computePass(): GPUComputePassEncoder {
+    if (this.pass === undefined) {
+      if (this.encoder === undefined) this.encoder = this.device.createCommandEncoder();
+      this.pass = this.encoder.beginComputePass();
+    }
+    return this.pass;
+  }
+}
