@@ -27,7 +27,6 @@ export {
   type SamplingOptions,
 } from './sampling/sampling-options.js';
 export { chooseToken, countPenaltyWindow, TokenSampler, type TokenChoice } from './sampling/token-sampler.js';
-export { IncrementalDecoder } from './text/incremental-decoder.js';
 export { StopStringMatcher, type StopMatch } from './text/stop-strings.js';
 export type { ChatMessage, PipelineChatTemplate, PipelineTokenizer } from './text/tokenizer.js';
 export {

@@ -58,7 +58,7 @@ describe('TextPipeline on a toy model (CPU backend)', () => {
     const result = await generation.result;
     expect(deltas.join('')).toBe(result.text);
     expect(tokens).toEqual(result.tokens);
-    expect(result.text).not.toContain('\uFFFD'.repeat(2));
+    expect(result.text).toBe(tokenizer.decode(result.tokens, { skipSpecial: true }));
     expect(result.stats.timeToFirstTokenMs).toBeGreaterThan(0);
     expect(result.stats.prefillTokensPerSecond).toBeGreaterThan(0);
     expect(result.stats.decodeTokensPerSecond).toBeGreaterThan(0);
@@ -195,7 +195,7 @@ describe('TextPipeline on a toy model (CPU backend)', () => {
       tokenizer,
       contextLength: 48,
       chatTemplate: {
-        render(messages, { addGenerationPrompt }) {
+        render({ messages, addGenerationPrompt }) {
           const prompt =
             messages.map((message) => `<${message.role}>${message.content}`).join('') +
             (addGenerationPrompt ? '<a>' : '');

@@ -128,7 +128,7 @@ export class TextPipeline {
     this.checkUsable();
     const ids =
       typeof prompt === 'string'
-        ? Array.from(this.tokenizer.encode(prompt, { addSpecialTokens: options.addSpecialTokens ?? true }))
+        ? this.tokenizer.encode(prompt, { addSpecial: options.addSpecialTokens ?? true, parseSpecial: true })
         : Array.from(prompt);
     return new Generation(
       generationSteps(
@@ -155,7 +155,7 @@ export class TextPipeline {
         'This model has no chat template; use generate() with a prompt, or build the pipeline with a chatTemplate.',
       );
     }
-    return this.chatTemplate.render(messages, { addGenerationPrompt: true });
+    return this.chatTemplate.render({ messages, addGenerationPrompt: true });
   }
 
   /** Forgets the cached tokens (the next request computes its whole prompt). */

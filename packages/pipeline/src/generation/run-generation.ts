@@ -2,7 +2,6 @@ import { StrataError } from '@strata/core';
 import type { SequenceState } from '../cache/sequence-state.js';
 import { normalizeSamplingOptions } from '../sampling/sampling-options.js';
 import { TokenSampler } from '../sampling/token-sampler.js';
-import { IncrementalDecoder } from '../text/incremental-decoder.js';
 import { StopStringMatcher } from '../text/stop-strings.js';
 import type { PipelineTokenizer } from '../text/tokenizer.js';
 import type { ModelExecutor } from './executor.js';
@@ -81,7 +80,7 @@ export function generationSteps(
     const release = await lock.acquire();
     const started = performance.now();
     const sampler = new TokenSampler(sampling);
-    const decoder = new IncrementalDecoder(tokenizer);
+    const decoder = tokenizer.createStreamDecoder({ skipSpecial: true });
     const stopper = new StopStringMatcher(options.stop ?? []);
     const history: number[] = promptIds.slice();
     const generated: number[] = [];

@@ -148,21 +148,28 @@ export async function createToyModel(
 
 /** Byte-level toy tokenizer: ids 0–255 are bytes, 256 is BOS, 257 is EOS, 258–259 unused. */
 export function createByteTokenizer(): PipelineTokenizer {
+  const textOf = (ids: ArrayLike<number>, skipSpecial: boolean | undefined, decoder: TextDecoder, stream: boolean) => {
+    let text = '';
+    for (let index = 0; index < ids.length; index++) {
+      const id = ids[index]!;
+      if (id < 256) text += decoder.decode(Uint8Array.of(id), { stream: true });
+      else if (skipSpecial !== true) text += `<${id}>`;
+    }
+    return stream ? text : text + decoder.decode();
+  };
   return {
-    endOfGenerationIds: [257],
+    endOfGenerationIds: new Set([257]),
     encode(text, options) {
       const bytes = Array.from(new TextEncoder().encode(text));
-      return options?.addSpecialTokens === false ? bytes : [256, ...bytes];
+      return options?.addSpecial === true ? [256, ...bytes] : bytes;
     },
-    decode(ids, options) {
-      const bytes: number[] = [];
-      let text = '';
-      for (let index = 0; index < ids.length; index++) {
-        const id = ids[index]!;
-        if (id < 256) bytes.push(id);
-        else if (options?.skipSpecialTokens !== true) text += `<${id}>`;
-      }
-      return new TextDecoder().decode(Uint8Array.from(bytes)) + text;
+    decode: (ids, options) => textOf(ids, options?.skipSpecial, new TextDecoder(), false),
+    createStreamDecoder(options) {
+      const decoder = new TextDecoder();
+      return {
+        push: (id) => textOf([id], options?.skipSpecial, decoder, true),
+        flush: () => decoder.decode(),
+      };
     },
   };
 }

@@ -1,30 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createByteTokenizer } from '../testing/toy-model.js';
-import { IncrementalDecoder } from './incremental-decoder.js';
 import { StopStringMatcher } from './stop-strings.js';
-
-describe('IncrementalDecoder', () => {
-  it('never emits a broken UTF-8 character and joins to the full text', () => {
-    const text = 'héllo wörld 🦙 — ok';
-    const decoder = new IncrementalDecoder(createByteTokenizer());
-    const deltas = Array.from(new TextEncoder().encode(text), (byte) => decoder.push(byte));
-    deltas.push(decoder.flush());
-    expect(deltas.join('')).toBe(text);
-    for (const delta of deltas) expect(delta).not.toContain('\uFFFD');
-    // The four bytes of the llama emoji yield nothing until the last one.
-    const emojiStart = new TextEncoder().encode('héllo wörld ').length;
-    expect(deltas.slice(emojiStart, emojiStart + 3)).toEqual(['', '', '']);
-    expect(deltas[emojiStart + 3]).toBe('🦙');
-  });
-
-  it('skips special tokens and releases an incomplete character at the end', () => {
-    const decoder = new IncrementalDecoder(createByteTokenizer());
-    expect(decoder.push(256)).toBe('');
-    expect(decoder.push(65)).toBe('A');
-    expect(decoder.push(0xf0)).toBe('');
-    expect(decoder.flush()).toBe('\uFFFD');
-  });
-});
 
 describe('StopStringMatcher', () => {
   it('finds a stop string spanning deltas and never shows it', () => {
