@@ -5,4 +5,5 @@ import type { Command } from '../command.js';
  * `commands/` and one line here.
  */
 export const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
+  template: async () => (await import('./template.js')).templateCommand,
 };
