@@ -6,4 +6,5 @@ import type { Command } from '../command.js';
  */
 export const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
   template: async () => (await import('./template.js')).templateCommand,
+  tokenize: async () => (await import('./tokenize.js')).tokenizeCommand,
 };

@@ -12,3 +12,4 @@ export { tokenizerFromGguf } from './gguf-tokenizer.js';
 export { SUPPORTED_GGUF_TOKENIZERS } from './gguf-vocabulary.js';
 export { SUPPORTED_PRE_TOKENIZERS } from './pre-tokenizers.js';
 export { type GenerationConfigJson, type TokenizerConfigJson, tokenizerFromJson } from './json-tokenizer.js';
+export { tokenizerFromModel } from './model-tokenizer.js';
