@@ -1,0 +1,183 @@
+import type { AttentionOptions, Backend, KeyValueCache, RopeParameters, Tensor } from '@strata/core';
+import { it } from 'vitest';
+import { type ConformanceContext, compareWithReference, randomFor } from '../harness.js';
+
+function inverseFrequencies(rotaryDimensions: number, base: number): Float32Array {
+  return Float32Array.from({ length: rotaryDimensions / 2 }, (_, index) => base ** ((-2 * index) / rotaryDimensions));
+}
+
+/** One forward step: the rows of keys, values and queries written and attended at `firstPosition`. */
+interface Step {
+  readonly firstPosition: number;
+  readonly rows: number;
+}
+
+interface AttentionCase {
+  readonly name: string;
+  readonly heads: number;
+  readonly keyValueHeads: number;
+  readonly headDimensions: number;
+  readonly capacity: number;
+  readonly steps: readonly Step[];
+  readonly window?: number;
+  readonly softcap?: number;
+  /** Multiplies the default 1/√headDimensions (large values make softcap matter). */
+  readonly scaleFactor?: number;
+}
+
+const ATTENTION_CASES: readonly AttentionCase[] = [
+  {
+    name: 'multi-head prefill',
+    heads: 2,
+    keyValueHeads: 2,
+    headDimensions: 16,
+    capacity: 8,
+    steps: [{ firstPosition: 0, rows: 5 }],
+  },
+  {
+    name: 'GQA 4:1, prefill then decode',
+    heads: 4,
+    keyValueHeads: 1,
+    headDimensions: 32,
+    capacity: 16,
+    steps: [
+      { firstPosition: 0, rows: 7 },
+      { firstPosition: 7, rows: 1 },
+      { firstPosition: 8, rows: 1 },
+    ],
+  },
+  {
+    name: 'GQA 3:1 with odd head size',
+    heads: 6,
+    keyValueHeads: 2,
+    headDimensions: 12,
+    capacity: 9,
+    steps: [
+      { firstPosition: 0, rows: 3 },
+      { firstPosition: 3, rows: 3 },
+      { firstPosition: 6, rows: 1 },
+    ],
+  },
+  {
+    name: 'head size 64, 41 keys (past one tile)',
+    heads: 2,
+    keyValueHeads: 1,
+    headDimensions: 64,
+    capacity: 48,
+    steps: [
+      { firstPosition: 0, rows: 40 },
+      { firstPosition: 40, rows: 1 },
+    ],
+  },
+  {
+    name: 'sliding window 4 in a ring buffer of capacity window + rows − 1',
+    heads: 2,
+    keyValueHeads: 1,
+    headDimensions: 8,
+    capacity: 6,
+    window: 4,
+    steps: [
+      { firstPosition: 0, rows: 3 },
+      { firstPosition: 3, rows: 3 },
+      { firstPosition: 6, rows: 1 },
+      { firstPosition: 7, rows: 3 },
+      { firstPosition: 10, rows: 1 },
+      { firstPosition: 11, rows: 1 },
+    ],
+  },
+  {
+    name: 'softcap 2.5 on large scores',
+    heads: 2,
+    keyValueHeads: 2,
+    headDimensions: 16,
+    capacity: 12,
+    softcap: 2.5,
+    scaleFactor: 6,
+    steps: [
+      { firstPosition: 0, rows: 6 },
+      { firstPosition: 6, rows: 1 },
+    ],
+  },
+  {
+    name: 'window 5 with softcap, decode in a larger cache',
+    heads: 4,
+    keyValueHeads: 2,
+    headDimensions: 16,
+    capacity: 32,
+    window: 5,
+    softcap: 20,
+    steps: [
+      { firstPosition: 0, rows: 9 },
+      { firstPosition: 9, rows: 1 },
+    ],
+  },
+];
+
+/** RoPE in both pairings, full and partial, and cached attention across GQA ratios, windows, softcap and rings. */
+export function registerAttentionCases(context: ConformanceContext): void {
+  for (const pairing of ['adjacent', 'half-split'] as const) {
+    for (const rotaryDimensions of [24, 12]) {
+      it(`rope: ${pairing} pairs, ${rotaryDimensions} of 24 dimensions rotated`, async () => {
+        const [rows, heads, headDimensions] = [3, 3, 24];
+        const input = randomFor(`rope:${pairing}:${rotaryDimensions}`).floats(rows * heads * headDimensions);
+        const plain: RopeParameters = {
+          headDimensions,
+          rotaryDimensions,
+          pairing,
+          inverseFrequencies: inverseFrequencies(rotaryDimensions, 10000),
+          attentionFactor: 1,
+        };
+        const scaled: RopeParameters = {
+          ...plain,
+          inverseFrequencies: inverseFrequencies(rotaryDimensions, 500),
+          attentionFactor: 1.2,
+        };
+        await compareWithReference(context, 'rope', `${pairing} ${rotaryDimensions}`, (backend) => {
+          const x = backend.upload(input, [rows, heads * headDimensions]);
+          return [backend.rope(x, 0, plain), backend.rope(x, 29, plain), backend.rope(x, 61, scaled)];
+        });
+      });
+    }
+  }
+
+  for (const testCase of ATTENTION_CASES) {
+    it(`attention: ${testCase.name}`, async () => {
+      const { heads, keyValueHeads, headDimensions, capacity, steps } = testCase;
+      const width = keyValueHeads * headDimensions;
+      const random = randomFor(`attention:${testCase.name}`);
+      const inputs = steps.map((step) => ({
+        step,
+        keys: random.floats(step.rows * width),
+        values: random.floats(step.rows * width),
+        queries: random.floats(step.rows * heads * headDimensions),
+      }));
+      const options = (firstPosition: number): AttentionOptions => ({
+        heads,
+        keyValueHeads,
+        headDimensions,
+        firstPosition,
+        scale: (testCase.scaleFactor ?? 1) / Math.sqrt(headDimensions),
+        ...(testCase.window === undefined ? {} : { window: testCase.window }),
+        ...(testCase.softcap === undefined ? {} : { softcap: testCase.softcap }),
+      });
+      const run = (backend: Backend): Tensor[] => {
+        const cache: KeyValueCache = {
+          keys: backend.zeros([capacity, width]),
+          values: backend.zeros([capacity, width]),
+        };
+        const outputs: Tensor[] = [];
+        for (const { step, keys, values, queries } of inputs) {
+          const shape = [step.rows, width];
+          backend.writeKeyValues(cache, backend.upload(keys, shape), backend.upload(values, shape), step.firstPosition);
+          const query = backend.upload(queries, [step.rows, heads * headDimensions]);
+          outputs.push(backend.attention(query, cache, options(step.firstPosition)));
+        }
+        return [...outputs, cache.keys, cache.values];
+      };
+      // The cache contents are compared exactly (writeKeyValues copies), the attention outputs with tolerance.
+      const attentionOnly = (backend: Backend) => run(backend).slice(0, -2);
+      await compareWithReference(context, 'attention', testCase.name, attentionOnly);
+      await compareWithReference(context, 'writeKeyValues', testCase.name, (backend) => run(backend).slice(-2));
+    });
+  }
+}

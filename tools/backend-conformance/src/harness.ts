@@ -1,0 +1,144 @@
+import type { Backend, Tensor, WeightTensor, WeightType } from '@strata/core';
+import { StrataError, type StrataErrorCode } from '@strata/core';
+import { expect } from 'vitest';
+import { SeededRandom } from './random.js';
+import { CONFORMANCE_TOLERANCES, type ConformanceOp, type Tolerance } from './tolerances.js';
+import { randomWeightBytes } from './weights.js';
+
+/** What every case gets: the backend under test, the CPU reference, and the tolerances in force. */
+export interface ConformanceContext {
+  /** The backend under test (valid inside tests, after the suite's `beforeAll`). */
+  backend(): Backend;
+  /** The CPU reference backend. */
+  readonly reference: Backend;
+  /** Tolerance of an op: the defaults with the suite's overrides. */
+  tolerance(op: ConformanceOp): Tolerance;
+}
+
+/** Builds the default context over a lazily created backend. */
+export function createContext(
+  backend: () => Backend,
+  reference: Backend,
+  overrides: Partial<Record<ConformanceOp, Tolerance>> = {},
+): ConformanceContext {
+  return {
+    backend,
+    reference,
+    tolerance: (op) => overrides[op] ?? CONFORMANCE_TOLERANCES[op],
+  };
+}
+
+/** Computes the same thing on a backend: gets the backend and returns one or several tensors (or none). */
+export type Computation = (backend: Backend) => Promise<Tensor | readonly Tensor[]> | Tensor | readonly Tensor[];
+
+async function readAll(backend: Backend, output: Tensor | readonly Tensor[]): Promise<(Float32Array | Int32Array)[]> {
+  const tensors = Array.isArray(output) ? (output as readonly Tensor[]) : [output as Tensor];
+  const results: (Float32Array | Int32Array)[] = [];
+  for (const tensor of tensors) results.push(await backend.read(tensor));
+  return results;
+}
+
+/**
+ * Checks `actual` against `expected` element by element; on failure the message names the op, the case, the worst
+ * element and its values. i32 data compares exactly.
+ */
+export function expectClose(
+  actual: Float32Array | Int32Array,
+  expected: Float32Array | Int32Array,
+  tolerance: Tolerance,
+  label: string,
+): void {
+  expect(actual.length, `${label}: element count`).toBe(expected.length);
+  expect(actual.constructor.name, `${label}: dtype`).toBe(expected.constructor.name);
+  const exact = expected instanceof Int32Array;
+  let worst = -1;
+  let worstExcess = 0;
+  let failures = 0;
+  for (let index = 0; index < expected.length; index++) {
+    const a = actual[index]!;
+    const e = expected[index]!;
+    if (Object.is(a, e) || (Number.isNaN(a) && Number.isNaN(e))) continue;
+    const allowed = exact ? 0 : tolerance.absolute + tolerance.relative * Math.abs(e);
+    const error = Math.abs(a - e);
+    if (!(error <= allowed)) {
+      failures++;
+      const excess = Number.isFinite(error) ? error - allowed : Number.POSITIVE_INFINITY;
+      if (worst < 0 || excess > worstExcess) {
+        worst = index;
+        worstExcess = excess;
+      }
+    }
+  }
+  if (failures > 0) {
+    expect.fail(
+      `${label}: ${failures} of ${expected.length} elements differ beyond ±(${tolerance.absolute} + ${tolerance.relative}·|expected|); ` +
+        `worst at ${worst}: got ${actual[worst]}, reference ${expected[worst]}`,
+    );
+  }
+}
+
+/**
+ * Runs `compute` on the backend under test and on the reference, reads every output of both and compares them with
+ * the op's tolerance. Returns the reference's outputs for further checks.
+ */
+export async function compareWithReference(
+  context: ConformanceContext,
+  op: ConformanceOp,
+  label: string,
+  compute: Computation,
+): Promise<(Float32Array | Int32Array)[]> {
+  const backend = context.backend();
+  const expected = await readAll(context.reference, await compute(context.reference));
+  const actual = await readAll(backend, await compute(backend));
+  expect(actual.length, `${op} ${label}: output count`).toBe(expected.length);
+  expected.forEach((reference, index) => {
+    expectClose(
+      actual[index]!,
+      reference,
+      context.tolerance(op),
+      `${op} ${label}${expected.length > 1 ? ` [output ${index}]` : ''}`,
+    );
+  });
+  return expected;
+}
+
+/** Uploads host bytes of a weight on a backend. */
+export function uploadWeight(
+  backend: Backend,
+  type: WeightType,
+  shape: readonly number[],
+  bytes: Uint8Array,
+  name = `conformance.${type}`,
+): Promise<WeightTensor> {
+  return backend.uploadWeight({ name, type, shape }, bytes);
+}
+
+/** A seeded generator for a case, so each case's inputs depend only on its name. */
+export function randomFor(name: string): SeededRandom {
+  return new SeededRandom(`strata-conformance:${name}`);
+}
+
+/** Random valid weight bytes of `[rows, columns]` in `type` for a named case. */
+export function weightBytesFor(name: string, type: WeightType, rows: number, columns: number): Uint8Array {
+  return randomWeightBytes(type, rows, columns, randomFor(`${name}:${type}`));
+}
+
+/**
+ * Expects `run` to fail with a `StrataError` of `code`, thrown by the op itself or, for a backend that records work,
+ * by the `read` of its result.
+ */
+export async function expectStrataError(
+  backend: Backend,
+  code: StrataErrorCode,
+  run: () => Tensor | undefined,
+): Promise<void> {
+  let caught: unknown;
+  try {
+    const result = run();
+    if (result !== undefined) await backend.read(result);
+  } catch (error) {
+    caught = error;
+  }
+  expect(caught, `expected a StrataError ${code}`).toBeDefined();
+  expect(StrataError.isInstance(caught) ? caught.code : String(caught)).toBe(code);
+}

@@ -1,0 +1,19 @@
+/**
+ * @packageDocumentation @strata/backend-conformance — the op-conformance suite every strata backend runs against the
+ * CPU reference backend (tfjs style). Private to the monorepo; used only by tests.
+ */
+export { type BackendConformanceOptions, describeBackendConformance } from './describe-conformance.js';
+export {
+  type Computation,
+  type ConformanceContext,
+  compareWithReference,
+  createContext,
+  expectClose,
+  expectStrataError,
+  randomFor,
+  uploadWeight,
+  weightBytesFor,
+} from './harness.js';
+export { SeededRandom } from './random.js';
+export { CONFORMANCE_TOLERANCES, type ConformanceOp, type Tolerance } from './tolerances.js';
+export { conformanceColumns, randomWeightBytes } from './weights.js';

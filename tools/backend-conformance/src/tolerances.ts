@@ -1,0 +1,59 @@
+/** Every comparison the conformance suite makes, one per op (and one for the cache contents). */
+export type ConformanceOp =
+  | 'memory'
+  | 'embedding'
+  | 'matmul'
+  | 'matmulExperts'
+  | 'add'
+  | 'mul'
+  | 'scale'
+  | 'activation'
+  | 'gatedActivation'
+  | 'softcap'
+  | 'rmsNorm'
+  | 'layerNorm'
+  | 'softmax'
+  | 'rope'
+  | 'writeKeyValues'
+  | 'attention'
+  | 'routeExperts'
+  | 'combineExperts'
+  | 'argmax'
+  | 'sampleToken';
+
+/** An element passes when |actual − expected| ≤ absolute + relative · |expected|. i32 results always compare exactly. */
+export interface Tolerance {
+  /** Absolute slack. */
+  readonly absolute: number;
+  /** Slack relative to the reference value. */
+  readonly relative: number;
+}
+
+/**
+ * Default tolerances of an f32 backend against the CPU reference (f32 storage, f64 accumulation). Inputs are O(1):
+ * matmul sums 37…512 products of values within ±1.5, attention mixes values within ±1. A kernel with a layout or
+ * indexing bug misses these by orders of magnitude; an f32 kernel with another summation order or a fast
+ * exp/tanh/sin passes. Backends with lower-precision paths pass overrides to `describeBackendConformance`.
+ */
+export const CONFORMANCE_TOLERANCES: Readonly<Record<ConformanceOp, Tolerance>> = Object.freeze({
+  memory: { absolute: 0, relative: 0 },
+  embedding: { absolute: 1e-6, relative: 1e-6 },
+  matmul: { absolute: 5e-4, relative: 1e-4 },
+  matmulExperts: { absolute: 5e-4, relative: 1e-4 },
+  add: { absolute: 1e-6, relative: 1e-6 },
+  mul: { absolute: 1e-6, relative: 1e-6 },
+  scale: { absolute: 1e-6, relative: 1e-6 },
+  activation: { absolute: 2e-5, relative: 2e-5 },
+  gatedActivation: { absolute: 2e-5, relative: 2e-5 },
+  softcap: { absolute: 2e-5, relative: 2e-5 },
+  rmsNorm: { absolute: 2e-5, relative: 2e-5 },
+  layerNorm: { absolute: 2e-5, relative: 2e-5 },
+  softmax: { absolute: 1e-6, relative: 1e-4 },
+  rope: { absolute: 2e-4, relative: 1e-4 },
+  writeKeyValues: { absolute: 0, relative: 0 },
+  attention: { absolute: 1e-4, relative: 1e-4 },
+  routeExperts: { absolute: 1e-5, relative: 1e-5 },
+  combineExperts: { absolute: 1e-5, relative: 1e-5 },
+  argmax: { absolute: 0, relative: 0 },
+  sampleToken: { absolute: 0, relative: 0 },
+});
