@@ -82,6 +82,17 @@ describe('ChatTemplate rendering rules (jinja2 as transformers configures it)', 
     expect(render(source, { xs })).toBe("4|1,2,3,4|1|{'v': 1}|TrueFalse");
   });
 
+  it('accepts tests with arguments, with or without parentheses', () => {
+    expect(
+      render("{{ 4 is divisibleby(2) }}{{ 5 is divisibleby 2 }}{{ x is not sameas false }}{{ 'b' is in ['a', 'b'] }}", {
+        x: false,
+      }),
+    ).toBe('TrueFalseFalseTrue');
+    expect(
+      render('{{ xs | length is divisibleby(2) and xs is defined }}{{ xs | select("gt", 1) | list }}', { xs: [1, 2] }),
+    ).toBe('True[2]');
+  });
+
   it('treats undefined as jinja2 does: empty iterable, length 0, error on attribute access', () => {
     expect(render('{% for t in tools %}x{% endfor %}{{ tools | length }}{{ tools is iterable }}')).toBe('0True');
     expect(templateError(() => render('{{ missing.attr }}')).message).toBe("'missing' is undefined");

@@ -5,6 +5,7 @@ import { splitArguments } from './methods.js';
 import { TemplateRuntimeError } from './python-semantics.js';
 import { dict, fn, type JinjaValue, list, int, is, str, toJinja } from './runtime-values.js';
 import { strftime } from './strftime.js';
+import { rewriteTestArguments } from './test-arguments.js';
 
 /** One chat message as templates read it: a role, content (text, parts or none) and any other fields (tool calls…). */
 export interface ChatMessage {
@@ -89,7 +90,7 @@ export class ChatTemplate {
     this.source = source;
     this.defaults = options;
     try {
-      this.program = parse(tokenize(source, { lstrip_blocks: true, trim_blocks: true }));
+      this.program = parse(rewriteTestArguments(tokenize(source, { lstrip_blocks: true, trim_blocks: true })));
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       throw new StrataError('TEMPLATE_ERROR', `The chat template does not compile: ${message}`, {

@@ -22,6 +22,7 @@ import {
   undefinedValue,
   Values,
 } from './runtime-values.js';
+import { TEST_FILTER } from './test-arguments.js';
 import { getTest, pythonContains } from './tests.js';
 
 /**
@@ -229,10 +230,16 @@ export class ChatTemplateInterpreter extends Interpreter {
   private filter(operand: JinjaValue, filterNode: Node, environment: Environment): JinjaValue {
     const isCall = filterNode.type === 'CallExpression';
     const name = ((isCall ? filterNode.callee : filterNode) as { value: string }).value;
-    const filter: TemplateFilter | undefined = FILTERS.get(name);
-    if (filter === undefined) throw new TemplateRuntimeError('TemplateError', `No filter named '${name}'.`);
     const args = isCall ? this.arguments(filterNode.args as Node[], environment) : [];
     const [positional, keywords] = splitArguments(args);
+    if (name === TEST_FILTER) {
+      // A test with arguments, rewritten as a filter before parsing (see test-arguments.ts).
+      const [testName, negate, ...testArguments] = positional;
+      const result = getTest(String(testName?.value))(operand, ...testArguments);
+      return bool(negate?.value === true ? !result : result);
+    }
+    const filter: TemplateFilter | undefined = FILTERS.get(name);
+    if (filter === undefined) throw new TemplateRuntimeError('TemplateError', `No filter named '${name}'.`);
     return filter(operand, positional, keywords);
   }
 
