@@ -3,7 +3,7 @@ import { BytePairEncoder } from './bpe.js';
 import { type GgufVocabulary, readGgufVocabulary } from './gguf-vocabulary.js';
 import type { TokenizerMetadata } from './metadata-values.js';
 import { compileExpressions, splitWithExpressions } from './pre-tokenizers.js';
-import { encodeSentencePiece } from './sentencepiece.js';
+import { SentencePieceEncoder } from './sentencepiece.js';
 import { ByteStreamDecoder } from './stream-decoder.js';
 import type {
   DecodeOptions,
@@ -42,6 +42,7 @@ class GgufTokenizer implements Tokenizer {
   private readonly specialsUserDefined: { id: number; text: string; attribute: number }[];
   private readonly expressions: RegExp[];
   private readonly encoder: BytePairEncoder | undefined;
+  private readonly sentencePiece: SentencePieceEncoder | undefined;
   private readonly bytes: (Uint8Array | undefined)[];
   private readonly hiddenBytes: (Uint8Array | undefined)[];
 
@@ -66,6 +67,14 @@ class GgufTokenizer implements Tokenizer {
         ? new BytePairEncoder(vocabulary.tokenIds, vocabulary.ranks, {
             ignoreMerges: pre?.ignoreMerges ?? false,
             fallback: pre?.sentencePieceStyle ? 'hex-bytes' : 'characters',
+          })
+        : undefined;
+    this.sentencePiece =
+      vocabulary.model === 'llama'
+        ? new SentencePieceEncoder({
+            tokenIds: vocabulary.tokenIds,
+            scores: vocabulary.scores,
+            unknownId: vocabulary.special.unknown,
           })
         : undefined;
     this.bytes = new Array(this.vocabularySize);
@@ -97,7 +106,7 @@ class GgufTokenizer implements Tokenizer {
           continue;
         }
         const prefixed = vocabulary.addSpacePrefix && previousSpecial ? ` ${fragment.text}` : fragment.text;
-        encodeSentencePiece(prefixed.replaceAll(' ', '\u2581'), this.sentencePiece, output);
+        (this.sentencePiece as SentencePieceEncoder).encode(prefixed.replaceAll(' ', '\u2581'), output);
         previousSpecial = false;
       }
     } else {
@@ -112,11 +121,6 @@ class GgufTokenizer implements Tokenizer {
     }
     if (addSpecial && this.addEos) output.push(eos as number);
     return output;
-  }
-
-  private get sentencePiece() {
-    const vocabulary = this.vocabulary;
-    return { tokenIds: vocabulary.tokenIds, scores: vocabulary.scores, unknownId: vocabulary.special.unknown };
   }
 
   private eachFragment(fragments: readonly Fragment[], output: number[], encodeText: (text: string) => void): void {
