@@ -20,6 +20,7 @@ export { LanguageModelHead } from './layers/lm-head.js';
 export { LayerNorm, type Norm, RmsNorm } from './layers/norm.js';
 export {
   type DefaultRopeScaling,
+  type FrequencyFactorsRopeScaling,
   type LinearRopeScaling,
   type Llama3RopeScaling,
   type LongRopeScaling,

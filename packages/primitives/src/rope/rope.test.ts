@@ -109,6 +109,14 @@ describe('ropeParameters', () => {
     expect(short.attentionFactor).toBeCloseTo(1.1902380714238083, 12);
   });
 
+  it('divides by explicit frequency factors (GGUF rope_freqs)', () => {
+    const parameters = ropeParameters(
+      { headDimensions: 8, base: 10000, pairing: 'adjacent' },
+      { kind: 'frequency-factors', factors: [1, 2, 4, 8] },
+    );
+    expectClose(parameters.inverseFrequencies, { 0: 1, 1: 0.05, 2: 0.0025, 3: 0.000125 });
+  });
+
   it('rejects odd or oversized rotary dimensions and bad factors with INVALID_CONFIG', () => {
     const invalid = (run: () => unknown) => {
       try {

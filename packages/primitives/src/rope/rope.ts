@@ -61,8 +61,16 @@ export interface LongRopeScaling {
   readonly attentionFactor?: number;
 }
 
+/** Explicit per-frequency divisors (GGUF `rope_freqs.weight`, which llama.cpp's converter writes for Llama 3.1). */
+export interface FrequencyFactorsRopeScaling {
+  readonly kind: 'frequency-factors';
+  /** θ_i is divided by factors[i]; length rotaryDimensions / 2. */
+  readonly factors: readonly number[];
+}
+
 /** Every RoPE scaling scheme strata knows, as plain data (what configs parse into). */
 export type RopeScaling =
+  | FrequencyFactorsRopeScaling
   | DefaultRopeScaling
   | LinearRopeScaling
   | Llama3RopeScaling
@@ -197,6 +205,20 @@ function yarnFrequencies(
   return yarnMscale(scaling.factor);
 }
 
+function divideByFactors(frequencies: Float64Array, factors: readonly number[]): void {
+  if (factors.length !== frequencies.length) {
+    throw new StrataError(
+      'INVALID_CONFIG',
+      `RoPE frequency factors must have rotaryDimensions / 2 = ${frequencies.length} entries; got ${factors.length}.`,
+      {
+        details: { expected: frequencies.length, actual: factors.length },
+      },
+    );
+  }
+  for (let index = 0; index < frequencies.length; index++)
+    frequencies[index] = (frequencies[index] as number) / (factors[index] as number);
+}
+
 function longRopeFrequencies(frequencies: Float64Array, scaling: LongRopeScaling, contextLength: number): number {
   requirePositive(scaling.originalContextLength, 'original_max_position_embeddings');
   const factors = contextLength > scaling.originalContextLength ? scaling.longFactors : scaling.shortFactors;
@@ -239,6 +261,9 @@ export function ropeParameters(
       break;
     case 'yarn':
       attentionFactor = yarnFrequencies(frequencies, scaling, settings.base, rotaryDimensions);
+      break;
+    case 'frequency-factors':
+      divideByFactors(frequencies, scaling.factors);
       break;
     case 'longrope':
       attentionFactor = longRopeFrequencies(

@@ -1,0 +1,139 @@
+import { type Backend, isWeightType, StrataError, type WeightTensor, type WeightType } from '@strata/core';
+import type { TensorEntry, TensorStore } from '@strata/loaders';
+import { decodeFloats, encodeFloats } from './float-decoding.js';
+
+/** Options of {@link WeightSource.vector}. */
+export interface VectorOptions {
+  /** Added to every element before upload (Gemma's 1 + w norms from Hugging Face files). */
+  readonly add?: number;
+}
+
+/**
+ * The weights of one model file set, uploaded on demand to one backend in their file format. Shapes come from the file;
+ * callers state the shape they expect so a wrong file fails with `SHAPE_MISMATCH` naming the tensor.
+ */
+export class WeightSource {
+  /** The tensors of the files. */
+  readonly store: TensorStore;
+  /** The backend weights go to. */
+  readonly backend: Backend;
+  readonly #uploaded = new Map<string, Promise<WeightTensor>>();
+  readonly #weights: WeightTensor[] = [];
+
+  constructor(store: TensorStore, backend: Backend) {
+    this.store = store;
+    this.backend = backend;
+  }
+
+  /** True when the files hold a tensor of this name. */
+  has(name: string): boolean {
+    return this.store.tensors.has(name);
+  }
+
+  /** A tensor's entry (throws `TENSOR_NOT_FOUND` naming close names). */
+  entry(name: string): TensorEntry {
+    return this.store.get(name);
+  }
+
+  async #track(upload: Promise<WeightTensor>): Promise<WeightTensor> {
+    const weight = await upload;
+    this.#weights.push(weight);
+    return weight;
+  }
+
+  /** Uploads a tensor as stored (once: a second request returns the same weight, e.g. tied embeddings). */
+  tensor(name: string, expectedShape?: readonly number[]): Promise<WeightTensor> {
+    const entry = this.store.get(name);
+    checkShape(entry, expectedShape);
+    const type = weightTypeOf(entry);
+    let uploaded = this.#uploaded.get(name);
+    if (uploaded === undefined) {
+      uploaded = this.#track(
+        this.backend.uploadWeight({ name, type, shape: entry.shape }, this.store.streamBytes(name)),
+      );
+      this.#uploaded.set(name, uploaded);
+    }
+    return uploaded;
+  }
+
+  /** Uploads a vector `[length]`, optionally adding a constant to every element (then stored as F32). */
+  async vector(name: string, length: number, options: VectorOptions = {}): Promise<WeightTensor> {
+    const add = options.add ?? 0;
+    if (add === 0) return this.tensor(name, [length]);
+    const entry = this.store.get(name);
+    checkShape(entry, [length]);
+    const values = await this.floats(name);
+    for (let index = 0; index < values.length; index++) values[index] = (values[index] as number) + add;
+    return this.#track(this.backend.uploadWeight({ name, type: 'F32', shape: [length] }, encodeFloats(values)));
+  }
+
+  /** Releases every weight this source uploaded (the model built from it must not be used afterwards). */
+  dispose(): void {
+    for (const weight of this.#weights) this.backend.dispose(weight);
+    this.#weights.length = 0;
+    this.#uploaded.clear();
+  }
+
+  /** A float tensor's values on the host (small tensors only: RoPE factors, adjusted norms). */
+  async floats(name: string): Promise<Float32Array> {
+    const entry = this.store.get(name);
+    return decodeFloats(await this.store.readBytes(name), entry.sourceType, name);
+  }
+
+  /**
+   * Uploads tensors of identical type and shape `[rows, columns]` as one stack `[count, rows, columns]` (experts stored
+   * one tensor per expert).
+   */
+  async stack(names: readonly string[], expectedShape: readonly number[]): Promise<WeightTensor> {
+    const entries = names.map((name) => this.store.get(name));
+    const first = entries[0];
+    if (first === undefined) throw new StrataError('INVALID_ARGUMENT', 'Cannot stack zero tensors.');
+    const type = weightTypeOf(first);
+    for (const entry of entries) {
+      checkShape(entry, expectedShape);
+      if (entry.type !== first.type) {
+        throw new StrataError(
+          'DTYPE_MISMATCH',
+          `Tensor '${entry.name}' is ${entry.sourceType} but '${first.name}' is ${first.sourceType}; experts must share a type.`,
+          {
+            details: { name: entry.name, type: entry.sourceType, expected: first.sourceType },
+          },
+        );
+      }
+    }
+    const store = this.store;
+    async function* chunks(): AsyncIterable<Uint8Array> {
+      for (const name of names) yield* store.streamBytes(name);
+    }
+    return this.#track(
+      this.backend.uploadWeight(
+        { name: `${first.name} (×${names.length})`, type, shape: [names.length, ...expectedShape] },
+        chunks(),
+      ),
+    );
+  }
+}
+
+function weightTypeOf(entry: TensorEntry): WeightType {
+  if (entry.type === undefined || !isWeightType(entry.type)) {
+    throw new StrataError(
+      'UNSUPPORTED_TENSOR_TYPE',
+      `Tensor '${entry.name}' is stored as ${entry.sourceType}, which strata cannot compute with.`,
+      {
+        details: { name: entry.name, type: entry.sourceType },
+      },
+    );
+  }
+  return entry.type;
+}
+
+function checkShape(entry: TensorEntry, expected: readonly number[] | undefined): void {
+  if (expected === undefined) return;
+  if (entry.shape.length !== expected.length || entry.shape.some((size, index) => size !== expected[index])) {
+    throw new StrataError(
+      'SHAPE_MISMATCH',
+      `Tensor '${entry.name}' has shape [${entry.shape.join(', ')}]; the config implies [${expected.join(', ')}]. The files and config disagree.`,
+      { details: { name: entry.name, shape: entry.shape, expected } },
+    );
+  }
+}
