@@ -67,17 +67,43 @@ export function embedding(table: WeightTensor, ids: Tensor, scale = 1): Tensor {
   return fromData(output, [tokens.length, width]);
 }
 
-/** Accumulates in f64: Σ a[aOffset + i] · b[i] for i < length. */
+/** Accumulates in f64: Σ a[aOffset + i] · b[i] for i < length (four partial sums). */
 function dot(a: Float32Array, aOffset: number, b: Float32Array, length: number): number {
   let sum0 = 0;
   let sum1 = 0;
+  let sum2 = 0;
+  let sum3 = 0;
   let index = 0;
-  for (; index + 1 < length; index += 2) {
-    sum0 += a[aOffset + index]! * b[index]!;
-    sum1 += a[aOffset + index + 1]! * b[index + 1]!;
+  for (; index + 3 < length; index += 4) {
+    const base = aOffset + index;
+    sum0 += a[base]! * b[index]!;
+    sum1 += a[base + 1]! * b[index + 1]!;
+    sum2 += a[base + 2]! * b[index + 2]!;
+    sum3 += a[base + 3]! * b[index + 3]!;
   }
-  if (index < length) sum0 += a[aOffset + index]! * b[index]!;
-  return sum0 + sum1;
+  for (; index < length; index++) sum0 += a[aOffset + index]! * b[index]!;
+  return sum0 + sum1 + (sum2 + sum3);
+}
+
+/** Four dot products at once: rows `aOffset + k·stride` (k < 4) of `a` with `b`, into `result` (b is read once). */
+function dot4(a: Float32Array, aOffset: number, stride: number, b: Float32Array, result: Float64Array): void {
+  let sum0 = 0;
+  let sum1 = 0;
+  let sum2 = 0;
+  let sum3 = 0;
+  const length = stride;
+  for (let index = 0; index < length; index++) {
+    const weight = b[index]!;
+    const base = aOffset + index;
+    sum0 += a[base]! * weight;
+    sum1 += a[base + stride]! * weight;
+    sum2 += a[base + 2 * stride]! * weight;
+    sum3 += a[base + 3 * stride]! * weight;
+  }
+  result[0] = sum0;
+  result[1] = sum1;
+  result[2] = sum2;
+  result[3] = sum3;
 }
 
 /** `input` `[rows, columns]` × `weight` `[out, columns]`ᵀ + `bias`. */
@@ -94,10 +120,16 @@ export function matmul(input: Tensor, weight: WeightTensor, bias?: WeightTensor)
   const biasValues = bias === undefined ? undefined : vectorData(bias, out, 'matmul bias');
   const reader = new RowReader(matrix, columns);
   const output = new Float32Array(rows * out);
+  const products = new Float64Array(4);
   for (let o = 0; o < out; o++) {
     const weights = reader.row(o);
     const offset = biasValues === undefined ? 0 : biasValues[o]!;
-    for (let row = 0; row < rows; row++) output[row * out + o] = dot(data, row * columns, weights, columns) + offset;
+    let row = 0;
+    for (; row + 3 < rows; row += 4) {
+      dot4(data, row * columns, columns, weights, products);
+      for (let lane = 0; lane < 4; lane++) output[(row + lane) * out + o] = products[lane]! + offset;
+    }
+    for (; row < rows; row++) output[row * out + o] = dot(data, row * columns, weights, columns) + offset;
   }
   return fromData(output, [...input.shape.slice(0, -1), out]);
 }

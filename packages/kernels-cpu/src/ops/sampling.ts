@@ -61,6 +61,53 @@ export function penalisedLogits(
   return logits;
 }
 
+/** True when token a ranks before token b: higher score, or equal score and lower id. */
+function ranksBefore(scores: Float64Array, a: number, b: number): boolean {
+  return scores[a]! > scores[b]! || (scores[a] === scores[b] && a < b);
+}
+
+/**
+ * Token ids in rank order (score descending, ties: lower id first), without banned tokens; only the first `topK` when
+ * topK > 0 (selected with a heap of k entries, so a large vocabulary is not sorted whole).
+ */
+export function rankTokens(scores: Float64Array, topK: number): number[] {
+  const vocabulary = scores.length;
+  if (topK <= 0 || topK >= vocabulary) {
+    const order: number[] = [];
+    for (let token = 0; token < vocabulary; token++) if (scores[token]! > Number.NEGATIVE_INFINITY) order.push(token);
+    order.sort((a, b) => (ranksBefore(scores, a, b) ? -1 : 1));
+    return order.slice(0, topK > 0 ? topK : order.length);
+  }
+  // Min-heap (by rank) of the best topK tokens seen so far: the root is the worst of them.
+  const heap: number[] = [];
+  const worse = (a: number, b: number) => ranksBefore(scores, b, a);
+  for (let token = 0; token < vocabulary; token++) {
+    if (!(scores[token]! > Number.NEGATIVE_INFINITY)) continue;
+    if (heap.length < topK) {
+      heap.push(token);
+      for (let child = heap.length - 1; child > 0; ) {
+        const parent = (child - 1) >> 1;
+        if (!worse(heap[child]!, heap[parent]!)) break;
+        [heap[child], heap[parent]] = [heap[parent]!, heap[child]!];
+        child = parent;
+      }
+    } else if (ranksBefore(scores, token, heap[0]!)) {
+      heap[0] = token;
+      for (let parent = 0; ; ) {
+        const left = 2 * parent + 1;
+        const right = left + 1;
+        let smallest = parent;
+        if (left < topK && worse(heap[left]!, heap[smallest]!)) smallest = left;
+        if (right < topK && worse(heap[right]!, heap[smallest]!)) smallest = right;
+        if (smallest === parent) break;
+        [heap[smallest], heap[parent]] = [heap[parent]!, heap[smallest]!];
+        parent = smallest;
+      }
+    }
+  }
+  return heap.sort((a, b) => (ranksBefore(scores, a, b) ? -1 : 1));
+}
+
 /**
  * Samples from the last row of `logits`. Order: penalties → logit bias → temperature → top-k → top-p → min-p.
  * Candidates are ranked by logit, descending (ties: lower id first); top-k keeps the first k; top-p keeps the shortest
@@ -78,11 +125,8 @@ export function sampleToken(logits: Tensor, parameters: SamplingParameters): Ten
   if (!(scores[best]! > Number.NEGATIVE_INFINITY)) invalid('Every token is banned (all logits are −Infinity).');
   if (parameters.temperature === 0 || parameters.topK === 1) return fromData(Int32Array.of(best), [1]);
 
-  const order = Array.from({ length: vocabulary }, (_, index) => index).filter(
-    (index) => scores[index]! > Number.NEGATIVE_INFINITY,
-  );
-  order.sort((a, b) => scores[b]! - scores[a]! || a - b);
-  let kept = parameters.topK > 0 ? Math.min(parameters.topK, order.length) : order.length;
+  const order = rankTokens(scores, parameters.topK);
+  let kept = order.length;
 
   const maximum = scores[order[0]!]! / parameters.temperature;
   const weights = new Float64Array(kept);
