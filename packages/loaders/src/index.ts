@@ -62,3 +62,4 @@ export {
 export { type GgufModelFiles, type HuggingFaceModelFiles, type ModelFiles, openModel } from './model-files.js';
 export * from './tokenizer/index.js';
 export * from './chat-template/index.js';
+export { ggufFileTypeName } from './gguf/gguf-file-type.js';

@@ -5,6 +5,7 @@ import type { Command } from '../command.js';
  * `commands/` and one line here.
  */
 export const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
+  inspect: async () => (await import('./inspect.js')).inspectCommand,
   template: async () => (await import('./template.js')).templateCommand,
   tokenize: async () => (await import('./tokenize.js')).tokenizeCommand,
 };

@@ -4,6 +4,7 @@ import { GGML_TYPES, StrataError } from '@strata/core';
 import { describe, expect, it } from 'vitest';
 import { fileSource } from '../node/file-source.js';
 import { openGgufFile } from '../node/gguf-files.js';
+import { ggufFileTypeName } from './gguf-file-type.js';
 
 const fixtures = fileURLToPath(new URL('../../../../../shared/fixtures/', import.meta.url));
 const modelNames = readdirSync(`${fixtures}models`).filter((name) => name !== 'quant-base');
@@ -54,6 +55,8 @@ describe('GGUF reader on llama.cpp-made fixtures', () => {
   it.each(quantFiles)('quant-base/%s: types and shapes match the gguf-py dequantization check', async (fileName) => {
     const type = fileName.replace(/^model-(.*)\.gguf$/, '$1');
     const file = await openGgufFile(`${fixtures}models/quant-base/${fileName}`);
+    const fileType = ggufFileTypeName(file.metadata.getU32('general.file_type'));
+    expect(fileType?.toUpperCase().startsWith(type.toUpperCase())).toBe(true);
     const checks = JSON.parse(
       readFileSync(`${fixtures}models/quant-base/dequant-check-${type}.json`, 'utf8'),
     ) as DequantCheck[];
