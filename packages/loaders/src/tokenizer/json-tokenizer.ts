@@ -1,5 +1,6 @@
 import { Tokenizer as HuggingFaceTokenizer } from '@huggingface/tokenizers';
 import { StrataError } from '@strata/core';
+import { compatibleTokenizerJson } from './json-compatibility.js';
 import { ByteStreamDecoder } from './stream-decoder.js';
 import type {
   DecodeOptions,
@@ -79,7 +80,8 @@ export function tokenizerFromJson(
   tokenizerConfig: TokenizerConfigJson = {},
   generationConfig: GenerationConfigJson = {},
 ): Tokenizer {
-  const json = (typeof tokenizerJson === 'string' ? JSON.parse(tokenizerJson) : tokenizerJson) as TokenizerJson;
+  const parsed = typeof tokenizerJson === 'string' ? JSON.parse(tokenizerJson) : tokenizerJson;
+  const json = compatibleTokenizerJson(parsed) as TokenizerJson;
   if (typeof json !== 'object' || json === null || typeof json.model !== 'object') {
     throw new StrataError('INVALID_FILE', 'tokenizer.json has no "model"; pass the parsed tokenizer.json object');
   }
