@@ -1,6 +1,7 @@
 /**
  * Tokenizer throughput: encodes 1 MB of deterministic mixed text (prose, code, numbers, non-Latin scripts, emoji)
- * with the GPT-2 and llama-spm GGUF vocabularies and a tokenizer.json, and prints tokens per second.
+ * with the GPT-2 and llama-spm GGUF vocabularies and two tokenizer.json files (GPT-2's 50k vocabulary rebuilt from the
+ * GGUF fixture, and the fixture models' 384-token one), and prints tokens per second.
  * Run with `pnpm bench` in packages/loaders. Not a test: it asserts nothing but the round trip.
  */
 import { readFileSync } from 'node:fs';
@@ -102,6 +103,24 @@ async function main(): Promise<void> {
     const tokenizer = tokenizerFromGguf(file.metadata);
     measure(`GGUF ${name}`, tokenizer, text, performance.now() - start);
   }
+  const gpt2 = (await openGgufFile(`${fixtures}vocab/ggml-vocab-gpt-2.gguf`)).metadata;
+  const rebuildStart = performance.now();
+  const rebuilt = tokenizerFromJson({
+    version: '1.0',
+    added_tokens: [
+      { id: 50256, content: '<|endoftext|>', special: true, normalized: false, lstrip: false, rstrip: false },
+    ],
+    normalizer: null,
+    pre_tokenizer: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
+    post_processor: null,
+    decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
+    model: {
+      type: 'BPE',
+      vocab: Object.fromEntries(gpt2.get('tokenizer.ggml.tokens', 'stringArray').map((token, id) => [token, id])),
+      merges: [...gpt2.get('tokenizer.ggml.merges', 'stringArray')],
+    },
+  });
+  measure('tokenizer.json (gpt-2, 50k)', rebuilt, text, performance.now() - rebuildStart);
   const folder = `${fixtures}models/qwen2/`;
   const start = performance.now();
   const tokenizer = tokenizerFromJson(

@@ -15,7 +15,7 @@ import type {
   TokenizerKind,
 } from './tokenizer.js';
 import { fromByteLevel, pushUtf8, toByteLevel } from './unicode.js';
-import { type Fragment, TokenAttribute, partitionSpecialTokens } from './vocabulary.js';
+import { type Fragment, type SpecialToken, SpecialTokenSplitter, TokenAttribute } from './vocabulary.js';
 import { bertWords, encodeWordPiece } from './wordpiece.js';
 
 const SPECIAL_MASK = TokenAttribute.control | TokenAttribute.userDefined | TokenAttribute.unknown;
@@ -38,8 +38,8 @@ class GgufTokenizer implements Tokenizer {
   readonly endOfGenerationIds: ReadonlySet<number>;
   readonly addBos: boolean;
   readonly addEos: boolean;
-  private readonly specialsAll: { id: number; text: string; attribute: number }[];
-  private readonly specialsUserDefined: { id: number; text: string; attribute: number }[];
+  private readonly allSpecials: SpecialTokenSplitter;
+  private readonly userDefinedSpecials: SpecialTokenSplitter;
   private readonly expressions: RegExp[];
   private readonly encoder: BytePairEncoder | undefined;
   private readonly sentencePiece: SentencePieceEncoder | undefined;
@@ -53,13 +53,15 @@ class GgufTokenizer implements Tokenizer {
     this.endOfGenerationIds = vocabulary.endOfGeneration;
     this.addBos = vocabulary.addBos && vocabulary.special.bos !== undefined;
     this.addEos = vocabulary.addEos && vocabulary.special.eos !== undefined;
-    const specials: { id: number; text: string; attribute: number }[] = [];
+    const specials: SpecialToken[] = [];
     vocabulary.attributes.forEach((attribute, id) => {
       if (attribute & SPECIAL_MASK) specials.push({ id, text: vocabulary.tokens[id] as string, attribute });
     });
     specials.sort((a, b) => b.text.length - a.text.length || a.id - b.id);
-    this.specialsAll = specials;
-    this.specialsUserDefined = specials.filter((special) => !(special.attribute & HIDDEN_MASK));
+    this.allSpecials = new SpecialTokenSplitter(specials);
+    this.userDefinedSpecials = new SpecialTokenSplitter(
+      specials.filter((special) => !(special.attribute & HIDDEN_MASK)),
+    );
     const pre = vocabulary.preTokenizer;
     this.expressions = pre === undefined ? [] : compileExpressions(pre.expressions);
     this.encoder =
@@ -84,7 +86,7 @@ class GgufTokenizer implements Tokenizer {
   encode(text: string, options: EncodeOptions = {}): number[] {
     const vocabulary = this.vocabulary;
     const addSpecial = options.addSpecial ?? false;
-    const fragments = partitionSpecialTokens(text, options.parseSpecial ? this.specialsAll : this.specialsUserDefined);
+    const fragments = (options.parseSpecial ? this.allSpecials : this.userDefinedSpecials).split(text);
     const output: number[] = [];
     const { bos, eos, separator } = vocabulary.special;
     if (vocabulary.model === 'bert') {

@@ -41,14 +41,77 @@ function isAsciiSpace(code: number): boolean {
   return code === 0x20 || (code >= 0x09 && code <= 0x0d);
 }
 
+/** A special token as {@link SpecialTokenSplitter} needs it. */
+export interface SpecialToken {
+  readonly id: number;
+  readonly text: string;
+  readonly attribute: number;
+}
+
+interface TrieNode {
+  readonly children: Map<number, TrieNode>;
+  /** Index in the splitter's list of the token that ends here, or -1. */
+  terminal: number;
+}
+
+/**
+ * Cuts text at every occurrence of a set of special tokens, longest token first (llama.cpp's order), so that the
+ * tokenizer proper never sees them. A token with the left-strip (right-strip) attribute also swallows the ASCII white
+ * space before (after) it. A trie finds which tokens occur in one pass, so vocabularies with thousands of special
+ * tokens (Gemma's unused ones) cost little.
+ */
+export class SpecialTokenSplitter {
+  private readonly specials: readonly SpecialToken[];
+  private readonly root: TrieNode = { children: new Map(), terminal: -1 };
+
+  /** @param specials the tokens, in matching priority (longest first). */
+  constructor(specials: readonly SpecialToken[]) {
+    this.specials = specials.filter((special) => special.text.length > 0);
+    this.specials.forEach((special, index) => {
+      let node = this.root;
+      for (let position = 0; position < special.text.length; position++) {
+        const code = special.text.charCodeAt(position);
+        let child = node.children.get(code);
+        if (child === undefined) {
+          child = { children: new Map(), terminal: -1 };
+          node.children.set(code, child);
+        }
+        node = child;
+      }
+      if (node.terminal === -1) node.terminal = index;
+    });
+  }
+
+  /** The fragments of `text`: plain text and recognised tokens, in order. */
+  split(text: string): Fragment[] {
+    if (text.length === 0) return [];
+    const present = this.present(text);
+    if (present.length === 0) return [{ text }];
+    return partitionSpecialTokens(text, present);
+  }
+
+  /** The tokens that occur in `text`, in priority order. */
+  private present(text: string): SpecialToken[] {
+    const found = new Set<number>();
+    const root = this.root.children;
+    if (root.size === 0) return [];
+    for (let start = 0; start < text.length; start++) {
+      let node = root.get(text.charCodeAt(start));
+      for (let position = start + 1; node !== undefined; position++) {
+        if (node.terminal !== -1) found.add(node.terminal);
+        if (position >= text.length) break;
+        node = node.children.get(text.charCodeAt(position));
+      }
+    }
+    return [...found].sort((a, b) => a - b).map((index) => this.specials[index] as SpecialToken);
+  }
+}
+
 /**
  * Cuts `text` at every occurrence of the given special tokens, longest token first, so that the tokenizer proper
  * never sees them. A token with the left-strip (right-strip) attribute also swallows the white space before (after) it.
  */
-export function partitionSpecialTokens(
-  text: string,
-  specials: readonly { readonly id: number; readonly text: string; readonly attribute: number }[],
-): Fragment[] {
+export function partitionSpecialTokens(text: string, specials: readonly SpecialToken[]): Fragment[] {
   let fragments: Fragment[] = text.length === 0 ? [] : [{ text }];
   for (const special of specials) {
     if (special.text.length === 0) continue;
