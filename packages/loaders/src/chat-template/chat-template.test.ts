@@ -93,6 +93,26 @@ describe('ChatTemplate rendering rules (jinja2 as transformers configures it)', 
     ).toBe('True[2]');
   });
 
+  it('reads Python syntax the parser lacks: number dict keys, string escapes, exponent literals', () => {
+    expect(
+      render(
+        '{% set d = {0: 0, 512: 128} %}{% for k, v in d | dictsort %}{{ k + 1 }}={{ v }};{% endfor %}{{ d[512] }}',
+      ),
+    ).toBe('1=0;513=128;128');
+    expect(render('{{ {1: none, none: 2} }}|{{ {1: 2} | tojson }}')).toBe('{1: None, None: 2}|{"1": 2}');
+    expect(render('{{ "a\\\nb" }}|{{ "\\d\\a" | length }}|{{ "\\U0001F600" }}')).toBe('ab|3|😀');
+    expect(render('{{ 1e-5 }} {{ 2.5E3 }} {{ 1e20 * 10 }}')).toBe('1e-05 2500.0 1e+21');
+  });
+
+  it('rounds and formats as Python does', () => {
+    expect(render("{{ 2.5 | round }} {{ 3.5 | round }} {{ 2.675 | round(2) }} {{ 2.7 | round(0, 'floor') }}")).toBe(
+      '2.0 4.0 2.67 2.0',
+    );
+    expect(render("{{ '%s-%d' | format('a', 3) }} {{ '%s!' % 'hi' }} {{ '{} and {x}'.format(1, x='y') }}")).toBe(
+      'a-3 hi! 1 and y',
+    );
+  });
+
   it('treats undefined as jinja2 does: empty iterable, length 0, error on attribute access', () => {
     expect(render('{% for t in tools %}x{% endfor %}{{ tools | length }}{{ tools is iterable }}')).toBe('0True');
     expect(templateError(() => render('{{ missing.attr }}')).message).toBe("'missing' is undefined");

@@ -5,7 +5,8 @@ import { splitArguments } from './methods.js';
 import { TemplateRuntimeError } from './python-semantics.js';
 import { dict, fn, type JinjaValue, list, int, is, str, toJinja } from './runtime-values.js';
 import { strftime } from './strftime.js';
-import { rewriteTestArguments } from './test-arguments.js';
+import { normalizeStringEscapes } from './string-escapes.js';
+import { rewriteTokens } from './token-rewrites.js';
 
 /** One chat message as templates read it: a role, content (text, parts or none) and any other fields (tool calls…). */
 export interface ChatMessage {
@@ -90,7 +91,8 @@ export class ChatTemplate {
     this.source = source;
     this.defaults = options;
     try {
-      this.program = parse(rewriteTestArguments(tokenize(source, { lstrip_blocks: true, trim_blocks: true })));
+      const tokens = tokenize(normalizeStringEscapes(source), { lstrip_blocks: true, trim_blocks: true });
+      this.program = parse(rewriteTokens(tokens));
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       throw new StrataError('TEMPLATE_ERROR', `The chat template does not compile: ${message}`, {

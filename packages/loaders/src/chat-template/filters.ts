@@ -1,4 +1,5 @@
 import { getItem, pythonSplitLines, stripChars } from './methods.js';
+import { percentFormat } from './percent-format.js';
 import {
   jsonDumps,
   pythonCompare,
@@ -7,7 +8,18 @@ import {
   pythonTypeName,
   TemplateRuntimeError,
 } from './python-semantics.js';
-import { float, int, is, type JinjaValue, list, str, tuple, undefinedValue } from './runtime-values.js';
+import {
+  decodeKey,
+  dict,
+  float,
+  int,
+  is,
+  type JinjaValue,
+  list,
+  str,
+  tuple,
+  undefinedValue,
+} from './runtime-values.js';
 import { getTest } from './tests.js';
 
 /**
@@ -29,7 +41,7 @@ const truthy = (value: JinjaValue | undefined) => value?.__bool__().value === tr
 export function iterate(value: JinjaValue): JinjaValue[] {
   if (is.array(value)) return value.value;
   if (is.undefined(value)) return [];
-  if (is.object(value)) return [...value.value.keys()].map(str);
+  if (is.object(value)) return [...value.value.keys()].map(decodeKey);
   if (is.string(value)) return Array.from(value.value, str);
   throw new TemplateRuntimeError('TypeError', `'${pythonTypeName(value)}' object is not iterable`);
 }
@@ -131,6 +143,20 @@ function tojson(value: JinjaValue, positional: JinjaValue[], keywords: Map<strin
 const escapeHtml = (text: string) =>
   text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&#34;', "'": '&#39;' })[c]!);
 
+/** Python's `round(number, digits)`: correctly rounded from the exact binary value, exact ties to even. */
+function roundHalfEven(number: number, digits: number): number {
+  if (digits < 0 || digits > 40 || !Number.isFinite(number)) return Math.round(number * 10 ** digits) / 10 ** digits;
+  const magnitude = Math.abs(number);
+  // toFixed works on the exact binary value, so its long expansion shows whether the value is exactly a tie.
+  const [whole = '', fraction = ''] = magnitude.toFixed(Math.min(100, digits + 60)).split('.');
+  const kept = whole + fraction.slice(0, digits);
+  if (/^50*$/.test(fraction.slice(digits))) {
+    const even = Number(kept.at(-1)) % 2 === 0;
+    return (Math.sign(number) * (Number(kept) + (even ? 0 : 1))) / 10 ** digits;
+  }
+  return Math.sign(number) * Number(magnitude.toFixed(digits));
+}
+
 /** Every filter, by name. `map` is added by {@link createFilters} because it applies the others. */
 const BASE_FILTERS: Record<string, TemplateFilter> = {
   abs: (v) => (is.float(v) ? float(Math.abs(v.value)) : int(Math.abs(Number(v.value)))),
@@ -150,7 +176,7 @@ const BASE_FILTERS: Record<string, TemplateFilter> = {
     const caseSensitive = truthy(option(p, k, 0, 'case_sensitive'));
     const byValue = pythonStr(option(p, k, 1, 'by') ?? str('key')) === 'value';
     const reverse = truthy(option(p, k, 2, 'reverse'));
-    const items = [...v.value].map(([key, item]) => tuple([str(key), item]));
+    const items = [...v.value].map(([key, item]) => tuple([decodeKey(key), item]));
     items.sort((a, b) => {
       const index = byValue ? 1 : 0;
       const order = pythonCompare(
@@ -162,6 +188,7 @@ const BASE_FILTERS: Record<string, TemplateFilter> = {
     return list(items);
   },
   escape: (v) => str(escapeHtml(pythonStr(v))),
+  format: (v, p, k) => str(percentFormat(pythonStr(v), k.size > 0 ? dict(new Map(k)) : tuple(p))),
   first: (v) => iterate(v)[0] ?? undefinedValue({ hint: 'No first item, sequence was empty.' }),
   float: (v, p, k) => toFloat(v, option(p, k, 0, 'default') ?? float(0)),
   indent,
@@ -169,7 +196,7 @@ const BASE_FILTERS: Record<string, TemplateFilter> = {
   items: (v) => {
     if (is.undefined(v)) return list([]);
     if (!is.object(v)) throw new TemplateRuntimeError('TypeError', `Can only get item pairs from a mapping.`);
-    return list([...v.value].map(([key, item]) => tuple([str(key), item])));
+    return list([...v.value].map(([key, item]) => tuple([decodeKey(key), item])));
   },
   join: (v, p, k) => {
     const separator = pythonStr(option(p, k, 0, 'd') ?? str(''));
@@ -206,10 +233,10 @@ const BASE_FILTERS: Record<string, TemplateFilter> = {
     const precision = Number((option(p, k, 0, 'precision') ?? int(0)).value);
     const method = pythonStr(option(p, k, 1, 'method') ?? str('common'));
     const scale = 10 ** precision;
-    const number = Number(v.value) * scale;
-    const rounded =
-      method === 'ceil' ? Math.ceil(number) : method === 'floor' ? Math.floor(number) : Math.round(number);
-    return float(rounded / scale);
+    const number = Number(v.value);
+    if (method === 'ceil') return float(Math.ceil(number * scale) / scale);
+    if (method === 'floor') return float(Math.floor(number * scale) / scale);
+    return float(roundHalfEven(number, precision));
   },
   safe: (v) => v,
   select: selectFilter(true, false),

@@ -1,6 +1,7 @@
 import { type Environment, Interpreter } from '@huggingface/jinja';
 import { createFilters, iterate, type TemplateFilter } from './filters.js';
 import { getAttribute, getItem, splitArguments } from './methods.js';
+import { percentFormat } from './percent-format.js';
 import {
   failUndefined,
   pythonCompare,
@@ -11,6 +12,7 @@ import {
 } from './python-semantics.js';
 import {
   bool,
+  encodeKey,
   float,
   int,
   is,
@@ -22,7 +24,7 @@ import {
   undefinedValue,
   Values,
 } from './runtime-values.js';
-import { TEST_FILTER } from './test-arguments.js';
+import { TEST_FILTER } from './token-rewrites.js';
 import { getTest, pythonContains } from './tests.js';
 
 /**
@@ -72,18 +74,6 @@ function unsupported(operator: string, left: JinjaValue, right: JinjaValue): Tem
     'TypeError',
     `unsupported operand type(s) for ${operator}: '${pythonTypeName(left)}' and '${pythonTypeName(right)}'`,
   );
-}
-
-function percentFormat(template: string, argument: JinjaValue): string {
-  const args = is.tuple(argument) ? (argument.value as JinjaValue[]).slice() : [argument];
-  return template.replace(/%([sdifr%])/g, (_, code: string) => {
-    if (code === '%') return '%';
-    const value = args.shift();
-    if (value === undefined) throw new TemplateRuntimeError('TypeError', 'not enough arguments for format string');
-    if (code === 'd' || code === 'i') return String(Math.trunc(Number(value.value)));
-    if (code === 'f') return Number(value.value).toFixed(6);
-    return pythonStr(value);
-  });
 }
 
 function arithmetic(operator: string, left: JinjaValue, right: JinjaValue): JinjaValue {
@@ -180,6 +170,13 @@ export class ChatTemplateInterpreter extends Interpreter {
       }
       case 'For':
         return this.forLoop(node, environment);
+      case 'ObjectLiteral': {
+        const entries = new Map<string, JinjaValue>();
+        for (const [key, value] of node.value as Map<Node, Node>) {
+          entries.set(encodeKey(this.value(key, environment)), this.value(value, environment));
+        }
+        return new Values.Object(entries);
+      }
       default:
         return undefined;
     }
@@ -233,7 +230,7 @@ export class ChatTemplateInterpreter extends Interpreter {
     const args = isCall ? this.arguments(filterNode.args as Node[], environment) : [];
     const [positional, keywords] = splitArguments(args);
     if (name === TEST_FILTER) {
-      // A test with arguments, rewritten as a filter before parsing (see test-arguments.ts).
+      // A test with arguments, rewritten as a filter before parsing (see token-rewrites.ts).
       const [testName, negate, ...testArguments] = positional;
       const result = getTest(String(testName?.value))(operand, ...testArguments);
       return bool(negate?.value === true ? !result : result);

@@ -1,6 +1,15 @@
-import { objectTypeRepr, pythonEquals, pythonStr, pythonTypeName, TemplateRuntimeError } from './python-semantics.js';
+import {
+  objectTypeRepr,
+  pythonEquals,
+  pythonRepr,
+  pythonStr,
+  pythonTypeName,
+  TemplateRuntimeError,
+} from './python-semantics.js';
 import {
   bool,
+  decodeKey,
+  encodeKey,
   fn,
   int,
   is,
@@ -208,10 +217,13 @@ const STRING_METHODS: Record<string, Method> = {
 };
 
 const DICT_METHODS: Record<string, Method> = {
-  get: (s, p, k) =>
-    (s.value as Map<string, JinjaValue>).get(pythonStr(p[0] ?? none())) ?? argument(p, k, 1, 'default') ?? none(),
-  items: (s) => list([...(s.value as Map<string, JinjaValue>)].map(([key, value]) => tuple([str(key), value]))),
-  keys: (s) => list([...(s.value as Map<string, JinjaValue>).keys()].map(str)),
+  get: (s, p, k) => {
+    const key = p[0] ?? none();
+    const found = is.array(key) ? undefined : (s.value as Map<string, JinjaValue>).get(encodeKey(key));
+    return found ?? argument(p, k, 1, 'default') ?? none();
+  },
+  items: (s) => list([...(s.value as Map<string, JinjaValue>)].map(([key, value]) => tuple([decodeKey(key), value]))),
+  keys: (s) => list([...(s.value as Map<string, JinjaValue>).keys()].map(decodeKey)),
   values: (s) => list([...(s.value as Map<string, JinjaValue>).values()]),
   copy: (s) => new Values.Object(new Map(s.value as Map<string, JinjaValue>)),
 };
@@ -261,7 +273,7 @@ function pythonAttribute(value: JinjaValue, name: string): JinjaValue | undefine
 }
 
 function item(value: JinjaValue, key: JinjaValue): JinjaValue | undefined {
-  if (is.object(value) && is.string(key)) return value.value.get(key.value);
+  if (is.object(value) && (is.string(key) || is.number(key) || is.null(key))) return value.value.get(encodeKey(key));
   if ((is.array(value) || is.string(value)) && (is.integer(key) || is.boolean(key))) {
     const index = Number(key.value);
     if (is.string(value)) {
@@ -278,7 +290,7 @@ function item(value: JinjaValue, key: JinjaValue): JinjaValue | undefined {
 function missing(value: JinjaValue, key: JinjaValue): JinjaValue {
   const hint = is.string(key)
     ? `'${objectTypeRepr(value)}' has no attribute '${key.value}'`
-    : `'${objectTypeRepr(value)}' has no element ${pythonStr(key)}`;
+    : `${objectTypeRepr(value)} has no element ${pythonRepr(key)}`;
   return undefinedValue({ hint });
 }
 

@@ -1,4 +1,4 @@
-import { is, type JinjaValue, undefinedInfo } from './runtime-values.js';
+import { decodeKey, is, type JinjaValue, undefinedInfo } from './runtime-values.js';
 
 /**
  * Python behaviour of template values, as jinja2 (which Hugging Face renders chat templates with) shows it: `str()`,
@@ -141,7 +141,7 @@ export function pythonStr(value: JinjaValue): string {
     case 'ObjectValue':
     case 'KeywordArgumentsValue':
       return `{${[...(value.value as Map<string, JinjaValue>)]
-        .map(([k, v]) => `${pythonStringRepr(k)}: ${pythonRepr(v)}`)
+        .map(([k, v]) => `${pythonRepr(decodeKey(k))}: ${pythonRepr(v)}`)
         .join(', ')}}`;
     case 'NamespaceValue':
       return `<Namespace {${[...(value.value as Map<string, JinjaValue>)]
@@ -260,7 +260,7 @@ export function jsonDumps(value: JinjaValue, options: JsonDumpOptions = {}): str
         const parts = isArray
           ? (item.value as JinjaValue[]).map((child) => dump(child, depth + 1))
           : sortedEntries(item.value as Map<string, JinjaValue>, options.sortKeys ?? false).map(
-              ([key, child]) => `${jsonString(key, ensureAscii)}${keySeparator}${dump(child, depth + 1)}`,
+              ([key, child]) => `${jsonKey(key, ensureAscii)}${keySeparator}${dump(child, depth + 1)}`,
             );
         const [open, close] = isArray ? ['[', ']'] : ['{', '}'];
         if (parts.length === 0) return open + close;
@@ -273,6 +273,14 @@ export function jsonDumps(value: JinjaValue, options: JsonDumpOptions = {}): str
     }
   };
   return dump(value, 0);
+}
+
+/** json.dumps turns non-string keys into strings: `1` → `"1"`, `None` → `"null"`. */
+function jsonKey(key: string, ensureAscii: boolean): string {
+  const value = decodeKey(key);
+  if (is.string(value)) return jsonString(value.value, ensureAscii);
+  if (is.null(value)) return '"null"';
+  return `"${is.float(value) ? pythonFloat(value.value) : String(value.value)}"`;
 }
 
 function sortedEntries(map: Map<string, JinjaValue>, sort: boolean): [string, JinjaValue][] {

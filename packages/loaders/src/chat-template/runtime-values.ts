@@ -157,3 +157,26 @@ export function fromJinja(value: JinjaValue): unknown {
   if (is.undefined(value)) return undefined;
   return value.value;
 }
+
+/**
+ * Dict keys. The package's dicts are keyed by strings; jinja2 dicts may also be keyed by numbers, booleans or None
+ * (`{0: 0, 512: 128}`). Such keys are stored under a tagged string and turned back into values when read.
+ */
+const KEY_TAG = '\u0000strata-key:';
+
+/** The Map key under which a template value is stored (numbers equal as in Python: `1`, `1.0` and `True` coincide). */
+export function encodeKey(key: JinjaValue): string {
+  if (is.string(key)) return key.value;
+  if (is.number(key)) return `${KEY_TAG}${Number(key.value)}`;
+  if (is.null(key)) return `${KEY_TAG}None`;
+  throw new TypeError(`unhashable type: '${key.type}'`);
+}
+
+/** The template value of a stored Map key. */
+export function decodeKey(key: string): JinjaValue {
+  if (!key.startsWith(KEY_TAG)) return str(key);
+  const text = key.slice(KEY_TAG.length);
+  if (text === 'None') return none();
+  const number = Number(text);
+  return Number.isInteger(number) ? int(number) : float(number);
+}

@@ -1,5 +1,5 @@
-import { pythonCompare, pythonEquals, pythonStr, TemplateRuntimeError } from './python-semantics.js';
-import { is, type JinjaValue } from './runtime-values.js';
+import { pythonCompare, pythonEquals, pythonStr, pythonTypeName, TemplateRuntimeError } from './python-semantics.js';
+import { encodeKey, is, type JinjaValue } from './runtime-values.js';
 
 /**
  * jinja2's tests (`x is defined`, `selectattr('a', 'equalto', 1)`) with Python semantics. jinja2's `Undefined` is an
@@ -15,7 +15,7 @@ const needsArgument = (name: string, value: JinjaValue | undefined): JinjaValue 
 const contains = (container: JinjaValue, value: JinjaValue): boolean => {
   if (is.string(container)) return container.value.includes(pythonStr(value));
   if (is.array(container)) return container.value.some((item) => pythonEquals(item, value));
-  if (is.object(container)) return is.string(value) && container.value.has(value.value);
+  if (is.object(container)) return !is.array(value) && container.value.has(encodeKey(value));
   return false;
 };
 
@@ -73,7 +73,7 @@ export function pythonContains(container: JinjaValue, value: JinjaValue): boolea
     throw new TemplateRuntimeError('TypeError', "'in <string>' requires string as left operand");
   }
   if (!(is.string(container) || is.array(container) || is.object(container))) {
-    throw new TemplateRuntimeError('TypeError', `argument of type '${container.type}' is not iterable`);
+    throw new TemplateRuntimeError('TypeError', `argument of type '${pythonTypeName(container)}' is not iterable`);
   }
   return contains(container, value);
 }

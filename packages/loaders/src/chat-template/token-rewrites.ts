@@ -1,7 +1,9 @@
 import type { tokenize } from '@huggingface/jinja';
 
 /**
- * jinja2 lets a test take arguments: `x is divisibleby(3)`, `x is sameas false`, `x is equalto 'a'`. The parser of
+ * Token passes that give the parser of `@huggingface/jinja` two pieces of jinja2 syntax it lacks.
+ *
+ * Tests with arguments: jinja2 lets a test take arguments: `x is divisibleby(3)`, `x is sameas false`, `x is equalto 'a'`. The parser of
  * `@huggingface/jinja` accepts only bare test names, so this token pass rewrites such a test into an equivalent filter
  * call, `x | __strata_test__('divisibleby', false, 3)`, before parsing. Filters bind to the same operand as tests (its
  * filter chain), so precedence is unchanged; the interpreter evaluates that filter as the test.
@@ -98,4 +100,42 @@ export function rewriteTestArguments(tokens: readonly Token[]): Token[] {
     i = end - 1;
   }
   return out;
+}
+
+/**
+ * Float literals with an exponent (`1e-5`, `2.5E3`): the lexer splits them into a number and a name; this pass joins
+ * them back into one float literal.
+ */
+export function mergeExponentLiterals(tokens: readonly Token[]): Token[] {
+  const out: Token[] = [];
+  for (let i = 0; i < tokens.length; i++) {
+    const current = tokens[i]!;
+    const next = tokens[i + 1];
+    if (current.type !== 'NumericLiteral' || next?.type !== 'Identifier' || !/^[eE]\d*$/.test(next.value)) {
+      out.push(current);
+      continue;
+    }
+    const mantissa = current.value.includes('.') ? current.value : `${current.value}.0`;
+    if (next.value.length > 1) {
+      out.push(token(`${mantissa}${next.value}`, 'NumericLiteral'));
+      i += 1;
+      continue;
+    }
+    // `1e-5`: the sign and digits follow as separate tokens (an operator then a number, or a signed number).
+    const sign = tokens[i + 2];
+    const digits = tokens[i + 3];
+    if (sign?.type === 'NumericLiteral' && /^[+-]\d+$/.test(sign.value)) {
+      out.push(token(`${mantissa}e${sign.value}`, 'NumericLiteral'));
+      i += 2;
+    } else if ((sign?.value === '-' || sign?.value === '+') && digits?.type === 'NumericLiteral') {
+      out.push(token(`${mantissa}e${sign.value}${digits.value}`, 'NumericLiteral'));
+      i += 3;
+    } else out.push(current);
+  }
+  return out;
+}
+
+/** Every token pass, in order. */
+export function rewriteTokens(tokens: readonly Token[]): Token[] {
+  return rewriteTestArguments(mergeExponentLiterals(tokens));
 }
