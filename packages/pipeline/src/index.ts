@@ -54,3 +54,10 @@ export {
   type StageRequest,
   type Transport,
 } from './stages/transport.js';
+export {
+  chatTemplateOf,
+  type LoadTextPipelineOptions,
+  loadTextPipeline,
+  type ModelSource,
+} from './load/load-text-pipeline.js';
+export { type LoadProgress, trackProgress } from './load/progress-store.js';

@@ -2,6 +2,7 @@ import { type Backend, StrataError } from '@strata/core';
 import type { CompleteModel } from '@strata/models';
 import { SequenceState } from './cache/sequence-state.js';
 import type { ModelExecutor } from './generation/executor.js';
+import { type LoadTextPipelineOptions, loadTextPipeline, type ModelSource } from './load/load-text-pipeline.js';
 import { Generation } from './generation/generation.js';
 import { LocalExecutor } from './generation/local-executor.js';
 import { Mutex } from './generation/mutex.js';
@@ -34,6 +35,8 @@ export interface TextPipelineParts extends RuntimeOptions {
   readonly chatTemplate?: PipelineChatTemplate;
   /** The model's maximum context, to cap `contextLength` (from its config). */
   readonly maxContextLength?: number;
+  /** Called once the pipeline is disposed (a loader passes the model's `dispose` to free its weights). */
+  readonly onDispose?: () => void;
 }
 
 /** The parts of a pipeline whose model runs elsewhere (stages) or is driven by a custom executor. */
@@ -42,6 +45,8 @@ export interface ExecutorPipelineParts {
   readonly executor: ModelExecutor;
   readonly tokenizer: PipelineTokenizer;
   readonly chatTemplate?: PipelineChatTemplate;
+  /** Called once the pipeline is disposed. */
+  readonly onDispose?: () => void;
 }
 
 /** Prompt of `generate`: text (tokenized with the pipeline's tokenizer) or token ids. */
@@ -52,7 +57,7 @@ export type Prompt = string | ArrayLike<number>;
  * Requests run one at a time in arrival order; each reuses the cached tokens it shares with the previous one.
  *
  * ```ts
- * const pipeline = await loadTextPipeline('model.gguf', { backend });
+ * const pipeline = await TextPipeline.load('model.gguf', { backend, contextLength: 8192 });
  * for await (const { text } of pipeline.generate('Once upon a time', { maxTokens: 32 })) process.stdout.write(text);
  * ```
  */
@@ -64,12 +69,22 @@ export class TextPipeline {
   private readonly executor: ModelExecutor;
   private readonly sequence = new SequenceState();
   private readonly lock = new Mutex();
+  private readonly onDispose: (() => void) | undefined;
   private disposed = false;
 
   private constructor(parts: ExecutorPipelineParts) {
     this.executor = parts.executor;
     this.tokenizer = parts.tokenizer;
     this.chatTemplate = parts.chatTemplate;
+    this.onDispose = parts.onDispose;
+  }
+
+  /**
+   * Loads a model file or directory (or byte sources) with its tokenizer and chat template onto `options.backend`;
+   * see {@link loadTextPipeline}.
+   */
+  static load(source: ModelSource, options: LoadTextPipelineOptions): Promise<TextPipeline> {
+    return loadTextPipeline(source, options);
   }
 
   /** A pipeline over a model already uploaded to `backend`; allocates the KV cache for the requested context. */
@@ -86,6 +101,7 @@ export class TextPipeline {
       executor,
       tokenizer: parts.tokenizer,
       ...(parts.chatTemplate === undefined ? {} : { chatTemplate: parts.chatTemplate }),
+      ...(parts.onDispose === undefined ? {} : { onDispose: parts.onDispose }),
     });
   }
 
@@ -172,6 +188,7 @@ export class TextPipeline {
     const release = await this.lock.acquire();
     try {
       await this.executor.dispose();
+      this.onDispose?.();
     } finally {
       release();
     }
