@@ -103,7 +103,7 @@ function huggingFaceFacts(model: HuggingFaceModelFiles): Fact[] {
 }
 
 function ggufMetadataJson(model: GgufModelFiles): Record<string, JsonValue> {
-  const result: Record<string, JsonValue> = {};
+  const result: Record<string, JsonValue> = Object.create(null);
   for (const [key, value] of model.metadata.entries()) {
     if (value.type === 'array') result[key] = `[${value.value.elementType} × ${value.value.values.length}]`;
     else if (typeof value.value === 'bigint') result[key] = value.value.toString();

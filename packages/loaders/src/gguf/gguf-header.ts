@@ -59,8 +59,7 @@ function invalid(
 
 async function readLength(cursor: SourceCursor, what: string): Promise<number> {
   await cursor.need(8, what);
-  const length = cursor.u64();
-  return cursor.checkCount(length, 1, `bytes of ${what}`);
+  return cursor.checkCount(cursor.u64Number(), 1, `bytes of ${what}`);
 }
 
 async function readString(cursor: SourceCursor, what: string): Promise<string> {
@@ -87,7 +86,7 @@ async function readArray(cursor: SourceCursor, where: string, depth: number): Pr
     const values: string[] = new Array(count);
     for (let index = 0; index < count; index++) {
       if (!cursor.has(8)) await cursor.need(8, `string ${index} of ${where}`);
-      const length = cursor.checkCount(cursor.u64(), 1, `bytes of string ${index} of ${where}`);
+      const length = cursor.checkCount(cursor.u64Number(), 1, `bytes of string ${index} of ${where}`);
       if (!cursor.has(length)) await cursor.need(length, `string ${index} of ${where}`);
       values[index] = cursor.text(length);
     }

@@ -256,3 +256,39 @@ describe('GgufMetadata typed access', () => {
     }
   });
 });
+
+describe('GGUF string decoding', () => {
+  it('decodes short and long strings, valid or not, exactly as TextDecoder does', async () => {
+    const samples: number[][] = [
+      [...new TextEncoder().encode('Ġhello')],
+      [...new TextEncoder().encode('日本語 ✓ é 😀')],
+      [0xc3],
+      [0xe2, 0x82],
+      [0xed, 0xa0, 0x80],
+      [0xc0, 0xaf],
+      [0xe0, 0x80, 0xaf],
+      [0xf0, 0x9f, 0x98, 0x80, 0x41],
+      [0x80, 0x41],
+      [0xff, 0xfe],
+    ];
+    let state = 99;
+    for (let sample = 0; sample < 300; sample++) {
+      const length = sample % 60;
+      const bytes: number[] = [];
+      for (let index = 0; index < length; index++) {
+        state = (state * 1103515245 + 12345) >>> 0;
+        bytes.push(sample % 3 === 0 ? 0x20 + (state % 90) : state >>> 24);
+      }
+      samples.push(bytes);
+    }
+    const raw = new Raw().header(0, 1).string('k').u32(9).u32(8).u64(samples.length);
+    for (const bytes of samples) {
+      raw.u64(bytes.length);
+      for (const byte of bytes) raw.u8(byte);
+    }
+    const file = await openGguf(bytesSource(raw.build()));
+    const decoded = file.metadata.getStringArray('k');
+    const decoder = new TextDecoder('utf-8');
+    expect(decoded).toEqual(samples.map((bytes) => decoder.decode(Uint8Array.from(bytes))));
+  });
+});

@@ -55,11 +55,11 @@ export class SourceCursor {
 
   /** Throws `TRUNCATED_FILE` unless `count` items of at least `minimumBytes` each can fit in what is left. */
   checkCount(count: bigint | number, minimumBytes: number, what: string): number {
-    const asNumber = Number(count);
+    const asNumber = typeof count === 'number' ? count : Number(count);
     if (!Number.isSafeInteger(asNumber) || asNumber < 0 || asNumber * minimumBytes > this.remaining) {
       throw new StrataError(
         'TRUNCATED_FILE',
-        `${this.source.name} declares ${count} ${what} at offset ${this.position}, which need at least ${BigInt(count) * BigInt(minimumBytes)} bytes, but only ${this.remaining} remain. The file is damaged or truncated.`,
+        `${this.source.name} declares ${count} ${what} at offset ${this.position}, more than the ${this.remaining} bytes left can hold (at least ${minimumBytes} bytes each). The file is damaged or truncated.`,
         {
           details: {
             name: this.source.name,
@@ -105,6 +105,11 @@ export class SourceCursor {
   f64(): number {
     return this.#view.getFloat64(this.#at(8), true);
   }
+  /** A u64 as a number: exact below 2⁵³, otherwise at least 2⁵³ (callers reject such sizes). */
+  u64Number(): number {
+    const at = this.#at(8);
+    return this.#view.getUint32(at, true) + this.#view.getUint32(at + 4, true) * 4294967296;
+  }
   u64(): bigint {
     return this.#view.getBigUint64(this.#at(8), true);
   }
@@ -119,14 +124,39 @@ export class SourceCursor {
   /** `length` bytes decoded as UTF-8 (invalid sequences become U+FFFD). */
   text(length: number): string {
     const at = this.#at(length);
-    let ascii = true;
-    for (let index = at; index < at + length; index++) {
-      if ((this.#buffer[index] ?? 0) >= 0x80) {
-        ascii = false;
-        break;
+    const buffer = this.#buffer;
+    if (length <= 48) {
+      // Short strings (vocabulary tokens, merges) decode faster by hand than through TextDecoder; anything unusual
+      // (invalid or overlong sequences, surrogates) falls back to it so both paths give the same text.
+      let text = '';
+      let index = at;
+      const end = at + length;
+      while (index < end) {
+        const byte = buffer[index] as number;
+        if (byte < 0x80) {
+          text += String.fromCharCode(byte);
+          index += 1;
+          continue;
+        }
+        const second = buffer[index + 1] as number;
+        if (byte >= 0xc2 && byte < 0xe0 && index + 1 < end && (second & 0xc0) === 0x80) {
+          text += String.fromCharCode(((byte & 0x1f) << 6) | (second & 0x3f));
+          index += 2;
+          continue;
+        }
+        const third = buffer[index + 2] as number;
+        if (byte >= 0xe0 && byte < 0xf0 && index + 2 < end && (second & 0xc0) === 0x80 && (third & 0xc0) === 0x80) {
+          const code = ((byte & 0x0f) << 12) | ((second & 0x3f) << 6) | (third & 0x3f);
+          if (code >= 0x800 && (code < 0xd800 || code > 0xdfff)) {
+            text += String.fromCharCode(code);
+            index += 3;
+            continue;
+          }
+        }
+        return decoder.decode(buffer.subarray(at, end));
       }
+      return text;
     }
-    if (ascii && length < 64) return String.fromCharCode(...this.#buffer.subarray(at, at + length));
-    return decoder.decode(this.#buffer.subarray(at, at + length));
+    return decoder.decode(buffer.subarray(at, at + length));
   }
 }
