@@ -122,9 +122,9 @@ for (const row of BACKENDS) {
       if (typeof backend === 'object' && 'destroy' in backend) (backend as { destroy(): void }).destroy();
     });
 
-    it.each(
+    it.for(
       row.cases.map((item) => [`${item.fixture}/${item.model || '(safetensors)'} vs ${item.reference}`, item] as const),
-    )('%s', async (_, item, context) => {
+    )('%s', async ([, item], context) => {
       const acquired = await acquire();
       if (typeof acquired === 'string') return context.skip(acquired);
       const { ids, logits: expected } = readReference(item);
