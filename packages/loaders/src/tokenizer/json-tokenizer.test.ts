@@ -212,3 +212,31 @@ describe('tokenizer.json: WordPiece (BERT)', () => {
     expect(stream(tokenizer, [4, 5, 6])).toBe('hellos world');
   });
 });
+
+describe('tokenizer.json stream decoding agrees with decode', () => {
+  /** Deterministic pseudo-random ids, so a failure reproduces. */
+  function randomIds(count: number, size: number, seed: number, exclude: ReadonlySet<number>): number[] {
+    let state = seed;
+    const ids: number[] = [];
+    while (ids.length < count) {
+      state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+      const id = state % size;
+      if (!exclude.has(id)) ids.push(id);
+    }
+    return ids;
+  }
+
+  it.each([
+    ['byte-level BPE', () => load('llama')],
+    ['SentencePiece-style BPE', () => tokenizerFromJson(sentencePieceJson(), { bos_token: '<s>', eos_token: '</s>' })],
+  ] as const)('%s: random id sequences stream to the decoded text', (_, make) => {
+    const tokenizer = make();
+    const specials = new Set([0, 1, 2]);
+    for (let trial = 0; trial < 30; trial++) {
+      const ids = randomIds(40, tokenizer.vocabularySize, trial + 1, specials);
+      const decoder = tokenizer.createStreamDecoder({ atTextStart: true });
+      const streamed = ids.map((id) => decoder.push(id)).join('') + decoder.flush();
+      expect(streamed).toBe(tokenizer.decode(ids));
+    }
+  });
+});
