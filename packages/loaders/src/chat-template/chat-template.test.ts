@@ -113,6 +113,21 @@ describe('ChatTemplate rendering rules (jinja2 as transformers configures it)', 
     );
   });
 
+  it('scopes loops as jinja2: a fresh scope per iteration, output kept before break, loop.cycle', () => {
+    expect(
+      render('{% for i in [1, 2, 3] %}{% if loop.first %}{% set x = 5 %}{% endif %}[{{ x }}]{% endfor %}[{{ x }}]'),
+    ).toBe('[5][][][]');
+    expect(render('{% set x = 0 %}{% for i in [1, 2, 3] %}{% set x = x + i %}{{ x }}{% endfor %}{{ x }}')).toBe('1230');
+    expect(render('{% for i in range(5) %}{{ i }}{% if i >= 1 %}{% break %}{% endif %}{% endfor %}')).toBe('01');
+    expect(
+      render("{% for i in range(3) %}{{ loop.cycle('a', 'b') }}{% if i == 1 %}{% continue %}{% endif %}.{% endfor %}"),
+    ).toBe('a.ba.');
+    expect(
+      render('{% for x in xs if x > 1 %}{{ loop.index }}{{ x }}{% else %}none{% endfor %}', { xs: [1, 2, 3] }),
+    ).toBe('1223');
+    expect(render('{% for x in [] %}x{% else %}none{% endfor %}')).toBe('none');
+  });
+
   it('treats undefined as jinja2 does: empty iterable, length 0, error on attribute access', () => {
     expect(render('{% for t in tools %}x{% endfor %}{{ tools | length }}{{ tools is iterable }}')).toBe('0True');
     expect(templateError(() => render('{{ missing.attr }}')).message).toBe("'missing' is undefined");

@@ -1,4 +1,4 @@
-import { getItem, pythonSplitLines, stripChars } from './methods.js';
+import { getItem, getPythonAttribute, pythonSplitLines, stripChars } from './methods.js';
 import { percentFormat } from './percent-format.js';
 import {
   jsonDumps,
@@ -160,10 +160,17 @@ function roundHalfEven(number: number, digits: number): number {
 /** Every filter, by name. `map` is added by {@link createFilters} because it applies the others. */
 const BASE_FILTERS: Record<string, TemplateFilter> = {
   abs: (v) => (is.float(v) ? float(Math.abs(v.value)) : int(Math.abs(Number(v.value)))),
-  attr: (v, p) => getItem(v, p[0] ?? str('')),
+  attr: (v, p) => getPythonAttribute(v, pythonStr(p[0] ?? str(''))),
   capitalize: (v) => {
     const text = pythonStr(v);
     return str(text.charAt(0).toUpperCase() + text.slice(1).toLowerCase());
+  },
+  center: (v, p, k) => {
+    const text = pythonStr(v);
+    const width = Number((option(p, k, 0, 'width') ?? int(80)).value);
+    const total = Math.max(0, width - Array.from(text).length);
+    const left = Math.floor(total / 2) + (total & width & 1);
+    return str(' '.repeat(left) + text + ' '.repeat(total - left));
   },
   count: (v) => int(length(v)),
   default: (v, p, k) => {

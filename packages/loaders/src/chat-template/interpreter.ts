@@ -1,5 +1,6 @@
 import { type Environment, Interpreter } from '@huggingface/jinja';
 import { createFilters, iterate, type TemplateFilter } from './filters.js';
+import { evaluateForLoop, LoopControl } from './for-loop.js';
 import { getAttribute, getItem, splitArguments } from './methods.js';
 import { percentFormat } from './percent-format.js';
 import {
@@ -169,7 +170,14 @@ export class ChatTemplateInterpreter extends Interpreter {
         return undefined;
       }
       case 'For':
-        return this.forLoop(node, environment);
+        return evaluateForLoop(node, environment, {
+          value: (expression, scope) => this.value(expression, scope),
+          render: (body, scope) => String(this.value({ type: 'Program', body }, scope).value),
+        });
+      case 'Break':
+        throw new LoopControl('break');
+      case 'Continue':
+        throw new LoopControl('continue');
       case 'ObjectLiteral': {
         const entries = new Map<string, JinjaValue>();
         for (const [key, value] of node.value as Map<Node, Node>) {
@@ -273,19 +281,6 @@ export class ChatTemplateInterpreter extends Interpreter {
         return arithmetic(operator, left, right);
     }
   }
-
-  private forLoop(node: Node, environment: Environment): JinjaValue {
-    const iterableNode = node.iterable as Node;
-    const select = iterableNode.type === 'SelectExpression';
-    const source = this.value(select ? iterableNode.lhs : iterableNode, environment);
-    let items = iterate(source);
-    if ((node.loopvar as Node).type === 'TupleLiteral') {
-      items = items.map((item) => (is.tuple(item) ? list(item.value as JinjaValue[]) : item));
-    }
-    const precomputed = valueNode(list(items));
-    const iterable = select ? { ...iterableNode, lhs: precomputed } : precomputed;
-    return super.evaluate({ ...node, iterable } as never, environment) as unknown as JinjaValue;
-  }
 }
 
 /**
@@ -295,7 +290,14 @@ export class ChatTemplateInterpreter extends Interpreter {
 function evaluateBlock(this: ChatTemplateInterpreter, statements: Node[], environment: Environment): JinjaValue {
   let output = '';
   for (const statement of statements) {
-    const value = this.evaluate(statement as never, environment) as unknown as JinjaValue;
+    let value: JinjaValue;
+    try {
+      value = this.evaluate(statement as never, environment) as unknown as JinjaValue;
+    } catch (error) {
+      // `break`/`continue` keep what was written before them.
+      if (error instanceof LoopControl) error.output = output + error.output;
+      throw error;
+    }
     if (!SILENT_STATEMENTS.has(statement.type)) output += pythonStr(value);
   }
   return str(output);

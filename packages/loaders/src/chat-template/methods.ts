@@ -294,6 +294,11 @@ function missing(value: JinjaValue, key: JinjaValue): JinjaValue {
   return undefinedValue({ hint });
 }
 
+/** `getattr(value, name)` alone (jinja2's `attr` filter): the Python attribute, never the item. */
+export function getPythonAttribute(value: JinjaValue, name: string): JinjaValue {
+  return pythonAttribute(value, name) ?? missing(value, str(name));
+}
+
 /** `value.name` as jinja2 evaluates it: the Python attribute first, then the item. */
 export function getAttribute(value: JinjaValue, name: string): JinjaValue {
   return pythonAttribute(value, name) ?? item(value, str(name)) ?? missing(value, str(name));

@@ -114,6 +114,7 @@ export function pythonStringRepr(text: string): string {
 /** Python's `repr()` of a value (how lists and dicts show their items). */
 export function pythonRepr(value: JinjaValue): string {
   if (is.string(value)) return pythonStringRepr(value.value);
+  if (is.undefined(value)) return 'Undefined';
   return pythonStr(value);
 }
 
