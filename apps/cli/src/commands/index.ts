@@ -8,4 +8,7 @@ export const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
   inspect: async () => (await import('./inspect.js')).inspectCommand,
   template: async () => (await import('./template.js')).templateCommand,
   tokenize: async () => (await import('./tokenize.js')).tokenizeCommand,
+  bench: async () => (await import('./bench.js')).benchCommand,
+  chat: async () => (await import('./chat.js')).chatCommand,
+  run: async () => (await import('./run.js')).runCommand,
 };

@@ -1,0 +1,167 @@
+import type { ParseArgsConfig } from 'node:util';
+import { type Backend, StrataError } from '@strata/core';
+import { createCpuBackend } from '@strata/kernels-cpu';
+import { type GenerateOptions, type LoadProgress, TextPipeline } from '@strata/pipeline';
+import type { CommandOutput } from '../command.js';
+
+/** Options shared by `strata run`, `chat` and `bench`, for node:util parseArgs. */
+export const PIPELINE_OPTIONS = {
+  backend: { type: 'string' },
+  ctx: { type: 'string', short: 'c' },
+  'chunk-size': { type: 'string' },
+} as const satisfies ParseArgsConfig['options'];
+
+/** Sampling and stopping options of `strata run` and `chat`. */
+export const SAMPLING_OPTIONS = {
+  'n-predict': { type: 'string', short: 'n' },
+  temp: { type: 'string' },
+  'top-k': { type: 'string' },
+  'top-p': { type: 'string' },
+  'min-p': { type: 'string' },
+  'repeat-penalty': { type: 'string' },
+  'presence-penalty': { type: 'string' },
+  'frequency-penalty': { type: 'string' },
+  'repeat-last-n': { type: 'string' },
+  seed: { type: 'string' },
+  stop: { type: 'string', multiple: true },
+  'ignore-eos': { type: 'boolean' },
+} as const satisfies ParseArgsConfig['options'];
+
+/** The usage lines of {@link SAMPLING_OPTIONS} and {@link PIPELINE_OPTIONS}. */
+export const SHARED_USAGE = `  -n, --n-predict N      tokens to generate (default 256)
+  --temp T               temperature (default 0.8; 0 is greedy)
+  --top-k K --top-p P --min-p M
+                         filters (defaults 40, 0.95, 0.05 as llama.cpp; 0 / 1 / 0 disable)
+  --repeat-penalty R --presence-penalty P --frequency-penalty F --repeat-last-n N
+  --seed S               seed of the sampler (same seed, same text)
+  --stop TEXT            stop string (repeatable)
+  --ignore-eos           keep going past end-of-generation tokens
+  --backend cpu|webgpu   default: webgpu when an adapter exists, else cpu
+  -c, --ctx N            context length (default 4096, capped by the model)
+  --chunk-size N         prefill rows per step (default 256)`;
+
+/** A number option: undefined when absent; `INVALID_ARGUMENT` naming the flag when not a number. */
+export function numberOption(values: Record<string, unknown>, name: string): number | undefined {
+  const text = values[name];
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (typeof text !== 'string' || text.trim() === '' || Number.isNaN(value)) {
+    throw new StrataError('INVALID_ARGUMENT', `--${name} ${String(text)} is not a number.`);
+  }
+  return value;
+}
+
+/** Generate options from parsed flags, with llama.cpp's sampling defaults where a flag is absent. */
+export function generateOptionsOf(values: Record<string, unknown>): GenerateOptions {
+  const number = (name: string, fallback?: number) => numberOption(values, name) ?? fallback;
+  const seed = number('seed');
+  const penaltyWindow = number('repeat-last-n');
+  return {
+    maxTokens: number('n-predict', 256)!,
+    temperature: number('temp', 0.8)!,
+    topK: number('top-k', 40)!,
+    topP: number('top-p', 0.95)!,
+    minP: number('min-p', 0.05)!,
+    repetitionPenalty: number('repeat-penalty', 1)!,
+    presencePenalty: number('presence-penalty', 0)!,
+    frequencyPenalty: number('frequency-penalty', 0)!,
+    ...(penaltyWindow === undefined ? {} : { penaltyWindow }),
+    ...(seed === undefined ? {} : { seed }),
+    ...(values.stop === undefined ? {} : { stop: values.stop as string[] }),
+    ...(values['ignore-eos'] === true ? { ignoreEndOfGeneration: true } : {}),
+  };
+}
+
+/** A backend and the function that releases it (WebGPU: the device, so Node can exit). */
+export interface ChosenBackend {
+  readonly backend: Backend;
+  readonly release: () => void;
+}
+
+/** `--backend cpu|webgpu`, or WebGPU when an adapter exists and the CPU otherwise. */
+export async function chooseBackend(name: unknown, output: CommandOutput): Promise<ChosenBackend> {
+  if (name !== undefined && name !== 'cpu' && name !== 'webgpu') {
+    throw new StrataError('INVALID_ARGUMENT', `--backend ${String(name)}: choose cpu or webgpu.`);
+  }
+  if (name === 'cpu') return { backend: createCpuBackend(), release: () => {} };
+  try {
+    const { createWebGpuBackend } = await import('@strata/kernels-webgpu');
+    const backend = await createWebGpuBackend();
+    return { backend, release: () => backend.destroy() };
+  } catch (error) {
+    if (name === 'webgpu' || !StrataError.isInstance(error, 'NO_ADAPTER')) throw error;
+    output.error(`strata: no WebGPU adapter (${error.message}); using the CPU backend.\n`);
+    return { backend: createCpuBackend(), release: () => {} };
+  }
+}
+
+function sizeOf(bytes: number): string {
+  if (bytes >= 2 ** 30) return `${(bytes / 2 ** 30).toFixed(2)} GiB`;
+  if (bytes >= 2 ** 20) return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+  return `${(bytes / 2 ** 10).toFixed(1)} KiB`;
+}
+
+/** A progress bar on stderr, redrawn at most every 100 ms. */
+export function progressBar(output: CommandOutput): (progress: LoadProgress) => void {
+  let last = 0;
+  return (progress) => {
+    const now = performance.now();
+    if (!progress.done && now - last < 100) return;
+    last = now;
+    const fraction = progress.totalBytes === 0 ? 1 : progress.loadedBytes / progress.totalBytes;
+    const width = 30;
+    const filled = Math.round(fraction * width);
+    const bar = `${'#'.repeat(filled)}${'.'.repeat(width - filled)}`;
+    output.error(
+      `\rloading [${bar}] ${(fraction * 100).toFixed(0).padStart(3)}% ${sizeOf(progress.loadedBytes)}/${sizeOf(progress.totalBytes)} · ${progress.loadedTensors}/${progress.totalTensors} tensors${progress.done ? '\n' : ''}`,
+    );
+  };
+}
+
+/** Loads MODEL on the chosen backend with a progress bar; returns the pipeline and a release function. */
+export async function loadForCommand(
+  model: string,
+  values: Record<string, unknown>,
+  output: CommandOutput,
+  overrides: { contextLength?: number } = {},
+): Promise<{ pipeline: TextPipeline; backendName: string; release: () => Promise<void> }> {
+  const chosen = await chooseBackend(values.backend, output);
+  const contextLength = overrides.contextLength ?? numberOption(values, 'ctx');
+  const chunkSize = numberOption(values, 'chunk-size');
+  try {
+    const pipeline = await TextPipeline.load(model, {
+      backend: chosen.backend,
+      onProgress: progressBar(output),
+      ...(contextLength === undefined ? {} : { contextLength }),
+      ...(chunkSize === undefined ? {} : { chunkSize }),
+    });
+    return {
+      pipeline,
+      backendName: chosen.backend.name,
+      release: async () => {
+        await pipeline.dispose();
+        chosen.release();
+      },
+    };
+  } catch (error) {
+    chosen.release();
+    throw error;
+  }
+}
+
+/** Formats generation stats for stderr. */
+export function statsLine(stats: {
+  promptTokens: number;
+  cachedPromptTokens: number;
+  generatedTokens: number;
+  timeToFirstTokenMs: number;
+  prefillTokensPerSecond: number;
+  decodeTokensPerSecond: number;
+}): string {
+  const cached = stats.cachedPromptTokens > 0 ? ` (${stats.cachedPromptTokens} cached)` : '';
+  return (
+    `prompt ${stats.promptTokens} tokens${cached} · prefill ${stats.prefillTokensPerSecond.toFixed(1)} tok/s · ` +
+    `first token ${stats.timeToFirstTokenMs.toFixed(0)} ms · generated ${stats.generatedTokens} tokens · ` +
+    `decode ${stats.decodeTokensPerSecond.toFixed(1)} tok/s`
+  );
+}
