@@ -166,6 +166,11 @@ export function readGgufVocabulary(metadata: TokenizerMetadata): GgufVocabulary 
     const value = optionalInteger(metadata, key);
     if (value !== undefined && value >= 0 && value < count) ids[name] = value;
   }
+  // Older BERT conversions name the class token only by tokenizer.ggml.cls_token_id; it plays BOS's part.
+  const classId = optionalInteger(metadata, 'tokenizer.ggml.cls_token_id');
+  if (model === 'bert' && optionalInteger(metadata, keys.bos as string) === undefined && classId !== undefined) {
+    if (classId >= 0 && classId < count) ids.bos = classId;
+  }
   addBos = optionalBoolean(metadata, 'tokenizer.ggml.add_bos_token') ?? addBos;
   addEos = optionalBoolean(metadata, 'tokenizer.ggml.add_eos_token') ?? addEos;
   const lowercase = optionalBoolean(metadata, 'tokenizer.ggml.normalizer.lowercase') ?? model === 'bert';

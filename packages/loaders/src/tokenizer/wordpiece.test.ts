@@ -33,6 +33,20 @@ describe('BERT WordPiece from GGUF metadata (tokenizer.ggml.model = bert)', () =
   });
 });
 
+describe('BERT class token', () => {
+  it('takes tokenizer.ggml.cls_token_id as BOS when no bos_token_id is given', () => {
+    const tokenizer = tokenizerFromGguf({
+      'tokenizer.ggml.model': 'bert',
+      'tokenizer.ggml.tokens': ['[PAD]', '[UNK]', '[SEP]', '[CLS]', '▁hi'],
+      'tokenizer.ggml.token_type': Int32Array.from([3, 2, 3, 3, 1]),
+      'tokenizer.ggml.unknown_token_id': 1,
+      'tokenizer.ggml.seperator_token_id': 2,
+      'tokenizer.ggml.cls_token_id': 3,
+    });
+    expect(tokenizer.encode('hi', { addSpecial: true })).toEqual([3, 4, 2]);
+  });
+});
+
 describe('bertWords', () => {
   it('drops control characters and splits on white space, punctuation and ASCII symbols', () => {
     expect(bertWords('a\u0000b  c+d,e\u00e9', { lowercase: false, stripAccents: false })).toEqual([
