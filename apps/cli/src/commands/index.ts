@@ -11,4 +11,5 @@ export const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
   bench: async () => (await import('./bench.js')).benchCommand,
   chat: async () => (await import('./chat.js')).chatCommand,
   run: async () => (await import('./run.js')).runCommand,
+  logits: async () => (await import('./logits.js')).logitsCommand,
 };
