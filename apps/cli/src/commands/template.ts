@@ -1,7 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StrataError } from '@strata/core';
-import { ChatTemplate, type ChatTemplateRenderOptions, resolveChatTemplate } from '@strata/loaders';
+import { ChatTemplate, type ChatTemplateRenderOptions, resolveChatTemplate, specialTokenText } from '@strata/loaders';
 import { openGgufFile } from '@strata/loaders/node';
 import type { Command, CommandOutput } from '../command.js';
 
@@ -69,15 +69,6 @@ async function readJson(path: string): Promise<unknown> {
   }
 }
 
-/** A tokenizer_config.json special token: a string or an AddedToken object `{content: …}`. */
-function tokenText(value: unknown): string | undefined {
-  if (typeof value === 'string') return value;
-  if (typeof value === 'object' && value !== null && typeof (value as { content?: unknown }).content === 'string') {
-    return (value as { content: string }).content;
-  }
-  return undefined;
-}
-
 async function loadFromDirectory(path: string, name: string | undefined): Promise<LoadedTemplate> {
   const configText = await readOptional(join(path, 'tokenizer_config.json'));
   const tokenizerConfig = configText === undefined ? undefined : (JSON.parse(configText) as Record<string, unknown>);
@@ -88,8 +79,8 @@ async function loadFromDirectory(path: string, name: string | undefined): Promis
   });
   return {
     source: resolved.source,
-    bosToken: tokenText(tokenizerConfig?.bos_token),
-    eosToken: tokenText(tokenizerConfig?.eos_token),
+    bosToken: specialTokenText(tokenizerConfig?.bos_token),
+    eosToken: specialTokenText(tokenizerConfig?.eos_token),
   };
 }
 

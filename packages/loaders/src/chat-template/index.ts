@@ -6,6 +6,12 @@ export {
   type ChatTemplateOptions,
   type ChatTemplateRenderOptions,
 } from './chat-template.js';
+export {
+  type LoadChatTemplateOptions,
+  loadChatTemplate,
+  type ModelChatTemplate,
+  specialTokenText,
+} from './model-chat-template.js';
 export type { TemplateErrorKind } from './python-semantics.js';
 export {
   type ChatTemplateOrigin,
