@@ -254,13 +254,19 @@ export async function readGgufHeader(source: ByteSource): Promise<GgufHeader> {
   }
   const version = cursor.u32();
   if (version !== 2 && version !== 3) {
-    throw new StrataError(
-      'UNSUPPORTED_VERSION',
-      `${source.name} is GGUF version ${version}; strata reads versions 2 and 3 (convert the model again with a current llama.cpp).`,
-      {
-        details: { name: source.name, version },
-      },
-    );
+    const swapped =
+      (((version & 0xff) << 24) |
+        (((version >>> 8) & 0xff) << 16) |
+        (((version >>> 16) & 0xff) << 8) |
+        (version >>> 24)) >>>
+      0;
+    const hint =
+      swapped === 2 || swapped === 3
+        ? 'it is a big-endian GGUF file, which strata does not read; use a little-endian conversion'
+        : 'strata reads versions 2 and 3 (convert the model again with a current llama.cpp)';
+    throw new StrataError('UNSUPPORTED_VERSION', `${source.name} is GGUF version ${version}; ${hint}.`, {
+      details: { name: source.name, version },
+    });
   }
   await cursor.need(16, 'the tensor and key counts');
   const tensorCountRaw = cursor.u64();

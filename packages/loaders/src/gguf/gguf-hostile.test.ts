@@ -98,6 +98,8 @@ describe('GGUF reader on hostile input', () => {
     await expectCode(wrong, 'INVALID_FILE');
     for (const version of [0, 1, 4, 0xffffffff])
       await expectCode(new Raw().header(0, 0, version).build(), 'UNSUPPORTED_VERSION');
+    const bigEndian = await expectCode(new Raw().header(0, 0, 0x03000000).build(), 'UNSUPPORTED_VERSION');
+    expect(bigEndian.message).toContain('big-endian');
     expect((await openGguf(bytesSource(new Raw().header(0, 0, 2).build()))).version).toBe(2);
   });
 

@@ -18,6 +18,15 @@ export async function openModelFiles(path: string): Promise<ModelFiles> {
     });
   }
   if (isDirectory) return openModel(directorySource(path));
+  if (/\.(safetensors|json|jinja)$/.test(path)) {
+    throw new StrataError(
+      'INVALID_FILE',
+      `${path} is part of a Hugging Face model: pass its directory (or a .gguf file) to openModelFiles.`,
+      {
+        details: { path },
+      },
+    );
+  }
   const gguf = await openGgufFile(path);
   return {
     format: 'gguf',
