@@ -167,7 +167,14 @@ export class ChatTemplateInterpreter extends Interpreter {
         if (operator === 'not') return bool(!this.value(node.argument, environment).__bool__().value);
         const argument = this.value(node.argument, environment);
         if (is.undefined(argument)) failUndefined(argument);
-        return undefined;
+        if (!is.number(argument)) {
+          throw new TemplateRuntimeError(
+            'TypeError',
+            `bad operand type for unary ${operator}: '${pythonTypeName(argument)}'`,
+          );
+        }
+        const number = operator === '-' ? -Number(argument.value) : Number(argument.value);
+        return is.float(argument) ? float(number) : int(number);
       }
       case 'For':
         return evaluateForLoop(node, environment, {
