@@ -34,15 +34,18 @@ function rewriteEscape(source: string, at: number): [string, number] {
   return ['\\\\', at + 1];
 }
 
+const TAG_START = /\{[{%#]/g;
+
 /** Rewrites the escapes of every string literal inside template tags (see the module comment). */
 export function normalizeStringEscapes(source: string): string {
   let out = '';
   let i = 0;
   while (i < source.length) {
-    const open = source.slice(i).search(/\{[{%#]/);
-    if (open < 0) return out + source.slice(i);
-    out += source.slice(i, i + open);
-    i += open;
+    TAG_START.lastIndex = i;
+    const open = TAG_START.exec(source)?.index;
+    if (open === undefined) return out + source.slice(i);
+    out += source.slice(i, open);
+    i = open;
     const kind = source[i + 1];
     if (kind === '#') {
       const end = source.indexOf('#}', i + 2);
