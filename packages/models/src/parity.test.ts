@@ -23,7 +23,21 @@ interface ParityCase {
   readonly rows?: number;
 }
 
-const FAMILIES = ['llama', 'llama-tied', 'mistral-swa', 'mixtral', 'qwen2', 'qwen3', 'qwen3moe'];
+const FAMILIES = [
+  'llama',
+  'llama-tied',
+  'mistral-swa',
+  'mixtral',
+  'qwen2',
+  'qwen3',
+  'qwen3moe',
+  'phi2',
+  'phi3',
+  'starcoder2',
+  'gemma',
+  'gemma2',
+  'gemma3',
+];
 const QUANT_TYPES = [
   'f32',
   'F16',

@@ -109,7 +109,10 @@ export async function loadModelWith(
       tied && table !== undefined
         ? table
         : await weights.tensor(roles.modelName('output') as string, [config.vocabularySize, config.hiddenSize]);
-    head = new LanguageModelHead(norm, new Linear(projection), config.finalSoftcap);
+    const biasName = tied ? undefined : roles.modelName('output', 'bias');
+    const bias =
+      biasName !== undefined && weights.has(biasName) ? await weights.vector(biasName, config.vocabularySize) : undefined;
+    head = new LanguageModelHead(norm, new Linear(projection, bias), config.finalSoftcap);
   }
   return assembleTransformer({
     config,
