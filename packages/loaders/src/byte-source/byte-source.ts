@@ -50,3 +50,22 @@ export function bytesSource(bytes: Uint8Array, name = 'bytes'): ByteSource {
     },
   };
 }
+
+/**
+ * A zeroed buffer for a read of `length` bytes; `OUT_OF_MEMORY` (instead of a bare RangeError) when the runtime cannot
+ * allocate one that large, pointing at chunked reads.
+ */
+export function allocateBytes(length: number, name: string): Uint8Array {
+  try {
+    return new Uint8Array(length);
+  } catch (cause) {
+    throw new StrataError(
+      'OUT_OF_MEMORY',
+      `Cannot hold ${length} bytes of ${name} in one buffer; read it in chunks (TensorStore.streamBytes).`,
+      {
+        cause,
+        details: { name, length },
+      },
+    );
+  }
+}

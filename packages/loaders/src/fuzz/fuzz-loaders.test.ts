@@ -26,6 +26,15 @@ describe('loaders fuzz harness', () => {
     expect(Object.keys(report.rejectedByCode).length).toBeGreaterThan(3);
   });
 
+  it('reaches the safetensors checks through JSON-aware mutations', async () => {
+    const safetensors = builtInSeeds().filter((seed) => seed.format === 'safetensors');
+    const report = await fuzzLoaders(safetensors, { seed: 5, iterations: 300 });
+    expect(report.failures.map((failure) => failure.reason)).toEqual([]);
+    expect(report.rejectedByCode.INVALID_TENSOR_INFO).toBeGreaterThan(0);
+    expect(report.rejectedByCode.UNKNOWN_TENSOR_TYPE).toBeGreaterThan(0);
+    expect(report.accepted).toBeGreaterThan(0);
+  });
+
   it('reports an input that raises something other than a StrataError', async () => {
     const original = StrataError.isInstance;
     // A harness that cannot fail proves nothing: make every StrataError look foreign and expect failures.

@@ -2,7 +2,7 @@ import { StrataError } from '@strata/core';
 import { type ByteSource, bytesSource } from '../byte-source/byte-source.js';
 import { openGguf } from '../gguf/gguf-file.js';
 import { openSafetensors } from '../safetensors/safetensors.js';
-import { mutate, Random } from './mutate.js';
+import { mutate, mutateSafetensorsJson, Random } from './mutate.js';
 
 /** One input the fuzzer starts from. */
 export interface FuzzSeed {
@@ -12,6 +12,8 @@ export interface FuzzSeed {
   readonly bytes: Uint8Array;
   /** How many leading bytes are header (mutations favour them). */
   readonly headerBytes: number;
+  /** The format, for structure-aware mutations (safetensors JSON headers). */
+  readonly format: 'gguf' | 'safetensors';
 }
 
 /** Options of {@link fuzzLoaders}. */
@@ -96,7 +98,10 @@ export async function fuzzLoaders(seeds: readonly FuzzSeed[], options: FuzzOptio
   let iteration = 0;
   for (; iteration < limit && performance.now() < deadline; iteration++) {
     const seed = random.pick(seeds);
-    const input = mutate(seed.bytes, random, seed.headerBytes, donors);
+    const input =
+      seed.format === 'safetensors' && random.next() < 0.6
+        ? mutateSafetensorsJson(seed.bytes, random)
+        : mutate(seed.bytes, random, seed.headerBytes, donors);
     const started = performance.now();
     try {
       const result = await exercise(input);

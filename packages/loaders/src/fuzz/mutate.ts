@@ -108,3 +108,80 @@ export function mutate(input: Uint8Array, random: Random, hot: number, donors: r
   }
   return result;
 }
+
+const JSON_VALUES: readonly unknown[] = [
+  null,
+  true,
+  0,
+  -1,
+  1,
+  1.5,
+  3,
+  2 ** 31,
+  2 ** 32,
+  2 ** 53,
+  2 ** 53 + 2,
+  1e300,
+  -0,
+  '',
+  'F32',
+  'BF16',
+  'U8',
+  'F4',
+  'F33',
+  [],
+  [0],
+  [0, 0],
+  [1, 0],
+  {},
+  { a: 'b' },
+  { a: 1 },
+];
+
+/**
+ * A structure-aware mutation of a safetensors file: the JSON header is parsed, one field of one entry is replaced by
+ * an awkward value (wrong dtype, negative or huge dimensions, swapped or overlapping offsets, wrong types), and the file
+ * is re-encoded with a correct (or, sometimes, a wrong) header length. Falls back to byte mutation when the header does
+ * not parse.
+ */
+export function mutateSafetensorsJson(input: Uint8Array, random: Random): Uint8Array {
+  if (input.byteLength < 8) return input.slice();
+  const length = Number(new DataView(input.buffer, input.byteOffset, 8).getBigUint64(0, true));
+  let header: Record<string, unknown>;
+  try {
+    header = JSON.parse(new TextDecoder().decode(input.subarray(8, 8 + length))) as Record<string, unknown>;
+    if (typeof header !== 'object' || header === null || Array.isArray(header))
+      return mutate(input, random, 8 + length, []);
+  } catch {
+    return mutate(input, random, 8 + length, []);
+  }
+  const data = input.subarray(8 + length);
+  const names = Object.keys(header);
+  const name = names.length > 0 ? random.pick(names) : 'x';
+  const entry = header[name];
+  const value = random.pick(JSON_VALUES);
+  const choice = random.below(7);
+  if (choice <= 2 && typeof entry === 'object' && entry !== null && !Array.isArray(entry)) {
+    const fields = entry as Record<string, unknown>;
+    const field = random.pick(['dtype', 'shape', 'data_offsets']);
+    const current = fields[field];
+    if (Array.isArray(current) && current.length > 0 && choice === 0) current[random.below(current.length)] = value;
+    else if (choice === 1) delete fields[field];
+    else fields[field] = value;
+  } else if (choice === 3) {
+    header[name] = value;
+  } else if (choice === 4) {
+    header[`${name}.copy`] = JSON.parse(JSON.stringify(entry ?? null));
+  } else if (choice === 5) {
+    header.__metadata__ = value;
+  } else {
+    delete header[name];
+  }
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  const result = new Uint8Array(8 + json.byteLength + data.byteLength);
+  const declared = random.next() < 0.9 ? json.byteLength : Math.max(0, json.byteLength + random.below(9) - 4);
+  new DataView(result.buffer).setBigUint64(0, BigInt(declared), true);
+  result.set(json, 8);
+  result.set(data, 8 + json.byteLength);
+  return result;
+}

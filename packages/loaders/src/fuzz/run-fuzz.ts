@@ -30,10 +30,12 @@ async function fixtureSeeds(): Promise<FuzzSeed[]> {
   const seeds: FuzzSeed[] = [];
   for (const path of paths) {
     const bytes = new Uint8Array(readFileSync(path));
-    const headerBytes = path.endsWith('.gguf')
-      ? (await readGgufHeader(bytesSource(bytes))).dataOffset
-      : (await readSafetensorsHeader(bytesSource(bytes))).dataOffset;
-    seeds.push({ name: path.slice(root.length), bytes, headerBytes });
+    const format = path.endsWith('.gguf') ? 'gguf' : 'safetensors';
+    const headerBytes =
+      format === 'gguf'
+        ? (await readGgufHeader(bytesSource(bytes))).dataOffset
+        : (await readSafetensorsHeader(bytesSource(bytes))).dataOffset;
+    seeds.push({ name: path.slice(root.length), bytes, headerBytes, format });
   }
   return seeds;
 }

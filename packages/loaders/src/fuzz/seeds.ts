@@ -37,6 +37,7 @@ function ggufSeed(alignment: number): FuzzSeed {
     name: `writer-gguf-align-${alignment}`,
     bytes: writeGguf(spec),
     headerBytes: encodeGgufHeader(spec).header.byteLength,
+    format: 'gguf',
   };
 }
 
@@ -51,7 +52,7 @@ function safetensorsSeed(): FuzzSeed {
   const bytes = new Uint8Array(8 + header.length + 27);
   new DataView(bytes.buffer).setBigUint64(0, BigInt(header.length), true);
   bytes.set(new TextEncoder().encode(header), 8);
-  return { name: 'writer-safetensors', bytes, headerBytes: 8 + header.length };
+  return { name: 'writer-safetensors', bytes, headerBytes: 8 + header.length, format: 'safetensors' };
 }
 
 /** Seeds that need no files: writer-made GGUF (two alignments) and a small safetensors file. */

@@ -1,7 +1,7 @@
 import { open, readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { StrataError } from '@strata/core';
-import { type ByteSource, checkReadRange } from '../byte-source/byte-source.js';
+import { allocateBytes, type ByteSource, checkReadRange } from '../byte-source/byte-source.js';
 import type { DirectorySource } from '../byte-source/directory-source.js';
 
 function ioError(path: string, what: string, cause: unknown): StrataError {
@@ -40,7 +40,7 @@ export async function fileSource(path: string): Promise<ByteSource> {
     byteLength,
     async read(offset, length) {
       checkReadRange(path, byteLength, offset, length);
-      const bytes = new Uint8Array(length);
+      const bytes = allocateBytes(length, path);
       if (length === 0) return bytes;
       let handle: Awaited<ReturnType<typeof open>> | undefined;
       try {
