@@ -213,4 +213,34 @@ describe('TextPipeline on a toy model (CPU backend)', () => {
       expect.objectContaining({ code: 'TEMPLATE_NOT_FOUND' }),
     );
   });
+
+  it('decoding reads back only the chosen token: one read of an i32 [1] per step, no flush', async () => {
+    const reads: (readonly number[])[] = [];
+    let flushes = 0;
+    const counting = new Proxy(backend, {
+      get(target, property, receiver) {
+        if (property === 'read') {
+          return (tensor: Parameters<typeof backend.read>[0]) => {
+            reads.push(tensor.shape);
+            return target.read(tensor);
+          };
+        }
+        if (property === 'flush') {
+          return () => {
+            flushes++;
+            return target.flush();
+          };
+        }
+        return Reflect.get(target, property, receiver);
+      },
+    });
+    const text = TextPipeline.fromParts({ model, backend: counting, tokenizer, contextLength: 48, chunkSize: 4 });
+    const prompt = [...PROMPT, 65, 66]; // 12 tokens: 3 prefill chunks
+    const result = await text.generate(prompt, { maxTokens: 6, ignoreEndOfGeneration: true, temperature: 0.7, seed: 3 })
+      .result;
+    expect(result.tokens).toHaveLength(6);
+    // 2 chunks that only fill the cache (a flush each), then 1 read per step: the last chunk and 5 decode steps.
+    expect(flushes).toBe(2);
+    expect(reads).toEqual(new Array(6).fill([1]));
+  });
 });

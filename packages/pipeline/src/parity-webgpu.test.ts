@@ -1,0 +1,44 @@
+import { readFileSync } from 'node:fs';
+import { StrataError } from '@strata/core';
+import { createWebGpuBackend, type WebGpuBackend } from '@strata/kernels-webgpu';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadTextPipeline } from './load/load-text-pipeline.js';
+
+// Greedy parity through the pipeline on WebGPU (lavapipe in CI), kept small: lavapipe is a CPU Vulkan. Skips, saying
+// why, only when Dawn finds no adapter; STRATA_REQUIRE_WEBGPU=1 turns that into a failure.
+const FIXTURES = new URL('../../../../shared/fixtures/models/', import.meta.url).pathname;
+let backend: WebGpuBackend | undefined;
+let missing: string | undefined;
+
+beforeAll(async () => {
+  try {
+    backend = await createWebGpuBackend();
+  } catch (error) {
+    if (!StrataError.isInstance(error, 'NO_ADAPTER') || process.env.STRATA_REQUIRE_WEBGPU === '1') throw error;
+    missing = error.message;
+  }
+});
+
+afterAll(() => backend?.destroy());
+
+const CASES = [
+  ['llama safetensors', 'llama', 'llama/expected.json'],
+  ['mistral-swa safetensors (window 8 in a ring buffer)', 'mistral-swa', 'mistral-swa/expected.json'],
+] as const;
+
+describe('greedy parity on WebGPU', () => {
+  it.each(CASES)('%s', async (_, model, referencePath, context) => {
+    if (backend === undefined) return context.skip(`no WebGPU adapter: ${missing}`);
+    const expected = JSON.parse(readFileSync(`${FIXTURES}${referencePath}`, 'utf8')) as {
+      input_ids: number[];
+      greedy_new_tokens: number[];
+    };
+    const pipeline = await loadTextPipeline(`${FIXTURES}${model}`, { backend, contextLength: 40, chunkSize: 6 });
+    const result = await pipeline.generate(expected.input_ids, {
+      maxTokens: expected.greedy_new_tokens.length,
+      ignoreEndOfGeneration: true,
+    }).result;
+    await pipeline.dispose();
+    expect(result.tokens).toEqual(expected.greedy_new_tokens);
+  });
+});
