@@ -138,6 +138,27 @@ const JSON_VALUES: readonly unknown[] = [
   { a: 1 },
 ];
 
+const DTYPE_VALUES: readonly string[] = [
+  'F64',
+  'F32',
+  'F16',
+  'BF16',
+  'I64',
+  'I8',
+  'U8',
+  'BOOL',
+  'F8_E4M3',
+  'F4',
+  'F6_E2M3',
+  'C64',
+  'F33',
+  'f32',
+  'Q4_K',
+  '',
+  'toString',
+  '__proto__',
+];
+
 /**
  * A structure-aware mutation of a safetensors file: the JSON header is parsed, one field of one entry is replaced by
  * an awkward value (wrong dtype, negative or huge dimensions, swapped or overlapping offsets, wrong types), and the file
@@ -165,7 +186,9 @@ export function mutateSafetensorsJson(input: Uint8Array, random: Random): Uint8A
     const fields = entry as Record<string, unknown>;
     const field = random.pick(['dtype', 'shape', 'data_offsets']);
     const current = fields[field];
-    if (Array.isArray(current) && current.length > 0 && choice === 0) current[random.below(current.length)] = value;
+    if (field === 'dtype' && choice === 0) fields.dtype = random.pick(DTYPE_VALUES);
+    else if (Array.isArray(current) && current.length > 0 && choice === 0)
+      current[random.below(current.length)] = value;
     else if (choice === 1) delete fields[field];
     else fields[field] = value;
   } else if (choice === 3) {
