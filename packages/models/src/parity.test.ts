@@ -93,7 +93,11 @@ async function webGpu(): Promise<Backend | string> {
   }
 }
 
-/** lavapipe is slow: WebGPU runs one case per feature (each format, window, bias, QK norm, both MoE layouts, a k-quant). */
+/**
+ * lavapipe is slow: WebGPU runs one case per feature (each format, window, bias, QK norm, both MoE layouts, a k-quant;
+ * parallel block, LayerNorm and partial rotary, fused QKV and gate/up, plain GELU MLP, softcaps and post-norms, two RoPE
+ * bases).
+ */
 const WEBGPU_CASES = [
   ['llama', ''],
   ['llama', 'model-f32.gguf'],
@@ -103,6 +107,11 @@ const WEBGPU_CASES = [
   ['mixtral', 'model-f32.gguf'],
   ['qwen3moe', ''],
   ['quant-base', 'model-Q4_K.gguf'],
+  ['phi2', 'model-f32.gguf'],
+  ['phi3', ''],
+  ['starcoder2', ''],
+  ['gemma2', ''],
+  ['gemma3', 'model-f32.gguf'],
 ].map(
   ([fixture, model]) =>
     [...FAMILY_CASES, ...QUANT_CASES].find(
