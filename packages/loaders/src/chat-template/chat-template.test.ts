@@ -181,6 +181,9 @@ describe('resolveChatTemplate', () => {
     expect(resolveChatTemplate({ tokenizerConfig: named })).toMatchObject({ source: 'D', name: 'default' });
     expect(resolveChatTemplate({ tokenizerConfig: named, name: 'tool_use' }).source).toBe('T');
     expect(resolveChatTemplate({ tokenizerConfig: named, hasTools: true }).source).toBe('T');
+    expect(
+      resolveChatTemplate({ tokenizerConfig: { chat_template: { default: 'D2', rag: 'R' } }, name: 'rag' }).source,
+    ).toBe('R');
     expect(templateError(() => resolveChatTemplate({ tokenizerConfig: named, name: 'rag' })).code).toBe(
       'TEMPLATE_NOT_FOUND',
     );

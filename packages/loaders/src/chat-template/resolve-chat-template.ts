@@ -32,6 +32,11 @@ export interface ChatTemplateSources {
 const present = (text: string | undefined): text is string => typeof text === 'string' && text.length > 0;
 
 function namedTemplates(value: unknown): Map<string, string> | undefined {
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    // A mapping name → template (how transformers holds the list in memory).
+    const entries = Object.entries(value).filter((entry): entry is [string, string] => typeof entry[1] === 'string');
+    return new Map(entries);
+  }
   if (!Array.isArray(value)) return undefined;
   const templates = new Map<string, string>();
   for (const entry of value) {
