@@ -27,7 +27,7 @@ const CASES = [
 ] as const;
 
 describe('greedy parity on WebGPU', () => {
-  it.each(CASES)('%s', async (_, model, referencePath, context) => {
+  it.for(CASES)('%s', async ([, model, referencePath], context) => {
     if (backend === undefined) return context.skip(`no WebGPU adapter: ${missing}`);
     const expected = JSON.parse(readFileSync(`${FIXTURES}${referencePath}`, 'utf8')) as {
       input_ids: number[];
