@@ -148,6 +148,11 @@ export class RopeTables {
     this.#frequencyFactors = options.frequencyFactors;
   }
 
+  /** The context length the tables are built for (LongRoPE picks its factors by it). */
+  get contextLength(): number {
+    return this.#contextLength;
+  }
+
   /** The table of a layer: local settings for sliding-window layers when the model has separate ones. */
   forLayer(layer: number): RopeParameters {
     const rope = this.#config.rope;

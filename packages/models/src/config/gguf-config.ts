@@ -134,6 +134,7 @@ export function parseGgufConfig(metadata: GgufMetadata, defaults: FamilyConfigDe
   const window = integer('attention.sliding_window');
   const isSliding = defaults.isSlidingLayer ?? (() => true);
   const localBase = metadata.find(`${prefix}.rope.freq_base_swa`, 'number');
+  const originalContextLength = integer('rope.scaling.original_context_length');
   return Object.freeze({
     family: defaults.family,
     architecture,
@@ -158,6 +159,7 @@ export function parseGgufConfig(metadata: GgufMetadata, defaults: FamilyConfigDe
         localBase !== undefined || defaults.localRopeBase !== undefined ? ({ kind: 'default' } as const) : undefined,
       rotaryDimensions,
       scaling: parseScaling(metadata, prefix, contextLength),
+      ...(originalContextLength === undefined ? {} : { originalContextLength }),
     },
     layerWindows: Object.freeze(
       Array.from({ length: layerCount }, (_, layer) =>

@@ -31,6 +31,11 @@ export interface RopeConfig {
   readonly rotaryDimensions: number;
   /** Frequency scaling of global layers. */
   readonly scaling: RopeScaling;
+  /**
+   * Pre-training context before extension when the file states it apart from the scaling (GGUF
+   * `rope.scaling.original_context_length`: Phi-3's LongRoPE factors are tensors, the family picks them by it).
+   */
+  readonly originalContextLength?: number;
 }
 
 /** Mixture-of-experts settings. */
