@@ -6,7 +6,7 @@ import { bytesSource } from '../byte-source/byte-source.js';
 import { openGguf } from './gguf-file.js';
 import type { GgufTypedValue } from './gguf-value.js';
 import { ggufValue } from './gguf-value.js';
-import { ggufChunks, type GgufWriteSpec, type GgufWriteTensor, writeGguf } from './gguf-writer.js';
+import { encodeGgufHeader, ggufChunks, type GgufWriteSpec, type GgufWriteTensor, writeGguf } from './gguf-writer.js';
 
 const fixtures = fileURLToPath(new URL('../../../../../shared/fixtures/', import.meta.url));
 
@@ -105,6 +105,33 @@ describe('GGUF writer', () => {
     const rewritten = writeGguf(spec);
     expect(rewritten.byteLength).toBe(original.byteLength);
     expect(Buffer.from(rewritten).equals(Buffer.from(original))).toBe(true);
+  });
+
+  it('lays out and reads back files larger than 4 GiB (offsets past 2^32)', async () => {
+    const never = async function* (): AsyncIterable<Uint8Array> {};
+    const spec: GgufWriteSpec = {
+      tensors: [
+        { name: 'huge', type: 'Q4_K', shape: [131072, 65536], data: never },
+        { name: 'tail', type: 'F32', shape: [8], data: never },
+      ],
+    };
+    const layout = encodeGgufHeader(spec);
+    expect(layout.byteLength).toBeGreaterThan(2 ** 32);
+    // A virtual file: the header, then zeros, without allocating 4.8 GB.
+    const file = await openGguf({
+      name: 'virtual.gguf',
+      byteLength: layout.byteLength,
+      read: async (offset, length) => {
+        const bytes = new Uint8Array(length);
+        if (offset < layout.header.byteLength) bytes.set(layout.header.subarray(offset, offset + length));
+        return bytes;
+      },
+    });
+    const tail = file.tensorInfos.find((info) => info.name === 'tail')!;
+    expect(tail.absoluteOffset).toBe(layout.header.byteLength + 131072 * 65536 * (144 / 256));
+    expect(tail.absoluteOffset).toBeGreaterThan(2 ** 32);
+    expect(file.tensors.get('huge').shape).toEqual([131072, 65536]);
+    expect(await file.tensors.readBytes('tail')).toEqual(new Uint8Array(32));
   });
 
   it('streams the same bytes from async tensor chunks', async () => {
