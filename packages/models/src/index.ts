@@ -10,7 +10,7 @@ export type {
 } from './model/capabilities.js';
 export type { ExpertsConfig, ModelStructure, RopeConfig, TransformerConfig } from './config/transformer-config.js';
 export { type FamilyConfigDefaults, LLAMA_STRUCTURE } from './config/family-defaults.js';
-export { parseGgufConfig } from './config/gguf-config.js';
+export { type GgufConfigHints, parseGgufConfig } from './config/gguf-config.js';
 export { parseHuggingFaceConfig } from './config/huggingface-config.js';
 export {
   type LayerTensorRole,

@@ -44,11 +44,11 @@ export function resolveModel(files: ModelFiles, registry: FamilyRegistry): Resol
       );
     }
     const family = registry.resolve('gguf', architecture);
-    return {
-      family,
-      config: parseGgufConfig(files.metadata, family.defaults),
-      naming: ggufNaming(architecture, family.naming?.gguf),
-    };
+    const naming = ggufNaming(architecture, family.naming?.gguf);
+    const embeddingName = naming.names.model.tokenEmbedding;
+    const embedding = embeddingName === undefined ? undefined : files.tensors.tensors.get(`${embeddingName}.weight`);
+    const hints = embedding === undefined ? {} : { embeddingRows: embedding.shape[0] as number };
+    return { family, config: parseGgufConfig(files.metadata, family.defaults, hints), naming };
   }
   const modelType = files.config.model_type;
   if (typeof modelType !== 'string') {
@@ -111,7 +111,9 @@ export async function loadModelWith(
         : await weights.tensor(roles.modelName('output') as string, [config.vocabularySize, config.hiddenSize]);
     const biasName = tied ? undefined : roles.modelName('output', 'bias');
     const bias =
-      biasName !== undefined && weights.has(biasName) ? await weights.vector(biasName, config.vocabularySize) : undefined;
+      biasName !== undefined && weights.has(biasName)
+        ? await weights.vector(biasName, config.vocabularySize)
+        : undefined;
     head = new LanguageModelHead(norm, new Linear(projection, bias), config.finalSoftcap);
   }
   return assembleTransformer({

@@ -48,6 +48,7 @@ describe('parseGgufConfig', () => {
     expect(config.rope.rotaryDimensions).toBe(16);
     expect(config.rope.base).toBe(10000);
     expect(config.vocabularySize).toBe(3);
+    expect(parseGgufConfig(metadata(MINIMAL), defaults, { embeddingRows: 8 }).vocabularySize).toBe(8);
   });
 
   it('gives sliding windows to the layers the family names, and reads YaRN scaling', () => {

@@ -23,9 +23,10 @@ function uniformNumber(metadata: GgufMetadata, key: string): number | undefined 
   return first;
 }
 
-function vocabularySize(metadata: GgufMetadata, prefix: string): number | undefined {
+function vocabularySize(metadata: GgufMetadata, prefix: string, embeddingRows: number | undefined): number | undefined {
   const declared = metadata.find(`${prefix}.vocab_size`, 'integer');
   if (declared !== undefined) return declared;
+  if (embeddingRows !== undefined) return embeddingRows;
   const tokens = metadata.entry('tokenizer.ggml.tokens');
   return tokens?.type === 'array' ? tokens.value.values.length : undefined;
 }
@@ -82,11 +83,21 @@ function parseExperts(
   };
 }
 
+/** Facts of the file's tensors that complete its metadata. */
+export interface GgufConfigHints {
+  /** Rows of `token_embd.weight`: the vocabulary when `<arch>.vocab_size` is absent (before the tokenizer's token count). */
+  readonly embeddingRows?: number;
+}
+
 /**
  * Parses the `<architecture>.*` keys of a GGUF file into a {@link TransformerConfig}, every default resolved as
  * llama.cpp resolves it. Missing or contradictory keys raise `INVALID_CONFIG`.
  */
-export function parseGgufConfig(metadata: GgufMetadata, defaults: FamilyConfigDefaults): TransformerConfig {
+export function parseGgufConfig(
+  metadata: GgufMetadata,
+  defaults: FamilyConfigDefaults,
+  hints: GgufConfigHints = {},
+): TransformerConfig {
   const architecture = metadata.findString('general.architecture');
   if (architecture === undefined) throw invalidConfig(SOURCE, `'general.architecture' is missing.`);
   const prefix = architecture;
@@ -140,7 +151,11 @@ export function parseGgufConfig(metadata: GgufMetadata, defaults: FamilyConfigDe
     architecture,
     hiddenSize,
     layerCount,
-    vocabularySize: requirePositiveInteger(SOURCE, `${prefix}.vocab_size`, vocabularySize(metadata, prefix)),
+    vocabularySize: requirePositiveInteger(
+      SOURCE,
+      `${prefix}.vocab_size`,
+      vocabularySize(metadata, prefix, hints.embeddingRows),
+    ),
     heads,
     keyValueHeads,
     headDimensions,
