@@ -33,7 +33,12 @@ async function extendedGguf(): Promise<ModelFiles> {
   );
   const tensors: GgufWriteTensor[] = [];
   for (const entry of original.tensors.tensors.values()) {
-    tensors.push({ name: entry.name, type: 'F32', shape: entry.shape, data: await original.tensors.readBytes(entry.name) });
+    tensors.push({
+      name: entry.name,
+      type: 'F32',
+      shape: entry.shape,
+      data: await original.tensors.readBytes(entry.name),
+    });
   }
   tensors.push({ name: 'rope_factors_long.weight', type: 'F32', shape: [LONG.length], data: floatBytes(LONG) });
   tensors.push({ name: 'rope_factors_short.weight', type: 'F32', shape: [SHORT.length], data: floatBytes(SHORT) });
