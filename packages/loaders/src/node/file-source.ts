@@ -1,5 +1,5 @@
 import { open, readdir, readFile, stat } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { isAbsolute, join, normalize, sep } from 'node:path';
 import { StrataError } from '@strata/core';
 import { allocateBytes, type ByteSource, checkReadRange } from '../byte-source/byte-source.js';
 import type { DirectorySource } from '../byte-source/directory-source.js';
@@ -71,21 +71,28 @@ export async function fileSource(path: string): Promise<ByteSource> {
   };
 }
 
-/** A DirectorySource over a local folder. */
+/** A DirectorySource over a local folder. Names are relative paths inside it; one that leaves it is `INVALID_ARGUMENT`. */
 export function directorySource(path: string): DirectorySource {
+  const inside = (name: string): string => {
+    const relative = normalize(name);
+    if (isAbsolute(relative) || relative === '..' || relative.startsWith(`..${sep}`)) {
+      throw new StrataError('INVALID_ARGUMENT', `'${name}' is not a file inside ${path}.`, { details: { path, name } });
+    }
+    return join(path, relative);
+  };
   return {
     name: path,
     async readText(name) {
       try {
-        return await readFile(join(path, basename(name)), 'utf8');
+        return await readFile(inside(name), 'utf8');
       } catch (error) {
         if (isMissing(error)) return undefined;
-        throw ioError(join(path, name), 'read', error);
+        throw StrataError.isInstance(error) ? error : ioError(join(path, name), 'read', error);
       }
     },
     async open(name) {
       try {
-        return await fileSource(join(path, basename(name)));
+        return await fileSource(inside(name));
       } catch (error) {
         if (isMissing((error as { cause?: unknown }).cause)) return undefined;
         throw error;

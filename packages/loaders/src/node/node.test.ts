@@ -34,6 +34,13 @@ describe('@strata/loaders/node', () => {
     expect(await directory.readText('absent.json')).toBeUndefined();
     expect(await directory.open('absent.bin')).toBeUndefined();
     expect((await directory.open('model-f32.gguf'))?.byteLength).toBeGreaterThan(0);
+    expect(await directorySource(`${fixtures}models`).readText('llama/config.json')).toContain('"architectures"');
+    await expect(directory.readText('../qwen2/config.json')).rejects.toSatisfy((error) =>
+      StrataError.isInstance(error, 'INVALID_ARGUMENT'),
+    );
+    await expect(directory.open('/etc/passwd')).rejects.toSatisfy((error) =>
+      StrataError.isInstance(error, 'INVALID_ARGUMENT'),
+    );
   });
 
   it('writeGgufFile streams tensors to disk; openGgufFile opens every shard from the first', async () => {
