@@ -4,7 +4,7 @@
  *
  * Use: put {@link ReductionSource.enable} first in the shader, {@link ReductionSource.functions} at module scope, add
  * {@link ReductionSource.builtins} to the entry point's parameters (after `@builtin(local_invocation_index) li: u32`)
- * and call `reduce_sum(value, ${args})` / `reduce_max(value, ${args})` from uniform control flow.
+ * and call `reduce_sum(value, ${args})`, `reduce_max(value, ${args})` (f32) or `reduce_min_u(value, ${args})` (u32) from uniform control flow.
  */
 export interface ReductionSource {
   /** `enable subgroups;` or nothing. */
@@ -26,6 +26,7 @@ export function workgroupReduction(subgroups: boolean, workgroupSize: number): R
       args: 'li, sl, ss',
       functions: /* wgsl */ `
 var<workgroup> reduce_scratch: array<f32, ${workgroupSize}>;
+var<workgroup> reduce_scratch_u: array<u32, ${workgroupSize}>;
 fn reduce_sum(value: f32, li: u32, sl: u32, ss: u32) -> f32 {
   let partial = subgroupAdd(value);
   workgroupBarrier();
@@ -44,6 +45,15 @@ fn reduce_max(value: f32, li: u32, sl: u32, ss: u32) -> f32 {
   for (var index = 1u; index < (${workgroupSize}u + ss - 1u) / ss; index++) { best = max(best, reduce_scratch[index]); }
   return best;
 }
+fn reduce_min_u(value: u32, li: u32, sl: u32, ss: u32) -> u32 {
+  let partial = subgroupMin(value);
+  workgroupBarrier();
+  if (sl == 0u) { reduce_scratch_u[li / ss] = partial; }
+  workgroupBarrier();
+  var best = reduce_scratch_u[0];
+  for (var index = 1u; index < (${workgroupSize}u + ss - 1u) / ss; index++) { best = min(best, reduce_scratch_u[index]); }
+  return best;
+}
 `,
     };
   }
@@ -53,6 +63,7 @@ fn reduce_max(value: f32, li: u32, sl: u32, ss: u32) -> f32 {
     args: 'li, 0u, 0u',
     functions: /* wgsl */ `
 var<workgroup> reduce_scratch: array<f32, ${workgroupSize}>;
+var<workgroup> reduce_scratch_u: array<u32, ${workgroupSize}>;
 fn reduce_sum(value: f32, li: u32, sl: u32, ss: u32) -> f32 {
   workgroupBarrier();
   reduce_scratch[li] = value;
@@ -72,6 +83,16 @@ fn reduce_max(value: f32, li: u32, sl: u32, ss: u32) -> f32 {
     workgroupBarrier();
   }
   return reduce_scratch[0];
+}
+fn reduce_min_u(value: u32, li: u32, sl: u32, ss: u32) -> u32 {
+  workgroupBarrier();
+  reduce_scratch_u[li] = value;
+  workgroupBarrier();
+  for (var stride = ${workgroupSize / 2}u; stride > 0u; stride >>= 1u) {
+    if (li < stride) { reduce_scratch_u[li] = min(reduce_scratch_u[li], reduce_scratch_u[li + stride]); }
+    workgroupBarrier();
+  }
+  return reduce_scratch_u[0];
 }
 `,
   };
