@@ -19,20 +19,9 @@ import {
   type LayerCustomizer,
   loadModel,
   type ModelFamily,
-  type ModelStructure,
 } from '@strata/models';
+import { PHI2_STRUCTURE } from '@strata/models/phi2';
 import { ParallelTransformerBlock } from '@strata/primitives';
-
-/** How GPT-J assembles a layer: the builder reads these flags, loads the tensors by role and builds the blocks. */
-export const GPTJ_STRUCTURE: ModelStructure = Object.freeze({
-  norm: 'layer',
-  block: 'parallel',
-  feedForward: 'plain',
-  queryKeyNorm: false,
-  postNorms: false,
-  normWeightOffset: 0,
-  scaleEmbeddings: false,
-});
 
 /** The adjacent-pair variant of each table the builder made, one per table so layers keep sharing one object. */
 const adjacentTables = new WeakMap<RopeParameters, RopeParameters>();
@@ -65,7 +54,9 @@ export const gptj: ModelFamily = defineFamily({
   name: 'gptj',
   ggufArchitectures: ['gptj'],
   huggingFaceModelTypes: [],
-  defaults: { family: 'gptj', structure: GPTJ_STRUCTURE, activation: 'gelu-tanh', normalizeExperts: false },
+  // Assembled as Phi-2 is (the builder reads these flags, loads tensors by role and builds the blocks); only the RoPE
+  // pairing differs, which the customizer fixes.
+  defaults: { family: 'gptj', structure: PHI2_STRUCTURE, activation: 'gelu-tanh', normalizeExperts: false },
   customize: rotateAdjacentPairs,
 });
 

@@ -3,7 +3,17 @@
  * GELU (tanh) MLP `fc1`/`fc2`, biases on every projection including the output head.
  * @packageDocumentation
  */
+import { LLAMA_STRUCTURE } from '../config/family-defaults.js';
+import type { ModelStructure } from '../config/transformer-config.js';
 import { defineFamily, type ModelFamily } from '../registry/model-family.js';
+
+/** LayerNorm (with bias), one norm feeding attention and a plain MLP in parallel. */
+export const PHI2_STRUCTURE: ModelStructure = Object.freeze({
+  ...LLAMA_STRUCTURE,
+  norm: 'layer',
+  block: 'parallel',
+  feedForward: 'plain',
+});
 
 /** The Phi-2 family (GGUF `phi2`; Hugging Face `phi`). Partial rotary comes from the file (`rope.dimension_count`). */
 export const phi2: ModelFamily = defineFamily({
@@ -12,15 +22,7 @@ export const phi2: ModelFamily = defineFamily({
   huggingFaceModelTypes: ['phi'],
   defaults: {
     family: 'phi2',
-    structure: {
-      norm: 'layer',
-      block: 'parallel',
-      feedForward: 'plain',
-      queryKeyNorm: false,
-      postNorms: false,
-      normWeightOffset: 0,
-      scaleEmbeddings: false,
-    },
+    structure: PHI2_STRUCTURE,
     activation: 'gelu-tanh',
     normalizeExperts: false,
   },

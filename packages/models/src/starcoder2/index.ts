@@ -3,6 +3,7 @@
  * `c_fc` → `c_proj`.
  * @packageDocumentation
  */
+import { LLAMA_STRUCTURE } from '../config/family-defaults.js';
 import { defineFamily, type ModelFamily } from '../registry/model-family.js';
 
 /** The StarCoder2 family (GGUF `starcoder2`; Hugging Face `starcoder2`). Biases are found in the files. */
@@ -12,15 +13,7 @@ export const starcoder2: ModelFamily = defineFamily({
   huggingFaceModelTypes: ['starcoder2'],
   defaults: {
     family: 'starcoder2',
-    structure: {
-      norm: 'layer',
-      block: 'sequential',
-      feedForward: 'plain',
-      queryKeyNorm: false,
-      postNorms: false,
-      normWeightOffset: 0,
-      scaleEmbeddings: false,
-    },
+    structure: { ...LLAMA_STRUCTURE, norm: 'layer', feedForward: 'plain' },
     activation: 'gelu-tanh',
     normalizeExperts: false,
   },
