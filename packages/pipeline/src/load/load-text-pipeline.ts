@@ -38,8 +38,12 @@ function isModelFiles(source: ModelSource): source is ModelFiles {
 async function openSource(source: ModelSource): Promise<ModelFiles> {
   if (isModelFiles(source)) return source;
   if (typeof source === 'string') {
-    // Node only: the file-system sources live behind the loaders' node entry, loaded on demand.
-    const { openModelFiles } = await import('@strata/loaders/node');
+    // Node only: the file-system sources live behind the loaders' node entry, loaded on demand. The specifier is a
+    // variable so that browser bundlers (which cannot resolve that entry: it has only a `node` condition) leave it alone.
+    const nodeEntry = '@strata/loaders/node';
+    const { openModelFiles } = (await import(
+      /* @vite-ignore */ /* webpackIgnore: true */ nodeEntry
+    )) as typeof import('@strata/loaders/node');
     return openModelFiles(source);
   }
   return openModel(source);
