@@ -21,9 +21,12 @@ function isMissing(error: unknown): boolean {
   return code === 'ENOENT' || code === 'ENOTDIR';
 }
 
+type Handle = Awaited<ReturnType<typeof open>>;
+
 /**
- * A ByteSource over a local file, read with positional reads: each read opens the file, reads its range and closes it,
- * so nothing beyond the requested bytes is held and no file handle outlives a read.
+ * A ByteSource over a local file, read with positional reads. Reads in flight at the same time share one file handle,
+ * which is closed when the last of them finishes: no handle outlives the reads (nothing to close), a thousand
+ * concurrent tensor reads hold one descriptor, and nothing beyond the requested bytes is held in memory.
  */
 export async function fileSource(path: string): Promise<ByteSource> {
   let byteLength: number;
@@ -35,6 +38,18 @@ export async function fileSource(path: string): Promise<ByteSource> {
     if (StrataError.isInstance(error)) throw error;
     throw ioError(path, 'open', error);
   }
+  let shared: Promise<Handle> | undefined;
+  let active = 0;
+  const release = async (): Promise<void> => {
+    active -= 1;
+    if (active > 0 || shared === undefined) return;
+    const closing = shared;
+    shared = undefined;
+    await closing.then(
+      (handle) => handle.close(),
+      () => undefined,
+    );
+  };
   return {
     name: path,
     byteLength,
@@ -42,9 +57,11 @@ export async function fileSource(path: string): Promise<ByteSource> {
       checkReadRange(path, byteLength, offset, length);
       const bytes = allocateBytes(length, path);
       if (length === 0) return bytes;
-      let handle: Awaited<ReturnType<typeof open>> | undefined;
+      active += 1;
+      shared ??= open(path, 'r');
+      const pending = shared;
       try {
-        handle = await open(path, 'r');
+        const handle = await pending;
         let done = 0;
         while (done < length) {
           const { bytesRead } = await handle.read(bytes, done, length - done, offset + done);
@@ -65,7 +82,7 @@ export async function fileSource(path: string): Promise<ByteSource> {
         if (StrataError.isInstance(error)) throw error;
         throw ioError(path, 'read', error);
       } finally {
-        await handle?.close();
+        await release();
       }
     },
   };

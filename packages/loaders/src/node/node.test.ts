@@ -23,6 +23,8 @@ describe('@strata/loaders/node', () => {
     expect(await source.read(95, 5)).toEqual(Uint8Array.from([95, 96, 97, 98, 99]));
     await expect(source.read(96, 5)).rejects.toSatisfy((error) => StrataError.isInstance(error, 'TRUNCATED_FILE'));
     await expect(source.read(-1, 1)).rejects.toSatisfy((error) => StrataError.isInstance(error, 'INVALID_ARGUMENT'));
+    const together = await Promise.all(Array.from({ length: 2000 }, (_, index) => source.read(index % 100, 1)));
+    expect(together.map((bytes) => bytes[0])).toEqual(Array.from({ length: 2000 }, (_, index) => index % 100));
     await expect(fileSource(join(scratch, 'missing.bin'))).rejects.toSatisfy((error) =>
       StrataError.isInstance(error, 'IO_ERROR'),
     );
