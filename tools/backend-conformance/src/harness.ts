@@ -78,26 +78,24 @@ export function expectClose(
 }
 
 /**
- * Runs `compute` on the backend under test and on the reference, reads every output of both and compares them with
- * the op's tolerance. Returns the reference's outputs for further checks.
+ * Runs `compute` once on the backend under test and once on the reference, reads every output of both and compares
+ * them with the op's tolerance (`op` may name one op per output). Returns the reference's outputs for further checks.
  */
 export async function compareWithReference(
   context: ConformanceContext,
-  op: ConformanceOp,
+  op: ConformanceOp | readonly ConformanceOp[],
   label: string,
   compute: Computation,
 ): Promise<(Float32Array | Int32Array)[]> {
   const backend = context.backend();
   const expected = await readAll(context.reference, await compute(context.reference));
   const actual = await readAll(backend, await compute(backend));
-  expect(actual.length, `${op} ${label}: output count`).toBe(expected.length);
+  const ops: readonly ConformanceOp[] = typeof op === 'string' ? expected.map(() => op as ConformanceOp) : op;
+  expect(actual.length, `${ops[0]} ${label}: output count`).toBe(expected.length);
+  expect(ops.length, `${label}: one op per output`).toBe(expected.length);
   expected.forEach((reference, index) => {
-    expectClose(
-      actual[index]!,
-      reference,
-      context.tolerance(op),
-      `${op} ${label}${expected.length > 1 ? ` [output ${index}]` : ''}`,
-    );
+    const name = `${ops[index]} ${label}${expected.length > 1 ? ` [output ${index}]` : ''}`;
+    expectClose(actual[index]!, reference, context.tolerance(ops[index]!), name);
   });
   return expected;
 }
