@@ -12,14 +12,19 @@ export interface FamilyConfigDefaults {
   /** Renormalise the chosen experts when the file does not say (Mixtral: true). */
   readonly normalizeExperts: boolean;
   /**
-   * Which layers use the sliding window when a GGUF file gives one window for all (Gemma 2: even layers; Gemma 3: five
-   * of six). Default: every layer.
+   * Which layers use the sliding window when a GGUF file, or a config.json without `layer_types` or a pattern, gives one
+   * window for all (Gemma 2: even layers; Gemma 3: five of six). Default: every layer.
    */
   readonly isSlidingLayer?: (layer: number) => boolean;
   /** θ base of sliding-window layers when a GGUF file does not state it (Gemma 3: 10000). */
   readonly localRopeBase?: number;
   /** The q·k scale denominator² when GGUF does not state it (Gemma: query_pre_attn_scalar); default headDimensions. */
-  readonly queryScalar?: (geometry: { hiddenSize: number; heads: number; headDimensions: number }) => number;
+  readonly queryScalar?: (geometry: {
+    hiddenSize: number;
+    heads: number;
+    headDimensions: number;
+    layerCount: number;
+  }) => number;
 }
 
 /** The structure of a Llama-like model: RMSNorm, sequential blocks, gated FFN, no QK norm, no post norms. */

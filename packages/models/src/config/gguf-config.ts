@@ -183,7 +183,8 @@ export function parseGgufConfig(
     ),
     experts: parseExperts(metadata, prefix, defaults, feedForwardSize),
     tiedEmbeddings: false,
-    attentionScale: 1 / Math.sqrt(defaults.queryScalar?.({ hiddenSize, heads, headDimensions }) ?? headDimensions),
+    attentionScale:
+      1 / Math.sqrt(defaults.queryScalar?.({ hiddenSize, heads, headDimensions, layerCount }) ?? headDimensions),
     attentionSoftcap: metadata.find(`${prefix}.attn_logit_softcapping`, 'number'),
     finalSoftcap: metadata.find(`${prefix}.final_logit_softcapping`, 'number'),
     embeddingScale: defaults.structure.scaleEmbeddings ? Math.sqrt(hiddenSize) : 1,

@@ -195,7 +195,11 @@ function parseRope(raw: Json): RopeByLayerType {
   };
 }
 
-function parseLayerWindows(raw: Json, layerCount: number): (number | undefined)[] {
+function parseLayerWindows(
+  raw: Json,
+  layerCount: number,
+  isSliding: ((layer: number) => boolean) | undefined,
+): (number | undefined)[] {
   const window = numberKey(raw, 'sliding_window');
   const layerTypes = raw.layer_types;
   if (Array.isArray(layerTypes)) {
@@ -218,9 +222,9 @@ function parseLayerWindows(raw: Json, layerCount: number): (number | undefined)[
     return new Array(layerCount).fill(undefined);
   const pattern = numberKey(raw, 'sliding_window_pattern', '_sliding_window_pattern');
   requirePositiveInteger(SOURCE, 'sliding_window', window);
-  return Array.from({ length: layerCount }, (_, layer) =>
-    pattern === undefined || (layer + 1) % pattern !== 0 ? window : undefined,
-  );
+  const sliding = (layer: number) =>
+    pattern === undefined ? (isSliding?.(layer) ?? true) : (layer + 1) % pattern !== 0;
+  return Array.from({ length: layerCount }, (_, layer) => (sliding(layer) ? window : undefined));
 }
 
 function parseExperts(raw: Json, defaults: FamilyConfigDefaults, feedForwardSize: number): ExpertsConfig | undefined {
@@ -314,7 +318,7 @@ export function parseHuggingFaceConfig(config: unknown, defaults: FamilyConfigDe
       rotaryDimensions,
       scaling: rope.global.scaling,
     },
-    layerWindows: Object.freeze(parseLayerWindows(raw, layerCount)),
+    layerWindows: Object.freeze(parseLayerWindows(raw, layerCount, defaults.isSlidingLayer)),
     experts: parseExperts(raw, defaults, feedForwardSize),
     tiedEmbeddings: booleanKey(raw, 'tie_word_embeddings') ?? false,
     attentionScale: 1 / Math.sqrt(queryScalar ?? headDimensions),

@@ -14,6 +14,17 @@ export const GEMMA_STRUCTURE: ModelStructure = Object.freeze({
   scaleEmbeddings: true,
 });
 
+/**
+ * The q·k scale denominator² of a Gemma generation in GGUF, which does not state `query_pre_attn_scalar`: the head size,
+ * except for the 27B checkpoints (recognised by their layer count, as llama.cpp does), trained with hidden / heads.
+ */
+export function gemmaQueryScalar(
+  largeLayerCount: number,
+): (geometry: { hiddenSize: number; heads: number; headDimensions: number; layerCount: number }) => number {
+  return ({ hiddenSize, heads, headDimensions, layerCount }) =>
+    layerCount === largeLayerCount ? hiddenSize / heads : headDimensions;
+}
+
 /** The Gemma family (GGUF `gemma`; Hugging Face `gemma`). */
 export const gemma: ModelFamily = defineFamily({
   name: 'gemma',

@@ -4,7 +4,7 @@
  * @packageDocumentation
  */
 import type { NameOverrides } from '../naming/tensor-naming.js';
-import { GEMMA_STRUCTURE } from '../gemma/index.js';
+import { GEMMA_STRUCTURE, gemmaQueryScalar } from '../gemma/index.js';
 import { defineFamily, type ModelFamily } from '../registry/model-family.js';
 
 /**
@@ -32,6 +32,7 @@ export const gemma2: ModelFamily = defineFamily({
     activation: 'gelu-tanh',
     normalizeExperts: false,
     isSlidingLayer: (layer) => layer % 2 === 0,
+    queryScalar: gemmaQueryScalar(46),
   },
   naming: { huggingFace: GEMMA_POST_NORM_NAMES },
 });

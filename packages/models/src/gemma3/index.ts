@@ -3,7 +3,7 @@
  * layers for each global one, and a separate RoPE base for the local layers.
  * @packageDocumentation
  */
-import { GEMMA_STRUCTURE } from '../gemma/index.js';
+import { GEMMA_STRUCTURE, gemmaQueryScalar } from '../gemma/index.js';
 import { GEMMA_POST_NORM_NAMES } from '../gemma2/index.js';
 import { defineFamily, type ModelFamily } from '../registry/model-family.js';
 
@@ -25,6 +25,7 @@ export const gemma3: ModelFamily = defineFamily({
     normalizeExperts: false,
     isSlidingLayer: (layer) => (layer + 1) % PATTERN !== 0,
     localRopeBase: 10000,
+    queryScalar: gemmaQueryScalar(62),
   },
   naming: { huggingFace: GEMMA_POST_NORM_NAMES },
 });
