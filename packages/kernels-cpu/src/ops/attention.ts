@@ -113,6 +113,15 @@ export function attention(queries: Tensor, cache: KeyValueCache, options: Attent
   if (window !== undefined && !(Number.isInteger(window) && window > 0)) {
     throw new StrataError('INVALID_ARGUMENT', `attention needs a positive integer window, got ${window}.`);
   }
+  if (softcap !== undefined && !(softcap > 0)) {
+    throw new StrataError('INVALID_ARGUMENT', `attention needs a positive softcap (or none), got ${softcap}.`);
+  }
+  if (!(Number.isInteger(firstPosition) && firstPosition >= 0)) {
+    throw new StrataError(
+      'INVALID_ARGUMENT',
+      `attention needs a non-negative integer firstPosition, got ${firstPosition}.`,
+    );
+  }
   const lastPosition = firstPosition + rows - 1;
   const oldestKept = lastPosition - capacity + 1;
   const firstNeeded = Math.max(0, window === undefined ? 0 : firstPosition - window + 1);
