@@ -66,3 +66,43 @@ describe('urlSource over a real HTTP server', () => {
     );
   });
 });
+
+describe('remote and browser directories', () => {
+  it('urlDirectory opens a Hugging Face model served over HTTP', async () => {
+    const { urlDirectory } = await import('./remote-directory.js');
+    const { openHuggingFaceDirectory } = await import('../huggingface/huggingface-directory.js');
+    const folder = `${fixtures}models/llama/`;
+    const files = ['config.json', 'tokenizer.json', 'model.safetensors', 'missing.json'];
+    const fetchFolder = (async (url: string | URL | Request, init?: RequestInit) => {
+      const name = decodeURIComponent(String(url).slice('https://hub.test/llama/'.length));
+      let bytes: Uint8Array<ArrayBuffer>;
+      try {
+        bytes = new Uint8Array(readFileSync(folder + name));
+      } catch {
+        return new Response('not found', { status: 404 });
+      }
+      const range = /bytes=(\d+)-(\d+)/.exec(new Headers(init?.headers).get('range') ?? '');
+      if (range === null) return new Response(bytes, { status: 200 });
+      const end = Math.min(Number(range[2]), bytes.byteLength - 1);
+      return new Response(bytes.subarray(Number(range[1]), end + 1), {
+        status: 206,
+        headers: { 'content-range': `bytes ${range[1]}-${end}/${bytes.byteLength}` },
+      });
+    }) as typeof fetch;
+    const directory = urlDirectory('https://hub.test/llama', { files, fetch: fetchFolder });
+    expect(await directory.readText('missing.json')).toBeUndefined();
+    expect(await directory.readText('generation_config.json')).toBeUndefined();
+    const model = await openHuggingFaceDirectory(directory);
+    expect(model.config.model_type).toBe('llama');
+    expect(model.tensors.tensors.size).toBeGreaterThan(0);
+    expect(model.chatTemplate).toBeUndefined();
+  });
+
+  it('blobsDirectory finds browser files by name', async () => {
+    const { blobsDirectory } = await import('./remote-directory.js');
+    const directory = blobsDirectory([new File(['{"a": 1}'], 'config.json'), new File([new Uint8Array(3)], 'x.bin')]);
+    expect(await directory.readText('config.json')).toBe('{"a": 1}');
+    expect((await directory.open('x.bin'))?.byteLength).toBe(3);
+    expect(await directory.list()).toEqual(['config.json', 'x.bin']);
+  });
+});
