@@ -31,26 +31,16 @@ function ggufMetadata(
 
 describe('Gemma 2 and 3 configuration', () => {
   it('scales q·k by 1/√(hidden/heads) for the 27B GGUF files and by 1/√headDimensions otherwise', () => {
-    const gemma2Large = parseGgufConfig(
-      ggufMetadata('gemma2', { layers: 46, hidden: 4608, heads: 32, headDimensions: 128 }),
-      gemma2.defaults,
-    );
-    const gemma2Medium = parseGgufConfig(
-      ggufMetadata('gemma2', { layers: 42, hidden: 3584, heads: 16, headDimensions: 256 }),
-      gemma2.defaults,
-    );
-    const gemma3Large = parseGgufConfig(
-      ggufMetadata('gemma3', { layers: 62, hidden: 5376, heads: 32, headDimensions: 128 }),
-      gemma3.defaults,
-    );
-    const gemma3Small = parseGgufConfig(
-      ggufMetadata('gemma3', { layers: 26, hidden: 1152, heads: 4, headDimensions: 256 }),
-      gemma3.defaults,
-    );
-    expect(gemma2Large.attentionScale).toBeCloseTo(1 / Math.sqrt(144), 12);
-    expect(gemma2Medium.attentionScale).toBeCloseTo(1 / Math.sqrt(256), 12);
-    expect(gemma3Large.attentionScale).toBeCloseTo(1 / Math.sqrt(168), 12);
-    expect(gemma3Small.attentionScale).toBeCloseTo(1 / Math.sqrt(256), 12);
+    const cases = [
+      { family: gemma2, size: { layers: 46, hidden: 4608, heads: 32, headDimensions: 128 }, scalar: 144 },
+      { family: gemma2, size: { layers: 42, hidden: 3584, heads: 16, headDimensions: 256 }, scalar: 256 },
+      { family: gemma3, size: { layers: 62, hidden: 5376, heads: 32, headDimensions: 128 }, scalar: 168 },
+      { family: gemma3, size: { layers: 26, hidden: 1152, heads: 4, headDimensions: 256 }, scalar: 256 },
+    ];
+    for (const { family, size, scalar } of cases) {
+      const config = parseGgufConfig(ggufMetadata(family.name, size), family.defaults);
+      expect(config.attentionScale).toBeCloseTo(1 / Math.sqrt(scalar), 12);
+    }
   });
 
   it('applies one GGUF window to even Gemma 2 layers and to five of six Gemma 3 layers, local base 10000', () => {
