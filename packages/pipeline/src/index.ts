@@ -61,3 +61,9 @@ export {
   type ModelSource,
 } from './load/load-text-pipeline.js';
 export { type LoadProgress, trackProgress } from './load/progress-store.js';
+export {
+  type BenchmarkOptions,
+  type BenchmarkResult,
+  benchmarkPipeline,
+  type RateSummary,
+} from './benchmark/benchmark.js';

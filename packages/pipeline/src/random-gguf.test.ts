@@ -2,7 +2,7 @@ import type { WeightType } from '@strata/core';
 import { dequantize } from '@strata/kernels-cpu';
 import { bytesSource, ggufChunks, openGguf, tokenizerFromGguf } from '@strata/loaders';
 import { describe, expect, it } from 'vitest';
-import { type FileType, llamaMetadata, llamaTensors, MODELS } from '../bench/write-random-gguf.js';
+import { type FileType, llamaMetadata, llamaTensors, MODELS } from '../bench/random-gguf.js';
 
 async function writeInMemory(fileType: FileType): Promise<Uint8Array> {
   const dimensions = MODELS.tiny!;
@@ -22,7 +22,7 @@ async function writeInMemory(fileType: FileType): Promise<Uint8Array> {
   return bytes;
 }
 
-describe('bench/write-random-gguf', () => {
+describe('bench/random-gguf', () => {
   it.each(['F16', 'Q8_0', 'Q4_K_M'] as const)(
     'writes a loadable %s llama with valid random blocks',
     async (fileType) => {

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { StrataError } from '@strata/core';
-import { SeededRandom } from '@strata/pipeline';
+import { benchmarkPipeline } from '@strata/pipeline';
 import type { Command, CommandOutput } from '../command.js';
 import { loadForCommand, numberOption, PIPELINE_OPTIONS } from './pipeline-setup.js';
 
@@ -15,13 +15,6 @@ Measures prompt processing and generation speed as llama-bench does and prints J
   --backend cpu|webgpu   default: webgpu when an adapter exists, else cpu
   --chunk-size N         prefill rows per step (default 256)
 Exit codes: 0 done, 2 bad arguments, 1 other failures.`;
-
-/** Mean and standard deviation. */
-function summary(samples: number[]): { mean: number; stddev: number; samples: number[] } {
-  const mean = samples.reduce((total, value) => total + value, 0) / samples.length;
-  const variance = samples.reduce((total, value) => total + (value - mean) ** 2, 0) / Math.max(1, samples.length - 1);
-  return { mean, stddev: Math.sqrt(variance), samples };
-}
 
 async function run(argv: readonly string[], output: CommandOutput): Promise<number> {
   let values: Record<string, unknown>;
@@ -61,46 +54,26 @@ async function run(argv: readonly string[], output: CommandOutput): Promise<numb
     output.error(`strata bench: give one MODEL.\n${USAGE}\n`);
     return 2;
   }
-  const contextLength = Math.max(promptTokens, 1) + generatedTokens + 2;
+  const contextLength = Math.max(promptTokens, 1) + generatedTokens + 1;
   const { pipeline, backendName, release } = await loadForCommand(positionals[0]!, values, output, { contextLength });
   try {
-    const random = new SeededRandom(1234);
-    const randomTokens = (count: number) =>
-      Array.from({ length: count }, () => Math.floor(random.next() * pipeline.vocabularySize));
-    const greedy = { ignoreEndOfGeneration: true, temperature: 0 } as const;
-    const result: Record<string, unknown> = {
+    const measured = await benchmarkPipeline(pipeline, {
+      promptTokens,
+      generatedTokens,
+      repetitions,
+      onRun: (test, run, rate) => {
+        const size = test === 'pp' ? promptTokens : generatedTokens;
+        output.error(`${test}${size} run ${run === 0 ? 'warm-up' : run}: ${rate.toFixed(1)} tok/s\n`);
+      },
+    });
+    const result = {
       model: positionals[0],
       backend: backendName,
       contextLength: pipeline.contextLength,
       chunkSize: pipeline.chunkSize,
       repetitions,
+      ...measured,
     };
-    if (promptTokens > 0) {
-      const rates: number[] = [];
-      for (let index = 0; index <= repetitions; index++) {
-        await pipeline.reset();
-        const { stats } = await pipeline.generate(randomTokens(promptTokens), { ...greedy, maxTokens: 1 }).result;
-        if (index > 0) rates.push(stats.prefillTokensPerSecond);
-        output.error(
-          `pp${promptTokens} run ${index === 0 ? 'warm-up' : index}: ${stats.prefillTokensPerSecond.toFixed(1)} tok/s\n`,
-        );
-      }
-      result.pp = { tokens: promptTokens, tokensPerSecond: summary(rates) };
-    }
-    if (generatedTokens > 0) {
-      const rates: number[] = [];
-      for (let index = 0; index <= repetitions; index++) {
-        await pipeline.reset();
-        // One prompt token, then N decode steps (the first generated token comes from the prefill step).
-        const { stats } = await pipeline.generate(randomTokens(1), { ...greedy, maxTokens: generatedTokens + 1 })
-          .result;
-        if (index > 0) rates.push(stats.decodeTokensPerSecond);
-        output.error(
-          `tg${generatedTokens} run ${index === 0 ? 'warm-up' : index}: ${stats.decodeTokensPerSecond.toFixed(1)} tok/s\n`,
-        );
-      }
-      result.tg = { tokens: generatedTokens, tokensPerSecond: summary(rates) };
-    }
     output.out(`${JSON.stringify(result, null, 2)}\n`);
     return 0;
   } finally {

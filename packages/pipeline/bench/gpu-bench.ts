@@ -1,0 +1,83 @@
+/**
+ * The benchmark for a GPU machine: writes random-weight GGUF files with released models' dimensions (see
+ * write-random-gguf.ts) and measures llama-bench's pp and tg on the WebGPU backend, printing one JSON report.
+ *
+ *   pnpm exec tsx packages/pipeline/bench/gpu-bench.ts --models llama-3.2-1b,llama-3-8b --types F16,Q8_0,Q4_K_M \
+ *     -p 512 -n 128 -r 3 --dir /tmp/strata-bench --out report.json
+ *
+ * Bundled into one file for a machine without node_modules: see packages/pipeline/README.md ("Benchmarks").
+ */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createWebGpuBackend } from '@strata/kernels-webgpu';
+import { openModelFiles } from '@strata/loaders/node';
+import { benchmarkPipeline, TextPipeline } from '@strata/pipeline';
+import { type FileType, MODELS, writeRandomGguf } from './random-gguf.js';
+
+const { values } = parseArgs({
+  options: {
+    models: { type: 'string', default: 'llama-3.2-1b,llama-3-8b' },
+    types: { type: 'string', default: 'F16,Q8_0,Q4_K_M' },
+    'n-prompt': { type: 'string', short: 'p', default: '512' },
+    'n-gen': { type: 'string', short: 'n', default: '128' },
+    repetitions: { type: 'string', short: 'r', default: '3' },
+    'chunk-size': { type: 'string', default: '512' },
+    dir: { type: 'string', default: '/tmp/strata-bench' },
+    out: { type: 'string' },
+    keep: { type: 'boolean', default: false },
+  },
+});
+const promptTokens = Number(values['n-prompt']);
+const generatedTokens = Number(values['n-gen']);
+const repetitions = Number(values.repetitions);
+mkdirSync(values.dir!, { recursive: true });
+
+const backend = await createWebGpuBackend({ powerPreference: 'high-performance' });
+const device = {
+  adapter: backend.device.adapterInfo?.description ?? backend.device.adapterInfo?.device,
+  features: backend.features,
+};
+process.stderr.write(`WebGPU device: ${JSON.stringify(device)}\n`);
+const results: unknown[] = [];
+try {
+  for (const model of values.models!.split(',')) {
+    for (const type of values.types!.split(',') as FileType[]) {
+      const dimensions = MODELS[model];
+      if (dimensions === undefined) throw new Error(`unknown model ${model}; known: ${Object.keys(MODELS).join(', ')}`);
+      const path = join(values.dir!, `${model}-${type}.gguf`);
+      if (!existsSync(path)) await writeRandomGguf(dimensions, type, path);
+      const started = performance.now();
+      // Files opened here (not by path inside load) so that a bundler includes the Node file sources.
+      const pipeline = await TextPipeline.load(await openModelFiles(path), {
+        backend,
+        contextLength: Math.max(promptTokens, 1) + generatedTokens + 1,
+        chunkSize: Number(values['chunk-size']),
+      });
+      const loadSeconds = (performance.now() - started) / 1000;
+      try {
+        const measured = await benchmarkPipeline(pipeline, {
+          promptTokens,
+          generatedTokens,
+          repetitions,
+          onRun: (test, run, rate) =>
+            process.stderr.write(`${model} ${type} ${test} run ${run}: ${rate.toFixed(1)} tok/s\n`),
+        });
+        const row = { model, type, loadSeconds, ...measured };
+        results.push(row);
+        process.stderr.write(`${JSON.stringify(row)}\n`);
+      } catch (error) {
+        results.push({ model, type, error: String(error) });
+        process.stderr.write(`${model} ${type} failed: ${String(error)}\n`);
+      } finally {
+        await pipeline.dispose();
+      }
+      if (!values.keep) (await import('node:fs/promises')).rm(path, { force: true });
+    }
+  }
+} finally {
+  backend.destroy();
+}
+const report = JSON.stringify({ device, promptTokens, generatedTokens, repetitions, results }, null, 2);
+if (values.out !== undefined) writeFileSync(values.out, report);
+process.stdout.write(`${report}\n`);
