@@ -1,0 +1,97 @@
+import { StrataError } from '@strata/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { backendForTests } from '../testing/backend-for-tests.js';
+import type { WebGpuBackend } from '../webgpu-backend.js';
+import { sizeClass } from './buffer-pool.js';
+import { Uniforms } from './shader.js';
+
+let gpu: WebGpuBackend | undefined;
+let reason = '';
+beforeAll(async () => {
+  const result = await backendForTests();
+  if (typeof result === 'string') reason = result;
+  else gpu = result;
+});
+afterAll(() => gpu?.destroy());
+
+function backend(context: { skip: (note: string) => never }): WebGpuBackend {
+  return gpu ?? context.skip(reason);
+}
+
+describe('size classes', () => {
+  it('round up by at most a quarter of the octave, from 256 bytes', () => {
+    expect(sizeClass(1)).toBe(256);
+    expect(sizeClass(257)).toBe(320);
+    expect(sizeClass(1000)).toBe(1024);
+    expect(sizeClass(1025)).toBe(1280);
+    for (const bytes of [300, 4097, 123_457, 10_000_001]) {
+      expect(sizeClass(bytes)).toBeGreaterThanOrEqual(bytes);
+      expect(sizeClass(bytes)).toBeLessThanOrEqual(bytes * 1.25 + 256);
+    }
+  });
+});
+
+describe('Recorder', () => {
+  it('records a whole step into one submission and gives each dispatch its own uniforms', async (context) => {
+    const b = backend(context);
+    const recorder = b.runtime.recorder;
+    const batch = recorder.batch;
+    let tensor = b.upload(new Float32Array([1, -3]), [2]);
+    // 1101 dispatches (past one 1024-slot uniform slab): factors alternate 2, 0.5, … so the product is 2 only when
+    // every dispatch reads its own factor.
+    for (let index = 0; index < 1101; index++) {
+      const next = b.scale(tensor, index % 2 === 0 ? 2 : 0.5);
+      b.dispose(tensor);
+      tensor = next;
+    }
+    expect(recorder.batch).toBe(batch);
+    expect(recorder.dispatches).toBe(1101);
+    expect(Array.from(await b.read(tensor))).toEqual([2, -6]);
+    expect(recorder.batch).toBe(batch + 1);
+  });
+
+  it('orders an upload after recorded reads of the same pooled buffer', async (context) => {
+    const b = backend(context);
+    const first = b.upload(new Float32Array([1, 2, 3, 4]), [4]);
+    const doubled = b.scale(first, 2);
+    b.dispose(first);
+    // The pool hands `first`'s buffer out again; the write must land after the recorded scale read it.
+    const second = b.upload(new Float32Array([10, 20, 30, 40]), [4]);
+    const tripled = b.scale(second, 3);
+    expect(Array.from(await b.read(doubled))).toEqual([2, 4, 6, 8]);
+    expect(Array.from(await b.read(tripled))).toEqual([30, 60, 90, 120]);
+  });
+
+  it('reuses pooled buffers, pipelines and bind groups across identical steps', async (context) => {
+    const b = backend(context);
+    const step = async () => {
+      const input = b.upload(new Float32Array(64).fill(1), [2, 32]);
+      const normed = b.rmsNorm(input, undefined, 0);
+      const out = b.add(normed, input);
+      const values = await b.read(out);
+      for (const tensor of [input, normed, out]) b.dispose(tensor);
+      return values;
+    };
+    await step();
+    const pipelines = b.runtime.pipelines.size;
+    const live = b.runtime.pool.stats().liveBytes;
+    expect(Array.from(await step())).toEqual(new Array(64).fill(2));
+    expect(b.runtime.pipelines.size).toBe(pipelines);
+    expect(b.runtime.pool.stats().liveBytes).toBe(live);
+  });
+
+  it('surfaces a shader error of recorded work as GPU_VALIDATION at the next read', async (context) => {
+    const b = backend(context);
+    const output = b.runtime.allocate('f32', [4]);
+    b.runtime.dispatch({
+      shader: { key: 'broken-for-test', storage: ['write'], code: () => 'this is not WGSL' },
+      uniforms: new Uniforms().u(0).words,
+      buffers: [{ tracked: output.tracked }],
+      workgroups: [1],
+    });
+    const error = await b.read(output).catch((caught: unknown) => caught);
+    expect(StrataError.isInstance(error, 'GPU_VALIDATION')).toBe(true);
+    // The backend stays usable after the error was reported.
+    expect(Array.from(await b.read(b.scale(b.upload(new Float32Array([1]), [1]), 3)))).toEqual([3]);
+  });
+});

@@ -1,0 +1,105 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { backendForTests } from '../testing/backend-for-tests.js';
+import type { WebGpuBackend } from '../webgpu-backend.js';
+import type { GpuWeight } from './gpu-weight.js';
+import { rowsPerChunk } from './upload-weight.js';
+
+let gpu: WebGpuBackend | undefined;
+let reason = '';
+beforeAll(async () => {
+  // 1 KiB chunks: every matrix below splits.
+  const result = await backendForTests({ maxChunkBytes: 1024 });
+  if (typeof result === 'string') reason = result;
+  else gpu = result;
+});
+afterAll(() => gpu?.destroy());
+
+function backend(context: { skip: (note: string) => never }): WebGpuBackend {
+  return gpu ?? context.skip(reason);
+}
+
+async function chunkBytes(b: WebGpuBackend, weight: GpuWeight): Promise<Uint8Array[]> {
+  return Promise.all(
+    weight.chunks.map(async (chunk) => {
+      const size = Math.ceil(chunk.byteLength / 4) * 4;
+      const staging = b.device.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+      const encoder = b.device.createCommandEncoder();
+      encoder.copyBufferToBuffer(chunk.tracked.buffer, 0, staging, 0, size);
+      b.device.queue.submit([encoder.finish()]);
+      await staging.mapAsync(GPUMapMode.READ);
+      const bytes = new Uint8Array(staging.getMappedRange().slice(0, chunk.byteLength));
+      staging.destroy();
+      return bytes;
+    }),
+  );
+}
+
+async function* pieces(bytes: Uint8Array, sizes: readonly number[]): AsyncIterable<Uint8Array> {
+  let offset = 0;
+  for (let index = 0; offset < bytes.byteLength; index++) {
+    const size = sizes[index % sizes.length]!;
+    yield bytes.slice(offset, offset + size);
+    offset += size;
+  }
+}
+
+describe('rowsPerChunk', () => {
+  it('fits whole rows (with tail padding) into a binding', () => {
+    expect(rowsPerChunk(18, 1000, { maxChunkBytes: 1024 })).toBe(56);
+    expect(rowsPerChunk(256, 3, { maxChunkBytes: 1024 })).toBe(3);
+    expect(() => rowsPerChunk(2048, 3, { maxChunkBytes: 1024 })).toThrow(/does not fit/);
+  });
+});
+
+describe('uploadWeight', () => {
+  it('splits a Q4_0 matrix (18-byte rows) at row boundaries and keeps the file bytes', async (context) => {
+    const b = backend(context);
+    const rows = 130;
+    const bytes = Uint8Array.from({ length: rows * 18 }, (_, index) => (index * 31 + 7) & 255);
+    const weight = (await b.uploadWeight({ name: 'q', type: 'Q4_0', shape: [rows, 32] }, bytes)) as GpuWeight;
+    expect(weight.rowBytes).toBe(18);
+    expect(weight.chunks.map((chunk) => [chunk.firstRow, chunk.rows])).toEqual([
+      [0, 56],
+      [56, 56],
+      [112, 18],
+    ]);
+    const joined = Uint8Array.from((await chunkBytes(b, weight)).flatMap((chunk) => Array.from(chunk)));
+    expect(joined).toEqual(bytes);
+  });
+
+  it('streams uneven pieces into the same chunks', async (context) => {
+    const b = backend(context);
+    const bytes = Uint8Array.from({ length: 70 * 38 * 2 }, (_, index) => (index * 13) & 255);
+    const whole = (await b.uploadWeight({ name: 'f', type: 'F16', shape: [70, 38] }, bytes)) as GpuWeight;
+    const streamed = (await b.uploadWeight(
+      { name: 'f', type: 'F16', shape: [70, 38] },
+      pieces(bytes, [1, 3, 500, 77, 1024, 2]),
+    )) as GpuWeight;
+    expect(streamed.chunks.length).toBeGreaterThan(1);
+    expect(await chunkBytes(b, streamed)).toEqual(await chunkBytes(b, whole));
+  });
+
+  it('keeps whole experts per chunk for expert stacks', async (context) => {
+    const b = backend(context);
+    const bytes = new Uint8Array(6 * 5 * 32 * 4);
+    const weight = (await b.uploadWeight({ name: 'e', type: 'F32', shape: [6, 5, 32] }, bytes)) as GpuWeight;
+    // 128-byte rows: 7 fit 1 KiB, rounded down to whole experts of 5 rows.
+    expect(weight.chunks.map((chunk) => chunk.rows)).toEqual(new Array(6).fill(5));
+  });
+
+  it('converts F16 and BF16 vectors to f32 and rejects wrong byte counts', async (context) => {
+    const b = backend(context);
+    const bf16 = new Uint16Array([0x3f80, 0xc000, 0x4040]); // 1, -2, 3
+    const vector = (await b.uploadWeight(
+      { name: 'v', type: 'BF16', shape: [3] },
+      new Uint8Array(bf16.buffer),
+    )) as GpuWeight;
+    expect(vector.storedType).toBe('F32');
+    expect(Array.from(new Float32Array((await chunkBytes(b, vector))[0]!.buffer))).toEqual([1, -2, 3]);
+    await expect(b.uploadWeight({ name: 'bad', type: 'F32', shape: [4, 4] }, new Uint8Array(60))).rejects.toMatchObject(
+      {
+        code: 'SHAPE_MISMATCH',
+      },
+    );
+  });
+});
