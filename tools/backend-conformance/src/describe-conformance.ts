@@ -2,6 +2,7 @@ import type { Backend } from '@strata/core';
 import { createCpuBackend } from '@strata/kernels-cpu';
 import { afterAll, beforeAll, describe } from 'vitest';
 import { registerAttentionCases } from './cases/attention.js';
+import { registerCompositionCases } from './cases/composition.js';
 import { registerLinearCases } from './cases/linear.js';
 import { registerMemoryCases } from './cases/memory.js';
 import { registerPointwiseCases } from './cases/pointwise.js';
@@ -54,5 +55,6 @@ export function describeBackendConformance(
     describe('element-wise and normalisation', () => registerPointwiseCases(context));
     describe('rotary embedding and attention', () => registerAttentionCases(context));
     describe('routing and sampling', () => registerRoutingCases(context));
+    describe('composition', () => registerCompositionCases(context));
   });
 }

@@ -19,7 +19,8 @@ export type ConformanceOp =
   | 'routeExperts'
   | 'combineExperts'
   | 'argmax'
-  | 'sampleToken';
+  | 'sampleToken'
+  | 'composition';
 
 /** An element passes when |actual − expected| ≤ absolute + relative · |expected|. i32 results always compare exactly. */
 export interface Tolerance {
@@ -56,4 +57,5 @@ export const CONFORMANCE_TOLERANCES: Readonly<Record<ConformanceOp, Tolerance>> 
   combineExperts: { absolute: 1e-5, relative: 1e-5 },
   argmax: { absolute: 0, relative: 0 },
   sampleToken: { absolute: 0, relative: 0 },
+  composition: { absolute: 5e-4, relative: 1e-3 },
 });
