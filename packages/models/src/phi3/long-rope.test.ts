@@ -1,18 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { createCpuBackend } from '@strata/kernels-cpu';
-import {
-  bytesSource,
-  type GgufWriteTensor,
-  ggufValue,
-  type ModelFiles,
-  openModel,
-  sourcesDirectory,
-  writeGguf,
-} from '@strata/loaders';
+import { bytesSource, ggufValue, type ModelFiles, openModel, sourcesDirectory } from '@strata/loaders';
 import { openModelFiles } from '@strata/loaders/node';
 import { describe, expect, it } from 'vitest';
 import { loadModel } from '../load-model.js';
 import { forwardLogits } from '../testing/forward-logits.js';
+import { rewriteGguf } from '../testing/rewrite-gguf.js';
 
 // The phi3 fixture, extended to 1024 positions from its original 256 with LongRoPE factors: once as config.json
 // `rope_scaling` (parsed by the config reader), once as llama.cpp's GGUF factor tensors (picked by the family).
@@ -25,24 +18,16 @@ function floatBytes(values: readonly number[]): Uint8Array {
   return new Uint8Array(Float32Array.from(values).buffer);
 }
 
-async function extendedGguf(): Promise<ModelFiles> {
-  const original = await openModelFiles(`${fixture}/model-f32.gguf`);
-  if (original.format !== 'gguf') throw new Error('expected a GGUF');
-  const metadata = [...original.metadata.entries()].map(([key, value]) =>
-    key === 'phi3.context_length' ? ([key, ggufValue.u32(EXTENDED)] as const) : ([key, value] as const),
-  );
-  const tensors: GgufWriteTensor[] = [];
-  for (const entry of original.tensors.tensors.values()) {
-    tensors.push({
-      name: entry.name,
-      type: 'F32',
-      shape: entry.shape,
-      data: await original.tensors.readBytes(entry.name),
-    });
-  }
-  tensors.push({ name: 'rope_factors_long.weight', type: 'F32', shape: [LONG.length], data: floatBytes(LONG) });
-  tensors.push({ name: 'rope_factors_short.weight', type: 'F32', shape: [SHORT.length], data: floatBytes(SHORT) });
-  return openModel(bytesSource(writeGguf({ metadata, tensors }), 'phi3-longrope.gguf'));
+function extendedGguf(): Promise<ModelFiles> {
+  return rewriteGguf(`${fixture}/model-f32.gguf`, {
+    metadata: (entries) =>
+      entries.map(([key, value]) => [key, key === 'phi3.context_length' ? ggufValue.u32(EXTENDED) : value]),
+    tensors: (tensors) => [
+      ...tensors,
+      { name: 'rope_factors_long.weight', type: 'F32', shape: [LONG.length], data: floatBytes(LONG) },
+      { name: 'rope_factors_short.weight', type: 'F32', shape: [SHORT.length], data: floatBytes(SHORT) },
+    ],
+  });
 }
 
 async function extendedHuggingFace(): Promise<ModelFiles> {
