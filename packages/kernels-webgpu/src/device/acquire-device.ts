@@ -24,6 +24,11 @@ export interface DeviceOptions {
 export interface AcquiredDevice {
   readonly device: GPUDevice;
   readonly features: GpuFeatures;
+  /**
+   * What keeps the GPU implementation alive: in Node the Dawn instance of `create([])`, which must stay referenced as
+   * long as the device is used (Dawn shuts down when it is collected). Cleared by `release`.
+   */
+  instance: unknown;
   /** Releases the device and, in Node, the Dawn instance (so the process can exit). */
   readonly release: () => void;
 }
@@ -70,14 +75,13 @@ export async function acquireDevice(options: DeviceOptions = {}): Promise<Acquir
   const disabled = new Set<string>(options.disableFeatures ?? []);
   if (options.device !== undefined) {
     const device = options.device;
-    return { device, features: featuresOf(device.features, disabled), release: () => {} };
+    return { device, features: featuresOf(device.features, disabled), instance: undefined, release: () => {} };
   }
-  let { gpu, keepAlive } = await findGpu();
+  const { gpu, keepAlive } = await findGpu();
   const adapter = await gpu.requestAdapter(
     options.powerPreference === undefined ? undefined : { powerPreference: options.powerPreference },
   );
   if (adapter === null) {
-    keepAlive = undefined;
     throw new StrataError(
       'NO_ADAPTER',
       'No WebGPU adapter found. Install a GPU driver with Vulkan/Metal/D3D12 support, or Mesa >= 25 lavapipe for a CPU fallback (see .ci/install-system.sh).',
@@ -96,16 +100,18 @@ export async function acquireDevice(options: DeviceOptions = {}): Promise<Acquir
     throw new StrataError('NO_ADAPTER', `The WebGPU adapter refused to create a device: ${String(cause)}`, { cause });
   }
   let released = false;
-  return {
+  const acquired: AcquiredDevice = {
     device,
     features: featuresOf(device.features, disabled),
+    instance: keepAlive,
     release: () => {
       if (released) return;
       released = true;
       device.destroy();
-      keepAlive = undefined;
+      acquired.instance = undefined;
     },
   };
+  return acquired;
 }
 
 function featuresOf(features: GPUSupportedFeatures, disabled: ReadonlySet<string>): GpuFeatures {
