@@ -152,6 +152,97 @@ describe('dequantization of the K block types (element-indexed formulas)', () =>
   });
 });
 
+/** Packs 8 six-bit scales and mins the way ggml's K-quant quantizers do (the inverse of get_scale_min_k4). */
+function packScalesK4(scales: number[], mins: number[]): number[] {
+  const bytes = new Array<number>(12).fill(0);
+  for (let j = 0; j < 8; j++) {
+    if (j < 4) {
+      bytes[j] = scales[j]!;
+      bytes[j + 4] = mins[j]!;
+    } else {
+      bytes[j + 4] = (scales[j]! & 0x0f) | ((mins[j]! & 0x0f) << 4);
+      bytes[j - 4] = bytes[j - 4]! | ((scales[j]! >> 4) << 6);
+      bytes[j] = bytes[j]! | ((mins[j]! >> 4) << 6);
+    }
+  }
+  return bytes;
+}
+
+describe('dequantization of the K block types with packed 6-bit scales (encoder-side packing)', () => {
+  it('Q3_K: 16 six-bit scales, 2-bit low quants and a high-bit mask', () => {
+    const block = new Uint8Array(110);
+    range(32).forEach((k) => {
+      block[k] = (k * 97 + 5) & 0xff;
+    });
+    range(64).forEach((k) => {
+      block[32 + k] = (k * 53 + 7) & 0xff;
+    });
+    const scales = range(16).map((j) => (j * 11 + 3) % 64);
+    scales.forEach((value, j) => {
+      if (j < 8) block[96 + j] = block[96 + j]! | (value & 0x0f);
+      else block[96 + j - 8] = block[96 + j - 8]! | ((value & 0x0f) << 4);
+      block[96 + 8 + (j % 4)] = block[96 + 8 + (j % 4)]! | ((value >> 4) << (2 * Math.floor(j / 4)));
+    });
+    putHalf(block, 108, 0.25);
+    const expected = range(256).map((element) => {
+      const half = element >> 7;
+      const pass = (element & 127) >> 5;
+      const group = (element >> 4) & 1;
+      const l = element & 15;
+      const low = (block[32 + half * 32 + group * 16 + l]! >> (2 * pass)) & 3;
+      const high = (block[group * 16 + l]! >> (half * 4 + pass)) & 1;
+      return 0.25 * (scales[half * 8 + pass * 2 + group]! - 32) * (low - (high ? 0 : 4));
+    });
+    expect(Array.from(dequantize('Q3_K', block, 256))).toEqual(expected);
+  });
+
+  it('Q5_K: Q4_K nibbles plus a fifth bit per sub-block', () => {
+    const block = new Uint8Array(176);
+    putHalf(block, 0, 0.5);
+    putHalf(block, 2, 0.25);
+    const scales = [63, 1, 17, 40, 5, 33, 62, 9];
+    const mins = [2, 60, 31, 0, 47, 16, 8, 63];
+    block.set(packScalesK4(scales, mins), 4);
+    range(32).forEach((l) => {
+      block[16 + l] = (l * 29 + 3) & 0xff;
+    });
+    range(128).forEach((k) => {
+      block[48 + k] = (k * 71 + 13) & 0xff;
+    });
+    const expected = range(256).map((element) => {
+      const sub = element >> 5;
+      const l = element & 31;
+      const byte = block[48 + (sub >> 1) * 32 + l]!;
+      const quant = (sub % 2 === 0 ? byte & 0x0f : byte >> 4) + 16 * ((block[16 + l]! >> sub) & 1);
+      return 0.5 * scales[sub]! * quant - 0.25 * mins[sub]!;
+    });
+    expect(Array.from(dequantize('Q5_K', block, 256))).toEqual(expected);
+  });
+
+  it('IQ4_XS: codebook indices with a 6-bit scale per 32 elements', () => {
+    const block = new Uint8Array(136);
+    putHalf(block, 0, 0.125);
+    const scales = [0, 63, 32, 31, 7, 50, 19, 44];
+    let high = 0;
+    scales.forEach((value, sub) => {
+      high |= (value >> 4) << (2 * sub);
+      block[4 + (sub >> 1)] = block[4 + (sub >> 1)]! | ((value & 0x0f) << (4 * (sub % 2)));
+    });
+    block[2] = high & 0xff;
+    block[3] = high >> 8;
+    range(128).forEach((k) => {
+      block[8 + k] = (k * 45 + 17) & 0xff;
+    });
+    const expected = range(256).map((element) => {
+      const sub = element >> 5;
+      const j = element & 31;
+      const byte = block[8 + sub * 16 + (j & 15)]!;
+      return 0.125 * (scales[sub]! - 32) * IQ4_CODEBOOK[j < 16 ? byte & 0x0f : byte >> 4]!;
+    });
+    expect(Array.from(dequantize('IQ4_XS', block, 256))).toEqual(expected);
+  });
+});
+
 describe('dequantization entry points', () => {
   it('decodes one row of a matrix and sizes rows by whole blocks', () => {
     const rows = new Uint8Array(68);
