@@ -1,5 +1,5 @@
-import type { Backend, KeyValueCache, RopeParameters, Tensor, WeightTensor } from '@strata/core';
-import { it } from 'vitest';
+import type { Backend, KeyValueCache, RopeParameters, SamplingParameters, Tensor, WeightTensor } from '@strata/core';
+import { expect, it } from 'vitest';
 import { type ConformanceContext, compareWithReference, randomFor, uploadWeight, weightBytesFor } from '../harness.js';
 
 /** A tiny transformer step's weights: hidden 64, 4 query heads and 2 key/value heads of 16, FFN 96, vocabulary 40. */
@@ -36,6 +36,21 @@ async function uploadStepWeights(backend: Backend): Promise<StepWeights> {
   };
 }
 
+const GREEDY: SamplingParameters = {
+  temperature: 0,
+  topK: 0,
+  topP: 1,
+  minP: 0,
+  random: 0,
+  penaltyTokens: new Int32Array(0),
+  penaltyCounts: new Int32Array(0),
+  repetitionPenalty: 1,
+  presencePenalty: 0,
+  frequencyPenalty: 0,
+  logitBiasTokens: new Int32Array(0),
+  logitBiasValues: new Float32Array(0),
+};
+
 const ROPE: RopeParameters = {
   headDimensions: HEAD,
   rotaryDimensions: HEAD,
@@ -52,11 +67,11 @@ function step(
   backend: Backend,
   weights: StepWeights,
   cache: KeyValueCache,
-  tokens: Int32Array,
+  tokens: Int32Array | Tensor,
   position: number,
 ): Tensor {
-  const rows = tokens.length;
-  const ids = backend.upload(tokens, [rows]);
+  const ids = tokens instanceof Int32Array ? backend.upload(tokens, [tokens.length]) : tokens;
+  const rows = ids.shape[0]!;
   const hidden = backend.embedding(weights.embedding, ids, 0.5);
   backend.dispose(ids);
   const normed = backend.rmsNorm(hidden, weights.norm, 1e-5);
@@ -103,21 +118,25 @@ function step(
 
 /** Ops chained without reads, intermediates disposed early: what a model step does on a recording backend. */
 export function registerCompositionCases(context: ConformanceContext): void {
-  it('a transformer step chained and disposed eagerly: prefill, a read, then two decodes', async () => {
+  it('a transformer step chained and disposed eagerly: prefill, a read, two decodes, one fed by sampleToken on device', async () => {
     const prompt = Int32Array.of(3, 17, 5, 29, 11, 0, 38);
-    await compareWithReference(context, 'composition', 'prefill and decode', async (backend) => {
+    const outputs = await compareWithReference(context, 'composition', 'prefill and decode', async (backend) => {
       const weights = await uploadStepWeights(backend);
       const width = KEY_VALUE_HEADS * HEAD;
       const cache = { keys: backend.zeros([16, width]), values: backend.zeros([16, width]) };
       const prefill = step(backend, weights, cache, prompt, 0);
       const outputs: Tensor[] = [prefill];
-      // A read in the middle of the sequence (a synchronisation point); the decoded tokens are fixed, so a near-tie in
-      // the logits cannot send the two backends down different paths.
+      // A read in the middle of the sequence (a synchronisation point).
       await backend.read(backend.argmax(backend.sliceRows(prefill, prompt.length - 1, 1)));
-      for (const [offset, token] of [21, 4].entries()) {
-        outputs.push(step(backend, weights, cache, Int32Array.of(token), prompt.length + offset));
-      }
+      const decoded = step(backend, weights, cache, Int32Array.of(21), prompt.length);
+      outputs.push(decoded);
+      // The next token stays on the device: greedy sampleToken's i32 [1] feeds the embedding directly.
+      const next = backend.sampleToken(decoded, GREEDY);
+      outputs.push(step(backend, weights, cache, next, prompt.length + 1));
       return [...outputs, cache.keys];
     });
+    // Guard against flakiness: the greedy token fed back must win by a clear margin on the reference.
+    const logits = Array.from(outputs[1]!).sort((a, b) => b - a);
+    expect(logits[0]! - logits[1]!, 'margin of the greedy token').toBeGreaterThan(0.01);
   });
 }
