@@ -1,0 +1,172 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { extname, join, normalize } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+// The browser half of strata, end to end: the production build of this app in Debian's Chromium (headless, WebGPU on
+// its CPU Vulkan), a fixture GGUF fed through the file input, greedy tokens compared with transformers'.
+const APP = fileURLToPath(new URL('..', import.meta.url));
+const LLAMA = fileURLToPath(new URL('../../../../shared/fixtures/models/llama/', import.meta.url));
+const CHROMIUM = '/usr/bin/chromium';
+/** Headless Chromium with WebGPU on a machine without a GPU (Chromium falls back to its SwiftShader Vulkan). */
+const CHROMIUM_ARGS = [
+  '--headless=new',
+  '--no-sandbox',
+  '--enable-unsafe-webgpu',
+  '--enable-features=Vulkan',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.map': 'application/json',
+};
+
+let outDir: string;
+let server: Server;
+let origin: string;
+let browser: Browser;
+let page: Page;
+const pageErrors: string[] = [];
+
+/** Builds the app with its own Vite (a child process: the test runner has a Vite of its own). */
+function buildApp(target: string): Promise<void> {
+  const vite = join(APP, 'node_modules/vite/bin/vite.js');
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [vite, 'build', '--outDir', target, '--emptyOutDir', '--logLevel', 'warn'], {
+      cwd: APP,
+      env: { ...process.env, NODE_ENV: 'production' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk) => (output += chunk));
+    child.stderr.on('data', (chunk) => (output += chunk));
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`vite build failed (${code}):\n${output}`))));
+  });
+}
+
+/** Serves the built files on 127.0.0.1 (a secure context, as WebGPU requires) on a free port. */
+function serve(root: string): Promise<{ server: Server; origin: string }> {
+  const server = createServer((request, response) => {
+    const path = normalize(decodeURIComponent(new URL(request.url ?? '/', 'http://x').pathname));
+    const file = join(root, path === '/' ? 'index.html' : path);
+    if (!file.startsWith(root) || !existsSync(file)) {
+      response.writeHead(404).end();
+      return;
+    }
+    response.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
+    response.end(readFileSync(file));
+  });
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () =>
+      resolve({ server, origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }),
+    ),
+  );
+}
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(
+      `${CHROMIUM} is missing: run .ci/install-system.sh (as root) to install Debian's Chromium, as CI does.`,
+    );
+  }
+  outDir = mkdtempSync(join(tmpdir(), 'strata-web-'));
+  await buildApp(outDir);
+  ({ server, origin } = await serve(outDir));
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  page = await browser.newPage({ viewport: { width: 900, height: 1000 } });
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+  page.on('console', (message) => {
+    if (message.type() === 'error') pageErrors.push(`${message.text()} (${message.location().url})`);
+  });
+  await page.goto(origin);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  server?.close();
+  if (outDir !== undefined) rmSync(outDir, { recursive: true, force: true });
+});
+
+interface GreedyReference {
+  readonly input_ids: number[];
+  readonly greedy_new_tokens: number[];
+}
+
+const reference = (name: string) => JSON.parse(readFileSync(join(LLAMA, name), 'utf8')) as GreedyReference;
+
+describe('apps/web in headless Chromium', () => {
+  it('loads the llama fixture GGUF on WebGPU and generates the reference greedy tokens', async () => {
+    const transformers = reference('expected.json');
+    const llamaCpp = reference('expected-llamacpp-f32.json');
+    await expect.poll(() => page.locator('#gpu-status').getAttribute('data-state')).toBe('ok');
+
+    await page.setInputFiles('#gguf-input', join(LLAMA, 'model-f32.gguf'));
+    await page.waitForSelector('#load-status[data-state="loaded"], #load-status[data-state="failed"]');
+    expect(await page.locator('#error').textContent()).toBe('');
+    expect(await page.locator('#load-status').getAttribute('data-state')).toBe('loaded');
+    expect(await page.locator('#load-progress').evaluate((bar: HTMLProgressElement) => bar.value)).toBe(1);
+    expect(await page.locator('#model-info').textContent()).toContain('llama');
+
+    // The references start from their 24 input ids (a prefix of the tokenized prompt), so enter them as ids.
+    await page.check('#prompt-ids');
+    await page.fill('#prompt', transformers.input_ids.join(', '));
+    await page.fill('#max-tokens', String(transformers.greedy_new_tokens.length));
+    await page.fill('#temperature', '0');
+    await page.check('#show-probabilities');
+    await page.click('#generate');
+    await page.waitForSelector('#stats[data-state="done"], #stats[data-state="failed"]');
+    expect(await page.locator('#error').textContent()).toBe('');
+    expect(await page.locator('#stats').textContent()).toMatch(/first token \d+ ms .* generated at [\d.]+ tok\/s/);
+    expect((await page.locator('#output').textContent())!.length).toBeGreaterThan(0);
+
+    const ids = (await page.locator('#token-ids').textContent())!.split(', ').map(Number);
+    const steps = await page
+      .locator('#token-list li')
+      .evaluateAll((items) =>
+        items.map((item) => JSON.parse((item as HTMLElement).dataset.alternatives!) as [number, number][]),
+      );
+    expect(steps.map((alternatives) => alternatives[0]![0])).toEqual(ids); // greedy: each token is its step's best
+    const diverge = ids.findIndex((token, step) => token !== transformers.greedy_new_tokens[step]);
+    if (diverge !== -1) {
+      // A float32 path can leave transformers only at a near-tie: there transformers' token must be the runner-up
+      // within 2e-2 (the fixtures' tolerance between engines), and the sequence must then be llama.cpp's, the other
+      // independent reference of this GGUF, which leaves transformers at that tie too.
+      const [best, second] = steps[diverge]!;
+      expect(second![0]).toBe(transformers.greedy_new_tokens[diverge]);
+      expect(best![1] - second![1]).toBeLessThan(2e-2);
+      expect(ids).toEqual(llamaCpp.greedy_new_tokens);
+    }
+    expect(ids).toHaveLength(transformers.greedy_new_tokens.length);
+
+    await page.screenshot({ path: join(process.env.TMPDIR ?? tmpdir(), 'strata-web-e2e.png'), fullPage: true });
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('chats through the model’s chat template', async () => {
+    await page.click('#tab-chat');
+    await page.fill('#max-tokens', '6');
+    await page.fill('#chat-input', 'hi there');
+    await page.click('#generate');
+    await page.waitForSelector('#stats[data-state="done"], #stats[data-state="failed"]');
+    expect(await page.locator('#error').textContent()).toBe('');
+    expect(
+      await page.locator('#chat-log li').evaluateAll((items) => items.map((item) => item.getAttribute('data-role'))),
+    ).toEqual(['user', 'assistant']);
+    expect(await page.locator('#chat-log li[data-role="user"]').textContent()).toBe('hi there');
+    const generated = (await page.locator('#token-ids').textContent())!.split(', ');
+    expect(generated.length).toBeGreaterThan(0);
+    expect(generated.length).toBeLessThanOrEqual(6);
+    await page.screenshot({ path: join(process.env.TMPDIR ?? tmpdir(), 'strata-web-e2e-chat.png'), fullPage: true });
+    expect(pageErrors).toEqual([]);
+  });
+});

@@ -1,0 +1,296 @@
+/**
+ * The page: pick a model, watch it load, then complete a prompt or chat with it. The model runs in a worker
+ * (`worker.ts`) on WebGPU; this file only wires the DOM of `index.html` to a {@link ModelClient}.
+ */
+import type { ChatMessage } from '@strata/pipeline';
+import { describeProgress, formatBytes, formatStats, parseTokenIds } from './format.js';
+import { ModelClient, type StreamedDelta } from './model-client.js';
+import type { ModelInfo, RequestOptions, RequestResult } from './protocol.js';
+
+function element<T extends HTMLElement>(id: string): T {
+  const found = document.getElementById(id);
+  if (found === null) throw new Error(`index.html has no #${id}`);
+  return found as T;
+}
+
+const ui = {
+  gpuStatus: element<HTMLSpanElement>('gpu-status'),
+  ggufInput: element<HTMLInputElement>('gguf-input'),
+  folderInput: element<HTMLInputElement>('folder-input'),
+  contextLength: element<HTMLInputElement>('context-length'),
+  loadProgress: element<HTMLProgressElement>('load-progress'),
+  loadStatus: element<HTMLParagraphElement>('load-status'),
+  modelInfo: element<HTMLDListElement>('model-info'),
+  generatePanel: element<HTMLElement>('generate-panel'),
+  tabComplete: element<HTMLButtonElement>('tab-complete'),
+  tabChat: element<HTMLButtonElement>('tab-chat'),
+  completeView: element<HTMLDivElement>('complete-view'),
+  chatView: element<HTMLDivElement>('chat-view'),
+  prompt: element<HTMLTextAreaElement>('prompt'),
+  promptIds: element<HTMLInputElement>('prompt-ids'),
+  chatLog: element<HTMLOListElement>('chat-log'),
+  chatInput: element<HTMLTextAreaElement>('chat-input'),
+  maxTokens: element<HTMLInputElement>('max-tokens'),
+  temperature: element<HTMLInputElement>('temperature'),
+  topK: element<HTMLInputElement>('top-k'),
+  topP: element<HTMLInputElement>('top-p'),
+  seed: element<HTMLInputElement>('seed'),
+  showProbabilities: element<HTMLInputElement>('show-probabilities'),
+  generate: element<HTMLButtonElement>('generate'),
+  stop: element<HTMLButtonElement>('stop'),
+  newChat: element<HTMLButtonElement>('new-chat'),
+  output: element<HTMLPreElement>('output'),
+  stats: element<HTMLParagraphElement>('stats'),
+  tokenIds: element<HTMLElement>('token-ids'),
+  tokenList: element<HTMLOListElement>('token-list'),
+  error: element<HTMLParagraphElement>('error'),
+};
+
+const client = new ModelClient();
+let model: ModelInfo | undefined;
+let busy = false;
+let mode: 'complete' | 'chat' = 'complete';
+const conversation: ChatMessage[] = [];
+
+function showError(error: unknown): void {
+  const code = (error as { code?: unknown }).code;
+  const message = error instanceof Error ? error.message : String(error);
+  ui.error.textContent = typeof code === 'string' ? `${code}: ${message}` : message;
+  ui.error.hidden = false;
+}
+
+function clearError(): void {
+  ui.error.hidden = true;
+  ui.error.textContent = '';
+}
+
+function refreshControls(): void {
+  const ready = model !== undefined;
+  ui.generatePanel.dataset.ready = String(ready);
+  ui.generate.disabled = !ready || busy;
+  ui.stop.disabled = !busy;
+  ui.newChat.disabled = busy;
+  ui.tabChat.disabled = busy || (ready && !model?.hasChatTemplate);
+  ui.tabChat.title = ready && !model?.hasChatTemplate ? 'This model has no chat template.' : '';
+  ui.ggufInput.disabled = busy;
+  ui.folderInput.disabled = busy;
+}
+
+function showModelInfo(info: ModelInfo): void {
+  const rows: [string, string][] = [
+    ['model', info.name],
+    ['architecture', `${info.architecture} (${info.format === 'gguf' ? 'GGUF' : 'Hugging Face safetensors'})`],
+    ['weights', `${formatBytes(info.bytes)} in ${info.tensors} tensors`],
+    ['context', `${info.contextLength} tokens`],
+    ['vocabulary', `${info.vocabularySize} tokens`],
+    ['chat template', info.hasChatTemplate ? 'yes' : 'none (completion only)'],
+    ['adapter', info.adapter],
+  ];
+  ui.modelInfo.replaceChildren(
+    ...rows.flatMap(([term, value]) => {
+      const dt = document.createElement('dt');
+      dt.textContent = term;
+      const dd = document.createElement('dd');
+      dd.textContent = value;
+      return [dt, dd];
+    }),
+  );
+  ui.modelInfo.hidden = false;
+}
+
+async function loadFiles(files: readonly File[]): Promise<void> {
+  if (files.length === 0) return;
+  clearError();
+  model = undefined;
+  busy = true;
+  refreshControls();
+  ui.modelInfo.hidden = true;
+  ui.loadProgress.hidden = false;
+  ui.loadProgress.value = 0;
+  ui.loadStatus.textContent = 'Opening…';
+  ui.loadStatus.dataset.state = 'loading';
+  try {
+    const contextLength = Math.max(16, Math.floor(Number(ui.contextLength.value) || 4096));
+    const info = await client.load(
+      files,
+      contextLength,
+      (progress) => {
+        const { fraction, text } = describeProgress(progress);
+        ui.loadProgress.value = fraction;
+        ui.loadStatus.textContent = `Loading ${text}`;
+      },
+      () => {
+        ui.loadProgress.value = 1;
+        ui.loadStatus.textContent = 'Compiling the GPU kernels…';
+      },
+    );
+    model = info;
+    ui.loadProgress.value = 1;
+    ui.loadStatus.textContent = `Loaded in ${(info.loadMs / 1000).toFixed(2)} s; kernels compiled in ${(info.warmUpMs / 1000).toFixed(2)} s.`;
+    ui.loadStatus.dataset.state = 'loaded';
+    showModelInfo(info);
+    resetConversation();
+  } catch (error) {
+    ui.loadProgress.hidden = true;
+    ui.loadStatus.textContent = 'Loading failed.';
+    ui.loadStatus.dataset.state = 'failed';
+    showError(error);
+  } finally {
+    busy = false;
+    refreshControls();
+  }
+}
+
+function requestOptions(): RequestOptions {
+  const number = (input: HTMLInputElement, fallback: number) => {
+    const value = Number(input.value);
+    return input.value.trim() === '' || !Number.isFinite(value) ? fallback : value;
+  };
+  const seed = ui.seed.value.trim() === '' ? undefined : Math.floor(number(ui.seed, 0));
+  return {
+    maxTokens: Math.max(1, Math.floor(number(ui.maxTokens, 128))),
+    temperature: Math.max(0, number(ui.temperature, 0)),
+    topK: Math.max(0, Math.floor(number(ui.topK, 0))),
+    topP: Math.min(1, Math.max(0.01, number(ui.topP, 1))),
+    ...(seed === undefined ? {} : { seed }),
+    ...(ui.showProbabilities.checked ? { alternatives: 3 } : {}),
+  };
+}
+
+/** One generated token with its probability and the step's most likely tokens (kept as data for scripts too). */
+function tokenItem(delta: StreamedDelta): HTMLLIElement {
+  const item = document.createElement('li');
+  const probability = (logprob: number) => Math.exp(logprob).toFixed(3);
+  item.dataset.token = String(delta.token);
+  item.dataset.logprob = String(delta.logprob);
+  item.dataset.alternatives = JSON.stringify(delta.alternatives ?? []);
+  const others = (delta.alternatives ?? []).filter(([token]) => token !== delta.token);
+  item.textContent =
+    `${delta.token} ${JSON.stringify(delta.text)} p=${probability(delta.logprob ?? 0)}` +
+    (others.length === 0
+      ? ''
+      : ` · next best ${others.map(([token, logprob]) => `${token} p=${probability(logprob)}`).join(', ')}`);
+  return item;
+}
+
+/** Streams one request into `target`, keeping a live token count, then shows the stats and the token ids. */
+async function streamInto(
+  target: HTMLElement,
+  start: (onDelta: (delta: StreamedDelta) => void) => Promise<RequestResult>,
+): Promise<RequestResult | undefined> {
+  clearError();
+  busy = true;
+  refreshControls();
+  ui.stats.textContent = 'waiting for the first token…';
+  ui.stats.dataset.state = 'running';
+  ui.tokenIds.textContent = '';
+  ui.tokenList.replaceChildren();
+  ui.tokenList.hidden = !ui.showProbabilities.checked;
+  const tokens: number[] = [];
+  const started = performance.now();
+  try {
+    const result = await start((delta) => {
+      target.textContent += delta.text;
+      if (delta.token !== undefined) tokens.push(delta.token);
+      if (delta.token !== undefined && delta.logprob !== undefined) ui.tokenList.append(tokenItem(delta));
+      const seconds = (performance.now() - started) / 1000;
+      ui.stats.textContent = `${tokens.length} tokens · ${seconds.toFixed(1)} s`;
+    });
+    ui.stats.textContent = formatStats(result.stats, result.finishReason);
+    ui.stats.dataset.state = 'done';
+    ui.tokenIds.textContent = result.tokens.join(', ');
+    return result;
+  } catch (error) {
+    ui.stats.textContent = '';
+    ui.stats.dataset.state = 'failed';
+    showError(error);
+    return undefined;
+  } finally {
+    busy = false;
+    refreshControls();
+  }
+}
+
+async function complete(): Promise<void> {
+  let prompt: string | number[];
+  try {
+    prompt = ui.promptIds.checked ? parseTokenIds(ui.prompt.value) : ui.prompt.value;
+  } catch (error) {
+    showError(error);
+    return;
+  }
+  ui.output.textContent = '';
+  await streamInto(ui.output, (onDelta) => client.generate(prompt, requestOptions(), onDelta));
+}
+
+function addChatMessage(role: 'user' | 'assistant', content: string): HTMLLIElement {
+  const item = document.createElement('li');
+  item.dataset.role = role;
+  item.textContent = content;
+  ui.chatLog.append(item);
+  return item;
+}
+
+async function sendChat(): Promise<void> {
+  const content = ui.chatInput.value.trim();
+  if (content === '') return;
+  ui.chatInput.value = '';
+  conversation.push({ role: 'user', content });
+  addChatMessage('user', content);
+  const reply = addChatMessage('assistant', '');
+  const result = await streamInto(reply, (onDelta) => client.chat([...conversation], requestOptions(), onDelta));
+  if (result === undefined) {
+    conversation.pop();
+    reply.remove();
+    return;
+  }
+  conversation.push({ role: 'assistant', content: result.text });
+}
+
+function resetConversation(): void {
+  conversation.length = 0;
+  ui.chatLog.replaceChildren();
+}
+
+function selectMode(next: 'complete' | 'chat'): void {
+  mode = next;
+  ui.tabComplete.setAttribute('aria-selected', String(next === 'complete'));
+  ui.tabChat.setAttribute('aria-selected', String(next === 'chat'));
+  ui.completeView.hidden = next !== 'complete';
+  ui.chatView.hidden = next !== 'chat';
+  ui.newChat.hidden = next !== 'chat';
+  ui.output.hidden = next !== 'complete';
+  ui.generate.textContent = next === 'chat' ? 'Send' : 'Generate';
+}
+
+async function checkWebGpu(): Promise<void> {
+  const gpu = (navigator as Navigator & { gpu?: GPU }).gpu;
+  const adapter = gpu === undefined ? null : await gpu.requestAdapter().catch(() => null);
+  if (adapter === null) {
+    ui.gpuStatus.textContent = 'no WebGPU';
+    ui.gpuStatus.dataset.state = 'missing';
+    showError(
+      'This browser offers no WebGPU adapter. Use a recent Chrome, Edge or Safari (or Firefox with WebGPU enabled), over https or on localhost.',
+    );
+    return;
+  }
+  ui.gpuStatus.textContent = 'WebGPU ready';
+  ui.gpuStatus.dataset.state = 'ok';
+}
+
+ui.ggufInput.addEventListener('change', () => loadFiles(Array.from(ui.ggufInput.files ?? [])));
+ui.folderInput.addEventListener('change', () => loadFiles(Array.from(ui.folderInput.files ?? [])));
+ui.tabComplete.addEventListener('click', () => selectMode('complete'));
+ui.tabChat.addEventListener('click', () => selectMode('chat'));
+ui.generate.addEventListener('click', () => (mode === 'chat' ? sendChat() : complete()));
+ui.stop.addEventListener('click', () => client.stop());
+ui.newChat.addEventListener('click', () => resetConversation());
+ui.chatInput.addEventListener('keydown', (event) => {
+  if (event.key === 'Enter' && !event.shiftKey && !ui.generate.disabled) {
+    event.preventDefault();
+    void sendChat();
+  }
+});
+selectMode('complete');
+refreshControls();
+void checkWebGpu();

@@ -1,0 +1,144 @@
+import type { ChatMessage, LoadProgress } from '@strata/pipeline';
+import type { ModelInfo, RequestOptions, RequestResult, WorkerEvent, WorkerRequest } from './protocol.js';
+
+/** A failure reported by the model worker, with the `StrataError` code when there is one. */
+export class WorkerError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'WorkerError';
+  }
+}
+
+/** One streamed piece of a generation. */
+export interface StreamedDelta {
+  readonly text: string;
+  readonly token?: number;
+  /** Log-probability of `token`, when alternatives were asked. */
+  readonly logprob?: number;
+  /** The most likely tokens of the step as `[token, logprob]`, when alternatives were asked. */
+  readonly alternatives?: readonly (readonly [number, number])[];
+}
+
+interface Pending {
+  readonly onDelta: (delta: StreamedDelta) => void;
+  readonly resolve: (result: RequestResult) => void;
+  readonly reject: (error: WorkerError) => void;
+}
+
+/** The page's side of the model worker: promises for loading and generating, callbacks for progress and deltas. */
+export class ModelClient {
+  private readonly worker: Worker;
+  private nextId = 0;
+  private readonly pending = new Map<number, Pending>();
+  private loading:
+    | {
+        onProgress: (progress: LoadProgress) => void;
+        onWarmUp: () => void;
+        resolve: (info: ModelInfo) => void;
+        reject: (error: WorkerError) => void;
+      }
+    | undefined;
+
+  constructor() {
+    this.worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'strata-model' });
+    this.worker.addEventListener('message', (event: MessageEvent<WorkerEvent>) => this.receive(event.data));
+    this.worker.addEventListener('error', (event) => {
+      const error = new WorkerError('WORKER_ERROR', event.message || 'The model worker failed to start.');
+      this.loading?.reject(error);
+      this.loading = undefined;
+      for (const waiter of this.pending.values()) waiter.reject(error);
+      this.pending.clear();
+    });
+  }
+
+  /**
+   * Loads the picked files (replacing any loaded model); `onProgress` sees the bytes and tensors read, `onWarmUp` is
+   * called once the weights are on the GPU and the kernels compile.
+   */
+  load(
+    files: readonly File[],
+    contextLength: number,
+    onProgress: (progress: LoadProgress) => void,
+    onWarmUp: () => void,
+  ): Promise<ModelInfo> {
+    this.loading?.reject(new WorkerError('ABORTED', 'Another model was picked.'));
+    return new Promise((resolve, reject) => {
+      this.loading = { onProgress, onWarmUp, resolve, reject };
+      this.send({ type: 'load', files, contextLength });
+    });
+  }
+
+  /** Continues `prompt` (text, or token ids), streaming each delta to `onDelta`. */
+  generate(
+    prompt: string | readonly number[],
+    options: RequestOptions,
+    onDelta: (delta: StreamedDelta) => void,
+  ): Promise<RequestResult> {
+    return this.request(onDelta, (id) => ({ type: 'generate', id, prompt, options }));
+  }
+
+  /** Answers the conversation with the model's chat template, streaming each delta to `onDelta`. */
+  chat(
+    messages: readonly ChatMessage[],
+    options: RequestOptions,
+    onDelta: (delta: StreamedDelta) => void,
+  ): Promise<RequestResult> {
+    return this.request(onDelta, (id) => ({ type: 'chat', id, messages, options }));
+  }
+
+  /** Stops the running generation at its next step (its result then says `aborted`). */
+  stop(): void {
+    this.send({ type: 'stop' });
+  }
+
+  private request(
+    onDelta: (delta: StreamedDelta) => void,
+    message: (id: number) => WorkerRequest,
+  ): Promise<RequestResult> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { onDelta, resolve, reject });
+      this.send(message(id));
+    });
+  }
+
+  private send(message: WorkerRequest): void {
+    this.worker.postMessage(message);
+  }
+
+  private receive(event: WorkerEvent): void {
+    switch (event.type) {
+      case 'progress':
+        this.loading?.onProgress(event.progress);
+        break;
+      case 'warming-up':
+        this.loading?.onWarmUp();
+        break;
+      case 'loaded':
+        this.loading?.resolve(event.info);
+        this.loading = undefined;
+        break;
+      case 'delta':
+        this.pending.get(event.id)?.onDelta(event);
+        break;
+      case 'done':
+        this.pending.get(event.id)?.resolve(event.result);
+        this.pending.delete(event.id);
+        break;
+      case 'error': {
+        const error = new WorkerError(event.code, event.message);
+        if (event.id === undefined) {
+          this.loading?.reject(error);
+          this.loading = undefined;
+        } else {
+          this.pending.get(event.id)?.reject(error);
+          this.pending.delete(event.id);
+        }
+        break;
+      }
+    }
+  }
+}

@@ -1,0 +1,76 @@
+import type { ChatMessage, FinishReason, GenerationStats, LoadProgress } from '@strata/pipeline';
+
+/** Sampling and length options the page sends with a request. */
+export interface RequestOptions {
+  readonly maxTokens: number;
+  /** 0 is greedy. */
+  readonly temperature: number;
+  readonly topK: number;
+  readonly topP: number;
+  /** Undefined: a fresh seed per request. */
+  readonly seed?: number;
+  /** Report each token's log-probability and this many most likely alternatives (costs a logits read per step). */
+  readonly alternatives?: number;
+}
+
+/** What the page asks of the model worker. */
+export type WorkerRequest =
+  | { readonly type: 'load'; readonly files: readonly File[]; readonly contextLength: number }
+  | {
+      readonly type: 'generate';
+      readonly id: number;
+      /** Text (tokenized with BOS as the tokenizer declares) or token ids. */
+      readonly prompt: string | readonly number[];
+      readonly options: RequestOptions;
+    }
+  | {
+      readonly type: 'chat';
+      readonly id: number;
+      readonly messages: readonly ChatMessage[];
+      readonly options: RequestOptions;
+    }
+  | { readonly type: 'stop' };
+
+/** What the loaded model is. */
+export interface ModelInfo {
+  readonly name: string;
+  readonly format: 'gguf' | 'huggingface';
+  readonly architecture: string;
+  readonly contextLength: number;
+  readonly vocabularySize: number;
+  readonly tensors: number;
+  readonly bytes: number;
+  readonly hasChatTemplate: boolean;
+  /** The WebGPU adapter, as its info describes it. */
+  readonly adapter: string;
+  /** Milliseconds reading and uploading the weights. */
+  readonly loadMs: number;
+  /** Milliseconds of the warm-up generation that compiles the GPU pipelines (so the first request is not slowed). */
+  readonly warmUpMs: number;
+}
+
+/** The end of a generation, as the page shows it. */
+export interface RequestResult {
+  readonly text: string;
+  readonly tokens: readonly number[];
+  readonly finishReason: FinishReason;
+  readonly stats: GenerationStats;
+}
+
+/** What the model worker reports. */
+export type WorkerEvent =
+  | { readonly type: 'progress'; readonly progress: LoadProgress }
+  | { readonly type: 'warming-up' }
+  | { readonly type: 'loaded'; readonly info: ModelInfo }
+  | {
+      readonly type: 'delta';
+      readonly id: number;
+      readonly text: string;
+      readonly token?: number;
+      /** Log-probability of `token`, when alternatives were asked. */
+      readonly logprob?: number;
+      /** The most likely tokens of this step as `[token, logprob]`, when alternatives were asked. */
+      readonly alternatives?: readonly (readonly [number, number])[];
+    }
+  | { readonly type: 'done'; readonly id: number; readonly result: RequestResult }
+  | { readonly type: 'error'; readonly id?: number; readonly code: string; readonly message: string };

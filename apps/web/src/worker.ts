@@ -1,0 +1,147 @@
+/**
+ * The model worker: owns the WebGPU backend and the loaded pipeline, so that loading and generating never block the
+ * page. It answers the messages of `protocol.ts`; one request runs at a time (the pipeline queues the rest).
+ */
+import { StrataError } from '@strata/core';
+import { createWebGpuBackend, type WebGpuBackend } from '@strata/kernels-webgpu';
+import { openModel } from '@strata/loaders';
+import { type GenerateOptions, type Generation, TextPipeline } from '@strata/pipeline';
+import { pickedModel } from './model-source.js';
+import type { ModelInfo, RequestOptions, WorkerEvent, WorkerRequest } from './protocol.js';
+
+/** The part of the worker's global scope used here (the root tsconfig has DOM types, not WebWorker's). */
+interface WorkerScope {
+  postMessage(message: WorkerEvent): void;
+  addEventListener(type: 'message', listener: (event: MessageEvent<WorkerRequest>) => void): void;
+}
+
+const scope = globalThis as unknown as WorkerScope;
+let backend: WebGpuBackend | undefined;
+let pipeline: TextPipeline | undefined;
+let running: AbortController | undefined;
+
+function post(event: WorkerEvent): void {
+  scope.postMessage(event);
+}
+
+function describeError(error: unknown, id?: number): WorkerEvent {
+  const code = StrataError.isInstance(error) ? error.code : 'ERROR';
+  const message = error instanceof Error ? error.message : String(error);
+  return { type: 'error', code, message, ...(id === undefined ? {} : { id }) };
+}
+
+function adapterName(device: GPUDevice): string {
+  const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
+  if (info === undefined) return 'WebGPU';
+  const parts = [info.vendor, info.architecture, info.device, info.description].filter((part) => part !== '');
+  return parts.length === 0 ? 'WebGPU' : parts.join(' · ');
+}
+
+async function load(files: readonly File[], contextLength: number): Promise<void> {
+  const started = performance.now();
+  running?.abort();
+  const previous = pipeline;
+  pipeline = undefined;
+  await previous?.dispose();
+  const picked = pickedModel(files);
+  backend ??= await createWebGpuBackend();
+  const opened = await openModel(picked.source);
+  let bytes = 0;
+  for (const entry of opened.tensors.tensors.values()) bytes += entry.byteLength;
+  pipeline = await TextPipeline.load(opened, {
+    backend,
+    contextLength,
+    onProgress: (progress) => post({ type: 'progress', progress }),
+  });
+  const loaded = performance.now();
+  post({ type: 'warming-up' });
+  // A 16-token prompt (a many-row prefill: the tiled products) and two generated tokens (one-row decode steps) run
+  // the kernels most requests use once, so their pipelines are compiled before the user's first request.
+  const warmUpPrompt = new Array<number>(Math.min(16, pipeline.contextLength - 2)).fill(0);
+  await pipeline.generate(warmUpPrompt, { maxTokens: 2, ignoreEndOfGeneration: true }).result;
+  await pipeline.reset();
+  const info: ModelInfo = {
+    name: picked.name,
+    format: opened.format,
+    architecture: opened.architecture ?? 'unknown',
+    contextLength: pipeline.contextLength,
+    vocabularySize: pipeline.vocabularySize,
+    tensors: opened.tensors.tensors.size,
+    bytes,
+    hasChatTemplate: pipeline.chatTemplate !== undefined,
+    adapter: adapterName(backend.device),
+    loadMs: loaded - started,
+    warmUpMs: performance.now() - loaded,
+  };
+  post({ type: 'loaded', info });
+}
+
+function generateOptions(options: RequestOptions, signal: AbortSignal): GenerateOptions {
+  return {
+    maxTokens: options.maxTokens,
+    temperature: options.temperature,
+    topK: options.topK,
+    topP: options.topP,
+    ...(options.seed === undefined ? {} : { seed: options.seed }),
+    ...(options.alternatives === undefined ? {} : { logprobs: options.alternatives }),
+    signal,
+  };
+}
+
+async function run(
+  id: number,
+  options: RequestOptions,
+  start: (pipeline: TextPipeline, options: GenerateOptions) => Generation,
+): Promise<void> {
+  const current = pipeline;
+  if (current === undefined) {
+    throw new StrataError('INVALID_ARGUMENT', 'No model is loaded yet: pick a .gguf file or a model folder first.');
+  }
+  const controller = new AbortController();
+  running = controller;
+  try {
+    const generation = start(current, generateOptions(options, controller.signal));
+    for await (const delta of generation) {
+      post({
+        type: 'delta',
+        id,
+        text: delta.text,
+        ...(delta.token === undefined ? {} : { token: delta.token }),
+        ...(delta.logprob === undefined ? {} : { logprob: delta.logprob }),
+        ...(delta.topLogprobs === undefined
+          ? {}
+          : { alternatives: delta.topLogprobs.map(({ token, logprob }) => [token, logprob] as const) }),
+      });
+    }
+    const result = await generation.result;
+    post({
+      type: 'done',
+      id,
+      result: { text: result.text, tokens: [...result.tokens], finishReason: result.finishReason, stats: result.stats },
+    });
+  } finally {
+    if (running === controller) running = undefined;
+  }
+}
+
+scope.addEventListener('message', (event) => {
+  const request = event.data;
+  switch (request.type) {
+    case 'load':
+      load(request.files, request.contextLength).catch((error) => post(describeError(error)));
+      break;
+    case 'generate':
+      run(request.id, request.options, (model, options) => model.generate(request.prompt, options)).catch((error) =>
+        post(describeError(error, request.id)),
+      );
+      break;
+    case 'chat':
+      run(request.id, request.options, (model, options) => model.chat(request.messages, options)).catch((error) =>
+        post(describeError(error, request.id)),
+      );
+      break;
+    case 'stop':
+      running?.abort();
+      break;
+  }
+});
