@@ -6,9 +6,10 @@ import type { StageHandler, StageReply, StageRequest, Transport } from './transp
  * Node's `worker_threads` `MessagePort`/`parentPort` (which are EventTargets) all have it.
  */
 export interface MessagePortLike {
-  postMessage(message: unknown, transfer?: Transferable[]): void;
-  addEventListener(type: 'message', listener: (event: MessageEvent) => void): void;
-  removeEventListener(type: 'message', listener: (event: MessageEvent) => void): void;
+  postMessage(message: unknown, transfer: ArrayBuffer[]): void;
+  /** `listener` receives `MessageEvent`s (typed `Event` so that Node's and the DOM's ports both fit). */
+  addEventListener(type: 'message', listener: (event: Event) => void): void;
+  removeEventListener(type: 'message', listener: (event: Event) => void): void;
   /** Browsers queue messages until `start()` when listening through addEventListener. */
   start?(): void;
   close?(): void;
@@ -20,8 +21,8 @@ interface Envelope<T> {
 }
 
 /** Buffers worth transferring (not copying): the activations and logits. */
-function transferablesOf(body: StageRequest | StageReply): Transferable[] {
-  const buffers: Transferable[] = [];
+function transferablesOf(body: StageRequest | StageReply): ArrayBuffer[] {
+  const buffers: ArrayBuffer[] = [];
   if ('hidden' in body && body.hidden.buffer instanceof ArrayBuffer) buffers.push(body.hidden.buffer);
   if ('logits' in body && body.logits !== undefined && body.logits.buffer instanceof ArrayBuffer) {
     buffers.push(body.logits.buffer);
@@ -36,8 +37,8 @@ function transferablesOf(body: StageRequest | StageReply): Transferable[] {
 export function messagePortTransport(port: MessagePortLike): Transport {
   let nextId = 0;
   const pending = new Map<number, { resolve: (reply: StageReply) => void; reject: (error: unknown) => void }>();
-  const listener = (event: MessageEvent) => {
-    const envelope = event.data as Envelope<StageReply>;
+  const listener = (event: Event) => {
+    const envelope = (event as MessageEvent).data as Envelope<StageReply>;
     const waiter = pending.get(envelope.id);
     if (waiter === undefined) return;
     pending.delete(envelope.id);
@@ -75,8 +76,8 @@ export function messagePortTransport(port: MessagePortLike): Transport {
  */
 export function serveStageOnPort(handler: StageHandler, port: MessagePortLike): () => void {
   let queue: Promise<void> = Promise.resolve();
-  const listener = (event: MessageEvent) => {
-    const envelope = event.data as Envelope<StageRequest>;
+  const listener = (event: Event) => {
+    const envelope = (event as MessageEvent).data as Envelope<StageRequest>;
     queue = queue.then(async () => {
       const reply = await handler.handle(envelope.body);
       port.postMessage({ id: envelope.id, body: reply } satisfies Envelope<StageReply>, transferablesOf(reply));
