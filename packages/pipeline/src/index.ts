@@ -65,5 +65,6 @@ export {
   type BenchmarkOptions,
   type BenchmarkResult,
   benchmarkPipeline,
+  checkBenchmarkOptions,
   type RateSummary,
 } from './benchmark/benchmark.js';

@@ -1,6 +1,5 @@
 import { parseArgs } from 'node:util';
-import { StrataError } from '@strata/core';
-import { benchmarkPipeline } from '@strata/pipeline';
+import { benchmarkPipeline, checkBenchmarkOptions } from '@strata/pipeline';
 import type { Command, CommandOutput } from '../command.js';
 import { loadForCommand, numberOption, PIPELINE_OPTIONS } from './pipeline-setup.js';
 
@@ -37,15 +36,7 @@ async function run(argv: readonly string[], output: CommandOutput): Promise<numb
     promptTokens = numberOption(values, 'n-prompt') ?? 512;
     generatedTokens = numberOption(values, 'n-gen') ?? 128;
     repetitions = numberOption(values, 'repetitions') ?? 3;
-    for (const [name, value, least] of [
-      ['-p', promptTokens, 0],
-      ['-n', generatedTokens, 0],
-      ['-r', repetitions, 1],
-    ] as const) {
-      if (!Number.isInteger(value) || value < least) {
-        throw new StrataError('INVALID_ARGUMENT', `${name} ${value}: give an integer ≥ ${least}.`);
-      }
-    }
+    checkBenchmarkOptions({ promptTokens, generatedTokens, repetitions });
   } catch (error) {
     output.error(`strata bench: ${(error as Error).message}\n${USAGE}\n`);
     return 2;

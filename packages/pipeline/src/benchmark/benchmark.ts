@@ -37,6 +37,21 @@ function summarize(samples: number[]): RateSummary {
   return { mean, stddev: Math.sqrt(variance), samples };
 }
 
+/** Checks the sizes of a benchmark (`INVALID_ARGUMENT` naming the one out of range) before anything is loaded. */
+export function checkBenchmarkOptions(
+  options: Pick<BenchmarkOptions, 'promptTokens' | 'generatedTokens' | 'repetitions'>,
+): void {
+  for (const [name, value, least] of [
+    ['promptTokens', options.promptTokens, 0],
+    ['generatedTokens', options.generatedTokens, 0],
+    ['repetitions', options.repetitions, 1],
+  ] as const) {
+    if (!Number.isInteger(value) || value < least) {
+      throw new StrataError('INVALID_ARGUMENT', `${name} is ${value}; give an integer ≥ ${least}.`);
+    }
+  }
+}
+
 /**
  * Measures prompt processing (pp) and generation (tg) speed the way llama-bench defines them, with random prompt
  * tokens, greedy decoding and the cache reset before every run. The pipeline's context must hold
@@ -44,15 +59,7 @@ function summarize(samples: number[]): RateSummary {
  */
 export async function benchmarkPipeline(pipeline: TextPipeline, options: BenchmarkOptions): Promise<BenchmarkResult> {
   const { promptTokens, generatedTokens, repetitions } = options;
-  for (const [name, value, least] of [
-    ['promptTokens', promptTokens, 0],
-    ['generatedTokens', generatedTokens, 0],
-    ['repetitions', repetitions, 1],
-  ] as const) {
-    if (!Number.isInteger(value) || value < least) {
-      throw new StrataError('INVALID_ARGUMENT', `${name} is ${value}; give an integer ≥ ${least}.`);
-    }
-  }
+  checkBenchmarkOptions(options);
   if (Math.max(promptTokens, 1) + generatedTokens + 1 > pipeline.contextLength) {
     throw new StrataError(
       'CONTEXT_OVERFLOW',
