@@ -143,4 +143,25 @@ describe('greedy parity with the fixture references (CPU backend)', () => {
     expect(pipeline.contextLength).toBe(64);
     await pipeline.dispose();
   });
+
+  it('stop strings spanning tokens end the text just before them with a real tokenizer', async () => {
+    const pipeline = await loadTextPipeline(`${FIXTURES}llama`, { backend: createCpuBackend(), contextLength: 96 });
+    const prompt = 'def fibonacci(n):';
+    const free = await pipeline.generate(prompt, { maxTokens: 24, ignoreEndOfGeneration: true }).result;
+    // A stop string made of the end of one token's text and the start of a later one.
+    const pieces = free.tokens.map((token) => pipeline.tokenizer.decode([token]));
+    const offset = pieces.slice(0, 3).join('').length;
+    const stop = free.text.slice(offset - 1, offset + 2);
+    expect(stop.length).toBe(3);
+    const deltas: string[] = [];
+    const generation = pipeline.generate(prompt, { maxTokens: 24, ignoreEndOfGeneration: true, stop: [stop] });
+    for await (const delta of generation) deltas.push(delta.text);
+    const stopped = await generation.result;
+    expect(stopped.finishReason).toBe('stop-string');
+    expect(stopped.stopString).toBe(stop);
+    expect(stopped.text).toBe(free.text.slice(0, free.text.indexOf(stop)));
+    expect(deltas.join('')).toBe(stopped.text);
+    expect(stopped.stats.cachedPromptTokens).toBeGreaterThan(0); // the same prompt again: its prefix was reused
+    await pipeline.dispose();
+  });
 });
