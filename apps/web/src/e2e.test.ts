@@ -104,6 +104,44 @@ interface GreedyReference {
 
 const reference = (name: string) => JSON.parse(readFileSync(join(LLAMA, name), 'utf8')) as GreedyReference;
 
+/** Generates greedily from the reference's input ids through the page's prompt box, with token probabilities on. */
+async function generateFromIds(expected: GreedyReference): Promise<void> {
+  await page.click('#tab-complete');
+  await page.check('#prompt-ids');
+  await page.fill('#prompt', expected.input_ids.join(', '));
+  await page.fill('#max-tokens', String(expected.greedy_new_tokens.length));
+  await page.fill('#temperature', '0');
+  await page.check('#show-probabilities');
+  await page.click('#generate');
+  await page.waitForSelector('#stats[data-state="done"], #stats[data-state="failed"]');
+  expect(await page.locator('#error').textContent()).toBe('');
+  expect(await page.locator('#stats').textContent()).toMatch(/first token \d+ ms .* generated at [\d.]+ tok\/s/);
+  expect((await page.locator('#output').textContent())!.length).toBeGreaterThan(0);
+}
+
+/**
+ * The page's generated tokens must be transformers' greedy tokens. A float32 path may leave them only at a near-tie:
+ * there transformers' token must be the runner-up within 2e-2 (the fixtures' tolerance between engines), and the
+ * sequence must then be llama.cpp's, the other independent reference of these weights, which leaves transformers at
+ * that tie too.
+ */
+async function expectReferenceTokens(transformers: GreedyReference, llamaCpp: GreedyReference): Promise<void> {
+  const ids = (await page.locator('#token-ids').textContent())!.split(', ').map(Number);
+  const steps = await page
+    .locator('#token-list li')
+    .evaluateAll((items) =>
+      items.map((item) => JSON.parse((item as HTMLElement).dataset.alternatives!) as [number, number][]),
+    );
+  expect(steps.map((alternatives) => alternatives[0]![0])).toEqual(ids); // greedy: each token is its step's best
+  expect(ids).toHaveLength(transformers.greedy_new_tokens.length);
+  const diverge = ids.findIndex((token, step) => token !== transformers.greedy_new_tokens[step]);
+  if (diverge === -1) return;
+  const [best, second] = steps[diverge]!;
+  expect(second![0]).toBe(transformers.greedy_new_tokens[diverge]);
+  expect(best![1] - second![1]).toBeLessThan(2e-2);
+  expect(ids).toEqual(llamaCpp.greedy_new_tokens);
+}
+
 describe('apps/web in headless Chromium', () => {
   it('loads the llama fixture GGUF on WebGPU and generates the reference greedy tokens', async () => {
     const transformers = reference('expected.json');
@@ -118,35 +156,8 @@ describe('apps/web in headless Chromium', () => {
     expect(await page.locator('#model-info').textContent()).toContain('llama');
 
     // The references start from their 24 input ids (a prefix of the tokenized prompt), so enter them as ids.
-    await page.check('#prompt-ids');
-    await page.fill('#prompt', transformers.input_ids.join(', '));
-    await page.fill('#max-tokens', String(transformers.greedy_new_tokens.length));
-    await page.fill('#temperature', '0');
-    await page.check('#show-probabilities');
-    await page.click('#generate');
-    await page.waitForSelector('#stats[data-state="done"], #stats[data-state="failed"]');
-    expect(await page.locator('#error').textContent()).toBe('');
-    expect(await page.locator('#stats').textContent()).toMatch(/first token \d+ ms .* generated at [\d.]+ tok\/s/);
-    expect((await page.locator('#output').textContent())!.length).toBeGreaterThan(0);
-
-    const ids = (await page.locator('#token-ids').textContent())!.split(', ').map(Number);
-    const steps = await page
-      .locator('#token-list li')
-      .evaluateAll((items) =>
-        items.map((item) => JSON.parse((item as HTMLElement).dataset.alternatives!) as [number, number][]),
-      );
-    expect(steps.map((alternatives) => alternatives[0]![0])).toEqual(ids); // greedy: each token is its step's best
-    const diverge = ids.findIndex((token, step) => token !== transformers.greedy_new_tokens[step]);
-    if (diverge !== -1) {
-      // A float32 path can leave transformers only at a near-tie: there transformers' token must be the runner-up
-      // within 2e-2 (the fixtures' tolerance between engines), and the sequence must then be llama.cpp's, the other
-      // independent reference of this GGUF, which leaves transformers at that tie too.
-      const [best, second] = steps[diverge]!;
-      expect(second![0]).toBe(transformers.greedy_new_tokens[diverge]);
-      expect(best![1] - second![1]).toBeLessThan(2e-2);
-      expect(ids).toEqual(llamaCpp.greedy_new_tokens);
-    }
-    expect(ids).toHaveLength(transformers.greedy_new_tokens.length);
+    await generateFromIds(transformers);
+    await expectReferenceTokens(transformers, llamaCpp);
 
     await page.screenshot({ path: join(process.env.TMPDIR ?? tmpdir(), 'strata-web-e2e.png'), fullPage: true });
     expect(pageErrors).toEqual([]);
@@ -167,6 +178,17 @@ describe('apps/web in headless Chromium', () => {
     expect(generated.length).toBeGreaterThan(0);
     expect(generated.length).toBeLessThanOrEqual(6);
     await page.screenshot({ path: join(process.env.TMPDIR ?? tmpdir(), 'strata-web-e2e-chat.png'), fullPage: true });
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('loads the llama fixture as a Hugging Face folder (safetensors, tokenizer.json) and matches the references', async () => {
+    await page.setInputFiles('#folder-input', LLAMA);
+    await page.waitForSelector('#load-status[data-state="loaded"], #load-status[data-state="failed"]');
+    expect(await page.locator('#error').textContent()).toBe('');
+    expect(await page.locator('#load-status').getAttribute('data-state')).toBe('loaded');
+    expect(await page.locator('#model-info').textContent()).toContain('Hugging Face safetensors');
+    await generateFromIds(reference('expected.json'));
+    await expectReferenceTokens(reference('expected.json'), reference('expected-llamacpp-f32.json'));
     expect(pageErrors).toEqual([]);
   });
 });
