@@ -14,7 +14,15 @@ import {
   matvecUniforms,
   matvecWgsl,
 } from './matvec-shader.js';
-import { TILE_OUT, TILE_ROWS, TILED_STORAGE, type TiledVariant, tiledKey, tiledUniforms, tiledWgsl } from './tiled-shader.js';
+import {
+  TILE_OUT,
+  TILE_ROWS,
+  TILED_STORAGE,
+  type TiledVariant,
+  tiledKey,
+  tiledUniforms,
+  tiledWgsl,
+} from './tiled-shader.js';
 
 function shapeError(message: string, details: Record<string, unknown>): StrataError {
   return new StrataError('SHAPE_MISMATCH', message, { details });
@@ -33,7 +41,12 @@ function matrixWeight(runtime: GpuRuntime, value: WeightTensor, dimensions: 2 | 
   return weight;
 }
 
-function matrixInput(runtime: GpuRuntime, value: Tensor, columns: number, weight: GpuWeight): { tensor: GpuTensor; rows: number } {
+function matrixInput(
+  runtime: GpuRuntime,
+  value: Tensor,
+  columns: number,
+  weight: GpuWeight,
+): { tensor: GpuTensor; rows: number } {
   const tensor = runtime.tensor(value, 'f32', 'input');
   const last = tensor.shape[tensor.shape.length - 1];
   if (tensor.shape.length !== 2 || last !== columns) {
@@ -46,7 +59,12 @@ function matrixInput(runtime: GpuRuntime, value: Tensor, columns: number, weight
 }
 
 /** `input` `[rows, columns]` × `weight` `[out, columns]`ᵀ (+ `bias` `[out]`): f32 `[rows, out]`. */
-export function matmul(runtime: GpuRuntime, input: Tensor, weightValue: WeightTensor, biasValue?: WeightTensor): GpuTensor {
+export function matmul(
+  runtime: GpuRuntime,
+  input: Tensor,
+  weightValue: WeightTensor,
+  biasValue?: WeightTensor,
+): GpuTensor {
   const weight = matrixWeight(runtime, weightValue, 2);
   const [out, columns] = weight.shape as [number, number];
   const { tensor: source, rows } = matrixInput(runtime, input, columns, weight);
@@ -54,10 +72,13 @@ export function matmul(runtime: GpuRuntime, input: Tensor, weightValue: WeightTe
   if (biasValue !== undefined) {
     bias = runtime.weight(biasValue, 'bias');
     if (bias.storedType !== 'F32' || bias.shape.length !== 1 || bias.shape[0] !== out) {
-      throw shapeError(`The bias of ${weight.name} must be a float vector [${out}], got ${bias.type} [${bias.shape.join(', ')}].`, {
-        bias: [...bias.shape],
-        out,
-      });
+      throw shapeError(
+        `The bias of ${weight.name} must be a float vector [${out}], got ${bias.type} [${bias.shape.join(', ')}].`,
+        {
+          bias: [...bias.shape],
+          out,
+        },
+      );
     }
   }
   const output = runtime.allocate('f32', [rows, out]);
@@ -105,10 +126,13 @@ export function matmul(runtime: GpuRuntime, input: Tensor, weightValue: WeightTe
     const tilesOut = Math.ceil(chunk.rows / TILE_OUT);
     const tilesRows = Math.ceil(rows / TILE_ROWS);
     if (tilesOut > MAX_WORKGROUPS_PER_DIMENSION || tilesRows > MAX_WORKGROUPS_PER_DIMENSION) {
-      throw shapeError(`A product of ${rows} rows with ${chunk.rows} weight rows exceeds one dispatch; process fewer rows.`, {
-        rows,
-        out,
-      });
+      throw shapeError(
+        `A product of ${rows} rows with ${chunk.rows} weight rows exceeds one dispatch; process fewer rows.`,
+        {
+          rows,
+          out,
+        },
+      );
     }
     runtime.dispatch({
       shader,
@@ -125,21 +149,31 @@ export function matmul(runtime: GpuRuntime, input: Tensor, weightValue: WeightTe
  * `[rows, topK]`, `input` `[rows, columns]` or `[rows · topK, columns]`: f32 `[rows · topK, out]`. Each slot is a
  * mat-vec over its expert's rows; expert ids outside `[0, experts)` are clamped to 0.
  */
-export function matmulExperts(runtime: GpuRuntime, input: Tensor, weightValue: WeightTensor, expertsValue: Tensor): GpuTensor {
+export function matmulExperts(
+  runtime: GpuRuntime,
+  input: Tensor,
+  weightValue: WeightTensor,
+  expertsValue: Tensor,
+): GpuTensor {
   const weight = matrixWeight(runtime, weightValue, 3);
   const [expertCount, out, columns] = weight.shape as [number, number, number];
   const { tensor: source, rows: inputRows } = matrixInput(runtime, input, columns, weight);
   const experts = runtime.tensor(expertsValue, 'i32', 'expert ids');
   if (experts.shape.length !== 2) {
-    throw shapeError(`Expert ids must be [rows, topK], got [${experts.shape.join(', ')}].`, { experts: [...experts.shape] });
+    throw shapeError(`Expert ids must be [rows, topK], got [${experts.shape.join(', ')}].`, {
+      experts: [...experts.shape],
+    });
   }
   const [rows, topK] = experts.shape as [number, number];
   const slots = rows * topK;
   if (inputRows !== rows && inputRows !== slots) {
-    throw shapeError(`The input of ${weight.name} must have ${rows} or ${slots} rows (rows or rows · topK), got ${inputRows}.`, {
-      input: [...source.shape],
-      experts: [...experts.shape],
-    });
+    throw shapeError(
+      `The input of ${weight.name} must have ${rows} or ${slots} rows (rows or rows · topK), got ${inputRows}.`,
+      {
+        input: [...source.shape],
+        experts: [...experts.shape],
+      },
+    );
   }
   void expertCount;
   const output = runtime.allocate('f32', [slots, out]);
@@ -160,7 +194,7 @@ export function matmulExperts(runtime: GpuRuntime, input: Tensor, weightValue: W
   if (groupsOut > MAX_WORKGROUPS_PER_DIMENSION) {
     throw shapeError(`Expert matrices of ${out} rows exceed one dispatch.`, { out });
   }
-  const perSlotInput = inputRows === slots && (topK > 1 || inputRows === rows) ? 1 : 0;
+  const perSlotInput = inputRows === slots ? 1 : 0;
   for (const chunk of weight.chunks) {
     for (let slotOffset = 0; slotOffset < slots; slotOffset += MAX_WORKGROUPS_PER_DIMENSION) {
       const count = Math.min(MAX_WORKGROUPS_PER_DIMENSION, slots - slotOffset);
@@ -179,7 +213,12 @@ export function matmulExperts(runtime: GpuRuntime, input: Tensor, weightValue: W
           slotOffset,
           perSlotInput,
         }),
-        buffers: [{ tracked: chunk.tracked }, { tracked: source.tracked }, { tracked: experts.tracked }, { tracked: output.tracked }],
+        buffers: [
+          { tracked: chunk.tracked },
+          { tracked: source.tracked },
+          { tracked: experts.tracked },
+          { tracked: output.tracked },
+        ],
         workgroups: [groupsOut, count],
       });
     }

@@ -13,11 +13,14 @@ export interface RawDevice {
   readonly keepAlive: unknown;
 }
 
-/** Opens the first adapter with the optional features it has; undefined when Dawn finds no adapter. */
-export async function openRawDevice(): Promise<RawDevice | undefined> {
+/**
+ * Opens the first adapter with the optional features it has; undefined when Dawn finds no adapter. `dawnFlags` go to
+ * Dawn's `create` (e.g. `disable-dawn-features=timestamp_quantization` for benchmarks).
+ */
+export async function openRawDevice(dawnFlags: string[] = []): Promise<RawDevice | undefined> {
   const { create, globals } = await import('webgpu');
   Object.assign(globalThis, globals);
-  const gpu = create([]);
+  const gpu = create(dawnFlags);
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   if (adapter === null) return undefined;
   const wanted = ['subgroups', 'timestamp-query'].filter((name) => adapter.features.has(name)) as GPUFeatureName[];
@@ -79,8 +82,16 @@ export async function readBuffer(device: GPUDevice, buffer: GPUBuffer, byteLengt
   return copy;
 }
 
-/** Compiles `code` and throws with the compiler's messages when it fails. */
-export async function computePipeline(device: GPUDevice, code: string, label: string): Promise<GPUComputePipeline> {
+/**
+ * Compiles `code` and throws with the compiler's messages when it fails. `bindings` gives an explicit layout (binding i
+ * of group 0 has buffer type `bindings[i]`), so bindings the shader does not use stay in it; otherwise `'auto'`.
+ */
+export async function computePipeline(
+  device: GPUDevice,
+  code: string,
+  label: string,
+  bindings?: readonly GPUBufferBindingType[],
+): Promise<GPUComputePipeline> {
   const module = device.createShaderModule({ code, label });
   const info = await module.getCompilationInfo();
   const errors = info.messages.filter((message) => message.type === 'error');
@@ -95,11 +106,21 @@ export async function computePipeline(device: GPUDevice, code: string, label: st
     throw new Error(`WGSL compilation failed:\n${text}`);
   }
   device.pushErrorScope('validation');
-  const pipeline = await device.createComputePipelineAsync({
-    layout: 'auto',
-    compute: { module, entryPoint: 'main' },
-    label,
-  });
+  const layout =
+    bindings === undefined
+      ? 'auto'
+      : device.createPipelineLayout({
+          bindGroupLayouts: [
+            device.createBindGroupLayout({
+              entries: bindings.map((type, binding) => ({
+                binding,
+                visibility: GPUShaderStage.COMPUTE,
+                buffer: { type },
+              })),
+            }),
+          ],
+        });
+  const pipeline = await device.createComputePipelineAsync({ layout, compute: { module, entryPoint: 'main' }, label });
   const error = await device.popErrorScope();
   if (error !== null) throw new Error(`${label}: ${error.message}`);
   return pipeline;

@@ -1,0 +1,173 @@
+import { WEIGHT_TYPES, type WeightType } from '@strata/core';
+import { dequantize, floatToBfloat16, floatToHalf, rowByteLength } from '@strata/kernels-cpu';
+import { openGgufFile } from '@strata/loaders/node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createWebGpuBackend, type WebGpuBackend } from '../../webgpu-backend.js';
+import { quantBaseFile, randomValues } from './weight-fixtures.js';
+
+// matmul and matmulExperts for every weight type against "dequantize on the CPU, multiply in float64": real quantized
+// rows of the quant-base model, odd output counts, 3 input rows with bias (mat-vec, weights split into several chunks),
+// 70 rows with bias (tiled), and 1 row without subgroups. Few variants: lavapipe compiles each pipeline slowly.
+
+const OUT = 37;
+
+let backend: WebGpuBackend | undefined;
+let plain: WebGpuBackend | undefined;
+beforeAll(async () => {
+  try {
+    backend = await createWebGpuBackend({ maxChunkBytes: 4096 });
+    plain = await createWebGpuBackend({ disableFeatures: ['subgroups'] });
+  } catch (error) {
+    if (process.env.STRATA_REQUIRE_WEBGPU === '1') throw error;
+  }
+});
+afterAll(() => {
+  backend?.destroy();
+  plain?.destroy();
+});
+
+/** `rows` rows of real `type` bytes with `columns` columns (from the quant-base model). */
+async function weightRows(type: WeightType, rows: number): Promise<{ bytes: Uint8Array; columns: number }> {
+  const file = await openGgufFile(quantBaseFile(type));
+  const name = 'blk.1.ffn_down.weight';
+  const [, columns] = file.tensors.get(name).shape as [number, number];
+  const bytes = await file.tensors.readBytes(name);
+  return { bytes: bytes.subarray(0, rows * rowByteLength(type, columns)), columns };
+}
+
+function reference(
+  input: Float32Array,
+  weights: Float32Array,
+  rows: number,
+  out: number,
+  columns: number,
+  bias?: Float32Array,
+) {
+  const result = new Float64Array(rows * out);
+  const magnitude = new Float64Array(rows * out);
+  for (let r = 0; r < rows; r++) {
+    for (let o = 0; o < out; o++) {
+      let sum = bias?.[o] ?? 0;
+      let size = Math.abs(sum);
+      for (let c = 0; c < columns; c++) {
+        const product = input[r * columns + c]! * weights[o * columns + c]!;
+        sum += product;
+        size += Math.abs(product);
+      }
+      result[r * out + o] = sum;
+      magnitude[r * out + o] = size;
+    }
+  }
+  return { result, magnitude };
+}
+
+function expectClose(actual: Float32Array, expected: { result: Float64Array; magnitude: Float64Array }, what: string) {
+  expect(actual.length, what).toBe(expected.result.length);
+  for (let index = 0; index < actual.length; index++) {
+    const error = Math.abs(actual[index]! - expected.result[index]!);
+    if (!(error <= 2e-5 * expected.magnitude[index]! + 1e-6)) {
+      expect.fail(`${what}: element ${index} is ${actual[index]}, expected ${expected.result[index]}`);
+    }
+  }
+}
+
+describe('WebGPU matmul, every weight type', () => {
+  for (const type of WEIGHT_TYPES) {
+    it(`${type}: mat-vec (3 rows, chunks; 1 row without subgroups), tiled (70 rows), bias`, async (context) => {
+      if (backend === undefined || plain === undefined) return context.skip('Dawn found no WebGPU adapter');
+      const { bytes, columns } = await weightRows(type, OUT);
+      const values = dequantize(type, bytes, OUT * columns);
+      const biasValues = randomValues(OUT, 7);
+      for (const gpu of [backend, plain]) {
+        const weight = await gpu.uploadWeight({ name: 'w', type, shape: [OUT, columns] }, bytes);
+        const bias = await gpu.uploadWeight(
+          { name: 'b', type: 'F32', shape: [OUT] },
+          new Uint8Array(biasValues.buffer),
+        );
+        for (const rows of gpu === backend ? [3, 70] : [1]) {
+          const input = randomValues(rows * columns, rows);
+          const x = gpu.upload(input, [rows, columns]);
+          const withBias = rows !== 1;
+          const y = gpu.matmul(x, weight, withBias ? bias : undefined);
+          expect(y.shape).toEqual([rows, OUT]);
+          const actual = (await gpu.read(y)) as Float32Array;
+          const what = `${type} rows=${rows}${gpu === plain ? ' (no subgroups)' : ''}`;
+          expectClose(actual, reference(input, values, rows, OUT, columns, withBias ? biasValues : undefined), what);
+          gpu.dispose(x);
+          gpu.dispose(y);
+        }
+        gpu.dispose(weight);
+        gpu.dispose(bias);
+      }
+    });
+  }
+
+  for (const type of ['F32', 'F16', 'BF16'] as const) {
+    it(`${type} with an odd number of columns (unaligned rows)`, async (context) => {
+      if (backend === undefined) return context.skip('Dawn found no WebGPU adapter');
+      const columns = 37;
+      const out = 11;
+      const source = randomValues(out * columns, 3);
+      let bytes: Uint8Array;
+      if (type === 'F32') bytes = new Uint8Array(source.buffer);
+      else {
+        const halves = Uint16Array.from(source, (value) =>
+          type === 'F16' ? floatToHalf(value) : floatToBfloat16(value),
+        );
+        bytes = new Uint8Array(halves.buffer);
+      }
+      const values = dequantize(type, bytes, out * columns);
+      const weight = await backend.uploadWeight({ name: 'w', type, shape: [out, columns] }, bytes);
+      for (const rows of [2, 66]) {
+        const input = randomValues(rows * columns, rows + 10);
+        const x = backend.upload(input, [rows, columns]);
+        const y = backend.matmul(x, weight);
+        expectClose(
+          (await backend.read(y)) as Float32Array,
+          reference(input, values, rows, out, columns),
+          `${type} rows=${rows}`,
+        );
+      }
+    });
+  }
+});
+
+describe('WebGPU matmulExperts', () => {
+  for (const type of ['F16', 'Q8_0', 'Q4_0', 'Q4_K', 'Q6_K', 'IQ4_XS'] as const) {
+    it(`${type}: shared and per-slot inputs`, async (context) => {
+      if (backend === undefined) return context.skip('Dawn found no WebGPU adapter');
+      const experts = 3;
+      const out = 13;
+      const { bytes, columns } = await weightRows(type, experts * out);
+      const values = dequantize(type, bytes, experts * out * columns);
+      const weight = await backend.uploadWeight({ name: 'experts', type, shape: [experts, out, columns] }, bytes);
+      const rows = 2;
+      const topK = 2;
+      const chosen = new Int32Array([2, 0, 1, 2]);
+      const ids = backend.upload(chosen, [rows, topK]);
+      for (const inputRows of [rows, rows * topK]) {
+        const input = randomValues(inputRows * columns, inputRows);
+        const x = backend.upload(input, [inputRows, columns]);
+        const y = backend.matmulExperts(x, weight, ids);
+        expect(y.shape).toEqual([rows * topK, out]);
+        const actual = (await backend.read(y)) as Float32Array;
+        for (let slot = 0; slot < rows * topK; slot++) {
+          const expert = chosen[slot]!;
+          const inputRow = inputRows === rows ? Math.floor(slot / topK) : slot;
+          const expected = reference(
+            input.subarray(inputRow * columns, (inputRow + 1) * columns),
+            values.subarray(expert * out * columns, (expert + 1) * out * columns),
+            1,
+            out,
+            columns,
+          );
+          expectClose(
+            actual.subarray(slot * out, (slot + 1) * out),
+            expected,
+            `${type} slot ${slot} (input rows ${inputRows})`,
+          );
+        }
+      }
+    });
+  }
+});

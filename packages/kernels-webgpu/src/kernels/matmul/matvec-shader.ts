@@ -1,0 +1,241 @@
+import type { WeightType } from '@strata/core';
+import { rowsWordAligned, weightReaderWgsl, weightShader } from '../../wgsl/dequantize/index.js';
+
+/** Most input rows the mat-vec kernel takes at once (decode and short prompts); more go to the tiled mat-mul. */
+export const MAX_MATVEC_ROWS = 8;
+
+/** Tunables of the mat-vec kernel (defaults: {@link DEFAULT_MATVEC_TUNING}). */
+export interface MatvecTuning {
+  /** Invocations per workgroup (a power of two, a multiple of `threadsPerRow`). */
+  readonly workgroupSize: number;
+  /** Invocations that share one output row (a power of two). */
+  readonly threadsPerRow: number;
+  /** Units each invocation loads before it accumulates (more loads in flight). */
+  readonly unroll: number;
+}
+
+/** Tuning measured best on an NVIDIA H200 (see BENCHMARKS.md). */
+export const DEFAULT_MATVEC_TUNING: MatvecTuning = { workgroupSize: 256, threadsPerRow: 32, unroll: 2 };
+
+/** What a mat-vec kernel is specialised for. */
+export interface MatvecVariant {
+  /** Weight type as stored on the GPU. */
+  readonly type: WeightType;
+  /** Columns (decides word alignment of rows and whether input rows are vec4-aligned). */
+  readonly columns: number;
+  /** Input rows computed per weight row read (1…{@link MAX_MATVEC_ROWS}); 1 for experts. */
+  readonly inputRows: number;
+  /** `matmul`: output rows of one chunk; `experts`: slots × output rows, the expert chosen per slot. */
+  readonly mode: 'matmul' | 'experts';
+  /** Adds `bias` (matmul only). */
+  readonly bias: boolean;
+  /** The device has `subgroups`. */
+  readonly subgroups: boolean;
+  readonly tuning: MatvecTuning;
+}
+
+/** Storage bindings (from binding 1): weights, input, bias or expert ids, output. */
+export const MATVEC_STORAGE = ['read', 'read', 'read', 'write'] as const;
+
+/** The cache key of a variant: every specialisation baked into the code. */
+export function matvecKey(variant: MatvecVariant): string {
+  const { type, columns, inputRows, mode, bias, subgroups, tuning } = variant;
+  const shape = `${columns % 4 === 0 ? 'v4' : 'ragged'}:${rowsWordAligned(type, columns) ? 'a' : 'u'}`;
+  return `matvec:${mode}:${type}:${shape}:r=${inputRows}:b=${bias ? 1 : 0}:sg=${subgroups ? 1 : 0}:wg=${tuning.workgroupSize}:tpr=${tuning.threadsPerRow}:u=${tuning.unroll}`;
+}
+
+/**
+ * Uniform words of the mat-vec kernel, in `Params` order:
+ * `columns, rowBytes, units, chunkRows, firstRow, outStride, outRows, topK, slots, slotOffset, perSlotInput`.
+ */
+export interface MatvecParams {
+  readonly columns: number;
+  readonly rowBytes: number;
+  /** Units per weight row. */
+  readonly units: number;
+  /** Weight rows in the bound chunk. */
+  readonly chunkRows: number;
+  /** Weight row (over all chunks) of the chunk's first row. */
+  readonly firstRow: number;
+  /** Output row stride in elements. */
+  readonly outStride: number;
+  /** Experts: output rows per expert. */
+  readonly outRows: number;
+  /** Experts: slots per input row. */
+  readonly topK: number;
+  /** Experts: slots in this dispatch. */
+  readonly slots: number;
+  /** Experts: first slot of this dispatch. */
+  readonly slotOffset: number;
+  /** Experts: 1 when the input has one row per slot. */
+  readonly perSlotInput: number;
+}
+
+/** The words of {@link MatvecParams}. */
+export function matvecUniforms(params: MatvecParams): Uint32Array {
+  return new Uint32Array([
+    params.columns,
+    params.rowBytes,
+    params.units,
+    params.chunkRows,
+    params.firstRow,
+    params.outStride,
+    params.outRows,
+    params.topK,
+    params.slots,
+    params.slotOffset,
+    params.perSlotInput,
+  ]);
+}
+
+/** Output rows one workgroup computes. */
+export function matvecRowsPerWorkgroup(tuning: MatvecTuning): number {
+  return tuning.workgroupSize / tuning.threadsPerRow;
+}
+
+/**
+ * WGSL of the bandwidth-bound mat-vec: each weight row is read once, by `threadsPerRow` invocations walking its units
+ * (consecutive invocations on consecutive units, so loads coalesce), and multiplied with up to 8 input rows kept in
+ * registers; the partial sums meet in a subgroup reduction (shuffles or `subgroupAdd`, shared memory across subgroups)
+ * or, without subgroups, a shared-memory tree.
+ *
+ * Grid: `matmul` — `ceil(chunkRows / rowsPerWorkgroup)` groups (linear over x, y); `experts` — x over
+ * `ceil(outRows / rowsPerWorkgroup)`, y over slots.
+ */
+export function matvecWgsl(variant: MatvecVariant): string {
+  const { type, columns, inputRows, mode, bias, subgroups, tuning } = variant;
+  const shader = weightShader(type);
+  const { workgroupSize, threadsPerRow, unroll } = tuning;
+  const rowsPerGroup = workgroupSize / threadsPerRow;
+  const vector = columns % 4 === 0;
+  const rows = Array.from({ length: inputRows }, (_, index) => index);
+  const groups = Array.from({ length: shader.groups }, (_, index) => index);
+
+  const inputDeclaration = vector
+    ? 'var<storage, read> input: array<vec4<f32>>;'
+    : 'var<storage, read> input: array<f32>;';
+  // x4(element, column): 4 input values from element index `element` (column `column` of its row).
+  const inputRead = vector
+    ? 'fn x4(element: u32, column: u32) -> vec4<f32> { return input[element >> 2u]; }'
+    : `fn x4(element: u32, column: u32) -> vec4<f32> {
+  var values = vec4<f32>(0.0);
+  for (var i = 0u; i < 4u; i++) { if (column + i < params.columns) { values[i] = input[element + i]; } }
+  return values;
+}`;
+  const guard = vector
+    ? ''
+    : 'w = select(vec4<f32>(0.0), w, (vec4<u32>(column) + vec4<u32>(0u, 1u, 2u, 3u)) < vec4<u32>(params.columns));';
+
+  const accumulate = (unit: string, values: string) =>
+    groups
+      .map(
+        (group) => `{
+        let column = unit_column(${unit}, ${group}u);
+        var w = ${values}[${group}];
+        ${guard}
+${rows.map((row) => `        acc${row} += dot(w, x4(inputBase${row} + column, column));`).join('\n')}
+      }`,
+      )
+      .join('\n');
+
+  const unrolled = Array.from({ length: unroll }, (_, index) => index);
+  const loop = `
+    var unit = lane;
+    loop {
+      if (unit + ${(unroll - 1) * threadsPerRow}u >= params.units) { break; }
+${unrolled.map((index) => `      let values${index} = unit_load(rowByte, unit + ${index * threadsPerRow}u);`).join('\n')}
+${unrolled.map((index) => `      {\n      let u = unit + ${index * threadsPerRow}u;\n${accumulate('u', `values${index}`)}\n      }`).join('\n')}
+      unit += ${unroll * threadsPerRow}u;
+    }
+    for (; unit < params.units; unit += ${threadsPerRow}u) {
+      let values = unit_load(rowByte, unit);
+${accumulate('unit', 'values')}
+    }`;
+
+  // Reduction over the `threadsPerRow` invocations of one output row; the row's lane 0 ends with the total.
+  const reduction = subgroups
+    ? `
+  let subgroupsPerRow = max(1u, ${threadsPerRow}u / ss);
+${rows
+  .map(
+    (row) => `  if (ss > ${threadsPerRow}u) {
+    for (var offset = ${threadsPerRow / 2}u; offset > 0u; offset >>= 1u) { acc${row} += subgroupShuffleXor(acc${row}, offset); }
+  } else {
+    acc${row} = subgroupAdd(acc${row});
+  }
+  if (ss < ${threadsPerRow}u && sl == 0u) { scratch[${row}u * ${workgroupSize}u + li / ss] = acc${row}; }`,
+  )
+  .join('\n')}
+  workgroupBarrier();
+  if (ss < ${threadsPerRow}u && lane == 0u) {
+    let first = li / ss;
+${rows.map((row) => `    acc${row} = 0.0;\n    for (var k = 0u; k < subgroupsPerRow; k++) { acc${row} += scratch[${row}u * ${workgroupSize}u + first + k]; }`).join('\n')}
+  }`
+    : `
+${rows.map((row) => `  scratch[${row}u * ${workgroupSize}u + li] = acc${row};`).join('\n')}
+  workgroupBarrier();
+  for (var stride = ${threadsPerRow / 2}u; stride > 0u; stride >>= 1u) {
+    if (lane < stride) {
+${rows.map((row) => `      scratch[${row}u * ${workgroupSize}u + li] += scratch[${row}u * ${workgroupSize}u + li + stride];`).join('\n')}
+    }
+    workgroupBarrier();
+  }
+${rows.map((row) => `  acc${row} = scratch[${row}u * ${workgroupSize}u + li];`).join('\n')}`;
+
+  const experts = mode === 'experts';
+  const indexing = experts
+    ? `
+  let slot = group.y + params.slotOffset;
+  let o = group.x * ${rowsPerGroup}u + li / ${threadsPerRow}u;
+  let expert = u32(max(extra[slot], 0));
+  let weightRow = expert * params.outRows + o;
+  let valid = slot < params.slots + params.slotOffset && o < params.outRows && weightRow >= params.firstRow && weightRow < params.firstRow + params.chunkRows;
+  let localRow = select(0u, weightRow - params.firstRow, valid);
+  let inputRow = select(slot / params.topK, slot, params.perSlotInput == 1u);
+  let inputBase0 = inputRow * params.columns;`
+    : `
+  let o = linear_group(group, groups) * ${rowsPerGroup}u + li / ${threadsPerRow}u;
+  let valid = o < params.chunkRows;
+  let localRow = select(0u, o, valid);
+${rows.map((row) => `  let inputBase${row} = ${row}u * params.columns;`).join('\n')}`;
+  const store = experts
+    ? `    output[slot * params.outStride + o] = acc0;`
+    : rows
+        .map(
+          (row) =>
+            `    output[${row}u * params.outStride + params.firstRow + o] = acc${row}${bias ? ' + extra[params.firstRow + o]' : ''};`,
+        )
+        .join('\n');
+
+  return /* wgsl */ `${subgroups ? 'enable subgroups;\ndiagnostic(off, subgroup_uniformity);' : ''}
+struct Params {
+  columns: u32, rowBytes: u32, units: u32, chunkRows: u32, firstRow: u32, outStride: u32,
+  outRows: u32, topK: u32, slots: u32, slotOffset: u32, perSlotInput: u32,
+}
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> weights: array<u32>;
+@group(0) @binding(2) ${inputDeclaration}
+@group(0) @binding(3) var<storage, read> extra: array<${experts ? 'i32' : 'f32'}>;
+@group(0) @binding(4) var<storage, read_write> output: array<f32>;
+var<workgroup> scratch: array<f32, ${inputRows * workgroupSize}>;
+${weightReaderWgsl(type, columns)}
+${inputRead}
+fn linear_group(group: vec3u, groups: vec3u) -> u32 { return group.x + group.y * groups.x; }
+
+@compute @workgroup_size(${workgroupSize})
+fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) li: u32${
+    subgroups ? ', @builtin(subgroup_invocation_id) sl: u32, @builtin(subgroup_size) ss: u32' : ''
+  }) {
+  let lane = li % ${threadsPerRow}u;
+${indexing}
+  let rowByte = localRow * params.rowBytes;
+${rows.map((row) => `  var acc${row} = 0.0;`).join('\n')}
+  if (valid) {${loop}
+  }
+${reduction}
+  if (valid && lane == 0u) {
+${store}
+  }
+}
+`;
+}
