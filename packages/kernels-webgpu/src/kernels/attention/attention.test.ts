@@ -3,7 +3,8 @@ import { createCpuBackend } from '@strata/kernels-cpu';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backendForTests } from '../../testing/backend-for-tests.js';
 import type { WebGpuBackend } from '../../webgpu-backend.js';
-import { attentionTiling } from './attention.js';
+import { attention } from './attention.js';
+import { type AttentionTuning, planAttention } from './attention-plan.js';
 
 let gpu: WebGpuBackend | undefined;
 let reason = '';
@@ -31,6 +32,7 @@ async function runSteps(
   backend: Backend,
   shape: { heads: number; keyValueHeads: number; headDimensions: number; capacity: number; window?: number },
   steps: readonly Step[],
+  tuning?: AttentionTuning,
 ): Promise<Float32Array[]> {
   const width = shape.keyValueHeads * shape.headDimensions;
   const cache: KeyValueCache = {
@@ -46,21 +48,36 @@ async function runSteps(
       step.rows,
       shape.heads * shape.headDimensions,
     ]);
-    const output = backend.attention(queries, cache, {
-      ...shape,
-      firstPosition: step.firstPosition,
-      scale: 1 / Math.sqrt(shape.headDimensions),
-    });
+    const options = { ...shape, firstPosition: step.firstPosition, scale: 1 / Math.sqrt(shape.headDimensions) };
+    const output =
+      tuning === undefined
+        ? backend.attention(queries, cache, options)
+        : attention((backend as WebGpuBackend).runtime, queries, cache, options, tuning);
     outputs.push((await backend.read(output)) as Float32Array);
   }
   return outputs;
 }
 
 describe('attention on WebGPU', () => {
-  it('picks tiles that fit workgroup memory', () => {
-    expect(attentionTiling(1, 128, 16384)).toMatchObject({ queryRows: 1 });
-    const prefill = attentionTiling(100, 256, 16384);
-    expect((prefill.queryRows + prefill.keyTile) * 256 + prefill.queryRows * prefill.keyTile).toBeLessThanOrEqual(4096);
+  it('splits the keys of a decode step under the test tuning', () => {
+    const plan = planAttention({ rows: 1, heads: 6, keyValueHeads: 2, headDimensions: 12, keys: 20 }, 32768, {
+      maxSlots: 4,
+      targetWorkgroups: 64,
+      minKeysPerSplit: 4,
+      maxKeyTile: 4,
+    });
+    expect(plan).toMatchObject({ headsPerBlock: 3, keyTile: 4, splits: 5 });
+  });
+
+  it('plans GQA groups, row blocks and key splits that fit workgroup memory', () => {
+    const decode = planAttention({ rows: 1, heads: 32, keyValueHeads: 8, headDimensions: 128, keys: 8192 }, 32768);
+    expect(decode).toMatchObject({ rowsPerBlock: 1, headsPerBlock: 4, slots: 4 });
+    expect(decode.splits).toBeGreaterThan(1);
+    const prefill = planAttention({ rows: 512, heads: 32, keyValueHeads: 8, headDimensions: 256, keys: 512 }, 16384);
+    expect((prefill.slots + prefill.keyTile) * 256 + prefill.slots * prefill.keyTile).toBeLessThanOrEqual(4096);
+    expect(prefill.splits).toBe(1);
+    const odd = planAttention({ rows: 3, heads: 6, keyValueHeads: 2, headDimensions: 12, keys: 3 }, 32768);
+    expect(odd.headsPerBlock).toBe(3);
   });
 
   it('matches the CPU backend for GQA 4:1 prefill then decode', async (context) => {
@@ -75,5 +92,24 @@ describe('attention on WebGPU', () => {
     for (const [index, output] of actual.entries()) {
       for (const [element, value] of output.entries()) expect(value).toBeCloseTo(expected[index]![element]!, 4);
     }
-  }, 20_000);
+  });
+
+  it('matches the CPU backend with keys split over workgroups, a window and a ring cache', async (context) => {
+    if (gpu === undefined) return context.skip(reason);
+    const shape = { heads: 6, keyValueHeads: 2, headDimensions: 12, capacity: 24, window: 20 };
+    const steps = [
+      { firstPosition: 0, rows: 19 },
+      { firstPosition: 19, rows: 1 },
+      { firstPosition: 20, rows: 2 },
+      { firstPosition: 22, rows: 1 },
+      { firstPosition: 23, rows: 1 },
+      { firstPosition: 24, rows: 1 },
+    ];
+    const tuning = { maxSlots: 4, targetWorkgroups: 64, minKeysPerSplit: 4, maxKeyTile: 4 };
+    const expected = await runSteps(createCpuBackend(), shape, steps);
+    const actual = await runSteps(gpu, shape, steps, tuning);
+    for (const [index, output] of actual.entries()) {
+      for (const [element, value] of output.entries()) expect(value).toBeCloseTo(expected[index]![element]!, 4);
+    }
+  });
 });

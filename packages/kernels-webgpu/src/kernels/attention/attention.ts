@@ -2,184 +2,201 @@ import { type AttentionOptions, type KeyValueCache, StrataError, type Tensor } f
 import type { GpuRuntime } from '../../runtime/runtime.js';
 import { linearGrid, Uniforms, WGSL_LINEAR_GROUP } from '../../runtime/shader.js';
 import type { GpuTensor } from '../../tensor/gpu-tensor.js';
+import { type AttentionPlan, type AttentionTuning, DEFAULT_ATTENTION_TUNING, planAttention } from './attention-plan.js';
 
-/** Tile sizes of one attention launch: query rows per workgroup, keys per tile, invocations. */
-export interface AttentionTiling {
-  readonly queryRows: number;
-  readonly keyTile: number;
-  readonly workgroupSize: number;
-}
-
-/**
- * Picks the tiling: decode (one query row) streams keys in tiles of 64 with one workgroup per head; prefill takes up
- * to 16 query rows per workgroup so each key/value tile loaded into shared memory serves all of them. Tiles shrink
- * until query tile, key/value tile and scores fit the device's workgroup storage.
- */
-export function attentionTiling(rows: number, headDimensions: number, workgroupStorageBytes: number): AttentionTiling {
-  let queryRows = 1;
-  while (queryRows < 16 && queryRows < rows) queryRows *= 2;
-  let keyTile = rows === 1 ? 64 : 32;
-  const floats = () => queryRows * headDimensions + keyTile * headDimensions + queryRows * keyTile + 3 * queryRows;
-  const budget = Math.floor(workgroupStorageBytes / 4);
-  while (floats() > budget && keyTile > 8) keyTile /= 2;
-  while (floats() > budget && queryRows > 1) queryRows /= 2;
-  while (floats() > budget && keyTile > 1) keyTile /= 2;
-  if (floats() > budget) {
-    throw new StrataError(
-      'SHAPE_MISMATCH',
-      `attention: heads of ${headDimensions} dimensions do not fit the GPU's ${workgroupStorageBytes} bytes of workgroup memory.`,
-    );
-  }
-  const workgroupSize = queryRows >= 8 ? 128 : 64;
-  return { queryRows, keyTile, workgroupSize };
-}
-
-function attentionShader(headDimensions: number, tiling: AttentionTiling, softcap: boolean): string {
-  const { queryRows: BR, keyTile: BC, workgroupSize: WG } = tiling;
-  const HD = headDimensions;
-  const accumulators = Math.ceil((BR * HD) / WG);
-  return /* wgsl */ `
+const PARAMS = /* wgsl */ `
 struct Params {
   rows: u32, heads: u32, key_value_heads: u32, first_position: u32, capacity: u32,
-  window: u32, first_key: u32, scale: f32, softcap: f32,
+  window: u32, first_key: u32, scale: f32, softcap: f32, splits: u32,
 }
-@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(0) var<uniform> params: Params;`;
+
+function attentionShader(headDimensions: number, plan: AttentionPlan, softcap: boolean): string {
+  const { slots: S, keyTile: BC, workgroupSize: WG, rowsPerBlock: R, headsPerBlock: HB } = plan;
+  const HD = headDimensions;
+  const split = plan.splits > 1;
+  const accumulators = Math.ceil((S * HD) / WG);
+  const load = (name: string) => /* wgsl */ `
+fn load_${name}(first_key: u32, last_key: u32, head_offset: u32, li: u32) {
+  let width = params.key_value_heads * HD;
+  for (var index = li; index < BC * HD; index += WG) {
+    let key = first_key + index / HD;
+    var value = 0.0;
+    if (key <= last_key) { value = ${name}[(key % params.capacity) * width + head_offset + index % HD]; }
+    key_value_tile[index] = value;
+  }
+}`;
+  return /* wgsl */ `${PARAMS}
 @group(0) @binding(1) var<storage, read> queries: array<f32>;
 @group(0) @binding(2) var<storage, read> keys: array<f32>;
 @group(0) @binding(3) var<storage, read> values: array<f32>;
 @group(0) @binding(4) var<storage, read_write> destination: array<f32>;
+@group(0) @binding(5) var<storage, read_write> partial_state: array<f32>;
 const HD = ${HD}u;
-const BR = ${BR}u;
+const S = ${S}u;
+const R = ${R}u;
+const HB = ${HB}u;
 const BC = ${BC}u;
 const WG = ${WG}u;
 const MASKED = -3.0e38;
-var<workgroup> query_tile: array<f32, ${BR * HD}>;
+var<workgroup> query_tile: array<f32, ${S * HD}>;
 var<workgroup> key_value_tile: array<f32, ${BC * HD}>;
-var<workgroup> scores: array<f32, ${BR * BC}>;
-var<workgroup> row_max: array<f32, ${BR}>;
-var<workgroup> row_sum: array<f32, ${BR}>;
-var<workgroup> row_alpha: array<f32, ${BR}>;
+var<workgroup> scores: array<f32, ${S * BC}>;
+var<workgroup> slot_max: array<f32, ${S}>;
+var<workgroup> slot_sum: array<f32, ${S}>;
+var<workgroup> slot_alpha: array<f32, ${S}>;
 ${WGSL_LINEAR_GROUP}
-
-fn load_keys(first_key: u32, last_key: u32, head_offset: u32, li: u32) {
-  let width = params.key_value_heads * HD;
-  for (var index = li; index < BC * HD; index += WG) {
-    let key = first_key + index / HD;
-    var value = 0.0;
-    if (key <= last_key) { value = keys[(key % params.capacity) * width + head_offset + index % HD]; }
-    key_value_tile[index] = value;
-  }
-}
-fn load_values(first_key: u32, last_key: u32, head_offset: u32, li: u32) {
-  let width = params.key_value_heads * HD;
-  for (var index = li; index < BC * HD; index += WG) {
-    let key = first_key + index / HD;
-    var value = 0.0;
-    if (key <= last_key) { value = values[(key % params.capacity) * width + head_offset + index % HD]; }
-    key_value_tile[index] = value;
-  }
-}
+${load('keys')}
+${load('values')}
 
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) li: u32) {
   let linear = linear_group(group, groups);
-  let head = linear % params.heads;
-  let first_row = (linear / params.heads) * BR;
+  let split = linear % params.splits;
+  let block = linear / params.splits;
+  let head_blocks = params.heads / HB;
+  let head_block = block % head_blocks;
+  let first_row = (block / head_blocks) * R;
   if (first_row >= params.rows) { return; }
-  let key_value_head = head / (params.heads / params.key_value_heads);
-  let head_offset = key_value_head * HD;
+  let first_head = head_block * HB;
+  let head_offset = (first_head / (params.heads / params.key_value_heads)) * HD;
   let query_width = params.heads * HD;
-  let row_count = min(BR, params.rows - first_row);
-  // Positions this workgroup's queries see: up to its last query; from the window start of its first query.
+  let row_count = min(R, params.rows - first_row);
+  // Keys of this block: up to its last query; from its first query's window start; then this split's share.
   let first_query = params.first_position + first_row;
-  let last_key = first_query + row_count - 1u;
+  var last_key = first_query + row_count - 1u;
   var first_key = params.first_key;
   if (params.window > 0u && first_query + 1u > params.window) { first_key = max(first_key, first_query + 1u - params.window); }
+  if (first_key <= last_key) {
+    let share = ((last_key - first_key + params.splits) / params.splits + BC - 1u) / BC * BC;
+    first_key += split * share;
+    last_key = min(last_key, first_key + share - 1u);
+  }
 
-  for (var index = li; index < BR * HD; index += WG) {
-    let row = index / HD;
+  for (var index = li; index < S * HD; index += WG) {
+    let slot = index / HD;
     var value = 0.0;
-    if (row < row_count) { value = queries[(first_row + row) * query_width + head * HD + index % HD] * params.scale; }
+    if (slot / HB < row_count) {
+      value = queries[(first_row + slot / HB) * query_width + (first_head + slot % HB) * HD + index % HD] * params.scale;
+    }
     query_tile[index] = value;
   }
-  for (var row = li; row < BR; row += WG) { row_max[row] = MASKED; row_sum[row] = 0.0; }
+  for (var slot = li; slot < S; slot += WG) { slot_max[slot] = MASKED; slot_sum[slot] = 0.0; }
   var accumulator: array<f32, ${accumulators}>;
-  for (var slot = 0u; slot < ${accumulators}u; slot++) { accumulator[slot] = 0.0; }
 
   for (var tile_start = first_key; tile_start <= last_key; tile_start += BC) {
     workgroupBarrier();
     load_keys(tile_start, last_key, head_offset, li);
     workgroupBarrier();
-    for (var index = li; index < BR * BC; index += WG) {
-      let row = index / BC;
-      let column = index % BC;
-      let query_position = first_query + row;
-      let key = tile_start + column;
+    for (var index = li; index < S * BC; index += WG) {
+      let slot = index / BC;
+      let key = tile_start + index % BC;
+      let query_position = first_query + slot / HB;
       var score = MASKED;
-      let visible = row < row_count && key <= query_position && (params.window == 0u || key + params.window > query_position);
-      if (visible) {
+      if (slot / HB < row_count && key <= query_position && key <= last_key &&
+          (params.window == 0u || key + params.window > query_position)) {
         var dot = 0.0;
-        for (var d = 0u; d < HD; d++) { dot += query_tile[row * HD + d] * key_value_tile[column * HD + d]; }
+        for (var d = 0u; d < HD; d++) { dot += query_tile[slot * HD + d] * key_value_tile[(index % BC) * HD + d]; }
         ${softcap ? 'dot = params.softcap * tanh(clamp(dot / params.softcap, -15.0, 15.0));' : ''}
         score = dot;
       }
       scores[index] = score;
     }
     workgroupBarrier();
-    for (var row = li; row < BR; row += WG) {
-      let previous = row_max[row];
+    for (var slot = li; slot < S; slot += WG) {
+      let previous = slot_max[slot];
       var best = previous;
-      for (var column = 0u; column < BC; column++) { best = max(best, scores[row * BC + column]); }
+      for (var column = 0u; column < BC; column++) { best = max(best, scores[slot * BC + column]); }
       var alpha = 1.0;
       if (previous > -1.0e38) { alpha = exp(previous - best); }
       var total = 0.0;
       for (var column = 0u; column < BC; column++) {
-        let score = scores[row * BC + column];
+        let score = scores[slot * BC + column];
         var weight = 0.0;
         if (score > -1.0e38) { weight = exp(score - best); }
-        scores[row * BC + column] = weight;
+        scores[slot * BC + column] = weight;
         total += weight;
       }
-      row_max[row] = best;
-      row_sum[row] = row_sum[row] * alpha + total;
-      row_alpha[row] = alpha;
+      slot_max[slot] = best;
+      slot_sum[slot] = slot_sum[slot] * alpha + total;
+      slot_alpha[slot] = alpha;
     }
     workgroupBarrier();
     load_values(tile_start, last_key, head_offset, li);
     workgroupBarrier();
-    for (var slot = 0u; slot < ${accumulators}u; slot++) {
-      let index = li + slot * WG;
-      if (index < BR * HD) {
-        let row = index / HD;
+    for (var item = 0u; item < ${accumulators}u; item++) {
+      let index = li + item * WG;
+      if (index < S * HD) {
+        let slot = index / HD;
         let d = index % HD;
-        var sum = accumulator[slot] * row_alpha[row];
-        for (var column = 0u; column < BC; column++) { sum += scores[row * BC + column] * key_value_tile[column * HD + d]; }
-        accumulator[slot] = sum;
+        var sum = accumulator[item] * slot_alpha[slot];
+        for (var column = 0u; column < BC; column++) { sum += scores[slot * BC + column] * key_value_tile[column * HD + d]; }
+        accumulator[item] = sum;
       }
     }
   }
   workgroupBarrier();
-  for (var slot = 0u; slot < ${accumulators}u; slot++) {
-    let index = li + slot * WG;
-    let row = index / HD;
-    if (index < BR * HD && row < row_count) {
-      let total = row_sum[row];
-      destination[(first_row + row) * query_width + head * HD + index % HD] = select(0.0, accumulator[slot] / total, total > 0.0);
+  for (var item = 0u; item < ${accumulators}u; item++) {
+    let index = li + item * WG;
+    let slot = index / HD;
+    if (index < S * HD && slot / HB < row_count) {
+      let row = first_row + slot / HB;
+      let head = first_head + slot % HB;
+      ${
+        split
+          ? `let state = (row * params.heads + head) * params.splits + split;
+      destination[state * HD + index % HD] = accumulator[item];
+      if (index % HD == 0u) { partial_state[state * 2u] = slot_max[slot]; partial_state[state * 2u + 1u] = slot_sum[slot]; }`
+          : `let total = slot_sum[slot];
+      destination[row * query_width + head * HD + index % HD] = select(0.0, accumulator[item] / total, total > 0.0);`
+      }
     }
   }
 }`;
 }
 
+const COMBINE_SHADER = /* wgsl */ `${PARAMS}
+@group(0) @binding(1) var<storage, read> partial_values: array<f32>;
+@group(0) @binding(2) var<storage, read> partial_state: array<f32>;
+@group(0) @binding(3) var<storage, read_write> destination: array<f32>;
+${WGSL_LINEAR_GROUP}
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) li: u32) {
+  let head_dimensions = params.capacity; // the combine pass passes the head size here
+  let index = linear_group(group, groups) * 256u + li;
+  if (index >= params.rows * params.heads * head_dimensions) { return; }
+  let state = index / head_dimensions;
+  var best = -3.0e38;
+  for (var split = 0u; split < params.splits; split++) {
+    let base = (state * params.splits + split) * 2u;
+    if (partial_state[base + 1u] > 0.0) { best = max(best, partial_state[base]); }
+  }
+  var numerator = 0.0;
+  var denominator = 0.0;
+  for (var split = 0u; split < params.splits; split++) {
+    let base = state * params.splits + split;
+    let total = partial_state[base * 2u + 1u];
+    if (total > 0.0) {
+      let factor = exp(partial_state[base * 2u] - best);
+      numerator += partial_values[base * head_dimensions + index % head_dimensions] * factor;
+      denominator += total * factor;
+    }
+  }
+  destination[index] = select(0.0, numerator / denominator, denominator > 0.0);
+}`;
+
 /**
  * Causal attention of `queries` `[rows, heads · headDimensions]` over the cache, which already holds these rows' keys
- * and values (ring rows `position mod capacity`). One pass over the keys with an online softmax (flash attention):
- * decode streams key tiles per head; prefill shares each key/value tile among up to 16 query rows.
+ * and values (ring rows `position mod capacity`): one pass over the keys with an online softmax (flash attention).
+ * Each workgroup shares its key/value tiles among several query rows and the query heads of one GQA group; when that
+ * leaves the GPU idle (decode), the keys are split over workgroups and a second pass combines their softmax states.
  */
 export function attention(
   runtime: GpuRuntime,
   queries: Tensor,
   cache: KeyValueCache,
   options: AttentionOptions,
+  tuning: AttentionTuning = DEFAULT_ATTENTION_TUNING,
 ): GpuTensor {
   const query = runtime.tensor(queries, 'f32', 'queries');
   const keys = runtime.tensor(cache.keys, 'f32', 'key cache');
@@ -189,6 +206,8 @@ export function attention(
   const [capacity = 0, cacheWidth = 0] = keys.shape;
   if (
     query.shape.length !== 2 ||
+    !Number.isInteger(heads) ||
+    !Number.isInteger(keyValueHeads) ||
     columns !== heads * headDimensions ||
     keyValueHeads <= 0 ||
     heads % keyValueHeads !== 0 ||
@@ -205,34 +224,56 @@ export function attention(
   }
   const output = runtime.allocate('f32', query.shape);
   if (rows === 0) return output;
-  const tiling = attentionTiling(rows, headDimensions, runtime.limits.maxComputeWorkgroupStorageSize);
-  const softcap = options.softcap !== undefined && options.softcap > 0;
   const lastPosition = firstPosition + rows - 1;
   const firstKey = Math.max(0, lastPosition - capacity + 1);
-  const blocks = Math.ceil(rows / tiling.queryRows);
-  runtime.dispatch({
-    shader: {
-      key: `attention:hd=${headDimensions}:br=${tiling.queryRows}:bc=${tiling.keyTile}:wg=${tiling.workgroupSize}:cap=${softcap ? 1 : 0}`,
-      storage: ['read', 'read', 'read', 'write'],
-      code: () => attentionShader(headDimensions, tiling, softcap),
-    },
-    uniforms: new Uniforms()
+  const visibleKeys = Math.min(lastPosition + 1 - firstKey, options.window ?? Number.POSITIVE_INFINITY);
+  const plan = planAttention(
+    { rows, heads, keyValueHeads, headDimensions, keys: visibleKeys },
+    runtime.limits.maxComputeWorkgroupStorageSize,
+    tuning,
+  );
+  const softcap = options.softcap !== undefined && options.softcap > 0;
+  const blocks = Math.ceil(rows / plan.rowsPerBlock) * (heads / plan.headsPerBlock);
+  const uniforms = (capacityOrHeadSize: number) =>
+    new Uniforms()
       .u(rows)
       .u(heads)
       .u(keyValueHeads)
       .u(firstPosition)
-      .u(capacity)
+      .u(capacityOrHeadSize)
       .u(options.window ?? 0)
       .u(firstKey)
       .f(options.scale)
-      .f(softcap ? options.softcap! : 0).words,
+      .f(softcap ? options.softcap! : 0)
+      .u(plan.splits).words;
+  const split = plan.splits > 1;
+  const partialValues = split ? runtime.allocate('f32', [rows * heads * plan.splits, headDimensions]) : undefined;
+  const partialState = split ? runtime.allocate('f32', [rows * heads * plan.splits, 2]) : undefined;
+  runtime.dispatch({
+    shader: {
+      key: `attention:hd=${headDimensions}:r=${plan.rowsPerBlock}:h=${plan.headsPerBlock}:bc=${plan.keyTile}:wg=${plan.workgroupSize}:split=${split ? 1 : 0}:cap=${softcap ? 1 : 0}`,
+      storage: ['read', 'read', 'read', 'write', 'write'],
+      code: () => attentionShader(headDimensions, plan, softcap),
+    },
+    uniforms: uniforms(capacity),
     buffers: [
       { tracked: query.tracked },
       { tracked: keys.tracked },
       { tracked: values.tracked },
-      { tracked: output.tracked },
+      { tracked: (partialValues ?? output).tracked },
+      { tracked: partialState?.tracked ?? runtime.emptyBuffer },
     ],
-    workgroups: linearGrid(blocks * heads),
+    workgroups: linearGrid(blocks * plan.splits),
   });
+  if (partialValues !== undefined && partialState !== undefined) {
+    runtime.dispatch({
+      shader: { key: 'attention-combine', storage: ['read', 'read', 'write'], code: () => COMBINE_SHADER },
+      uniforms: uniforms(headDimensions),
+      buffers: [{ tracked: partialValues.tracked }, { tracked: partialState.tracked }, { tracked: output.tracked }],
+      workgroups: linearGrid(Math.ceil(query.size / 256)),
+    });
+    runtime.release(partialValues);
+    runtime.release(partialState);
+  }
   return output;
 }
