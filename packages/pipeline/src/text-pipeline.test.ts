@@ -243,4 +243,28 @@ describe('TextPipeline on a toy model (CPU backend)', () => {
     expect(flushes).toBe(2);
     expect(reads).toEqual(new Array(6).fill([1]));
   });
+
+  it('a failing step rejects the result and leaves the pipeline usable', async () => {
+    let steps = 0;
+    const failing: CompleteModel = {
+      ...model,
+      transform(hidden, context) {
+        if (++steps === 3) throw new StrataError('DEVICE_LOST', 'the device went away');
+        return model.transform(hidden, context);
+      },
+    };
+    const text = TextPipeline.fromParts({ model: failing, backend, tokenizer, contextLength: 48, chunkSize: 64 });
+    const generation = text.generate(PROMPT, { maxTokens: 10, ignoreEndOfGeneration: true });
+    await expect(generation.result).rejects.toMatchObject({ code: 'DEVICE_LOST' });
+    const again = await text.generate([...PROMPT, 33], { maxTokens: 4, ignoreEndOfGeneration: true }).result;
+    expect(again.tokens).toEqual(await referenceGreedy([...PROMPT, 33], 4));
+    const iterated = text.generate([...PROMPT, 34], { maxTokens: 10, ignoreEndOfGeneration: true });
+    steps = 1;
+    await expect(async () => {
+      for await (const _ of iterated) {
+        // the second decode step fails
+      }
+    }).rejects.toThrow('the device went away');
+    await expect(iterated.result).rejects.toMatchObject({ code: 'DEVICE_LOST' });
+  });
 });

@@ -89,6 +89,7 @@ export function generationSteps(
     let stopString: string | undefined;
     let firstTokenAt = started;
     let cachedPromptTokens = 0;
+    let failed = false;
     const aborted = () => options.signal?.aborted === true;
     const report = (): GenerationResult => ({
       text,
@@ -161,9 +162,13 @@ export function generationSteps(
           yield { text: tail };
         }
       }
+    } catch (error) {
+      failed = true;
+      throw error;
     } finally {
       release();
-      finish(report());
+      // A failure rejects the result (through the iterator) instead of reporting one.
+      if (!failed) finish(report());
     }
   };
 }
