@@ -77,6 +77,55 @@ export function expectClose(
   }
 }
 
+/** Methods whose results are not new storage: views (`reshape`) and host reads. */
+const UNTRACKED = new Set(['reshape', 'read', 'flush', 'dispose']);
+
+/**
+ * Wraps a backend so that every tensor and weight it creates is disposed by `release()` (views from `reshape` and
+ * tensors the computation disposed itself excepted), so a GPU backend gets its memory back after each comparison.
+ */
+export function trackAllocations(backend: Backend): { readonly backend: Backend; release(): void } {
+  const created: (Tensor | WeightTensor)[] = [];
+  const disposed = new Set<unknown>();
+  const record = (value: unknown): void => {
+    if (Array.isArray(value)) {
+      for (const item of value) record(item);
+    } else if (typeof value === 'object' && value !== null) {
+      if ('backendName' in value) created.push(value as Tensor | WeightTensor);
+      else if ('experts' in value && 'weights' in value) {
+        record((value as { experts: unknown }).experts);
+        record((value as { weights: unknown }).weights);
+      }
+    }
+  };
+  const tracked = new Proxy(backend, {
+    get(target, key) {
+      const member = Reflect.get(target, key, target) as unknown;
+      if (typeof member !== 'function') return member;
+      return (...args: unknown[]) => {
+        if (key === 'dispose') disposed.add(args[0]);
+        const result = (member as (...values: unknown[]) => unknown).apply(target, args);
+        if (UNTRACKED.has(String(key))) return result;
+        if (result instanceof Promise) {
+          return result.then((value) => {
+            record(value);
+            return value;
+          });
+        }
+        record(result);
+        return result;
+      };
+    },
+  });
+  return {
+    backend: tracked,
+    release() {
+      for (const item of created.reverse()) if (!disposed.has(item)) backend.dispose(item);
+      created.length = 0;
+    },
+  };
+}
+
 /**
  * Runs `compute` once on the backend under test and once on the reference, reads every output of both and compares
  * them with the op's tolerance (`op` may name one op per output). Returns the reference's outputs for further checks.
@@ -87,9 +136,17 @@ export async function compareWithReference(
   label: string,
   compute: Computation,
 ): Promise<(Float32Array | Int32Array)[]> {
-  const backend = context.backend();
-  const expected = await readAll(context.reference, await compute(context.reference));
-  const actual = await readAll(backend, await compute(backend));
+  const reference = trackAllocations(context.reference);
+  const backend = trackAllocations(context.backend());
+  let expected: (Float32Array | Int32Array)[];
+  let actual: (Float32Array | Int32Array)[];
+  try {
+    expected = await readAll(reference.backend, await compute(reference.backend));
+    actual = await readAll(backend.backend, await compute(backend.backend));
+  } finally {
+    reference.release();
+    backend.release();
+  }
   const ops: readonly ConformanceOp[] = typeof op === 'string' ? expected.map(() => op as ConformanceOp) : op;
   expect(actual.length, `${ops[0]} ${label}: output count`).toBe(expected.length);
   expect(ops.length, `${label}: one op per output`).toBe(expected.length);

@@ -11,6 +11,7 @@ export {
   expectClose,
   expectStrataError,
   randomFor,
+  trackAllocations,
   uploadWeight,
   weightBytesFor,
 } from './harness.js';
