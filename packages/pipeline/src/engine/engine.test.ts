@@ -42,4 +42,24 @@ describe('Engine', () => {
     expect(engine.list().map((model) => model.name)).toEqual(['a']);
     await engine.dispose();
   });
+
+  it('loads models by path and serves chat requests', async () => {
+    const engine = new Engine();
+    const fixtures = new URL('../../../../../shared/fixtures/models/', import.meta.url).pathname;
+    await engine.load('llama', `${fixtures}llama`, { backend, contextLength: 64 });
+    await engine.load('qwen2', `${fixtures}qwen2/model-f32.gguf`, { backend, contextLength: 64 });
+    const messages = [{ role: 'user', content: 'hi there' }];
+    const [llama, qwen] = await Promise.all([
+      engine.submit({ model: 'llama', messages, maxTokens: 3, ignoreEndOfGeneration: true }).result,
+      engine.submit({ model: 'qwen2', messages, maxTokens: 3, ignoreEndOfGeneration: true }).result,
+    ]);
+    expect(llama.tokens).toHaveLength(3);
+    expect(qwen.tokens).toHaveLength(3);
+    expect(engine.list().map((model) => [model.name, model.contextLength])).toEqual([
+      ['llama', 64],
+      ['qwen2', 64],
+    ]);
+    await expect(engine.load('llama', `${fixtures}llama`, { backend })).rejects.toThrow(/already hosts/);
+    await engine.dispose();
+  });
 });

@@ -2,7 +2,8 @@ import { StrataError } from '@strata/core';
 import type { Generation } from '../generation/generation.js';
 import type { GenerateOptions } from '../generation/types.js';
 import type { ChatMessage } from '../text/tokenizer.js';
-import type { Prompt, TextPipeline } from '../text-pipeline.js';
+import type { LoadTextPipelineOptions, ModelSource } from '../load/load-text-pipeline.js';
+import { type Prompt, TextPipeline } from '../text-pipeline.js';
 
 /** A request to an {@link Engine}: which model, and a prompt or a conversation. */
 export type EngineRequest = GenerateOptions & { readonly model: string } & (
@@ -34,6 +35,16 @@ export class Engine {
     }
     this.pipelines.set(name, pipeline);
     return this;
+  }
+
+  /** Loads a model (see `TextPipeline.load`) and hosts it under `name`. */
+  async load(name: string, source: ModelSource, options: LoadTextPipelineOptions): Promise<TextPipeline> {
+    if (this.pipelines.has(name)) {
+      throw new StrataError('INVALID_ARGUMENT', `The engine already hosts a model named '${name}'; remove it first.`);
+    }
+    const pipeline = await TextPipeline.load(source, options);
+    this.add(name, pipeline);
+    return pipeline;
   }
 
   /** Stops hosting `name`, disposing its pipeline once its queued requests finished. */
