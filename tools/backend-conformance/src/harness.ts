@@ -1,6 +1,6 @@
 import type { Backend, Tensor, WeightTensor, WeightType } from '@strata/core';
 import { StrataError, type StrataErrorCode } from '@strata/core';
-import { expect } from 'vitest';
+import { expect, onTestFinished } from 'vitest';
 import { SeededRandom } from './random.js';
 import { CONFORMANCE_TOLERANCES, type ConformanceOp, type Tolerance } from './tolerances.js';
 import { randomWeightBytes } from './weights.js';
@@ -124,6 +124,13 @@ export function trackAllocations(backend: Backend): { readonly backend: Backend;
       created.length = 0;
     },
   };
+}
+
+/** The backend under test, tracked: what the current test allocates through it is disposed when the test ends. */
+export function trackedBackend(context: ConformanceContext): Backend {
+  const tracked = trackAllocations(context.backend());
+  onTestFinished(() => tracked.release());
+  return tracked.backend;
 }
 
 /**

@@ -12,6 +12,7 @@ export {
   expectStrataError,
   randomFor,
   trackAllocations,
+  trackedBackend,
   uploadWeight,
   weightBytesFor,
 } from './harness.js';

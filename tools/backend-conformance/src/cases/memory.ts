@@ -5,13 +5,14 @@ import {
   compareWithReference,
   expectStrataError,
   randomFor,
+  trackedBackend,
   uploadWeight,
 } from '../harness.js';
 
 /** Upload, read, views, slices, splits, streaming weights, disposal and the typed errors of the contract. */
 export function registerMemoryCases(context: ConformanceContext): void {
   it('round-trips f32 and i32 data exactly and returns host copies', async () => {
-    const backend = context.backend();
+    const backend = trackedBackend(context);
     const floats = randomFor('roundtrip').floats(5 * 7, -1e3, 1e3);
     floats[3] = -0;
     floats[4] = Number.POSITIVE_INFINITY;
@@ -47,7 +48,7 @@ export function registerMemoryCases(context: ConformanceContext): void {
         ),
       ];
     });
-    const backend = context.backend();
+    const backend = trackedBackend(context);
     const tensor = backend.upload(data, [6, 10]);
     expect(backend.reshape(tensor, [60]).shape).toEqual([60]);
     expect(backend.sliceRows(tensor, 1, 4).shape).toEqual([4, 10]);
@@ -58,7 +59,7 @@ export function registerMemoryCases(context: ConformanceContext): void {
   });
 
   it('uploads a weight streamed in uneven chunks like the whole buffer', async () => {
-    const backend = context.backend();
+    const backend = trackedBackend(context);
     const random = randomFor('streamed');
     const bytes = new Uint8Array(random.floats(5 * 8).buffer);
     async function* chunks() {
@@ -78,7 +79,7 @@ export function registerMemoryCases(context: ConformanceContext): void {
   });
 
   it('raises TENSOR_DISPOSED, BACKEND_MISMATCH and SHAPE_MISMATCH', async () => {
-    const backend = context.backend();
+    const backend = trackedBackend(context);
     const random = randomFor('errors');
     const disposed = backend.upload(random.floats(4), [2, 2]);
     backend.dispose(disposed);

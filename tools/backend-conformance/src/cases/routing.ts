@@ -1,6 +1,6 @@
 import type { Backend, SamplingParameters } from '@strata/core';
 import { expect, it } from 'vitest';
-import { type ConformanceContext, compareWithReference, randomFor } from '../harness.js';
+import { type ConformanceContext, compareWithReference, randomFor, trackedBackend } from '../harness.js';
 
 /** Logits whose values are well separated (no near-ties), so every backend must choose the same indices. */
 function separatedLogits(rows: number, columns: number, name: string, spacing: number): Float32Array {
@@ -93,13 +93,12 @@ export function registerRoutingCases(context: ConformanceContext): void {
       { temperature: 1, minP: 0.2 },
       { temperature: 0.9, topK: 20, topP: 0.9, minP: 0.05 },
     ];
+    const backend = trackedBackend(context);
     for (const [index, setting] of settings.entries()) {
       const first = await compareWithReference(context, 'sampleToken', `setting ${index}`, (backend) =>
         draws.map((random) => sample(backend, { ...setting, random })),
       );
-      const again = await Promise.all(
-        draws.map((random) => context.backend().read(sample(context.backend(), { ...setting, random }))),
-      );
+      const again = await Promise.all(draws.map((random) => backend.read(sample(backend, { ...setting, random }))));
       expect(again.map((ids) => ids[0])).toEqual(first.map((ids) => ids[0]));
     }
   });
