@@ -31,19 +31,14 @@ export interface ChatInput {
 
 function terminalInput(): ChatInput & { readline: Interface } {
   const readline = createInterface({ input: process.stdin, output: process.stderr, terminal: process.stdin.isTTY });
-  let closed = false;
-  readline.on('close', () => {
-    closed = true;
-  });
+  // The line iterator buffers lines that arrive while a reply is being written (piped input).
+  const lines = readline[Symbol.asyncIterator]();
   return {
     readline,
     async question(prompt) {
-      if (closed) return undefined;
-      try {
-        return await readline.question(prompt);
-      } catch {
-        return undefined;
-      }
+      process.stderr.write(prompt);
+      const next = await lines.next();
+      return next.done === true ? undefined : next.value;
     },
     close: () => readline.close(),
   };
@@ -73,7 +68,8 @@ export async function runChat(argv: readonly string[], output: CommandOutput, in
   const start: ChatMessage[] = values.system === undefined ? [] : [{ role: 'system', content: values.system }];
   let messages = start.slice();
   let controller: AbortController | undefined;
-  const onInterrupt = () => controller?.abort();
+  // Ctrl-C stops the reply being written; at the prompt it ends the chat.
+  const onInterrupt = () => (controller === undefined ? lines.close() : controller.abort());
   if (input === undefined) (lines as ReturnType<typeof terminalInput>).readline.on('SIGINT', onInterrupt);
   process.on('SIGINT', onInterrupt);
   try {
