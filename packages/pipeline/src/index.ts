@@ -12,6 +12,7 @@ export type { ForwardRequest, ForwardResult, ModelExecutor } from './generation/
 export { Generation } from './generation/generation.js';
 export { LocalExecutor, type LocalExecutorOptions } from './generation/local-executor.js';
 export { logprobsOf } from './generation/logprobs.js';
+export { type StepHooks, type StepRecord, withStepHooks } from './generation/step-hooks.js';
 export type {
   FinishReason,
   GenerateOptions,

@@ -267,4 +267,30 @@ describe('TextPipeline on a toy model (CPU backend)', () => {
     }).rejects.toThrow('the device went away');
     await expect(iterated.result).rejects.toMatchObject({ code: 'DEVICE_LOST' });
   });
+
+  it('step hooks see every forward step: prefill chunks, then one decode step per token', async () => {
+    const steps: { first: number; rows: number; chooses: boolean }[] = [];
+    const text = TextPipeline.fromParts({
+      model,
+      backend,
+      tokenizer,
+      contextLength: 48,
+      chunkSize: 4,
+      hooks: {
+        afterStep: ({ request, result, milliseconds }) => {
+          expect(milliseconds).toBeGreaterThanOrEqual(0);
+          expect(result.token !== undefined).toBe(request.choice !== undefined);
+          steps.push({ first: request.firstPosition, rows: request.ids.length, chooses: request.choice !== undefined });
+        },
+      },
+    });
+    await text.generate(PROMPT, { maxTokens: 3, ignoreEndOfGeneration: true }).result;
+    expect(steps).toEqual([
+      { first: 0, rows: 4, chooses: false },
+      { first: 4, rows: 4, chooses: false },
+      { first: 8, rows: 2, chooses: true },
+      { first: 10, rows: 1, chooses: true },
+      { first: 11, rows: 1, chooses: true },
+    ]);
+  });
 });

@@ -7,6 +7,7 @@ import { Generation } from './generation/generation.js';
 import { LocalExecutor } from './generation/local-executor.js';
 import { Mutex } from './generation/mutex.js';
 import { generationSteps } from './generation/run-generation.js';
+import { type StepHooks, withStepHooks } from './generation/step-hooks.js';
 import type { GenerateOptions } from './generation/types.js';
 import type { ChatMessage, PipelineChatTemplate, PipelineTokenizer } from './text/tokenizer.js';
 
@@ -21,6 +22,8 @@ export interface RuntimeOptions {
   readonly contextLength?: number;
   /** Rows per prefill step (default 256): bigger is faster, smaller bounds memory and the ring buffers. */
   readonly chunkSize?: number;
+  /** Callbacks around every forward step (tracing, profiling). */
+  readonly hooks?: StepHooks;
 }
 
 /** The already-built parts a pipeline can be assembled from. */
@@ -93,10 +96,11 @@ export class TextPipeline {
     const chunkSize = parts.chunkSize ?? DEFAULT_CHUNK_SIZE;
     checkRuntimeOptions(requested, chunkSize);
     const contextLength = Math.min(requested, parts.maxContextLength ?? Infinity);
-    const executor = new LocalExecutor(parts.model, parts.backend, {
+    const local = new LocalExecutor(parts.model, parts.backend, {
       contextLength,
       chunkSize: Math.min(chunkSize, contextLength),
     });
+    const executor = parts.hooks === undefined ? local : withStepHooks(local, parts.hooks);
     return new TextPipeline({
       executor,
       tokenizer: parts.tokenizer,

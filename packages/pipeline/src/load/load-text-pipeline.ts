@@ -99,6 +99,7 @@ export async function loadTextPipeline(source: ModelSource, options: LoadTextPip
     maxContextLength: model.config.contextLength,
     ...(options.contextLength === undefined ? {} : { contextLength: options.contextLength }),
     ...(options.chunkSize === undefined ? {} : { chunkSize: options.chunkSize }),
+    ...(options.hooks === undefined ? {} : { hooks: options.hooks }),
     onDispose: () => model.dispose(),
   });
 }
