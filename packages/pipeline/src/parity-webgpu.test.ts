@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { StrataError } from '@strata/core';
+import { createCpuBackend } from '@strata/kernels-cpu';
 import { createWebGpuBackend, type WebGpuBackend } from '@strata/kernels-webgpu';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadTextPipeline } from './load/load-text-pipeline.js';
@@ -40,5 +41,25 @@ describe('greedy parity on WebGPU', () => {
     }).result;
     await pipeline.dispose();
     expect(result.tokens).toEqual(expected.greedy_new_tokens);
+  });
+
+  it('seeded sampling with every filter and a penalty picks the same tokens as on the CPU', async (context) => {
+    if (backend === undefined) return context.skip(`no WebGPU adapter: ${missing}`);
+    const options = {
+      maxTokens: 12,
+      temperature: 0.9,
+      topK: 40,
+      topP: 0.95,
+      minP: 0.05,
+      repetitionPenalty: 1.1,
+      seed: 7,
+    };
+    const tokens: (readonly number[])[] = [];
+    for (const on of [backend, createCpuBackend()]) {
+      const pipeline = await loadTextPipeline(`${FIXTURES}qwen3`, { backend: on, contextLength: 40 });
+      tokens.push((await pipeline.generate('hello world', { ...options, ignoreEndOfGeneration: true }).result).tokens);
+      await pipeline.dispose();
+    }
+    expect(tokens[0]).toEqual(tokens[1]);
   });
 });
