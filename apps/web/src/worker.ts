@@ -60,6 +60,9 @@ async function load(files: readonly File[], contextLength: number): Promise<void
   const warmUpPrompt = new Array<number>(Math.min(16, pipeline.contextLength - 2)).fill(0);
   await pipeline.generate(warmUpPrompt, { maxTokens: 2, ignoreEndOfGeneration: true }).result;
   await pipeline.reset();
+  // One sampled token compiles the sampling kernels (temperature, top-k, top-p) too.
+  await pipeline.generate([0], { maxTokens: 1, temperature: 1, topK: 40, topP: 0.95, seed: 0 }).result;
+  await pipeline.reset();
   const info: ModelInfo = {
     name: picked.name,
     format: opened.format,
