@@ -51,6 +51,7 @@ export class WebGpuBackend implements Backend {
   /** Runtime the kernels compute with (device, pool, pipeline cache, recorder). */
   readonly runtime: GpuRuntime;
   private destroyed = false;
+  private weightBytes = 0;
 
   constructor(
     private readonly acquired: AcquiredDevice,
@@ -79,9 +80,11 @@ export class WebGpuBackend implements Backend {
   // ── memory ──────────────────────────────────────────────────────────────────────────────────────────────────────────
   async uploadWeight(descriptor: WeightDescriptor, bytes: WeightBytes): Promise<WeightTensor> {
     this.runtime.errors.assertAlive();
-    return this.runtime.errors.captureNow(`the upload of weight ${descriptor.name}`, () =>
+    const weight = await this.runtime.errors.captureNow(`the upload of weight ${descriptor.name}`, () =>
       uploadWeight(this.device, descriptor, bytes, { maxChunkBytes: this.runtime.maxChunkBytes }),
     );
+    for (const chunk of weight.chunks) this.weightBytes += chunk.tracked.size;
+    return weight;
   }
 
   upload(data: Float32Array | Int32Array, shape: readonly number[]): Tensor {
@@ -133,6 +136,7 @@ export class WebGpuBackend implements Backend {
     else if (tensor instanceof GpuWeight) {
       // Buffers that recorded commands still use are destroyed once those commands are submitted.
       const recorder = this.runtime.recorder;
+      if (!tensor.isDisposed) for (const chunk of tensor.chunks) this.weightBytes -= chunk.tracked.size;
       tensor.dispose((tracked) => {
         if (recorder.pending && tracked.lastBatch === recorder.batch)
           recorder.afterSubmit(() => tracked.buffer.destroy());
@@ -275,6 +279,19 @@ export class WebGpuBackend implements Backend {
 
   sampleToken(logits: Tensor, parameters: SamplingParameters): Tensor {
     return sampleToken(this.runtime, logits, parameters);
+  }
+
+  /** GPU memory held: activations in use, free buffers kept by the pool, weights. */
+  memory(): { activeBytes: number; pooledBytes: number; weightBytes: number } {
+    const { liveBytes, freeBytes } = this.runtime.pool.stats();
+    return { activeBytes: liveBytes, pooledBytes: freeBytes, weightBytes: this.weightBytes };
+  }
+
+  /** Runs the recorded work, then destroys the pool's free buffers (after a long prompt, say). */
+  async releasePooledMemory(): Promise<void> {
+    await this.flush();
+    this.runtime.pool.trim();
+    this.runtime.recorder.forgetBindGroups();
   }
 
   /** Releases the device (and Dawn in Node). The backend and its tensors are unusable afterwards. */

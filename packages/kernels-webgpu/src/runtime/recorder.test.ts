@@ -80,6 +80,20 @@ describe('Recorder', () => {
     expect(b.runtime.pool.stats().liveBytes).toBe(live);
   });
 
+  it('reports and releases pooled memory; weights count until disposed', async (context) => {
+    const b = backend(context);
+    const before = b.memory().weightBytes;
+    const weight = await b.uploadWeight({ name: 'w', type: 'F32', shape: [4, 8] }, new Uint8Array(128));
+    expect(b.memory().weightBytes).toBeGreaterThanOrEqual(before + 128);
+    b.dispose(weight);
+    expect(b.memory().weightBytes).toBe(before);
+    b.dispose(b.scale(b.upload(new Float32Array(1000), [1000]), 2));
+    expect(b.memory().pooledBytes).toBeGreaterThan(0);
+    await b.releasePooledMemory();
+    expect(b.memory().pooledBytes).toBe(0);
+    expect(Array.from(await b.read(b.scale(b.upload(new Float32Array([2]), [1]), 2)))).toEqual([4]);
+  });
+
   it('surfaces a shader error of recorded work as GPU_VALIDATION at the next read', async (context) => {
     const b = backend(context);
     const output = b.runtime.allocate('f32', [4]);

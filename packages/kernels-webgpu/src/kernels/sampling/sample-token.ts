@@ -2,9 +2,7 @@ import { type SamplingParameters, StrataError, type Tensor } from '@strata/core'
 import type { GpuRuntime } from '../../runtime/runtime.js';
 import { Uniforms } from '../../runtime/shader.js';
 import type { GpuTensor } from '../../tensor/gpu-tensor.js';
-import { workgroupReduction } from '../wgsl/reduce.js';
-
-const WORKGROUP = 256;
+import { samplingShader } from './sampling-shader.js';
 
 function invalid(message: string): never {
   throw new StrataError('INVALID_SAMPLING_OPTIONS', `sampleToken: ${message}`);
@@ -34,147 +32,10 @@ export function validateSampling(parameters: SamplingParameters, vocabulary: num
   }
 }
 
-function samplingShader(subgroups: boolean): string {
-  const reduction = workgroupReduction(subgroups, WORKGROUP);
-  const args = reduction.args;
-  return /* wgsl */ `${reduction.enable}
-struct Params {
-  vocabulary: u32, offset: u32, penalties: u32, biases: u32,
-  repetition: f32, presence: f32, frequency: f32,
-  temperature: f32, top_k: u32, top_p: f32, min_p: f32, random: f32,
-}
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> logits: array<f32>;
-@group(0) @binding(2) var<storage, read> penalty_tokens: array<i32>;
-@group(0) @binding(3) var<storage, read> penalty_counts: array<i32>;
-@group(0) @binding(4) var<storage, read> bias_tokens: array<i32>;
-@group(0) @binding(5) var<storage, read> bias_values: array<f32>;
-@group(0) @binding(6) var<storage, read_write> work: array<f32>;
-@group(0) @binding(7) var<storage, read_write> destination: array<i32>;
-${reduction.functions}
-const NONE = 0xffffffffu;
-const FINITE_FLOOR = 0x00800000u; // keys at or below this are -infinity (banned) or NaN-free negatives of -inf
-
-// Orders floats as unsigned integers: a < b ⇔ key(a) < key(b).
-fn key_of(value: f32) -> u32 {
-  let bits = bitcast<u32>(value);
-  return select(bits | 0x80000000u, ~bits, (bits & 0x80000000u) != 0u);
-}
-
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(local_invocation_index) li: u32${reduction.builtins}) {
-  let count = params.vocabulary;
-  for (var token = li; token < count; token += ${WORKGROUP}u) { work[token] = logits[params.offset + token]; }
-  storageBarrier();
-  workgroupBarrier();
-  // Penalties then biases, in list order, by one invocation (the lists are short; duplicates apply in order).
-  if (li == 0u) {
-    for (var entry = 0u; entry < params.penalties; entry++) {
-      let token = u32(penalty_tokens[entry]);
-      if (token >= count) { continue; }
-      let occurrences = penalty_counts[entry];
-      var value = work[token];
-      if (params.repetition != 1.0) { value = select(value * params.repetition, value / params.repetition, value > 0.0); }
-      value -= f32(occurrences) * params.frequency + select(0.0, params.presence, occurrences > 0);
-      work[token] = value;
-    }
-    for (var entry = 0u; entry < params.biases; entry++) {
-      let token = u32(bias_tokens[entry]);
-      if (token < count) { work[token] += bias_values[entry]; }
-    }
-  }
-  storageBarrier();
-  workgroupBarrier();
-
-  // Greedy: the first index of the largest logit.
-  var best = -3.402823e38;
-  var best_index = NONE;
-  for (var token = li; token < count; token += ${WORKGROUP}u) {
-    let value = work[token];
-    if (best_index == NONE || value > best) { best = value; best_index = token; }
-  }
-  let top = reduce_max(best, ${args});
-  let first_best = reduce_min_u(select(NONE, best_index, best == top && best_index != NONE), ${args});
-  if (params.temperature <= 0.0) {
-    if (li == 0u) { destination[0] = i32(select(first_best, 0u, first_best == NONE)); }
-    return;
-  }
-
-  // Temperature: scores s = logit / T; weights exp(s − max s).
-  let inverse_temperature = 1.0 / params.temperature;
-  let top_scaled = top * inverse_temperature;
-  for (var token = li; token < count; token += ${WORKGROUP}u) { work[token] = work[token] * inverse_temperature; }
-  storageBarrier();
-  workgroupBarrier();
-
-  // Keep keys ≥ floor; a banned (-inf) token never passes.
-  var floor = FINITE_FLOOR;
-  // Top-k: the largest key K with at least k tokens at or above it.
-  if (params.top_k > 0u && params.top_k < count) {
-    var found = 0u;
-    for (var bit = 31i; bit >= 0i; bit--) {
-      let candidate = found | (1u << u32(bit));
-      var local = 0.0;
-      for (var token = li; token < count; token += ${WORKGROUP}u) { local += select(0.0, 1.0, key_of(work[token]) >= candidate); }
-      if (reduce_sum(local, ${args}) >= f32(params.top_k)) { found = candidate; }
-    }
-    floor = max(floor, found);
-  }
-  // Top-p: the largest key K whose kept mass at or above it reaches p of the kept total.
-  if (params.top_p < 1.0) {
-    var local_total = 0.0;
-    for (var token = li; token < count; token += ${WORKGROUP}u) {
-      let s = work[token];
-      local_total += select(0.0, exp(s - top_scaled), key_of(s) >= floor);
-    }
-    let threshold = params.top_p * reduce_sum(local_total, ${args});
-    var found = 0u;
-    for (var bit = 31i; bit >= 0i; bit--) {
-      let candidate = found | (1u << u32(bit));
-      var local = 0.0;
-      for (var token = li; token < count; token += ${WORKGROUP}u) {
-        let s = work[token];
-        let k = key_of(s);
-        local += select(0.0, exp(s - top_scaled), k >= candidate && k >= floor);
-      }
-      if (reduce_sum(local, ${args}) >= threshold) { found = candidate; }
-    }
-    floor = max(floor, found);
-  }
-  // Min-p (after top-p, which normalises over the top-k set): keep s ≥ max + ln(min_p).
-  if (params.min_p > 0.0) { floor = max(floor, key_of(top_scaled + log(params.min_p))); }
-  // Pick: walking tokens from the most likely down, the first whose cumulative kept mass exceeds random · total.
-  var local_kept = 0.0;
-  for (var token = li; token < count; token += ${WORKGROUP}u) {
-    let s = work[token];
-    local_kept += select(0.0, exp(s - top_scaled), key_of(s) >= floor);
-  }
-  let target_mass = params.random * reduce_sum(local_kept, ${args});
-  var chosen_key = 0u;
-  for (var bit = 31i; bit >= 0i; bit--) {
-    let candidate = chosen_key | (1u << u32(bit));
-    var local = 0.0;
-    for (var token = li; token < count; token += ${WORKGROUP}u) {
-      let s = work[token];
-      let k = key_of(s);
-      local += select(0.0, exp(s - top_scaled), k >= candidate && k >= floor);
-    }
-    if (reduce_sum(local, ${args}) > target_mass) { chosen_key = candidate; }
-  }
-  var local_choice = NONE;
-  for (var token = li; token < count; token += ${WORKGROUP}u) {
-    let k = key_of(work[token]);
-    if (k == chosen_key && k >= floor && local_choice == NONE) { local_choice = token; }
-  }
-  let choice = reduce_min_u(local_choice, ${args});
-  if (li == 0u) { destination[0] = i32(select(choice, select(first_best, 0u, first_best == NONE), choice == NONE)); }
-}`;
-}
-
 /**
  * Samples one token from the last row of `logits` on the device, in the order penalties → logit bias → temperature →
- * top-k → top-p → min-p (see `SamplingParameters`), in one workgroup: thresholds are found by bisection over the
- * float order, so nothing is sorted and only the chosen id (i32 `[1]`) needs reading back.
+ * top-k → top-p → min-p (see `SamplingParameters` and `samplingShader`). Only the chosen id (i32 `[1]`) needs reading
+ * back.
  */
 export function sampleToken(runtime: GpuRuntime, logits: Tensor, parameters: SamplingParameters): GpuTensor {
   const source = runtime.tensor(logits, 'f32', 'logits');

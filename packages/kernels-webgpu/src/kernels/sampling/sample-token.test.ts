@@ -1,0 +1,80 @@
+import type { Backend, SamplingParameters } from '@strata/core';
+import { createCpuBackend } from '@strata/kernels-cpu';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { backendForTests } from '../../testing/backend-for-tests.js';
+import type { WebGpuBackend } from '../../webgpu-backend.js';
+
+let gpu: WebGpuBackend | undefined;
+let reason = '';
+beforeAll(async () => {
+  const result = await backendForTests();
+  if (typeof result === 'string') reason = result;
+  else gpu = result;
+});
+afterAll(() => gpu?.destroy());
+
+const BASE: SamplingParameters = {
+  temperature: 1,
+  topK: 0,
+  topP: 1,
+  minP: 0,
+  random: 0,
+  penaltyTokens: new Int32Array(0),
+  penaltyCounts: new Int32Array(0),
+  repetitionPenalty: 1,
+  presencePenalty: 0,
+  frequencyPenalty: 0,
+  logitBiasTokens: new Int32Array(0),
+  logitBiasValues: new Float32Array(0),
+};
+
+// Logits on a 0.25 grid: many exact ties, also at the top-k boundary, where rank order (lower id first) decides.
+// (Settings avoid a top-p boundary that equal weights hit exactly: f32 and f64 sums round it differently.)
+function tiedLogits(vocabulary: number): Float32Array {
+  let state = 12345;
+  return Float32Array.from({ length: vocabulary }, () => {
+    state = (state * 1103515245 + 12345) % 2147483648;
+    return Math.round((state / 2147483648) * 24 - 12) / 4;
+  });
+}
+
+async function draws(
+  backend: Backend,
+  logits: Float32Array,
+  settings: Partial<SamplingParameters>[],
+): Promise<number[]> {
+  const tensor = backend.upload(logits, [1, logits.length]);
+  const tokens = [];
+  for (const setting of settings) {
+    for (const random of [0, 0.05, 0.3, 0.5, 0.77, 0.95, 0.9999]) {
+      tokens.push(backend.sampleToken(tensor, { ...BASE, ...setting, random }));
+    }
+  }
+  const values = [];
+  for (const token of tokens) values.push((await backend.read(token))[0]!);
+  return values;
+}
+
+describe('sampleToken on WebGPU', () => {
+  it('draws exactly the CPU reference tokens with top-k, including ties at the boundary', async (context) => {
+    if (gpu === undefined) return context.skip(reason);
+    const logits = tiedLogits(3000);
+    const settings: Partial<SamplingParameters>[] = [
+      { topK: 40 },
+      { temperature: 0.7, topK: 150, topP: 0.9 },
+      { temperature: 1.3, topK: 100, minP: 0.3 },
+      { temperature: 0.5, topK: 7, topP: 0.5, minP: 0.1 },
+      { topK: 900 },
+    ];
+    expect(await draws(gpu, logits, settings)).toEqual(await draws(createCpuBackend(), logits, settings));
+  });
+
+  it('rejects bad options like the CPU reference', (context) => {
+    if (gpu === undefined) return context.skip(reason);
+    const logits = gpu.upload(new Float32Array(4), [1, 4]);
+    expect(() => gpu!.sampleToken(logits, { ...BASE, topP: 0 })).toThrow(/topP/);
+    expect(() =>
+      gpu!.sampleToken(logits, { ...BASE, penaltyTokens: Int32Array.of(9), penaltyCounts: Int32Array.of(1) }),
+    ).toThrow(expect.objectContaining({ code: 'TOKEN_OUT_OF_RANGE' }));
+  });
+});
