@@ -104,8 +104,8 @@ export class TextPipeline {
     return new TextPipeline({
       executor,
       tokenizer: parts.tokenizer,
-      ...(parts.chatTemplate === undefined ? {} : { chatTemplate: parts.chatTemplate }),
-      ...(parts.onDispose === undefined ? {} : { onDispose: parts.onDispose }),
+      chatTemplate: parts.chatTemplate,
+      onDispose: parts.onDispose,
     });
   }
 

@@ -87,19 +87,19 @@ export async function loadTextPipeline(source: ModelSource, options: LoadTextPip
   const tracked = options.onProgress === undefined ? undefined : trackProgress(opened.tensors, options.onProgress);
   const files: ModelFiles = tracked === undefined ? opened : { ...opened, tensors: tracked.store };
   const model = await loadModel(files, options.backend, {
-    ...(options.contextLength === undefined ? {} : { contextLength: options.contextLength }),
-    ...(options.registry === undefined ? {} : { registry: options.registry }),
+    contextLength: options.contextLength,
+    registry: options.registry,
   });
   tracked?.finish();
   return TextPipeline.fromParts({
     model,
     backend: options.backend,
     tokenizer,
-    ...(chatTemplate === undefined ? {} : { chatTemplate }),
+    chatTemplate,
     maxContextLength: model.config.contextLength,
-    ...(options.contextLength === undefined ? {} : { contextLength: options.contextLength }),
-    ...(options.chunkSize === undefined ? {} : { chunkSize: options.chunkSize }),
-    ...(options.hooks === undefined ? {} : { hooks: options.hooks }),
+    contextLength: options.contextLength,
+    chunkSize: options.chunkSize,
+    hooks: options.hooks,
     onDispose: () => model.dispose(),
   });
 }
