@@ -13,8 +13,11 @@ export interface CpuStorage {
 
 /** A tensor of the CPU backend: plain typed-array storage. */
 export class CpuTensor implements Tensor {
+  /** Always `'cpu'` ({@link CPU_BACKEND_NAME}); other backends reject the tensor by this name. */
   readonly backendName = CPU_BACKEND_NAME;
+  /** `'i32'` when the storage is an Int32Array, otherwise `'f32'`. */
   readonly dtype: DType;
+  /** Row-major shape in elements (frozen); its product equals the storage length. */
   readonly shape: readonly number[];
   /** Storage, possibly shared with views made by `reshape`. */
   readonly storage: CpuStorage;
@@ -28,8 +31,11 @@ export class CpuTensor implements Tensor {
 
 /** A weight of the CPU backend: its file bytes, plus an f32 copy for vectors (norm weights, biases). */
 export class CpuWeight implements WeightTensor {
+  /** Always `'cpu'` ({@link CPU_BACKEND_NAME}). */
   readonly backendName = CPU_BACKEND_NAME;
+  /** The ggml storage format of {@link CpuWeight.bytes}. */
   readonly type: WeightType;
+  /** Logical row-major shape in elements (frozen): `[rows, columns]`, `[experts, rows, columns]` or `[length]`. */
   readonly shape: readonly number[];
   /** The descriptor's name, for error messages. */
   readonly name: string;

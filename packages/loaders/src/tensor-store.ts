@@ -70,6 +70,7 @@ export function closeNames(name: string, names: Iterable<string>, count = 3): st
 
 /** A {@link TensorStore} over tensors at known locations (the GGUF and safetensors readers build theirs with it). */
 export class LocatedTensorStore implements TensorStore {
+  /** Every tensor's entry by name, in the order the locations were given (file order). */
   readonly tensors: ReadonlyMap<string, TensorEntry>;
   readonly #locations: ReadonlyMap<string, TensorLocation>;
 
@@ -109,15 +110,18 @@ export class LocatedTensorStore implements TensorStore {
     return location;
   }
 
+  /** The entry of a tensor; throws `TENSOR_NOT_FOUND` naming up to three close names. */
   get(name: string): TensorEntry {
     return this.locate(name).entry;
   }
 
+  /** Reads a tensor's `byteLength` bytes in one read; throws `TENSOR_NOT_FOUND` for an unknown name. */
   async readBytes(name: string): Promise<Uint8Array> {
     const { source, offset, entry } = this.locate(name);
     return source.read(offset, entry.byteLength);
   }
 
+  /** The tensor's bytes in chunks of at most `chunkBytes` (default 64 MiB), each read on demand; throws `INVALID_ARGUMENT` for a chunk size that is not a positive integer. */
   streamBytes(name: string, chunkBytes: number = DEFAULT_CHUNK_BYTES): AsyncIterable<Uint8Array> {
     const { source, offset, entry } = this.locate(name);
     if (!Number.isSafeInteger(chunkBytes) || chunkBytes <= 0) {

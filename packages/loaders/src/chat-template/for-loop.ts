@@ -11,6 +11,7 @@ import { bool, dict, fn, int, is, type JinjaValue, str, undefinedValue } from '.
 
 /** `{% break %}` or `{% continue %}` on its way to the loop; `output` is what the iteration wrote before it. */
 export class LoopControl extends Error {
+  /** Text the iteration had rendered before the `break`/`continue`; the loop appends it to its output. */
   output = '';
 
   constructor(readonly kind: 'break' | 'continue') {

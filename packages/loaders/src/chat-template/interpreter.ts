@@ -121,6 +121,7 @@ function arithmetic(operator: string, left: JinjaValue, right: JinjaValue): Jinj
 
 /** The interpreter chat templates run on (see the module comment). */
 export class ChatTemplateInterpreter extends Interpreter {
+  /** Evaluates one template node: the nodes this interpreter handles itself (jinja2 semantics), else the base interpreter's. */
   override evaluate(statement: Parameters<Interpreter['evaluate']>[0], environment: Environment) {
     const node = statement as unknown as Node | undefined;
     const result = node === undefined ? undefined : this.evaluateNode(node, environment);

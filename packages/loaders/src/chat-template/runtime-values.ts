@@ -82,7 +82,9 @@ export const fn = (body: JinjaFunction): JinjaValue => new Values.Function(body)
 
 /** An undefined value; `hint` is jinja2's message when it is used, `kind` the Python error class raised then. */
 export interface UndefinedInfo {
+  /** jinja2's message when the value is used (e.g. `No first item, sequence was empty.`); `'name' is undefined` when absent. */
   readonly hint?: string;
+  /** The Python error class raised on use; `UndefinedError` when absent. */
   readonly kind?: 'UndefinedError' | 'SecurityError';
 }
 

@@ -30,17 +30,25 @@ export interface FuzzOptions {
 
 /** A failure: an input that raised something other than a StrataError, read too much, or took too long. */
 export interface FuzzFailure {
+  /** The zero-based iteration that produced the input (reproducible with the same seed and options). */
   readonly iteration: number;
+  /** Name of the seed the input was mutated from. */
   readonly seedName: string;
+  /** What went wrong: the foreign error, the bytes read, or the time taken. */
   readonly reason: string;
+  /** The mutated input itself, to save as a regression case. */
   readonly input: Uint8Array;
 }
 
 /** What a fuzzing run did. */
 export interface FuzzReport {
+  /** Inputs tried. */
   readonly iterations: number;
+  /** Inputs that both readers got through without any error (the other inputs raised StrataErrors). */
   readonly accepted: number;
+  /** How many StrataErrors each error code accounted for, over all inputs. */
   readonly rejectedByCode: Readonly<Record<string, number>>;
+  /** The inputs that broke a rule; empty on a clean run. */
   readonly failures: readonly FuzzFailure[];
 }
 

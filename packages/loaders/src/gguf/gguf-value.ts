@@ -60,18 +60,31 @@ export type GgufBigIntType = 'u64' | 'i64';
 
 /** The array storage of each element type: typed arrays for numbers, plain arrays for the rest. */
 export interface GgufArrayStorage {
+  /** GGUF type 0 (uint8). */
   u8: Uint8Array;
+  /** GGUF type 1 (int8). */
   i8: Int8Array;
+  /** GGUF type 2 (uint16). */
   u16: Uint16Array;
+  /** GGUF type 3 (int16). */
   i16: Int16Array;
+  /** GGUF type 4 (uint32). */
   u32: Uint32Array;
+  /** GGUF type 5 (int32). */
   i32: Int32Array;
+  /** GGUF type 6 (float32). */
   f32: Float32Array;
+  /** GGUF type 12 (float64). */
   f64: Float64Array;
+  /** GGUF type 10 (uint64), as bigints. */
   u64: BigUint64Array;
+  /** GGUF type 11 (int64), as bigints. */
   i64: BigInt64Array;
+  /** GGUF type 7 (bool, one byte each; the reader rejects bytes other than 0 and 1). */
   bool: readonly boolean[];
+  /** GGUF type 8 (UTF-8 string with a u64 byte length). */
   string: readonly string[];
+  /** GGUF type 9 (nested array, each with its own element type). */
   array: readonly GgufArray[];
 }
 

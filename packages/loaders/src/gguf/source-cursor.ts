@@ -84,24 +84,31 @@ export class SourceCursor {
   u8(): number {
     return this.#view.getUint8(this.#at(1));
   }
+  /** Reads a signed 8-bit integer. */
   i8(): number {
     return this.#view.getInt8(this.#at(1));
   }
+  /** Reads a little-endian unsigned 16-bit integer. */
   u16(): number {
     return this.#view.getUint16(this.#at(2), true);
   }
+  /** Reads a little-endian signed 16-bit integer. */
   i16(): number {
     return this.#view.getInt16(this.#at(2), true);
   }
+  /** Reads a little-endian unsigned 32-bit integer. */
   u32(): number {
     return this.#view.getUint32(this.#at(4), true);
   }
+  /** Reads a little-endian signed 32-bit integer. */
   i32(): number {
     return this.#view.getInt32(this.#at(4), true);
   }
+  /** Reads a little-endian IEEE 754 single (4 bytes). */
   f32(): number {
     return this.#view.getFloat32(this.#at(4), true);
   }
+  /** Reads a little-endian IEEE 754 double (8 bytes). */
   f64(): number {
     return this.#view.getFloat64(this.#at(8), true);
   }
@@ -110,9 +117,11 @@ export class SourceCursor {
     const at = this.#at(8);
     return this.#view.getUint32(at, true) + this.#view.getUint32(at + 4, true) * 4294967296;
   }
+  /** Reads a little-endian unsigned 64-bit integer, exact as a bigint. */
   u64(): bigint {
     return this.#view.getBigUint64(this.#at(8), true);
   }
+  /** Reads a little-endian signed 64-bit integer, exact as a bigint. */
   i64(): bigint {
     return this.#view.getBigInt64(this.#at(8), true);
   }

@@ -8,6 +8,7 @@ import type { TensorStore } from '../tensor-store.js';
 export type JsonValue = null | boolean | number | string | readonly JsonValue[] | JsonObject;
 /** A JSON object. */
 export interface JsonObject {
+  /** Member values by key. */
   readonly [key: string]: JsonValue;
 }
 

@@ -19,23 +19,33 @@ export type GgufTokenizerModel = (typeof SUPPORTED_GGUF_TOKENIZERS)[number];
 
 /** Everything the GGUF tokenizer needs, read and defaulted once from the metadata. */
 export interface GgufVocabulary {
+  /** `tokenizer.ggml.model`: SentencePiece-style (`llama`), byte-level BPE (`gpt2`) or WordPiece (`bert`). */
   readonly model: GgufTokenizerModel;
   /** The pre-tokenizer (gpt2 only). */
   readonly preTokenizer: PreTokenizerSpec | undefined;
+  /** Token text by id (`tokenizer.ggml.tokens`). */
   readonly tokens: readonly string[];
+  /** Id of each token text (the first id where a text repeats). */
   readonly tokenIds: ReadonlyMap<string, number>;
+  /** Score per id (`tokenizer.ggml.scores`, all 0 when absent); the llama tokenizer merges by it. */
   readonly scores: ArrayLike<number>;
   /** {@link TokenAttribute} flags per id. */
   readonly attributes: Uint16Array;
   /** Merge rank of `"left right"` (gpt2 only). */
   readonly ranks: ReadonlyMap<string, number>;
+  /** Special ids, from the metadata or the model's defaults; undefined where the vocabulary has none. */
   readonly special: SpecialTokenIds;
+  /** Ids that end generation: EOS, EOT, EOM and known end-of-turn / fill-in-the-middle tokens. */
   readonly endOfGeneration: ReadonlySet<number>;
+  /** Prepend BOS when encoding (`tokenizer.ggml.add_bos_token`, else the model's default). */
   readonly addBos: boolean;
+  /** Append EOS when encoding (`tokenizer.ggml.add_eos_token`). */
   readonly addEos: boolean;
+  /** Prepend a space to the text before encoding (SentencePiece; `tokenizer.ggml.add_space_prefix`). */
   readonly addSpacePrefix: boolean;
   /** BERT normalization. */
   readonly lowercase: boolean;
+  /** BERT normalization: remove combining marks after NFD (defaults to `lowercase`). */
   readonly stripAccents: boolean;
   /** Longest token in UTF-16 units. */
   readonly maximumTokenLength: number;

@@ -21,21 +21,33 @@ interface TokenizerJson {
 
 /** The parts of `tokenizer_config.json` read here. */
 export interface TokenizerConfigJson {
+  /** Beginning-of-sequence token text (a string or an AddedToken object). */
   readonly bos_token?: string | { readonly content: string } | null;
+  /** End-of-sequence token text; its id ends generation. */
   readonly eos_token?: string | { readonly content: string } | null;
+  /** Unknown-token text. */
   readonly unk_token?: string | { readonly content: string } | null;
+  /** Padding token text. */
   readonly pad_token?: string | { readonly content: string } | null;
+  /** Separator token text (BERT's `[SEP]`). */
   readonly sep_token?: string | { readonly content: string } | null;
+  /** Mask token text (BERT's `[MASK]`). */
   readonly mask_token?: string | { readonly content: string } | null;
+  /** Prepend BOS when encoding; when absent, whether the tokenizer's post-processor already prefixes BOS. */
   readonly add_bos_token?: boolean;
+  /** Append EOS when encoding. */
   readonly add_eos_token?: boolean;
+  /** Undo spaces before punctuation when decoding (transformers' clean-up); default false. */
   readonly clean_up_tokenization_spaces?: boolean;
+  /** Keys not read here (chat_template, model_max_length, …). */
   readonly [key: string]: unknown;
 }
 
 /** The part of `generation_config.json` read here: its end-of-sequence ids end generation too. */
 export interface GenerationConfigJson {
+  /** One id or several; each ends generation besides the tokenizer's own EOS. */
   readonly eos_token_id?: number | readonly number[] | null;
+  /** Keys not read here (sampling defaults, …). */
   readonly [key: string]: unknown;
 }
 

@@ -19,6 +19,7 @@ export class ByteStreamDecoder implements StreamDecoder {
     this.first = stripLeadingSpace;
   }
 
+  /** Takes the next id; returns the text its bytes complete (empty while a UTF-8 sequence is still open). */
   push(id: number): string {
     let bytes = this.bytesOf(id);
     if (bytes.length === 0) return '';
@@ -29,6 +30,7 @@ export class ByteStreamDecoder implements StreamDecoder {
     return this.decoder.decode(bytes, { stream: true });
   }
 
+  /** Ends the stream: returns the bytes held back, an incomplete sequence as U+FFFD. */
   flush(): string {
     return this.decoder.decode();
   }

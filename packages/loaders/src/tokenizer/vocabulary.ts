@@ -43,8 +43,11 @@ function isAsciiSpace(code: number): boolean {
 
 /** A special token as {@link SpecialTokenSplitter} needs it. */
 export interface SpecialToken {
+  /** The token's id. */
   readonly id: number;
+  /** The exact text that stands for the token in the input. */
   readonly text: string;
+  /** {@link TokenAttribute} flags; `leftStrip`/`rightStrip` make it swallow neighbouring white space. */
   readonly attribute: number;
 }
 

@@ -24,21 +24,25 @@ export interface LoadedTransformer extends TransformerModel {
 
 /** The whole model: embedding, all layers, head. */
 export interface CompleteTransformer extends LoadedTransformer, EmbeddingModel, LanguageModel {
+  /** Discriminant: this model holds every layer, `embed` and `lmHead`. */
   readonly part: 'complete';
 }
 
 /** A first pipeline stage: embedding and layers [0, end), no head. */
 export interface FirstTransformerPart extends LoadedTransformer, EmbeddingModel {
+  /** Discriminant: holds `embed` but no `lmHead`. */
   readonly part: 'first';
 }
 
 /** A middle stage: layers only. */
 export interface MiddleTransformerPart extends LoadedTransformer {
+  /** Discriminant: neither `embed` nor `lmHead`. */
   readonly part: 'middle';
 }
 
 /** A last stage: layers [start, layerCount) and the head, no embedding. */
 export interface LastTransformerPart extends LoadedTransformer, LanguageModel {
+  /** Discriminant: holds `lmHead` but no `embed`. */
   readonly part: 'last';
 }
 

@@ -23,10 +23,12 @@ export class ParallelTransformerBlock<N extends Norm = Norm, F extends FeedForwa
     this.parts = parts;
   }
 
+  /** The layer's attention (from its parts). */
   get attention(): CausalAttention {
     return this.parts.attention;
   }
 
+  /** The attention's cache geometry: what this layer's KV cache must hold. */
   get cacheSpec(): AttentionCacheSpec {
     return this.parts.attention.cacheSpec;
   }
@@ -36,6 +38,7 @@ export class ParallelTransformerBlock<N extends Norm = Norm, F extends FeedForwa
     return new ParallelTransformerBlock({ ...this.parts, ...parts });
   }
 
+  /** `[rows, width]` → `[rows, width]`: one norm feeds both branches, both added to the input; writes the rows' keys and values into the context's cache. */
   forward(hidden: Tensor, context: AttentionContext): Tensor {
     const { backend } = context;
     const normed = this.parts.norm.forward(backend, hidden);

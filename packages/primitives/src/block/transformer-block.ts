@@ -40,10 +40,12 @@ export class TransformerBlock<N extends Norm = Norm, F extends FeedForward = Fee
     this.parts = parts;
   }
 
+  /** The layer's attention (from its parts). */
   get attention(): CausalAttention {
     return this.parts.attention;
   }
 
+  /** The attention's cache geometry: what this layer's KV cache must hold. */
   get cacheSpec(): AttentionCacheSpec {
     return this.parts.attention.cacheSpec;
   }
@@ -53,6 +55,7 @@ export class TransformerBlock<N extends Norm = Norm, F extends FeedForward = Fee
     return new TransformerBlock({ ...this.parts, ...parts });
   }
 
+  /** `[rows, width]` → `[rows, width]`: the attention then the feed-forward residual branch; writes the rows' keys and values into the context's cache. */
   forward(hidden: Tensor, context: AttentionContext): Tensor {
     const { backend } = context;
     const parts = this.parts;

@@ -40,6 +40,7 @@ export class GatedMlp implements FeedForward {
     this.activation = activation;
   }
 
+  /** `[rows, width]` → `[rows, width]`; a fused projection is split into its gate and up halves first. */
   forward(backend: Backend, input: Tensor): Tensor {
     let gate: Tensor;
     let up: Tensor;

@@ -57,6 +57,7 @@ export class MoE implements FeedForward {
     this.routing = routing;
   }
 
+  /** `[rows, width]` → `[rows, width]`: routes each row to `topK` experts, runs their gated FFNs and sums the results by routing weight. */
   forward(backend: Backend, input: Tensor): Tensor {
     const logits = this.router.forward(backend, input); // [rows, experts]
     const { experts, weights } = backend.routeExperts(logits, {

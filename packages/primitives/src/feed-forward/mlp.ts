@@ -17,6 +17,7 @@ export class Mlp implements FeedForward {
     this.activation = activation;
   }
 
+  /** `[rows, width]` → `[rows, width]`: up projection, activation, down projection. */
   forward(backend: Backend, input: Tensor): Tensor {
     const raised = this.up.forward(backend, input);
     const activated = backend.activation(raised, this.activation);

@@ -18,6 +18,7 @@ export class RmsNorm implements Norm {
     this.epsilon = epsilon;
   }
 
+  /** `[rows, width]` → `[rows, width]` through the backend's `rmsNorm`. */
   forward(backend: Backend, input: Tensor): Tensor {
     return backend.rmsNorm(input, this.weight, this.epsilon);
   }
@@ -38,6 +39,7 @@ export class LayerNorm implements Norm {
     this.epsilon = epsilon;
   }
 
+  /** `[rows, width]` → `[rows, width]` through the backend's `layerNorm`. */
   forward(backend: Backend, input: Tensor): Tensor {
     return backend.layerNorm(input, this.weight, this.bias, this.epsilon);
   }

@@ -2,11 +2,13 @@ import { type RopePairing, type RopeParameters, StrataError } from '@strata/core
 
 /** No rescaling: θ_i = base^(−2i/d). */
 export interface DefaultRopeScaling {
+  /** Tag of this variant of {@link RopeScaling} (transformers' `rope_type` absent or `default`). */
   readonly kind: 'default';
 }
 
 /** Position interpolation: every frequency divided by `factor`. */
 export interface LinearRopeScaling {
+  /** Tag of this variant of {@link RopeScaling} (`rope_type: linear`). */
   readonly kind: 'linear';
   /** Divides every inverse frequency. */
   readonly factor: number;
@@ -14,6 +16,7 @@ export interface LinearRopeScaling {
 
 /** Llama 3.1: low frequencies divided by `factor`, high ones kept, a smooth ramp in between. */
 export interface Llama3RopeScaling {
+  /** Tag of this variant of {@link RopeScaling} (`rope_type: llama3`). */
   readonly kind: 'llama3';
   /** Divides the low frequencies (8 for Llama 3.1). */
   readonly factor: number;
@@ -27,6 +30,7 @@ export interface Llama3RopeScaling {
 
 /** YaRN: interpolation and extrapolation mixed per frequency by a linear ramp, plus an attention factor on cos/sin. */
 export interface YarnRopeScaling {
+  /** Tag of this variant of {@link RopeScaling} (`rope_type: yarn`). */
   readonly kind: 'yarn';
   /** Context extension factor. */
   readonly factor: number;
@@ -48,6 +52,7 @@ export interface YarnRopeScaling {
 
 /** LongRoPE (Phi-3): per-frequency factors, the long set when the context exceeds the pre-training length. */
 export interface LongRopeScaling {
+  /** Tag of this variant of {@link RopeScaling} (`rope_type: longrope`; `su` in older configs). */
   readonly kind: 'longrope';
   /** Factors used within the original context, length rotaryDimensions / 2. */
   readonly shortFactors: readonly number[];
@@ -63,6 +68,7 @@ export interface LongRopeScaling {
 
 /** Explicit per-frequency divisors (GGUF `rope_freqs.weight`, which llama.cpp's converter writes for Llama 3.1). */
 export interface FrequencyFactorsRopeScaling {
+  /** Tag of this variant of {@link RopeScaling} (from a GGUF `rope_freqs.weight`). */
   readonly kind: 'frequency-factors';
   /** θ_i is divided by factors[i]; length rotaryDimensions / 2. */
   readonly factors: readonly number[];
