@@ -191,4 +191,34 @@ describe('apps/web in headless Chromium', () => {
     await expectReferenceTokens(reference('expected.json'), reference('expected-llamacpp-f32.json'));
     expect(pageErrors).toEqual([]);
   });
+
+  it('stops a running generation', async () => {
+    await page.click('#tab-complete');
+    await page.uncheck('#prompt-ids');
+    await page.uncheck('#show-probabilities');
+    await page.fill('#prompt', 'def fibonacci(n):');
+    await page.fill('#max-tokens', '200');
+    await page.click('#generate');
+    await page.waitForFunction(() => /^\d+ tokens/.test(document.querySelector('#stats')?.textContent ?? ''));
+    await page.click('#stop');
+    await page.waitForSelector('#stats[data-state="done"], #stats[data-state="failed"]');
+    expect(await page.locator('#stats').textContent()).toContain('stop: aborted');
+    expect((await page.locator('#token-ids').textContent())!.split(', ').length).toBeLessThan(200);
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('says what is wrong with picked files that are no model, and keeps the loaded one', async () => {
+    for (const [picked, message] of [
+      ['chat_template.jinja', /^INVALID_ARGUMENT: .*pick a \.gguf file/],
+      ['config.json', /^INVALID_FILE: .*safetensors/], // a folder pick with config.json but no weights
+    ] as const) {
+      await page.setInputFiles('#gguf-input', join(LLAMA, picked));
+      await page.waitForSelector('#error:not([hidden])');
+      expect(await page.locator('#error').textContent()).toMatch(message);
+      expect(await page.locator('#load-status').getAttribute('data-state')).toBe('loaded');
+      expect(await page.locator('#load-status').textContent()).toContain('llama is still loaded');
+    }
+    await generateFromIds(reference('expected.json'));
+    await expectReferenceTokens(reference('expected.json'), reference('expected-llamacpp-f32.json'));
+  });
 });

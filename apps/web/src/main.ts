@@ -4,7 +4,7 @@
  */
 import type { ChatMessage } from '@strata/pipeline';
 import { describeProgress, formatBytes, formatStats, parseTokenIds } from './format.js';
-import { ModelClient, type StreamedDelta } from './model-client.js';
+import { ModelClient, type StreamedDelta, WorkerError } from './model-client.js';
 import type { ModelInfo, RequestOptions, RequestResult } from './protocol.js';
 
 function element<T extends HTMLElement>(id: string): T {
@@ -101,6 +101,7 @@ function showModelInfo(info: ModelInfo): void {
 async function loadFiles(files: readonly File[]): Promise<void> {
   if (files.length === 0) return;
   clearError();
+  const previous = model;
   model = undefined;
   busy = true;
   refreshControls();
@@ -131,10 +132,18 @@ async function loadFiles(files: readonly File[]): Promise<void> {
     showModelInfo(info);
     resetConversation();
   } catch (error) {
-    ui.loadProgress.hidden = true;
-    ui.loadStatus.textContent = 'Loading failed.';
-    ui.loadStatus.dataset.state = 'failed';
     showError(error);
+    if (previous !== undefined && error instanceof WorkerError && error.modelKept) {
+      model = previous;
+      ui.loadProgress.value = 1;
+      ui.loadStatus.textContent = `The picked files could not be opened; ${previous.name} is still loaded.`;
+      ui.loadStatus.dataset.state = 'loaded';
+      showModelInfo(previous);
+    } else {
+      ui.loadProgress.hidden = true;
+      ui.loadStatus.textContent = 'Loading failed.';
+      ui.loadStatus.dataset.state = 'failed';
+    }
   } finally {
     busy = false;
     refreshControls();

@@ -6,6 +6,8 @@ export class WorkerError extends Error {
   constructor(
     readonly code: string,
     message: string,
+    /** A failed load: the previously loaded model is still loaded. */
+    readonly modelKept = false,
   ) {
     super(message);
     this.name = 'WorkerError';
@@ -129,7 +131,7 @@ export class ModelClient {
         this.pending.delete(event.id);
         break;
       case 'error': {
-        const error = new WorkerError(event.code, event.message);
+        const error = new WorkerError(event.code, event.message, event.modelKept ?? false);
         if (event.id === undefined) {
           this.loading?.reject(error);
           this.loading = undefined;

@@ -73,4 +73,12 @@ export type WorkerEvent =
       readonly alternatives?: readonly (readonly [number, number])[];
     }
   | { readonly type: 'done'; readonly id: number; readonly result: RequestResult }
-  | { readonly type: 'error'; readonly id?: number; readonly code: string; readonly message: string };
+  | {
+      readonly type: 'error';
+      /** The failed request; absent for a failed load. */
+      readonly id?: number;
+      readonly code: string;
+      readonly message: string;
+      /** A failed load: whether the previously loaded model is still loaded (the new files could not be opened). */
+      readonly modelKept?: boolean;
+    };

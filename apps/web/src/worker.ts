@@ -24,7 +24,7 @@ function post(event: WorkerEvent): void {
   scope.postMessage(event);
 }
 
-function describeError(error: unknown, id?: number): WorkerEvent {
+function describeError(error: unknown, id?: number): Extract<WorkerEvent, { type: 'error' }> {
   const code = StrataError.isInstance(error) ? error.code : 'ERROR';
   const message = error instanceof Error ? error.message : String(error);
   return { type: 'error', code, message, ...(id === undefined ? {} : { id }) };
@@ -39,13 +39,14 @@ function adapterName(device: GPUDevice): string {
 
 async function load(files: readonly File[], contextLength: number): Promise<void> {
   const started = performance.now();
+  // The new files are opened (headers only) before the loaded model is let go: a pick that is no model keeps it.
+  const picked = pickedModel(files);
+  const opened = await openModel(picked.source);
+  backend ??= await createWebGpuBackend();
   running?.abort();
   const previous = pipeline;
   pipeline = undefined;
   await previous?.dispose();
-  const picked = pickedModel(files);
-  backend ??= await createWebGpuBackend();
-  const opened = await openModel(picked.source);
   let bytes = 0;
   for (const entry of opened.tensors.tensors.values()) bytes += entry.byteLength;
   pipeline = await TextPipeline.load(opened, {
@@ -131,7 +132,9 @@ scope.addEventListener('message', (event) => {
   const request = event.data;
   switch (request.type) {
     case 'load':
-      load(request.files, request.contextLength).catch((error) => post(describeError(error)));
+      load(request.files, request.contextLength).catch((error) =>
+        post({ ...describeError(error), modelKept: pipeline !== undefined }),
+      );
       break;
     case 'generate':
       run(request.id, request.options, (model, options) => model.generate(request.prompt, options)).catch((error) =>
