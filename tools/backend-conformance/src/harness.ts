@@ -55,11 +55,11 @@ export function expectClose(
   let worstExcess = 0;
   let failures = 0;
   for (let index = 0; index < expected.length; index++) {
-    const a = actual[index]!;
-    const e = expected[index]!;
-    if (Object.is(a, e) || (Number.isNaN(a) && Number.isNaN(e))) continue;
-    const allowed = exact ? 0 : tolerance.absolute + tolerance.relative * Math.abs(e);
-    const error = Math.abs(a - e);
+    const actualValue = actual[index]!;
+    const expectedValue = expected[index]!;
+    if (Object.is(actualValue, expectedValue) || (Number.isNaN(actualValue) && Number.isNaN(expectedValue))) continue;
+    const allowed = exact ? 0 : tolerance.absolute + tolerance.relative * Math.abs(expectedValue);
+    const error = Math.abs(actualValue - expectedValue);
     if (!(error <= allowed)) {
       failures++;
       const excess = Number.isFinite(error) ? error - allowed : Number.POSITIVE_INFINITY;

@@ -67,38 +67,38 @@ export function embedding(table: WeightTensor, ids: Tensor, scale = 1): Tensor {
   return fromData(output, [tokens.length, width]);
 }
 
-/** Accumulates in f64: Σ a[aOffset + i] · b[i] for i < length (four partial sums). */
-function dot(a: Float32Array, aOffset: number, b: Float32Array, length: number): number {
+/** Accumulates in f64: Σ left[leftOffset + i] · right[i] for i < length (four partial sums). */
+function dot(left: Float32Array, leftOffset: number, right: Float32Array, length: number): number {
   let sum0 = 0;
   let sum1 = 0;
   let sum2 = 0;
   let sum3 = 0;
   let index = 0;
   for (; index + 3 < length; index += 4) {
-    const base = aOffset + index;
-    sum0 += a[base]! * b[index]!;
-    sum1 += a[base + 1]! * b[index + 1]!;
-    sum2 += a[base + 2]! * b[index + 2]!;
-    sum3 += a[base + 3]! * b[index + 3]!;
+    const base = leftOffset + index;
+    sum0 += left[base]! * right[index]!;
+    sum1 += left[base + 1]! * right[index + 1]!;
+    sum2 += left[base + 2]! * right[index + 2]!;
+    sum3 += left[base + 3]! * right[index + 3]!;
   }
-  for (; index < length; index++) sum0 += a[aOffset + index]! * b[index]!;
+  for (; index < length; index++) sum0 += left[leftOffset + index]! * right[index]!;
   return sum0 + sum1 + (sum2 + sum3);
 }
 
-/** Four dot products at once: rows `aOffset + k·stride` (k < 4) of `a` with `b`, into `result` (b is read once). */
-function dot4(a: Float32Array, aOffset: number, stride: number, b: Float32Array, result: Float64Array): void {
+/** Four dot products at once: rows `leftOffset + k·stride` (k < 4) of `left` with `right`, into `result` (`right` is read once). */
+function dot4(left: Float32Array, leftOffset: number, stride: number, right: Float32Array, result: Float64Array): void {
   let sum0 = 0;
   let sum1 = 0;
   let sum2 = 0;
   let sum3 = 0;
   const length = stride;
   for (let index = 0; index < length; index++) {
-    const weight = b[index]!;
-    const base = aOffset + index;
-    sum0 += a[base]! * weight;
-    sum1 += a[base + stride]! * weight;
-    sum2 += a[base + 2 * stride]! * weight;
-    sum3 += a[base + 3 * stride]! * weight;
+    const weight = right[index]!;
+    const base = leftOffset + index;
+    sum0 += left[base]! * weight;
+    sum1 += left[base + stride]! * weight;
+    sum2 += left[base + 2 * stride]! * weight;
+    sum3 += left[base + 3 * stride]! * weight;
   }
   result[0] = sum0;
   result[1] = sum1;
@@ -116,22 +116,22 @@ export function matmul(input: Tensor, weight: WeightTensor, bias?: WeightTensor)
     `matmul: input [${input.shape.join(', ')}] does not match weight '${matrix.name}' [${matrix.shape.join(', ')}] (needs [out, ${columns}]).`,
     { input: input.shape, weight: matrix.shape },
   );
-  const out = matrix.shape[0]!;
-  const biasValues = bias === undefined ? undefined : vectorData(bias, out, 'matmul bias');
+  const outputs = matrix.shape[0]!;
+  const biasValues = bias === undefined ? undefined : vectorData(bias, outputs, 'matmul bias');
   const reader = new RowReader(matrix, columns);
-  const output = new Float32Array(rows * out);
+  const output = new Float32Array(rows * outputs);
   const products = new Float64Array(4);
-  for (let o = 0; o < out; o++) {
-    const weights = reader.row(o);
-    const offset = biasValues === undefined ? 0 : biasValues[o]!;
+  for (let outputIndex = 0; outputIndex < outputs; outputIndex++) {
+    const weights = reader.row(outputIndex);
+    const offset = biasValues === undefined ? 0 : biasValues[outputIndex]!;
     let row = 0;
     for (; row + 3 < rows; row += 4) {
       dot4(data, row * columns, columns, weights, products);
-      for (let lane = 0; lane < 4; lane++) output[(row + lane) * out + o] = products[lane]! + offset;
+      for (let lane = 0; lane < 4; lane++) output[(row + lane) * outputs + outputIndex] = products[lane]! + offset;
     }
-    for (; row < rows; row++) output[row * out + o] = dot(data, row * columns, weights, columns) + offset;
+    for (; row < rows; row++) output[row * outputs + outputIndex] = dot(data, row * columns, weights, columns) + offset;
   }
-  return fromData(output, [...input.shape.slice(0, -1), out]);
+  return fromData(output, [...input.shape.slice(0, -1), outputs]);
 }
 
 /** Mixture-of-experts product: row r·topK + s is input × expert `experts[r, s]` (see the Backend contract). */
@@ -143,7 +143,7 @@ export function matmulExperts(input: Tensor, weight: WeightTensor, experts: Tens
     stack.shape.length === 3,
     `matmulExperts needs a weight [experts, out, columns]; '${stack.name}' is [${stack.shape.join(', ')}].`,
   );
-  const [expertCount, out, columns] = stack.shape as [number, number, number];
+  const [expertCount, outputs, columns] = stack.shape as [number, number, number];
   expectShape(
     experts.shape.length === 2,
     `matmulExperts needs experts [rows, topK]; got [${experts.shape.join(', ')}].`,
@@ -157,7 +157,7 @@ export function matmulExperts(input: Tensor, weight: WeightTensor, experts: Tens
   // With topK 1 both layouts coincide.
   const perSlot = input2d.rows === rows * topK;
   const reader = new RowReader(stack, columns);
-  const output = new Float32Array(rows * topK * out);
+  const output = new Float32Array(rows * topK * outputs);
   for (let slot = 0; slot < rows * topK; slot++) {
     const expert = chosen[slot]!;
     if (!(expert >= 0 && expert < expertCount)) {
@@ -176,13 +176,13 @@ export function matmulExperts(input: Tensor, weight: WeightTensor, experts: Tens
   for (let expert = 0; expert < expertCount; expert++) {
     const slots = slotsOfExpert[expert]!;
     if (slots.length === 0) continue;
-    for (let o = 0; o < out; o++) {
-      const weights = reader.row(expert * out + o);
+    for (let outputIndex = 0; outputIndex < outputs; outputIndex++) {
+      const weights = reader.row(expert * outputs + outputIndex);
       for (const slot of slots) {
         const inputRow = perSlot ? slot : Math.floor(slot / topK);
-        output[slot * out + o] = dot(data, inputRow * columns, weights, columns);
+        output[slot * outputs + outputIndex] = dot(data, inputRow * columns, weights, columns);
       }
     }
   }
-  return fromData(output, [rows * topK, out]);
+  return fromData(output, [rows * topK, outputs]);
 }

@@ -34,9 +34,13 @@ export function routeExperts(logits: Tensor, options: ExpertRoutingOptions): Exp
     for (let slot = 0; slot < topK; slot++) {
       let best = slot;
       for (let candidate = slot + 1; candidate < experts; candidate++) {
-        const a = order[candidate]!;
-        const b = order[best]!;
-        if (probabilities[a]! > probabilities[b]! || (probabilities[a] === probabilities[b] && a < b)) best = candidate;
+        const candidateExpert = order[candidate]!;
+        const bestExpert = order[best]!;
+        if (
+          probabilities[candidateExpert]! > probabilities[bestExpert]! ||
+          (probabilities[candidateExpert] === probabilities[bestExpert] && candidateExpert < bestExpert)
+        )
+          best = candidate;
       }
       const swap = order[slot]!;
       order[slot] = order[best]!;

@@ -141,7 +141,10 @@ function tojson(value: JinjaValue, positional: JinjaValue[], keywords: Map<strin
 }
 
 const escapeHtml = (text: string) =>
-  text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&#34;', "'": '&#39;' })[c]!);
+  text.replace(
+    /[&<>"']/g,
+    (character) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&#34;', "'": '&#39;' })[character]!,
+  );
 
 /** Python's `round(number, digits)`: correctly rounded from the exact binary value, exact ties to even. */
 function roundHalfEven(number: number, digits: number): number {
@@ -159,129 +162,133 @@ function roundHalfEven(number: number, digits: number): number {
 
 /** Every filter, by name. `map` is added by {@link createFilters} because it applies the others. */
 const BASE_FILTERS: Record<string, TemplateFilter> = {
-  abs: (v) => (is.float(v) ? float(Math.abs(v.value)) : int(Math.abs(Number(v.value)))),
-  attr: (v, p) => getPythonAttribute(v, pythonStr(p[0] ?? str(''))),
-  capitalize: (v) => {
-    const text = pythonStr(v);
+  abs: (value) => (is.float(value) ? float(Math.abs(value.value)) : int(Math.abs(Number(value.value)))),
+  attr: (value, positional) => getPythonAttribute(value, pythonStr(positional[0] ?? str(''))),
+  capitalize: (value) => {
+    const text = pythonStr(value);
     return str(text.charAt(0).toUpperCase() + text.slice(1).toLowerCase());
   },
-  center: (v, p, k) => {
-    const text = pythonStr(v);
-    const width = Number((option(p, k, 0, 'width') ?? int(80)).value);
+  center: (value, positional, keywords) => {
+    const text = pythonStr(value);
+    const width = Number((option(positional, keywords, 0, 'width') ?? int(80)).value);
     const total = Math.max(0, width - Array.from(text).length);
     const left = Math.floor(total / 2) + (total & width & 1);
     return str(' '.repeat(left) + text + ' '.repeat(total - left));
   },
-  count: (v) => int(length(v)),
-  default: (v, p, k) => {
-    const fallback = option(p, k, 0, 'default_value') ?? str('');
-    const useBoolean = truthy(option(p, k, 1, 'boolean'));
-    return is.undefined(v) || (useBoolean && !v.__bool__().value) ? fallback : v;
+  count: (value) => int(length(value)),
+  default: (value, positional, keywords) => {
+    const fallback = option(positional, keywords, 0, 'default_value') ?? str('');
+    const useBoolean = truthy(option(positional, keywords, 1, 'boolean'));
+    return is.undefined(value) || (useBoolean && !value.__bool__().value) ? fallback : value;
   },
-  dictsort: (v, p, k) => {
-    if (!is.object(v)) throw new TemplateRuntimeError('TypeError', 'dictsort expects a dict');
-    const caseSensitive = truthy(option(p, k, 0, 'case_sensitive'));
-    const byValue = pythonStr(option(p, k, 1, 'by') ?? str('key')) === 'value';
-    const reverse = truthy(option(p, k, 2, 'reverse'));
-    const items = [...v.value].map(([key, item]) => tuple([decodeKey(key), item]));
-    items.sort((a, b) => {
+  dictsort: (value, positional, keywords) => {
+    if (!is.object(value)) throw new TemplateRuntimeError('TypeError', 'dictsort expects a dict');
+    const caseSensitive = truthy(option(positional, keywords, 0, 'case_sensitive'));
+    const byValue = pythonStr(option(positional, keywords, 1, 'by') ?? str('key')) === 'value';
+    const reverse = truthy(option(positional, keywords, 2, 'reverse'));
+    const items = [...value.value].map(([key, item]) => tuple([decodeKey(key), item]));
+    items.sort((left, right) => {
       const index = byValue ? 1 : 0;
       const order = pythonCompare(
-        sortKey((a.value as JinjaValue[])[index]!, caseSensitive),
-        sortKey((b.value as JinjaValue[])[index]!, caseSensitive),
+        sortKey((left.value as JinjaValue[])[index]!, caseSensitive),
+        sortKey((right.value as JinjaValue[])[index]!, caseSensitive),
       );
       return reverse ? -order : order;
     });
     return list(items);
   },
-  escape: (v) => str(escapeHtml(pythonStr(v))),
-  format: (v, p, k) => str(percentFormat(pythonStr(v), k.size > 0 ? dict(new Map(k)) : tuple(p))),
-  first: (v) => iterate(v)[0] ?? undefinedValue({ hint: 'No first item, sequence was empty.' }),
-  float: (v, p, k) => toFloat(v, option(p, k, 0, 'default') ?? float(0)),
+  escape: (value) => str(escapeHtml(pythonStr(value))),
+  format: (value, positional, keywords) =>
+    str(percentFormat(pythonStr(value), keywords.size > 0 ? dict(new Map(keywords)) : tuple(positional))),
+  first: (value) => iterate(value)[0] ?? undefinedValue({ hint: 'No first item, sequence was empty.' }),
+  float: (value, positional, keywords) => toFloat(value, option(positional, keywords, 0, 'default') ?? float(0)),
   indent,
-  int: (v, p, k) => toInteger(v, option(p, k, 0, 'default') ?? int(0)),
-  items: (v) => {
-    if (is.undefined(v)) return list([]);
-    if (!is.object(v)) throw new TemplateRuntimeError('TypeError', `Can only get item pairs from a mapping.`);
-    return list([...v.value].map(([key, item]) => tuple([decodeKey(key), item])));
+  int: (value, positional, keywords) => toInteger(value, option(positional, keywords, 0, 'default') ?? int(0)),
+  items: (value) => {
+    if (is.undefined(value)) return list([]);
+    if (!is.object(value)) throw new TemplateRuntimeError('TypeError', `Can only get item pairs from a mapping.`);
+    return list([...value.value].map(([key, item]) => tuple([decodeKey(key), item])));
   },
-  join: (v, p, k) => {
-    const separator = pythonStr(option(p, k, 0, 'd') ?? str(''));
-    const attribute = option(p, k, 1, 'attribute');
+  join: (value, positional, keywords) => {
+    const separator = pythonStr(option(positional, keywords, 0, 'd') ?? str(''));
+    const attribute = option(positional, keywords, 1, 'attribute');
     const getter = attribute === undefined ? (item: JinjaValue) => item : attributeGetter(attribute);
     return str(
-      iterate(v)
+      iterate(value)
         .map((item) => pythonStr(getter(item)))
         .join(separator),
     );
   },
-  last: (v) => {
-    const items = iterate(v);
+  last: (value) => {
+    const items = iterate(value);
     return items[items.length - 1] ?? undefinedValue({ hint: 'No last item, sequence was empty.' });
   },
-  length: (v) => int(length(v)),
-  list: (v) => list(iterate(v).slice()),
-  lower: (v) => str(pythonStr(v).toLowerCase()),
-  max: (v) => iterate(v).reduce((a, b) => (pythonCompare(b, a) > 0 ? b : a)),
-  min: (v) => iterate(v).reduce((a, b) => (pythonCompare(b, a) < 0 ? b : a)),
+  length: (value) => int(length(value)),
+  list: (value) => list(iterate(value).slice()),
+  lower: (value) => str(pythonStr(value).toLowerCase()),
+  max: (value) => iterate(value).reduce((left, right) => (pythonCompare(right, left) > 0 ? right : left)),
+  min: (value) => iterate(value).reduce((left, right) => (pythonCompare(right, left) < 0 ? right : left)),
   reject: selectFilter(false, false),
   rejectattr: selectFilter(false, true),
-  replace: (v, p, k) => {
-    const [old, replacement] = [pythonStr(p[0] ?? str('')), pythonStr(p[1] ?? str(''))];
-    const count = Number((option(p, k, 2, 'count') ?? int(-1)).value);
-    const parts = pythonStr(v).split(old);
+  replace: (value, positional, keywords) => {
+    const [old, replacement] = [pythonStr(positional[0] ?? str('')), pythonStr(positional[1] ?? str(''))];
+    const count = Number((option(positional, keywords, 2, 'count') ?? int(-1)).value);
+    const parts = pythonStr(value).split(old);
     if (count < 0) return str(parts.join(replacement));
     let out = parts[0]!;
     for (let i = 1; i < parts.length; i++) out += (i <= count ? replacement : old) + parts[i];
     return str(out);
   },
-  reverse: (v) => (is.string(v) ? str(Array.from(v.value).reverse().join('')) : list(iterate(v).slice().reverse())),
-  round: (v, p, k) => {
-    const precision = Number((option(p, k, 0, 'precision') ?? int(0)).value);
-    const method = pythonStr(option(p, k, 1, 'method') ?? str('common'));
+  reverse: (value) =>
+    is.string(value) ? str(Array.from(value.value).reverse().join('')) : list(iterate(value).slice().reverse()),
+  round: (value, positional, keywords) => {
+    const precision = Number((option(positional, keywords, 0, 'precision') ?? int(0)).value);
+    const method = pythonStr(option(positional, keywords, 1, 'method') ?? str('common'));
     const scale = 10 ** precision;
-    const number = Number(v.value);
+    const number = Number(value.value);
     if (method === 'ceil') return float(Math.ceil(number * scale) / scale);
     if (method === 'floor') return float(Math.floor(number * scale) / scale);
     return float(roundHalfEven(number, precision));
   },
-  safe: (v) => v,
+  safe: (value) => value,
   select: selectFilter(true, false),
   selectattr: selectFilter(true, true),
-  sort: (v, p, k) => {
-    const reverse = truthy(option(p, k, 0, 'reverse'));
-    const caseSensitive = truthy(option(p, k, 1, 'case_sensitive'));
-    const attribute = option(p, k, 2, 'attribute');
+  sort: (value, positional, keywords) => {
+    const reverse = truthy(option(positional, keywords, 0, 'reverse'));
+    const caseSensitive = truthy(option(positional, keywords, 1, 'case_sensitive'));
+    const attribute = option(positional, keywords, 2, 'attribute');
     const getter = attribute === undefined ? (item: JinjaValue) => item : attributeGetter(attribute);
-    const items = iterate(v).slice();
-    items.sort((a, b) => {
-      const order = pythonCompare(sortKey(getter(a), caseSensitive), sortKey(getter(b), caseSensitive));
+    const items = iterate(value).slice();
+    items.sort((left, right) => {
+      const order = pythonCompare(sortKey(getter(left), caseSensitive), sortKey(getter(right), caseSensitive));
       return reverse ? -order : order;
     });
     return list(items);
   },
-  string: (v) => str(pythonStr(v)),
-  sum: (v, p, k) => {
-    const attribute = option(p, k, 0, 'attribute');
+  string: (value) => str(pythonStr(value)),
+  sum: (value, positional, keywords) => {
+    const attribute = option(positional, keywords, 0, 'attribute');
     const getter = attribute === undefined ? (item: JinjaValue) => item : attributeGetter(attribute);
-    let total: JinjaValue = option(p, k, 1, 'start') ?? int(0);
-    for (const item of iterate(v)) {
+    let total: JinjaValue = option(positional, keywords, 1, 'start') ?? int(0);
+    for (const item of iterate(value)) {
       const next = getter(item);
       const sum = Number(total.value) + Number(next.value);
       total = is.float(total) || is.float(next) ? float(sum) : int(sum);
     }
     return total;
   },
-  title: (v) => str(pythonStr(v).replace(/\p{L}+/gu, (w) => w.charAt(0).toUpperCase() + w.slice(1).toLowerCase())),
+  title: (value) =>
+    str(pythonStr(value).replace(/\p{L}+/gu, (word) => word.charAt(0).toUpperCase() + word.slice(1).toLowerCase())),
   tojson,
-  trim: (v, p, k) => str(stripChars(pythonStr(v), option(p, k, 0, 'chars'), true, true)),
-  unique: (v, p, k) => {
-    const caseSensitive = truthy(option(p, k, 0, 'case_sensitive'));
-    const attribute = option(p, k, 1, 'attribute');
+  trim: (value, positional, keywords) =>
+    str(stripChars(pythonStr(value), option(positional, keywords, 0, 'chars'), true, true)),
+  unique: (value, positional, keywords) => {
+    const caseSensitive = truthy(option(positional, keywords, 0, 'case_sensitive'));
+    const attribute = option(positional, keywords, 1, 'attribute');
     const getter = attribute === undefined ? (item: JinjaValue) => item : attributeGetter(attribute);
     const seen: JinjaValue[] = [];
     const out: JinjaValue[] = [];
-    for (const item of iterate(v)) {
+    for (const item of iterate(value)) {
       const key = sortKey(getter(item), caseSensitive);
       if (!seen.some((other) => pythonEquals(other, key))) {
         seen.push(key);
@@ -290,8 +297,8 @@ const BASE_FILTERS: Record<string, TemplateFilter> = {
     }
     return list(out);
   },
-  upper: (v) => str(pythonStr(v).toUpperCase()),
-  wordcount: (v) => int(pythonStr(v).split(/\s+/u).filter(Boolean).length),
+  upper: (value) => str(pythonStr(value).toUpperCase()),
+  wordcount: (value) => int(pythonStr(value).split(/\s+/u).filter(Boolean).length),
 };
 
 /** The filter table, including `map`, which applies another filter or looks up an attribute on each item. */

@@ -97,21 +97,24 @@ function splitText(text: string, separator: JinjaValue | undefined, maxSplit: nu
     if (fromRight) {
       const cut = matches[matches.length - maxSplit]!;
       const head = stripChars(text.slice(0, cut.index), undefined, true, true);
-      return [head, ...matches.slice(matches.length - maxSplit).map((m) => m[0])];
+      return [head, ...matches.slice(matches.length - maxSplit).map((match) => match[0])];
     }
     const cut = matches[maxSplit]!;
-    return [...matches.slice(0, maxSplit).map((m) => m[0]), stripChars(text.slice(cut.index), undefined, true, true)];
+    return [
+      ...matches.slice(0, maxSplit).map((match) => match[0]),
+      stripChars(text.slice(cut.index), undefined, true, true),
+    ];
   }
-  const sep = pythonStr(separator);
-  if (sep === '') throw new TemplateRuntimeError('ValueError', 'empty separator');
-  const parts = text.split(sep);
+  const separatorText = pythonStr(separator);
+  if (separatorText === '') throw new TemplateRuntimeError('ValueError', 'empty separator');
+  const parts = text.split(separatorText);
   if (maxSplit < 0 || parts.length <= maxSplit + 1) return parts;
   if (fromRight) {
     const keep = parts.splice(parts.length - maxSplit);
-    return [parts.join(sep), ...keep];
+    return [parts.join(separatorText), ...keep];
   }
   const rest = parts.splice(maxSplit);
-  return [...parts, rest.join(sep)];
+  return [...parts, rest.join(separatorText)];
 }
 
 function affixTest(self: JinjaValue, positional: JinjaValue[], check: (text: string, affix: string) => boolean) {
@@ -140,76 +143,96 @@ function formatString(template: string, positional: JinjaValue[], keywords: Map<
 }
 
 const STRING_METHODS: Record<string, Method> = {
-  strip: (s, p, k) => str(stripChars(s.value as string, argument(p, k, 0, 'chars'), true, true)),
-  lstrip: (s, p, k) => str(stripChars(s.value as string, argument(p, k, 0, 'chars'), true, false)),
-  rstrip: (s, p, k) => str(stripChars(s.value as string, argument(p, k, 0, 'chars'), false, true)),
-  split: (s, p, k) => {
-    const max = argument(p, k, 1, 'maxsplit');
-    return list(splitText(s.value as string, argument(p, k, 0, 'sep'), max ? Number(max.value) : -1, false).map(str));
+  strip: (self, positional, keywords) =>
+    str(stripChars(self.value as string, argument(positional, keywords, 0, 'chars'), true, true)),
+  lstrip: (self, positional, keywords) =>
+    str(stripChars(self.value as string, argument(positional, keywords, 0, 'chars'), true, false)),
+  rstrip: (self, positional, keywords) =>
+    str(stripChars(self.value as string, argument(positional, keywords, 0, 'chars'), false, true)),
+  split: (self, positional, keywords) => {
+    const max = argument(positional, keywords, 1, 'maxsplit');
+    return list(
+      splitText(
+        self.value as string,
+        argument(positional, keywords, 0, 'sep'),
+        max ? Number(max.value) : -1,
+        false,
+      ).map(str),
+    );
   },
-  rsplit: (s, p, k) => {
-    const max = argument(p, k, 1, 'maxsplit');
-    return list(splitText(s.value as string, argument(p, k, 0, 'sep'), max ? Number(max.value) : -1, true).map(str));
+  rsplit: (self, positional, keywords) => {
+    const max = argument(positional, keywords, 1, 'maxsplit');
+    return list(
+      splitText(self.value as string, argument(positional, keywords, 0, 'sep'), max ? Number(max.value) : -1, true).map(
+        str,
+      ),
+    );
   },
-  splitlines: (s) => list(pythonSplitLines(s.value as string).map(str)),
-  startswith: (s, p) => affixTest(s, p, (text, affix) => text.startsWith(affix)),
-  endswith: (s, p) => affixTest(s, p, (text, affix) => text.endsWith(affix)),
-  replace: (s, p, k) => {
-    const [old, replacement] = [pythonStr(p[0] ?? str('')), pythonStr(p[1] ?? str(''))];
-    let count = Number((argument(p, k, 2, 'count') ?? int(-1)).value);
-    const text = s.value as string;
+  splitlines: (self) => list(pythonSplitLines(self.value as string).map(str)),
+  startswith: (self, positional) => affixTest(self, positional, (text, affix) => text.startsWith(affix)),
+  endswith: (self, positional) => affixTest(self, positional, (text, affix) => text.endsWith(affix)),
+  replace: (self, positional, keywords) => {
+    const [old, replacement] = [pythonStr(positional[0] ?? str('')), pythonStr(positional[1] ?? str(''))];
+    let count = Number((argument(positional, keywords, 2, 'count') ?? int(-1)).value);
+    const text = self.value as string;
     if (count < 0) return str(text.split(old).join(replacement));
     const parts = text.split(old);
     let out = parts[0]!;
     for (let i = 1; i < parts.length; i++) out += (count-- > 0 ? replacement : old) + parts[i];
     return str(out);
   },
-  upper: (s) => str((s.value as string).toUpperCase()),
-  lower: (s) => str((s.value as string).toLowerCase()),
-  title: (s) => str(pythonTitle(s.value as string)),
-  capitalize: (s) => {
-    const text = s.value as string;
+  upper: (self) => str((self.value as string).toUpperCase()),
+  lower: (self) => str((self.value as string).toLowerCase()),
+  title: (self) => str(pythonTitle(self.value as string)),
+  capitalize: (self) => {
+    const text = self.value as string;
     return str(text.charAt(0).toUpperCase() + text.slice(1).toLowerCase());
   },
-  swapcase: (s) =>
-    str(Array.from(s.value as string, (c) => (c === c.toUpperCase() ? c.toLowerCase() : c.toUpperCase())).join('')),
-  find: (s, p) => int((s.value as string).indexOf(pythonStr(p[0] ?? str('')))),
-  rfind: (s, p) => int((s.value as string).lastIndexOf(pythonStr(p[0] ?? str('')))),
-  index: (s, p) => {
-    const at = (s.value as string).indexOf(pythonStr(p[0] ?? str('')));
+  swapcase: (self) =>
+    str(
+      Array.from(self.value as string, (character) =>
+        character === character.toUpperCase() ? character.toLowerCase() : character.toUpperCase(),
+      ).join(''),
+    ),
+  find: (self, positional) => int((self.value as string).indexOf(pythonStr(positional[0] ?? str('')))),
+  rfind: (self, positional) => int((self.value as string).lastIndexOf(pythonStr(positional[0] ?? str('')))),
+  index: (self, positional) => {
+    const at = (self.value as string).indexOf(pythonStr(positional[0] ?? str('')));
     if (at < 0) throw new TemplateRuntimeError('ValueError', 'substring not found');
     return int(at);
   },
-  count: (s, p) => {
-    const needle = pythonStr(p[0] ?? str(''));
-    return int(needle === '' ? Array.from(s.value as string).length + 1 : (s.value as string).split(needle).length - 1);
+  count: (self, positional) => {
+    const needle = pythonStr(positional[0] ?? str(''));
+    return int(
+      needle === '' ? Array.from(self.value as string).length + 1 : (self.value as string).split(needle).length - 1,
+    );
   },
-  join: (s, p) => {
-    const items = p[0];
+  join: (self, positional) => {
+    const items = positional[0];
     if (items === undefined || !(is.array(items) || is.string(items))) {
       throw new TemplateRuntimeError('TypeError', 'can only join an iterable');
     }
     const parts = is.string(items) ? Array.from(items.value) : items.value.map((item) => pythonStr(item));
-    return str(parts.join(s.value as string));
+    return str(parts.join(self.value as string));
   },
-  format: (s, p, k) => str(formatString(s.value as string, p, k)),
-  isdigit: (s) => bool(/^\p{Nd}+$/u.test(s.value as string)),
-  isnumeric: (s) => bool(/^\p{N}+$/u.test(s.value as string)),
-  isalpha: (s) => bool(/^\p{L}+$/u.test(s.value as string)),
-  isalnum: (s) => bool(/^[\p{L}\p{N}]+$/u.test(s.value as string)),
-  isspace: (s) => bool(/^\s+$/u.test(s.value as string)),
-  islower: (s) => bool(/\p{Ll}/u.test(s.value as string) && !/\p{Lu}/u.test(s.value as string)),
-  isupper: (s) => bool(/\p{Lu}/u.test(s.value as string) && !/\p{Ll}/u.test(s.value as string)),
-  zfill: (s, p) => {
-    const text = s.value as string;
-    const width = Number(p[0]?.value ?? 0);
+  format: (self, positional, keywords) => str(formatString(self.value as string, positional, keywords)),
+  isdigit: (self) => bool(/^\p{Nd}+$/u.test(self.value as string)),
+  isnumeric: (self) => bool(/^\p{N}+$/u.test(self.value as string)),
+  isalpha: (self) => bool(/^\p{L}+$/u.test(self.value as string)),
+  isalnum: (self) => bool(/^[\p{L}\p{N}]+$/u.test(self.value as string)),
+  isspace: (self) => bool(/^\s+$/u.test(self.value as string)),
+  islower: (self) => bool(/\p{Ll}/u.test(self.value as string) && !/\p{Lu}/u.test(self.value as string)),
+  isupper: (self) => bool(/\p{Lu}/u.test(self.value as string) && !/\p{Ll}/u.test(self.value as string)),
+  zfill: (self, positional) => {
+    const text = self.value as string;
+    const width = Number(positional[0]?.value ?? 0);
     const sign = /^[+-]/.test(text) ? text[0]! : '';
     return str(sign + text.slice(sign.length).padStart(width - sign.length, '0'));
   },
-  center: (s, p) => {
-    const text = s.value as string;
-    const width = Number(p[0]?.value ?? 0);
-    const fill = p[1] ? pythonStr(p[1]) : ' ';
+  center: (self, positional) => {
+    const text = self.value as string;
+    const width = Number(positional[0]?.value ?? 0);
+    const fill = positional[1] ? pythonStr(positional[1]) : ' ';
     const total = Math.max(0, width - text.length);
     const left = Math.floor(total / 2) + ((total % 2) & (width % 2));
     return str(fill.repeat(left) + text + fill.repeat(total - left));
@@ -217,25 +240,27 @@ const STRING_METHODS: Record<string, Method> = {
 };
 
 const DICT_METHODS: Record<string, Method> = {
-  get: (s, p, k) => {
-    const key = p[0] ?? none();
-    const found = is.array(key) ? undefined : (s.value as Map<string, JinjaValue>).get(encodeKey(key));
-    return found ?? argument(p, k, 1, 'default') ?? none();
+  get: (self, positional, keywords) => {
+    const key = positional[0] ?? none();
+    const found = is.array(key) ? undefined : (self.value as Map<string, JinjaValue>).get(encodeKey(key));
+    return found ?? argument(positional, keywords, 1, 'default') ?? none();
   },
-  items: (s) => list([...(s.value as Map<string, JinjaValue>)].map(([key, value]) => tuple([decodeKey(key), value]))),
-  keys: (s) => list([...(s.value as Map<string, JinjaValue>).keys()].map(decodeKey)),
-  values: (s) => list([...(s.value as Map<string, JinjaValue>).values()]),
-  copy: (s) => new Values.Object(new Map(s.value as Map<string, JinjaValue>)),
+  items: (self) =>
+    list([...(self.value as Map<string, JinjaValue>)].map(([key, value]) => tuple([decodeKey(key), value]))),
+  keys: (self) => list([...(self.value as Map<string, JinjaValue>).keys()].map(decodeKey)),
+  values: (self) => list([...(self.value as Map<string, JinjaValue>).values()]),
+  copy: (self) => new Values.Object(new Map(self.value as Map<string, JinjaValue>)),
 };
 
 const LIST_METHODS: Record<string, Method> = {
-  index: (s, p) => {
-    const at = (s.value as JinjaValue[]).findIndex((item) => pythonEquals(item, p[0] ?? none()));
-    if (at < 0) throw new TemplateRuntimeError('ValueError', `${pythonStr(p[0] ?? none())} is not in list`);
+  index: (self, positional) => {
+    const at = (self.value as JinjaValue[]).findIndex((item) => pythonEquals(item, positional[0] ?? none()));
+    if (at < 0) throw new TemplateRuntimeError('ValueError', `${pythonStr(positional[0] ?? none())} is not in list`);
     return int(at);
   },
-  count: (s, p) => int((s.value as JinjaValue[]).filter((item) => pythonEquals(item, p[0] ?? none())).length),
-  copy: (s) => list((s.value as JinjaValue[]).slice()),
+  count: (self, positional) =>
+    int((self.value as JinjaValue[]).filter((item) => pythonEquals(item, positional[0] ?? none())).length),
+  copy: (self) => list((self.value as JinjaValue[]).slice()),
 };
 
 /** Methods that exist in Python but modify the value: jinja2's immutable sandbox refuses to call them. */

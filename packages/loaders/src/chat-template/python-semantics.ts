@@ -223,7 +223,10 @@ export interface JsonDumpOptions {
 function jsonString(text: string, ensureAscii: boolean): string {
   const encoded = JSON.stringify(text);
   if (!ensureAscii) return encoded;
-  return encoded.replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return encoded.replace(
+    /[\u007f-\uffff]/g,
+    (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 /** Python's `json.dumps(value, ensure_ascii=False, …)` of a template value. */

@@ -104,25 +104,27 @@ export function undefinedInfo(value: JinjaValue): UndefinedInfo {
 
 /** Type guards by tag. */
 export const is = {
-  string: (v: JinjaValue): v is JinjaValue & { value: string } => v.type === 'StringValue',
-  integer: (v: JinjaValue): v is JinjaValue & { value: number } => v.type === 'IntegerValue',
-  float: (v: JinjaValue): v is JinjaValue & { value: number } => v.type === 'FloatValue',
-  boolean: (v: JinjaValue): v is JinjaValue & { value: boolean } => v.type === 'BooleanValue',
-  null: (v: JinjaValue): boolean => v.type === 'NullValue',
-  undefined: (v: JinjaValue): boolean => v.type === 'UndefinedValue',
+  string: (value: JinjaValue): value is JinjaValue & { value: string } => value.type === 'StringValue',
+  integer: (value: JinjaValue): value is JinjaValue & { value: number } => value.type === 'IntegerValue',
+  float: (value: JinjaValue): value is JinjaValue & { value: number } => value.type === 'FloatValue',
+  boolean: (value: JinjaValue): value is JinjaValue & { value: boolean } => value.type === 'BooleanValue',
+  null: (value: JinjaValue): boolean => value.type === 'NullValue',
+  undefined: (value: JinjaValue): boolean => value.type === 'UndefinedValue',
   /** A list or a tuple. */
-  array: (v: JinjaValue): v is JinjaValue & { value: JinjaValue[] } =>
-    v.type === 'ArrayValue' || v.type === 'TupleValue',
-  tuple: (v: JinjaValue): boolean => v.type === 'TupleValue',
+  array: (value: JinjaValue): value is JinjaValue & { value: JinjaValue[] } =>
+    value.type === 'ArrayValue' || value.type === 'TupleValue',
+  tuple: (value: JinjaValue): boolean => value.type === 'TupleValue',
   /** A dict (keyword arguments included). */
-  object: (v: JinjaValue): v is JinjaValue & { value: Map<string, JinjaValue> } =>
-    v.type === 'ObjectValue' || v.type === 'KeywordArgumentsValue',
-  namespace: (v: JinjaValue): v is JinjaValue & { value: Map<string, JinjaValue> } => v.type === 'NamespaceValue',
-  function: (v: JinjaValue): v is JinjaValue & { value: JinjaFunction } => v.type === 'FunctionValue',
-  keywords: (v: JinjaValue): v is JinjaValue & { value: Map<string, JinjaValue> } => v.type === 'KeywordArgumentsValue',
+  object: (value: JinjaValue): value is JinjaValue & { value: Map<string, JinjaValue> } =>
+    value.type === 'ObjectValue' || value.type === 'KeywordArgumentsValue',
+  namespace: (value: JinjaValue): value is JinjaValue & { value: Map<string, JinjaValue> } =>
+    value.type === 'NamespaceValue',
+  function: (value: JinjaValue): value is JinjaValue & { value: JinjaFunction } => value.type === 'FunctionValue',
+  keywords: (value: JinjaValue): value is JinjaValue & { value: Map<string, JinjaValue> } =>
+    value.type === 'KeywordArgumentsValue',
   /** An int, float or bool (Python numbers). */
-  number: (v: JinjaValue): v is JinjaValue & { value: number | boolean } =>
-    v.type === 'IntegerValue' || v.type === 'FloatValue' || v.type === 'BooleanValue',
+  number: (value: JinjaValue): value is JinjaValue & { value: number | boolean } =>
+    value.type === 'IntegerValue' || value.type === 'FloatValue' || value.type === 'BooleanValue',
 };
 
 /** Converts a plain JS value (JSON-like) into template values; functions become callables on the JS values. */

@@ -26,7 +26,9 @@ export function uploadF32(backend: Backend, values: number[][] | number[], name 
 /** `input` `[rows, in]` times `weight` `[out, in]` transposed. */
 export function matmul(input: number[][], weight: number[][], bias?: number[]): number[][] {
   return input.map((row) =>
-    weight.map((w, o) => w.reduce((sum, value, index) => sum + value * (row[index] as number), bias?.[o] ?? 0)),
+    weight.map((weightRow, outputIndex) =>
+      weightRow.reduce((sum, value, index) => sum + value * (row[index] as number), bias?.[outputIndex] ?? 0),
+    ),
   );
 }
 
@@ -46,15 +48,15 @@ export function ropeHalfSplit(
   first: number,
 ): number[][] {
   const half = headDimensions / 2;
-  return input.map((row, r) => {
+  return input.map((row, rowIndex) => {
     const out = [...row];
     for (let head = 0; head < row.length / headDimensions; head++) {
       for (let i = 0; i < half; i++) {
-        const angle = (first + r) * (inverseFrequencies[i] as number);
-        const a = row[head * headDimensions + i] as number;
-        const b = row[head * headDimensions + i + half] as number;
-        out[head * headDimensions + i] = a * Math.cos(angle) - b * Math.sin(angle);
-        out[head * headDimensions + i + half] = a * Math.sin(angle) + b * Math.cos(angle);
+        const angle = (first + rowIndex) * (inverseFrequencies[i] as number);
+        const firstHalf = row[head * headDimensions + i] as number;
+        const secondHalf = row[head * headDimensions + i + half] as number;
+        out[head * headDimensions + i] = firstHalf * Math.cos(angle) - secondHalf * Math.sin(angle);
+        out[head * headDimensions + i + half] = firstHalf * Math.sin(angle) + secondHalf * Math.cos(angle);
       }
     }
     return out;

@@ -133,8 +133,12 @@ export function registerAttentionCases(context: ConformanceContext): void {
           attentionFactor: 1.2,
         };
         await compareWithReference(context, 'rope', `${pairing} ${rotaryDimensions}`, (backend) => {
-          const x = backend.upload(input, [rows, heads * headDimensions]);
-          return [backend.rope(x, 0, plain), backend.rope(x, 29, plain), backend.rope(x, 61, scaled)];
+          const uploaded = backend.upload(input, [rows, heads * headDimensions]);
+          return [
+            backend.rope(uploaded, 0, plain),
+            backend.rope(uploaded, 29, plain),
+            backend.rope(uploaded, 61, scaled),
+          ];
         });
       });
     }

@@ -73,9 +73,9 @@ export function registerMemoryCases(context: ConformanceContext): void {
     );
     const fromChunks = await backend.uploadWeight({ name: 'streamed', type: 'F32', shape: [5, 8] }, chunks());
     const input = backend.upload(random.floats(2 * 8), [2, 8]);
-    const a = await backend.read(backend.matmul(input, whole));
-    const b = await backend.read(backend.matmul(input, fromChunks));
-    expect(Array.from(b)).toEqual(Array.from(a));
+    const wholeResult = await backend.read(backend.matmul(input, whole));
+    const chunkedResult = await backend.read(backend.matmul(input, fromChunks));
+    expect(Array.from(chunkedResult)).toEqual(Array.from(wholeResult));
   });
 
   it('raises TENSOR_DISPOSED, BACKEND_MISMATCH and SHAPE_MISMATCH', async () => {

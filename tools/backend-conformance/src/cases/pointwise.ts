@@ -10,22 +10,22 @@ export function registerPointwiseCases(context: ConformanceContext): void {
 
   it('add and mul: same shape, [columns] and [1, columns] broadcasts; scale', async () => {
     const random = randomFor('binary');
-    const a = random.floats(rows * columns, -3, 3);
-    const b = random.floats(rows * columns, -3, 3);
+    const leftValues = random.floats(rows * columns, -3, 3);
+    const rightValues = random.floats(rows * columns, -3, 3);
     const row = random.floats(columns, -3, 3);
     for (const op of ['add', 'mul'] as const) {
       await compareWithReference(context, op, 'shapes', (backend) => {
-        const left = backend.upload(a, [rows, columns]);
+        const left = backend.upload(leftValues, [rows, columns]);
         return [
-          backend[op](left, backend.upload(b, [rows, columns])),
+          backend[op](left, backend.upload(rightValues, [rows, columns])),
           backend[op](left, backend.upload(row, [columns])),
           backend[op](left, backend.upload(row, [1, columns])),
         ];
       });
     }
     await compareWithReference(context, 'scale', 'factor', (backend) => [
-      backend.scale(backend.upload(a, [rows, columns]), -0.37),
-      backend.scale(backend.upload(a, [rows * columns]), 16),
+      backend.scale(backend.upload(leftValues, [rows, columns]), -0.37),
+      backend.scale(backend.upload(leftValues, [rows * columns]), 16),
     ]);
   });
 
@@ -59,23 +59,23 @@ export function registerPointwiseCases(context: ConformanceContext): void {
     const bias = new Uint8Array(random.floats(width).buffer);
     const halfGain = weightBytesFor('norms', 'F16', 1, width);
     await compareWithReference(context, 'rmsNorm', 'weights', async (backend) => {
-      const x = backend.upload(input, [rows, width]);
+      const uploaded = backend.upload(input, [rows, width]);
       const weight = await uploadWeight(backend, 'F32', [width], gain);
       const halfWeight = await uploadWeight(backend, 'F16', [width], halfGain);
       return [
-        backend.rmsNorm(x, weight, 1e-6),
-        backend.rmsNorm(x, halfWeight, 1e-5),
-        backend.rmsNorm(x, undefined, 1e-6),
+        backend.rmsNorm(uploaded, weight, 1e-6),
+        backend.rmsNorm(uploaded, halfWeight, 1e-5),
+        backend.rmsNorm(uploaded, undefined, 1e-6),
       ];
     });
     await compareWithReference(context, 'layerNorm', 'weights', async (backend) => {
-      const x = backend.upload(input, [rows, width]);
+      const uploaded = backend.upload(input, [rows, width]);
       const weight = await uploadWeight(backend, 'F32', [width], gain);
       const offset = await uploadWeight(backend, 'F32', [width], bias);
       return [
-        backend.layerNorm(x, weight, offset, 1e-5),
-        backend.layerNorm(x, weight, undefined, 1e-5),
-        backend.layerNorm(x, undefined, undefined, 1e-6),
+        backend.layerNorm(uploaded, weight, offset, 1e-5),
+        backend.layerNorm(uploaded, weight, undefined, 1e-5),
+        backend.layerNorm(uploaded, undefined, undefined, 1e-6),
       ];
     });
   });
