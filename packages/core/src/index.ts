@@ -11,6 +11,7 @@ export {
 export { isWeightType, WEIGHT_TYPES, type DType, type WeightType } from './dtypes/dtype.js';
 export { elementCount, type Tensor, type WeightDescriptor, type WeightTensor } from './tensor/tensor.js';
 export type { RopePairing, RopeParameters } from './backend/rope.js';
+export { validateSamplingParameters } from './backend/sampling-validation.js';
 export type {
   ActivationKind,
   AttentionOptions,

@@ -1,4 +1,5 @@
 import { type Backend, type SamplingParameters, StrataError, type Tensor } from '@strata/core';
+import { samplingParameters } from '@strata/backend-conformance';
 import { describe, expect, it } from 'vitest';
 import { createCpuBackend } from './cpu-backend.js';
 import { floatToHalf } from './quant/half.js';
@@ -257,20 +258,7 @@ describe('cpu backend: routing and sampling', () => {
     expect(await values(backend.argmax(f32([1, 3, 3, -1, -1, -2], [2, 3])))).toEqual([1, 0]);
   });
 
-  const base: SamplingParameters = {
-    temperature: 1,
-    topK: 0,
-    topP: 1,
-    minP: 0,
-    random: 0,
-    penaltyTokens: new Int32Array(0),
-    penaltyCounts: new Int32Array(0),
-    repetitionPenalty: 1,
-    presencePenalty: 0,
-    frequencyPenalty: 0,
-    logitBiasTokens: new Int32Array(0),
-    logitBiasValues: new Float32Array(0),
-  };
+  const base: SamplingParameters = samplingParameters();
   // Last row: probabilities 0.1, 0.2, 0.3, 0.4 at temperature 1.
   const logits = f32([9, 9, 9, 9, ...[0.1, 0.2, 0.3, 0.4].map(Math.log)], [2, 4]);
   const sample = async (parameters: Partial<SamplingParameters>) =>

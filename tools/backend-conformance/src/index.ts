@@ -17,5 +17,6 @@ export {
   weightBytesFor,
 } from './harness.js';
 export { SeededRandom } from './random.js';
+export { samplingParameters } from './sampling.js';
 export { CONFORMANCE_TOLERANCES, type ConformanceOp, type Tolerance } from './tolerances.js';
 export { conformanceColumns, randomWeightBytes } from './weights.js';

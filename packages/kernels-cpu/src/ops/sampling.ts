@@ -1,38 +1,7 @@
 import type { SamplingParameters, Tensor } from '@strata/core';
-import { StrataError } from '@strata/core';
+import { validateSamplingParameters } from '@strata/core';
 import { floatData, fromData, matrixShape } from '../cpu-tensor.js';
 import { argmaxRow } from './routing.js';
-
-function invalid(message: string): never {
-  throw new StrataError('INVALID_SAMPLING_OPTIONS', message);
-}
-
-function validate(parameters: SamplingParameters, vocabulary: number): void {
-  const { temperature, topK, topP, minP, random } = parameters;
-  if (!(temperature >= 0)) invalid(`temperature must be ≥ 0 (0 for greedy), got ${temperature}.`);
-  if (!(Number.isInteger(topK) && topK >= 0)) invalid(`topK must be a non-negative integer (0 disables), got ${topK}.`);
-  if (!(topP > 0 && topP <= 1)) invalid(`topP must be in (0, 1] (1 disables), got ${topP}.`);
-  if (!(minP >= 0 && minP <= 1)) invalid(`minP must be in [0, 1] (0 disables), got ${minP}.`);
-  if (!(random >= 0 && random < 1)) invalid(`random must be in [0, 1), got ${random}.`);
-  if (parameters.penaltyTokens.length !== parameters.penaltyCounts.length) {
-    invalid(
-      `penaltyTokens (${parameters.penaltyTokens.length}) and penaltyCounts (${parameters.penaltyCounts.length}) differ in length.`,
-    );
-  }
-  if (parameters.logitBiasTokens.length !== parameters.logitBiasValues.length) {
-    invalid(
-      `logitBiasTokens (${parameters.logitBiasTokens.length}) and logitBiasValues (${parameters.logitBiasValues.length}) differ in length.`,
-    );
-  }
-  for (const token of [...parameters.penaltyTokens, ...parameters.logitBiasTokens]) {
-    if (!(token >= 0 && token < vocabulary)) {
-      throw new StrataError(
-        'TOKEN_OUT_OF_RANGE',
-        `Sampling got token id ${token}; the vocabulary has ${vocabulary} tokens.`,
-      );
-    }
-  }
-}
 
 /**
  * The logits of the last row after penalties and logit bias, in f64. Repetition penalty as llama.cpp: a positive
@@ -119,7 +88,7 @@ export function sampleToken(logits: Tensor, parameters: SamplingParameters): Ten
   const data = floatData(logits, 'sampleToken');
   const { rows, columns: vocabulary } = matrixShape(logits.shape);
   if (rows === 0 || vocabulary === 0) invalid('sampleToken got empty logits.');
-  validate(parameters, vocabulary);
+  validateSamplingParameters(parameters, vocabulary);
   const scores = penalisedLogits(data, (rows - 1) * vocabulary, vocabulary, parameters);
   const best = argmaxRow(scores, 0, vocabulary);
   if (!(scores[best]! > Number.NEGATIVE_INFINITY)) invalid('Every token is banned (all logits are −Infinity).');

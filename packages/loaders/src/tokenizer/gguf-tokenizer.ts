@@ -1,4 +1,3 @@
-import { StrataError } from '@strata/core';
 import { BytePairEncoder } from './bpe.js';
 import { type GgufVocabulary, readGgufVocabulary } from './gguf-vocabulary.js';
 import type { TokenizerMetadata } from './metadata-values.js';
@@ -15,7 +14,7 @@ import type {
   TokenizerKind,
 } from './tokenizer.js';
 import { fromByteLevel, pushUtf8, toByteLevel } from './unicode.js';
-import { type Fragment, type SpecialToken, SpecialTokenSplitter, TokenAttribute } from './vocabulary.js';
+import { checkTokenId, type Fragment, type SpecialToken, SpecialTokenSplitter, TokenAttribute } from './vocabulary.js';
 import { bertWords, encodeWordPiece } from './wordpiece.js';
 
 const SPECIAL_MASK = TokenAttribute.control | TokenAttribute.userDefined | TokenAttribute.unknown;
@@ -163,15 +162,7 @@ class GgufTokenizer implements Tokenizer {
   }
 
   private check(id: number): void {
-    if (!Number.isInteger(id) || id < 0 || id >= this.vocabularySize) {
-      throw new StrataError(
-        'TOKEN_OUT_OF_RANGE',
-        `token id ${id} is outside the vocabulary (0…${this.vocabularySize - 1})`,
-        {
-          details: { id, vocabularySize: this.vocabularySize },
-        },
-      );
-    }
+    checkTokenId(id, this.vocabularySize);
   }
 
   /** The bytes of one token, as llama.cpp's token_to_piece; control and unknown tokens only when `special`. */

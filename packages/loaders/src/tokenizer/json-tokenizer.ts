@@ -1,5 +1,6 @@
 import { Tokenizer as HuggingFaceTokenizer } from '@huggingface/tokenizers';
 import { StrataError } from '@strata/core';
+import { checkTokenId } from './vocabulary.js';
 import { compatibleTokenizerJson } from './json-compatibility.js';
 import { ByteStreamDecoder } from './stream-decoder.js';
 import type {
@@ -240,14 +241,6 @@ class JsonTokenizer implements Tokenizer {
   }
 
   private check(id: number): void {
-    if (!Number.isInteger(id) || id < 0 || id >= this.vocabularySize) {
-      throw new StrataError(
-        'TOKEN_OUT_OF_RANGE',
-        `token id ${id} is outside the vocabulary (0…${this.vocabularySize - 1})`,
-        {
-          details: { id, vocabularySize: this.vocabularySize },
-        },
-      );
-    }
+    checkTokenId(id, this.vocabularySize);
   }
 }

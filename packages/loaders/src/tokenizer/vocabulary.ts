@@ -1,3 +1,4 @@
+import { StrataError } from '@strata/core';
 /** Token attributes, as bit flags (llama.cpp's `llama_token_attr` meanings). */
 export const TokenAttribute = {
   undefined: 0,
@@ -143,4 +144,16 @@ export function partitionSpecialTokens(text: string, specials: readonly SpecialT
     fragments = next;
   }
   return fragments;
+}
+
+/**
+ * Throws `TOKEN_OUT_OF_RANGE` unless `id` is an integer in `0 … vocabularySize − 1` (what decoding and id lookups
+ * accept).
+ */
+export function checkTokenId(id: number, vocabularySize: number): void {
+  if (!Number.isInteger(id) || id < 0 || id >= vocabularySize) {
+    throw new StrataError('TOKEN_OUT_OF_RANGE', `token id ${id} is outside the vocabulary (0…${vocabularySize - 1})`, {
+      details: { id, vocabularySize },
+    });
+  }
 }

@@ -1,6 +1,7 @@
 import type { Backend, KeyValueCache, RopeParameters, SamplingParameters, Tensor, WeightTensor } from '@strata/core';
 import { expect, it } from 'vitest';
 import { type ConformanceContext, compareWithReference, randomFor, uploadWeight, weightBytesFor } from '../harness.js';
+import { samplingParameters } from '../sampling.js';
 
 /** A tiny transformer step's weights: hidden 64, 4 query heads and 2 key/value heads of 16, FFN 96, vocabulary 40. */
 const [HIDDEN, HEADS, KEY_VALUE_HEADS, HEAD, FFN, VOCABULARY] = [64, 4, 2, 16, 96, 40];
@@ -36,20 +37,7 @@ async function uploadStepWeights(backend: Backend): Promise<StepWeights> {
   };
 }
 
-const GREEDY: SamplingParameters = {
-  temperature: 0,
-  topK: 0,
-  topP: 1,
-  minP: 0,
-  random: 0,
-  penaltyTokens: new Int32Array(0),
-  penaltyCounts: new Int32Array(0),
-  repetitionPenalty: 1,
-  presencePenalty: 0,
-  frequencyPenalty: 0,
-  logitBiasTokens: new Int32Array(0),
-  logitBiasValues: new Float32Array(0),
-};
+const GREEDY: SamplingParameters = samplingParameters({ temperature: 0 });
 
 const ROPE: RopeParameters = {
   headDimensions: HEAD,

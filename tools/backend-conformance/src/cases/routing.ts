@@ -1,6 +1,7 @@
 import type { Backend, SamplingParameters } from '@strata/core';
 import { expect, it } from 'vitest';
 import { type ConformanceContext, compareWithReference, randomFor, trackedBackend } from '../harness.js';
+import { samplingParameters } from '../sampling.js';
 
 /** Logits whose values are well separated (no near-ties), so every backend must choose the same indices. */
 function separatedLogits(rows: number, columns: number, name: string, spacing: number): Float32Array {
@@ -19,20 +20,7 @@ function separatedLogits(rows: number, columns: number, name: string, spacing: n
   return output;
 }
 
-const GREEDY: SamplingParameters = {
-  temperature: 0,
-  topK: 0,
-  topP: 1,
-  minP: 0,
-  random: 0.5,
-  penaltyTokens: new Int32Array(0),
-  penaltyCounts: new Int32Array(0),
-  repetitionPenalty: 1,
-  presencePenalty: 0,
-  frequencyPenalty: 0,
-  logitBiasTokens: new Int32Array(0),
-  logitBiasValues: new Float32Array(0),
-};
+const GREEDY: SamplingParameters = samplingParameters({ temperature: 0, random: 0.5 });
 
 /** Expert routing and combination, argmax, and sampling (greedy, top-k 1, filters, penalties, bans, determinism). */
 export function registerRoutingCases(context: ConformanceContext): void {
