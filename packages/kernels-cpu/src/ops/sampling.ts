@@ -1,7 +1,11 @@
 import type { SamplingParameters, Tensor } from '@strata/core';
-import { validateSamplingParameters } from '@strata/core';
+import { StrataError, validateSamplingParameters } from '@strata/core';
 import { floatData, fromData, matrixShape } from '../cpu-tensor.js';
 import { argmaxRow } from './routing.js';
+
+function invalid(message: string): never {
+  throw new StrataError('INVALID_SAMPLING_OPTIONS', message);
+}
 
 /**
  * The logits of the last row after penalties and logit bias, in f64. Repetition penalty as llama.cpp: a positive
