@@ -4,8 +4,8 @@ export { blobSource } from './byte-source/blob-source.js';
 export { type UrlSourceOptions, urlSource } from './byte-source/url-source.js';
 export { type DirectorySource, sourcesDirectory } from './byte-source/directory-source.js';
 export { blobsDirectory, type UrlDirectoryOptions, urlDirectory } from './byte-source/remote-directory.js';
+export { closeNames } from './close-names.js';
 export {
-  closeNames,
   DEFAULT_CHUNK_BYTES,
   LocatedTensorStore,
   type TensorEntry,

@@ -1,5 +1,6 @@
 import { type GgmlTypeName, StrataError } from '@strata/core';
 import type { ByteSource } from './byte-source/byte-source.js';
+import { closeNames } from './close-names.js';
 
 /** One tensor of a model file, whatever the format. */
 export interface TensorEntry {
@@ -42,31 +43,6 @@ export interface TensorLocation {
 
 /** Default chunk size of {@link TensorStore.streamBytes}: 64 MiB. */
 export const DEFAULT_CHUNK_BYTES = 64 * 1024 * 1024;
-
-/** Edit distance, bounded: used only to suggest names. */
-function distance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + cost));
-    }
-    previous = current;
-  }
-  return previous[b.length] ?? 0;
-}
-
-/** Up to `count` names closest to `name` (edit distance), for error messages. */
-export function closeNames(name: string, names: Iterable<string>, count = 3): string[] {
-  const scored: { name: string; score: number }[] = [];
-  for (const candidate of names) {
-    if (Math.abs(candidate.length - name.length) > Math.max(8, name.length)) continue;
-    scored.push({ name: candidate, score: distance(name, candidate) });
-  }
-  scored.sort((a, b) => a.score - b.score || a.name.localeCompare(b.name));
-  return scored.slice(0, count).map((entry) => entry.name);
-}
 
 /** A {@link TensorStore} over tensors at known locations (the GGUF and safetensors readers build theirs with it). */
 export class LocatedTensorStore implements TensorStore {
