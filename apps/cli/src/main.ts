@@ -37,7 +37,9 @@ main(process.argv.slice(2)).then(
       process.stderr.write(`strata: ${error.message} [${error.code}]\n`);
       process.exitCode = 1;
     } else {
-      process.stderr.write(`strata: unexpected failure: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.stderr.write(
+        `strata: unexpected failure: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+      );
       process.exitCode = 70;
     }
   },
