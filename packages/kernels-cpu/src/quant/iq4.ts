@@ -1,6 +1,6 @@
 // IQ4_NL and IQ4_XS: 4-bit indices into a fixed non-linear codebook (facts from ggml-common.h / ggml-quants.c).
 import { halfTable16 } from './half.js';
-import type { BlockDecoder } from './legacy-quants.js';
+import { type BlockDecoder, decodeNibbleLevels, nibbleLevelsDecoder } from './legacy-quants.js';
 
 /** The 16 signed levels IQ4_NL and IQ4_XS index (ggml's `kvalues_iq4nl`). */
 export const IQ4_CODEBOOK: Int8Array = Int8Array.from([
@@ -8,19 +8,7 @@ export const IQ4_CODEBOOK: Int8Array = Int8Array.from([
 ]);
 
 /** IQ4_NL: f16 d, 16 bytes of nibbles; x = codebook[q] · d (low nibbles: elements 0…15, high: 16…31). 18 bytes. */
-export const dequantizeIQ4_NL: BlockDecoder = (source, byteOffset, output, outputOffset, blocks) => {
-  const half = halfTable16();
-  for (let block = 0; block < blocks; block++) {
-    const base = byteOffset + block * 18;
-    const out = outputOffset + block * 32;
-    const d = half[source[base]! | (source[base + 1]! << 8)]!;
-    for (let j = 0; j < 16; j++) {
-      const byte = source[base + 2 + j]!;
-      output[out + j] = IQ4_CODEBOOK[byte & 0x0f]! * d;
-      output[out + j + 16] = IQ4_CODEBOOK[byte >> 4]! * d;
-    }
-  }
-};
+export const dequantizeIQ4_NL: BlockDecoder = nibbleLevelsDecoder(IQ4_CODEBOOK);
 
 /**
  * IQ4_XS: 256 elements as 8 sub-blocks of 32. f16 d, u16 of high scale bits (2 per sub-block), 4 bytes of low scale
@@ -37,12 +25,7 @@ export const dequantizeIQ4_XS: BlockDecoder = (source, byteOffset, output, outpu
       const low = (source[base + 4 + (sub >> 1)]! >> (4 * (sub & 1))) & 0x0f;
       const scale = d * ((low | (((scalesHigh >> (2 * sub)) & 3) << 4)) - 32);
       const quants = base + 8 + sub * 16;
-      const out = outputOffset + block * 256 + sub * 32;
-      for (let j = 0; j < 16; j++) {
-        const byte = source[quants + j]!;
-        output[out + j] = IQ4_CODEBOOK[byte & 0x0f]! * scale;
-        output[out + j + 16] = IQ4_CODEBOOK[byte >> 4]! * scale;
-      }
+      decodeNibbleLevels(source, quants, IQ4_CODEBOOK, scale, output, outputOffset + block * 256 + sub * 32);
     }
   }
 };

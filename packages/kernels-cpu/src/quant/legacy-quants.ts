@@ -11,20 +11,42 @@ export type BlockDecoder = (
   blocks: number,
 ) => void;
 
-/** Q4_0: f16 scale d, 16 bytes of nibbles; x = (q − 8) · d. 18 bytes. */
-export const dequantizeQ4_0: BlockDecoder = (source, byteOffset, output, outputOffset, blocks) => {
-  const half = halfTable16();
-  for (let block = 0; block < blocks; block++) {
-    const base = byteOffset + block * 18;
-    const out = outputOffset + block * 32;
-    const d = half[source[base]! | (source[base + 1]! << 8)]!;
-    for (let j = 0; j < 16; j++) {
-      const byte = source[base + 2 + j]!;
-      output[out + j] = ((byte & 0x0f) - 8) * d;
-      output[out + j + 16] = ((byte >> 4) - 8) * d;
-    }
+/**
+ * Decodes the 32 elements of 16 bytes of 4-bit indices at `quants` (low nibbles: elements 0…15, high: 16…31) as
+ * `levels[q] · scale` into `output[outputOffset…]`.
+ */
+export function decodeNibbleLevels(
+  source: Uint8Array,
+  quants: number,
+  levels: Int8Array,
+  scale: number,
+  output: Float32Array,
+  outputOffset: number,
+): void {
+  for (let j = 0; j < 16; j++) {
+    const byte = source[quants + j]!;
+    output[outputOffset + j] = levels[byte & 0x0f]! * scale;
+    output[outputOffset + j + 16] = levels[byte >> 4]! * scale;
   }
-};
+}
+
+/**
+ * A decoder of 18-byte blocks of 32 elements: f16 scale d, then 16 bytes of 4-bit indices; x = levels[q] · d. Q4_0
+ * (levels q − 8) and IQ4_NL (a non-linear codebook) share this layout.
+ */
+export function nibbleLevelsDecoder(levels: Int8Array): BlockDecoder {
+  return (source, byteOffset, output, outputOffset, blocks) => {
+    const half = halfTable16();
+    for (let block = 0; block < blocks; block++) {
+      const base = byteOffset + block * 18;
+      const d = half[source[base]! | (source[base + 1]! << 8)]!;
+      decodeNibbleLevels(source, base + 2, levels, d, output, outputOffset + block * 32);
+    }
+  };
+}
+
+/** Q4_0: f16 scale d, 16 bytes of nibbles; x = (q − 8) · d. 18 bytes. */
+export const dequantizeQ4_0: BlockDecoder = nibbleLevelsDecoder(Int8Array.from({ length: 16 }, (_, q) => q - 8));
 
 /** Q4_1: f16 scale d, f16 minimum m, 16 bytes of nibbles; x = q · d + m. 20 bytes. */
 export const dequantizeQ4_1: BlockDecoder = (source, byteOffset, output, outputOffset, blocks) => {
