@@ -56,7 +56,7 @@ async function draws(
 }
 
 describe('sampleToken on WebGPU', () => {
-  it('draws exactly the CPU reference tokens with top-k, including ties at the boundary', async (context) => {
+  it('draws exactly the CPU reference tokens with top-k, top-p and min-p, including ties at the boundary', async (context) => {
     if (gpu === undefined) return context.skip(reason);
     const logits = tiedLogits(3000);
     const settings: Partial<SamplingParameters>[] = [
@@ -65,6 +65,10 @@ describe('sampleToken on WebGPU', () => {
       { temperature: 1.3, topK: 100, minP: 0.3 },
       { temperature: 0.5, topK: 7, topP: 0.5, minP: 0.1 },
       { topK: 900 },
+      // No top-k: exact when top-p or min-p ends inside the 512 best tokens.
+      { temperature: 0.6, topP: 0.8 },
+      { temperature: 0.9, minP: 0.4 },
+      { temperature: 1.1, topP: 0.5, minP: 0.05 },
     ];
     expect(await draws(gpu, logits, settings)).toEqual(await draws(createCpuBackend(), logits, settings));
   });

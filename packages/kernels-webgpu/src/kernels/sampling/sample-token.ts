@@ -1,8 +1,9 @@
 import { type SamplingParameters, StrataError, type Tensor } from '@strata/core';
 import type { GpuRuntime } from '../../runtime/runtime.js';
+import type { BufferBinding } from '../../runtime/recorder.js';
 import { Uniforms } from '../../runtime/shader.js';
 import type { GpuTensor } from '../../tensor/gpu-tensor.js';
-import { samplingShader } from './sampling-shader.js';
+import { CANDIDATE_CAPACITY, type SamplingStage, samplingShader } from './sampling-shader.js';
 
 function invalid(message: string): never {
   throw new StrataError('INVALID_SAMPLING_OPTIONS', `sampleToken: ${message}`);
@@ -52,39 +53,54 @@ export function sampleToken(runtime: GpuRuntime, logits: Tensor, parameters: Sam
   const biasTokens = list(parameters.logitBiasTokens);
   const biasValues = list(parameters.logitBiasValues);
   const work = runtime.allocate('f32', [vocabulary]);
+  const state = runtime.allocate('i32', [2]);
   const output = runtime.allocate('i32', [1]);
   const subgroups = runtime.features.subgroups;
-  runtime.dispatch({
-    shader: {
-      key: `sample-token:sg=${subgroups ? 1 : 0}`,
-      storage: ['read', 'read', 'read', 'read', 'read', 'write', 'write'],
-      code: () => samplingShader(subgroups),
-    },
-    uniforms: new Uniforms()
-      .u(vocabulary)
-      .u((rows - 1) * vocabulary)
-      .u(parameters.penaltyTokens.length)
-      .u(parameters.logitBiasTokens.length)
-      .f(parameters.repetitionPenalty)
-      .f(parameters.presencePenalty)
-      .f(parameters.frequencyPenalty)
-      .f(parameters.temperature)
-      .u(Math.max(0, Math.floor(parameters.topK)))
-      .f(parameters.topP)
-      .f(parameters.minP)
-      .f(parameters.random).words,
-    buffers: [
-      { tracked: source.tracked },
-      { tracked: penaltyTokens?.tracked ?? runtime.emptyBuffer },
-      { tracked: penaltyCounts?.tracked ?? runtime.emptyBuffer },
-      { tracked: biasTokens?.tracked ?? runtime.emptyBuffer },
-      { tracked: biasValues?.tracked ?? runtime.emptyBuffer },
-      { tracked: work.tracked },
-      { tracked: output.tracked },
-    ],
-    workgroups: [1],
-  });
-  for (const scratch of [penaltyTokens, penaltyCounts, biasTokens, biasValues, work]) {
+  const uniforms = new Uniforms()
+    .u(vocabulary)
+    .u((rows - 1) * vocabulary)
+    .u(parameters.penaltyTokens.length)
+    .u(parameters.logitBiasTokens.length)
+    .f(parameters.repetitionPenalty)
+    .f(parameters.presencePenalty)
+    .f(parameters.frequencyPenalty)
+    .f(parameters.temperature)
+    .u(parameters.topK)
+    .f(parameters.topP)
+    .f(parameters.minP)
+    .f(parameters.random).words;
+  const stage = (name: SamplingStage, buffers: BufferBinding[]) =>
+    runtime.dispatch({
+      shader: {
+        key: `sample-token:${name}:sg=${subgroups ? 1 : 0}`,
+        storage:
+          name === 'prepare'
+            ? ['read', 'read', 'read', 'read', 'read', 'write', 'write', 'write']
+            : ['read', 'write', 'write'],
+        code: () => samplingShader(name, subgroups),
+      },
+      uniforms,
+      buffers,
+      workgroups: [1],
+    });
+  stage('prepare', [
+    { tracked: source.tracked },
+    { tracked: penaltyTokens?.tracked ?? runtime.emptyBuffer },
+    { tracked: penaltyCounts?.tracked ?? runtime.emptyBuffer },
+    { tracked: biasTokens?.tracked ?? runtime.emptyBuffer },
+    { tracked: biasValues?.tracked ?? runtime.emptyBuffer },
+    { tracked: work.tracked },
+    { tracked: state.tracked },
+    { tracked: output.tracked },
+  ]);
+  // Greedy (temperature 0, or top-k 1) is decided by the first kernel; the others run only where they can apply.
+  if (parameters.temperature > 0 && parameters.topK !== 1) {
+    const rest = [{ tracked: work.tracked }, { tracked: state.tracked }, { tracked: output.tracked }];
+    const open = parameters.topK === 0 && (parameters.topP < 1 || parameters.minP > 0);
+    if ((parameters.topK > 0 && parameters.topK <= CANDIDATE_CAPACITY) || open) stage('candidates', rest);
+    stage('bisect', rest);
+  }
+  for (const scratch of [penaltyTokens, penaltyCounts, biasTokens, biasValues, work, state]) {
     if (scratch !== undefined) runtime.release(scratch);
   }
   return output;

@@ -7,87 +7,63 @@ export const WORKGROUP = 256;
 export const CANDIDATE_CAPACITY = 1024;
 
 /**
- * WGSL of `sampleToken`, one workgroup of 256 invocations:
+ * WGSL of `sampleToken`: three kernels of one workgroup (256 invocations) each, so that a caller who samples greedily
+ * compiles only the first and each one stays small (lavapipe compiles big shaders slowly):
  * 1. copy the last row, apply penalties and biases (one invocation, in list order);
  * 2. greedy: the first index of the maximum;
- * 3. with top-k ≤ 1024 (the usual case): radix-select the k-th largest score (4 passes of 8-bit digits), gather the
- *    candidates into workgroup memory, bitonic-sort them by (score descending, id ascending), then one invocation
- *    applies top-k, top-p, min-p and the draw in rank order exactly as the CPU reference does;
- * 4. otherwise (no top-k, or more candidates than fit): thresholds by bisection over the float order (about 100 passes
- *    over the vocabulary); ties at a threshold are all kept.
- */
-export function samplingShader(subgroups: boolean): string {
-  const reduction = workgroupReduction(subgroups, WORKGROUP);
-  const args = reduction.args;
-  return /* wgsl */ `${reduction.enable}
+ * 3. with top-k ≤ 1024, or no top-k but top-p or min-p: radix-select the k-th largest score (k = top-k, or 512;
+ *    4 passes of 8-bit digits), gather the candidates into workgroup memory, bitonic-sort them by (score descending,
+ *    id ascending), then one invocation applies top-k, top-p, min-p and the draw in rank order exactly as the CPU
+ *    reference does (without top-k, when top-p or min-p ends inside the 512 best tokens);
+ * 4. otherwise (plain temperature sampling, top-k > 1024, more tied candidates than fit, or filters that keep more
+ *    than 512 tokens): thresholds by bisection over the float order (about 100 passes over the vocabulary); ties at
+ *    a threshold are all kept.
+ *
+ * The three sampling kernels; the host dispatches only those the parameters can need. */
+export type SamplingStage = 'prepare' | 'candidates' | 'bisect';
+
+const COMMON = /* wgsl */ `
 struct Params {
   vocabulary: u32, offset: u32, penalties: u32, biases: u32,
   repetition: f32, presence: f32, frequency: f32,
   temperature: f32, top_k: u32, top_p: f32, min_p: f32, random: f32,
 }
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> logits: array<f32>;
-@group(0) @binding(2) var<storage, read> penalty_tokens: array<i32>;
-@group(0) @binding(3) var<storage, read> penalty_counts: array<i32>;
-@group(0) @binding(4) var<storage, read> bias_tokens: array<i32>;
-@group(0) @binding(5) var<storage, read> bias_values: array<f32>;
-@group(0) @binding(6) var<storage, read_write> work: array<f32>;
-@group(0) @binding(7) var<storage, read_write> destination: array<i32>;
-${reduction.functions}
 const NONE = 0xffffffffu;
-const CAPACITY = ${CANDIDATE_CAPACITY}u;
-var<workgroup> histogram: array<atomic<u32>, 256>;
-var<workgroup> candidate_keys: array<u32, ${CANDIDATE_CAPACITY}>;
-var<workgroup> candidate_ids: array<u32, ${CANDIDATE_CAPACITY}>;
-var<workgroup> candidate_count: atomic<u32>;
-var<workgroup> radix_prefix: u32;
-var<workgroup> radix_remaining: u32;
-var<workgroup> gathered: u32;
-
-// True when candidate a ranks before candidate b: higher score, or the same score and a lower id.
-fn ranks_before(a: u32, b: u32) -> bool {
-  return candidate_keys[a] > candidate_keys[b] || (candidate_keys[a] == candidate_keys[b] && candidate_ids[a] < candidate_ids[b]);
-}
-
-// The CPU reference's walk over candidates in rank order (one invocation).
-fn draw_from_candidates(count: u32) -> u32 {
-  var kept = min(params.top_k, count);
-  let maximum = work[candidate_ids[0]];
-  var total = 0.0;
-  for (var rank = 0u; rank < kept; rank++) { total += exp(work[candidate_ids[rank]] - maximum); }
-  if (params.top_p < 1.0) {
-    var cumulative = 0.0;
-    for (var rank = 0u; rank < kept; rank++) {
-      cumulative += exp(work[candidate_ids[rank]] - maximum) / total;
-      if (cumulative >= params.top_p) { kept = rank + 1u; break; }
-    }
-  }
-  if (params.min_p > 0.0) {
-    var rank = 1u;
-    while (rank < kept && exp(work[candidate_ids[rank]] - maximum) >= params.min_p) { rank++; }
-    kept = rank;
-  }
-  var mass = 0.0;
-  for (var rank = 0u; rank < kept; rank++) { mass += exp(work[candidate_ids[rank]] - maximum); }
-  let threshold = params.random * mass;
-  var cumulative = 0.0;
-  for (var rank = 0u; rank < kept; rank++) {
-    cumulative += exp(work[candidate_ids[rank]] - maximum);
-    if (cumulative > threshold) { return candidate_ids[rank]; }
-  }
-  return candidate_ids[kept - 1u];
-}
-const FINITE_FLOOR = 0x00800000u; // keys at or below this are -infinity (banned) or NaN-free negatives of -inf
+const FINITE_FLOOR = 0x00800000u; // keys at or below this are -infinity (banned)
 
 // Orders floats as unsigned integers: a < b ⇔ key(a) < key(b).
 fn key_of(value: f32) -> u32 {
   let bits = bitcast<u32>(value);
   return select(bits | 0x80000000u, ~bits, (bits & 0x80000000u) != 0u);
 }
+`;
 
-@compute @workgroup_size(${WORKGROUP})
+/**
+ * WGSL of one sampling kernel. `state` holds the largest scaled score (f32 bits) and whether the token is decided.
+ * - `prepare` (logits, penalty and bias lists, work, state, destination): steps 1–2, then scales the scores;
+ * - `candidates` (work, state, destination): step 3, deciding the token when it is exact;
+ * - `bisect` (work, state, destination): step 4 unless a token was decided.
+ */
+export function samplingShader(stage: SamplingStage, subgroups: boolean): string {
+  const reduction = workgroupReduction(subgroups, WORKGROUP);
+  const args = reduction.args;
+  const entry = `@compute @workgroup_size(${WORKGROUP})
 fn main(@builtin(local_invocation_index) li: u32${reduction.builtins}) {
-  let count = params.vocabulary;
+  let count = params.vocabulary;`;
+  if (stage === 'prepare') {
+    return /* wgsl */ `${reduction.enable}
+${COMMON}
+@group(0) @binding(1) var<storage, read> logits: array<f32>;
+@group(0) @binding(2) var<storage, read> penalty_tokens: array<i32>;
+@group(0) @binding(3) var<storage, read> penalty_counts: array<i32>;
+@group(0) @binding(4) var<storage, read> bias_tokens: array<i32>;
+@group(0) @binding(5) var<storage, read> bias_values: array<f32>;
+@group(0) @binding(6) var<storage, read_write> work: array<f32>;
+@group(0) @binding(7) var<storage, read_write> state: array<u32>;
+@group(0) @binding(8) var<storage, read_write> destination: array<i32>;
+${reduction.functions}
+${entry}
   for (var token = li; token < count; token += ${WORKGROUP}u) { work[token] = logits[params.offset + token]; }
   storageBarrier();
   workgroupBarrier();
@@ -119,23 +95,101 @@ fn main(@builtin(local_invocation_index) li: u32${reduction.builtins}) {
   }
   let top = reduce_max(best, ${args});
   let first_best = reduce_min_u(select(NONE, best_index, best == top && best_index != NONE), ${args});
-  if (params.temperature <= 0.0) {
-    if (li == 0u) { destination[0] = i32(select(first_best, 0u, first_best == NONE)); }
-    return;
+  // The greedy token is the answer at temperature 0 and the fallback of the later kernels.
+  if (li == 0u) {
+    destination[0] = i32(select(first_best, 0u, first_best == NONE));
+    state[1] = select(0u, 1u, params.temperature <= 0.0);
   }
-
+  if (params.temperature <= 0.0) { return; }
   // Temperature: scores s = logit / T; weights exp(s − max s).
-  let top_scaled = top / params.temperature;
+  if (li == 0u) { state[0] = bitcast<u32>(top / params.temperature); }
   for (var token = li; token < count; token += ${WORKGROUP}u) { work[token] = work[token] / params.temperature; }
-  storageBarrier();
-  workgroupBarrier();
 
-  if (params.top_k > 0u && params.top_k <= CAPACITY) {
+}`;
+  }
+  const bindings = `@group(0) @binding(1) var<storage, read> work: array<f32>;
+@group(0) @binding(2) var<storage, read_write> state: array<u32>;
+@group(0) @binding(3) var<storage, read_write> destination: array<i32>;
+var<workgroup> decided: u32;`;
+  const start = `${entry}
+  if (li == 0u) { decided = state[1]; }
+  if (workgroupUniformLoad(&decided) != 0u) { return; }
+  let top_scaled = bitcast<f32>(state[0]);`;
+  if (stage === 'candidates') {
+    return /* wgsl */ `${reduction.enable}
+${COMMON}
+${bindings}
+${reduction.functions}
+const CAPACITY = ${CANDIDATE_CAPACITY}u;
+var<workgroup> histogram: array<atomic<u32>, 256>;
+var<workgroup> candidate_keys: array<u32, ${CANDIDATE_CAPACITY}>;
+var<workgroup> candidate_ids: array<u32, ${CANDIDATE_CAPACITY}>;
+var<workgroup> candidate_count: atomic<u32>;
+var<workgroup> radix_prefix: u32;
+var<workgroup> radix_remaining: u32;
+var<workgroup> gathered: u32;
+// True when candidate a ranks before candidate b: higher score, or the same score and a lower id.
+fn ranks_before(a: u32, b: u32) -> bool {
+  return candidate_keys[a] > candidate_keys[b] || (candidate_keys[a] == candidate_keys[b] && candidate_ids[a] < candidate_ids[b]);
+}
+
+// The CPU reference's walk over candidates in rank order (one invocation). open: no top-k, the candidates are the
+// best tokens of the whole vocabulary and open_total its mass; NONE when top-p and min-p do not end inside them.
+fn draw_from_candidates(count: u32, open: bool, open_total: f32) -> u32 {
+  var kept = select(min(params.top_k, count), count, open);
+  let maximum = work[candidate_ids[0]];
+  var total = open_total;
+  if (!open) {
+    total = 0.0;
+    for (var rank = 0u; rank < kept; rank++) { total += exp(work[candidate_ids[rank]] - maximum); }
+  }
+  var bounded = !open;
+  if (params.top_p < 1.0) {
+    var cumulative = 0.0;
+    for (var rank = 0u; rank < kept; rank++) {
+      cumulative += exp(work[candidate_ids[rank]] - maximum) / total;
+      if (cumulative >= params.top_p) { kept = rank + 1u; bounded = true; break; }
+    }
+  }
+  if (params.min_p > 0.0) {
+    var rank = 1u;
+    while (rank < kept && exp(work[candidate_ids[rank]] - maximum) >= params.min_p) { rank++; }
+    if (rank < kept) { bounded = true; }
+    kept = rank;
+  }
+  if (!bounded) { return NONE; }
+  var mass = 0.0;
+  for (var rank = 0u; rank < kept; rank++) { mass += exp(work[candidate_ids[rank]] - maximum); }
+  let threshold = params.random * mass;
+  var cumulative = 0.0;
+  for (var rank = 0u; rank < kept; rank++) {
+    cumulative += exp(work[candidate_ids[rank]] - maximum);
+    if (cumulative > threshold) { return candidate_ids[rank]; }
+  }
+  return candidate_ids[kept - 1u];
+}
+
+
+${start}
+  // Top-k ≤ CAPACITY: its candidates. No top-k but top-p or min-p: the CAPACITY / 2 best tokens (room for ties), exact when the filters end
+  // inside them.
+  let open = params.top_k == 0u && (params.top_p < 1.0 || params.min_p > 0.0);
+  if ((params.top_k > 0u && params.top_k <= CAPACITY) || open) {
+    var open_total = 0.0;
+    if (open) {
+      var local_mass = 0.0;
+      for (var token = li; token < count; token += ${WORKGROUP}u) {
+        let s = work[token];
+        local_mass += select(0.0, exp(s - top_scaled), key_of(s) >= FINITE_FLOOR);
+      }
+      open_total = reduce_sum(local_mass, ${args});
+    }
+    let wanted = select(params.top_k, CAPACITY / 2u, open);
     // The k-th largest finite score, by radix selection on its key (8 bits a pass, from the top).
     var local_finite = 0.0;
     for (var token = li; token < count; token += ${WORKGROUP}u) { local_finite += select(0.0, 1.0, key_of(work[token]) >= FINITE_FLOOR); }
     let finite = u32(reduce_sum(local_finite, ${args}));
-    if (li == 0u) { radix_prefix = 0u; radix_remaining = min(params.top_k, finite); }
+    if (li == 0u) { radix_prefix = 0u; radix_remaining = min(wanted, finite); }
     for (var round = 0u; round < 4u; round++) {
       let shift = 24u - round * 8u;
       let mask = select(0u, 0xffffffffu << (shift + 8u), round > 0u);
@@ -199,32 +253,39 @@ fn main(@builtin(local_invocation_index) li: u32${reduction.builtins}) {
           workgroupBarrier();
         }
       }
-      if (li == 0u) { destination[0] = i32(draw_from_candidates(candidates)); }
-      return;
+      if (li == 0u) {
+        let token = draw_from_candidates(candidates, open, open_total);
+        if (token != NONE) { destination[0] = i32(token); state[1] = 1u; }
+      }
     }
   }
 
-  // Keep keys ≥ floor; a banned (-inf) token never passes.
-  var floor = FINITE_FLOOR;
-  // Top-k: the largest key K with at least k tokens at or above it.
-  if (params.top_k > 0u && params.top_k < count) {
-    var found = 0u;
-    for (var bit = 31i; bit >= 0i; bit--) {
-      let candidate = found | (1u << u32(bit));
-      var local = 0.0;
-      for (var token = li; token < count; token += ${WORKGROUP}u) { local += select(0.0, 1.0, key_of(work[token]) >= candidate); }
-      if (reduce_sum(local, ${args}) >= f32(params.top_k)) { found = candidate; }
-    }
-    floor = max(floor, found);
+}`;
   }
-  // Top-p: the largest key K whose kept mass at or above it reaches p of the kept total.
-  if (params.top_p < 1.0) {
+  return /* wgsl */ `${reduction.enable}
+${COMMON}
+${bindings}
+${reduction.functions}
+${start}
+  // Keep keys ≥ floor; a banned (-inf) token never passes. Three bisections share one loop (small code compiles
+  // fast): stage 0 top-k (the largest key with at least k tokens at or above it), stage 1 top-p (the largest key whose
+  // kept mass at or above it reaches p of the kept total), stage 2 the draw (walking down from the most likely token,
+  // the first whose cumulative kept mass exceeds random · total; min-p is applied first).
+  var floor = FINITE_FLOOR;
+  var chosen_key = 0u;
+  for (var stage = 0u; stage < 3u; stage++) {
+    if (stage == 0u && !(params.top_k > 0u && params.top_k < count)) { continue; }
+    if (stage == 1u && !(params.top_p < 1.0)) { continue; }
+    if (stage == 2u && params.min_p > 0.0) { floor = max(floor, key_of(top_scaled + log(params.min_p))); }
     var local_total = 0.0;
     for (var token = li; token < count; token += ${WORKGROUP}u) {
       let s = work[token];
       local_total += select(0.0, exp(s - top_scaled), key_of(s) >= floor);
     }
-    let threshold = params.top_p * reduce_sum(local_total, ${args});
+    let total = reduce_sum(local_total, ${args});
+    var target_value = f32(params.top_k);
+    if (stage == 1u) { target_value = params.top_p * total; }
+    if (stage == 2u) { target_value = params.random * total; }
     var found = 0u;
     for (var bit = 31i; bit >= 0i; bit--) {
       let candidate = found | (1u << u32(bit));
@@ -232,31 +293,12 @@ fn main(@builtin(local_invocation_index) li: u32${reduction.builtins}) {
       for (var token = li; token < count; token += ${WORKGROUP}u) {
         let s = work[token];
         let k = key_of(s);
-        local += select(0.0, exp(s - top_scaled), k >= candidate && k >= floor);
+        if (k >= candidate && k >= floor) { local += select(exp(s - top_scaled), 1.0, stage == 0u); }
       }
-      if (reduce_sum(local, ${args}) >= threshold) { found = candidate; }
+      let sum = reduce_sum(local, ${args});
+      if (sum > target_value || (stage != 2u && sum == target_value)) { found = candidate; }
     }
-    floor = max(floor, found);
-  }
-  // Min-p (after top-p, which normalises over the top-k set): keep s ≥ max + ln(min_p).
-  if (params.min_p > 0.0) { floor = max(floor, key_of(top_scaled + log(params.min_p))); }
-  // Pick: walking tokens from the most likely down, the first whose cumulative kept mass exceeds random · total.
-  var local_kept = 0.0;
-  for (var token = li; token < count; token += ${WORKGROUP}u) {
-    let s = work[token];
-    local_kept += select(0.0, exp(s - top_scaled), key_of(s) >= floor);
-  }
-  let target_mass = params.random * reduce_sum(local_kept, ${args});
-  var chosen_key = 0u;
-  for (var bit = 31i; bit >= 0i; bit--) {
-    let candidate = chosen_key | (1u << u32(bit));
-    var local = 0.0;
-    for (var token = li; token < count; token += ${WORKGROUP}u) {
-      let s = work[token];
-      let k = key_of(s);
-      local += select(0.0, exp(s - top_scaled), k >= candidate && k >= floor);
-    }
-    if (reduce_sum(local, ${args}) > target_mass) { chosen_key = candidate; }
+    if (stage == 2u) { chosen_key = found; } else { floor = max(floor, found); }
   }
   var local_choice = NONE;
   for (var token = li; token < count; token += ${WORKGROUP}u) {
@@ -264,6 +306,6 @@ fn main(@builtin(local_invocation_index) li: u32${reduction.builtins}) {
     if (k == chosen_key && k >= floor && local_choice == NONE) { local_choice = token; }
   }
   let choice = reduce_min_u(local_choice, ${args});
-  if (li == 0u) { destination[0] = i32(select(choice, select(first_best, 0u, first_best == NONE), choice == NONE)); }
+  if (li == 0u && choice != NONE) { destination[0] = i32(choice); }
 }`;
 }
