@@ -144,7 +144,7 @@ class CpuBackend implements Backend {
     expectShape(
       tensor.shape.length === 2 &&
         widths.every((width) => Number.isInteger(width) && width >= 0) &&
-        widths.reduce((a, b) => a + b, 0) === columns,
+        widths.reduce((sum, width) => sum + width, 0) === columns,
       `splitColumns: widths ${widths.join(' + ')} must add up to the ${columns} columns of a 2-D tensor.`,
     );
     const data = source.storage.data;

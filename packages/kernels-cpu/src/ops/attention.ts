@@ -146,7 +146,8 @@ export function attention(queries: Tensor, cache: KeyValueCache, options: Attent
       for (let key = start; key <= position; key++) {
         const keyBase = (key % capacity) * width + keyOffset;
         let dot = 0;
-        for (let d = 0; d < headDimensions; d++) dot += query[queryBase + d]! * keys[keyBase + d]!;
+        for (let dimension = 0; dimension < headDimensions; dimension++)
+          dot += query[queryBase + dimension]! * keys[keyBase + dimension]!;
         let score = dot * scale;
         if (softcap !== undefined) score = softcap * Math.tanh(score / softcap);
         scores[key] = score;
@@ -158,9 +159,11 @@ export function attention(queries: Tensor, cache: KeyValueCache, options: Attent
         const weight = Math.exp(scores[key]! - maximum);
         total += weight;
         const valueBase = (key % capacity) * width + keyOffset;
-        for (let d = 0; d < headDimensions; d++) accumulator[d] = accumulator[d]! + weight * values[valueBase + d]!;
+        for (let dimension = 0; dimension < headDimensions; dimension++)
+          accumulator[dimension] = accumulator[dimension]! + weight * values[valueBase + dimension]!;
       }
-      for (let d = 0; d < headDimensions; d++) output[queryBase + d] = accumulator[d]! / total;
+      for (let dimension = 0; dimension < headDimensions; dimension++)
+        output[queryBase + dimension] = accumulator[dimension]! / total;
     }
   }
   return fromData(output, queries.shape);

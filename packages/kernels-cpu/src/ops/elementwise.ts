@@ -2,29 +2,35 @@ import type { ActivationKind, Tensor } from '@strata/core';
 import { StrataError } from '@strata/core';
 import { expectShape, floatData, fromData, matrixShape } from '../cpu-tensor.js';
 
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((size, index) => size === b[index]);
+function sameShape(first: readonly number[], second: readonly number[]): boolean {
+  return first.length === second.length && first.every((size, index) => size === second[index]);
 }
 
-/** True when `b` is one row `[columns]` or `[1, columns]` matching the last dimension of `a`. */
-function isBroadcastRow(a: readonly number[], b: readonly number[]): boolean {
-  const columns = a[a.length - 1];
-  return (b.length === 1 && b[0] === columns) || (b.length === 2 && b[0] === 1 && b[1] === columns);
+/** True when `row` is one row `[columns]` or `[1, columns]` matching the last dimension of `shape`. */
+function isBroadcastRow(shape: readonly number[], row: readonly number[]): boolean {
+  const columns = shape[shape.length - 1];
+  return (row.length === 1 && row[0] === columns) || (row.length === 2 && row[0] === 1 && row[1] === columns);
 }
 
-function binary(a: Tensor, b: Tensor, operation: string, combine: (x: number, y: number) => number): Tensor {
-  const left = floatData(a, operation);
-  const right = floatData(b, operation);
+/** `combine` element-wise over two f32 tensors of one shape, or over `first`'s rows and the single row `second`. */
+function binary(
+  first: Tensor,
+  second: Tensor,
+  operation: string,
+  combine: (left: number, right: number) => number,
+): Tensor {
+  const left = floatData(first, operation);
+  const right = floatData(second, operation);
   const output = new Float32Array(left.length);
-  if (sameShape(a.shape, b.shape)) {
+  if (sameShape(first.shape, second.shape)) {
     for (let index = 0; index < left.length; index++) output[index] = combine(left[index]!, right[index]!);
   } else {
     expectShape(
-      isBroadcastRow(a.shape, b.shape),
-      `${operation}: shapes [${a.shape.join(', ')}] and [${b.shape.join(', ')}] differ, and the second is not one row of the first.`,
-      { a: a.shape, b: b.shape },
+      isBroadcastRow(first.shape, second.shape),
+      `${operation}: shapes [${first.shape.join(', ')}] and [${second.shape.join(', ')}] differ, and the second is not one row of the first.`,
+      { a: first.shape, b: second.shape },
     );
-    const { rows, columns } = matrixShape(a.shape);
+    const { rows, columns } = matrixShape(first.shape);
     for (let row = 0; row < rows; row++) {
       const base = row * columns;
       for (let column = 0; column < columns; column++) {
@@ -32,7 +38,7 @@ function binary(a: Tensor, b: Tensor, operation: string, combine: (x: number, y:
       }
     }
   }
-  return fromData(output, a.shape);
+  return fromData(output, first.shape);
 }
 
 /** `a + b` with row broadcasting. */

@@ -34,9 +34,9 @@ export function penalisedLogits(
   return logits;
 }
 
-/** True when token a ranks before token b: higher score, or equal score and lower id. */
-function ranksBefore(scores: Float64Array, a: number, b: number): boolean {
-  return scores[a]! > scores[b]! || (scores[a] === scores[b] && a < b);
+/** True when token `first` ranks before token `second`: higher score, or equal score and lower id. */
+function ranksBefore(scores: Float64Array, first: number, second: number): boolean {
+  return scores[first]! > scores[second]! || (scores[first] === scores[second] && first < second);
 }
 
 /**
@@ -48,12 +48,12 @@ export function rankTokens(scores: Float64Array, topK: number): number[] {
   if (topK <= 0 || topK >= vocabulary) {
     const order: number[] = [];
     for (let token = 0; token < vocabulary; token++) if (scores[token]! > Number.NEGATIVE_INFINITY) order.push(token);
-    order.sort((a, b) => (ranksBefore(scores, a, b) ? -1 : 1));
+    order.sort((first, second) => (ranksBefore(scores, first, second) ? -1 : 1));
     return order.slice(0, topK > 0 ? topK : order.length);
   }
   // Min-heap (by rank) of the best topK tokens seen so far: the root is the worst of them.
   const heap: number[] = [];
-  const worse = (a: number, b: number) => ranksBefore(scores, b, a);
+  const worse = (first: number, second: number) => ranksBefore(scores, second, first);
   for (let token = 0; token < vocabulary; token++) {
     if (!(scores[token]! > Number.NEGATIVE_INFINITY)) continue;
     if (heap.length < topK) {
@@ -78,7 +78,7 @@ export function rankTokens(scores: Float64Array, topK: number): number[] {
       }
     }
   }
-  return heap.sort((a, b) => (ranksBefore(scores, a, b) ? -1 : 1));
+  return heap.sort((first, second) => (ranksBefore(scores, first, second) ? -1 : 1));
 }
 
 /**
