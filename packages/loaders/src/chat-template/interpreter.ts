@@ -94,26 +94,26 @@ function arithmetic(operator: string, left: JinjaValue, right: JinjaValue): Jinj
   }
   if (operator === '%' && is.string(left)) return str(percentFormat(left.value, right));
   if (!(is.number(left) && is.number(right))) throw unsupported(operator, left, right);
-  const a = Number(left.value);
-  const b = Number(right.value);
+  const leftNumber = Number(left.value);
+  const rightNumber = Number(right.value);
   const isFloat = is.float(left) || is.float(right);
   const zero = () => new TemplateRuntimeError('ZeroDivisionError', 'division by zero');
   switch (operator) {
     case '-':
-      return isFloat ? float(a - b) : int(a - b);
+      return isFloat ? float(leftNumber - rightNumber) : int(leftNumber - rightNumber);
     case '/':
-      if (b === 0) throw zero();
-      return float(a / b);
+      if (rightNumber === 0) throw zero();
+      return float(leftNumber / rightNumber);
     case '//':
-      if (b === 0) throw zero();
-      return isFloat ? float(Math.floor(a / b)) : int(Math.floor(a / b));
+      if (rightNumber === 0) throw zero();
+      return isFloat ? float(Math.floor(leftNumber / rightNumber)) : int(Math.floor(leftNumber / rightNumber));
     case '%': {
-      if (b === 0) throw zero();
-      const remainder = ((a % b) + b) % b;
+      if (rightNumber === 0) throw zero();
+      const remainder = ((leftNumber % rightNumber) + rightNumber) % rightNumber;
       return isFloat ? float(remainder) : int(remainder);
     }
     case '**':
-      return isFloat || b < 0 ? float(a ** b) : int(a ** b);
+      return isFloat || rightNumber < 0 ? float(leftNumber ** rightNumber) : int(leftNumber ** rightNumber);
     default:
       throw unsupported(operator, left, right);
   }

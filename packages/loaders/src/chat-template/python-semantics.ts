@@ -142,11 +142,11 @@ export function pythonStr(value: JinjaValue): string {
     case 'ObjectValue':
     case 'KeywordArgumentsValue':
       return `{${[...(value.value as Map<string, JinjaValue>)]
-        .map(([k, v]) => `${pythonRepr(decodeKey(k))}: ${pythonRepr(v)}`)
+        .map(([key, item]) => `${pythonRepr(decodeKey(key))}: ${pythonRepr(item)}`)
         .join(', ')}}`;
     case 'NamespaceValue':
       return `<Namespace {${[...(value.value as Map<string, JinjaValue>)]
-        .map(([k, v]) => `${pythonStringRepr(k)}: ${pythonRepr(v)}`)
+        .map(([key, item]) => `${pythonStringRepr(key)}: ${pythonRepr(item)}`)
         .join(', ')}}>`;
     default:
       return '<function>';
@@ -177,9 +177,9 @@ export function pythonEquals(left: JinjaValue, right: JinjaValue): boolean {
 /** Python's ordering (`<`): numbers with numbers, strings by code point, sequences element-wise. */
 export function pythonCompare(left: JinjaValue, right: JinjaValue): number {
   if (is.number(left) && is.number(right)) {
-    const a = Number(left.value);
-    const b = Number(right.value);
-    return a < b ? -1 : a > b ? 1 : 0;
+    const leftNumber = Number(left.value);
+    const rightNumber = Number(right.value);
+    return leftNumber < rightNumber ? -1 : leftNumber > rightNumber ? 1 : 0;
   }
   if (is.string(left) && is.string(right)) return compareCodePoints(left.value, right.value);
   if (is.array(left) && is.array(right)) {
@@ -197,9 +197,9 @@ export function pythonCompare(left: JinjaValue, right: JinjaValue): number {
 }
 
 /** Orders strings by Unicode code point, as Python does. */
-export function compareCodePoints(a: string, b: string): number {
-  const left = Array.from(a);
-  const right = Array.from(b);
+export function compareCodePoints(first: string, second: string): number {
+  const left = Array.from(first);
+  const right = Array.from(second);
   const length = Math.min(left.length, right.length);
   for (let i = 0; i < length; i++) {
     const difference = left[i]!.codePointAt(0)! - right[i]!.codePointAt(0)!;
@@ -289,5 +289,5 @@ function jsonKey(key: string, ensureAscii: boolean): string {
 
 function sortedEntries(map: Map<string, JinjaValue>, sort: boolean): [string, JinjaValue][] {
   const entries = [...map];
-  return sort ? entries.sort(([a], [b]) => compareCodePoints(a, b)) : entries;
+  return sort ? entries.sort(([firstKey], [secondKey]) => compareCodePoints(firstKey, secondKey)) : entries;
 }

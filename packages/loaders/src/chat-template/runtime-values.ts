@@ -144,8 +144,8 @@ export function toJinja(input: unknown): JinjaValue {
       return fn((args) => toJinja((input as (...a: unknown[]) => unknown)(...args.map(fromJinja))));
     case 'object': {
       if (Array.isArray(input)) return list(input.map(toJinja));
-      if (input instanceof Map) return dict(new Map([...input].map(([k, v]) => [String(k), toJinja(v)])));
-      return dict(new Map(Object.entries(input as object).map(([k, v]) => [k, toJinja(v)])));
+      if (input instanceof Map) return dict(new Map([...input].map(([key, item]) => [String(key), toJinja(item)])));
+      return dict(new Map(Object.entries(input as object).map(([key, item]) => [key, toJinja(item)])));
     }
     default:
       return str(String(input));
@@ -156,7 +156,7 @@ export function toJinja(input: unknown): JinjaValue {
 export function fromJinja(value: JinjaValue): unknown {
   if (is.array(value)) return value.value.map(fromJinja);
   if (is.object(value) || is.namespace(value)) {
-    return Object.fromEntries([...value.value].map(([k, v]) => [k, fromJinja(v)]));
+    return Object.fromEntries([...value.value].map(([key, item]) => [key, fromJinja(item)]));
   }
   if (is.undefined(value)) return undefined;
   return value.value;
