@@ -85,6 +85,8 @@ beforeAll(async () => {
   ({ server, origin } = await serve(outDir));
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   page = await browser.newPage({ viewport: { width: 900, height: 1000 } });
+  // Loading compiles every kernel on a CPU-emulated GPU; under a full parallel test run that can take a while.
+  page.setDefaultTimeout(120_000);
   page.on('pageerror', (error) => pageErrors.push(error.message));
   page.on('console', (message) => {
     if (message.type() === 'error') pageErrors.push(`${message.text()} (${message.location().url})`);
@@ -104,6 +106,12 @@ interface GreedyReference {
 }
 
 const reference = (name: string) => JSON.parse(readFileSync(join(LLAMA, name), 'utf8')) as GreedyReference;
+
+/** Fails at once (rather than after the action timeouts) when an earlier step left no model loaded. */
+async function expectModelLoaded(): Promise<void> {
+  const state = await page.locator('#load-status').getAttribute('data-state');
+  expect(state, `no model is loaded: ${await page.locator('#error').textContent()}`).toBe('loaded');
+}
 
 /** Generates greedily from the reference's input ids through the page's prompt box, with token probabilities on. */
 async function generateFromIds(expected: GreedyReference): Promise<void> {
@@ -147,7 +155,9 @@ describe('apps/web in headless Chromium', () => {
   it('loads the llama fixture GGUF on WebGPU and generates the reference greedy tokens', async () => {
     const transformers = reference('expected.json');
     const llamaCpp = reference('expected-llamacpp-f32.json');
-    await expect.poll(() => page.locator('#gpu-status').getAttribute('data-state')).toBe('ok');
+    await page.waitForSelector('#gpu-status[data-state]');
+    const gpu = await page.locator('#gpu-status').getAttribute('data-state');
+    expect(gpu, `Chromium has no WebGPU adapter: ${await page.locator('#error').textContent()}`).toBe('ok');
 
     await page.setInputFiles('#gguf-input', join(LLAMA, 'model-f32.gguf'));
     await page.waitForSelector('#load-status[data-state="loaded"], #load-status[data-state="failed"]');
@@ -165,6 +175,7 @@ describe('apps/web in headless Chromium', () => {
   });
 
   it('chats through the model’s chat template, rendered as transformers renders it', async () => {
+    await expectModelLoaded();
     // The fixture's chat example, rendered by transformers, tokenized here with the GGUF's tokenizer.
     const { chat_example: example } = JSON.parse(readFileSync(join(LLAMA, 'expected.json'), 'utf8')) as {
       chat_example: { messages: { role: string; content: string }[]; rendered: string };
@@ -206,6 +217,7 @@ describe('apps/web in headless Chromium', () => {
   });
 
   it('stops a running generation', async () => {
+    await expectModelLoaded();
     await page.click('#tab-complete');
     await page.uncheck('#prompt-ids');
     await page.uncheck('#show-probabilities');
@@ -221,6 +233,7 @@ describe('apps/web in headless Chromium', () => {
   });
 
   it('says what is wrong with picked files that are no model, and keeps the loaded one', async () => {
+    await expectModelLoaded();
     for (const [picked, message] of [
       ['chat_template.jinja', /^INVALID_ARGUMENT: .*pick a \.gguf file/],
       ['config.json', /^INVALID_FILE: .*safetensors/], // a folder pick with config.json but no weights
