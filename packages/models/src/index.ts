@@ -32,9 +32,9 @@ export {
   loadStandardLayer,
   loadTransformerLayers,
   resolveLayerRange,
-  RoleWeights,
-  RopeTables,
 } from './builder/layer-loader.js';
+export { RoleWeights } from './builder/role-weights.js';
+export { RopeTables } from './builder/rope-tables.js';
 export {
   assembleTransformer,
   type CompleteTransformer,

@@ -11,7 +11,9 @@ import type { TensorNaming } from '../naming/tensor-naming.js';
 import type { FamilyRegistry } from '../registry/family-registry.js';
 import type { ModelFamily } from '../registry/model-family.js';
 import { WeightSource } from '../weights/weight-source.js';
-import { loadTransformerLayers, RoleWeights, RopeTables, resolveLayerRange } from './layer-loader.js';
+import { loadTransformerLayers, resolveLayerRange } from './layer-loader.js';
+import { RoleWeights } from './role-weights.js';
+import { RopeTables } from './rope-tables.js';
 import { assembleTransformer, type CompleteTransformer, type TransformerPart } from './transformer-model.js';
 
 /** Options of {@link loadModel}. */

@@ -5,7 +5,8 @@
  */
 import type { RopeParameters } from '@strata/core';
 import { ropeParameters, TransformerBlock } from '@strata/primitives';
-import type { LayerContext, LayerCustomizer, RopeTables } from '../builder/layer-loader.js';
+import type { LayerContext, LayerCustomizer } from '../builder/layer-loader.js';
+import type { RopeTables } from '../builder/rope-tables.js';
 import { LLAMA_STRUCTURE } from '../config/family-defaults.js';
 import { defineFamily, type ModelFamily } from '../registry/model-family.js';
 
