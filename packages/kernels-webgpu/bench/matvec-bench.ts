@@ -10,6 +10,11 @@ import {
   matvecUniforms,
   matvecWgsl,
 } from '../src/kernels/matmul/matvec-shader.js';
+import {
+  DEFAULT_WIDE_TUNING,
+  type WideMatvecTuning,
+  wideMatvecWgsl,
+} from '../src/kernels/matmul/wide-matvec-shader.js';
 import { TILE_OUT, TILE_ROWS, tiledUniforms, tiledWgsl } from '../src/kernels/matmul/tiled-shader.js';
 import { createWebGpuBackend } from '../src/webgpu-backend.js';
 import { rowByteLength, weightShader } from '../src/wgsl/dequantize/index.js';
@@ -43,7 +48,7 @@ const SHAPES: readonly [number, number][] = QUICK
 /** Bytes of distinct weight copies rotated through, so the L2 cache (60 MB on an H200) cannot serve them. */
 const ROTATION_BYTES = QUICK ? 64 << 20 : 1 << 30;
 /** Bytes of weights read per timed batch. */
-const BATCH_BYTES = QUICK ? 256 << 20 : 6e9;
+const BATCH_BYTES = QUICK ? 256 << 20 : 16e9;
 
 function log(line = ''): void {
   console.log(line);
@@ -77,6 +82,14 @@ const KERNEL_BINDINGS: readonly GPUBufferBindingType[] = [
   'read-only-storage',
   'storage',
 ];
+
+type Tuning = MatvecTuning | WideMatvecTuning;
+
+function tuningName(tuning: Tuning): string {
+  return 'rowsPerWorkgroup' in tuning
+    ? `wide wg${tuning.workgroupSize}/r${tuning.rowsPerWorkgroup}/k${tuning.unitsPerThread}`
+    : `wg${tuning.workgroupSize}/tpr${tuning.threadsPerRow}/u${tuning.unroll}`;
+}
 
 function grid(groups: number): [number, number] {
   if (groups <= 65535) return [groups, 1];
@@ -152,16 +165,36 @@ class Bench {
     };
   }
 
+  /** The pipeline and output rows per workgroup of a mat-vec kernel (wide tuning: the one-row kernel). */
+  async kernel(
+    type: WeightType,
+    columns: number,
+    inputRows: number,
+    tuning: Tuning,
+  ): Promise<{ pipeline: GPUComputePipeline; rowsPerGroup: number }> {
+    if ('rowsPerWorkgroup' in tuning) {
+      const variant = { type, columns, bias: false, subgroups: this.raw.features.has('subgroups'), tuning };
+      const pipeline = await this.pipeline(
+        `wide:${JSON.stringify(variant)}`,
+        () => wideMatvecWgsl(variant),
+        KERNEL_BINDINGS,
+      );
+      return { pipeline, rowsPerGroup: tuning.rowsPerWorkgroup };
+    }
+    const variant = this.variant(type, columns, inputRows, tuning);
+    const pipeline = await this.pipeline(JSON.stringify(variant), () => matvecWgsl(variant), KERNEL_BINDINGS);
+    return { pipeline, rowsPerGroup: tuning.workgroupSize / tuning.threadsPerRow };
+  }
+
   /** Seconds per mat-vec of `[out, columns]` weights of `type` with `inputRows` rows, rotating over weight copies. */
   async matvec(
     type: WeightType,
     out: number,
     columns: number,
     inputRows: number,
-    tuning: MatvecTuning,
+    tuning: Tuning,
   ): Promise<{ bytes: number; timing: Timing }> {
-    const variant = this.variant(type, columns, inputRows, tuning);
-    const pipeline = await this.pipeline(JSON.stringify(variant), () => matvecWgsl(variant), KERNEL_BINDINGS);
+    const { pipeline, rowsPerGroup } = await this.kernel(type, columns, inputRows, tuning);
     const rowBytes = rowByteLength(type, columns);
     const bytes = rowBytes * out;
     const copies = Math.max(1, Math.min(128, Math.ceil(ROTATION_BYTES / bytes)));
@@ -187,7 +220,7 @@ class Bench {
         perSlotInput: 0,
       }).buffer as ArrayBuffer,
     );
-    const groups = grid(Math.ceil(out / (tuning.workgroupSize / tuning.threadsPerRow)));
+    const groups = grid(Math.ceil(out / rowsPerGroup));
     const bindGroups = weights.map((buffer) =>
       this.device.createBindGroup({
         layout: pipeline.getBindGroupLayout(0),
@@ -211,15 +244,8 @@ class Bench {
   }
 
   /** Checks a mat-vec against the CPU (dequantize + float64 dot) on host-made bytes; returns the worst relative error. */
-  async check(
-    type: WeightType,
-    out: number,
-    columns: number,
-    inputRows: number,
-    tuning: MatvecTuning,
-  ): Promise<number> {
-    const variant = this.variant(type, columns, inputRows, tuning);
-    const pipeline = await this.pipeline(JSON.stringify(variant), () => matvecWgsl(variant), KERNEL_BINDINGS);
+  async check(type: WeightType, out: number, columns: number, inputRows: number, tuning: Tuning): Promise<number> {
+    const { pipeline, rowsPerGroup } = await this.kernel(type, columns, inputRows, tuning);
     const rowBytes = rowByteLength(type, columns);
     const bytes = new Uint8Array(rowBytes * out);
     let state = 12345;
@@ -265,7 +291,7 @@ class Bench {
         ],
       }),
     );
-    pass.dispatchWorkgroups(...grid(Math.ceil(out / (tuning.workgroupSize / tuning.threadsPerRow))));
+    pass.dispatchWorkgroups(...grid(Math.ceil(out / rowsPerGroup)));
     pass.end();
     this.device.queue.submit([encoder.finish()]);
     const actual = new Float32Array(await readBuffer(this.device, output, inputRows * out * 4));
@@ -422,7 +448,7 @@ async function main(): Promise<void> {
   log(
     `features: ${[...raw.features].join(', ') || 'none'}; subgroup sizes: ${JSON.stringify(raw.subgroupSizes)}; maxStorageBufferBindingSize ${limits.maxStorageBufferBindingSize}; timing: ${bench.timestamps ? 'timestamp queries' : 'wall time'}`,
   );
-  log(`default tuning: ${JSON.stringify(DEFAULT_MATVEC_TUNING)}`);
+  log(`default tunings: one row ${tuningName(DEFAULT_WIDE_TUNING)}; 2-8 rows ${tuningName(DEFAULT_MATVEC_TUNING)}`);
 
   log('\n## Raw read ceiling (1 GiB, grid-stride XOR reduction)');
   for (const vector of [true, false]) {
@@ -445,32 +471,35 @@ async function main(): Promise<void> {
   for (const type of WEIGHT_TYPES) {
     const errors: string[] = [];
     for (const tuning of checkTunings) {
-      for (const rows of [1, 3]) {
+      for (const rows of 'rowsPerWorkgroup' in tuning ? [1] : [1, 3]) {
         const error = await bench.check(type, 100, QUICK ? 512 : 4096, rows, tuning);
         errors.push(error.toExponential(1));
-        if (!(error < 1e-5)) failures.push(`${type} tpr=${tuning.threadsPerRow} rows=${rows}: ${error}`);
+        if (!(error < 1e-5)) failures.push(`${type} ${tuningName(tuning)} rows=${rows}: ${error}`);
       }
     }
     log(`- ${type}: ${errors.join(' ')}`);
   }
   log(failures.length === 0 ? 'all correct (< 1e-5)' : `FAILURES: ${failures.join('; ')}`);
 
-  log('\n## Tuning sweep (GB/s of weights, 1 input row)');
-  const sweepTypes: WeightType[] = ['Q4_K', 'Q8_0', 'F16', 'Q6_K', 'Q4_0'];
-  const tunings: MatvecTuning[] = [];
-  for (const threadsPerRow of [16, 32, 64]) {
-    for (const unroll of [1, 2, 4]) tunings.push({ workgroupSize: 256, threadsPerRow, unroll });
+  // SM clocks drop while the GPU idles (during the CPU-side checks above): keep it busy for a few seconds first.
+  const warmUntil = performance.now() + (QUICK ? 200 : 4000);
+  while (performance.now() < warmUntil) await bench.matvec('F16', 14336, 4096, 1, DEFAULT_WIDE_TUNING);
+
+  log('\n## Tuning sweep (GB/s of weights, 1 input row; after a 4 s warm-up)');
+  const sweepTypes: WeightType[] = ['Q4_K', 'Q8_0', 'F16', 'Q6_K', 'Q4_0', 'Q5_K'];
+  const tunings: Tuning[] = [{ workgroupSize: 256, threadsPerRow: 32, unroll: 2 }];
+  for (const rowsPerWorkgroup of [4, 8, 16]) {
+    for (const unitsPerThread of [1, 2]) tunings.push({ workgroupSize: 256, rowsPerWorkgroup, unitsPerThread });
   }
-  tunings.push({ workgroupSize: 128, threadsPerRow: 32, unroll: 2 });
+  tunings.push({ workgroupSize: 128, rowsPerWorkgroup: 8, unitsPerThread: 2 });
+  tunings.push({ workgroupSize: 512, rowsPerWorkgroup: 8, unitsPerThread: 1 });
   const sweepShapes: [number, number][] = QUICK
     ? [[512, 2048]]
     : [
         [14336, 4096],
         [4096, 14336],
       ];
-  log(
-    `| type | shape | ${tunings.map((t) => `wg${t.workgroupSize}/tpr${t.threadsPerRow}/u${t.unroll}`).join(' | ')} |`,
-  );
+  log(`| type | shape | ${tunings.map(tuningName).join(' | ')} |`);
   log(`|---|---|${tunings.map(() => '---:').join('|')}|`);
   for (const type of sweepTypes) {
     for (const [out, columns] of sweepShapes) {
@@ -484,7 +513,9 @@ async function main(): Promise<void> {
     }
   }
 
-  log('\n## Mat-vec, every weight type (default tuning, 1 input row): GB/s of weights read (µs per call)');
+  log(
+    `\n## Mat-vec, every weight type (1 input row, ${tuningName(DEFAULT_WIDE_TUNING)}): GB/s of weights read (µs per call)`,
+  );
   log(`| type | ${SHAPES.map(([out, columns]) => `${out}×${columns}`).join(' | ')} |`);
   log(`|---|${SHAPES.map(() => '---:').join('|')}|`);
   for (const type of WEIGHT_TYPES) {
@@ -494,13 +525,15 @@ async function main(): Promise<void> {
     }
     const cells: string[] = [];
     for (const [out, columns] of SHAPES) {
-      const { bytes, timing } = await bench.matvec(type, out, columns, 1, DEFAULT_MATVEC_TUNING);
+      const { bytes, timing } = await bench.matvec(type, out, columns, 1, DEFAULT_WIDE_TUNING);
       cells.push(`${gbps(bytes, timing)} (${(seconds(timing) * 1e6).toFixed(1)})`);
     }
     log(`| ${type} | ${cells.join(' | ')} |`);
   }
 
-  log('\n## Several input rows (14336×4096, default tuning): GB/s of weights (µs per call)');
+  log(
+    '\n## Several input rows (14336×4096; 1 row: wide kernel, more: per-row-group kernel): GB/s of weights (µs per call)',
+  );
   log('| type | 1 | 2 | 4 | 8 |');
   log('|---|---:|---:|---:|---:|');
   for (const type of ['Q4_K', 'Q8_0', 'F16'] as const) {
@@ -508,7 +541,13 @@ async function main(): Promise<void> {
     const cells: string[] = [];
     for (const rows of [1, 2, 4, 8]) {
       const [out, columns] = QUICK ? [512, 2048] : [14336, 4096];
-      const { bytes, timing } = await bench.matvec(type, out, columns, rows, DEFAULT_MATVEC_TUNING);
+      const { bytes, timing } = await bench.matvec(
+        type,
+        out,
+        columns,
+        rows,
+        rows === 1 ? DEFAULT_WIDE_TUNING : DEFAULT_MATVEC_TUNING,
+      );
       cells.push(`${gbps(bytes, timing)} (${(seconds(timing) * 1e6).toFixed(1)})`);
     }
     log(`| ${type} | ${cells.join(' | ')} |`);

@@ -4,6 +4,7 @@ import { linearGrid, MAX_WORKGROUPS_PER_DIMENSION } from '../../runtime/shader.j
 import type { GpuTensor } from '../../tensor/gpu-tensor.js';
 import type { GpuWeight } from '../../weights/gpu-weight.js';
 import { weightShader } from '../../wgsl/dequantize/index.js';
+import { DEFAULT_WIDE_TUNING, type WideMatvecVariant, wideMatvecKey, wideMatvecWgsl } from './wide-matvec-shader.js';
 import {
   DEFAULT_MATVEC_TUNING,
   MATVEC_STORAGE,
@@ -85,6 +86,38 @@ export function matmul(
   if (rows === 0) return output;
   const type = weight.storedType;
   const biasBinding = { tracked: bias === undefined ? runtime.emptyBuffer : bias.chunks[0]!.tracked };
+  if (rows === 1) {
+    const variant: WideMatvecVariant = {
+      type,
+      columns,
+      bias: bias !== undefined,
+      subgroups: runtime.features.subgroups,
+      tuning: DEFAULT_WIDE_TUNING,
+    };
+    const shader = { key: wideMatvecKey(variant), code: () => wideMatvecWgsl(variant), storage: MATVEC_STORAGE };
+    const units = Math.ceil(columns / weightShader(type).unitColumns);
+    for (const chunk of weight.chunks) {
+      runtime.dispatch({
+        shader,
+        uniforms: matvecUniforms({
+          columns,
+          rowBytes: weight.rowBytes,
+          units,
+          chunkRows: chunk.rows,
+          firstRow: chunk.firstRow,
+          outStride: out,
+          outRows: out,
+          topK: 1,
+          slots: 0,
+          slotOffset: 0,
+          perSlotInput: 0,
+        }),
+        buffers: [{ tracked: chunk.tracked }, { tracked: source.tracked }, biasBinding, { tracked: output.tracked }],
+        workgroups: linearGrid(Math.ceil(chunk.rows / DEFAULT_WIDE_TUNING.rowsPerWorkgroup)),
+      });
+    }
+    return output;
+  }
   if (rows <= MAX_MATVEC_ROWS) {
     const variant: MatvecVariant = {
       type,

@@ -3,10 +3,11 @@ import { dequantize, floatToBfloat16, floatToHalf, rowByteLength } from '@strata
 import { openGgufFile } from '@strata/loaders/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWebGpuBackend, type WebGpuBackend } from '../../webgpu-backend.js';
-import { quantBaseFile, randomValues } from './weight-fixtures.js';
+import { quantBaseFile, randomValues } from './testing/weight-fixtures.js';
 
 // matmul and matmulExperts for every weight type against "dequantize on the CPU, multiply in float64": real quantized
-// rows of the quant-base model, odd output counts, 3 input rows with bias (mat-vec, weights split into several chunks),
+// rows of the quant-base model, odd output counts, 1 input row (wide mat-vec) and 3 with bias (row-group mat-vec),
+// weights split into several chunks,
 // 70 rows with bias (tiled), and 1 row without subgroups. Few variants: lavapipe compiles each pipeline slowly.
 
 const OUT = 37;
@@ -84,7 +85,7 @@ describe('WebGPU matmul, every weight type', () => {
           { name: 'b', type: 'F32', shape: [OUT] },
           new Uint8Array(biasValues.buffer),
         );
-        for (const rows of gpu === backend ? [3, 70] : [1]) {
+        for (const rows of gpu === backend ? [1, 3, 70] : [1]) {
           const input = randomValues(rows * columns, rows);
           const x = gpu.upload(input, [rows, columns]);
           const withBias = rows !== 1;

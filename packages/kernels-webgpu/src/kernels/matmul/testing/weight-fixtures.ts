@@ -3,7 +3,7 @@ import type { WeightType } from '@strata/core';
 
 /** Folder of the quant-base model (one GGUF file per weight type), relative to this package's sources. */
 export const QUANT_BASE = fileURLToPath(
-  new URL('../../../../../../shared/fixtures/models/quant-base/', import.meta.url),
+  new URL('../../../../../../../shared/fixtures/models/quant-base/', import.meta.url),
 );
 
 /** The quant-base GGUF file holding every matrix in `type`. */
