@@ -2,7 +2,8 @@ import { WEIGHT_TYPES } from '@strata/core';
 import { dequantize } from '@strata/kernels-cpu';
 import { openGgufFile } from '@strata/loaders/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createWebGpuBackend, type WebGpuBackend } from '../../webgpu-backend.js';
+import { backendForTests } from '../../testing/backend-for-tests.js';
+import type { WebGpuBackend } from '../../webgpu-backend.js';
 import { quantBaseFile } from '../matmul/testing/weight-fixtures.js';
 
 // The embedding gather for every weight type: rows of the quant-base token table (split into many chunks), scaled,
@@ -10,11 +11,8 @@ import { quantBaseFile } from '../matmul/testing/weight-fixtures.js';
 
 let backend: WebGpuBackend | undefined;
 beforeAll(async () => {
-  try {
-    backend = await createWebGpuBackend({ maxChunkBytes: 4096 });
-  } catch (error) {
-    if (process.env.STRATA_REQUIRE_WEBGPU === '1') throw error;
-  }
+  const created = await backendForTests({ maxChunkBytes: 4096 });
+  if (typeof created !== 'string') backend = created;
 });
 afterAll(() => backend?.destroy());
 

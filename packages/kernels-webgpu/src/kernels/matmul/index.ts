@@ -42,6 +42,7 @@ function matrixWeight(runtime: GpuRuntime, value: WeightTensor, dimensions: 2 | 
   return weight;
 }
 
+/** The input as `[rows, columns]` (leading dimensions flattened into rows), checked against the weight's columns. */
 function matrixInput(
   runtime: GpuRuntime,
   value: Tensor,
@@ -50,13 +51,13 @@ function matrixInput(
 ): { tensor: GpuTensor; rows: number } {
   const tensor = runtime.tensor(value, 'f32', 'input');
   const last = tensor.shape[tensor.shape.length - 1];
-  if (tensor.shape.length !== 2 || last !== columns) {
+  if (tensor.shape.length === 0 || last !== columns) {
     throw shapeError(
       `The input of a product with ${weight.name} [${weight.shape.join(', ')}] must be [rows, ${columns}], got [${tensor.shape.join(', ')}].`,
       { input: [...tensor.shape], weight: [...weight.shape] },
     );
   }
-  return { tensor, rows: tensor.shape[0] as number };
+  return { tensor, rows: columns === 0 ? 0 : tensor.size / columns };
 }
 
 /** `input` `[rows, columns]` × `weight` `[out, columns]`ᵀ (+ `bias` `[out]`): f32 `[rows, out]`. */
@@ -82,7 +83,7 @@ export function matmul(
       );
     }
   }
-  const output = runtime.allocate('f32', [rows, out]);
+  const output = runtime.allocate('f32', [...source.shape.slice(0, -1), out]);
   if (rows === 0) return output;
   const type = weight.storedType;
   const biasBinding = { tracked: bias === undefined ? runtime.emptyBuffer : bias.chunks[0]!.tracked };

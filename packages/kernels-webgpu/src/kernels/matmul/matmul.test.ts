@@ -2,25 +2,24 @@ import { WEIGHT_TYPES, type WeightType } from '@strata/core';
 import { dequantize, floatToBfloat16, floatToHalf, rowByteLength } from '@strata/kernels-cpu';
 import { openGgufFile } from '@strata/loaders/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createWebGpuBackend, type WebGpuBackend } from '../../webgpu-backend.js';
+import { backendForTests } from '../../testing/backend-for-tests.js';
+import type { WebGpuBackend } from '../../webgpu-backend.js';
 import { quantBaseFile, randomValues } from './testing/weight-fixtures.js';
 
 // matmul and matmulExperts for every weight type against "dequantize on the CPU, multiply in float64": real quantized
 // rows of the quant-base model, odd output counts, 1 input row (wide mat-vec) and 3 with bias (row-group mat-vec),
-// weights split into several chunks,
-// 70 rows with bias (tiled), and 1 row without subgroups. Few variants: lavapipe compiles each pipeline slowly.
+// weights split into several chunks, 70 rows with bias (tiled), and 1 row without subgroups. Few variants: lavapipe
+// compiles each pipeline slowly.
 
 const OUT = 37;
 
 let backend: WebGpuBackend | undefined;
 let plain: WebGpuBackend | undefined;
 beforeAll(async () => {
-  try {
-    backend = await createWebGpuBackend({ maxChunkBytes: 4096 });
-    plain = await createWebGpuBackend({ disableFeatures: ['subgroups'] });
-  } catch (error) {
-    if (process.env.STRATA_REQUIRE_WEBGPU === '1') throw error;
-  }
+  const chunked = await backendForTests({ maxChunkBytes: 4096 });
+  const withoutSubgroups = await backendForTests({ disableFeatures: ['subgroups'] });
+  if (typeof chunked !== 'string') backend = chunked;
+  if (typeof withoutSubgroups !== 'string') plain = withoutSubgroups;
 });
 afterAll(() => {
   backend?.destroy();
@@ -74,7 +73,7 @@ function expectClose(actual: Float32Array, expected: { result: Float64Array; mag
 
 describe('WebGPU matmul, every weight type', () => {
   for (const type of WEIGHT_TYPES) {
-    it(`${type}: mat-vec (3 rows, chunks; 1 row without subgroups), tiled (70 rows), bias`, async (context) => {
+    it(`${type}: mat-vec (1 and 3 rows, chunks; 1 row without subgroups), tiled (70 rows), bias`, async (context) => {
       if (backend === undefined || plain === undefined) return context.skip('Dawn found no WebGPU adapter');
       const { bytes, columns } = await weightRows(type, OUT);
       const values = dequantize(type, bytes, OUT * columns);
