@@ -35,6 +35,12 @@ export interface KeyValueCache {
   readonly keys: Tensor;
   /** Values, same shape as keys. */
   readonly values: Tensor;
+  /**
+   * Numerics of the cache (default `'f32'`). `'f16'`: every key and value written is rounded to half precision
+   * (round-to-nearest-even; beyond ±65504 after rounding, ±infinity), the numerics of an f16 cache such as
+   * llama.cpp's default; storage may stay f32.
+   */
+  readonly precision?: 'f32' | 'f16';
 }
 
 /** Options of {@link Backend.routeExperts}. */

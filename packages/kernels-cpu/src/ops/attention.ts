@@ -1,6 +1,7 @@
 import type { AttentionOptions, KeyValueCache, RopeParameters, Tensor } from '@strata/core';
 import { StrataError } from '@strata/core';
 import { expectShape, floatData, fromData, matrixShape } from '../cpu-tensor.js';
+import { floatToHalf, halfTable16 } from '../quant/half.js';
 
 /**
  * Rotary embedding at positions `firstPosition + row`. The angle is rounded to f32 (position · inverse frequency in
@@ -65,7 +66,10 @@ function cacheData(
   return { keys, values, capacity, width };
 }
 
-/** Writes rows of keys/values for positions `firstPosition + row` into cache rows `(firstPosition + row) mod capacity`. */
+/**
+ * Writes rows of keys/values for positions `firstPosition + row` into cache rows `(firstPosition + row) mod capacity`,
+ * rounded to half precision when the cache's precision is `'f16'`.
+ */
 export function writeKeyValues(cache: KeyValueCache, keys: Tensor, values: Tensor, firstPosition: number): void {
   const target = cacheData(cache, 'writeKeyValues');
   const newKeys = floatData(keys, 'writeKeyValues');
@@ -81,11 +85,26 @@ export function writeKeyValues(cache: KeyValueCache, keys: Tensor, values: Tenso
       `writeKeyValues needs a non-negative integer position, got ${firstPosition}.`,
     );
   }
+  const precision = cache.precision ?? 'f32';
+  if (precision !== 'f32' && precision !== 'f16') {
+    throw new StrataError(
+      'INVALID_ARGUMENT',
+      `writeKeyValues: cache precision must be 'f32' or 'f16', got ${String(precision)}.`,
+    );
+  }
   for (let row = 0; row < rows; row++) {
     const slot = ((firstPosition + row) % target.capacity) * target.width;
-    target.keys.set(newKeys.subarray(row * columns, (row + 1) * columns), slot);
-    target.values.set(newValues.subarray(row * columns, (row + 1) * columns), slot);
+    const rowKeys = newKeys.subarray(row * columns, (row + 1) * columns);
+    const rowValues = newValues.subarray(row * columns, (row + 1) * columns);
+    target.keys.set(precision === 'f16' ? roundToHalf(rowKeys) : rowKeys, slot);
+    target.values.set(precision === 'f16' ? roundToHalf(rowValues) : rowValues, slot);
   }
+}
+
+/** Each value rounded to the nearest half-precision value (ties to even), as an f16 cache stores it. */
+function roundToHalf(data: Float32Array): Float32Array {
+  const table = halfTable16();
+  return data.map((value) => table[floatToHalf(value)]!);
 }
 
 /**

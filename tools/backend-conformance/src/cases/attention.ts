@@ -1,5 +1,5 @@
 import type { AttentionOptions, Backend, KeyValueCache, RopeParameters, Tensor } from '@strata/core';
-import { it } from 'vitest';
+import { expect, it } from 'vitest';
 import { type ConformanceContext, compareWithReference, randomFor } from '../harness.js';
 
 function inverseFrequencies(rotaryDimensions: number, base: number): Float32Array {
@@ -23,6 +23,8 @@ interface AttentionCase {
   readonly softcap?: number;
   /** Multiplies the default 1/√headDimensions (large values make softcap matter). */
   readonly scaleFactor?: number;
+  /** Cache precision (default f32). */
+  readonly precision?: 'f16';
 }
 
 const ATTENTION_CASES: readonly AttentionCase[] = [
@@ -111,6 +113,56 @@ const ATTENTION_CASES: readonly AttentionCase[] = [
       { firstPosition: 9, rows: 1 },
     ],
   },
+  {
+    name: 'f16 cache: GQA 2:1, prefill then decode',
+    heads: 4,
+    keyValueHeads: 2,
+    headDimensions: 16,
+    capacity: 12,
+    precision: 'f16',
+    steps: [
+      { firstPosition: 0, rows: 6 },
+      { firstPosition: 6, rows: 1 },
+    ],
+  },
+  {
+    name: 'f16 cache: sliding window 4 in a ring',
+    heads: 2,
+    keyValueHeads: 1,
+    headDimensions: 16,
+    capacity: 6,
+    window: 4,
+    precision: 'f16',
+    steps: [
+      { firstPosition: 0, rows: 3 },
+      { firstPosition: 3, rows: 3 },
+      { firstPosition: 6, rows: 1 },
+    ],
+  },
+];
+
+/** Values at half-precision boundaries (ties, overflow, subnormals) and what an f16 cache must hold for them. */
+const HALF_ROUNDING: readonly (readonly [number, number])[] = [
+  [1 + 2 ** -11, 1], // tie: to the even neighbour
+  [1 + 3 * 2 ** -11, 1 + 2 ** -9], // tie: to the even neighbour, upwards
+  [1 + 2 ** -11 + 2 ** -20, 1 + 2 ** -10], // just past the tie
+  [-(1 + 2 ** -11 - 2 ** -20), -1], // just before it, negative
+  [2049, 2048],
+  [2051, 2052],
+  [0.1, 0.0999755859375],
+  [65504, 65504],
+  [65519, 65504],
+  [65520, Number.POSITIVE_INFINITY],
+  [-70000, Number.NEGATIVE_INFINITY],
+  [2 ** -14, 2 ** -14], // smallest normal
+  [2 ** -14 - 2 ** -25, 2 ** -14], // subnormal tie rounding up into the normals
+  [2 ** -24, 2 ** -24], // smallest subnormal
+  [3 * 2 ** -25, 2 ** -23], // subnormal tie to even
+  [2 ** -25, 0], // tie to zero
+  [1.5 * 2 ** -25, 2 ** -24],
+  [1e-30, 0],
+  [-5e-6, -5.0067901611328125e-6],
+  [123.456, 123.4375],
 ];
 
 /** RoPE in both pairings, full and partial, and cached attention across GQA ratios, windows, softcap and rings. */
@@ -168,6 +220,7 @@ export function registerAttentionCases(context: ConformanceContext): void {
         const cache: KeyValueCache = {
           keys: backend.zeros([capacity, width]),
           values: backend.zeros([capacity, width]),
+          ...(testCase.precision === undefined ? {} : { precision: testCase.precision }),
         };
         const outputs: Tensor[] = [];
         for (const { step, keys, values, queries } of inputs) {
@@ -183,4 +236,24 @@ export function registerAttentionCases(context: ConformanceContext): void {
       await compareWithReference(context, ops, testCase.name, run);
     });
   }
+
+  it('writeKeyValues: an f16 cache rounds to nearest even at half-precision boundaries', async () => {
+    const width = HALF_ROUNDING.length;
+    const input = Float32Array.from(HALF_ROUNDING, ([value]) => value);
+    const negated = input.map((value) => -value);
+    const run = (backend: Backend): Tensor[] => {
+      const cache: KeyValueCache = {
+        keys: backend.zeros([2, width]),
+        values: backend.zeros([2, width]),
+        precision: 'f16',
+      };
+      backend.writeKeyValues(cache, backend.upload(input, [1, width]), backend.upload(negated, [1, width]), 1);
+      return [cache.keys, cache.values];
+    };
+    await compareWithReference(context, ['writeKeyValues', 'writeKeyValues'], 'f16 rounding', run);
+    const backend = context.backend();
+    const keys = await backend.read(run(backend)[0]!);
+    const expected = HALF_ROUNDING.map(([, rounded]) => rounded);
+    expect(Array.from(keys.subarray(width, 2 * width))).toEqual(expected);
+  });
 }

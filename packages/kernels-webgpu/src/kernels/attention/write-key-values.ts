@@ -5,9 +5,28 @@ import { linearGrid, Uniforms, WGSL_LINEAR_GROUP } from '../../runtime/shader.js
 const WORKGROUP = 256;
 
 /**
+ * WGSL: `fn round_to_half(v: f32) -> f32` — v rounded to the nearest f16 value, ties to even; ±infinity where the
+ * rounded magnitude exceeds 65504; NaN stays NaN. Written with integer operations because WGSL leaves the rounding of
+ * `pack2x16float` to the implementation (either neighbour) and its result out of the f16 range indeterminate.
+ * Subnormal halves (|v| < 2^-14) are multiples of 2^-24: `round` (ties to even) of v · 2^24, scaled back exactly.
+ */
+export const WGSL_ROUND_TO_HALF = /* wgsl */ `
+fn round_to_half(v: f32) -> f32 {
+  let bits = bitcast<u32>(v);
+  let sign = bits & 0x80000000u;
+  let magnitude = bits & 0x7fffffffu;
+  if (magnitude >= 0x7f800000u) { return v; }
+  if (magnitude < 0x38800000u) { return round(v * 16777216.0) * 5.9604644775390625e-8; }
+  let rounded = (magnitude + 0x0fffu + ((magnitude >> 13u) & 1u)) & 0xffffe000u;
+  if (rounded > 0x477fe000u) { return bitcast<f32>(sign | 0x7f800000u); }
+  return bitcast<f32>(sign | rounded);
+}
+`;
+
+/**
  * Writes keys and values `[rows, width]` of positions `firstPosition + row` into cache rows `position mod capacity`.
  * When more rows arrive than the cache holds, only the last `capacity` rows are written (the earlier ones would be
- * overwritten anyway), so no two invocations write one row.
+ * overwritten anyway), so no two invocations write one row. An `'f16'` cache gets every value rounded to half precision.
  */
 export function writeKeyValues(
   runtime: GpuRuntime,
@@ -16,6 +35,14 @@ export function writeKeyValues(
   values: Tensor,
   firstPosition: number,
 ): void {
+  const precision = cache.precision ?? 'f32';
+  if (precision !== 'f32' && precision !== 'f16') {
+    throw new StrataError(
+      'INVALID_ARGUMENT',
+      `writeKeyValues: cache precision must be 'f32' or 'f16', got ${String(precision)}.`,
+    );
+  }
+  const half = precision === 'f16';
   const cacheKeys = runtime.tensor(cache.keys, 'f32', 'key cache');
   const cacheValues = runtime.tensor(cache.values, 'f32', 'value cache');
   const newKeys = runtime.tensor(keys, 'f32', 'keys');
@@ -42,7 +69,7 @@ export function writeKeyValues(
   if (count === 0) return;
   runtime.dispatch({
     shader: {
-      key: 'write-key-values',
+      key: `write-key-values:${precision}`,
       storage: ['read', 'read', 'write', 'write'],
       code: () => /* wgsl */ `
 struct Params { count: u32, width: u32, capacity: u32, first_row: u32, first_position: u32 }
@@ -52,6 +79,7 @@ struct Params { count: u32, width: u32, capacity: u32, first_row: u32, first_pos
 @group(0) @binding(3) var<storage, read_write> cache_keys: array<f32>;
 @group(0) @binding(4) var<storage, read_write> cache_values: array<f32>;
 ${WGSL_LINEAR_GROUP}
+${half ? WGSL_ROUND_TO_HALF : ''}
 @compute @workgroup_size(${WORKGROUP})
 fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) li: u32) {
   let index = linear_group(group, groups) * ${WORKGROUP}u + li;
@@ -59,8 +87,8 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   let row = params.first_row + index / params.width;
   let column = index % params.width;
   let slot = (params.first_position + row) % params.capacity;
-  cache_keys[slot * params.width + column] = keys[row * params.width + column];
-  cache_values[slot * params.width + column] = values[row * params.width + column];
+  cache_keys[slot * params.width + column] = ${half ? 'round_to_half(keys[row * params.width + column])' : 'keys[row * params.width + column]'};
+  cache_values[slot * params.width + column] = ${half ? 'round_to_half(values[row * params.width + column])' : 'values[row * params.width + column]'};
 }`,
     },
     uniforms: new Uniforms().u(count).u(width).u(capacity).u(skipped).u(firstPosition).words,
