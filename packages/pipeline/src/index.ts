@@ -34,6 +34,7 @@ export {
   DEFAULT_CHUNK_SIZE,
   DEFAULT_CONTEXT_LENGTH,
   TextPipeline,
+  type CacheType,
   type ExecutorPipelineParts,
   type Prompt,
   type RuntimeOptions,

@@ -43,6 +43,26 @@ describe('greedy parity on WebGPU', () => {
     expect(result.tokens).toEqual(expected.greedy_new_tokens);
   });
 
+  it("mistral-swa f32 GGUF with an f16 cache gives llama.cpp's tokens exactly", async (context) => {
+    if (backend === undefined) return context.skip(`no WebGPU adapter: ${missing}`);
+    const expected = JSON.parse(readFileSync(`${FIXTURES}mistral-swa/expected-llamacpp-f32.json`, 'utf8')) as {
+      input_ids: number[];
+      greedy_new_tokens: number[];
+    };
+    const pipeline = await loadTextPipeline(`${FIXTURES}mistral-swa/model-f32.gguf`, {
+      backend,
+      contextLength: 40,
+      chunkSize: 6,
+      cacheType: 'f16',
+    });
+    const result = await pipeline.generate(expected.input_ids, {
+      maxTokens: expected.greedy_new_tokens.length,
+      ignoreEndOfGeneration: true,
+    }).result;
+    await pipeline.dispose();
+    expect(result.tokens).toEqual(expected.greedy_new_tokens);
+  });
+
   it('seeded sampling with every filter and a penalty picks the same tokens as on the CPU', async (context) => {
     if (backend === undefined) return context.skip(`no WebGPU adapter: ${missing}`);
     const options = {

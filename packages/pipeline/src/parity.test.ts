@@ -7,7 +7,7 @@ import { loadTextPipeline } from './load/load-text-pipeline.js';
 
 // Greedy generation through the pipeline against the independent references of ../shared/fixtures (see its README):
 // transformers (`expected.json`) for safetensors and f32 GGUF, llama.cpp for mistral-swa's GGUF (the converter drops the
-// window), and the exact-dequantization reference for every quant-base type. A family the model registry does not
+// window; with llama.cpp's f16 cache its tokens are reproduced exactly), and the exact-dequantization reference for every quant-base type. A family the model registry does not
 // support yet must say so with UNKNOWN_ARCHITECTURE; once registered, it must reach parity.
 const FIXTURES = new URL('../../../../shared/fixtures/models/', import.meta.url).pathname;
 const FAMILIES = [
@@ -58,11 +58,19 @@ interface Greedy {
   readonly top: (readonly TokenLogprob[])[];
 }
 
-/** Greedy tokens from the reference's input ids, prefilled in chunks of `chunkSize`; undefined if unsupported. */
-async function greedy(source: string, expected: Reference, chunkSize = 5): Promise<Greedy | undefined> {
+/**
+ * Greedy tokens from the reference's input ids, prefilled in chunks of `chunkSize` with a cache of `cacheType`;
+ * undefined if unsupported.
+ */
+async function greedy(
+  source: string,
+  expected: Reference,
+  chunkSize = 5,
+  cacheType: 'f32' | 'f16' = 'f32',
+): Promise<Greedy | undefined> {
   let pipeline: Awaited<ReturnType<typeof loadTextPipeline>>;
   try {
-    pipeline = await loadTextPipeline(source, { backend: createCpuBackend(), contextLength: 64, chunkSize });
+    pipeline = await loadTextPipeline(source, { backend: createCpuBackend(), contextLength: 64, chunkSize, cacheType });
   } catch (error) {
     if (StrataError.isInstance(error, 'UNKNOWN_ARCHITECTURE')) return undefined;
     throw error;
@@ -97,23 +105,29 @@ describe('greedy parity with the fixture references (CPU backend)', () => {
     },
   );
 
-  it('mistral-swa: f32 GGUF (full attention) matches llama.cpp up to a near-tie, and transformers throughout', async () => {
+  it("mistral-swa: f32 GGUF with an f16 cache (llama.cpp's configuration) gives llama.cpp's tokens exactly", async () => {
+    const llamaCpp = reference('mistral-swa/expected-llamacpp-f32.json');
+    const result = (await greedy(`${FIXTURES}mistral-swa/model-f32.gguf`, llamaCpp, 5, 'f16'))!;
+    expect(result.tokens).toEqual(llamaCpp.greedy_new_tokens);
+  });
+
+  it("mistral-swa: f32 GGUF with the exact f32 cache gives llama.cpp's tokens up to a near-tie", async () => {
     const llamaCpp = reference('mistral-swa/expected-llamacpp-f32.json');
     const result = (await greedy(`${FIXTURES}mistral-swa/model-f32.gguf`, llamaCpp))!;
-    // llama.cpp agrees with transformers within 2e-2 (fixtures README); at step 7 the best two logits are 1.2e-3 apart,
-    // so llama.cpp's own llama run leaves transformers there too. Up to that step the tokens must be identical, and
-    // there llama.cpp's token must be our runner-up within 2e-2.
+    // At step 7 the best two logits are 1.2e-3 apart and llama.cpp's f16 cache tips it (the test above): up to that
+    // step the tokens are identical, and there llama.cpp's token is our runner-up within 2e-2 (fixtures README).
     const diverge = result.tokens.findIndex((token, step) => token !== llamaCpp.greedy_new_tokens[step]);
     expect(diverge).toBe(6);
     const [best, second] = result.top[diverge]!;
     expect(second!.token).toBe(llamaCpp.greedy_new_tokens[diverge]);
     expect(best!.logprob - second!.logprob).toBeLessThan(2e-2);
-    // The GGUF runs full attention (the converter dropped the window); the weights are llama's, byte for byte, so the
-    // whole sequence must equal transformers' full-attention run.
-    expect(readFileSync(`${FIXTURES}mistral-swa/model.safetensors`)).toEqual(
-      readFileSync(`${FIXTURES}llama/model.safetensors`),
+  });
+
+  it('rejects an unknown cacheType with INVALID_ARGUMENT before reading the model', async () => {
+    const options = { backend: createCpuBackend(), cacheType: 'q8' as unknown as 'f16' };
+    await expect(loadTextPipeline(`${FIXTURES}llama`, options)).rejects.toSatisfy((error: unknown) =>
+      StrataError.isInstance(error, 'INVALID_ARGUMENT'),
     );
-    expect(result.tokens).toEqual(reference('llama/expected.json').greedy_new_tokens);
   });
 
   it.each(QUANT_TYPES)('quant-base %s matches the exact-dequantization reference', async (type) => {

@@ -16,12 +16,21 @@ export const DEFAULT_CHUNK_SIZE = 256;
 /** Default context when neither the caller nor the model says otherwise. */
 export const DEFAULT_CONTEXT_LENGTH = 4096;
 
+/** Numerics of the KV cache: see {@link RuntimeOptions.cacheType}. */
+export type CacheType = 'f32' | 'f16';
+
 /** Sizes of the runtime state a pipeline allocates. */
 export interface RuntimeOptions {
   /** Tokens the KV cache holds (the prompt and everything generated). Default 4096, capped by the model's maximum. */
   readonly contextLength?: number;
   /** Rows per prefill step (default 256): bigger is faster, smaller bounds memory and the ring buffers. */
   readonly chunkSize?: number;
+  /**
+   * Numerics of the KV cache. `'f32'` (default): keys and values kept exactly, the path that matches transformers.
+   * `'f16'`: every key and value is rounded to half precision when written, as llama.cpp's default f16 cache does
+   * (to reproduce its tokens); storage stays f32 for now.
+   */
+  readonly cacheType?: CacheType;
   /** Callbacks around every forward step (tracing, profiling). */
   readonly hooks?: StepHooks;
 }
@@ -95,10 +104,12 @@ export class TextPipeline {
     const requested = parts.contextLength ?? Math.min(DEFAULT_CONTEXT_LENGTH, parts.maxContextLength ?? Infinity);
     const chunkSize = parts.chunkSize ?? DEFAULT_CHUNK_SIZE;
     checkRuntimeOptions(requested, chunkSize);
+    const cacheType = checkCacheType(parts.cacheType);
     const contextLength = Math.min(requested, parts.maxContextLength ?? Infinity);
     const local = new LocalExecutor(parts.model, parts.backend, {
       contextLength,
       chunkSize: Math.min(chunkSize, contextLength),
+      cacheType,
     });
     const executor = parts.hooks === undefined ? local : withStepHooks(local, parts.hooks);
     return new TextPipeline({
@@ -201,6 +212,15 @@ export class TextPipeline {
   private checkUsable(): void {
     if (this.disposed) throw new StrataError('INVALID_ARGUMENT', 'This pipeline was disposed; load a new one.');
   }
+}
+
+/** Checks a cache type (undefined: the default `'f32'`); throws `INVALID_ARGUMENT` for anything else. */
+export function checkCacheType(cacheType: unknown): CacheType {
+  if (cacheType === undefined) return 'f32';
+  if (cacheType === 'f32' || cacheType === 'f16') return cacheType;
+  throw new StrataError('INVALID_ARGUMENT', `cacheType is ${String(cacheType)}; it must be 'f32' or 'f16'.`, {
+    details: { cacheType: String(cacheType) },
+  });
 }
 
 /** Checks context length and chunk size. */

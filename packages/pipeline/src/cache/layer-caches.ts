@@ -28,12 +28,16 @@ export interface LayerCaches {
   readonly byteLength: number;
 }
 
-/** Allocates zeroed f32 caches on `backend` for every layer spec, sized to the requested context (not the model's). */
+/**
+ * Allocates zeroed f32 caches on `backend` for every layer spec, sized to the requested context (not the model's);
+ * `precision` `'f16'` makes them round what is written to half precision (see `KeyValueCache.precision`).
+ */
 export function allocateLayerCaches(
   backend: Backend,
   specs: readonly LayerCacheSpec[],
   contextLength: number,
   chunkSize: number,
+  precision: 'f32' | 'f16' = 'f32',
 ): LayerCaches {
   const caches: KeyValueCache[] = [];
   const geometry: CacheGeometry[] = [];
@@ -43,6 +47,7 @@ export function allocateLayerCaches(
     caches.push({
       keys: backend.zeros([capacity, spec.keyValueWidth]),
       values: backend.zeros([capacity, spec.keyValueWidth]),
+      ...(precision === 'f16' ? { precision } : {}),
     });
     geometry.push(spec.window === undefined ? { capacity } : { capacity, window: spec.window });
     byteLength += 2 * 4 * capacity * spec.keyValueWidth;

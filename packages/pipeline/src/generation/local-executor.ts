@@ -15,6 +15,8 @@ export interface LocalExecutorOptions {
   readonly contextLength: number;
   /** Most ids per step. */
   readonly chunkSize: number;
+  /** Numerics of the KV caches (default `'f32'`; `'f16'` rounds what is written, as llama.cpp's f16 cache). */
+  readonly cacheType?: 'f32' | 'f16';
 }
 
 /**
@@ -36,7 +38,13 @@ export class LocalExecutor implements ModelExecutor {
     this.vocabularySize = model.vocabularySize;
     this.contextLength = options.contextLength;
     this.chunkSize = options.chunkSize;
-    this.layerCaches = allocateLayerCaches(backend, model.cacheSpecs, options.contextLength, options.chunkSize);
+    this.layerCaches = allocateLayerCaches(
+      backend,
+      model.cacheSpecs,
+      options.contextLength,
+      options.chunkSize,
+      options.cacheType,
+    );
     this.cacheGeometry = this.layerCaches.geometry;
   }
 

@@ -10,7 +10,7 @@ import {
   tokenizerFromModel,
 } from '@strata/loaders';
 import { type FamilyRegistry, loadModel } from '@strata/models';
-import { type RuntimeOptions, TextPipeline } from '../text-pipeline.js';
+import { checkCacheType, type RuntimeOptions, TextPipeline } from '../text-pipeline.js';
 import { type LoadProgress, trackProgress } from './progress-store.js';
 
 /** Options of {@link loadTextPipeline}. */
@@ -81,6 +81,7 @@ export function chatTemplateOf(files: ModelFiles, tokenizer: Tokenizer, explicit
  * tensors read.
  */
 export async function loadTextPipeline(source: ModelSource, options: LoadTextPipelineOptions): Promise<TextPipeline> {
+  const cacheType = checkCacheType(options.cacheType);
   const opened = await openSource(source);
   const tokenizer = tokenizerFromModel(opened);
   const chatTemplate = chatTemplateOf(opened, tokenizer, options.chatTemplate);
@@ -99,6 +100,7 @@ export async function loadTextPipeline(source: ModelSource, options: LoadTextPip
     maxContextLength: model.config.contextLength,
     contextLength: options.contextLength,
     chunkSize: options.chunkSize,
+    cacheType,
     hooks: options.hooks,
     onDispose: () => model.dispose(),
   });
