@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { benchmarkPipeline, checkBenchmarkOptions } from '@strata/pipeline';
 import type { Command, CommandOutput } from '../command.js';
-import { loadForCommand, numberOption, PIPELINE_OPTIONS } from './pipeline-setup.js';
+import { cacheTypeOption, loadForCommand, numberOption, PIPELINE_OPTIONS } from './pipeline-setup.js';
 
 const USAGE = `Usage: strata bench MODEL [-p 512] [-n 128] [-r 3] [--backend cpu|webgpu]
 
@@ -13,6 +13,7 @@ Measures prompt processing and generation speed as llama-bench does and prints J
   -r, --repetitions R    runs per test (default 3)
   --backend cpu|webgpu   default: webgpu when an adapter exists, else cpu
   --chunk-size N         prefill rows per step (default 256)
+  --cache-type f32|f16   KV cache numerics (default f32; f16 rounds as llama.cpp's default cache)
 Exit codes: 0 done, 2 bad arguments, 1 other failures.`;
 
 async function run(argv: readonly string[], output: CommandOutput): Promise<number> {
@@ -36,6 +37,7 @@ async function run(argv: readonly string[], output: CommandOutput): Promise<numb
     promptTokens = numberOption(values, 'n-prompt') ?? 512;
     generatedTokens = numberOption(values, 'n-gen') ?? 128;
     repetitions = numberOption(values, 'repetitions') ?? 3;
+    cacheTypeOption(values);
     checkBenchmarkOptions({ promptTokens, generatedTokens, repetitions });
   } catch (error) {
     output.error(`strata bench: ${(error as Error).message}\n${USAGE}\n`);
@@ -62,6 +64,7 @@ async function run(argv: readonly string[], output: CommandOutput): Promise<numb
       backend: backendName,
       contextLength: pipeline.contextLength,
       chunkSize: pipeline.chunkSize,
+      cacheType: cacheTypeOption(values) ?? 'f32',
       repetitions,
       ...measured,
     };

@@ -4,6 +4,7 @@ import { StrataError } from '@strata/core';
 import type { ChatMessage } from '@strata/pipeline';
 import type { Command, CommandOutput } from '../command.js';
 import {
+  cacheTypeOption,
   generateOptionsOf,
   loadForCommand,
   PIPELINE_OPTIONS,
@@ -51,6 +52,7 @@ export async function runChat(argv: readonly string[], output: CommandOutput, in
   try {
     parsed = parse(argv);
     options = generateOptionsOf(parsed.values);
+    cacheTypeOption(parsed.values);
   } catch (error) {
     if (StrataError.isInstance(error) || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       output.error(`strata chat: ${(error as Error).message}\n${USAGE}\n`);

@@ -38,6 +38,18 @@ describe('strata run / chat / bench (CPU backend, tiny llama fixture)', () => {
     expect(await runCommand.run([LLAMA, '-p', 'x', '--temp', 'hot'], output)).toBe(2);
     expect(sink.error).toContain('--temp hot is not a number');
     expect(await runCommand.run([LLAMA, '-p', 'x', '--bogus'], output)).toBe(2);
+    expect(await runCommand.run([LLAMA, '-p', 'x', '--backend', 'cpu', '--cache-type', 'q8'], output)).toBe(2);
+    expect(sink.error).toContain('--cache-type q8: choose f32 or f16');
+  });
+
+  it('run --cache-type f16 generates with an f16 KV cache, as the pipeline option does', async () => {
+    const { sink, output } = capture();
+    const argv = [LLAMA, '-p', 'def fibonacci(n):', '-n', '6', '--temp', '0', '--backend', 'cpu', '--ignore-eos'];
+    expect(await runCommand.run([...argv, '--cache-type', 'f16'], output)).toBe(0);
+    const options = { backend: createCpuBackend(), contextLength: 64, cacheType: 'f16' } as const;
+    const pipeline = await TextPipeline.load(LLAMA, options);
+    const expected = await pipeline.generate('def fibonacci(n):', { maxTokens: 6, ignoreEndOfGeneration: true }).text();
+    expect(sink.out).toBe(`${expected}\n`);
   });
 
   it('chat keeps the conversation, reuses the cache between turns, and /reset starts over', async () => {
@@ -70,6 +82,7 @@ describe('strata run / chat / bench (CPU backend, tiny llama fixture)', () => {
       tg: { tokens: number; tokensPerSecond: { mean: number } };
     };
     expect(report.backend).toBe('cpu');
+    expect(report).toMatchObject({ cacheType: 'f32' });
     expect(report.pp.tokens).toBe(16);
     expect(report.pp.tokensPerSecond.mean).toBeGreaterThan(0);
     expect(report.tg.tokens).toBe(4);

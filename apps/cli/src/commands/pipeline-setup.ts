@@ -1,7 +1,7 @@
 import type { ParseArgsConfig } from 'node:util';
 import { type Backend, StrataError } from '@strata/core';
 import { createCpuBackend } from '@strata/kernels-cpu';
-import { type GenerateOptions, type LoadProgress, TextPipeline } from '@strata/pipeline';
+import { type CacheType, type GenerateOptions, type LoadProgress, TextPipeline } from '@strata/pipeline';
 import type { CommandOutput } from '../command.js';
 
 /** Options shared by `strata run`, `chat` and `bench`, for node:util parseArgs. */
@@ -9,6 +9,7 @@ export const PIPELINE_OPTIONS = {
   backend: { type: 'string' },
   ctx: { type: 'string', short: 'c' },
   'chunk-size': { type: 'string' },
+  'cache-type': { type: 'string' },
 } as const satisfies ParseArgsConfig['options'];
 
 /** Sampling and stopping options of `strata run` and `chat`. */
@@ -38,7 +39,9 @@ export const SHARED_USAGE = `  -n, --n-predict N      tokens to generate (defaul
   --ignore-eos           keep going past end-of-generation tokens
   --backend cpu|webgpu   default: webgpu when an adapter exists, else cpu
   -c, --ctx N            context length (default 4096, capped by the model)
-  --chunk-size N         prefill rows per step (default 256)`;
+  --chunk-size N         prefill rows per step (default 256)
+  --cache-type f32|f16   KV cache numerics (default f32, transformers' exact path; f16 rounds keys and values
+                         to half precision as llama.cpp's default cache does)`;
 
 /** A number option: undefined when absent; `INVALID_ARGUMENT` naming the flag when not a number. */
 export function numberOption(values: Record<string, unknown>, name: string): number | undefined {
@@ -49,6 +52,14 @@ export function numberOption(values: Record<string, unknown>, name: string): num
     throw new StrataError('INVALID_ARGUMENT', `--${name} ${String(text)} is not a number.`);
   }
   return value;
+}
+
+/** `--cache-type f32|f16`: undefined when absent; `INVALID_ARGUMENT` naming the flag otherwise. */
+export function cacheTypeOption(values: Record<string, unknown>): CacheType | undefined {
+  const text = values['cache-type'];
+  if (text === undefined) return undefined;
+  if (text === 'f32' || text === 'f16') return text;
+  throw new StrataError('INVALID_ARGUMENT', `--cache-type ${String(text)}: choose f32 or f16.`);
 }
 
 /** Generate options from parsed flags, with llama.cpp's sampling defaults where a flag is absent. */
@@ -128,12 +139,20 @@ export async function loadForCommand(
   const chosen = await chooseBackend(values.backend, output);
   const contextLength = overrides.contextLength ?? numberOption(values, 'ctx');
   const chunkSize = numberOption(values, 'chunk-size');
+  let cacheType: CacheType | undefined;
+  try {
+    cacheType = cacheTypeOption(values);
+  } catch (error) {
+    chosen.release();
+    throw error;
+  }
   try {
     const pipeline = await TextPipeline.load(model, {
       backend: chosen.backend,
       onProgress: progressBar(output),
       ...(contextLength === undefined ? {} : { contextLength }),
       ...(chunkSize === undefined ? {} : { chunkSize }),
+      ...(cacheType === undefined ? {} : { cacheType }),
     });
     return {
       pipeline,

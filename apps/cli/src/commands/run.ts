@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { StrataError } from '@strata/core';
 import type { Command, CommandOutput } from '../command.js';
 import {
+  cacheTypeOption,
   generateOptionsOf,
   loadForCommand,
   PIPELINE_OPTIONS,
@@ -34,6 +35,7 @@ async function run(argv: readonly string[], output: CommandOutput): Promise<numb
   let options: ReturnType<typeof generateOptionsOf>;
   try {
     options = generateOptionsOf(values);
+    cacheTypeOption(values);
   } catch (error) {
     if (!StrataError.isInstance(error)) throw error;
     output.error(`strata run: ${error.message}\n`);
