@@ -47,6 +47,7 @@ export interface WebGpuBackendOptions extends DeviceOptions {
  * `flush`; see the package README for the design.
  */
 export class WebGpuBackend implements Backend {
+  /** `'webgpu'`: the `backendName` of every tensor and weight this backend creates, and the only one it accepts. */
   readonly name = BACKEND_NAME;
   /** Runtime the kernels compute with (device, pool, pipeline cache, recorder). */
   readonly runtime: GpuRuntime;
@@ -78,6 +79,14 @@ export class WebGpuBackend implements Backend {
   }
 
   // ── memory ──────────────────────────────────────────────────────────────────────────────────────────────────────────
+  /**
+   * {@link Backend.uploadWeight}: stores the weight in the file's block layout, split by whole rows into chunks of at
+   * most `maxChunkBytes` (one storage binding each); float vectors (F32/F16/BF16) become f32. A streamed upload keeps
+   * only a small staging window on the host. Waits for the device's error scopes, so a failed allocation throws here.
+   * Throws `SHAPE_MISMATCH` for a bad shape or a byte count that does not match it, `OUT_OF_MEMORY` when one row does
+   * not fit a binding, and `DEVICE_LOST` after device loss. Types no kernel reads fail later, at the op that uses them
+   * (`UNSUPPORTED_TENSOR_TYPE`).
+   */
   async uploadWeight(descriptor: WeightDescriptor, bytes: WeightBytes): Promise<WeightTensor> {
     this.runtime.errors.assertAlive();
     const weight = await this.runtime.errors.captureNow(`the upload of weight ${descriptor.name}`, () =>
@@ -87,6 +96,12 @@ export class WebGpuBackend implements Backend {
     return weight;
   }
 
+  /**
+   * {@link Backend.upload}: a pooled buffer (f32 for a `Float32Array`, i32 for an `Int32Array`) written in recording
+   * order (`queue.writeBuffer`, or a staging copy when unsubmitted commands still use the reused buffer). Throws
+   * `SHAPE_MISMATCH` when `data.length` is not the element count of `shape`, `OUT_OF_MEMORY` when it exceeds the
+   * largest storage binding.
+   */
   upload(data: Float32Array | Int32Array, shape: readonly number[]): Tensor {
     if (elementCount(shape) !== data.length) {
       throw new StrataError('SHAPE_MISMATCH', `upload: ${data.length} values do not fill shape [${shape.join(', ')}].`);
@@ -94,12 +109,18 @@ export class WebGpuBackend implements Backend {
     return this.runtime.upload(data, shape);
   }
 
+  /** {@link Backend.zeros}: an f32 tensor from the pool, cleared by a recorded `clearBuffer` (no host upload). */
   zeros(shape: readonly number[]): Tensor {
     const tensor = this.runtime.allocate('f32', shape);
     this.runtime.recorder.clear(tensor.tracked, 0, Math.ceil(Math.max(4, tensor.byteLength) / 4) * 4);
     return tensor;
   }
 
+  /**
+   * {@link Backend.read}: copies the tensor into a mappable staging buffer at the end of the recorded batch, submits
+   * the batch and maps the copy; the result is `Int32Array` for i32 tensors, else `Float32Array`. Throws the first
+   * device error of the recorded work (validation, out-of-memory) and `DEVICE_LOST` when mapping fails.
+   */
   async read(tensor: Tensor): Promise<Float32Array | Int32Array> {
     const source = this.runtime.tensor(tensor);
     const bytes = source.byteLength;
@@ -125,12 +146,21 @@ export class WebGpuBackend implements Backend {
     return source.dtype === 'i32' ? new Int32Array(copy) : new Float32Array(copy);
   }
 
+  /**
+   * {@link Backend.flush}: submits the recorded batch, waits for the queue to finish it, then throws the first device
+   * error seen since the last check.
+   */
   async flush(): Promise<void> {
     this.runtime.recorder.submit();
     await this.device.queue.onSubmittedWorkDone();
     await this.runtime.errors.check();
   }
 
+  /**
+   * {@link Backend.dispose}. A tensor's buffer goes back to the pool once it and every `reshape` view of it are disposed
+   * (safe at once: later dispatches run after earlier ones). A weight's chunk buffers are destroyed, after the next
+   * submit when unsubmitted commands still bind them. Throws `BACKEND_MISMATCH` for another backend's tensor.
+   */
   dispose(tensor: Tensor | WeightTensor): void {
     if (tensor instanceof GpuTensor) tensor.dispose();
     else if (tensor instanceof GpuWeight) {
@@ -147,6 +177,10 @@ export class WebGpuBackend implements Backend {
     }
   }
 
+  /**
+   * {@link Backend.reshape}: a view sharing the same buffer (no copy, no dispatch); dispose it like any tensor. Throws
+   * `SHAPE_MISMATCH` when the element counts differ.
+   */
   reshape(tensor: Tensor, shape: readonly number[]): Tensor {
     const source = this.runtime.tensor(tensor);
     if (elementCount(shape) !== source.size) {
@@ -158,6 +192,10 @@ export class WebGpuBackend implements Backend {
     return this.runtime.view(source, shape);
   }
 
+  /**
+   * {@link Backend.sliceRows}: a recorded buffer-to-buffer copy of rows `[start, start + count)` into a new tensor of
+   * the same dtype. Throws `SHAPE_MISMATCH` unless the tensor is 2-D and the range lies inside it.
+   */
   sliceRows(tensor: Tensor, start: number, count: number): Tensor {
     const source = this.runtime.tensor(tensor);
     const [rows = 0, columns = 0] = source.shape;
@@ -180,6 +218,10 @@ export class WebGpuBackend implements Backend {
     return output;
   }
 
+  /**
+   * {@link Backend.splitColumns}: one copy kernel per part, each a new `[rows, width]` tensor. Throws `SHAPE_MISMATCH`
+   * unless the tensor is 2-D and the widths (non-negative integers) add up to its columns.
+   */
   splitColumns(tensor: Tensor, widths: readonly number[]): Tensor[] {
     const source = this.runtime.tensor(tensor);
     const total = widths.reduce((sum, width) => sum + width, 0);
@@ -202,81 +244,151 @@ export class WebGpuBackend implements Backend {
   }
 
   // ── linear algebra (src/kernels/matmul, src/kernels/embedding) ─────────────────────────────────────────────────────
+  /**
+   * {@link Backend.embedding}: dequantizes the rows of a `[vocabulary, width]` table of any supported weight type;
+   * ids outside the vocabulary give zero rows. Throws `SHAPE_MISMATCH` for a table that is not 2-D, `DTYPE_MISMATCH`
+   * when `ids` is not i32, `UNSUPPORTED_TENSOR_TYPE` for a type the kernels cannot read.
+   */
   embedding(table: WeightTensor, ids: Tensor, scale = 1): Tensor {
     return embedding(this.runtime, table, ids, scale);
   }
 
+  /**
+   * {@link Backend.matmul}, dequantizing the weight inside the kernel; leading input dimensions are flattened into
+   * rows. One row (decode) runs the wide mat-vec, up to `MAX_MATVEC_ROWS` rows the mat-vec, more the 64 × 64 tiled
+   * mat-mul; chunked weights take one dispatch per chunk. Throws `SHAPE_MISMATCH` when the weight is not `[out,
+   * columns]`, the input's last dimension is not `columns` or the bias is not a float vector `[out]`;
+   * `UNSUPPORTED_TENSOR_TYPE` for a weight type the kernels cannot read.
+   */
   matmul(input: Tensor, weight: WeightTensor, bias?: WeightTensor): Tensor {
     return matmul(this.runtime, input, weight, bias);
   }
 
+  /**
+   * {@link Backend.matmulExperts}: the mat-vec kernel in expert mode, each slot reading the rows of its expert from
+   * the `[experts, out, columns]` stack. Throws `SHAPE_MISMATCH` when the weight is not 3-D, `experts` is not i32
+   * `[rows, topK]` or the input has neither `rows` nor `rows · topK` rows of `columns`.
+   */
   matmulExperts(input: Tensor, weight: WeightTensor, experts: Tensor): Tensor {
     return matmulExperts(this.runtime, input, weight, experts);
   }
 
   // ── element-wise and normalisation ────────────────────────────────────────────────────────────────────────────────
+  /**
+   * {@link Backend.add}, one invocation per element. Throws `SHAPE_MISMATCH` unless `b` has `a`'s shape or is one row
+   * (`[columns]` or `[1, columns]`) of it.
+   */
   add(a: Tensor, b: Tensor): Tensor {
     return binary(this.runtime, a, b, { kind: 'add' });
   }
 
+  /** {@link Backend.mul}, with the shapes and errors of {@link WebGpuBackend.add}. */
   mul(a: Tensor, b: Tensor): Tensor {
     return binary(this.runtime, a, b, { kind: 'mul' });
   }
 
+  /** {@link Backend.scale}: a new f32 tensor of the input's shape (`factor` is passed as an f32 uniform). */
   scale(input: Tensor, factor: number): Tensor {
     return unary(this.runtime, input, { kind: 'scale', factor });
   }
 
+  /** {@link Backend.activation}: `silu`, `gelu-tanh`, `gelu-erf` or `relu` element-wise, into a new f32 tensor. */
   activation(input: Tensor, kind: ActivationKind): Tensor {
     return unary(this.runtime, input, { kind: 'activation', activation: kind });
   }
 
+  /**
+   * {@link Backend.gatedActivation}: `activation(gate) · up` in one kernel. Throws `SHAPE_MISMATCH` unless `gate` and
+   * `up` have the same shape (no broadcasting).
+   */
   gatedActivation(gate: Tensor, up: Tensor, kind: ActivationKind): Tensor {
     return binary(this.runtime, gate, up, { kind: 'gated', activation: kind });
   }
 
+  /** {@link Backend.softcap}: `cap · tanh(input / cap)` element-wise (Gemma 2 final logits), into a new tensor. */
   softcap(input: Tensor, cap: number): Tensor {
     return unary(this.runtime, input, { kind: 'softcap', cap });
   }
 
+  /**
+   * {@link Backend.rmsNorm}, one workgroup per row. Throws `SHAPE_MISMATCH` when the weight is not a float vector of
+   * the input's last dimension.
+   */
   rmsNorm(input: Tensor, weight: WeightTensor | undefined, epsilon: number): Tensor {
     return rmsNorm(this.runtime, input, weight, epsilon);
   }
 
+  /**
+   * {@link Backend.layerNorm}: (x − mean) / √(variance + epsilon) · weight + bias over the last dimension, one
+   * workgroup per row. Throws `SHAPE_MISMATCH` when weight or bias is not a float vector of that dimension.
+   */
   layerNorm(input: Tensor, weight: WeightTensor | undefined, bias: WeightTensor | undefined, epsilon: number): Tensor {
     return layerNorm(this.runtime, input, weight, bias, epsilon);
   }
 
+  /** {@link Backend.softmax} over the last dimension, one workgroup per row (maximum, then sum of exponentials). */
   softmax(input: Tensor): Tensor {
     return softmax(this.runtime, input);
   }
 
   // ── attention ─────────────────────────────────────────────────────────────────────────────────────────────────────
+  /**
+   * {@link Backend.rope}, one invocation per element, `pairing` choosing adjacent or half-split pairs. Throws
+   * `SHAPE_MISMATCH` when the input is not 2-D with whole heads of `headDimensions`, the rotary dimensions are odd or
+   * exceed the head, or there are fewer than `rotaryDimensions / 2` inverse frequencies.
+   */
   rope(input: Tensor, firstPosition: number, parameters: RopeParameters): Tensor {
     return rope(this.runtime, input, firstPosition, parameters);
   }
 
+  /**
+   * {@link Backend.writeKeyValues}: records a kernel that writes row `position mod capacity` of the cache (rounded to
+   * half precision first when `cache.precision` is `'f16'`); of more rows than the capacity only the last `capacity`
+   * are written. Throws `SHAPE_MISMATCH` when keys, values and cache widths disagree, `INVALID_ARGUMENT` for an
+   * unknown precision.
+   */
   writeKeyValues(cache: KeyValueCache, keys: Tensor, values: Tensor, firstPosition: number): void {
     writeKeyValues(this.runtime, cache, keys, values, firstPosition);
   }
 
+  /**
+   * {@link Backend.attention} in one pass over the keys with an online softmax (flash attention): each workgroup
+   * shares key/value tiles among query rows and the heads of one GQA group, and splits the keys over workgroups (a
+   * second pass combines them) when there are few queries, as in decode. Throws `SHAPE_MISMATCH` when the queries,
+   * head counts and cache do not fit together, or a head does not fit the GPU's workgroup memory.
+   */
   attention(queries: Tensor, cache: KeyValueCache, options: AttentionOptions): Tensor {
     return attention(this.runtime, queries, cache, options);
   }
 
   // ── routing and sampling ──────────────────────────────────────────────────────────────────────────────────────────
+  /**
+   * {@link Backend.routeExperts}, one invocation per row. Throws `SHAPE_MISMATCH` unless the logits are 2-D and
+   * `topK` is an integer in `[1, experts]`.
+   */
   routeExperts(logits: Tensor, options: ExpertRoutingOptions): ExpertRouting {
     return routeExperts(this.runtime, logits, options);
   }
 
+  /**
+   * {@link Backend.combineExperts}: f32 `[rows, columns]`. Throws `SHAPE_MISMATCH` unless `slots` is `[rows · topK,
+   * columns]` for `weights` `[rows, topK]`.
+   */
   combineExperts(slots: Tensor, weights: Tensor): Tensor {
     return combineExperts(this.runtime, slots, weights);
   }
 
+  /** {@link Backend.argmax}, one workgroup per row. Throws `SHAPE_MISMATCH` when the rows are empty. */
   argmax(input: Tensor): Tensor {
     return argmax(this.runtime, input);
   }
 
+  /**
+   * {@link Backend.sampleToken} on the device: only the chosen id (i32 `[1]`) needs reading back. The parameters are
+   * checked on the host first, as the CPU backend does: `INVALID_SAMPLING_OPTIONS` for out-of-range values or
+   * mismatched list lengths, `TOKEN_OUT_OF_RANGE` for a penalised or biased id outside the vocabulary;
+   * `SHAPE_MISMATCH` when there is no row to sample.
+   */
   sampleToken(logits: Tensor, parameters: SamplingParameters): Tensor {
     return sampleToken(this.runtime, logits, parameters);
   }

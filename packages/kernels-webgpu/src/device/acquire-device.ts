@@ -22,7 +22,12 @@ export interface DeviceOptions {
 
 /** A device with what the backend learned while acquiring it. */
 export interface AcquiredDevice {
+  /**
+   * The device: requested with the adapter's largest storage-buffer, buffer-size and workgroup-storage limits, or the
+   * caller's own `DeviceOptions.device` (which `release` then leaves alive).
+   */
   readonly device: GPUDevice;
+  /** Optional features enabled on `device`, less those named in `DeviceOptions.disableFeatures`. */
   readonly features: GpuFeatures;
   /**
    * What keeps the GPU implementation alive: in Node the Dawn instance of `create([])`, which must stay referenced as

@@ -1,5 +1,6 @@
 /** A GPU buffer with the bookkeeping the runtime needs: a stable id (bind-group keys) and its last recorded use. */
 export interface TrackedBuffer {
+  /** The WebGPU buffer (activations: `ACTIVATION_USAGE`; weights and uniform slabs: their own usages). */
   readonly buffer: GPUBuffer;
   /** Allocated size in bytes (the size class). */
   readonly size: number;

@@ -2,8 +2,14 @@ import { MAX_UNIFORM_BYTES, type ShaderSpec } from './shader.js';
 
 /** A compiled kernel: its pipeline and explicit bind group layout. */
 export interface CachedPipeline {
+  /** The `ShaderSpec.key` it was built from. */
   readonly key: string;
+  /** The compute pipeline, entry point `main`. */
   readonly pipeline: GPUComputePipeline;
+  /**
+   * Bind group layout of its binding signature: binding 0 a uniform with dynamic offset, then one read-only or
+   * read-write storage buffer per `ShaderSpec.storage` entry; shared by every pipeline of the same signature.
+   */
   readonly layout: GPUBindGroupLayout;
 }
 

@@ -6,13 +6,17 @@ import { UniformArena } from './uniform-arena.js';
 
 /** A storage buffer bound to a kernel: the whole buffer, or `size` bytes from `offset` (both multiples of 4). */
 export interface BufferBinding {
+  /** The buffer; binding it stamps its `lastBatch` with the batch being recorded. */
   readonly tracked: TrackedBuffer;
+  /** First byte bound (default 0); WebGPU also wants it aligned to `minStorageBufferOffsetAlignment`. */
   readonly offset?: number;
+  /** Bytes bound from `offset` (default: to the end of the buffer). */
   readonly size?: number;
 }
 
 /** One kernel launch. */
 export interface DispatchCommand {
+  /** The kernel: its pipeline is taken from (or built into) the pipeline cache by `shader.key`. */
   readonly shader: ShaderSpec;
   /** Words of the kernel's `Params` uniform struct (see `Uniforms`). */
   readonly uniforms: Uint32Array;

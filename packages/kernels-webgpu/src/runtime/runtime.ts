@@ -12,8 +12,11 @@ import { type DispatchCommand, Recorder } from './recorder.js';
  * Every op function of `src/kernels` takes the runtime as its first argument.
  */
 export class GpuRuntime {
+  /** Activation buffers by size class; `allocate` takes from it and disposing a tensor hands its buffer back. */
   readonly pool: BufferPool;
+  /** Compiled kernels by `ShaderSpec.key`, built on first dispatch and kept for the device's lifetime. */
   readonly pipelines: PipelineCache;
+  /** Records dispatches, copies and clears of the current step into one command encoder until `submit`. */
   readonly recorder: Recorder;
   private readonly constants = new WeakMap<object, TrackedBuffer>();
   private readonly empty: TrackedBuffer;

@@ -5,7 +5,9 @@ const SLAB_BYTES = 256 * 1024;
 
 /** Where one dispatch's uniforms live: a slab of the arena and a dynamic offset into it. */
 export interface UniformSlot {
+  /** The uniform buffer (256 KiB slab) holding this dispatch's `Params` words. */
   readonly slab: TrackedBuffer;
+  /** Byte offset of the slot in the slab: the dynamic offset of binding 0 (a multiple of the uniform alignment). */
   readonly offset: number;
 }
 

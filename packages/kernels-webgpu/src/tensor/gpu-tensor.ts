@@ -28,6 +28,7 @@ export class GpuStorage {
 
 /** A WebGPU tensor: f32 or i32 elements, row-major, from byte 0 of its storage buffer. */
 export class GpuTensor implements Tensor {
+  /** Always `'webgpu'` ({@link BACKEND_NAME}); other backends reject the tensor with `BACKEND_MISMATCH`. */
   readonly backendName = BACKEND_NAME;
   /** Elements. */
   readonly size: number;

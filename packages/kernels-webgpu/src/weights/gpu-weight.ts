@@ -7,8 +7,11 @@ import { BACKEND_NAME } from '../tensor/gpu-tensor.js';
  * its own buffer (row r of the chunk starts at byte `(r − firstRow) · rowBytes`; rowBytes need not be a multiple of 4).
  */
 export interface WeightChunk {
+  /** The chunk's own storage buffer (at most `maxChunkBytes`, so one binding covers it). */
   readonly tracked: TrackedBuffer;
+  /** Index, over all rows of the weight, of the chunk's first row. */
   readonly firstRow: number;
+  /** Whole rows in the chunk (expert stacks: whole experts whenever one expert fits a binding). */
   readonly rows: number;
   /** Bytes of data (`rows · rowBytes`); the buffer is padded to a multiple of 4. */
   readonly byteLength: number;
@@ -20,6 +23,7 @@ export interface WeightChunk {
  * which are stored as f32 (`storedType` `F32`).
  */
 export class GpuWeight implements WeightTensor {
+  /** Always `'webgpu'`; other backends reject the weight with `BACKEND_MISMATCH`. */
   readonly backendName = BACKEND_NAME;
   private disposed = false;
 

@@ -7,12 +7,15 @@ import { StrataError } from '@strata/core';
  * whose partial softmax states a second kernel combines.
  */
 export interface AttentionPlan {
+  /** Consecutive query rows per workgroup: a power of two, at most the rows of the call. */
   readonly rowsPerBlock: number;
+  /** Query heads per workgroup: a divisor of the GQA group size `heads / keyValueHeads`. */
   readonly headsPerBlock: number;
   /** `rowsPerBlock · headsPerBlock`. */
   readonly slots: number;
   /** Keys per tile. */
   readonly keyTile: number;
+  /** Invocations per workgroup: 256, 128 or 64 as `slots · headDimensions` is ≥ 2048, ≥ 512 or smaller. */
   readonly workgroupSize: number;
   /** Key-range splits per block (1: no combine pass). */
   readonly splits: number;
@@ -20,9 +23,13 @@ export interface AttentionPlan {
 
 /** What the plan depends on. */
 export interface AttentionShape {
+  /** Query rows of the call (tokens of the step). */
   readonly rows: number;
+  /** Query heads (`AttentionOptions.heads`). */
   readonly heads: number;
+  /** Key/value heads; divides `heads` (GQA group size `heads / keyValueHeads`). */
   readonly keyValueHeads: number;
+  /** Elements per head; with the tile sizes it decides the workgroup memory a plan needs (4 bytes per float). */
   readonly headDimensions: number;
   /** Keys the last query row sees (bounds the work per block). */
   readonly keys: number;

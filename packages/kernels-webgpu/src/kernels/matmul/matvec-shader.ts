@@ -31,6 +31,7 @@ export interface MatvecVariant {
   readonly bias: boolean;
   /** The device has `subgroups`. */
   readonly subgroups: boolean;
+  /** Workgroup size, invocations per output row and unroll baked into the code (part of the cache key). */
   readonly tuning: MatvecTuning;
 }
 
@@ -49,7 +50,9 @@ export function matvecKey(variant: MatvecVariant): string {
  * `columns, rowBytes, units, chunkRows, firstRow, outStride, outRows, topK, slots, slotOffset, perSlotInput`.
  */
 export interface MatvecParams {
+  /** Elements per weight row and per input row (the reduced dimension). */
   readonly columns: number;
+  /** Bytes per weight row in the stored type (`GpuWeight.rowBytes`; need not be a multiple of 4). */
   readonly rowBytes: number;
   /** Units per weight row. */
   readonly units: number;

@@ -10,8 +10,11 @@ export const TILE_DEPTH = 32;
 
 /** What a tiled mat-mul kernel is specialised for. */
 export interface TiledVariant {
+  /** Weight type as stored on the GPU (`GpuWeight.storedType`); selects the dequantizer compiled in. */
   readonly type: WeightType;
+  /** Columns (decides whether input rows are vec4-aligned and weight rows word-aligned). */
   readonly columns: number;
+  /** Adds an f32 `bias` `[out]` to every output row. */
   readonly bias: boolean;
 }
 

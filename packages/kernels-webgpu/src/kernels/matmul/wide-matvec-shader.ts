@@ -20,10 +20,15 @@ export const DEFAULT_WIDE_TUNING: WideMatvecTuning = { workgroupSize: 256, rowsP
 
 /** What a wide mat-vec kernel is specialised for. */
 export interface WideMatvecVariant {
+  /** Weight type as stored on the GPU (`GpuWeight.storedType`); selects the dequantizer compiled in. */
   readonly type: WeightType;
+  /** Columns (decides whether the input is read as vec4 and whether weight rows are word-aligned). */
   readonly columns: number;
+  /** Adds an f32 `bias` `[out]` to the output row. */
   readonly bias: boolean;
+  /** The device has `subgroups`: row sums reduce within a subgroup by `subgroupAdd`, then across subgroups in memory. */
   readonly subgroups: boolean;
+  /** Workgroup size, rows per workgroup and units per invocation baked into the code (part of the cache key). */
   readonly tuning: WideMatvecTuning;
 }
 
