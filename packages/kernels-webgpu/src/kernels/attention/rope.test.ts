@@ -85,7 +85,7 @@ describe('rope on WebGPU', () => {
     const headDimensions = 16;
     const half = headDimensions / 2;
     const inverseFrequencies = Float32Array.from({ length: half }, (_, i) => 10000 ** ((-2 * i) / headDimensions));
-    for (const pairing of ['adjacent', 'halves'] as const) {
+    for (const pairing of ['adjacent', 'half-split'] as const) {
       const parameters: RopeParameters = {
         headDimensions,
         rotaryDimensions: headDimensions,
