@@ -55,7 +55,9 @@ export interface TextPipelineParts extends RuntimeOptions {
 export interface ExecutorPipelineParts {
   /** Runs forward steps (a {@link LocalExecutor}, or a staged executor). */
   readonly executor: ModelExecutor;
+  /** Text ↔ ids: encodes string prompts, decodes the streamed text, names the end-of-generation ids. */
   readonly tokenizer: PipelineTokenizer;
+  /** The chat template, when the model has one (`chat` and `renderChat` throw `TEMPLATE_NOT_FOUND` without it). */
   readonly chatTemplate?: PipelineChatTemplate;
   /** Called once the pipeline is disposed. */
   readonly onDispose?: () => void;

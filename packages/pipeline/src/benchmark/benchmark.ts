@@ -18,8 +18,11 @@ export interface BenchmarkOptions {
 
 /** Mean, sample standard deviation and the samples, in tokens per second. */
 export interface RateSummary {
+  /** Arithmetic mean of `samples`, tokens/s. */
   readonly mean: number;
+  /** Sample standard deviation of `samples` (divisor n − 1; 0 for a single run), tokens/s. */
   readonly stddev: number;
+  /** Tokens/s of each measured run in run order (the warm-up run excluded); `repetitions` values. */
   readonly samples: readonly number[];
 }
 

@@ -44,6 +44,11 @@ export class Generation implements AsyncIterable<GenerationDelta> {
     return (await this.result).text;
   }
 
+  /**
+   * Streams the deltas as the steps produce them. Ending the loop early (`break`, `return`) stops the generation and
+   * `result` resolves with finish reason `aborted`; an error of a step rejects `result` and is rethrown here. Throws a
+   * plain `Error` when iterated a second time, or after `result` has started draining it.
+   */
   async *[Symbol.asyncIterator](): AsyncGenerator<GenerationDelta, void, undefined> {
     if (this.started) throw new Error('A Generation can be iterated only once; await .result for the outcome.');
     this.started = true;

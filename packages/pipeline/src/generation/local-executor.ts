@@ -24,9 +24,13 @@ export interface LocalExecutorOptions {
  * one read at the end (the token id, plus the logits when asked).
  */
 export class LocalExecutor implements ModelExecutor {
+  /** Logit columns: the model's vocabulary size. */
   readonly vocabularySize: number;
+  /** Tokens the caches were sized for (`LocalExecutorOptions.contextLength`, not the model's trained context). */
   readonly contextLength: number;
+  /** Most ids one `forward` may carry; sliding-window ring caches are sized for it. */
   readonly chunkSize: number;
+  /** Capacity and window of every layer's cache, in layer order (a windowed layer may hold fewer rows). */
   readonly cacheGeometry: readonly CacheGeometry[];
   private readonly layerCaches: LayerCaches;
 
@@ -53,6 +57,11 @@ export class LocalExecutor implements ModelExecutor {
     return this.layerCaches.byteLength;
   }
 
+  /**
+   * {@link ModelExecutor.forward}: uploads the ids, embeds them, runs every layer (writing keys and values for positions
+   * `firstPosition …` into the caches), then ends the step with {@link finishStep}. Intermediate tensors are disposed as
+   * soon as the next op has consumed them; backend errors (shape, device) surface from the step's read or flush.
+   */
   async forward(request: ForwardRequest): Promise<ForwardResult> {
     const { backend, model } = this;
     const ids = backend.upload(request.ids, [request.ids.length]);
@@ -64,6 +73,7 @@ export class LocalExecutor implements ModelExecutor {
     return finishStep(backend, hidden, (last) => model.lmHead(last), request);
   }
 
+  /** Hands the KV caches back to the backend; the executor cannot run steps afterwards. The model's weights stay. */
   async dispose(): Promise<void> {
     disposeLayerCaches(this.backend, this.layerCaches);
   }

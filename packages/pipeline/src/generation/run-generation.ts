@@ -12,9 +12,13 @@ import type { FinishReason, GenerateOptions, GenerationDelta, GenerationResult }
 
 /** What one sequence's generation runs on. */
 export interface GenerationContext {
+  /** Runs the forward steps (one device or stages); its `contextLength` bounds prompt plus generated tokens. */
   readonly executor: ModelExecutor;
+  /** Decodes generated tokens into streamed text (special tokens skipped) and names the end-of-generation ids. */
   readonly tokenizer: PipelineTokenizer;
+  /** Tokens already in the executor's caches: a matching prompt prefix is reused, the rest truncated and recomputed. */
   readonly sequence: SequenceState;
+  /** Held for the whole generation, so requests on one sequence run one after another, never interleaved. */
   readonly lock: Mutex;
 }
 

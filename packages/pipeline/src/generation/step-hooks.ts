@@ -2,8 +2,11 @@ import type { ForwardRequest, ForwardResult, ModelExecutor } from './executor.js
 
 /** What a step hook sees: the request, what came back, and the step's wall time (recording, running and reading). */
 export interface StepRecord {
+  /** The step as it was sent to the executor (ids, first position, token choice, whether logits come back). */
   readonly request: ForwardRequest;
+  /** What the step read back: the chosen token and/or the last row's logits. */
   readonly result: ForwardResult;
+  /** Wall time of `executor.forward`, in milliseconds (`performance.now()`), from before recording to after the read. */
   readonly milliseconds: number;
 }
 

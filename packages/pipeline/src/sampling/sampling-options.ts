@@ -29,17 +29,27 @@ export interface SamplingOptions {
 
 /** {@link SamplingOptions} checked and with every default filled in. */
 export interface NormalizedSamplingOptions {
+  /** Finite and ≥ 0; 0 (default) is greedy, otherwise the logits are divided by it. */
   readonly temperature: number;
+  /** Integer ≥ 0; 0 (default) keeps every token. */
   readonly topK: number;
+  /** In (0, 1]; 1 (default) disables nucleus filtering. */
   readonly topP: number;
+  /** In [0, 1]; 0 (default) disables the min-p filter. */
   readonly minP: number;
+  /** Finite and > 0; 1 (default) disables. Positive logits are divided by it, negative ones multiplied. */
   readonly repetitionPenalty: number;
+  /** Finite; subtracted once from each token in the penalty window. 0 (default) disables. */
   readonly presencePenalty: number;
+  /** Finite; subtracted once per occurrence in the penalty window. 0 (default) disables. */
   readonly frequencyPenalty: number;
   /** −1 for the whole context. */
   readonly penaltyWindow: number;
+  /** Distinct token ids of `logitBias`, each in `[0, vocabularySize)` when that was given; empty for no bias. */
   readonly logitBiasTokens: Int32Array;
+  /** Biases matching `logitBiasTokens` one to one: finite, or −Infinity to ban the token. */
   readonly logitBiasValues: Float32Array;
+  /** Safe integer seeding the pipeline's random generator; a fresh random 32-bit seed when none was given. */
   readonly seed: number;
   /** True when sampling reduces to argmax of the raw logits (no randomness, penalties or bias). */
   readonly isPlainGreedy: boolean;

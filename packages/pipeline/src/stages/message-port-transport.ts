@@ -6,12 +6,18 @@ import type { StageHandler, StageReply, StageRequest, Transport } from './transp
  * Node's `worker_threads` `MessagePort`/`parentPort` (which are EventTargets) all have it.
  */
 export interface MessagePortLike {
+  /**
+   * Sends a structured-cloneable message, moving the listed buffers to the other side (they are detached here). A
+   * throw is reported to the requester as `TRANSPORT_ERROR`.
+   */
   postMessage(message: unknown, transfer: ArrayBuffer[]): void;
   /** `listener` receives `MessageEvent`s (typed `Event` so that Node's and the DOM's ports both fit). */
   addEventListener(type: 'message', listener: (event: Event) => void): void;
+  /** Detaches a listener added by `addEventListener` (on `close` of the transport, or when serving stops). */
   removeEventListener(type: 'message', listener: (event: Event) => void): void;
   /** Browsers queue messages until `start()` when listening through addEventListener. */
   start?(): void;
+  /** Closes the port when the transport closes (after its pending requests were rejected); absent on `Worker`s. */
   close?(): void;
 }
 

@@ -36,6 +36,13 @@ export class StageServer implements StageHandler {
     );
   }
 
+  /**
+   * {@link StageHandler.handle}: `describe` answers with the vocabulary size and this stage's cache geometry followed by
+   * the downstream stages'; `forward` uploads the hidden states, runs this stage's layers, then reads the result back
+   * and forwards it (middle) or records the lm head and token choice (tail); `close` frees the caches (middle: then
+   * passes the message on and closes `next`). Never rejects: a failure becomes an `error` reply with the StrataError's
+   * code (`TRANSPORT_ERROR` for any other error), which `expectReply` turns back into a StrataError on the head.
+   */
   async handle(message: StageRequest): Promise<StageReply> {
     try {
       return await this.dispatch(message);

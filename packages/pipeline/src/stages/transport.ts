@@ -45,6 +45,11 @@ export interface Transport {
 
 /** Something that answers stage requests: a `StageServer`. */
 export interface StageHandler {
+  /**
+   * Answers one request (`serveStageOnPort` calls it one message at a time, in arrival order). Failures should come
+   * back as an `error` reply (`code`: a StrataError code) rather than a rejection, so they cross worker boundaries
+   * intact and `expectReply` can rethrow them on the head.
+   */
   handle(message: StageRequest): Promise<StageReply>;
 }
 

@@ -9,13 +9,19 @@ import type { PipelineTokenizer } from '../text/tokenizer.js';
 
 /** Shape of the toy model. */
 export interface ToyModelConfig {
+  /** Rows of the embedding and columns of the logits (260 fits the byte tokenizer). */
   readonly vocabularySize: number;
+  /** Width of the hidden states; `hiddenSize / heads` is the head size, which must be even (RoPE pairs). */
   readonly hiddenSize: number;
+  /** Query heads; must divide `hiddenSize`. */
   readonly heads: number;
+  /** Key/value heads (grouped-query attention when fewer than `heads`; must divide it). */
   readonly keyValueHeads: number;
+  /** Transformer layers; `windows` has one entry per layer. */
   readonly layers: number;
   /** Sliding window per layer (undefined: full attention). */
   readonly windows: readonly (number | undefined)[];
+  /** Seed of every random weight: one config always gives the same network, whatever layer range is built. */
   readonly seed: number;
 }
 
