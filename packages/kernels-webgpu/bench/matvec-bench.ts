@@ -15,6 +15,12 @@ import {
   type WideMatvecTuning,
   wideMatvecWgsl,
 } from '../src/kernels/matmul/wide-matvec-shader.js';
+import {
+  type QuantMatvecTuning,
+  quantMatvecRowsPerWorkgroup,
+  quantMatvecSupported,
+  quantMatvecWgsl,
+} from '../src/kernels/matmul/quant-matvec-shader.js';
 import { TILE_OUT, TILE_ROWS, tiledUniforms, tiledWgsl } from '../src/kernels/matmul/tiled-shader.js';
 import { createWebGpuBackend } from '../src/webgpu-backend.js';
 import { rowByteLength, weightShader } from '../src/wgsl/dequantize/index.js';
@@ -29,6 +35,8 @@ import {
 import { type Timing, timeDispatches } from './gpu-timer.js';
 
 const QUICK = process.argv.includes('--quick');
+/** `--quant`: only the Q4_K/Q8_0 one-row kernels (checks, then the old wide kernel against the quantized tunings). */
+const QUANT_ONLY = process.argv.includes('--quant');
 const BUDGET_SECONDS = Number(process.env.BENCH_BUDGET_SECONDS ?? 420);
 const started = performance.now();
 const elapsed = () => (performance.now() - started) / 1000;
@@ -83,9 +91,12 @@ const KERNEL_BINDINGS: readonly GPUBufferBindingType[] = [
   'storage',
 ];
 
-type Tuning = MatvecTuning | WideMatvecTuning;
+type Tuning = MatvecTuning | WideMatvecTuning | QuantMatvecTuning;
 
 function tuningName(tuning: Tuning): string {
+  if ('compact' in tuning) {
+    return `quant r${tuning.rowsPerWorkgroup}/wg${tuning.workgroupSize}${tuning.compact ? '/compact' : '/unrolled'}`;
+  }
   return 'rowsPerWorkgroup' in tuning
     ? `wide wg${tuning.workgroupSize}/r${tuning.rowsPerWorkgroup}/k${tuning.unitsPerThread}`
     : `wg${tuning.workgroupSize}/tpr${tuning.threadsPerRow}/u${tuning.unroll}`;
@@ -172,6 +183,16 @@ class Bench {
     inputRows: number,
     tuning: Tuning,
   ): Promise<{ pipeline: GPUComputePipeline; rowsPerGroup: number }> {
+    if ('compact' in tuning) {
+      if (!quantMatvecSupported(type, columns)) throw new Error(`no quantized kernel for ${type} × ${columns}`);
+      const variant = { type, columns, bias: false, subgroups: this.raw.features.has('subgroups'), tuning };
+      const pipeline = await this.pipeline(
+        `quant:${JSON.stringify(variant)}`,
+        () => quantMatvecWgsl(variant),
+        KERNEL_BINDINGS,
+      );
+      return { pipeline, rowsPerGroup: quantMatvecRowsPerWorkgroup(variant) };
+    }
     if ('rowsPerWorkgroup' in tuning) {
       const variant = { type, columns, bias: false, subgroups: this.raw.features.has('subgroups'), tuning };
       const pipeline = await this.pipeline(
@@ -435,6 +456,47 @@ async function attentionDecode(): Promise<void> {
   }
 }
 
+const QUANT_TUNINGS: QuantMatvecTuning[] = [
+  { rowsPerWorkgroup: 2, workgroupSize: 256, compact: true },
+  { rowsPerWorkgroup: 4, workgroupSize: 256, compact: true },
+  { rowsPerWorkgroup: 8, workgroupSize: 256, compact: false },
+  { rowsPerWorkgroup: 8, workgroupSize: 128, compact: true },
+];
+
+async function quantSection(bench: Bench): Promise<void> {
+  log('\n## Quantized one-row kernels: correctness (100 rows; worst error / Σ|x·w|)');
+  const failures: string[] = [];
+  for (const type of ['Q4_K', 'Q8_0'] as const) {
+    const errors: string[] = [];
+    for (const columns of QUICK ? [512, 1536] : [4096, 14336, 512, 1536]) {
+      for (const tuning of QUANT_TUNINGS) {
+        const error = await bench.check(type, 100, columns, 1, tuning);
+        errors.push(error.toExponential(1));
+        if (!(error < 1e-5)) failures.push(`${type} ${columns} ${tuningName(tuning)}: ${error}`);
+      }
+    }
+    log(`- ${type}: ${errors.join(' ')}`);
+  }
+  log(failures.length === 0 ? 'all correct (< 1e-5)' : `FAILURES: ${failures.join('; ')}`);
+  const warmUntil = performance.now() + (QUICK ? 200 : 4000);
+  while (performance.now() < warmUntil) await bench.matvec('F16', 14336, 4096, 1, DEFAULT_WIDE_TUNING);
+  const tunings: Tuning[] = [DEFAULT_WIDE_TUNING, ...QUANT_TUNINGS];
+  log('\n## Quantized one-row kernels: GB/s of weights (µs per call); Q4_K uses r, Q8_0 uses wg/compact');
+  log(`| type | shape | ${tunings.map(tuningName).join(' | ')} |`);
+  log(`|---|---|${tunings.map(() => '---:').join('|')}|`);
+  for (const type of ['Q4_K', 'Q8_0'] as const) {
+    for (const [out, columns] of SHAPES) {
+      if (overBudget()) break;
+      const cells: string[] = [];
+      for (const tuning of tunings) {
+        const { bytes, timing } = await bench.matvec(type, out, columns, 1, tuning);
+        cells.push(`${gbps(bytes, timing)} (${(seconds(timing) * 1e6).toFixed(1)})`);
+      }
+      log(`| ${type} | ${out}×${columns} | ${cells.join(' | ')} |`);
+    }
+  }
+}
+
 async function main(): Promise<void> {
   const raw = await openRawDevice(['disable-dawn-features=timestamp_quantization']);
   if (raw === undefined) throw new Error('no WebGPU adapter');
@@ -459,6 +521,12 @@ async function main(): Promise<void> {
     );
   }
 
+  if (QUANT_ONLY) {
+    await quantSection(bench);
+    raw.device.destroy();
+    log(`\ntotal ${elapsed().toFixed(0)} s`);
+    return;
+  }
   log(
     '\n## Correctness on this GPU (mat-vec vs CPU dequantize + float64, 100 × 4096, 1 and 3 rows; worst error / Σ|x·w|)',
   );

@@ -4,6 +4,14 @@ import { linearGrid, MAX_WORKGROUPS_PER_DIMENSION } from '../../runtime/shader.j
 import type { GpuTensor } from '../../tensor/gpu-tensor.js';
 import type { GpuWeight } from '../../weights/gpu-weight.js';
 import { weightShader } from '../../wgsl/dequantize/index.js';
+import {
+  DEFAULT_QUANT_TUNING,
+  type QuantMatvecVariant,
+  quantMatvecKey,
+  quantMatvecRowsPerWorkgroup,
+  quantMatvecSupported,
+  quantMatvecWgsl,
+} from './quant-matvec-shader.js';
 import { DEFAULT_WIDE_TUNING, type WideMatvecVariant, wideMatvecKey, wideMatvecWgsl } from './wide-matvec-shader.js';
 import {
   DEFAULT_MATVEC_TUNING,
@@ -87,6 +95,38 @@ export function matmul(
   if (rows === 0) return output;
   const type = weight.storedType;
   const biasBinding = { tracked: bias === undefined ? runtime.emptyBuffer : bias.chunks[0]!.tracked };
+  if (rows === 1 && quantMatvecSupported(type, columns)) {
+    const variant: QuantMatvecVariant = {
+      type,
+      columns,
+      bias: bias !== undefined,
+      subgroups: runtime.features.subgroups,
+      tuning: DEFAULT_QUANT_TUNING,
+    };
+    const shader = { key: quantMatvecKey(variant), code: () => quantMatvecWgsl(variant), storage: MATVEC_STORAGE };
+    const perGroup = quantMatvecRowsPerWorkgroup(variant);
+    for (const chunk of weight.chunks) {
+      runtime.dispatch({
+        shader,
+        uniforms: matvecUniforms({
+          columns,
+          rowBytes: weight.rowBytes,
+          units: 0,
+          chunkRows: chunk.rows,
+          firstRow: chunk.firstRow,
+          outStride: out,
+          outRows: out,
+          topK: 1,
+          slots: 0,
+          slotOffset: 0,
+          perSlotInput: 0,
+        }),
+        buffers: [{ tracked: chunk.tracked }, { tracked: source.tracked }, biasBinding, { tracked: output.tracked }],
+        workgroups: linearGrid(Math.ceil(chunk.rows / perGroup)),
+      });
+    }
+    return output;
+  }
   if (rows === 1) {
     const variant: WideMatvecVariant = {
       type,

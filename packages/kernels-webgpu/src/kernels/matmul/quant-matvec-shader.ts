@@ -1,0 +1,288 @@
+import type { WeightType } from '@strata/core';
+
+/**
+ * One-input-row mat-vec kernels specialised for Q4_K and Q8_0 (decode), built to stay memory-bound:
+ *
+ * - weights are read as `vec4<u32>` (16-byte loads) through an `array<vec4<u32>>` binding of the chunk; this needs
+ *   every row to start on a 16-byte boundary, hence `columns % 256 == 0` for both types;
+ * - an invocation owns whole pieces of a row (Q4_K: one 64-column group of a super-block, Q8_0: 8 blocks = 272 bytes),
+ *   so the scales are decoded once per sub-block / block, not once per 16 weights;
+ * - quants become floats without integer→float conversions: the quant bits are OR-ed into the top of the mantissa of
+ *   1.0 (`1 + q/16` for a nibble, `1 + (q + 128)/256` for a signed byte); every step is exact and the values stay in
+ *   [1, 2), so no driver reassociation can lose precision (unlike the `2^23` trick, see BENCHMARKS.md). The offset is
+ *   removed once per sub-block with the sub-block's input sum (Q4_K) or per element by an exact subtraction (Q8_0);
+ * - Q4_K keeps its 64 input values in registers and reuses them for `rowsPerWorkgroup` weight rows.
+ *
+ * Bindings and `Params` are those of `matvec-shader.ts` (`matvecUniforms`); grid: `ceil(chunkRows / rowsPerWorkgroup)`
+ * groups, linear over x and y.
+ */
+
+/** Tunables of the quantized one-row mat-vec (defaults: {@link DEFAULT_QUANT_TUNING}). */
+export interface QuantMatvecTuning {
+  /** Q4_K: output rows per workgroup (each invocation computes all of them over its 64 columns). */
+  readonly rowsPerWorkgroup: number;
+  /** Q8_0: invocations per workgroup (a power of two ≥ 32). */
+  readonly workgroupSize: number;
+  /**
+   * Q8_0: loop over the 4 block pairs of a unit (word-aligned, 17 words each) instead of unrolling all 8 blocks: a
+   * quarter of the code (lavapipe compiles the unrolled kernel slowly).
+   */
+  readonly compact: boolean;
+}
+
+/** Defaults (see BENCHMARKS.md). */
+export const DEFAULT_QUANT_TUNING: QuantMatvecTuning = { rowsPerWorkgroup: 4, workgroupSize: 256, compact: true };
+
+/** What a quantized one-row mat-vec kernel is specialised for. */
+export interface QuantMatvecVariant {
+  /** Weight type as stored on the GPU: the two types with a specialised reader. */
+  readonly type: 'Q4_K' | 'Q8_0';
+  /** Columns, baked into the code (a positive multiple of 256: see {@link quantMatvecSupported}). */
+  readonly columns: number;
+  /** Adds an f32 `bias` `[out]` to the output row. */
+  readonly bias: boolean;
+  /** The device has `subgroups`: row sums reduce within a subgroup by `subgroupAdd`, then across subgroups in memory. */
+  readonly subgroups: boolean;
+  /** Q4_K reads `rowsPerWorkgroup`, Q8_0 `workgroupSize`; both are part of the cache key. */
+  readonly tuning: QuantMatvecTuning;
+}
+
+/** True when {@link quantMatvecWgsl} handles weights of `type` with `columns` columns. */
+export function quantMatvecSupported(type: WeightType, columns: number): type is 'Q4_K' | 'Q8_0' {
+  return (type === 'Q4_K' || type === 'Q8_0') && columns > 0 && columns % 256 === 0;
+}
+
+function nextPowerOfTwo(value: number): number {
+  let result = 1;
+  while (result < value) result *= 2;
+  return result;
+}
+
+/** Q4_K: invocations per workgroup, one per 64-column group of a row (32…256). */
+function q4kWorkgroupSize(columns: number): number {
+  return Math.min(256, Math.max(32, nextPowerOfTwo(columns / 64)));
+}
+
+/** Q8_0: invocations sharing one row, one per 256 columns (1…32). */
+function q80ThreadsPerRow(columns: number, workgroupSize: number): number {
+  return Math.min(32, workgroupSize, nextPowerOfTwo(columns / 256));
+}
+
+/** Output rows one workgroup computes. */
+export function quantMatvecRowsPerWorkgroup(variant: QuantMatvecVariant): number {
+  if (variant.type === 'Q4_K') return variant.tuning.rowsPerWorkgroup;
+  return variant.tuning.workgroupSize / q80ThreadsPerRow(variant.columns, variant.tuning.workgroupSize);
+}
+
+/** The cache key of a variant. */
+export function quantMatvecKey(variant: QuantMatvecVariant): string {
+  const { type, columns, bias, subgroups, tuning } = variant;
+  const knobs =
+    type === 'Q4_K' ? `r=${tuning.rowsPerWorkgroup}` : `wg=${tuning.workgroupSize}:k=${tuning.compact ? 1 : 0}`;
+  return `matvec-quant:${type}:c=${columns}:b=${bias ? 1 : 0}:sg=${subgroups ? 1 : 0}:${knobs}`;
+}
+
+const HEADER = (
+  subgroups: boolean,
+) => /* wgsl */ `${subgroups ? 'enable subgroups;\ndiagnostic(off, subgroup_uniformity);' : ''}
+struct Params {
+  columns: u32, rowBytes: u32, units: u32, chunkRows: u32, firstRow: u32, outStride: u32,
+  outRows: u32, topK: u32, slots: u32, slotOffset: u32, perSlotInput: u32,
+}
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> weights: array<vec4<u32>>;
+@group(0) @binding(2) var<storage, read> input: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> extra: array<f32>;
+@group(0) @binding(4) var<storage, read_write> output: array<f32>;`;
+
+const BUILTINS = (subgroups: boolean) =>
+  `@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) li: u32${
+    subgroups ? ', @builtin(subgroup_invocation_id) sl: u32, @builtin(subgroup_size) ss: u32' : ''
+  }`;
+
+/** WGSL of the kernel (see the file comment). */
+export function quantMatvecWgsl(variant: QuantMatvecVariant): string {
+  return variant.type === 'Q4_K' ? q4kWgsl(variant) : q80Wgsl(variant);
+}
+
+function q4kWgsl(variant: QuantMatvecVariant): string {
+  const { columns, bias, subgroups, tuning } = variant;
+  const R = tuning.rowsPerWorkgroup;
+  const WG = q4kWorkgroupSize(columns);
+  const units = columns / 64;
+  const rows = Array.from({ length: R }, (_, index) => index);
+  const words = ['x', 'y', 'z', 'w'];
+  // Per row: the header and the two quant vectors of this group, then the 2 sub-block sums.
+  const perRow = rows
+    .map(
+      (r) => `    {
+      let rowVec = min(firstRow + ${r}u, params.chunkRows - 1u) * rowVecs + (u >> 2u) * 9u;
+      let h = weights[rowVec];
+      let q0 = weights[rowVec + 1u + g * 2u];
+      let q1 = weights[rowVec + 2u + g * 2u];
+      var lo = 0.0;
+      var hi = 0.0;
+${[0, 1]
+  .flatMap((v) =>
+    words.map(
+      (c, i) =>
+        `      lo += dot(low4(q${v}.${c}), x${v * 4 + i});\n      hi += dot(high4(q${v}.${c}), x${8 + v * 4 + i});`,
+    ),
+  )
+  .join('\n')}
+      let dm = unpack2x16float(h.x);
+      let a = scale_min(h.y, h.z, h.w, g * 2u) * dm;
+      let b = scale_min(h.y, h.z, h.w, g * 2u + 1u) * dm;
+      acc${r} += a.x * 16.0 * (lo - sumLo) - a.y * sumLo + b.x * 16.0 * (hi - sumHi) - b.y * sumHi;
+    }`,
+    )
+    .join('\n');
+  const reduction = subgroups
+    ? `
+${rows.map((r) => `  let total${r} = subgroupAdd(acc${r});\n  if (sl == 0u) { scratch[${r}u * ${WG}u + li / ss] = total${r}; }`).join('\n')}
+  workgroupBarrier();
+  if (li < ${R}u) {
+    var sum = 0.0;
+    for (var k = 0u; k < (${WG}u + ss - 1u) / ss; k++) { sum += scratch[li * ${WG}u + k]; }
+    result = sum;
+  }`
+    : `
+${rows.map((r) => `  scratch[${r}u * ${WG}u + li] = acc${r};`).join('\n')}
+  workgroupBarrier();
+  for (var stride = ${WG / 2}u; stride > 0u; stride >>= 1u) {
+    if (li < stride) {
+${rows.map((r) => `      scratch[${r}u * ${WG}u + li] += scratch[${r}u * ${WG}u + li + stride];`).join('\n')}
+    }
+    workgroupBarrier();
+  }
+  if (li < ${R}u) { result = scratch[li * ${WG}u]; }`;
+  return /* wgsl */ `${HEADER(subgroups)}
+var<workgroup> scratch: array<f32, ${R * WG}>;
+
+// 1 + q/16 for the low / high nibbles of the 4 bytes of w (exact: the nibble lands in mantissa bits 19..22 of 1.0).
+fn low4(w: u32) -> vec4<f32> {
+  let v = vec4<u32>(w << 19u, w << 11u, w << 3u, w >> 5u);
+  return bitcast<vec4<f32>>((v & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u));
+}
+fn high4(w: u32) -> vec4<f32> {
+  let v = vec4<u32>(w << 15u, w << 7u, w >> 1u, w >> 9u);
+  return bitcast<vec4<f32>>((v & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u));
+}
+// Six-bit scale and min of sub-block index (0…7) from the 12 scale bytes (words s0, s1, s2).
+fn scale_min(s0: u32, s1: u32, s2: u32, index: u32) -> vec2<f32> {
+  let shift = (index & 3u) * 8u;
+  let a = (s0 >> shift) & 0xffu;
+  let b = (s1 >> shift) & 0xffu;
+  let c = (s2 >> shift) & 0xffu;
+  let low = vec2<u32>(a & 63u, b & 63u);
+  let high = vec2<u32>((c & 15u) | ((a >> 6u) << 4u), (c >> 4u) | ((b >> 6u) << 4u));
+  return vec2<f32>(select(high, low, index < 4u));
+}
+
+@compute @workgroup_size(${WG})
+fn main(${BUILTINS(subgroups)}) {
+  let firstRow = (group.x + group.y * groups.x) * ${R}u;
+  let rowVecs = params.rowBytes / 16u;
+${rows.map((r) => `  var acc${r} = 0.0;`).join('\n')}
+  for (var u = li; u < ${units}u; u += ${WG}u) {
+    let g = u & 3u;
+${Array.from({ length: 16 }, (_, i) => `    let x${i} = input[u * 16u + ${i}u];`).join('\n')}
+    let ones = vec4<f32>(1.0);
+    let sumLo = dot(x0 + x1 + x2 + x3 + x4 + x5 + x6 + x7, ones);
+    let sumHi = dot(x8 + x9 + x10 + x11 + x12 + x13 + x14 + x15, ones);
+${perRow}
+  }
+  var result = 0.0;
+${reduction}
+  let o = firstRow + li;
+  if (li < ${R}u && o < params.chunkRows) {
+    output[params.firstRow + o] = result${bias ? ' + extra[params.firstRow + o]' : ''};
+  }
+}
+`;
+}
+
+function q80Wgsl(variant: QuantMatvecVariant): string {
+  const { columns, bias, subgroups, tuning } = variant;
+  const WG = tuning.workgroupSize;
+  const T = q80ThreadsPerRow(columns, WG);
+  const rowsPerGroup = WG / T;
+  const units = columns / 256;
+  // Word k of the 272-byte unit: component k & 3 of vector k >> 2.
+  const word = (k: number) => `v${k >> 2}.${['x', 'y', 'z', 'w'][k & 3]}`;
+  // f = 1 + (q + 128)/256 of byte `offset` of the unit (words pre-xored with 0x80808080); f − 1.5 = q/256 exactly.
+  const byte = (offset: number) => {
+    const k = offset >> 2;
+    const shift = 15 - (offset & 3) * 8;
+    const moved = shift >= 0 ? `(s${k} << ${shift}u)` : `(s${k} >> ${-shift}u)`;
+    return `((${moved} & 0x007f8000u) | 0x3f800000u)`;
+  };
+  const blockCode = (b: number, x: string) => {
+    const base = b * 34;
+    const dWord = base >> 2;
+    const dHalf = (base & 3) === 0 ? 'x' : 'y';
+    const dots = Array.from({ length: 8 }, (_, i) => {
+      const q = base + 2 + i * 4;
+      return `dot(bitcast<vec4<f32>>(vec4<u32>(${byte(q)}, ${byte(q + 1)}, ${byte(q + 2)}, ${byte(q + 3)})) - vec4<f32>(1.5), input[${x} + ${b * 8 + i}u])`;
+    });
+    return `      acc += unpack2x16float(d${dWord}).${dHalf} * (${dots.join('\n        + ')});`;
+  };
+  const body = tuning.compact
+    ? `    for (var p = 0u; p < 4u; p++) {
+      let first = unitVec * 4u + p * 17u;
+${Array.from(
+  { length: 17 },
+  (_, k) => `      let d${k} = weights[(first + ${k}u) >> 2u][(first + ${k}u) & 3u];
+      let s${k} = d${k} ^ 0x80808080u;`,
+).join('\n')}
+      let xp = xv + p * 16u;
+${blockCode(0, 'xp')}
+${blockCode(1, 'xp')}
+    }`
+    : `${Array.from({ length: 17 }, (_, k) => `    let v${k} = weights[unitVec + ${k}u];`).join('\n')}
+${Array.from({ length: 68 }, (_, k) => `    let d${k} = ${word(k)};\n    let s${k} = d${k} ^ 0x80808080u;`).join('\n')}
+${Array.from({ length: 8 }, (_, b) => blockCode(b, 'xv')).join('\n')}`;
+  const reduction = subgroups
+    ? `
+  if (ss >= ${T}u) {
+    for (var offset = ${T / 2}u; offset > 0u; offset >>= 1u) { acc += subgroupShuffleXor(acc, offset); }
+  } else {
+    acc = subgroupAdd(acc);
+    if (sl == 0u) { scratch[li / ss] = acc; }
+  }
+  workgroupBarrier();
+  if (ss < ${T}u && lane == 0u) {
+    acc = 0.0;
+    for (var k = 0u; k < ${T}u / ss; k++) { acc += scratch[li / ss + k]; }
+  }`
+    : `
+  scratch[li] = acc;
+  workgroupBarrier();
+  for (var stride = ${T / 2}u; stride > 0u; stride >>= 1u) {
+    if (lane < stride) { scratch[li] += scratch[li + stride]; }
+    workgroupBarrier();
+  }
+  acc = scratch[li];`;
+  return /* wgsl */ `${HEADER(subgroups)}
+var<workgroup> scratch: array<f32, ${WG}>;
+
+@compute @workgroup_size(${WG})
+fn main(${BUILTINS(subgroups)}) {
+  let lane = li % ${T}u;
+  let o = (group.x + group.y * groups.x) * ${rowsPerGroup}u + li / ${T}u;
+  let row = min(o, params.chunkRows - 1u);
+  let rowVec = row * (params.rowBytes / 16u);
+  var acc = 0.0;
+  for (var u = lane; u < ${units}u; u += ${T}u) {
+    let unitVec = rowVec + u * 17u;
+    let xv = u * 64u;
+${body}
+  }
+  acc *= 256.0;
+${reduction}
+  if (o < params.chunkRows && lane == 0u) {
+    output[params.firstRow + o] = acc${bias ? ' + extra[params.firstRow + o]' : ''};
+  }
+}
+`;
+}
