@@ -42,6 +42,11 @@ export interface WebGpuBackendOptions extends DeviceOptions {
   readonly maxChunkBytes?: number;
 }
 
+/** Reads up to this many bytes go through a reused staging buffer (a token id, a row of logits). */
+const STAGING_REUSE_BYTES = 1 << 20;
+/** Most reused staging buffers kept (reads in flight at once). */
+const STAGING_REUSE_COUNT = 4;
+
 /**
  * The WebGPU implementation of {@link Backend}. Ops are recorded into one command encoder and submitted at `read` or
  * `flush`; see the package README for the design.
@@ -53,6 +58,8 @@ export class WebGpuBackend implements Backend {
   readonly runtime: GpuRuntime;
   private destroyed = false;
   private weightBytes = 0;
+  /** Mappable buffers of {@link STAGING_REUSE_BYTES} for small reads, free for the next one. */
+  private readonly stagingBuffers: GPUBuffer[] = [];
 
   constructor(
     private readonly acquired: AcquiredDevice,
@@ -129,19 +136,28 @@ export class WebGpuBackend implements Backend {
       await this.flush();
       return empty();
     }
-    const staging = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    // Small reads (token ids, a row of logits) reuse staging buffers; a large one gets its own.
+    const reusable = bytes <= STAGING_REUSE_BYTES;
+    const staging =
+      (reusable ? this.stagingBuffers.pop() : undefined) ??
+      this.device.createBuffer({
+        size: reusable ? STAGING_REUSE_BYTES : bytes,
+        usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+      });
     this.runtime.recorder.commandEncoder().copyBufferToBuffer(source.tracked.buffer, 0, staging, 0, bytes);
     source.tracked.lastBatch = this.runtime.recorder.batch;
     this.runtime.recorder.submit();
     try {
-      await staging.mapAsync(GPUMapMode.READ);
+      await staging.mapAsync(GPUMapMode.READ, 0, bytes);
     } catch (cause) {
+      staging.destroy();
       await this.runtime.errors.check();
       throw new StrataError('DEVICE_LOST', `Reading a tensor back failed: ${String(cause)}`, { cause });
     }
-    const copy = staging.getMappedRange().slice(0);
+    const copy = staging.getMappedRange(0, bytes).slice(0);
     staging.unmap();
-    staging.destroy();
+    if (reusable && this.stagingBuffers.length < STAGING_REUSE_COUNT) this.stagingBuffers.push(staging);
+    else staging.destroy();
     await this.runtime.errors.check();
     return source.dtype === 'i32' ? new Int32Array(copy) : new Float32Array(copy);
   }
@@ -410,6 +426,7 @@ export class WebGpuBackend implements Backend {
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
+    for (const staging of this.stagingBuffers.splice(0)) staging.destroy();
     this.runtime.pool.trim();
     this.acquired.release();
   }

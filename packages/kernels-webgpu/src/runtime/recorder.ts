@@ -1,6 +1,6 @@
 import type { ErrorTracker } from '../device/error-tracker.js';
 import type { TrackedBuffer } from './buffer-pool.js';
-import type { PipelineCache } from './pipeline-cache.js';
+import type { CachedPipeline, PipelineCache } from './pipeline-cache.js';
 import { MAX_UNIFORM_BYTES, type ShaderSpec } from './shader.js';
 import { UniformArena } from './uniform-arena.js';
 
@@ -41,7 +41,13 @@ export class Recorder {
   private encoder: GPUCommandEncoder | undefined;
   private pass: GPUComputePassEncoder | undefined;
   private readonly arena: UniformArena;
-  private readonly bindGroups = new Map<string, GPUBindGroup>();
+  /** Bind groups by pipeline, then by slab and bound buffer ranges. */
+  private readonly bindGroups = new Map<CachedPipeline, Map<string, GPUBindGroup>>();
+  private bindGroupCount = 0;
+  /** Pipeline last set on the open compute pass. */
+  private passPipeline: GPUComputePipeline | undefined;
+  /** The one dynamic offset of `setBindGroup`, reused. */
+  private readonly dynamicOffset = [0];
   private readonly submitted: (() => void)[] = [];
 
   constructor(
@@ -61,36 +67,53 @@ export class Recorder {
   dispatch(command: DispatchCommand): void {
     this.errors.assertAlive();
     const cached = this.pipelines.get(command.shader);
-    if (command.buffers.length !== command.shader.storage.length) {
+    const buffers = command.buffers;
+    if (buffers.length !== command.shader.storage.length) {
       throw new RangeError(
-        `${command.shader.key}: ${command.buffers.length} buffers for ${command.shader.storage.length} bindings`,
+        `${command.shader.key}: ${buffers.length} buffers for ${command.shader.storage.length} bindings`,
       );
     }
-    const slot = this.arena.allocate(command.uniforms);
-    let key = `${cached.key}|${slot.slab.id}`;
-    for (const binding of command.buffers) {
-      key += `|${binding.tracked.id}:${binding.offset ?? 0}:${binding.size ?? -1}`;
-      binding.tracked.lastBatch = this.batch;
+    const offset = this.arena.allocate(command.uniforms);
+    const slab = this.arena.slab;
+    // Bind groups are cached per pipeline by the slab and the bound ranges (numbers only: no shader key in the string).
+    let key = `${slab.id}`;
+    for (let index = 0; index < buffers.length; index++) {
+      const binding = buffers[index]!;
+      const tracked = binding.tracked;
+      key +=
+        binding.offset === undefined && binding.size === undefined
+          ? `|${tracked.id}`
+          : `|${tracked.id}:${binding.offset ?? 0}:${binding.size ?? -1}`;
+      tracked.lastBatch = this.batch;
     }
-    let bindGroup = this.bindGroups.get(key);
+    let groups = this.bindGroups.get(cached);
+    if (groups === undefined) {
+      groups = new Map();
+      this.bindGroups.set(cached, groups);
+    }
+    let bindGroup = groups.get(key);
     if (bindGroup === undefined) {
       const entries: GPUBindGroupEntry[] = [
-        { binding: 0, resource: { buffer: slot.slab.buffer, offset: 0, size: MAX_UNIFORM_BYTES } },
+        { binding: 0, resource: { buffer: slab.buffer, offset: 0, size: MAX_UNIFORM_BYTES } },
       ];
-      command.buffers.forEach((binding, index) => {
+      buffers.forEach((binding, index) => {
         const resource: GPUBufferBinding = { buffer: binding.tracked.buffer, offset: binding.offset ?? 0 };
         if (binding.size !== undefined) resource.size = binding.size;
         entries.push({ binding: index + 1, resource });
       });
-      if (this.bindGroups.size >= BIND_GROUP_CACHE_LIMIT) this.bindGroups.clear();
+      if (++this.bindGroupCount > BIND_GROUP_CACHE_LIMIT) this.forgetBindGroups();
       bindGroup = this.device.createBindGroup({ layout: cached.layout, entries });
-      this.bindGroups.set(key, bindGroup);
+      groups.set(key, bindGroup);
     }
     const pass = this.computePass();
-    pass.setPipeline(cached.pipeline);
-    pass.setBindGroup(0, bindGroup, [slot.offset]);
-    const [x, y = 1, z = 1] = command.workgroups;
-    pass.dispatchWorkgroups(x, y, z);
+    if (this.passPipeline !== cached.pipeline) {
+      pass.setPipeline(cached.pipeline);
+      this.passPipeline = cached.pipeline;
+    }
+    this.dynamicOffset[0] = offset;
+    pass.setBindGroup(0, bindGroup, this.dynamicOffset);
+    const workgroups = command.workgroups;
+    pass.dispatchWorkgroups(workgroups[0], workgroups[1] ?? 1, workgroups[2] ?? 1);
     this.dispatches++;
   }
 
@@ -139,6 +162,7 @@ export class Recorder {
     if (this.pass !== undefined) {
       this.pass.end();
       this.pass = undefined;
+      this.passPipeline = undefined;
     }
     if (this.encoder === undefined) this.encoder = this.device.createCommandEncoder();
     return this.encoder;
@@ -151,6 +175,7 @@ export class Recorder {
     if (this.pass !== undefined) {
       this.pass.end();
       this.pass = undefined;
+      this.passPipeline = undefined;
     }
     this.encoder = undefined;
     this.errors.capture('a recorded step', () => {
@@ -171,12 +196,14 @@ export class Recorder {
   /** Forgets cached bind groups (after buffers were destroyed). */
   forgetBindGroups(): void {
     this.bindGroups.clear();
+    this.bindGroupCount = 0;
   }
 
   private computePass(): GPUComputePassEncoder {
     if (this.pass === undefined) {
       if (this.encoder === undefined) this.encoder = this.device.createCommandEncoder();
       this.pass = this.encoder.beginComputePass();
+      this.passPipeline = undefined;
     }
     return this.pass;
   }

@@ -22,12 +22,12 @@ export interface ShaderSpec {
 /** Largest uniform struct a kernel may declare. */
 export const MAX_UNIFORM_BYTES = 256;
 
+const SCRATCH_F32 = new Float32Array(1);
+const SCRATCH_U32 = new Uint32Array(SCRATCH_F32.buffer);
+
 /** Builds the words of a uniform struct of 4-byte scalars, in declaration order. */
 export class Uniforms {
-  private readonly buffer = new ArrayBuffer(MAX_UNIFORM_BYTES);
-  private readonly u32 = new Uint32Array(this.buffer);
-  private readonly i32 = new Int32Array(this.buffer);
-  private readonly f32 = new Float32Array(this.buffer);
+  private readonly u32 = new Uint32Array(MAX_UNIFORM_BYTES / 4);
   private length = 0;
 
   /** Appends an unsigned 32-bit integer (`u32` field). */
@@ -38,13 +38,14 @@ export class Uniforms {
 
   /** Appends a signed 32-bit integer (`i32` field). */
   i(value: number): this {
-    this.i32[this.next()] = value | 0;
+    this.u32[this.next()] = value | 0;
     return this;
   }
 
   /** Appends a float (`f32` field). */
   f(value: number): this {
-    this.f32[this.next()] = value;
+    SCRATCH_F32[0] = value;
+    this.u32[this.next()] = SCRATCH_U32[0]!;
     return this;
   }
 

@@ -15,7 +15,7 @@ export interface AttentionPlan {
   readonly slots: number;
   /** Keys per tile. */
   readonly keyTile: number;
-  /** Invocations per workgroup: 256, 128 or 64 as `slots · headDimensions` is ≥ 2048, ≥ 512 or smaller. */
+  /** Invocations per workgroup: 256, 128 or 64 as `slots · headDimensions` is ≥ 512, ≥ 256 or smaller. */
   readonly workgroupSize: number;
   /** Key-range splits per block (1: no combine pass). */
   readonly splits: number;
@@ -47,16 +47,16 @@ export interface AttentionTuning {
   readonly maxKeyTile: number;
 }
 
-/** Defaults: 16 slots, 256 workgroups, 256 keys per split, tiles of up to 64 keys. */
+/** Defaults: 16 slots, 256 workgroups, 64 keys per split (one tile), tiles of up to 64 keys. */
 export const DEFAULT_ATTENTION_TUNING: AttentionTuning = {
   maxSlots: 16,
   targetWorkgroups: 256,
-  minKeysPerSplit: 256,
+  minKeysPerSplit: 64,
   maxKeyTile: 64,
 };
 
 const floatsOf = (slots: number, keyTile: number, headDimensions: number) =>
-  slots * headDimensions + keyTile * headDimensions + slots * keyTile + 3 * slots;
+  slots * headDimensions + keyTile * (headDimensions + 1) + slots * keyTile + 3 * slots;
 
 function largestDivisorAtMost(value: number, limit: number): number {
   for (let divisor = Math.min(value, Math.max(1, limit)); divisor > 1; divisor--)
@@ -90,7 +90,8 @@ export function planAttention(
     );
   }
   const work = slots() * headDimensions;
-  const workgroupSize = work >= 2048 ? 256 : work >= 512 ? 128 : 64;
+  // Wide workgroups for decode-sized blocks too: each invocation's serial chain of tile loads is what bounds a block.
+  const workgroupSize = work >= 512 ? 256 : work >= 256 ? 128 : 64;
   const blocks = Math.ceil(rows / rowsPerBlock) * (heads / headsPerBlock);
   let splits = 1;
   if (blocks < tuning.targetWorkgroups) {

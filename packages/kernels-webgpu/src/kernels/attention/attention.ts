@@ -16,16 +16,29 @@ function attentionShader(headDimensions: number, plan: AttentionPlan, softcap: b
   const HD = headDimensions;
   const split = plan.splits > 1;
   const accumulators = Math.ceil((S * HD) / WG);
-  const load = (name: string) => /* wgsl */ `
+  // Tile loads: batches of LOAD_BATCH independent loads in straight-line code, so they are in flight together (a plain
+  // strided loop issues one global load per iteration and waits on each). Tile rows are padded to HD + 1 floats so that
+  // the score loop, where neighbouring invocations read neighbouring keys, hits distinct memory banks.
+  const loads = Math.ceil((BC * HD) / WG);
+  const batch = Math.min(8, loads);
+  const load = (name: string) => {
+    const lanes = Array.from({ length: batch }, (_, lane) => lane);
+    return /* wgsl */ `
 fn load_${name}(first_key: u32, last_key: u32, head_offset: u32, li: u32) {
   let width = params.key_value_heads * HD;
-  for (var index = li; index < BC * HD; index += WG) {
-    let key = first_key + index / HD;
-    var value = 0.0;
-    if (key <= last_key) { value = ${name}[(key % params.capacity) * width + head_offset + index % HD]; }
-    key_value_tile[index] = value;
+  for (var base = 0u; base < ${loads}u; base += ${batch}u) {
+${lanes
+  .map(
+    (lane) => `    let i${lane} = li + (base + ${lane}u) * WG;
+    let k${lane} = first_key + i${lane} / HD;
+    var v${lane} = 0.0;
+    if (i${lane} < BC * HD && k${lane} <= last_key) { v${lane} = ${name}[(k${lane} % params.capacity) * width + head_offset + i${lane} % HD]; }`,
+  )
+  .join('\n')}
+${lanes.map((lane) => `    if (i${lane} < BC * HD) { key_value_tile[(i${lane} / HD) * HDP + i${lane} % HD] = v${lane}; }`).join('\n')}
   }
 }`;
+  };
   return /* wgsl */ `${PARAMS}
 @group(0) @binding(1) var<storage, read> queries: array<f32>;
 @group(0) @binding(2) var<storage, read> keys: array<f32>;
@@ -33,6 +46,7 @@ fn load_${name}(first_key: u32, last_key: u32, head_offset: u32, li: u32) {
 @group(0) @binding(4) var<storage, read_write> destination: array<f32>;
 @group(0) @binding(5) var<storage, read_write> partial_state: array<f32>;
 const HD = ${HD}u;
+const HDP = ${HD + 1}u;
 const S = ${S}u;
 const R = ${R}u;
 const HB = ${HB}u;
@@ -40,7 +54,7 @@ const BC = ${BC}u;
 const WG = ${WG}u;
 const MASKED = -3.0e38;
 var<workgroup> query_tile: array<f32, ${S * HD}>;
-var<workgroup> key_value_tile: array<f32, ${BC * HD}>;
+var<workgroup> key_value_tile: array<f32, ${BC * (HD + 1)}>;
 var<workgroup> scores: array<f32, ${S * BC}>;
 var<workgroup> slot_max: array<f32, ${S}>;
 var<workgroup> slot_sum: array<f32, ${S}>;
@@ -96,7 +110,7 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
       if (slot / HB < row_count && key <= query_position && key <= last_key &&
           (params.window == 0u || key + params.window > query_position)) {
         var dot = 0.0;
-        for (var d = 0u; d < HD; d++) { dot += query_tile[slot * HD + d] * key_value_tile[(index % BC) * HD + d]; }
+        for (var d = 0u; d < HD; d++) { dot += query_tile[slot * HD + d] * key_value_tile[(index % BC) * HDP + d]; }
         ${softcap ? 'dot = params.softcap * tanh(clamp(dot / params.softcap, -15.0, 15.0));' : ''}
         score = dot;
       }
@@ -130,7 +144,7 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
         let slot = index / HD;
         let d = index % HD;
         var sum = accumulator[item] * slot_alpha[slot];
-        for (var column = 0u; column < BC; column++) { sum += scores[slot * BC + column] * key_value_tile[column * HD + d]; }
+        for (var column = 0u; column < BC; column++) { sum += scores[slot * BC + column] * key_value_tile[column * HDP + d]; }
         accumulator[item] = sum;
       }
     }
