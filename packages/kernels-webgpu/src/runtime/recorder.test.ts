@@ -35,6 +35,8 @@ describe('Recorder', () => {
   it('records a whole step into one submission and gives each dispatch its own uniforms', async (context) => {
     const b = backend(context);
     const recorder = b.runtime.recorder;
+    const submitEvery = recorder.submitEvery;
+    recorder.submitEvery = Number.POSITIVE_INFINITY;
     const batch = recorder.batch;
     let tensor = b.upload(new Float32Array([1, -3]), [2]);
     // 1101 dispatches (past one 1024-slot uniform slab): factors alternate 2, 0.5, … so the product is 2 only when
@@ -48,6 +50,33 @@ describe('Recorder', () => {
     expect(recorder.dispatches).toBe(1101);
     expect(Array.from(await b.read(tensor))).toEqual([2, -6]);
     expect(recorder.batch).toBe(batch + 1);
+    recorder.submitEvery = submitEvery;
+  });
+
+  it('submits long steps in parts (every submitEvery dispatches) with the same results', async (context) => {
+    const b = backend(context);
+    const recorder = b.runtime.recorder;
+    const submitEvery = recorder.submitEvery;
+    recorder.submitEvery = 7;
+    try {
+      const batch = recorder.batch;
+      let tensor = b.upload(new Float32Array([1, -3]), [2]);
+      for (let index = 0; index < 101; index++) {
+        const next = b.scale(tensor, index % 2 === 0 ? 2 : 0.5);
+        b.dispose(tensor);
+        tensor = next;
+        // A host write into a pooled buffer between the parts still lands in recording order.
+        if (index === 50) {
+          const probe = b.upload(new Float32Array([5, 6]), [2]);
+          b.dispose(b.scale(probe, 1));
+          b.dispose(probe);
+        }
+      }
+      expect(recorder.batch).toBe(batch + Math.floor(102 / 7));
+      expect(Array.from(await b.read(tensor))).toEqual([2, -6]);
+    } finally {
+      recorder.submitEvery = submitEvery;
+    }
   });
 
   it('orders an upload after recorded reads of the same pooled buffer', async (context) => {

@@ -27,10 +27,13 @@ export interface DispatchCommand {
 }
 
 const BIND_GROUP_CACHE_LIMIT = 16384;
+/** Dispatches per submission within a step (see `Recorder.submitEvery`). */
+const DEFAULT_SUBMIT_EVERY = 64;
 
 /**
- * Records every command of a step into one command encoder (compute passes, copies, clears) and submits only on
- * {@link Recorder.submit} (called by `read`/`flush`). Uniforms go to a per-batch arena with dynamic offsets; bind groups
+ * Records the commands of a step into a command encoder (compute passes, copies, clears) and submits them on
+ * {@link Recorder.submit} (called by `read`/`flush`, and every `submitEvery` dispatches so that the GPU works while the
+ * rest of a long step is recorded). Uniforms go to a per-batch arena with dynamic offsets; bind groups
  * are cached by pipeline, buffers and uniform slab, so a repeated decode step reuses them all.
  */
 export class Recorder {
@@ -38,6 +41,11 @@ export class Recorder {
   batch = 0;
   /** Dispatches recorded in the current batch. */
   dispatches = 0;
+  /**
+   * Submits the batch once it holds this many dispatches, so the GPU starts on the first layers of a step while the
+   * rest is recorded (queue order keeps the results unchanged). `Infinity`: one submission per `read`/`flush`.
+   */
+  submitEvery = DEFAULT_SUBMIT_EVERY;
   private encoder: GPUCommandEncoder | undefined;
   private pass: GPUComputePassEncoder | undefined;
   private readonly arena: UniformArena;
@@ -114,7 +122,7 @@ export class Recorder {
     pass.setBindGroup(0, bindGroup, this.dynamicOffset);
     const workgroups = command.workgroups;
     pass.dispatchWorkgroups(workgroups[0], workgroups[1] ?? 1, workgroups[2] ?? 1);
-    this.dispatches++;
+    if (++this.dispatches >= this.submitEvery) this.submit();
   }
 
   /** Records a buffer-to-buffer copy (byte offsets and size multiples of 4). */
