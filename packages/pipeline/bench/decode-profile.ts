@@ -47,7 +47,7 @@ if (!existsSync(path)) {
 const backend = await createWebGpuBackend({ powerPreference: 'high-performance' });
 const pipeline = await TextPipeline.load(await openModelFiles(path), { backend, contextLength: 512, chunkSize: 64 });
 const device = backend.device;
-const counts = { dispatch: 0, bindGroup: 0, buffer: 0, writeBuffer: 0, submit: 0, encoder: 0, map: 0 };
+const counts = { dispatch: 0, bindGroup: 0, buffer: 0, writeBuffer: 0, submit: 0, encoder: 0 };
 const wrap = <T extends object>(target: T, name: keyof T & string, counter: keyof typeof counts) => {
   const original = (target[name] as (...args: unknown[]) => unknown).bind(target);
   (target as Record<string, unknown>)[name] = (...args: unknown[]) => {
