@@ -95,7 +95,9 @@ type Tuning = MatvecTuning | WideMatvecTuning | QuantMatvecTuning;
 
 function tuningName(tuning: Tuning): string {
   if ('compact' in tuning) {
-    return `quant r${tuning.rowsPerWorkgroup}/wg${tuning.workgroupSize}${tuning.compact ? '/compact' : '/unrolled'}`;
+    const q80 =
+      tuning.staged === true ? 'staged' : `wg${tuning.workgroupSize}${tuning.compact ? '/compact' : '/unrolled'}`;
+    return `quant r${tuning.rowsPerWorkgroup}/${q80}`;
   }
   return 'rowsPerWorkgroup' in tuning
     ? `wide wg${tuning.workgroupSize}/r${tuning.rowsPerWorkgroup}/k${tuning.unitsPerThread}`
@@ -457,10 +459,9 @@ async function attentionDecode(): Promise<void> {
 }
 
 const QUANT_TUNINGS: QuantMatvecTuning[] = [
-  { rowsPerWorkgroup: 2, workgroupSize: 256, compact: true },
-  { rowsPerWorkgroup: 4, workgroupSize: 256, compact: true },
-  { rowsPerWorkgroup: 8, workgroupSize: 256, compact: false },
-  { rowsPerWorkgroup: 8, workgroupSize: 128, compact: true },
+  { rowsPerWorkgroup: 8, workgroupSize: 256, compact: true, rowLanes: true },
+  { rowsPerWorkgroup: 16, workgroupSize: 256, compact: false, rowLanes: true },
+  { rowsPerWorkgroup: 4, workgroupSize: 256, compact: false },
 ];
 
 async function quantSection(bench: Bench): Promise<void> {
@@ -478,9 +479,9 @@ async function quantSection(bench: Bench): Promise<void> {
     log(`- ${type}: ${errors.join(' ')}`);
   }
   log(failures.length === 0 ? 'all correct (< 1e-5)' : `FAILURES: ${failures.join('; ')}`);
-  const warmUntil = performance.now() + (QUICK ? 200 : 4000);
+  const warmUntil = performance.now() + (QUICK ? 200 : 8000);
   while (performance.now() < warmUntil) await bench.matvec('F16', 14336, 4096, 1, DEFAULT_WIDE_TUNING);
-  const tunings: Tuning[] = [DEFAULT_WIDE_TUNING, ...QUANT_TUNINGS];
+  const tunings: Tuning[] = [DEFAULT_WIDE_TUNING, ...QUANT_TUNINGS, DEFAULT_WIDE_TUNING];
   log('\n## Quantized one-row kernels: GB/s of weights (µs per call); Q4_K uses r, Q8_0 uses wg/compact');
   log(`| type | shape | ${tunings.map(tuningName).join(' | ')} |`);
   log(`|---|---|${tunings.map(() => '---:').join('|')}|`);

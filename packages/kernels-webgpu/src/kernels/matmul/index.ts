@@ -95,7 +95,7 @@ export function matmul(
   if (rows === 0) return output;
   const type = weight.storedType;
   const biasBinding = { tracked: bias === undefined ? runtime.emptyBuffer : bias.chunks[0]!.tracked };
-  if (rows === 1 && quantMatvecSupported(type, columns)) {
+  if (rows === 1 && type === 'Q4_K' && quantMatvecSupported(type, columns)) {
     const variant: QuantMatvecVariant = {
       type,
       columns,

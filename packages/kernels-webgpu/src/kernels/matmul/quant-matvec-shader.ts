@@ -28,10 +28,25 @@ export interface QuantMatvecTuning {
    * quarter of the code (lavapipe compiles the unrolled kernel slowly).
    */
   readonly compact: boolean;
+  /**
+   * Q8_0: one subgroup-sized workgroup (32) copies 32 units (32 × 272 bytes) with coalesced 16-byte loads into
+   * workgroup memory, then each invocation decodes its own unit from there (overrides `workgroupSize` and `compact`).
+   */
+  readonly staged?: boolean;
+  /**
+   * Q8_0: the 32 lanes of a subgroup take 32 consecutive rows and the 8 subgroups of a 256-invocation workgroup split
+   * the units, so every input load is the same address across a subgroup (a broadcast); wins over `staged`.
+   */
+  readonly rowLanes?: boolean;
 }
 
 /** Defaults (see BENCHMARKS.md). */
-export const DEFAULT_QUANT_TUNING: QuantMatvecTuning = { rowsPerWorkgroup: 4, workgroupSize: 256, compact: true };
+export const DEFAULT_QUANT_TUNING: QuantMatvecTuning = {
+  rowsPerWorkgroup: 8,
+  workgroupSize: 256,
+  compact: false,
+  rowLanes: true,
+};
 
 /** What a quantized one-row mat-vec kernel is specialised for. */
 export interface QuantMatvecVariant {
@@ -47,7 +62,10 @@ export interface QuantMatvecVariant {
   readonly tuning: QuantMatvecTuning;
 }
 
-/** True when {@link quantMatvecWgsl} handles weights of `type` with `columns` columns. */
+/**
+ * True when {@link quantMatvecWgsl} handles weights of `type` with `columns` columns. `matmul` routes only Q4_K here:
+ * on the H200 none of the Q8_0 variants beat the wide kernel yet (BENCHMARKS.md).
+ */
 export function quantMatvecSupported(type: WeightType, columns: number): type is 'Q4_K' | 'Q8_0' {
   return (type === 'Q4_K' || type === 'Q8_0') && columns > 0 && columns % 256 === 0;
 }
@@ -68,17 +86,25 @@ function q80ThreadsPerRow(columns: number, workgroupSize: number): number {
   return Math.min(32, workgroupSize, nextPowerOfTwo(columns / 256));
 }
 
+function q80WorkgroupSize(tuning: QuantMatvecTuning): number {
+  return tuning.staged === true ? 32 : tuning.workgroupSize;
+}
+
 /** Output rows one workgroup computes. */
 export function quantMatvecRowsPerWorkgroup(variant: QuantMatvecVariant): number {
   if (variant.type === 'Q4_K') return variant.tuning.rowsPerWorkgroup;
-  return variant.tuning.workgroupSize / q80ThreadsPerRow(variant.columns, variant.tuning.workgroupSize);
+  if (variant.tuning.rowLanes === true) return 32;
+  const size = q80WorkgroupSize(variant.tuning);
+  return size / q80ThreadsPerRow(variant.columns, size);
 }
 
 /** The cache key of a variant. */
 export function quantMatvecKey(variant: QuantMatvecVariant): string {
   const { type, columns, bias, subgroups, tuning } = variant;
   const knobs =
-    type === 'Q4_K' ? `r=${tuning.rowsPerWorkgroup}` : `wg=${tuning.workgroupSize}:k=${tuning.compact ? 1 : 0}`;
+    type === 'Q4_K'
+      ? `r=${tuning.rowsPerWorkgroup}`
+      : `wg=${tuning.workgroupSize}:k=${tuning.compact ? 1 : 0}:s=${tuning.staged === true ? 1 : 0}:l=${tuning.rowLanes === true ? 1 : 0}`;
   return `matvec-quant:${type}:c=${columns}:b=${bias ? 1 : 0}:sg=${subgroups ? 1 : 0}:${knobs}`;
 }
 
@@ -204,7 +230,8 @@ ${reduction}
 
 function q80Wgsl(variant: QuantMatvecVariant): string {
   const { columns, bias, subgroups, tuning } = variant;
-  const WG = tuning.workgroupSize;
+  const staged = tuning.staged === true;
+  const WG = q80WorkgroupSize(tuning);
   const T = q80ThreadsPerRow(columns, WG);
   const rowsPerGroup = WG / T;
   const units = columns / 256;
@@ -227,6 +254,27 @@ function q80Wgsl(variant: QuantMatvecVariant): string {
     });
     return `      acc += unpack2x16float(d${dWord}).${dHalf} * (${dots.join('\n        + ')});`;
   };
+  const unrolled = `${Array.from({ length: 68 }, (_, k) => `    let d${k} = ${word(k)};\n    let s${k} = d${k} ^ 0x80808080u;`).join('\n')}
+${Array.from({ length: 8 }, (_, b) => blockCode(b, 'xv')).join('\n')}`;
+  const stagedLoop = `  let firstRow = (group.x + group.y * groups.x) * ${rowsPerGroup}u;
+  let rowVecs = params.rowBytes / 16u;
+  var acc = 0.0;
+  for (var base = 0u; base < ${units}u; base += ${T}u) {
+    for (var t = li; t < ${WG * 17}u; t += ${WG}u) {
+      let slot = t / 17u;
+      let u = base + slot % ${T}u;
+      let r = min(firstRow + slot / ${T}u, params.chunkRows - 1u);
+      if (u < ${units}u) { tile[t] = weights[r * rowVecs + u * 17u + t % 17u]; }
+    }
+    workgroupBarrier();
+    let u = base + lane;
+    if (u < ${units}u) {
+      let xv = u * 64u;
+${Array.from({ length: 17 }, (_, k) => `      let v${k} = tile[li * 17u + ${k}u];`).join('\n')}
+${unrolled}
+    }
+    workgroupBarrier();
+  }`;
   const body = tuning.compact
     ? `    for (var p = 0u; p < 4u; p++) {
       let first = unitVec * 4u + p * 17u;
@@ -240,8 +288,7 @@ ${blockCode(0, 'xp')}
 ${blockCode(1, 'xp')}
     }`
     : `${Array.from({ length: 17 }, (_, k) => `    let v${k} = weights[unitVec + ${k}u];`).join('\n')}
-${Array.from({ length: 68 }, (_, k) => `    let d${k} = ${word(k)};\n    let s${k} = d${k} ^ 0x80808080u;`).join('\n')}
-${Array.from({ length: 8 }, (_, b) => blockCode(b, 'xv')).join('\n')}`;
+${unrolled}`;
   const reduction = subgroups
     ? `
   if (ss >= ${T}u) {
@@ -263,21 +310,52 @@ ${Array.from({ length: 8 }, (_, b) => blockCode(b, 'xv')).join('\n')}`;
     workgroupBarrier();
   }
   acc = scratch[li];`;
+  if (tuning.rowLanes === true) {
+    return /* wgsl */ `${HEADER(subgroups)}
+var<workgroup> scratch: array<f32, 256>;
+
+@compute @workgroup_size(256)
+fn main(${BUILTINS(subgroups)}) {
+  let lane = li % 32u;
+  let split = li / 32u;
+  let o = (group.x + group.y * groups.x) * 32u + lane;
+  let rowVec = min(o, params.chunkRows - 1u) * (params.rowBytes / 16u);
+  var acc = 0.0;
+  for (var u = split; u < ${units}u; u += 8u) {
+    let unitVec = rowVec + u * 17u;
+    let xv = u * 64u;
+${body}
+  }
+  scratch[li] = acc * 256.0;
+  workgroupBarrier();
+  if (split == 0u && o < params.chunkRows) {
+    var total = 0.0;
+    for (var k = 0u; k < 8u; k++) { total += scratch[k * 32u + lane]; }
+    output[params.firstRow + o] = total${bias ? ' + extra[params.firstRow + o]' : ''};
+  }
+}
+`;
+  }
   return /* wgsl */ `${HEADER(subgroups)}
 var<workgroup> scratch: array<f32, ${WG}>;
+${staged ? `var<workgroup> tile: array<vec4<u32>, ${WG * 17}>;` : ''}
 
 @compute @workgroup_size(${WG})
 fn main(${BUILTINS(subgroups)}) {
   let lane = li % ${T}u;
   let o = (group.x + group.y * groups.x) * ${rowsPerGroup}u + li / ${T}u;
-  let row = min(o, params.chunkRows - 1u);
+${
+  staged
+    ? stagedLoop
+    : `  let row = min(o, params.chunkRows - 1u);
   let rowVec = row * (params.rowBytes / 16u);
   var acc = 0.0;
   for (var u = lane; u < ${units}u; u += ${T}u) {
     let unitVec = rowVec + u * 17u;
     let xv = u * 64u;
 ${body}
-  }
+  }`
+}
   acc *= 256.0;
 ${reduction}
   if (o < params.chunkRows && lane == 0u) {
