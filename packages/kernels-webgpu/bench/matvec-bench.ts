@@ -94,11 +94,7 @@ const KERNEL_BINDINGS: readonly GPUBufferBindingType[] = [
 type Tuning = MatvecTuning | WideMatvecTuning | QuantMatvecTuning;
 
 function tuningName(tuning: Tuning): string {
-  if ('compact' in tuning) {
-    const q80 =
-      tuning.staged === true ? 'staged' : `wg${tuning.workgroupSize}${tuning.compact ? '/compact' : '/unrolled'}`;
-    return `quant r${tuning.rowsPerWorkgroup}/${q80}`;
-  }
+  if (!('workgroupSize' in tuning)) return `quant r${tuning.rowsPerWorkgroup}`;
   return 'rowsPerWorkgroup' in tuning
     ? `wide wg${tuning.workgroupSize}/r${tuning.rowsPerWorkgroup}/k${tuning.unitsPerThread}`
     : `wg${tuning.workgroupSize}/tpr${tuning.threadsPerRow}/u${tuning.unroll}`;
@@ -185,7 +181,7 @@ class Bench {
     inputRows: number,
     tuning: Tuning,
   ): Promise<{ pipeline: GPUComputePipeline; rowsPerGroup: number }> {
-    if ('compact' in tuning) {
+    if (!('workgroupSize' in tuning)) {
       if (!quantMatvecSupported(type, columns)) throw new Error(`no quantized kernel for ${type} × ${columns}`);
       const variant = { type, columns, bias: false, subgroups: this.raw.features.has('subgroups'), tuning };
       const pipeline = await this.pipeline(
@@ -458,11 +454,8 @@ async function attentionDecode(): Promise<void> {
   }
 }
 
-const QUANT_TUNINGS: QuantMatvecTuning[] = [
-  { rowsPerWorkgroup: 8, workgroupSize: 256, compact: true, rowLanes: true },
-  { rowsPerWorkgroup: 16, workgroupSize: 256, compact: false, rowLanes: true },
-  { rowsPerWorkgroup: 4, workgroupSize: 256, compact: false },
-];
+/** Q4_K rows per workgroup to compare (Q8_0 has one layout, so it repeats). */
+const QUANT_TUNINGS: QuantMatvecTuning[] = [{ rowsPerWorkgroup: 4 }, { rowsPerWorkgroup: 8 }, { rowsPerWorkgroup: 16 }];
 
 async function quantSection(bench: Bench): Promise<void> {
   log('\n## Quantized one-row kernels: correctness (100 rows; worst error / Σ|x·w|)');
@@ -482,7 +475,7 @@ async function quantSection(bench: Bench): Promise<void> {
   const warmUntil = performance.now() + (QUICK ? 200 : 8000);
   while (performance.now() < warmUntil) await bench.matvec('F16', 14336, 4096, 1, DEFAULT_WIDE_TUNING);
   const tunings: Tuning[] = [DEFAULT_WIDE_TUNING, ...QUANT_TUNINGS, DEFAULT_WIDE_TUNING];
-  log('\n## Quantized one-row kernels: GB/s of weights (µs per call); Q4_K uses r, Q8_0 uses wg/compact');
+  log('\n## Quantized one-row kernels: GB/s of weights (µs per call); r: Q4_K rows per workgroup');
   log(`| type | shape | ${tunings.map(tuningName).join(' | ')} |`);
   log(`|---|---|${tunings.map(() => '---:').join('|')}|`);
   for (const type of ['Q4_K', 'Q8_0'] as const) {

@@ -19,34 +19,12 @@ import type { WeightType } from '@strata/core';
 
 /** Tunables of the quantized one-row mat-vec (defaults: {@link DEFAULT_QUANT_TUNING}). */
 export interface QuantMatvecTuning {
-  /** Q4_K: output rows per workgroup (each invocation computes all of them over its 64 columns). */
+  /** Q4_K: output rows per workgroup (each invocation computes all of them over its 64 columns). Q8_0: unused. */
   readonly rowsPerWorkgroup: number;
-  /** Q8_0: invocations per workgroup (a power of two ≥ 32). */
-  readonly workgroupSize: number;
-  /**
-   * Q8_0: loop over the 4 block pairs of a unit (word-aligned, 17 words each) instead of unrolling all 8 blocks: a
-   * quarter of the code (lavapipe compiles the unrolled kernel slowly).
-   */
-  readonly compact: boolean;
-  /**
-   * Q8_0: one subgroup-sized workgroup (32) copies 32 units (32 × 272 bytes) with coalesced 16-byte loads into
-   * workgroup memory, then each invocation decodes its own unit from there (overrides `workgroupSize` and `compact`).
-   */
-  readonly staged?: boolean;
-  /**
-   * Q8_0: the 32 lanes of a subgroup take 32 consecutive rows and the 8 subgroups of a 256-invocation workgroup split
-   * the units, so every input load is the same address across a subgroup (a broadcast); wins over `staged`.
-   */
-  readonly rowLanes?: boolean;
 }
 
-/** Defaults (see BENCHMARKS.md). */
-export const DEFAULT_QUANT_TUNING: QuantMatvecTuning = {
-  rowsPerWorkgroup: 8,
-  workgroupSize: 256,
-  compact: false,
-  rowLanes: true,
-};
+/** Measured best on an NVIDIA H200 (see BENCHMARKS.md). */
+export const DEFAULT_QUANT_TUNING: QuantMatvecTuning = { rowsPerWorkgroup: 8 };
 
 /** What a quantized one-row mat-vec kernel is specialised for. */
 export interface QuantMatvecVariant {
@@ -58,7 +36,7 @@ export interface QuantMatvecVariant {
   readonly bias: boolean;
   /** The device has `subgroups`: row sums reduce within a subgroup by `subgroupAdd`, then across subgroups in memory. */
   readonly subgroups: boolean;
-  /** Q4_K reads `rowsPerWorkgroup`, Q8_0 `workgroupSize`; both are part of the cache key. */
+  /** Q4_K reads `rowsPerWorkgroup` (part of the cache key). */
   readonly tuning: QuantMatvecTuning;
 }
 
@@ -81,30 +59,15 @@ function q4kWorkgroupSize(columns: number): number {
   return Math.min(256, Math.max(32, nextPowerOfTwo(columns / 64)));
 }
 
-/** Q8_0: invocations sharing one row, one per 256 columns (1…32). */
-function q80ThreadsPerRow(columns: number, workgroupSize: number): number {
-  return Math.min(32, workgroupSize, nextPowerOfTwo(columns / 256));
-}
-
-function q80WorkgroupSize(tuning: QuantMatvecTuning): number {
-  return tuning.staged === true ? 32 : tuning.workgroupSize;
-}
-
 /** Output rows one workgroup computes. */
 export function quantMatvecRowsPerWorkgroup(variant: QuantMatvecVariant): number {
-  if (variant.type === 'Q4_K') return variant.tuning.rowsPerWorkgroup;
-  if (variant.tuning.rowLanes === true) return 32;
-  const size = q80WorkgroupSize(variant.tuning);
-  return size / q80ThreadsPerRow(variant.columns, size);
+  return variant.type === 'Q4_K' ? variant.tuning.rowsPerWorkgroup : 32;
 }
 
 /** The cache key of a variant. */
 export function quantMatvecKey(variant: QuantMatvecVariant): string {
   const { type, columns, bias, subgroups, tuning } = variant;
-  const knobs =
-    type === 'Q4_K'
-      ? `r=${tuning.rowsPerWorkgroup}`
-      : `wg=${tuning.workgroupSize}:k=${tuning.compact ? 1 : 0}:s=${tuning.staged === true ? 1 : 0}:l=${tuning.rowLanes === true ? 1 : 0}`;
+  const knobs = type === 'Q4_K' ? `r=${tuning.rowsPerWorkgroup}` : 'rows32';
   return `matvec-quant:${type}:c=${columns}:b=${bias ? 1 : 0}:sg=${subgroups ? 1 : 0}:${knobs}`;
 }
 
@@ -229,11 +192,7 @@ ${reduction}
 }
 
 function q80Wgsl(variant: QuantMatvecVariant): string {
-  const { columns, bias, subgroups, tuning } = variant;
-  const staged = tuning.staged === true;
-  const WG = q80WorkgroupSize(tuning);
-  const T = q80ThreadsPerRow(columns, WG);
-  const rowsPerGroup = WG / T;
+  const { columns, bias, subgroups } = variant;
   const units = columns / 256;
   // Word k of the 272-byte unit: component k & 3 of vector k >> 2.
   const word = (k: number) => `v${k >> 2}.${['x', 'y', 'z', 'w'][k & 3]}`;
@@ -244,74 +203,18 @@ function q80Wgsl(variant: QuantMatvecVariant): string {
     const moved = shift >= 0 ? `(s${k} << ${shift}u)` : `(s${k} >> ${-shift}u)`;
     return `((${moved} & 0x007f8000u) | 0x3f800000u)`;
   };
-  const blockCode = (b: number, x: string) => {
+  const block = (b: number) => {
     const base = b * 34;
-    const dWord = base >> 2;
     const dHalf = (base & 3) === 0 ? 'x' : 'y';
     const dots = Array.from({ length: 8 }, (_, i) => {
       const q = base + 2 + i * 4;
-      return `dot(bitcast<vec4<f32>>(vec4<u32>(${byte(q)}, ${byte(q + 1)}, ${byte(q + 2)}, ${byte(q + 3)})) - vec4<f32>(1.5), input[${x} + ${b * 8 + i}u])`;
+      return `dot(bitcast<vec4<f32>>(vec4<u32>(${byte(q)}, ${byte(q + 1)}, ${byte(q + 2)}, ${byte(q + 3)})) - vec4<f32>(1.5), input[xv + ${b * 8 + i}u])`;
     });
-    return `      acc += unpack2x16float(d${dWord}).${dHalf} * (${dots.join('\n        + ')});`;
+    return `    acc += unpack2x16float(d${base >> 2}).${dHalf} * (${dots.join('\n      + ')});`;
   };
-  const unrolled = `${Array.from({ length: 68 }, (_, k) => `    let d${k} = ${word(k)};\n    let s${k} = d${k} ^ 0x80808080u;`).join('\n')}
-${Array.from({ length: 8 }, (_, b) => blockCode(b, 'xv')).join('\n')}`;
-  const stagedLoop = `  let firstRow = (group.x + group.y * groups.x) * ${rowsPerGroup}u;
-  let rowVecs = params.rowBytes / 16u;
-  var acc = 0.0;
-  for (var base = 0u; base < ${units}u; base += ${T}u) {
-    for (var t = li; t < ${WG * 17}u; t += ${WG}u) {
-      let slot = t / 17u;
-      let u = base + slot % ${T}u;
-      let r = min(firstRow + slot / ${T}u, params.chunkRows - 1u);
-      if (u < ${units}u) { tile[t] = weights[r * rowVecs + u * 17u + t % 17u]; }
-    }
-    workgroupBarrier();
-    let u = base + lane;
-    if (u < ${units}u) {
-      let xv = u * 64u;
-${Array.from({ length: 17 }, (_, k) => `      let v${k} = tile[li * 17u + ${k}u];`).join('\n')}
-${unrolled}
-    }
-    workgroupBarrier();
-  }`;
-  const body = tuning.compact
-    ? `    for (var p = 0u; p < 4u; p++) {
-      let first = unitVec * 4u + p * 17u;
-${Array.from(
-  { length: 17 },
-  (_, k) => `      let d${k} = weights[(first + ${k}u) >> 2u][(first + ${k}u) & 3u];
-      let s${k} = d${k} ^ 0x80808080u;`,
-).join('\n')}
-      let xp = xv + p * 16u;
-${blockCode(0, 'xp')}
-${blockCode(1, 'xp')}
-    }`
-    : `${Array.from({ length: 17 }, (_, k) => `    let v${k} = weights[unitVec + ${k}u];`).join('\n')}
-${unrolled}`;
-  const reduction = subgroups
-    ? `
-  if (ss >= ${T}u) {
-    for (var offset = ${T / 2}u; offset > 0u; offset >>= 1u) { acc += subgroupShuffleXor(acc, offset); }
-  } else {
-    acc = subgroupAdd(acc);
-    if (sl == 0u) { scratch[li / ss] = acc; }
-  }
-  workgroupBarrier();
-  if (ss < ${T}u && lane == 0u) {
-    acc = 0.0;
-    for (var k = 0u; k < ${T}u / ss; k++) { acc += scratch[li / ss + k]; }
-  }`
-    : `
-  scratch[li] = acc;
-  workgroupBarrier();
-  for (var stride = ${T / 2}u; stride > 0u; stride >>= 1u) {
-    if (lane < stride) { scratch[li] += scratch[li + stride]; }
-    workgroupBarrier();
-  }
-  acc = scratch[li];`;
-  if (tuning.rowLanes === true) {
-    return /* wgsl */ `${HEADER(subgroups)}
+  // The 32 lanes of a subgroup take 32 consecutive rows, the 8 subgroups split the units of those rows: every input
+  // load is one address across the subgroup (lanes 272 bytes apart on the input made the loads 2–3× slower).
+  return /* wgsl */ `${HEADER(subgroups)}
 var<workgroup> scratch: array<f32, 256>;
 
 @compute @workgroup_size(256)
@@ -324,7 +227,9 @@ fn main(${BUILTINS(subgroups)}) {
   for (var u = split; u < ${units}u; u += 8u) {
     let unitVec = rowVec + u * 17u;
     let xv = u * 64u;
-${body}
+${Array.from({ length: 17 }, (_, k) => `    let v${k} = weights[unitVec + ${k}u];`).join('\n')}
+${Array.from({ length: 68 }, (_, k) => `    let d${k} = ${word(k)};\n    let s${k} = d${k} ^ 0x80808080u;`).join('\n')}
+${Array.from({ length: 8 }, (_, b) => block(b)).join('\n')}
   }
   scratch[li] = acc * 256.0;
   workgroupBarrier();
@@ -332,34 +237,6 @@ ${body}
     var total = 0.0;
     for (var k = 0u; k < 8u; k++) { total += scratch[k * 32u + lane]; }
     output[params.firstRow + o] = total${bias ? ' + extra[params.firstRow + o]' : ''};
-  }
-}
-`;
-  }
-  return /* wgsl */ `${HEADER(subgroups)}
-var<workgroup> scratch: array<f32, ${WG}>;
-${staged ? `var<workgroup> tile: array<vec4<u32>, ${WG * 17}>;` : ''}
-
-@compute @workgroup_size(${WG})
-fn main(${BUILTINS(subgroups)}) {
-  let lane = li % ${T}u;
-  let o = (group.x + group.y * groups.x) * ${rowsPerGroup}u + li / ${T}u;
-${
-  staged
-    ? stagedLoop
-    : `  let row = min(o, params.chunkRows - 1u);
-  let rowVec = row * (params.rowBytes / 16u);
-  var acc = 0.0;
-  for (var u = lane; u < ${units}u; u += ${T}u) {
-    let unitVec = rowVec + u * 17u;
-    let xv = u * 64u;
-${body}
-  }`
-}
-  acc *= 256.0;
-${reduction}
-  if (o < params.chunkRows && lane == 0u) {
-    output[params.firstRow + o] = acc${bias ? ' + extra[params.firstRow + o]' : ''};
   }
 }
 `;
