@@ -1,37 +1,9 @@
-import { type SamplingParameters, StrataError, type Tensor } from '@strata/core';
+import { type SamplingParameters, StrataError, type Tensor, validateSamplingParameters } from '@strata/core';
 import type { GpuRuntime } from '../../runtime/runtime.js';
 import type { BufferBinding } from '../../runtime/recorder.js';
 import { Uniforms } from '../../runtime/shader.js';
 import type { GpuTensor } from '../../tensor/gpu-tensor.js';
 import { CANDIDATE_CAPACITY, type SamplingStage, samplingShader } from './sampling-shader.js';
-
-function invalid(message: string): never {
-  throw new StrataError('INVALID_SAMPLING_OPTIONS', `sampleToken: ${message}`);
-}
-
-/** The checks of the CPU reference, on the host: nothing about them needs the logits. */
-export function validateSampling(parameters: SamplingParameters, vocabulary: number): void {
-  const { temperature, topK, topP, minP, random } = parameters;
-  if (!(temperature >= 0)) invalid(`temperature must be ≥ 0 (0 for greedy), got ${temperature}.`);
-  if (!(Number.isInteger(topK) && topK >= 0)) invalid(`topK must be a non-negative integer (0 disables), got ${topK}.`);
-  if (!(topP > 0 && topP <= 1)) invalid(`topP must be in (0, 1] (1 disables), got ${topP}.`);
-  if (!(minP >= 0 && minP <= 1)) invalid(`minP must be in [0, 1] (0 disables), got ${minP}.`);
-  if (!(random >= 0 && random < 1)) invalid(`random must be in [0, 1), got ${random}.`);
-  if (parameters.penaltyTokens.length !== parameters.penaltyCounts.length) {
-    invalid('penaltyTokens and penaltyCounts differ in length.');
-  }
-  if (parameters.logitBiasTokens.length !== parameters.logitBiasValues.length) {
-    invalid('logitBiasTokens and logitBiasValues differ in length.');
-  }
-  for (const token of [...parameters.penaltyTokens, ...parameters.logitBiasTokens]) {
-    if (!(token >= 0 && token < vocabulary)) {
-      throw new StrataError(
-        'TOKEN_OUT_OF_RANGE',
-        `Sampling got token id ${token}; the vocabulary has ${vocabulary} tokens.`,
-      );
-    }
-  }
-}
 
 /**
  * Samples one token from the last row of `logits` on the device, in the order penalties → logit bias → temperature →
@@ -45,7 +17,7 @@ export function sampleToken(runtime: GpuRuntime, logits: Tensor, parameters: Sam
   if (rows === 0 || source.shape.length > 2) {
     throw new StrataError('SHAPE_MISMATCH', `sampleToken: logits [${source.shape.join(', ')}] have no row to sample.`);
   }
-  validateSampling(parameters, vocabulary);
+  validateSamplingParameters(parameters, vocabulary);
   const list = (data: Int32Array | Float32Array) =>
     data.length === 0 ? undefined : runtime.upload(data, [data.length]);
   const penaltyTokens = list(parameters.penaltyTokens);
