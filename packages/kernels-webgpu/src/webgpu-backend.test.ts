@@ -1,21 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backendForTests } from './testing/backend-for-tests.js';
-import type { WebGpuBackend } from './webgpu-backend.js';
+import { describe, expect, it } from 'vitest';
+import { useBackendForTests } from './testing/backend-for-tests.js';
 
-let backend: WebGpuBackend | undefined;
-let reason = '';
-
-beforeAll(async () => {
-  const result = await backendForTests();
-  if (typeof result === 'string') reason = result;
-  else backend = result;
-});
-afterAll(() => backend?.destroy());
-
-function gpu(context: { skip: (note: string) => void }): WebGpuBackend {
-  if (backend === undefined) context.skip(reason);
-  return backend!;
-}
+const gpu = useBackendForTests();
 
 describe('WebGpuBackend memory and element-wise ops', () => {
   it('uploads, adds with row broadcast, and reads back in one submission', async (context) => {

@@ -1,22 +1,10 @@
 import { StrataError } from '@strata/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backendForTests } from '../testing/backend-for-tests.js';
-import type { WebGpuBackend } from '../webgpu-backend.js';
+import { describe, expect, it } from 'vitest';
+import { useBackendForTests } from '../testing/backend-for-tests.js';
 import { sizeClass } from './buffer-pool.js';
 import { Uniforms } from './shader.js';
 
-let gpu: WebGpuBackend | undefined;
-let reason = '';
-beforeAll(async () => {
-  const result = await backendForTests();
-  if (typeof result === 'string') reason = result;
-  else gpu = result;
-});
-afterAll(() => gpu?.destroy());
-
-function backend(context: { skip: (note: string) => never }): WebGpuBackend {
-  return gpu ?? context.skip(reason);
-}
+const backend = useBackendForTests();
 
 describe('size classes', () => {
   it('round up by at most a quarter of the octave, from 256 bytes', () => {

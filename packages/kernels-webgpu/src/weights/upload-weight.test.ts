@@ -1,22 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backendForTests } from '../testing/backend-for-tests.js';
+import { describe, expect, it } from 'vitest';
+import { useBackendForTests } from '../testing/backend-for-tests.js';
 import type { WebGpuBackend } from '../webgpu-backend.js';
 import type { GpuWeight } from './gpu-weight.js';
 import { rowsPerChunk } from './upload-weight.js';
 
-let gpu: WebGpuBackend | undefined;
-let reason = '';
-beforeAll(async () => {
-  // 1 KiB chunks: every matrix below splits.
-  const result = await backendForTests({ maxChunkBytes: 1024 });
-  if (typeof result === 'string') reason = result;
-  else gpu = result;
-});
-afterAll(() => gpu?.destroy());
-
-function backend(context: { skip: (note: string) => never }): WebGpuBackend {
-  return gpu ?? context.skip(reason);
-}
+// 1 KiB chunks: every matrix below splits.
+const backend = useBackendForTests({ maxChunkBytes: 1024 });
 
 async function chunkBytes(b: WebGpuBackend, weight: GpuWeight): Promise<Uint8Array[]> {
   return Promise.all(

@@ -1,19 +1,12 @@
 import type { Backend, KeyValueCache } from '@strata/core';
 import { createCpuBackend } from '@strata/kernels-cpu';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backendForTests } from '../../testing/backend-for-tests.js';
+import { describe, expect, it } from 'vitest';
+import { useBackendForTests } from '../../testing/backend-for-tests.js';
 import type { WebGpuBackend } from '../../webgpu-backend.js';
 import { attention } from './attention.js';
 import { type AttentionTuning, planAttention } from './attention-plan.js';
 
-let gpu: WebGpuBackend | undefined;
-let reason = '';
-beforeAll(async () => {
-  const result = await backendForTests();
-  if (typeof result === 'string') reason = result;
-  else gpu = result;
-});
-afterAll(() => gpu?.destroy());
+const backend = useBackendForTests();
 
 function values(count: number, seed: number): Float32Array {
   let state = seed;
@@ -81,7 +74,7 @@ describe('attention on WebGPU', () => {
   });
 
   it('matches the CPU backend for GQA 4:1 prefill then decode', async (context) => {
-    if (gpu === undefined) return context.skip(reason);
+    const gpu = backend(context);
     const shape = { heads: 4, keyValueHeads: 1, headDimensions: 32, capacity: 16 };
     const steps = [
       { firstPosition: 0, rows: 7 },
@@ -95,7 +88,7 @@ describe('attention on WebGPU', () => {
   });
 
   it('matches the CPU backend with keys split over workgroups, a window and a ring cache', async (context) => {
-    if (gpu === undefined) return context.skip(reason);
+    const gpu = backend(context);
     const shape = { heads: 6, keyValueHeads: 2, headDimensions: 12, capacity: 24, window: 20 };
     const steps = [
       { firstPosition: 0, rows: 19 },

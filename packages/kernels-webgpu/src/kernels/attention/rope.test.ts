@@ -1,19 +1,12 @@
 import type { RopeParameters } from '@strata/core';
 import { createCpuBackend } from '@strata/kernels-cpu';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { linearGrid, Uniforms, WGSL_LINEAR_GROUP } from '../../runtime/shader.js';
-import { backendForTests } from '../../testing/backend-for-tests.js';
+import { useBackendForTests } from '../../testing/backend-for-tests.js';
 import type { WebGpuBackend } from '../../webgpu-backend.js';
 import { WGSL_ROPE_SINCOS } from './rope.js';
 
-let gpu: WebGpuBackend | undefined;
-let reason = '';
-beforeAll(async () => {
-  const result = await backendForTests();
-  if (typeof result === 'string') reason = result;
-  else gpu = result;
-});
-afterAll(() => gpu?.destroy());
+const backend = useBackendForTests();
 
 function values(count: number, seed: number): Float32Array {
   let state = seed;
@@ -57,7 +50,7 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
 
 describe('rope on WebGPU', () => {
   it('rope_sincos agrees with Math.cos/Math.sin to 2e-7 over a sweep of angles up to 1.6e6', async (context) => {
-    if (!gpu) return context.skip(reason);
+    const gpu = backend(context);
     const angles: number[] = [0, -0, Math.fround(Math.PI / 4), Math.fround(Math.PI / 2), Math.fround(Math.PI)];
     for (let i = 0; i < 2000; i++) angles.push(Math.fround(-7 + (14 * i) / 1999)); // dense over a few turns
     for (let i = 0; i < 2000; i++) angles.push(Math.fround(10 ** (-3 + (9.2 * i) / 1999))); // 1e-3 … 1.6e6
@@ -80,7 +73,7 @@ describe('rope on WebGPU', () => {
   });
 
   it('matches the CPU backend at large positions (θ = position · frequency rounded to f32)', async (context) => {
-    if (!gpu) return context.skip(reason);
+    const gpu = backend(context);
     const cpu = createCpuBackend();
     const headDimensions = 16;
     const half = headDimensions / 2;

@@ -1,17 +1,9 @@
 import type { Backend, SamplingParameters } from '@strata/core';
 import { createCpuBackend } from '@strata/kernels-cpu';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backendForTests } from '../../testing/backend-for-tests.js';
-import type { WebGpuBackend } from '../../webgpu-backend.js';
+import { describe, expect, it } from 'vitest';
+import { useBackendForTests } from '../../testing/backend-for-tests.js';
 
-let gpu: WebGpuBackend | undefined;
-let reason = '';
-beforeAll(async () => {
-  const result = await backendForTests();
-  if (typeof result === 'string') reason = result;
-  else gpu = result;
-});
-afterAll(() => gpu?.destroy());
+const backend = useBackendForTests();
 
 const BASE: SamplingParameters = {
   temperature: 1,
@@ -57,7 +49,7 @@ async function draws(
 
 describe('sampleToken on WebGPU', () => {
   it('draws exactly the CPU reference tokens with top-k, top-p and min-p, including ties at the boundary', async (context) => {
-    if (gpu === undefined) return context.skip(reason);
+    const gpu = backend(context);
     const logits = tiedLogits(3000);
     const settings: Partial<SamplingParameters>[] = [
       { topK: 40 },
@@ -74,11 +66,11 @@ describe('sampleToken on WebGPU', () => {
   });
 
   it('rejects bad options like the CPU reference', (context) => {
-    if (gpu === undefined) return context.skip(reason);
+    const gpu = backend(context);
     const logits = gpu.upload(new Float32Array(4), [1, 4]);
-    expect(() => gpu!.sampleToken(logits, { ...BASE, topP: 0 })).toThrow(/topP/);
+    expect(() => gpu.sampleToken(logits, { ...BASE, topP: 0 })).toThrow(/topP/);
     expect(() =>
-      gpu!.sampleToken(logits, { ...BASE, penaltyTokens: Int32Array.of(9), penaltyCounts: Int32Array.of(1) }),
+      gpu.sampleToken(logits, { ...BASE, penaltyTokens: Int32Array.of(9), penaltyCounts: Int32Array.of(1) }),
     ).toThrow(expect.objectContaining({ code: 'TOKEN_OUT_OF_RANGE' }));
   });
 });
