@@ -45,6 +45,7 @@ export {
   type TransformerPart,
   type TransformerPieces,
 } from './builder/transformer-model.js';
+export { forwardLogits } from './builder/forward-logits.js';
 export {
   type LoadModelOptions,
   loadCompleteModelWith,

@@ -5,7 +5,7 @@ import { createWebGpuBackend } from '@strata/kernels-webgpu';
 import { openModelFiles } from '@strata/loaders/node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadModel } from './load-model.js';
-import { forwardLogits } from './testing/forward-logits.js';
+import { forwardLogits } from './builder/forward-logits.js';
 
 // One table: family × format × reference × backend. References and tolerances: ../shared/fixtures/README.md.
 const fixtures = '../shared/fixtures/models';

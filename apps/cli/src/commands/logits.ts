@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
-import { type Backend, StrataError } from '@strata/core';
+import { StrataError } from '@strata/core';
 import { openModelFiles } from '@strata/loaders/node';
-import { type CompleteTransformer, loadModel } from '@strata/models';
+import { forwardLogits, loadModel } from '@strata/models';
 import type { Command, CommandOutput } from '../command.js';
 import { chooseBackend } from './pipeline-setup.js';
 
@@ -22,28 +22,6 @@ function parseIds(text: string): number[] {
     );
   }
   return ids.map(Number);
-}
-
-/** Logits of every position of `ids`, computed in one prefill step with fresh caches. */
-async function logitsOf(model: CompleteTransformer, backend: Backend, ids: readonly number[]): Promise<Float32Array> {
-  for (const id of ids) {
-    if (id >= model.vocabularySize) {
-      throw new StrataError(
-        'TOKEN_OUT_OF_RANGE',
-        `Token id ${id} is outside the vocabulary of ${model.vocabularySize}.`,
-        { details: { id } },
-      );
-    }
-  }
-  const caches = model.cacheSpecs.map((spec) => ({
-    keys: backend.zeros([ids.length, spec.keyValueWidth]),
-    values: backend.zeros([ids.length, spec.keyValueWidth]),
-  }));
-  const input = backend.upload(Int32Array.from(ids), [ids.length]);
-  const hidden = model.embed(input);
-  const transformed = model.transform(hidden, { backend, firstPosition: 0, caches });
-  const logits = model.lmHead(transformed);
-  return (await backend.read(logits)) as Float32Array;
 }
 
 async function run(argv: readonly string[], output: CommandOutput): Promise<number> {
@@ -76,13 +54,9 @@ async function run(argv: readonly string[], output: CommandOutput): Promise<numb
   const chosen = await chooseBackend(parsed.values.backend, output);
   try {
     const loaded = await loadModel(files, chosen.backend);
-    const values = await logitsOf(loaded, chosen.backend, ids);
+    const logits = await forwardLogits(loaded, chosen.backend, ids);
     loaded.dispose();
-    const vocabulary = loaded.vocabularySize;
-    const rows = ids.map((_, row) => {
-      const slice = values.subarray(row * vocabulary, (row + 1) * vocabulary);
-      return `[${Array.from(slice, (value) => Number(value.toPrecision(9))).join(',')}]`;
-    });
+    const rows = logits.map((row) => `[${Array.from(row, (value) => Number(value.toPrecision(9))).join(',')}]`);
     output.out(`{"logits": [${rows.join(',\n')}]}\n`);
     return 0;
   } finally {

@@ -9,7 +9,7 @@ import { llama } from '../llama/index.js';
 import { DEFAULT_FAMILIES } from '../registry/default-registry.js';
 import { FamilyRegistry } from '../registry/family-registry.js';
 import { defineFamily } from '../registry/model-family.js';
-import { forwardLogits } from '../testing/forward-logits.js';
+import { forwardLogits } from './forward-logits.js';
 import type { TransformerConfig } from '../config/transformer-config.js';
 import { assembleTransformer } from './transformer-model.js';
 

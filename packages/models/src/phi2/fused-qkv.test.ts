@@ -3,7 +3,7 @@ import { createCpuBackend } from '@strata/kernels-cpu';
 import type { GgufWriteTensor } from '@strata/loaders';
 import { describe, expect, it } from 'vitest';
 import { loadModel } from '../load-model.js';
-import { forwardLogits } from '../testing/forward-logits.js';
+import { forwardLogits } from '../builder/forward-logits.js';
 import { rewriteGguf } from '../testing/rewrite-gguf.js';
 
 // Older llama.cpp converters wrote Phi-2 with one `attn_qkv` tensor (rows: queries, keys, values) and its bias; the

@@ -4,7 +4,7 @@ import { bytesSource, ggufValue, type ModelFiles, openModel, sourcesDirectory } 
 import { openModelFiles } from '@strata/loaders/node';
 import { describe, expect, it } from 'vitest';
 import { loadModel } from '../load-model.js';
-import { forwardLogits } from '../testing/forward-logits.js';
+import { forwardLogits } from '../builder/forward-logits.js';
 import { rewriteGguf } from '../testing/rewrite-gguf.js';
 
 // The phi3 fixture, extended to 1024 positions from its original 256 with LongRoPE factors: once as config.json

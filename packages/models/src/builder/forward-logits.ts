@@ -1,12 +1,25 @@
-import type { Backend } from '@strata/core';
-import type { CompleteTransformer } from '../builder/transformer-model.js';
+import { type Backend, StrataError } from '@strata/core';
+import type { CompleteTransformer } from './transformer-model.js';
 
-/** Runs `ids` through a complete model in one prefill step with fresh caches: logits `[ids.length][vocabulary]`. */
+/**
+ * Runs `ids` through a complete model in one prefill step from position 0 with fresh caches, and reads back the logits
+ * of every position: one `Float32Array` of `model.vocabularySize` values per id. Every tensor it makes is disposed
+ * before it returns; the model is not. Throws `TOKEN_OUT_OF_RANGE` for an id outside `0 … vocabularySize − 1`.
+ */
 export async function forwardLogits(
   model: CompleteTransformer,
   backend: Backend,
   ids: readonly number[],
 ): Promise<Float32Array[]> {
+  for (const id of ids) {
+    if (!(Number.isInteger(id) && id >= 0 && id < model.vocabularySize)) {
+      throw new StrataError(
+        'TOKEN_OUT_OF_RANGE',
+        `Token id ${id} is outside the vocabulary of ${model.vocabularySize}.`,
+        { details: { id } },
+      );
+    }
+  }
   const caches = model.cacheSpecs.map((spec) => ({
     keys: backend.zeros([ids.length, spec.keyValueWidth]),
     values: backend.zeros([ids.length, spec.keyValueWidth]),
