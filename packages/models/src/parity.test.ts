@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { Backend } from '@strata/core';
+import { type Backend, WEIGHT_TYPES } from '@strata/core';
 import { createCpuBackend } from '@strata/kernels-cpu';
 import { createWebGpuBackend } from '@strata/kernels-webgpu';
 import { openModelFiles } from '@strata/loaders/node';
@@ -38,24 +38,8 @@ const FAMILIES = [
   'gemma2',
   'gemma3',
 ];
-const QUANT_TYPES = [
-  'f32',
-  'F16',
-  'BF16',
-  'Q8_0',
-  'Q4_0',
-  'Q4_1',
-  'Q5_0',
-  'Q5_1',
-  'Q2_K',
-  'Q3_K',
-  'Q4_K',
-  'Q5_K',
-  'Q6_K',
-  'IQ4_NL',
-  'IQ4_XS',
-  'Q4_K_M',
-];
+// One quant-base fixture per weight type (the F32 one is named in lower case), plus llama.cpp's Q4_K_M mix of types.
+const QUANT_TYPES = [...WEIGHT_TYPES.map((type) => (type === 'F32' ? 'f32' : type)), 'Q4_K_M'];
 
 const FAMILY_CASES: ParityCase[] = FAMILIES.flatMap((fixture) => [
   { fixture, model: '', reference: 'expected.json', tolerance: 1e-3 },

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { StrataError } from '@strata/core';
+import { StrataError, WEIGHT_TYPES } from '@strata/core';
 import { createCpuBackend } from '@strata/kernels-cpu';
 import { describe, expect, it } from 'vitest';
 import type { TokenLogprob } from './generation/types.js';
@@ -25,23 +25,8 @@ const FAMILIES = [
   'gemma2',
   'gemma3',
 ];
-const QUANT_TYPES = [
-  'F16',
-  'BF16',
-  'Q8_0',
-  'Q4_0',
-  'Q4_1',
-  'Q5_0',
-  'Q5_1',
-  'Q2_K',
-  'Q3_K',
-  'Q4_K',
-  'Q5_K',
-  'Q6_K',
-  'IQ4_NL',
-  'IQ4_XS',
-  'Q4_K_M',
-];
+// The quant-base fixture of every weight type except F32, plus llama.cpp's Q4_K_M mix of types.
+const QUANT_TYPES = [...WEIGHT_TYPES.filter((type) => type !== 'F32'), 'Q4_K_M'];
 
 interface Reference {
   readonly input_ids: number[];

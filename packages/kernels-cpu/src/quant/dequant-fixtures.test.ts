@@ -1,7 +1,7 @@
 // Dequantization parity with gguf-py (numpy) on the quant-base model files of the shared fixtures.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { isWeightType } from '@strata/core';
+import { isWeightType, WEIGHT_TYPES } from '@strata/core';
 import { openGgufFile } from '@strata/loaders/node';
 import { describe, expect, it } from 'vitest';
 import { dequantize } from './dequantize.js';
@@ -19,24 +19,8 @@ interface DequantCheck {
   readonly sum_sq: number;
 }
 
-const FILES = [
-  'f32',
-  'F16',
-  'BF16',
-  'Q8_0',
-  'Q4_0',
-  'Q4_1',
-  'Q5_0',
-  'Q5_1',
-  'Q2_K',
-  'Q3_K',
-  'Q4_K',
-  'Q5_K',
-  'Q6_K',
-  'IQ4_NL',
-  'IQ4_XS',
-  'Q4_K_M',
-];
+// One fixture per weight type (the F32 one is named in lower case), plus llama.cpp's Q4_K_M mix of types.
+const FILES = [...WEIGHT_TYPES.map((type) => (type === 'F32' ? 'f32' : type)), 'Q4_K_M'];
 
 describe('dequantization matches gguf-py on the quant-base fixtures', () => {
   it.each(FILES)('%s', async (file) => {
