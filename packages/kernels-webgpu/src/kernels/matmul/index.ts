@@ -1,6 +1,6 @@
 import { StrataError, type Tensor, type WeightTensor } from '@strata/core';
 import type { GpuRuntime } from '../../runtime/runtime.js';
-import { linearGrid, MAX_WORKGROUPS_PER_DIMENSION } from '../../runtime/shader.js';
+import { linearGrid, MAX_WORKGROUPS_PER_DIMENSION, type ShaderSpec } from '../../runtime/shader.js';
 import type { GpuTensor } from '../../tensor/gpu-tensor.js';
 import type { GpuWeight } from '../../weights/gpu-weight.js';
 import { weightShader } from '../../wgsl/dequantize/index.js';
@@ -95,48 +95,8 @@ export function matmul(
   if (rows === 0) return output;
   const type = weight.storedType;
   const biasBinding = { tracked: bias === undefined ? runtime.emptyBuffer : bias.chunks[0]!.tracked };
-  if (rows === 1 && type === 'Q4_K' && quantMatvecSupported(type, columns)) {
-    const variant: QuantMatvecVariant = {
-      type,
-      columns,
-      bias: bias !== undefined,
-      subgroups: runtime.features.subgroups,
-      tuning: DEFAULT_QUANT_TUNING,
-    };
-    const shader = { key: quantMatvecKey(variant), code: () => quantMatvecWgsl(variant), storage: MATVEC_STORAGE };
-    const perGroup = quantMatvecRowsPerWorkgroup(variant);
-    for (const chunk of weight.chunks) {
-      runtime.dispatch({
-        shader,
-        uniforms: matvecUniforms({
-          columns,
-          rowBytes: weight.rowBytes,
-          units: 0,
-          chunkRows: chunk.rows,
-          firstRow: chunk.firstRow,
-          outStride: out,
-          outRows: out,
-          topK: 1,
-          slots: 0,
-          slotOffset: 0,
-          perSlotInput: 0,
-        }),
-        buffers: [{ tracked: chunk.tracked }, { tracked: source.tracked }, biasBinding, { tracked: output.tracked }],
-        workgroups: linearGrid(Math.ceil(chunk.rows / perGroup)),
-      });
-    }
-    return output;
-  }
-  if (rows === 1) {
-    const variant: WideMatvecVariant = {
-      type,
-      columns,
-      bias: bias !== undefined,
-      subgroups: runtime.features.subgroups,
-      tuning: DEFAULT_WIDE_TUNING,
-    };
-    const shader = { key: wideMatvecKey(variant), code: () => wideMatvecWgsl(variant), storage: MATVEC_STORAGE };
-    const units = Math.ceil(columns / weightShader(type).unitColumns);
+  // The three mat-vec kernels take the same uniforms and bindings: one dispatch per weight chunk.
+  const matvecChunks = (shader: ShaderSpec, units: number, rowsPerWorkgroup: number): GpuTensor => {
     for (const chunk of weight.chunks) {
       runtime.dispatch({
         shader,
@@ -154,10 +114,34 @@ export function matmul(
           perSlotInput: 0,
         }),
         buffers: [{ tracked: chunk.tracked }, { tracked: source.tracked }, biasBinding, { tracked: output.tracked }],
-        workgroups: linearGrid(Math.ceil(chunk.rows / DEFAULT_WIDE_TUNING.rowsPerWorkgroup)),
+        workgroups: linearGrid(Math.ceil(chunk.rows / rowsPerWorkgroup)),
       });
     }
     return output;
+  };
+  if (rows === 1 && type === 'Q4_K' && quantMatvecSupported(type, columns)) {
+    const variant: QuantMatvecVariant = {
+      type,
+      columns,
+      bias: bias !== undefined,
+      subgroups: runtime.features.subgroups,
+      tuning: DEFAULT_QUANT_TUNING,
+    };
+    const shader = { key: quantMatvecKey(variant), code: () => quantMatvecWgsl(variant), storage: MATVEC_STORAGE };
+    const perGroup = quantMatvecRowsPerWorkgroup(variant);
+    return matvecChunks(shader, 0, perGroup);
+  }
+  if (rows === 1) {
+    const variant: WideMatvecVariant = {
+      type,
+      columns,
+      bias: bias !== undefined,
+      subgroups: runtime.features.subgroups,
+      tuning: DEFAULT_WIDE_TUNING,
+    };
+    const shader = { key: wideMatvecKey(variant), code: () => wideMatvecWgsl(variant), storage: MATVEC_STORAGE };
+    const units = Math.ceil(columns / weightShader(type).unitColumns);
+    return matvecChunks(shader, units, DEFAULT_WIDE_TUNING.rowsPerWorkgroup);
   }
   if (rows <= MAX_MATVEC_ROWS) {
     const variant: MatvecVariant = {
@@ -172,27 +156,7 @@ export function matmul(
     const shader = { key: matvecKey(variant), code: () => matvecWgsl(variant), storage: MATVEC_STORAGE };
     const units = Math.ceil(columns / weightShader(type).unitColumns);
     const perGroup = matvecRowsPerWorkgroup(DEFAULT_MATVEC_TUNING);
-    for (const chunk of weight.chunks) {
-      runtime.dispatch({
-        shader,
-        uniforms: matvecUniforms({
-          columns,
-          rowBytes: weight.rowBytes,
-          units,
-          chunkRows: chunk.rows,
-          firstRow: chunk.firstRow,
-          outStride: out,
-          outRows: out,
-          topK: 1,
-          slots: 0,
-          slotOffset: 0,
-          perSlotInput: 0,
-        }),
-        buffers: [{ tracked: chunk.tracked }, { tracked: source.tracked }, biasBinding, { tracked: output.tracked }],
-        workgroups: linearGrid(Math.ceil(chunk.rows / perGroup)),
-      });
-    }
-    return output;
+    return matvecChunks(shader, units, perGroup);
   }
   const variant: TiledVariant = { type, columns, bias: bias !== undefined };
   const shader = { key: tiledKey(variant), code: () => tiledWgsl(variant), storage: TILED_STORAGE };
