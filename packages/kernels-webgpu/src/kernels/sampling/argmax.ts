@@ -1,9 +1,8 @@
 import { StrataError, type Tensor } from '@strata/core';
 import type { GpuRuntime } from '../../runtime/runtime.js';
-import { linearGrid, Uniforms, WGSL_LINEAR_GROUP } from '../../runtime/shader.js';
+import { Uniforms } from '../../runtime/shader.js';
 import type { GpuTensor } from '../../tensor/gpu-tensor.js';
-import { rowsAndColumns, rowWorkgroupSize } from '../normalization/norms.js';
-import { workgroupReduction } from '../wgsl/reduce.js';
+import { dispatchRowReduction, rowsAndColumns } from '../normalization/norms.js';
 
 /** Index of the largest value of each row: i32 `[rows]`, the first index on ties (one workgroup per row). */
 export function argmax(runtime: GpuRuntime, input: Tensor): GpuTensor {
@@ -14,39 +13,24 @@ export function argmax(runtime: GpuRuntime, input: Tensor): GpuTensor {
   }
   const output = runtime.allocate('i32', [rows]);
   if (rows === 0) return output;
-  const size = rowWorkgroupSize(columns);
-  const subgroups = runtime.features.subgroups;
-  const reduction = workgroupReduction(subgroups, size);
-  runtime.dispatch({
-    shader: {
-      key: `argmax:wg=${size}:sg=${subgroups ? 1 : 0}`,
-      storage: ['read', 'write'],
-      code: () => /* wgsl */ `${reduction.enable}
-struct Params { rows: u32, columns: u32 }
+  dispatchRowReduction(runtime, rows, columns, {
+    key: 'argmax',
+    storage: ['read', 'write'],
+    declarations: /* wgsl */ `struct Params { rows: u32, columns: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> source: array<f32>;
-@group(0) @binding(2) var<storage, read_write> destination: array<i32>;
-${reduction.functions}
-${WGSL_LINEAR_GROUP}
-@compute @workgroup_size(${size})
-fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) li: u32${reduction.builtins}) {
-  let row = linear_group(group, groups);
-  if (row >= params.rows) { return; }
-  let base = row * params.columns;
-  var best = -3.402823e38;
+@group(0) @binding(2) var<storage, read_write> destination: array<i32>;`,
+    body: (size, args) => /* wgsl */ `var best = -3.402823e38;
   var best_index = 0xffffffffu;
   for (var column = li; column < params.columns; column += ${size}u) {
     let value = source[base + column];
     if (best_index == 0xffffffffu || value > best) { best = value; best_index = column; }
   }
-  let top = reduce_max(best, ${reduction.args});
-  let index = reduce_min_u(select(0xffffffffu, best_index, best == top && best_index != 0xffffffffu), ${reduction.args});
-  if (li == 0u) { destination[row] = i32(select(index, 0u, index == 0xffffffffu)); }
-}`,
-    },
+  let top = reduce_max(best, ${args});
+  let index = reduce_min_u(select(0xffffffffu, best_index, best == top && best_index != 0xffffffffu), ${args});
+  if (li == 0u) { destination[row] = i32(select(index, 0u, index == 0xffffffffu)); }`,
     uniforms: new Uniforms().u(rows).u(columns).words,
     buffers: [{ tracked: source.tracked }, { tracked: output.tracked }],
-    workgroups: linearGrid(rows),
   });
   return output;
 }
