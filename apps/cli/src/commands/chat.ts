@@ -1,5 +1,4 @@
 import { createInterface, type Interface } from 'node:readline/promises';
-import { parseArgs } from 'node:util';
 import { StrataError } from '@strata/core';
 import type { ChatMessage } from '@strata/pipeline';
 import type { Command, CommandOutput } from '../command.js';
@@ -7,8 +6,7 @@ import {
   cacheTypeOption,
   generateOptionsOf,
   loadForCommand,
-  PIPELINE_OPTIONS,
-  SAMPLING_OPTIONS,
+  parseGenerationArgs,
   SHARED_USAGE,
   statsLine,
 } from './pipeline-setup.js';
@@ -104,19 +102,8 @@ export async function runChat(argv: readonly string[], output: CommandOutput, in
   }
 }
 
-function parse(argv: readonly string[]) {
-  return parseArgs({
-    args: [...argv],
-    allowPositionals: true,
-    strict: true,
-    options: {
-      system: { type: 'string' },
-      stats: { type: 'boolean' },
-      ...SAMPLING_OPTIONS,
-      ...PIPELINE_OPTIONS,
-    },
-  });
-}
+const parse = (argv: readonly string[]) =>
+  parseGenerationArgs(argv, { system: { type: 'string' }, stats: { type: 'boolean' } });
 
 /** `strata chat MODEL`: an interactive chat using the model's template. */
 export const chatCommand: Command = {

@@ -1,4 +1,4 @@
-import type { ParseArgsConfig } from 'node:util';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { type Backend, StrataError } from '@strata/core';
 import { createCpuBackend } from '@strata/kernels-cpu';
 import { type CacheType, type GenerateOptions, type LoadProgress, TextPipeline } from '@strata/pipeline';
@@ -27,6 +27,32 @@ export const SAMPLING_OPTIONS = {
   stop: { type: 'string', multiple: true },
   'ignore-eos': { type: 'boolean' },
 } as const satisfies ParseArgsConfig['options'];
+
+/** What {@link parseGenerationArgs} returns for a command with its own `T` options. */
+export type GenerationArgs<T extends NonNullable<ParseArgsConfig['options']>> = ReturnType<
+  typeof parseArgs<{
+    args: string[];
+    allowPositionals: true;
+    strict: true;
+    options: T & typeof SAMPLING_OPTIONS & typeof PIPELINE_OPTIONS;
+  }>
+>;
+
+/**
+ * Parses the arguments of a generating command (`strata run`, `chat`): positionals, the command's own `options`, and
+ * {@link SAMPLING_OPTIONS} and {@link PIPELINE_OPTIONS}, strictly. Throws node:util's `ERR_PARSE_ARGS_*` errors.
+ */
+export function parseGenerationArgs<const T extends NonNullable<ParseArgsConfig['options']>>(
+  argv: readonly string[],
+  options: T,
+): GenerationArgs<T> {
+  return parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    strict: true,
+    options: { ...options, ...SAMPLING_OPTIONS, ...PIPELINE_OPTIONS },
+  });
+}
 
 /** The usage lines of {@link SAMPLING_OPTIONS} and {@link PIPELINE_OPTIONS}. */
 export const SHARED_USAGE = `  -n, --n-predict N      tokens to generate (default 256)

@@ -1,12 +1,10 @@
-import { parseArgs } from 'node:util';
 import { StrataError } from '@strata/core';
 import type { Command, CommandOutput } from '../command.js';
 import {
   cacheTypeOption,
   generateOptionsOf,
   loadForCommand,
-  PIPELINE_OPTIONS,
-  SAMPLING_OPTIONS,
+  parseGenerationArgs,
   SHARED_USAGE,
   statsLine,
 } from './pipeline-setup.js';
@@ -58,14 +56,7 @@ async function run(argv: readonly string[], output: CommandOutput): Promise<numb
   }
 }
 
-function parse(argv: readonly string[]) {
-  return parseArgs({
-    args: [...argv],
-    allowPositionals: true,
-    strict: true,
-    options: { prompt: { type: 'string', short: 'p' }, ...SAMPLING_OPTIONS, ...PIPELINE_OPTIONS },
-  });
-}
+const parse = (argv: readonly string[]) => parseGenerationArgs(argv, { prompt: { type: 'string', short: 'p' } });
 
 /** `strata run MODEL -p PROMPT`: streams a generation to stdout. */
 export const runCommand: Command = {
