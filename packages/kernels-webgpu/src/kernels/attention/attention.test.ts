@@ -5,16 +5,9 @@ import { useBackendForTests } from '../../testing/backend-for-tests.js';
 import type { WebGpuBackend } from '../../webgpu-backend.js';
 import { attention } from './attention.js';
 import { type AttentionTuning, planAttention } from './attention-plan.js';
+import { testValues } from '../../testing/test-values.js';
 
 const backend = useBackendForTests();
-
-function values(count: number, seed: number): Float32Array {
-  let state = seed;
-  return Float32Array.from({ length: count }, () => {
-    state = (state * 1103515245 + 12345) % 2147483648;
-    return (state / 2147483648) * 2 - 1;
-  });
-}
 
 interface Step {
   readonly firstPosition: number;
@@ -34,10 +27,10 @@ async function runSteps(
   };
   const outputs: Float32Array[] = [];
   for (const [index, step] of steps.entries()) {
-    const keys = backend.upload(values(step.rows * width, 3 + index), [step.rows, width]);
-    const newValues = backend.upload(values(step.rows * width, 5 + index), [step.rows, width]);
+    const keys = backend.upload(testValues(step.rows * width, 3 + index), [step.rows, width]);
+    const newValues = backend.upload(testValues(step.rows * width, 5 + index), [step.rows, width]);
     backend.writeKeyValues(cache, keys, newValues, step.firstPosition);
-    const queries = backend.upload(values(step.rows * shape.heads * shape.headDimensions, 7 + index), [
+    const queries = backend.upload(testValues(step.rows * shape.heads * shape.headDimensions, 7 + index), [
       step.rows,
       shape.heads * shape.headDimensions,
     ]);

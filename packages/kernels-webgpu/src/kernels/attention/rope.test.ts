@@ -5,16 +5,9 @@ import { linearGrid, Uniforms, WGSL_LINEAR_GROUP } from '../../runtime/shader.js
 import { useBackendForTests } from '../../testing/backend-for-tests.js';
 import type { WebGpuBackend } from '../../webgpu-backend.js';
 import { WGSL_ROPE_SINCOS } from './rope.js';
+import { testValues } from '../../testing/test-values.js';
 
 const backend = useBackendForTests();
-
-function values(count: number, seed: number): Float32Array {
-  let state = seed;
-  return Float32Array.from({ length: count }, () => {
-    state = (state * 1103515245 + 12345) % 2147483648;
-    return (state / 2147483648) * 2 - 1;
-  });
-}
 
 /** Runs `rope_sincos` on every angle: `[cos, sin]` pairs. */
 async function sincos(backend: WebGpuBackend, angles: Float32Array): Promise<Float32Array> {
@@ -87,7 +80,7 @@ describe('rope on WebGPU', () => {
         attentionFactor: 1,
       };
       for (const firstPosition of [1, 1000, 131_071, 1_000_000]) {
-        const data = values(2 * 2 * headDimensions, firstPosition);
+        const data = testValues(2 * 2 * headDimensions, firstPosition);
         const expected = (await cpu.read(
           cpu.rope(cpu.upload(data, [2, 2 * headDimensions]), firstPosition, parameters),
         )) as Float32Array;

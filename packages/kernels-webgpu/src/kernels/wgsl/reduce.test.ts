@@ -3,6 +3,7 @@ import { createCpuBackend } from '@strata/kernels-cpu';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backendForTests } from '../../testing/backend-for-tests.js';
 import type { WebGpuBackend } from '../../webgpu-backend.js';
+import { testValues } from '../../testing/test-values.js';
 
 // Every kernel with a workgroup reduction, with subgroups and with the shared-memory fallback, against the CPU backend.
 const backends: { label: string; backend?: WebGpuBackend; reason?: string }[] = [
@@ -19,14 +20,6 @@ beforeAll(async () => {
 afterAll(() => {
   for (const entry of backends) entry.backend?.destroy();
 });
-
-function values(count: number, seed: number, spread = 3): Float32Array {
-  let state = seed;
-  return Float32Array.from({ length: count }, () => {
-    state = (state * 1103515245 + 12345) % 2147483648;
-    return ((state / 2147483648) * 2 - 1) * spread;
-  });
-}
 
 const SAMPLING: SamplingParameters = {
   temperature: 0.8,
@@ -46,10 +39,10 @@ const SAMPLING: SamplingParameters = {
 async function compute(backend: Backend): Promise<(Float32Array | Int32Array)[]> {
   const results: (Float32Array | Int32Array)[] = [];
   for (const columns of [50, 1500]) {
-    const input = backend.upload(values(3 * columns, columns), [3, columns]);
+    const input = backend.upload(testValues(3 * columns, columns, 3), [3, columns]);
     const weight = await backend.uploadWeight(
       { name: 'w', type: 'F32', shape: [columns] },
-      new Uint8Array(values(columns, 11).buffer),
+      new Uint8Array(testValues(columns, 11, 3).buffer),
     );
     results.push(await backend.read(backend.rmsNorm(input, weight, 1e-5)));
     results.push(await backend.read(backend.layerNorm(input, weight, weight, 1e-5)));
