@@ -1,24 +1,10 @@
+import { samplingParameters } from '@strata/backend-conformance';
 import type { Backend, SamplingParameters } from '@strata/core';
 import { createCpuBackend } from '@strata/kernels-cpu';
 import { describe, expect, it } from 'vitest';
 import { useBackendForTests } from '../../testing/backend-for-tests.js';
 
 const backend = useBackendForTests();
-
-const BASE: SamplingParameters = {
-  temperature: 1,
-  topK: 0,
-  topP: 1,
-  minP: 0,
-  random: 0,
-  penaltyTokens: new Int32Array(0),
-  penaltyCounts: new Int32Array(0),
-  repetitionPenalty: 1,
-  presencePenalty: 0,
-  frequencyPenalty: 0,
-  logitBiasTokens: new Int32Array(0),
-  logitBiasValues: new Float32Array(0),
-};
 
 // Logits on a 0.25 grid: many exact ties, also at the top-k boundary, where rank order (lower id first) decides.
 // (Settings avoid a top-p boundary that equal weights hit exactly: f32 and f64 sums round it differently.)
@@ -39,7 +25,7 @@ async function draws(
   const tokens = [];
   for (const setting of settings) {
     for (const random of [0, 0.05, 0.3, 0.5, 0.77, 0.95, 0.9999]) {
-      tokens.push(backend.sampleToken(tensor, { ...BASE, ...setting, random }));
+      tokens.push(backend.sampleToken(tensor, samplingParameters({ ...setting, random })));
     }
   }
   const values = [];
@@ -68,9 +54,9 @@ describe('sampleToken on WebGPU', () => {
   it('rejects bad options like the CPU reference', (context) => {
     const gpu = backend(context);
     const logits = gpu.upload(new Float32Array(4), [1, 4]);
-    expect(() => gpu.sampleToken(logits, { ...BASE, topP: 0 })).toThrow(/topP/);
+    expect(() => gpu.sampleToken(logits, samplingParameters({ topP: 0 }))).toThrow(/topP/);
     expect(() =>
-      gpu.sampleToken(logits, { ...BASE, penaltyTokens: Int32Array.of(9), penaltyCounts: Int32Array.of(1) }),
+      gpu.sampleToken(logits, samplingParameters({ penaltyTokens: Int32Array.of(9), penaltyCounts: Int32Array.of(1) })),
     ).toThrow(expect.objectContaining({ code: 'TOKEN_OUT_OF_RANGE' }));
   });
 });
