@@ -11,6 +11,8 @@ export {
 export { isWeightType, WEIGHT_TYPES, type DType, type WeightType } from './dtypes/dtype.js';
 export { elementCount, type Tensor, type WeightDescriptor, type WeightTensor } from './tensor/tensor.js';
 export type { RopePairing, RopeParameters } from './backend/rope.js';
+export type { StepBody, StepPlan } from './backend/step-plan.js';
+export { checkStepIds, createEagerStepPlan } from './backend/eager-step-plan.js';
 export { validateSamplingParameters } from './backend/sampling-validation.js';
 export type {
   ActivationKind,

@@ -296,4 +296,18 @@ describe('cpu backend: routing and sampling', () => {
     ).toBe(2);
     expect(errorCode(() => backend.sampleToken(logits, { ...base, random: 1 }))).toBe('INVALID_SAMPLING_OPTIONS');
   });
+
+  it('captureStep runs the body for every run, at that run\'s position, with the run\'s ids', async () => {
+    const seen: number[] = [];
+    const plan = backend.captureStep(2, (ids, firstPosition) => {
+      seen.push(firstPosition);
+      return ids;
+    });
+    expect(Array.from(await backend.read(plan.run(Int32Array.of(4, 5), 7)))).toEqual([4, 5]);
+    expect(Array.from(await backend.read(plan.run(Int32Array.of(6, 1), 9)))).toEqual([6, 1]);
+    expect(seen).toEqual([7, 9]);
+    expect(errorCode(() => plan.run(Int32Array.of(1), 0))).toBe('SHAPE_MISMATCH');
+    plan.dispose();
+    expect(errorCode(() => plan.run(Int32Array.of(1, 2), 0))).toBe('TENSOR_DISPOSED');
+  });
 });

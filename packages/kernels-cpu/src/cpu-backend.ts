@@ -7,7 +7,10 @@ import {
   type KeyValueCache,
   type RopeParameters,
   type SamplingParameters,
+  type StepBody,
+  type StepPlan,
   StrataError,
+  createEagerStepPlan,
   type Tensor,
   type WeightBytes,
   type WeightDescriptor,
@@ -233,6 +236,11 @@ class CpuBackend implements Backend {
 
   sampleToken(logits: Tensor, parameters: SamplingParameters): Tensor {
     return sampleToken(logits, parameters);
+  }
+
+  /** Ops run at once here, so a plan simply runs `body` for each step (see `createEagerStepPlan`). */
+  captureStep(rows: number, body: StepBody): StepPlan {
+    return createEagerStepPlan(this, rows, body);
   }
 }
 

@@ -8,6 +8,8 @@ import {
   type KeyValueCache,
   type RopeParameters,
   type SamplingParameters,
+  type StepBody,
+  type StepPlan,
   StrataError,
   type Tensor,
   type WeightBytes,
@@ -29,6 +31,7 @@ import { argmax } from './kernels/sampling/argmax.js';
 import { sampleToken } from './kernels/sampling/sample-token.js';
 import { combineExperts, routeExperts } from './kernels/routing/experts.js';
 import { GpuRuntime } from './runtime/runtime.js';
+import { GpuStepPlan } from './runtime/step-plan.js';
 import { BACKEND_NAME, GpuTensor } from './tensor/gpu-tensor.js';
 import { GpuWeight } from './weights/gpu-weight.js';
 import { uploadWeight } from './weights/upload-weight.js';
@@ -129,6 +132,7 @@ export class WebGpuBackend implements Backend {
    * device error of the recorded work (validation, out-of-memory) and `DEVICE_LOST` when mapping fails.
    */
   async read(tensor: Tensor): Promise<Float32Array | Int32Array> {
+    this.runtime.recorder.refuseWhileCapturing('read tensors back');
     const source = this.runtime.tensor(tensor);
     const bytes = source.byteLength;
     const empty = () => (source.dtype === 'i32' ? new Int32Array(0) : new Float32Array(0));
@@ -167,6 +171,7 @@ export class WebGpuBackend implements Backend {
    * error seen since the last check.
    */
   async flush(): Promise<void> {
+    this.runtime.recorder.refuseWhileCapturing('wait for the device');
     this.runtime.recorder.submit();
     await this.device.queue.onSubmittedWorkDone();
     await this.runtime.errors.check();
@@ -407,6 +412,15 @@ export class WebGpuBackend implements Backend {
    */
   sampleToken(logits: Tensor, parameters: SamplingParameters): Tensor {
     return sampleToken(this.runtime, logits, parameters);
+  }
+
+  // ── captured steps (src/runtime/step-plan.ts) ───────────────────────────────────────────────────────────────────
+  /**
+   * {@link Backend.captureStep}: the first run records the body's dispatches; every run then writes the ids and the
+   * position-dependent uniforms and re-encodes the recording (no per-op work on the CPU).
+   */
+  captureStep(rows: number, body: StepBody): StepPlan {
+    return new GpuStepPlan(this.runtime, rows, body);
   }
 
   /** GPU memory held: activations in use, free buffers kept by the pool, weights. */

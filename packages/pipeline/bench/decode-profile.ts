@@ -4,7 +4,7 @@
  * dispatches, bind group / buffer creations, writeBuffer calls and submits.
  *
  *   pnpm exec tsx packages/pipeline/bench/decode-profile.ts --layers 16 --steps 64 --type Q4_K_M
- *   (or --file model.gguf: profile an existing model file)
+ *   (or --file model.gguf: profile an existing model file; --eager: record every step op by op, no captured plan)
  */
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -20,6 +20,7 @@ const { values } = parseArgs({
     type: { type: 'string', default: 'Q4_K_M' },
     hidden: { type: 'string', default: '256' },
     file: { type: 'string' },
+    eager: { type: 'boolean', default: false },
   },
 });
 const layers = Number(values.layers);
@@ -45,7 +46,12 @@ if (!existsSync(path)) {
   );
 }
 const backend = await createWebGpuBackend({ powerPreference: 'high-performance' });
-const pipeline = await TextPipeline.load(await openModelFiles(path), { backend, contextLength: 512, chunkSize: 64 });
+const pipeline = await TextPipeline.load(await openModelFiles(path), {
+  backend,
+  contextLength: 512,
+  chunkSize: 64,
+  capturedDecode: !values.eager,
+});
 const device = backend.device;
 const counts = { dispatch: 0, bindGroup: 0, buffer: 0, writeBuffer: 0, submit: 0, encoder: 0 };
 const wrap = <T extends object>(target: T, name: keyof T & string, counter: keyof typeof counts) => {
@@ -61,6 +67,15 @@ wrap(device, 'createCommandEncoder', 'encoder');
 wrap(device.queue, 'writeBuffer', 'writeBuffer');
 wrap(device.queue, 'submit', 'submit');
 wrap(backend.runtime.recorder, 'dispatch', 'dispatch');
+const recorder = backend.runtime.recorder;
+const replay = recorder.replay.bind(recorder);
+let replayMs = 0;
+recorder.replay = (commands) => {
+  for (const command of commands) if (command.kind === 'dispatch') counts.dispatch++;
+  const started = performance.now();
+  replay(commands);
+  replayMs += performance.now() - started;
+};
 let readStart = 0;
 let recordMs = 0;
 const recordSamples: number[] = [];
@@ -82,6 +97,7 @@ for (let run = 0; run < 3; run++) {
   await pipeline.reset();
   for (const key of Object.keys(counts) as (keyof typeof counts)[]) counts[key] = 0;
   recordMs = 0;
+  replayMs = 0;
   recordSamples.length = 0;
   waitMs = 0;
   let generated = 0;

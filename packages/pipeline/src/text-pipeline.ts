@@ -31,6 +31,11 @@ export interface RuntimeOptions {
    * (to reproduce its tokens); storage stays f32 for now.
    */
   readonly cacheType?: CacheType;
+  /**
+   * Decode steps replay a captured step plan (`Backend.captureStep`) instead of running every op again (default
+   * true): the same numbers with far less work on the CPU per token. `false` runs every step eagerly.
+   */
+  readonly capturedDecode?: boolean;
   /** Callbacks around every forward step (tracing, profiling). */
   readonly hooks?: StepHooks;
 }
@@ -112,6 +117,7 @@ export class TextPipeline {
       contextLength,
       chunkSize: Math.min(chunkSize, contextLength),
       cacheType,
+      ...(parts.capturedDecode === undefined ? {} : { capturedDecode: parts.capturedDecode }),
     });
     const executor = parts.hooks === undefined ? local : withStepHooks(local, parts.hooks);
     return new TextPipeline({

@@ -1,5 +1,6 @@
 import type { Tensor, WeightDescriptor, WeightTensor } from '../tensor/tensor.js';
 import type { RopeParameters } from './rope.js';
+import type { StepBody, StepPlan } from './step-plan.js';
 
 /** Activation functions the backends implement. */
 export type ActivationKind = 'silu' | 'gelu-tanh' | 'gelu-erf' | 'relu';
@@ -178,4 +179,13 @@ export interface Backend {
   argmax(input: Tensor): Tensor;
   /** Samples one token from the last row of `logits` `[rows, vocabulary]`: i32 `[1]`. */
   sampleToken(logits: Tensor, parameters: SamplingParameters): Tensor;
+
+  // ── captured steps ──────────────────────────────────────────────────────────────────────────────────────────────
+  /**
+   * A plan that runs `body` for `rows` token ids at a time. A recording backend (WebGPU) records the body's ops on the
+   * first run and replays the recording afterwards, with positions handed to the kernels through their parameters, so
+   * one plan serves every position (sliding windows and ring caches included). A backend without recording runs
+   * `body` each time. The plan owns the body's intermediate tensors: nothing it allocates outlives {@link StepPlan.dispose}.
+   */
+  captureStep(rows: number, body: StepBody): StepPlan;
 }

@@ -49,8 +49,10 @@ export class GpuRuntime {
         { details: { shape: [...shape], bytes } },
       );
     }
-    const tracked = this.pool.acquire(bytes);
-    return new GpuTensor(dtype, [...shape], new GpuStorage(tracked, (buffer) => this.pool.release(buffer)));
+    // A step being captured allocates from its own pool, which keeps the buffer for every replay.
+    const pool = this.recorder.capture?.pool ?? this.pool;
+    const tracked = pool.acquire(bytes);
+    return new GpuTensor(dtype, [...shape], new GpuStorage(tracked, (buffer) => pool.release(buffer)));
   }
 
   /** A new view of the same storage with another shape. */

@@ -101,6 +101,7 @@ export async function loadTextPipeline(source: ModelSource, options: LoadTextPip
     contextLength: options.contextLength,
     chunkSize: options.chunkSize,
     cacheType,
+    ...(options.capturedDecode === undefined ? {} : { capturedDecode: options.capturedDecode }),
     hooks: options.hooks,
     onDispose: () => model.dispose(),
   });

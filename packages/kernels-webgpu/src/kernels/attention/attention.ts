@@ -238,9 +238,14 @@ export function attention(
   }
   const output = runtime.allocate('f32', query.shape);
   if (rows === 0) return output;
-  const lastPosition = firstPosition + rows - 1;
-  const firstKey = Math.max(0, lastPosition - capacity + 1);
-  const visibleKeys = Math.min(lastPosition + 1 - firstKey, options.window ?? Number.POSITIVE_INFINITY);
+  const firstKeyAt = (position: number) => Math.max(0, position + rows - capacity);
+  // A captured step replays at every position: its split count (a workgroup count) must not depend on the position,
+  // so it is planned for the most keys the cache can show; splits past the keys of a step find no work.
+  const capturing = runtime.recorder.capture !== undefined;
+  const visibleKeys = Math.min(
+    capturing ? capacity : firstPosition + rows - firstKeyAt(firstPosition),
+    options.window ?? Number.POSITIVE_INFINITY,
+  );
   const plan = planAttention(
     { rows, heads, keyValueHeads, headDimensions, keys: visibleKeys },
     runtime.limits.maxComputeWorkgroupStorageSize,
@@ -248,15 +253,15 @@ export function attention(
   );
   const softcap = options.softcap !== undefined && options.softcap > 0;
   const blocks = Math.ceil(rows / plan.rowsPerBlock) * (heads / plan.headsPerBlock);
-  const uniforms = (capacityOrHeadSize: number) =>
+  const uniforms = (capacityOrHeadSize: number, position = firstPosition) =>
     new Uniforms()
       .u(rows)
       .u(heads)
       .u(keyValueHeads)
-      .u(firstPosition)
+      .u(position)
       .u(capacityOrHeadSize)
       .u(options.window ?? 0)
-      .u(firstKey)
+      .u(firstKeyAt(position))
       .f(options.scale)
       .f(softcap ? options.softcap! : 0)
       .u(plan.splits).words;
@@ -270,6 +275,7 @@ export function attention(
       code: () => attentionShader(headDimensions, plan, softcap),
     },
     uniforms: uniforms(capacity),
+    position: { firstPosition, uniforms: (position) => uniforms(capacity, position) },
     buffers: [
       { tracked: query.tracked },
       { tracked: keys.tracked },

@@ -67,6 +67,7 @@ export function writeKeyValues(
   const skipped = Math.max(0, rows - capacity);
   const count = (rows - skipped) * width;
   if (count === 0) return;
+  const uniformsAt = (position: number) => new Uniforms().u(count).u(width).u(capacity).u(skipped).u(position).words;
   runtime.dispatch({
     shader: {
       key: `write-key-values:${precision}`,
@@ -91,7 +92,11 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   cache_values[slot * params.width + column] = ${half ? 'round_to_half(values[row * params.width + column])' : 'values[row * params.width + column]'};
 }`,
     },
-    uniforms: new Uniforms().u(count).u(width).u(capacity).u(skipped).u(firstPosition).words,
+    uniforms: uniformsAt(firstPosition),
+    position: {
+      firstPosition,
+      uniforms: uniformsAt,
+    },
     buffers: [
       { tracked: newKeys.tracked },
       { tracked: newValues.tracked },
