@@ -297,7 +297,7 @@ describe('cpu backend: routing and sampling', () => {
     expect(errorCode(() => backend.sampleToken(logits, { ...base, random: 1 }))).toBe('INVALID_SAMPLING_OPTIONS');
   });
 
-  it('captureStep runs the body for every run, at that run\'s position, with the run\'s ids', async () => {
+  it("captureStep runs the body for every run, at that run's position, with the run's ids", async () => {
     const seen: number[] = [];
     const plan = backend.captureStep(2, (ids, firstPosition) => {
       seen.push(firstPosition);

@@ -218,6 +218,19 @@ class CpuBackend implements Backend {
     writeKeyValues(cache, keys, values, firstPosition);
   }
 
+  ropeAndWriteKeyValues(
+    queries: Tensor,
+    keys: Tensor,
+    values: Tensor,
+    cache: KeyValueCache,
+    firstPosition: number,
+    parameters: RopeParameters,
+  ): Tensor {
+    const rotatedKeys = rope(keys, firstPosition, parameters);
+    writeKeyValues(cache, rotatedKeys, values, firstPosition);
+    return rope(queries, firstPosition, parameters);
+  }
+
   attention(queries: Tensor, cache: KeyValueCache, options: AttentionOptions): Tensor {
     return attention(queries, cache, options);
   }

@@ -19,6 +19,7 @@ import {
 import { type AcquiredDevice, acquireDevice, type DeviceOptions, type GpuFeatures } from './device/acquire-device.js';
 import { ErrorTracker } from './device/error-tracker.js';
 import { attention } from './kernels/attention/attention.js';
+import { ropeAndWriteKeyValues } from './kernels/attention/rope-and-write.js';
 import { writeKeyValues } from './kernels/attention/write-key-values.js';
 import { binary, unary } from './kernels/elementwise/elementwise.js';
 import { embedding } from './kernels/embedding/index.js';
@@ -370,6 +371,18 @@ export class WebGpuBackend implements Backend {
    */
   writeKeyValues(cache: KeyValueCache, keys: Tensor, values: Tensor, firstPosition: number): void {
     writeKeyValues(this.runtime, cache, keys, values, firstPosition);
+  }
+
+  /** {@link Backend.ropeAndWriteKeyValues}: one dispatch for both rotations and the cache write. */
+  ropeAndWriteKeyValues(
+    queries: Tensor,
+    keys: Tensor,
+    values: Tensor,
+    cache: KeyValueCache,
+    firstPosition: number,
+    parameters: RopeParameters,
+  ): Tensor {
+    return ropeAndWriteKeyValues(this.runtime, queries, keys, values, cache, firstPosition, parameters);
   }
 
   /**

@@ -21,6 +21,7 @@ const { values } = parseArgs({
     hidden: { type: 'string', default: '256' },
     file: { type: 'string' },
     eager: { type: 'boolean', default: false },
+    'submit-every': { type: 'string' },
   },
 });
 const layers = Number(values.layers);
@@ -68,13 +69,16 @@ wrap(device.queue, 'writeBuffer', 'writeBuffer');
 wrap(device.queue, 'submit', 'submit');
 wrap(backend.runtime.recorder, 'dispatch', 'dispatch');
 const recorder = backend.runtime.recorder;
+if (values['submit-every'] !== undefined) recorder.submitEvery = Number(values['submit-every']);
 const replay = recorder.replay.bind(recorder);
 let replayMs = 0;
+const replaySamples: number[] = [];
 recorder.replay = (commands) => {
   for (const command of commands) if (command.kind === 'dispatch') counts.dispatch++;
   const started = performance.now();
   replay(commands);
   replayMs += performance.now() - started;
+  replaySamples.push(performance.now() - started);
 };
 let readStart = 0;
 let recordMs = 0;
@@ -98,6 +102,7 @@ for (let run = 0; run < 3; run++) {
   for (const key of Object.keys(counts) as (keyof typeof counts)[]) counts[key] = 0;
   recordMs = 0;
   replayMs = 0;
+  replaySamples.length = 0;
   recordSamples.length = 0;
   waitMs = 0;
   let generated = 0;
@@ -114,7 +119,11 @@ for (let run = 0; run < 3; run++) {
       (recordMs / (steps + 1)) * 1000
     ).toFixed(
       0,
-    )} µs/step (median ${median.toFixed(0)}, min ${(sorted[0]! * 1000).toFixed(0)}), read-wait ${((waitMs / (steps + 1)) * 1000).toFixed(0)} µs/step; per step: ${Object.entries(
+    )} µs/step (median ${median.toFixed(0)}, min ${(sorted[0]! * 1000).toFixed(0)}), replay ${((replayMs / (steps + 1)) * 1000).toFixed(0)} µs/step (median ${(
+      ([...replaySamples].sort((a, b) => a - b)[Math.floor(replaySamples.length / 2)] ?? 0) * 1000
+    ).toFixed(
+      0,
+    )} µs, ${(((replayMs * 1000) / Math.max(1, counts.dispatch)) * (steps + 1)).toFixed(2)} µs/dispatch mean), read-wait ${((waitMs / (steps + 1)) * 1000).toFixed(0)} µs/step; per step: ${Object.entries(
       counts,
     )
       .map(([key, value]) => `${key} ${per(value)}`)

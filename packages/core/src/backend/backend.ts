@@ -165,6 +165,19 @@ export interface Backend {
   /** Writes keys and values `[rows, keyValueHeads · headDimensions]` for positions `firstPosition + row` into the cache. */
   writeKeyValues(cache: KeyValueCache, keys: Tensor, values: Tensor, firstPosition: number): void;
   /**
+   * RoPE on queries and keys and the cache write in one op: writes `rope(keys)` and `values` for positions
+   * `firstPosition + row` into the cache and returns `rope(queries)`. The same numbers as {@link Backend.rope} twice and
+   * {@link Backend.writeKeyValues}, in one pass over the step's rows (one dispatch instead of three on the GPU).
+   */
+  ropeAndWriteKeyValues(
+    queries: Tensor,
+    keys: Tensor,
+    values: Tensor,
+    cache: KeyValueCache,
+    firstPosition: number,
+    parameters: RopeParameters,
+  ): Tensor;
+  /**
    * Causal attention of `queries` `[rows, heads · headDimensions]` over the cache (which must already hold the keys and
    * values of these rows): `[rows, heads · headDimensions]`.
    */

@@ -216,7 +216,7 @@ export class Recorder {
           pass.setPipeline(command.pipeline);
           this.passPipeline = command.pipeline;
         }
-        pass.setBindGroup(0, command.bindGroup, command.dynamicOffsets);
+        pass.setBindGroup(0, command.bindGroup, command.dynamicOffsets, 0, 1);
         pass.dispatchWorkgroups(command.x, command.y, command.z);
         if (++this.dispatches >= this.submitEvery) this.submit();
       } else if (command.kind === 'copy') {

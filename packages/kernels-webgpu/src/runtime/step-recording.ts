@@ -8,12 +8,14 @@ import { MAX_UNIFORM_BYTES } from './shader.js';
 export interface ReplayDispatch {
   /** Discriminates the command kinds. */
   readonly kind: 'dispatch';
+  /** The kernel's `ShaderSpec.key` (profiles group dispatches by it). */
+  readonly key: string;
   /** The compute pipeline. */
   readonly pipeline: GPUComputePipeline;
   /** Its bind group (uniform slot and storage buffers). */
   readonly bindGroup: GPUBindGroup;
-  /** The one dynamic offset of the uniform binding. */
-  readonly dynamicOffsets: readonly number[];
+  /** The one dynamic offset of the uniform binding (a typed array: the cheaper `setBindGroup` form). */
+  readonly dynamicOffsets: Uint32Array;
   /** Workgroup counts. */
   readonly x: number;
   /** Workgroup counts. */
@@ -187,9 +189,10 @@ export class StepRecording {
       const [x, y = 1, z = 1] = command.workgroups;
       return {
         kind: 'dispatch',
+        key: command.pipeline.key,
         pipeline: command.pipeline.pipeline,
         bindGroup: device.createBindGroup({ layout: command.pipeline.layout, entries }),
-        dynamicOffsets: [command.slot * stride],
+        dynamicOffsets: Uint32Array.of(command.slot * stride),
         x,
         y,
         z,

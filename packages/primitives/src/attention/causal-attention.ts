@@ -213,10 +213,15 @@ export class CausalAttention {
       key = replace(backend, key, normPerHead(backend, settings.keyNorm, key, keyValueHeads, headDimensions));
     }
     if (settings.rotary !== undefined) {
-      query = replace(backend, query, backend.rope(query, firstPosition, settings.rotary));
-      key = replace(backend, key, backend.rope(key, firstPosition, settings.rotary));
+      // Both rotations and the cache write as one op (one dispatch on the GPU).
+      query = replace(
+        backend,
+        query,
+        backend.ropeAndWriteKeyValues(query, key, value, cache, firstPosition, settings.rotary),
+      );
+    } else {
+      backend.writeKeyValues(cache, key, value, firstPosition);
     }
-    backend.writeKeyValues(cache, key, value, firstPosition);
     backend.dispose(key);
     backend.dispose(value);
     const attended = backend.attention(query, cache, {

@@ -1,6 +1,7 @@
 import { type KeyValueCache, StrataError, type Tensor } from '@strata/core';
 import type { GpuRuntime } from '../../runtime/runtime.js';
 import { linearGrid, Uniforms, WGSL_LINEAR_GROUP } from '../../runtime/shader.js';
+import type { GpuTensor } from '../../tensor/gpu-tensor.js';
 
 const WORKGROUP = 256;
 
@@ -23,18 +24,30 @@ fn round_to_half(v: f32) -> f32 {
 }
 `;
 
-/**
- * Writes keys and values `[rows, width]` of positions `firstPosition + row` into cache rows `position mod capacity`.
- * When more rows arrive than the cache holds, only the last `capacity` rows are written (the earlier ones would be
- * overwritten anyway), so no two invocations write one row. An `'f16'` cache gets every value rounded to half precision.
- */
-export function writeKeyValues(
-  runtime: GpuRuntime,
-  cache: KeyValueCache,
-  keys: Tensor,
-  values: Tensor,
-  firstPosition: number,
-): void {
+/** The checked operands of a cache write (see {@link checkCacheWrite}). */
+export interface CacheWrite {
+  /** Keys `[rows, width]` to write. */
+  readonly keys: GpuTensor;
+  /** Values, same shape. */
+  readonly values: GpuTensor;
+  /** The cache's keys `[capacity, width]`. */
+  readonly cacheKeys: GpuTensor;
+  /** The cache's values. */
+  readonly cacheValues: GpuTensor;
+  /** Cache rows. */
+  readonly capacity: number;
+  /** keyValueHeads · headDimensions. */
+  readonly width: number;
+  /** Rows written by the step. */
+  readonly rows: number;
+  /** Leading rows not written because later rows of the same step overwrite their ring rows. */
+  readonly skipped: number;
+  /** The cache's numerics. */
+  readonly precision: 'f32' | 'f16';
+}
+
+/** Checks the operands of a cache write (types, shapes, precision) for `writeKeyValues` and the fused RoPE write. */
+export function checkCacheWrite(runtime: GpuRuntime, cache: KeyValueCache, keys: Tensor, values: Tensor): CacheWrite {
   const precision = cache.precision ?? 'f32';
   if (precision !== 'f32' && precision !== 'f16') {
     throw new StrataError(
@@ -42,7 +55,6 @@ export function writeKeyValues(
       `writeKeyValues: cache precision must be 'f32' or 'f16', got ${String(precision)}.`,
     );
   }
-  const half = precision === 'f16';
   const cacheKeys = runtime.tensor(cache.keys, 'f32', 'key cache');
   const cacheValues = runtime.tensor(cache.values, 'f32', 'value cache');
   const newKeys = runtime.tensor(keys, 'f32', 'keys');
@@ -65,7 +77,26 @@ export function writeKeyValues(
     );
   }
   const skipped = Math.max(0, rows - capacity);
-  const count = (rows - skipped) * width;
+  return { keys: newKeys, values: newValues, cacheKeys, cacheValues, capacity, width, rows, skipped, precision };
+}
+
+/**
+ * Writes keys and values `[rows, width]` of positions `firstPosition + row` into cache rows `position mod capacity`.
+ * When more rows arrive than the cache holds, only the last `capacity` rows are written (the earlier ones would be
+ * overwritten anyway), so no two invocations write one row. An `'f16'` cache gets every value rounded to half precision.
+ */
+export function writeKeyValues(
+  runtime: GpuRuntime,
+  cache: KeyValueCache,
+  keys: Tensor,
+  values: Tensor,
+  firstPosition: number,
+): void {
+  const write = checkCacheWrite(runtime, cache, keys, values);
+  const { capacity, width, skipped, precision } = write;
+  const { keys: newKeys, values: newValues, cacheKeys, cacheValues } = write;
+  const half = precision === 'f16';
+  const count = (write.rows - skipped) * width;
   if (count === 0) return;
   const uniformsAt = (position: number) => new Uniforms().u(count).u(width).u(capacity).u(skipped).u(position).words;
   runtime.dispatch({
