@@ -79,7 +79,9 @@ describe('captured step plans', () => {
     const [captured, eager] = outputs as [Float32Array[], Float32Array[]];
     captured.forEach((row, step) => {
       expect(row.length).toBe(WIDTH);
-      row.forEach((value, index) => expect(value).toBeCloseTo(eager[step]![index]!, 5));
+      row.forEach((value, index) => {
+        expect(value).toBeCloseTo(eager[step]![index]!, 5);
+      });
     });
   });
 

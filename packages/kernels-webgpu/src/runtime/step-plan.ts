@@ -40,7 +40,8 @@ export class GpuStepPlan implements StepPlan {
   run(ids: Int32Array, firstPosition: number): Tensor {
     if (this.disposed) throw new StrataError('TENSOR_DISPOSED', 'This step plan was disposed; capture a new one.');
     checkStepIds(ids, this.rows);
-    const captured = (this.captured ??= this.capture(firstPosition));
+    this.captured ??= this.capture(firstPosition);
+    const captured = this.captured;
     const recorder = this.runtime.recorder;
     recorder.write(captured.ids.tracked, 0, ids);
     const dynamic = captured.step.dynamicUniforms;
