@@ -163,7 +163,7 @@ export class StepRecording {
     const area = (slots: readonly Uint32Array[], label: string) => {
       if (slots.length === 0) return undefined;
       const host = new Uint32Array(slots.length * wordsPerSlot);
-      slots.forEach((words, slot) => host.set(words, slot * wordsPerSlot));
+      for (const [slot, words] of slots.entries()) host.set(words, slot * wordsPerSlot);
       const tracked = createTrackedBuffer(
         device,
         host.byteLength,
