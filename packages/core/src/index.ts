@@ -8,7 +8,7 @@ export {
   type GgmlTypeInfo,
   type GgmlTypeName,
 } from './dtypes/ggml-type.js';
-export { isWeightType, WEIGHT_TYPES, type DType, type WeightType } from './dtypes/dtype.js';
+export { dtypeBytes, isWeightType, WEIGHT_TYPES, type DType, type WeightType } from './dtypes/dtype.js';
 export { elementCount, type Tensor, type WeightDescriptor, type WeightTensor } from './tensor/tensor.js';
 export type { RopePairing, RopeParameters } from './backend/rope.js';
 export type { StepBody, StepPlan } from './backend/step-plan.js';
@@ -21,6 +21,7 @@ export type {
   ExpertRouting,
   ExpertRoutingOptions,
   KeyValueCache,
+  KeyValuePrecision,
   SamplingParameters,
   WeightBytes,
 } from './backend/backend.js';

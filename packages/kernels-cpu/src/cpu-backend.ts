@@ -5,6 +5,7 @@ import {
   type ExpertRouting,
   type ExpertRoutingOptions,
   type KeyValueCache,
+  type KeyValuePrecision,
   type RopeParameters,
   type SamplingParameters,
   type StepBody,
@@ -99,6 +100,15 @@ class CpuBackend implements Backend {
   zeros(shape: readonly number[]): Tensor {
     expectShape(isValidShape(shape), `zeros: [${shape.join(', ')}] is not a shape.`);
     return fromData(new Float32Array(elementCount(shape)), shape);
+  }
+
+  createKeyValueCache(capacity: number, width: number, precision: KeyValuePrecision = 'f32'): KeyValueCache {
+    // The reference keeps f32 storage; an f16 cache rounds what is written (see KeyValueCache.precision).
+    return {
+      keys: this.zeros([capacity, width]),
+      values: this.zeros([capacity, width]),
+      ...(precision === 'f16' ? { precision } : {}),
+    };
   }
 
   async read(tensor: Tensor): Promise<Float32Array | Int32Array> {

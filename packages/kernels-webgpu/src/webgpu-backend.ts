@@ -6,6 +6,7 @@ import {
   type ExpertRoutingOptions,
   elementCount,
   type KeyValueCache,
+  type KeyValuePrecision,
   type RopeParameters,
   type SamplingParameters,
   type StepBody,
@@ -135,7 +136,8 @@ export class WebGpuBackend implements Backend {
   async read(tensor: Tensor): Promise<Float32Array | Int32Array> {
     this.runtime.recorder.refuseWhileCapturing('read tensors back');
     const source = this.runtime.tensor(tensor);
-    const bytes = source.byteLength;
+    // Halves (an f16 KV cache) are copied as whole words and widened to f32 on the host.
+    const bytes = Math.ceil(source.byteLength / 4) * 4;
     const empty = () => (source.dtype === 'i32' ? new Int32Array(0) : new Float32Array(0));
     if (bytes === 0) {
       await this.flush();
@@ -164,7 +166,23 @@ export class WebGpuBackend implements Backend {
     if (reusable && this.stagingBuffers.length < STAGING_REUSE_COUNT) this.stagingBuffers.push(staging);
     else staging.destroy();
     await this.runtime.errors.check();
+    if (source.dtype === 'f16') return halvesToFloats(new Uint16Array(copy, 0, source.size));
     return source.dtype === 'i32' ? new Int32Array(copy) : new Float32Array(copy);
+  }
+
+  /**
+   * {@link Backend.createKeyValueCache}: an `'f16'` cache is stored as halves (two per word; half the bytes of f32),
+   * written by the cache-write kernels and read by attention directly. `width` must be even for that (heads of even
+   * size); an odd width keeps f32 storage and rounds.
+   */
+  createKeyValueCache(capacity: number, width: number, precision: KeyValuePrecision = 'f32'): KeyValueCache {
+    const half = precision === 'f16' && width % 2 === 0;
+    const make = () => {
+      const tensor = this.runtime.allocate(half ? 'f16' : 'f32', [capacity, width]);
+      this.runtime.recorder.clear(tensor.tracked, 0, Math.ceil(Math.max(4, tensor.byteLength) / 4) * 4);
+      return tensor;
+    };
+    return { keys: make(), values: make(), ...(precision === 'f16' ? { precision } : {}) };
   }
 
   /**
@@ -466,4 +484,24 @@ export class WebGpuBackend implements Backend {
 export async function createWebGpuBackend(options: WebGpuBackendOptions = {}): Promise<WebGpuBackend> {
   const acquired = await acquireDevice(options);
   return new WebGpuBackend(acquired, options);
+}
+
+/** IEEE half-precision bit patterns widened to f32 (exact). */
+function halvesToFloats(halves: Uint16Array): Float32Array {
+  const values = new Float32Array(halves.length);
+  for (let index = 0; index < halves.length; index++) {
+    const bits = halves[index]!;
+    const sign = bits & 0x8000 ? -1 : 1;
+    const exponent = (bits >> 10) & 0x1f;
+    const mantissa = bits & 0x3ff;
+    values[index] =
+      exponent === 0
+        ? sign * mantissa * 2 ** -24
+        : exponent === 31
+          ? mantissa === 0
+            ? sign * Number.POSITIVE_INFINITY
+            : Number.NaN
+          : sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
+  }
+  return values;
 }

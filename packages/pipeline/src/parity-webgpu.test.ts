@@ -3,6 +3,7 @@ import { StrataError } from '@strata/core';
 import { createCpuBackend } from '@strata/kernels-cpu';
 import { createWebGpuBackend, type WebGpuBackend } from '@strata/kernels-webgpu';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { allocateLayerCaches, disposeLayerCaches } from './cache/layer-caches.js';
 import { loadTextPipeline } from './load/load-text-pipeline.js';
 
 // Greedy parity through the pipeline on WebGPU (lavapipe in CI), kept small: lavapipe is a CPU Vulkan. Skips, saying
@@ -122,4 +123,18 @@ describe('greedy parity on WebGPU', () => {
       expect(largest).toBeLessThan(1e-4);
     },
   );
+
+  it('an f16 KV cache takes half the bytes of an f32 one on WebGPU (and the same on the CPU, which rounds only)', async (context) => {
+    if (backend === undefined) return context.skip(`no WebGPU adapter: ${missing}`);
+    const specs = [{ keyValueWidth: 256 }, { keyValueWidth: 256, window: 8 }];
+    const bytes = (on: Parameters<typeof allocateLayerCaches>[0], type: 'f32' | 'f16') => {
+      const caches = allocateLayerCaches(on, specs, 64, 4, type);
+      disposeLayerCaches(on, caches);
+      return caches.byteLength;
+    };
+    expect(bytes(backend, 'f32')).toBe(2 * 4 * 256 * (64 + 11));
+    expect(bytes(backend, 'f16')).toBe(bytes(backend, 'f32') / 2);
+    const cpu = createCpuBackend();
+    expect(bytes(cpu, 'f16')).toBe(bytes(cpu, 'f32'));
+  });
 });

@@ -28,7 +28,7 @@ export interface RuntimeOptions {
   /**
    * Numerics of the KV cache. `'f32'` (default): keys and values kept exactly, the path that matches transformers.
    * `'f16'`: every key and value is rounded to half precision when written, as llama.cpp's default f16 cache does
-   * (to reproduce its tokens); storage stays f32 for now.
+   * (to reproduce its tokens), stored in half precision where the backend can (WebGPU: half the bytes of f32).
    */
   readonly cacheType?: CacheType;
   /**

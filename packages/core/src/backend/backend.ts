@@ -39,10 +39,14 @@ export interface KeyValueCache {
   /**
    * Numerics of the cache (default `'f32'`). `'f16'`: every key and value written is rounded to half precision
    * (round-to-nearest-even; beyond ±65504 after rounding, ±infinity), the numerics of an f16 cache such as
-   * llama.cpp's default; storage may stay f32.
+   * llama.cpp's default. Storage is the tensors' dtype: a cache made by {@link Backend.createKeyValueCache} with
+   * `'f16'` holds halves where the backend can (WebGPU: half the bytes); an f32 tensor pair with `'f16'` rounds only.
    */
-  readonly precision?: 'f32' | 'f16';
+  readonly precision?: KeyValuePrecision;
 }
+
+/** Numerics of a KV cache: see {@link KeyValueCache.precision}. */
+export type KeyValuePrecision = 'f32' | 'f16';
 
 /** Options of {@link Backend.routeExperts}. */
 export interface ExpertRoutingOptions {
@@ -110,8 +114,14 @@ export interface Backend {
   uploadWeight(descriptor: WeightDescriptor, bytes: WeightBytes): Promise<WeightTensor>;
   /** Copies host data into a new tensor of the given shape (`Float32Array` → f32, `Int32Array` → i32). */
   upload(data: Float32Array | Int32Array, shape: readonly number[]): Tensor;
-  /** A new f32 tensor filled with zeros (KV caches). */
+  /** A new f32 tensor filled with zeros. */
   zeros(shape: readonly number[]): Tensor;
+  /**
+   * A zeroed KV cache of `capacity` rows of `width` keys and values, stored in `precision` where the backend can
+   * (`'f16'`: f16 tensors, half the bytes of f32; the CPU reference keeps f32 storage and rounds). Its bytes are
+   * `2 · capacity · width · dtypeBytes(keys.dtype)`.
+   */
+  createKeyValueCache(capacity: number, width: number, precision?: KeyValuePrecision): KeyValueCache;
   /** Runs everything recorded so far and copies the tensor to the host. */
   read(tensor: Tensor): Promise<Float32Array | Int32Array>;
   /** Runs everything recorded so far and waits for it. */

@@ -10,6 +10,8 @@ export interface StageRuntimeOptions {
   readonly contextLength: number;
   /** Most rows per step (sizes the sliding-window ring buffers). */
   readonly chunkSize: number;
+  /** Numerics and storage of this stage's KV caches (default `'f32'`; see `RuntimeOptions.cacheType`). */
+  readonly cacheType?: 'f32' | 'f16';
 }
 
 /** A stage after the head: a MIDDLE stage (layers only, forwards to `next`) or the TAIL (layers and lm head). */
@@ -33,6 +35,7 @@ export class StageServer implements StageHandler {
       options.model.cacheSpecs,
       options.contextLength,
       options.chunkSize,
+      options.cacheType,
     );
   }
 

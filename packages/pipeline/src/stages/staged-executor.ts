@@ -32,6 +32,7 @@ export async function createStagedExecutor(options: StagedExecutorOptions): Prom
     options.model.cacheSpecs,
     options.contextLength,
     options.chunkSize,
+    options.cacheType,
   );
   return new StagedExecutor(options, caches, described.vocabularySize, [...caches.geometry, ...described.geometry]);
 }

@@ -217,11 +217,7 @@ export function registerAttentionCases(context: ConformanceContext): void {
         ...(testCase.softcap === undefined ? {} : { softcap: testCase.softcap }),
       });
       const run = (backend: Backend): Tensor[] => {
-        const cache: KeyValueCache = {
-          keys: backend.zeros([capacity, width]),
-          values: backend.zeros([capacity, width]),
-          ...(testCase.precision === undefined ? {} : { precision: testCase.precision }),
-        };
+        const cache = backend.createKeyValueCache(capacity, width, testCase.precision ?? 'f32');
         const outputs: Tensor[] = [];
         for (const { step, keys, values, queries } of inputs) {
           const shape = [step.rows, width];
@@ -265,11 +261,7 @@ export function registerAttentionCases(context: ConformanceContext): void {
         values: random.floats(step.rows * width),
       }));
       const run = (backend: Backend): Tensor[] => {
-        const cache: KeyValueCache = {
-          keys: backend.zeros([capacity, width]),
-          values: backend.zeros([capacity, width]),
-          ...(precision === 'f16' ? { precision } : {}),
-        };
+        const cache = backend.createKeyValueCache(capacity, width, precision);
         const outputs = steps.map((step) =>
           backend.ropeAndWriteKeyValues(
             backend.upload(step.queries, [step.rows, heads * headDimensions]),
@@ -292,11 +284,7 @@ export function registerAttentionCases(context: ConformanceContext): void {
     const input = Float32Array.from(HALF_ROUNDING, ([value]) => value);
     const negated = input.map((value) => -value);
     const run = (backend: Backend): Tensor[] => {
-      const cache: KeyValueCache = {
-        keys: backend.zeros([2, width]),
-        values: backend.zeros([2, width]),
-        precision: 'f16',
-      };
+      const cache = backend.createKeyValueCache(2, width, 'f16');
       backend.writeKeyValues(cache, backend.upload(input, [1, width]), backend.upload(negated, [1, width]), 1);
       return [cache.keys, cache.values];
     };

@@ -3,7 +3,7 @@ import type { GpuRuntime } from '../../runtime/runtime.js';
 import { linearGrid, Uniforms, WGSL_LINEAR_GROUP } from '../../runtime/shader.js';
 import type { GpuTensor } from '../../tensor/gpu-tensor.js';
 import { ropeHeads, WGSL_ROPE_SINCOS } from './rope.js';
-import { checkCacheWrite, WGSL_ROUND_TO_HALF } from './write-key-values.js';
+import { checkCacheWrite, WGSL_PACK_HALVES, WGSL_ROUND_TO_HALF } from './write-key-values.js';
 
 const WORKGROUP = 256;
 
@@ -35,9 +35,11 @@ export function ropeAndWriteKeyValues(
   const output = runtime.allocate('f32', query.shape);
   const queryColumns = query.shape[1] ?? 0;
   const queryCount = rows * queryColumns;
-  const keyCount = (rows - write.skipped) * write.width;
+  const storage = write.storage;
+  // f16 storage: one invocation per pair of key/value columns (two halves share a word).
+  const perInvocation = storage === 'f16' ? 2 : 1;
+  const keyCount = ((rows - write.skipped) * write.width) / perInvocation;
   if (queryCount + keyCount === 0) return output;
-  const half = write.precision === 'f16';
   const adjacent = parameters.pairing === 'adjacent';
   const uniformsAt = (position: number) =>
     new Uniforms()
@@ -52,10 +54,11 @@ export function ropeAndWriteKeyValues(
       .u(0)
       .u(write.capacity)
       .u(write.skipped).words;
-  const store = (name: string) => (half ? `round_to_half(${name})` : name);
+  const store = (name: string) => (storage === 'rounded' ? `round_to_half(${name})` : name);
+  const cacheArray = storage === 'f16' ? 'u32' : 'f32';
   runtime.dispatch({
     shader: {
-      key: `rope-and-write:${parameters.pairing}:${write.precision}`,
+      key: `rope-and-write:${parameters.pairing}:${storage}`,
       storage: ['read', 'read', 'read', 'read', 'write', 'write', 'write'],
       code: () => /* wgsl */ `
 struct Params {
@@ -68,11 +71,12 @@ struct Params {
 @group(0) @binding(3) var<storage, read> values: array<f32>;
 @group(0) @binding(4) var<storage, read> frequencies: array<f32>;
 @group(0) @binding(5) var<storage, read_write> destination: array<f32>;
-@group(0) @binding(6) var<storage, read_write> cache_keys: array<f32>;
-@group(0) @binding(7) var<storage, read_write> cache_values: array<f32>;
+@group(0) @binding(6) var<storage, read_write> cache_keys: array<${cacheArray}>;
+@group(0) @binding(7) var<storage, read_write> cache_values: array<${cacheArray}>;
 ${WGSL_LINEAR_GROUP}
 ${WGSL_ROPE_SINCOS}
-${half ? WGSL_ROUND_TO_HALF : ''}
+${storage === 'f32' ? '' : WGSL_ROUND_TO_HALF}
+${storage === 'f16' ? WGSL_PACK_HALVES : ''}
 // Element \`index\` of a row-major [rows, columns] tensor rotated at position first_position + row, given its partner.
 fn rotate(x: f32, index: u32, columns: u32, is_query: bool) -> f32 {
   let row = index / columns;
@@ -104,12 +108,20 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   }
   let element = index - params.query_count;
   if (element >= params.key_count) { return; }
-  let source = params.skipped * params.width + element;
+  let source = params.skipped * params.width + element * ${perInvocation}u;
   let row = source / params.width;
   let column = source % params.width;
-  let slot = ((params.first_position + row) % params.capacity) * params.width + column;
+${
+  storage === 'f16'
+    ? `  let slot = ((params.first_position + row) % params.capacity) * (params.width / 2u) + column / 2u;
+  let key0 = rotate(keys[source], source, params.width, false);
+  let key1 = rotate(keys[source + 1u], source + 1u, params.width, false);
+  cache_keys[slot] = pack_halves(key0, key1);
+  cache_values[slot] = pack_halves(values[source], values[source + 1u]);`
+    : `  let slot = ((params.first_position + row) % params.capacity) * params.width + column;
   cache_keys[slot] = ${store('rotate(keys[source], source, params.width, false)')};
-  cache_values[slot] = ${store('values[source]')};
+  cache_values[slot] = ${store('values[source]')};`
+}
 }`,
     },
     uniforms: uniformsAt(firstPosition),
