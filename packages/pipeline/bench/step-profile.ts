@@ -31,7 +31,11 @@ const backend = await createWebGpuBackend({ powerPreference: 'high-performance' 
 const device = backend.device;
 if (!backend.features.timestampQuery) throw new Error('step-profile needs the timestamp-query feature');
 const context = Number(values.context);
-const pipeline = await TextPipeline.load(await openModelFiles(path), { backend, contextLength: context + 8 });
+const pipeline = await TextPipeline.load(await openModelFiles(path), {
+  backend,
+  contextLength: context + 8,
+  cacheType: 'f16',
+});
 const recorder = backend.runtime.recorder;
 type Commands = Parameters<typeof recorder.replay>[0];
 let captured: Commands | undefined;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs on the GPU machine (see bundle.sh): writes the random-weight GGUF files, builds llama.cpp's CUDA llama-bench in
 # the background meanwhile, then measures strata (gpu-bench) and llama.cpp (llama-bench) on the same files, one after the
-# other, and prints the side-by-side table. Output files go to $OUT when it is set.
+# other (never while the peer compiles), and prints the side-by-side table. Output files go to $OUT when it is set.
 #
 #   bash .device-pack/run-peer-bench.sh [MODELS] [TYPES] [REPETITIONS]
 set -uo pipefail
@@ -24,10 +24,20 @@ for model in ${models//,/ }; do
 done
 wait $(jobs -p | grep -v "^$builder$")
 echo "files written in $((SECONDS - started)) s"
-node "$here/gpu-bench.mjs" --models "$models" --types "$types" -p 512 -n 128 -r "$repetitions" --dir "$files" --keep \
-  --out "$out/strata.json" > /dev/null 2> "$out/strata-log.txt"
-echo "strata measured at $((SECONDS - started)) s"
+# Measure nothing while the peer compiles on every core: strata's decode loop is partly CPU-bound.
 wait "$builder"
+echo "peer built at $((SECONDS - started)) s"
+# f16 KV cache on both sides (llama-bench's default).
+node "$here/gpu-bench.mjs" --models "$models" --types "$types" -p 512 -n 128 -r "$repetitions" --dir "$files" --keep \
+  --cache-type f16 --out "$out/strata.json" > /dev/null 2> "$out/strata-log.txt"
+echo "strata measured at $((SECONDS - started)) s"
+# Where a decode step's time goes (CPU replay per dispatch, GPU time per kernel).
+for pair in llama-3.2-1b:F16 llama-3-8b:Q4_K_M; do
+  [ -f "$files/${pair%%:*}-${pair##*:}.gguf" ] || continue
+  node "$here/step-profile.mjs" --model "${pair%%:*}" --type "${pair##*:}" --dir "$files" 2>&1 | grep -v Warning \
+    | tee -a "$out/profile.txt"
+done
+echo "profiled at $((SECONDS - started)) s"
 bin=$(grep -v '^exit' "$out/peer-build.txt" | tail -1)
 if [ -x "$bin/llama-bench" ]; then
   list=()
