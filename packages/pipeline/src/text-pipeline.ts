@@ -3,10 +3,10 @@ import type { CompleteModel } from '@strata/models';
 import { SequenceState } from './cache/sequence-state.js';
 import type { ModelExecutor } from './generation/executor.js';
 import { type LoadTextPipelineOptions, loadTextPipeline, type ModelSource } from './load/load-text-pipeline.js';
-import { Generation } from './generation/generation.js';
+import type { Generation } from './generation/generation.js';
 import { LocalExecutor } from './generation/local-executor.js';
-import { Mutex } from './generation/mutex.js';
-import { generationSteps } from './generation/run-generation.js';
+import { RequestQueue } from './generation/request-queue.js';
+import { startGeneration } from './generation/run-generation.js';
 import { type StepHooks, withStepHooks } from './generation/step-hooks.js';
 import type { GenerateOptions } from './generation/types.js';
 import type { ChatMessage, PipelineChatTemplate, PipelineTokenizer } from './text/tokenizer.js';
@@ -87,7 +87,7 @@ export class TextPipeline {
   readonly chatTemplate: PipelineChatTemplate | undefined;
   private readonly executor: ModelExecutor;
   private readonly sequence = new SequenceState();
-  private readonly lock = new Mutex();
+  private readonly queue = new RequestQueue();
   private readonly onDispose: (() => void) | undefined;
   private disposed = false;
 
@@ -150,7 +150,7 @@ export class TextPipeline {
 
   /** Requests waiting or running on this pipeline. */
   get pendingRequests(): number {
-    return this.lock.pending;
+    return this.queue.pending;
   }
 
   /** Tokens currently cached (reused by a next request that starts with them). */
@@ -169,12 +169,10 @@ export class TextPipeline {
       typeof prompt === 'string'
         ? this.tokenizer.encode(prompt, { addSpecial: options.addSpecialTokens ?? true, parseSpecial: true })
         : Array.from(prompt);
-    return new Generation(
-      generationSteps(
-        { executor: this.executor, tokenizer: this.tokenizer, sequence: this.sequence, lock: this.lock },
-        ids,
-        options,
-      ),
+    return startGeneration(
+      { executor: this.executor, tokenizer: this.tokenizer, sequence: this.sequence, queue: this.queue },
+      ids,
+      options,
     );
   }
 
@@ -199,22 +197,17 @@ export class TextPipeline {
 
   /** Forgets the cached tokens (the next request computes its whole prompt). */
   async reset(): Promise<void> {
-    const release = await this.lock.acquire();
-    this.sequence.truncate(0);
-    release();
+    await this.queue.run(async () => this.sequence.truncate(0));
   }
 
   /** Waits for queued requests, then releases the KV cache. The pipeline cannot be used afterwards. */
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
-    const release = await this.lock.acquire();
-    try {
+    await this.queue.run(async () => {
       await this.executor.dispose();
       this.onDispose?.();
-    } finally {
-      release();
-    }
+    });
   }
 
   private checkUsable(): void {
