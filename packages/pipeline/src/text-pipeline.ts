@@ -9,7 +9,19 @@ import { RequestQueue } from './generation/request-queue.js';
 import { startGeneration } from './generation/run-generation.js';
 import { type StepHooks, withStepHooks } from './generation/step-hooks.js';
 import type { GenerateOptions } from './generation/types.js';
+import { type ContextOverflow, checkContextOverflow, fitConversation } from './text/fit-conversation.js';
 import type { ChatMessage, PipelineChatTemplate, PipelineTokenizer } from './text/tokenizer.js';
+
+/** Options of `chat`: those of `generate`, and what to do when the conversation outgrows the context. */
+export interface ChatOptions extends GenerateOptions {
+  /**
+   * When the conversation plus room for the reply (`maxTokens`, at most half the context) does not fit: drop the
+   * oldest turns (default), shift like llama.cpp, or throw. See {@link ContextOverflow}.
+   */
+  readonly contextOverflow?: ContextOverflow;
+}
+
+const DEFAULT_MAX_TOKENS = 256;
 
 /** Default prefill chunk: rows per prefill step (also sizes sliding-window ring buffers). */
 export const DEFAULT_CHUNK_SIZE = 256;
@@ -176,12 +188,22 @@ export class TextPipeline {
     );
   }
 
-  /** Renders `messages` with the chat template (adding the assistant's turn header) and generates the reply. */
-  chat(messages: readonly ChatMessage[], options: GenerateOptions = {}): Generation {
-    return this.generate(this.renderChat(messages), {
-      ...options,
-      addSpecialTokens: options.addSpecialTokens ?? false,
-    });
+  /**
+   * Renders `messages` with the chat template (adding the assistant's turn header) and generates the reply. A
+   * conversation that outgrows the context keeps going: by default its oldest turns after the system prompt are left
+   * out of the prompt (`options.contextOverflow`); only a last message that cannot fit even alone throws
+   * `CONTEXT_OVERFLOW`.
+   */
+  chat(messages: readonly ChatMessage[], options: ChatOptions = {}): Generation {
+    const { contextOverflow, ...generateOptions } = options;
+    const policy = checkContextOverflow(contextOverflow, this.contextLength);
+    const addSpecial = options.addSpecialTokens ?? false;
+    const encode = (turns: readonly ChatMessage[]) =>
+      this.tokenizer.encode(this.renderChat(turns), { addSpecial, parseSpecial: true });
+    const maxTokens = options.maxTokens ?? DEFAULT_MAX_TOKENS;
+    const replyRoom = Math.min(Number.isInteger(maxTokens) && maxTokens > 0 ? maxTokens : 1, this.contextLength >> 1);
+    const ids = fitConversation(messages, encode, { contextLength: this.contextLength, replyRoom, policy });
+    return this.generate(ids, generateOptions);
   }
 
   /** The prompt text `chat` would generate from. */
