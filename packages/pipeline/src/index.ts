@@ -42,6 +42,8 @@ export {
   TextPipeline,
   type CacheType,
   type ChatOptions,
+  checkCacheType,
+  checkRuntimeOptions,
   type ExecutorPipelineParts,
   type Prompt,
   type RuntimeOptions,

@@ -1,7 +1,13 @@
 import { parseArgs } from 'node:util';
 import { benchmarkPipeline, checkBenchmarkOptions } from '@strata/pipeline';
 import type { Command, CommandOutput } from '../command.js';
-import { cacheTypeOption, loadForCommand, numberOption, PIPELINE_OPTIONS } from './pipeline-setup.js';
+import {
+  cacheTypeOption,
+  checkPipelineFlags,
+  loadForCommand,
+  numberOption,
+  PIPELINE_OPTIONS,
+} from './pipeline-setup.js';
 
 const USAGE = `Usage: strata bench MODEL [-p 512] [-n 128] [-r 3] [--backend cpu|webgpu]
 
@@ -37,7 +43,7 @@ async function run(argv: readonly string[], output: CommandOutput): Promise<numb
     promptTokens = numberOption(values, 'n-prompt') ?? 512;
     generatedTokens = numberOption(values, 'n-gen') ?? 128;
     repetitions = numberOption(values, 'repetitions') ?? 3;
-    cacheTypeOption(values);
+    checkPipelineFlags(values);
     checkBenchmarkOptions({ promptTokens, generatedTokens, repetitions });
   } catch (error) {
     output.error(`strata bench: ${(error as Error).message}\n${USAGE}\n`);
@@ -48,7 +54,9 @@ async function run(argv: readonly string[], output: CommandOutput): Promise<numb
     return 2;
   }
   const contextLength = Math.max(promptTokens, 1) + generatedTokens + 1;
-  const { pipeline, backendName, release } = await loadForCommand(positionals[0]!, values, output, { contextLength });
+  const { pipeline, backendName, backendLabel, release } = await loadForCommand(positionals[0]!, values, output, {
+    contextLength,
+  });
   try {
     const measured = await benchmarkPipeline(pipeline, {
       promptTokens,
@@ -62,6 +70,7 @@ async function run(argv: readonly string[], output: CommandOutput): Promise<numb
     const result = {
       model: positionals[0],
       backend: backendName,
+      adapter: backendLabel,
       contextLength: pipeline.contextLength,
       chunkSize: pipeline.chunkSize,
       cacheType: cacheTypeOption(values) ?? 'f32',
