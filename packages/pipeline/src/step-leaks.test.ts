@@ -3,6 +3,9 @@ import { createCpuBackend } from '@strata/kernels-cpu';
 import { describe, expect, it } from 'vitest';
 import type { CompleteModel } from '@strata/models';
 import { loadTextPipeline } from './load/load-text-pipeline.js';
+import { StageServer } from './stages/stage-server.js';
+import { createStagedExecutor } from './stages/staged-executor.js';
+import { inProcessTransport } from './stages/transport.js';
 import { createByteTokenizer, createToyModel } from './testing/toy-model.js';
 import { TextPipeline } from './text-pipeline.js';
 
@@ -66,6 +69,40 @@ describe('no tensors leak across decode steps (CPU backend)', () => {
     const idle = backend.liveTensors;
     const result = await pipeline.generate('abc', { maxTokens: 20, ignoreEndOfGeneration: true }).result;
     expect(result.tokens).toHaveLength(20);
+    expect(backend.liveTensors).toBe(idle);
+  });
+
+  it('so do the steps of pipeline stages (head, middle and tail)', async () => {
+    const backend = createScopedBackend(createCpuBackend());
+    const leaky = <T extends { transform: CompleteModel['transform'] }>(model: T): T => ({
+      ...model,
+      transform: (hidden, context) => {
+        context.backend.add(hidden, hidden); // never disposed by the model
+        return model.transform(hidden, context);
+      },
+    });
+    const runtime = { contextLength: 40, chunkSize: 4 };
+    const [head, middle, tail] = await Promise.all(
+      [0, 1, 2].map((start) => createToyModel(backend, undefined, { start, end: start + 1 })),
+    );
+    const tailServer = new StageServer({ kind: 'tail', model: leaky(tail!), backend, ...runtime });
+    const middleServer = new StageServer({
+      kind: 'middle',
+      model: leaky(middle!),
+      backend,
+      next: inProcessTransport(tailServer),
+      ...runtime,
+    });
+    const executor = await createStagedExecutor({
+      model: leaky(head!),
+      backend,
+      next: inProcessTransport(middleServer),
+      ...runtime,
+    });
+    const pipeline = TextPipeline.fromExecutor({ executor, tokenizer: createByteTokenizer() });
+    const idle = backend.liveTensors;
+    const result = await pipeline.generate('abc', { maxTokens: 10, ignoreEndOfGeneration: true }).result;
+    expect(result.tokens).toHaveLength(10);
     expect(backend.liveTensors).toBe(idle);
   });
 });

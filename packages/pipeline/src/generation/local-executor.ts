@@ -78,26 +78,21 @@ export class LocalExecutor implements ModelExecutor {
    */
   async forward(request: ForwardRequest): Promise<ForwardResult> {
     const { backend, model } = this;
-    const scope = backend.openScope();
-    try {
-      // Every op is recorded before the step's first await (the read), so the scope sees the whole step. A captured
-      // plan owns what its body allocates when it is captured (see createScopedBackend).
-      return await scope.run(() => {
-        if (this.capturedDecode && request.ids.length === 1 && wantsLogits(request)) {
-          this.decodePlan ??= backend.captureStep(1, (ids, firstPosition) => this.logits(ids, firstPosition));
-          return readStepResult(backend, this.decodePlan.run(request.ids, request.firstPosition), request);
-        }
-        const ids = backend.upload(request.ids, [request.ids.length]);
-        const embedded = model.embed(ids);
-        backend.dispose(ids);
-        const hidden = transformAndRelease(backend, embedded, (input) =>
-          model.transform(input, { backend, firstPosition: request.firstPosition, caches: this.layerCaches.caches }),
-        );
-        return finishStep(backend, hidden, (last) => model.lmHead(last), request);
-      });
-    } finally {
-      scope.close();
-    }
+    // Every op is recorded before the step's first await (the read), so the scope sees the whole step. A captured
+    // plan owns what its body allocates when it is captured (see createScopedBackend).
+    return inStepScope(backend, () => {
+      if (this.capturedDecode && request.ids.length === 1 && wantsLogits(request)) {
+        this.decodePlan ??= backend.captureStep(1, (ids, firstPosition) => this.logits(ids, firstPosition));
+        return readStepResult(backend, this.decodePlan.run(request.ids, request.firstPosition), request);
+      }
+      const ids = backend.upload(request.ids, [request.ids.length]);
+      const embedded = model.embed(ids);
+      backend.dispose(ids);
+      const hidden = transformAndRelease(backend, embedded, (input) =>
+        model.transform(input, { backend, firstPosition: request.firstPosition, caches: this.layerCaches.caches }),
+      );
+      return finishStep(backend, hidden, (last) => model.lmHead(last), request);
+    });
   }
 
   /**
@@ -126,6 +121,19 @@ export class LocalExecutor implements ModelExecutor {
 /** Whether a step runs the lm head (it wants a token or logits). */
 function wantsLogits(request: Pick<ForwardRequest, 'choice' | 'returnLogits'>): boolean {
   return request.choice !== undefined || request.returnLogits === true;
+}
+
+/**
+ * Runs one forward step in a tensor scope of `backend`: the ops `step` records before its first `await` (a step records
+ * everything, then reads back) are disposed when it settles, whatever it forgot to dispose itself.
+ */
+export async function inStepScope<T>(backend: ScopedBackend, step: () => Promise<T>): Promise<T> {
+  const scope = backend.openScope();
+  try {
+    return await scope.run(step);
+  } finally {
+    scope.close();
+  }
 }
 
 /** Applies `step` to `input` and disposes the input unless the step returned it unchanged. */
