@@ -28,7 +28,8 @@ const DONE: IteratorResult<GenerationDelta, undefined> = { done: true, value: un
  *
  * The generation runs whether or not anyone iterates: the pipeline's request queue drives its steps, not the consumer's
  * reads, so a consumer that stops reading (or drops the iterator) never blocks other requests. Deltas not yet read are
- * buffered. Iterate at most once; breaking out of the loop stops the generation (`aborted`).
+ * buffered until the first iteration, unless `result` was asked for first. Iterate at most once; breaking out of the
+ * loop stops the generation (`aborted`).
  */
 export class Generation implements AsyncIterable<GenerationDelta> {
   private readonly buffer: GenerationDelta[] = [];
@@ -38,6 +39,7 @@ export class Generation implements AsyncIterable<GenerationDelta> {
   private wakeProducer: (() => void) | undefined;
   private iterating = false;
   private iterated = false;
+  private resultOnly = false;
   private ended = false;
   private failure: { readonly error: unknown } | undefined;
 
@@ -50,8 +52,15 @@ export class Generation implements AsyncIterable<GenerationDelta> {
     );
   }
 
-  /** The final result; resolves once the generation ends. Rejects with the error of a failed step. */
+  /**
+   * The final result; resolves once the generation ends. Rejects with the error of a failed step. Asked for before
+   * iterating, it means nobody will read the deltas: they are no longer kept, and iterating afterwards throws.
+   */
   get result(): Promise<GenerationResult> {
+    if (!this.iterated) {
+      this.resultOnly = true;
+      this.buffer.length = 0;
+    }
     return this.outcome;
   }
 
@@ -63,10 +72,16 @@ export class Generation implements AsyncIterable<GenerationDelta> {
   /**
    * Streams the deltas as the steps produce them (those produced before iteration began first). Ending the loop early
    * (`break`, `return()`) stops the generation and `result` resolves with finish reason `aborted`; the error of a failed
-   * step rejects `result` and is thrown here after the deltas before it. Throws a plain `Error` when iterated twice.
+   * step rejects `result` and is thrown here after the deltas before it. Throws a plain `Error` when iterated twice, or
+   * after `result` was asked for first.
    */
   [Symbol.asyncIterator](): AsyncIterator<GenerationDelta, undefined> {
     if (this.iterated) throw new Error('A Generation can be iterated only once; await .result for the outcome.');
+    if (this.resultOnly) {
+      throw new Error(
+        'This Generation was awaited through .result before iterating; iterate first, then await .result.',
+      );
+    }
     this.iterated = true;
     this.iterating = true;
     return {
@@ -97,7 +112,7 @@ export class Generation implements AsyncIterable<GenerationDelta> {
 
   private emit(delta: GenerationDelta): Promise<void> {
     if (!this.iterating) {
-      if (!this.iterated) this.buffer.push(delta);
+      if (!this.iterated && !this.resultOnly) this.buffer.push(delta);
       return Promise.resolve();
     }
     const waiter = this.waiters.shift();

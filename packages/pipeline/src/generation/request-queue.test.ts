@@ -113,4 +113,16 @@ describe('the request queue never stays locked', () => {
     }
     expect((await generation.result).tokens).toHaveLength(3);
   });
+
+  it('runs without anyone iterating; deltas wait for a late reader unless result was asked for first', async () => {
+    const text = pipeline();
+    const resultOnly = text.generate('abc', { maxTokens: 5, ignoreEndOfGeneration: true });
+    expect((await resultOnly.result).tokens).toHaveLength(5);
+    expect(() => resultOnly[Symbol.asyncIterator]()).toThrow(/iterate first/);
+    const readLater = text.generate('abc', { maxTokens: 5, ignoreEndOfGeneration: true });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const tokens: number[] = [];
+    for await (const delta of readLater) if (delta.token !== undefined) tokens.push(delta.token);
+    expect(tokens).toEqual((await readLater.result).tokens);
+  });
 });
