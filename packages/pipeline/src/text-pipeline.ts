@@ -203,7 +203,8 @@ export class TextPipeline {
     const maxTokens = options.maxTokens ?? DEFAULT_MAX_TOKENS;
     const replyRoom = Math.min(Number.isInteger(maxTokens) && maxTokens > 0 ? maxTokens : 1, this.contextLength >> 1);
     const ids = fitConversation(messages, encode, { contextLength: this.contextLength, replyRoom, policy });
-    return this.generate(ids, generateOptions);
+    const shift = typeof policy === 'object' && options.contextShift === undefined ? { keep: policy.keep } : undefined;
+    return this.generate(ids, shift === undefined ? generateOptions : { ...generateOptions, contextShift: shift });
   }
 
   /** The prompt text `chat` would generate from. */

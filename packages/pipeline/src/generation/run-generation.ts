@@ -25,12 +25,20 @@ export interface GenerationContext {
 const DEFAULT_MAX_TOKENS = 256;
 
 /** Checks the non-sampling options of a generation. */
-function checkOptions(options: GenerateOptions): number {
+function checkOptions(options: GenerateOptions, contextLength: number): number {
   const maxTokens = options.maxTokens ?? DEFAULT_MAX_TOKENS;
   if (!Number.isInteger(maxTokens) || maxTokens < 1) {
     throw new StrataError('INVALID_ARGUMENT', `maxTokens is ${maxTokens}; it must be an integer ≥ 1.`, {
       details: { maxTokens },
     });
+  }
+  const shift = options.contextShift;
+  if (shift !== undefined && !(Number.isInteger(shift.keep) && shift.keep >= 0 && shift.keep <= contextLength - 2)) {
+    throw new StrataError(
+      'INVALID_ARGUMENT',
+      `contextShift keeps ${shift.keep} tokens; keep must be an integer in [0, ${contextLength - 2}] (the context holds ${contextLength}).`,
+      { details: { keep: shift.keep, contextLength } },
+    );
   }
   const top = options.logprobs;
   if (typeof top === 'number' && (!Number.isInteger(top) || top < 0)) {
@@ -54,7 +62,7 @@ export function startGeneration(
 ): Generation {
   const { executor, tokenizer, sequence, queue } = context;
   const sampling = normalizeSamplingOptions(options, executor.vocabularySize);
-  const maxTokens = checkOptions(options);
+  const maxTokens = checkOptions(options, executor.contextLength);
   if (promptIds.length === 0) {
     throw new StrataError('INVALID_ARGUMENT', 'The prompt is empty: give at least one token.');
   }
@@ -166,8 +174,12 @@ export function startGeneration(
         break;
       }
       if (sequence.length >= executor.contextLength) {
-        finishReason = 'context-full';
-        break;
+        if (options.contextShift === undefined) {
+          finishReason = 'context-full';
+          break;
+        }
+        if (aborted()) break;
+        await shiftContext(executor, sequence, options.contextShift.keep, aborted);
       }
       if (aborted()) break;
       step = await executor.forward({
@@ -212,6 +224,30 @@ function emptyResult(queued: number, promptTokens: number): GenerationResult {
       totalMs: 0,
     },
   };
+}
+
+/**
+ * llama.cpp's context shift on a full cache: keeps the first `keep` tokens, drops the older half of the rest, and
+ * recomputes what is kept after them at their new positions (the cache's rows are rewritten, not rotated in place).
+ */
+async function shiftContext(
+  executor: ModelExecutor,
+  sequence: SequenceState,
+  keep: number,
+  aborted: () => boolean,
+): Promise<void> {
+  const tokens = sequence.snapshot();
+  const discard = Math.max(1, Math.floor((tokens.length - keep) / 2));
+  const shifted = [...tokens.slice(0, keep), ...tokens.slice(keep + discard)];
+  const reused = sequence.reusablePrefix([...shifted, 0], executor.cacheGeometry);
+  sequence.truncate(reused);
+  for (let position = reused; position < shifted.length && !aborted(); ) {
+    const end = Math.min(shifted.length, position + executor.chunkSize);
+    const ids = Int32Array.from(shifted.slice(position, end));
+    await executor.forward({ ids, firstPosition: position });
+    sequence.append(ids);
+    position = end;
+  }
 }
 
 function deltaOf(

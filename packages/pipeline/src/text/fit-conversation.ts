@@ -6,7 +6,8 @@ import type { ChatMessage } from './tokenizer.js';
  * - `'drop-oldest-turns'` (default): drop the oldest messages after the system prompt until it fits; the system
  *   messages and the last message always stay.
  * - `{ strategy: 'shift', keep }`: llama.cpp's context shift: keep the first `keep` tokens of the rendered prompt (its
- *   `--keep`), drop the oldest tokens after them until it fits. Cheap to reason about, but it may cut a turn in half.
+ *   `--keep`), drop the oldest tokens after them until it fits (it may cut a turn in half); a reply that fills the
+ *   context shifts it again and goes on (`GenerateOptions.contextShift`).
  * - `'error'`: throw `CONTEXT_OVERFLOW`.
  *
  * Whatever the policy, a last message that does not fit the context even alone (with the system prompt, or the kept
@@ -30,12 +31,12 @@ export function checkContextOverflow(policy: unknown, contextLength: number): Co
   if (policy === 'drop-oldest-turns' || policy === 'error') return policy;
   if (typeof policy === 'object' && policy !== null && (policy as { strategy?: unknown }).strategy === 'shift') {
     const keep = (policy as { keep?: unknown }).keep;
-    if (typeof keep === 'number' && Number.isInteger(keep) && keep >= 0 && keep < contextLength) {
+    if (typeof keep === 'number' && Number.isInteger(keep) && keep >= 0 && keep <= contextLength - 2) {
       return { strategy: 'shift', keep };
     }
     throw new StrataError(
       'INVALID_ARGUMENT',
-      `contextOverflow shift keeps ${String(keep)} tokens; keep must be an integer in [0, ${contextLength}).`,
+      `contextOverflow shift keeps ${String(keep)} tokens; keep must be an integer in [0, ${contextLength - 2}].`,
       { details: { keep: String(keep), contextLength } },
     );
   }
