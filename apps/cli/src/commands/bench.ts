@@ -17,7 +17,7 @@ Measures prompt processing and generation speed as llama-bench does and prints J
   -p, --n-prompt P       prompt tokens (default 512; 0 skips pp)
   -n, --n-gen N          generated tokens (default 128; 0 skips tg)
   -r, --repetitions R    runs per test (default 3)
-  --backend cpu|webgpu   default: webgpu when an adapter exists, else cpu
+  --backend cpu|webgpu   default: webgpu on a hardware adapter, else cpu (software adapters are slower)
   --chunk-size N         prefill rows per step (default 256)
   --cache-type f32|f16   KV cache numerics (default f32; f16 rounds as llama.cpp's default cache)
 Exit codes: 0 done, 2 bad arguments, 1 other failures.`;

@@ -8,6 +8,7 @@ import type { CommandOutput } from '../command.js';
 import { adapterName, chooseBackend, isSoftwareAdapter, probeWebGpuAdapter } from './backend-choice.js';
 import { benchCommand } from './bench.js';
 import { type ChatInput, runChat } from './chat.js';
+import { logitsCommand } from './logits.js';
 import { runCommand } from './run.js';
 
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
@@ -73,6 +74,9 @@ describe('usage errors exit 2 before any model loads', () => {
   it('bench and chat check their own flags too', async () => {
     const { sink, output } = capture();
     expect(await benchCommand.run([join(scratch, 'missing.gguf'), '--backend', 'tpu'], output)).toBe(2);
+    expect(await logitsCommand.run([join(scratch, 'missing.gguf'), '--ids', '1,2', '--backend', 'tpu'], output)).toBe(
+      2,
+    );
     expect(await runChat([LLAMA, '--context-overflow', 'wrap'], output, lines())).toBe(2);
     expect(await runChat([LLAMA, '--keep', '4'], output, lines())).toBe(2);
     expect(sink.error).toContain('--context-overflow wrap');

@@ -70,7 +70,7 @@ export const SHARED_USAGE = `  -n, --n-predict N      tokens to generate (defaul
   --seed S               seed of the sampler (same seed, same text)
   --stop TEXT            stop string (repeatable)
   --ignore-eos           keep going past end-of-generation tokens
-  --backend cpu|webgpu   default: webgpu when an adapter exists, else cpu
+  --backend cpu|webgpu   default: webgpu on a hardware adapter, else cpu (software adapters are slower)
   -c, --ctx N            context length (default 4096, capped by the model)
   --chunk-size N         prefill rows per step (default 256)
   --cache-type f32|f16   KV cache numerics (default f32, transformers' exact path; f16 rounds keys and values
