@@ -117,6 +117,20 @@ describe('the default backend', () => {
     }
   });
 
+  it('--backend webgpu uses WebGPU whatever the adapter, and its label names the adapter', async (context) => {
+    const probed = await probeWebGpuAdapter();
+    if (probed === undefined) return context.skip('no WebGPU adapter on this machine');
+    const { sink, output } = capture();
+    const chosen = await chooseBackend('webgpu', output);
+    try {
+      expect(chosen.backend.name).toBe('webgpu');
+      expect(chosen.label).toBe(`webgpu: ${adapterName(probed)}`);
+      expect(sink.error).toBe('');
+    } finally {
+      chosen.release();
+    }
+  });
+
   it("in a real process: no Dawn warnings reach stderr, and the stats name the backend's adapter", async () => {
     const probed = await probeWebGpuAdapter();
     const { code, stdout, stderr } = await strata('run', LLAMA, '-p', 'hi', '-n', '2', '--temp', '0', '--ignore-eos');
