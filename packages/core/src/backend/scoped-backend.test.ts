@@ -88,6 +88,17 @@ describe('createScopedBackend', () => {
     expect(() => scoped.scope(async () => 1)).toThrow(/synchronous/);
   });
 
+  it('never records an input an op hands back', () => {
+    const { backend, alive } = handleBackend();
+    const identity = { ...backend, add: (a: Tensor) => a } as Backend;
+    const scoped = createScopedBackend(identity);
+    const cache = scoped.upload(new Float32Array(2), [1, 2]);
+    scoped.scope(() => {
+      scoped.add(cache, cache);
+    });
+    expect(alive.has(cache)).toBe(true);
+  });
+
   it('forwards everything else and wraps once', () => {
     const { backend } = handleBackend();
     const scoped = createScopedBackend(backend);

@@ -138,9 +138,11 @@ export function createScopedBackend(backend: Backend): ScopedBackend {
       backend.dispose(tensor);
     },
   };
-  const record = (result: unknown): void => {
+  const record = (result: unknown, inputs: readonly unknown[]): void => {
     const scope = registry.active[registry.active.length - 1];
     for (const tensor of tensorsOf(result)) {
+      // An op that hands back one of its inputs made nothing new: the input stays its owner's.
+      if (inputs.includes(tensor)) continue;
       live.add(tensor);
       scope?.recorded.add(tensor);
     }
@@ -186,7 +188,7 @@ export function createScopedBackend(backend: Backend): ScopedBackend {
       if (method === undefined) {
         method = (...args: unknown[]) => {
           const result = (value as (...parameters: unknown[]) => unknown).apply(target, args);
-          if (!isThenable(result)) record(result);
+          if (!isThenable(result)) record(result, args);
           return result;
         };
         wrapped.set(property, method);
