@@ -23,9 +23,16 @@ beforeAll(async () => {
 afterAll(() => backend?.destroy());
 
 describe('no buffers leak across decode steps (WebGPU)', () => {
-  it.for(['qwen3', 'qwen3moe', 'gemma3'])(
-    '%s: live pool bytes stay those of the first decode step',
-    async (family, context) => {
+  // Eager decode steps for each QK-norm family (the step scope frees them), and one family with the captured decode plan.
+  const CASES: [string, string, boolean][] = [
+    ['qwen3', 'eager decode', false],
+    ['qwen3moe', 'eager decode', false],
+    ['gemma3', 'eager decode', false],
+    ['qwen3', 'captured decode', true],
+  ];
+  it.for(CASES)(
+    '%s, %s: live pool bytes stay those of the first decode step',
+    async ([family, , captured], context) => {
       if (backend === undefined) return context.skip(`no WebGPU adapter: ${missing}`);
       const gpu = backend;
       const liveBytes: number[] = [];
@@ -33,6 +40,7 @@ describe('no buffers leak across decode steps (WebGPU)', () => {
         backend: gpu,
         contextLength: 32,
         chunkSize: 8,
+        capturedDecode: captured,
         hooks: {
           afterStep: ({ request }) => {
             if (request.ids.length === 1) liveBytes.push(gpu.runtime.pool.stats().liveBytes);

@@ -29,30 +29,39 @@ const FAMILIES = [
 ] as const;
 
 describe('no tensors leak across decode steps (CPU backend)', () => {
-  it.for(FAMILIES)('%s: live tensors after 100 decode steps equal those after the first', async (family) => {
-    const backend = createScopedBackend(createCpuBackend());
-    const liveAfterDecodeStep: number[] = [];
-    const pipeline = await loadTextPipeline(`${FIXTURES}${family}`, {
-      backend,
-      contextLength: 128,
-      chunkSize: 8,
-      hooks: {
-        afterStep: ({ request }) => {
-          if (request.ids.length === 1) liveAfterDecodeStep.push(backend.liveTensors);
+  const CASES = FAMILIES.flatMap((family) => [
+    [family, 'eager decode', false],
+    [family, 'captured decode', true],
+  ]) as [string, string, boolean][];
+  it.for(CASES)(
+    '%s, %s: live tensors after 100 decode steps equal those after the first',
+    async ([family, , captured]) => {
+      const backend = createScopedBackend(createCpuBackend());
+      const liveAfterDecodeStep: number[] = [];
+      const pipeline = await loadTextPipeline(`${FIXTURES}${family}`, {
+        backend,
+        contextLength: 128,
+        chunkSize: 8,
+        capturedDecode: captured,
+        hooks: {
+          afterStep: ({ request }) => {
+            if (request.ids.length === 1) liveAfterDecodeStep.push(backend.liveTensors);
+          },
         },
-      },
-    });
-    const idle = backend.liveTensors; // the KV caches, allocated at load
-    const result = await pipeline.generate('Once upon a time', { maxTokens: 102, ignoreEndOfGeneration: true }).result;
-    expect(result.tokens).toHaveLength(102);
-    expect(liveAfterDecodeStep).toHaveLength(101);
-    expect(liveAfterDecodeStep[100]).toBe(liveAfterDecodeStep[0]);
-    // Nothing but the caches is alive between steps.
-    expect(liveAfterDecodeStep[0]).toBe(idle);
-    expect(idle).toBeGreaterThan(0);
-    await pipeline.dispose();
-    expect(backend.liveTensors).toBe(0);
-  });
+      });
+      const idle = backend.liveTensors; // the KV caches, allocated at load
+      const result = await pipeline.generate('Once upon a time', { maxTokens: 102, ignoreEndOfGeneration: true })
+        .result;
+      expect(result.tokens).toHaveLength(102);
+      expect(liveAfterDecodeStep).toHaveLength(101);
+      expect(liveAfterDecodeStep[100]).toBe(liveAfterDecodeStep[0]);
+      // Nothing but the caches is alive between steps.
+      expect(liveAfterDecodeStep[0]).toBe(idle);
+      expect(idle).toBeGreaterThan(0);
+      await pipeline.dispose();
+      expect(backend.liveTensors).toBe(0);
+    },
+  );
 
   it('the step scope frees what a model forgets to dispose', async () => {
     const backend = createScopedBackend(createCpuBackend());

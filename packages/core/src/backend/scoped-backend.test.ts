@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { StrataError } from '../errors/strata-error.js';
 import type { Tensor, WeightTensor } from '../tensor/tensor.js';
 import type { Backend } from './backend.js';
+import { createEagerStepPlan } from './eager-step-plan.js';
 import { createScopedBackend } from './scoped-backend.js';
 
 /** A backend of plain handles that keeps the set of tensors it made and has not had disposed. */
@@ -97,6 +98,26 @@ describe('createScopedBackend', () => {
       scoped.add(cache, cache);
     });
     expect(alive.has(cache)).toBe(true);
+  });
+
+  it("leaves what a step plan's body makes while capturing to the plan; later eager runs belong to the step", () => {
+    const { backend, alive } = handleBackend();
+    const planned = {
+      ...backend,
+      captureStep: (rows: number, body: Parameters<Backend['captureStep']>[1]) =>
+        createEagerStepPlan(planned, rows, body),
+    } as Backend;
+    const scoped = createScopedBackend(planned);
+    const plan = scoped.captureStep(1, (ids) => scoped.add(scoped.add(ids, ids), ids));
+    const first = scoped.openScope();
+    const captured = first.run(() => plan.run(Int32Array.of(1), 0));
+    first.close();
+    expect(alive.size).toBe(2); // the capture run's intermediate and output: the plan's, untouched by the scope
+    scoped.dispose(captured);
+    const second = scoped.openScope();
+    second.run(() => plan.run(Int32Array.of(1), 1));
+    second.close();
+    expect(alive.size).toBe(1); // only the capture run's intermediate, which an eager plan leaves to its owner
   });
 
   it('forwards everything else and wraps once', () => {

@@ -1,6 +1,7 @@
 import { StrataError } from '../errors/strata-error.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { Backend } from './backend.js';
+import type { StepBody } from './step-plan.js';
 
 /**
  * A scope of tensors on a {@link ScopedBackend}: records every tensor the backend's ops return while work runs inside
@@ -73,7 +74,7 @@ class Scope implements TensorScope {
 
   constructor(
     private readonly owner: ScopeRegistry,
-    private readonly parent: Scope | undefined,
+    private readonly parent: Scope | null | undefined,
   ) {}
 
   run<T>(work: () => T): T {
@@ -93,7 +94,7 @@ class Scope implements TensorScope {
     const kept = new Set(keep);
     for (const tensor of this.recorded) {
       if (kept.has(tensor)) {
-        if (this.parent !== undefined && this.owner.open.has(this.parent)) this.parent.recorded.add(tensor);
+        if (this.parent != null && this.owner.open.has(this.parent)) this.parent.recorded.add(tensor);
       } else {
         this.owner.dispose(tensor);
       }
@@ -104,7 +105,8 @@ class Scope implements TensorScope {
 
 /** The state shared by a scoped backend and its scopes. */
 interface ScopeRegistry {
-  readonly active: Scope[];
+  /** Scopes whose work is running, innermost last; `null` while a step plan captures (nothing is recorded). */
+  readonly active: (Scope | null)[];
   readonly open: Set<Scope>;
   dispose(tensor: Tensor): void;
 }
@@ -140,6 +142,7 @@ export function createScopedBackend(backend: Backend): ScopedBackend {
   };
   const record = (result: unknown, inputs: readonly unknown[]): void => {
     const scope = registry.active[registry.active.length - 1];
+    if (scope === null) return; // a step plan is capturing: the plan owns what its body makes
     for (const tensor of tensorsOf(result)) {
       // An op that hands back one of its inputs made nothing new: the input stays its owner's.
       if (inputs.includes(tensor)) continue;
@@ -176,6 +179,22 @@ export function createScopedBackend(backend: Backend): ScopedBackend {
       if (isTensor(tensor) && live.has(tensor)) registry.dispose(tensor);
       else backend.dispose(tensor);
     },
+  };
+  // A captured step plan owns what its body allocates while it captures (Backend.captureStep): the body's first run is
+  // recorded by no scope (a recording backend runs it only then; an eager one runs it again for each step, and those
+  // later runs belong to the step's scope like any op).
+  own.captureStep = (rows: number, body: StepBody) => {
+    let captured = false;
+    return backend.captureStep(rows, (ids, firstPosition) => {
+      if (captured) return body(ids, firstPosition);
+      captured = true;
+      registry.active.push(null);
+      try {
+        return body(ids, firstPosition);
+      } finally {
+        registry.active.pop();
+      }
+    });
   };
   const wrapped = new Map<PropertyKey, unknown>();
   return new Proxy(backend, {
