@@ -169,8 +169,6 @@ export function generateOptionsOf(values: Record<string, unknown>): GenerateOpti
   };
 }
 
-export { type ChosenBackend, chooseBackend } from './backend-choice.js';
-
 function sizeOf(bytes: number): string {
   if (bytes >= 2 ** 30) return `${(bytes / 2 ** 30).toFixed(2)} GiB`;
   if (bytes >= 2 ** 20) return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
