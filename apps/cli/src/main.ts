@@ -1,12 +1,13 @@
 import { StrataError } from '@strata/core';
 import type { CommandOutput } from './command.js';
 import { COMMANDS } from './commands/index.js';
+import { needsFilteredChild, runFilteredChild, stderrIsTerminal } from './dawn-stderr.js';
 import { cliVersion } from './version.js';
 
 const output: CommandOutput = {
   out: (text) => process.stdout.write(text),
   error: (text) => process.stderr.write(text),
-  errorIsTerminal: process.stderr.isTTY === true,
+  errorIsTerminal: stderrIsTerminal(),
 };
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -33,6 +34,8 @@ async function main(argv: readonly string[]): Promise<number> {
     output.out(`${command.usage}\n`);
     return 0;
   }
+  // WebGPU opened in this process would let Dawn's native warnings reach the terminal: run filtered instead.
+  if (needsFilteredChild(rest)) return runFilteredChild();
   return command.run(rest, output);
 }
 

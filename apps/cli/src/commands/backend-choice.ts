@@ -44,17 +44,6 @@ export function adapterName(info: AdapterDescription): string {
   return [info.vendor, info.device].filter((part) => part !== undefined && part.length > 0).join(' ') || 'unknown';
 }
 
-/** Lines Dawn writes to the process's stderr on its own (lavapipe's oversized limits), not meant for users. */
-const DAWN_NOISE = /^Warning: \S+ artificially reduced from \d+ to \d+/;
-
-/** Drops Dawn's own warnings from a block of stderr text. */
-export function withoutDawnNoise(text: string): string {
-  return text
-    .split('\n')
-    .filter((line) => !DAWN_NOISE.test(line))
-    .join('\n');
-}
-
 // Runs in a child process: Dawn prints its limit warnings to the native stderr, which Node cannot filter in-process.
 const PROBE = `
 const { create } = await import(process.argv[1]);
