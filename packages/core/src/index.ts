@@ -14,6 +14,7 @@ export type { RopePairing, RopeParameters } from './backend/rope.js';
 export type { StepBody, StepPlan } from './backend/step-plan.js';
 export { checkStepIds, createEagerStepPlan } from './backend/eager-step-plan.js';
 export { validateSamplingParameters } from './backend/sampling-validation.js';
+export { createScopedBackend, type ScopedBackend, type TensorScope } from './backend/scoped-backend.js';
 export type {
   ActivationKind,
   AttentionOptions,

@@ -118,8 +118,11 @@ class CpuBackend implements Backend {
   async flush(): Promise<void> {}
 
   dispose(tensor: Tensor | WeightTensor): void {
-    if (tensor instanceof CpuTensor) tensor.storage.disposed = true;
-    else if (tensor instanceof CpuWeight) {
+    if (tensor instanceof CpuTensor) {
+      if (tensor.disposed) return;
+      tensor.disposed = true;
+      if (--tensor.storage.references === 0) tensor.storage.disposed = true;
+    } else if (tensor instanceof CpuWeight) {
       tensor.disposed = true;
       tensor.bytes = new Uint8Array(0);
       tensor.vector = undefined;

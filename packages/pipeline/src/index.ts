@@ -31,10 +31,19 @@ export { chooseToken, countPenaltyWindow, TokenSampler, type TokenChoice } from 
 export { StopStringMatcher, type StopMatch } from './text/stop-strings.js';
 export type { ChatMessage, PipelineChatTemplate, PipelineTokenizer } from './text/tokenizer.js';
 export {
+  checkContextOverflow,
+  type ContextOverflow,
+  type ConversationBudget,
+  fitConversation,
+} from './text/fit-conversation.js';
+export {
   DEFAULT_CHUNK_SIZE,
   DEFAULT_CONTEXT_LENGTH,
   TextPipeline,
   type CacheType,
+  type ChatOptions,
+  checkCacheType,
+  checkRuntimeOptions,
   type ExecutorPipelineParts,
   type Prompt,
   type RuntimeOptions,

@@ -3,14 +3,14 @@ import { StrataError } from '@strata/core';
 import { openModelFiles } from '@strata/loaders/node';
 import { forwardLogits, loadModel } from '@strata/models';
 import type { Command, CommandOutput } from '../command.js';
-import { chooseBackend } from './pipeline-setup.js';
+import { checkBackendName, chooseBackend } from './backend-choice.js';
 
 const USAGE = `Usage: strata logits MODEL --ids 1,2,3 [--backend cpu|webgpu]
 
 Runs the token ids through the model in one step and prints {"logits": [[…], …]} (one row per position) on stdout.
   MODEL                  a .gguf file or a Hugging Face model directory (config.json + safetensors)
   --ids IDS              comma-separated token ids
-  --backend cpu|webgpu   default: webgpu when an adapter exists, else cpu
+  --backend cpu|webgpu   default: webgpu on a hardware adapter, else cpu (software adapters are slower)
 Exit codes: 0 done, 2 bad arguments, 1 other failures.`;
 
 function parseIds(text: string): number[] {
@@ -46,6 +46,7 @@ async function run(argv: readonly string[], output: CommandOutput): Promise<numb
   let ids: number[];
   try {
     ids = parseIds(parsed.values.ids);
+    checkBackendName(parsed.values.backend);
   } catch (error) {
     output.error(`strata logits: ${(error as Error).message}\n`);
     return 2;

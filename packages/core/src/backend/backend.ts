@@ -102,7 +102,9 @@ export interface SamplingParameters {
  * - Ops return new tensors and never modify their inputs, except {@link Backend.writeKeyValues} which writes the cache.
  * - Ops may be recorded lazily (WebGPU encodes a whole step into one command buffer); {@link Backend.read} is the only
  *   synchronisation point and returns host copies. Errors of recorded work surface at the next `read`/`flush` at the latest.
- * - {@link Backend.dispose} hands a tensor's storage back; using a disposed tensor throws `TENSOR_DISPOSED`.
+ * - {@link Backend.dispose} hands a tensor's storage back; using a disposed tensor throws `TENSOR_DISPOSED`. A
+ *   {@link Backend.reshape} view is a tensor of its own: disposing it (or the tensor it views) releases that handle only,
+ *   and the storage goes back once every tensor over it was disposed. Disposing twice is a no-op.
  * - Tensors and weights of another backend are rejected with `BACKEND_MISMATCH`; bad shapes with `SHAPE_MISMATCH`.
  */
 export interface Backend {
@@ -128,7 +130,7 @@ export interface Backend {
   flush(): Promise<void>;
   /** Releases a tensor's storage (a no-op where the garbage collector owns it). */
   dispose(tensor: Tensor | WeightTensor): void;
-  /** A view of the same elements with another shape of equal element count. */
+  /** A view of the same elements with another shape of equal element count; dispose it like any tensor. */
   reshape(tensor: Tensor, shape: readonly number[]): Tensor;
   /** Rows `[start, start + count)` of a 2-D tensor, as a new tensor. */
   sliceRows(tensor: Tensor, start: number, count: number): Tensor;

@@ -1,4 +1,4 @@
-import type { Backend, StepPlan, Tensor } from '@strata/core';
+import { type Backend, createScopedBackend, type ScopedBackend, type StepPlan, type Tensor } from '@strata/core';
 import type { CompleteModel } from '@strata/models';
 import {
   allocateLayerCaches,
@@ -38,17 +38,24 @@ export class LocalExecutor implements ModelExecutor {
   private readonly capturedDecode: boolean;
   /** The one-token step (embed → layers → lm head), captured on the first decode step. */
   private decodePlan: StepPlan | undefined;
+  private readonly backend: ScopedBackend;
 
+  /**
+   * `backend` is the one the model's weights live on. Each step runs in a tensor scope of it
+   * ({@link createScopedBackend}): pass a scoped backend that the model was also built on (as `loadTextPipeline` does)
+   * and every tensor of the step, embedding and lm head included, is freed when the step ends.
+   */
   constructor(
     private readonly model: CompleteModel,
-    private readonly backend: Backend,
+    backend: Backend,
     options: LocalExecutorOptions,
   ) {
+    this.backend = createScopedBackend(backend);
     this.vocabularySize = model.vocabularySize;
     this.contextLength = options.contextLength;
     this.chunkSize = options.chunkSize;
     this.layerCaches = allocateLayerCaches(
-      backend,
+      this.backend,
       model.cacheSpecs,
       options.contextLength,
       options.chunkSize,
@@ -65,22 +72,27 @@ export class LocalExecutor implements ModelExecutor {
 
   /**
    * {@link ModelExecutor.forward}: uploads the ids, embeds them, runs every layer (writing keys and values for positions
-   * `firstPosition …` into the caches), then ends the step with {@link finishStep}. Intermediate tensors are disposed as
-   * soon as the next op has consumed them; backend errors (shape, device) surface from the step's read or flush.
+   * `firstPosition …` into the caches), then ends the step with {@link finishStep}. The step runs in a tensor scope:
+   * whatever it made and did not dispose is freed when it ends (only the caches outlive it). Backend errors (shape,
+   * device) surface from the step's read or flush.
    */
   async forward(request: ForwardRequest): Promise<ForwardResult> {
     const { backend, model } = this;
-    if (this.capturedDecode && request.ids.length === 1 && wantsLogits(request)) {
-      this.decodePlan ??= backend.captureStep(1, (ids, firstPosition) => this.logits(ids, firstPosition));
-      return readStepResult(backend, this.decodePlan.run(request.ids, request.firstPosition), request);
-    }
-    const ids = backend.upload(request.ids, [request.ids.length]);
-    const embedded = model.embed(ids);
-    backend.dispose(ids);
-    const hidden = transformAndRelease(backend, embedded, (input) =>
-      model.transform(input, { backend, firstPosition: request.firstPosition, caches: this.layerCaches.caches }),
-    );
-    return finishStep(backend, hidden, (last) => model.lmHead(last), request);
+    // Every op is recorded before the step's first await (the read), so the scope sees the whole step. A captured
+    // plan owns what its body allocates when it is captured (see createScopedBackend).
+    return inStepScope(backend, () => {
+      if (this.capturedDecode && request.ids.length === 1 && wantsLogits(request)) {
+        this.decodePlan ??= backend.captureStep(1, (ids, firstPosition) => this.logits(ids, firstPosition));
+        return readStepResult(backend, this.decodePlan.run(request.ids, request.firstPosition), request);
+      }
+      const ids = backend.upload(request.ids, [request.ids.length]);
+      const embedded = model.embed(ids);
+      backend.dispose(ids);
+      const hidden = transformAndRelease(backend, embedded, (input) =>
+        model.transform(input, { backend, firstPosition: request.firstPosition, caches: this.layerCaches.caches }),
+      );
+      return finishStep(backend, hidden, (last) => model.lmHead(last), request);
+    });
   }
 
   /**
@@ -109,6 +121,19 @@ export class LocalExecutor implements ModelExecutor {
 /** Whether a step runs the lm head (it wants a token or logits). */
 function wantsLogits(request: Pick<ForwardRequest, 'choice' | 'returnLogits'>): boolean {
   return request.choice !== undefined || request.returnLogits === true;
+}
+
+/**
+ * Runs one forward step in a tensor scope of `backend`: the ops `step` records before its first `await` (a step records
+ * everything, then reads back) are disposed when it settles, whatever it forgot to dispose itself.
+ */
+export async function inStepScope<T>(backend: ScopedBackend, step: () => Promise<T>): Promise<T> {
+  const scope = backend.openScope();
+  try {
+    return await scope.run(step);
+  } finally {
+    scope.close();
+  }
 }
 
 /** Applies `step` to `input` and disposes the input unless the step returned it unchanged. */

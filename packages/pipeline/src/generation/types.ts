@@ -10,6 +10,12 @@ export interface GenerateOptions extends SamplingOptions {
   readonly stopTokens?: readonly number[];
   /** Keep going past the tokenizer's end-of-generation ids (benchmarks, reference comparisons). */
   readonly ignoreEndOfGeneration?: boolean;
+  /**
+   * Keep going when the context fills during the generation, as llama.cpp's context shift: keep the first `keep` tokens
+   * (its `--keep`), drop the older half of the rest, recompute what is kept after them, and go on. Without it the
+   * generation ends with `context-full`. `keep` is an integer in [0, contextLength − 2].
+   */
+  readonly contextShift?: { readonly keep: number };
   /** Stops the generation at the next step; the pipeline stays usable. The result says `aborted`. */
   readonly signal?: AbortSignal;
   /**

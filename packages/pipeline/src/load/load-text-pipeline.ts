@@ -1,4 +1,4 @@
-import { type Backend, StrataError } from '@strata/core';
+import { type Backend, createScopedBackend, StrataError } from '@strata/core';
 import {
   type ByteSource,
   ChatTemplate,
@@ -87,14 +87,16 @@ export async function loadTextPipeline(source: ModelSource, options: LoadTextPip
   const chatTemplate = chatTemplateOf(opened, tokenizer, options.chatTemplate);
   const tracked = options.onProgress === undefined ? undefined : trackProgress(opened.tensors, options.onProgress);
   const files: ModelFiles = tracked === undefined ? opened : { ...opened, tensors: tracked.store };
-  const model = await loadModel(files, options.backend, {
+  // The model is built on the scoped backend its steps run in, so that embedding and lm head are scoped too.
+  const backend = createScopedBackend(options.backend);
+  const model = await loadModel(files, backend, {
     contextLength: options.contextLength,
     registry: options.registry,
   });
   tracked?.finish();
   return TextPipeline.fromParts({
     model,
-    backend: options.backend,
+    backend,
     tokenizer,
     chatTemplate,
     maxContextLength: model.config.contextLength,

@@ -251,5 +251,8 @@ function normPerHead(backend: Backend, norm: Norm, input: Tensor, heads: number,
   const rows = input.shape[0] as number;
   const perHead = backend.reshape(input, [rows * heads, headDimensions]);
   const normed = norm.forward(backend, perHead);
-  return backend.reshape(normed, [rows, heads * headDimensions]);
+  backend.dispose(perHead);
+  const output = backend.reshape(normed, [rows, heads * headDimensions]);
+  backend.dispose(normed); // the view keeps the storage
+  return output;
 }
