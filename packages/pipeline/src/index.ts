@@ -70,3 +70,24 @@ export {
   checkBenchmarkOptions,
   type RateSummary,
 } from './benchmark/benchmark.js';
+export { PageAllocator } from './scheduler/page-allocator.js';
+export {
+  PrefixCache,
+  type PrefixBlock,
+  type PrefixCacheCounters,
+} from './scheduler/prefix-cache.js';
+export type { StepExecutor, StepRow, StepRowResult } from './scheduler/step-executor.js';
+export {
+  PerSequenceStepExecutor,
+  type PerSequenceStepExecutorOptions,
+} from './scheduler/per-sequence-executor.js';
+export { Scheduler, type SchedulerParts, type StepReport } from './scheduler/scheduler.js';
+export type { SchedulerMetrics, SchedulerOptions } from './scheduler/scheduler-options.js';
+export {
+  createScheduler,
+  DEFAULT_PAGE_SIZE,
+  type LoadSchedulerOptions,
+  loadScheduler,
+  type SchedulerModelParts,
+  type SchedulerRuntimeOptions,
+} from './scheduler/load-scheduler.js';
