@@ -91,3 +91,19 @@ export {
   type SchedulerModelParts,
   type SchedulerRuntimeOptions,
 } from './scheduler/load-scheduler.js';
+export {
+  type ApiModel,
+  type ChatCompletions,
+  type Completions,
+  type CreateOptions,
+  OpenAICompatibleApi,
+} from './openai/openai-api.js';
+export {
+  type CheckedChatRequest,
+  type CheckedCompletionRequest,
+  type CheckedRequest,
+  checkChatRequest,
+  checkCompletionRequest,
+} from './openai/check-request.js';
+export { toOpenAIError } from './openai/openai-error.js';
+export type * from './openai/openai-types.js';

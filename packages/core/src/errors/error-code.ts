@@ -39,4 +39,5 @@ export type StrataErrorCode =
   | 'INVALID_SAMPLING_OPTIONS'
   | 'CONTEXT_OVERFLOW'
   | 'ABORTED'
-  | 'TRANSPORT_ERROR';
+  | 'TRANSPORT_ERROR'
+  | 'MODEL_NOT_FOUND';
