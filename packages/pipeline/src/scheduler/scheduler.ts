@@ -55,6 +55,7 @@ export class Scheduler {
   private nextId = 1;
   private loop: Promise<void> | undefined;
   private closed = false;
+  private readonly stepListeners = new Set<(report: StepReport) => void>();
   private totals = { promptTokens: 0, generatedTokens: 0, preemptions: 0, steps: 0, requests: 0 };
 
   /** Text ↔ ids. */
@@ -99,6 +100,12 @@ export class Scheduler {
       prefixCache: this.prefixCache.counters,
       ...this.totals,
     };
+  }
+
+  /** Calls `listener` after every engine step (a server's step-time histogram); returns the function that stops it. */
+  observeSteps(listener: (report: StepReport) => void): () => void {
+    this.stepListeners.add(listener);
+    return () => this.stepListeners.delete(listener);
   }
 
   /**
@@ -306,7 +313,9 @@ export class Scheduler {
     }
     this.totals.steps++;
     const tokens = rows.reduce((sum, row) => sum + row.ids.length, 0);
-    this.options.onStep?.({ milliseconds: performance.now() - started, rows: rows.length, tokens });
+    const report = { milliseconds: performance.now() - started, rows: rows.length, tokens };
+    this.options.onStep?.(report);
+    for (const listener of this.stepListeners) listener(report);
   }
 
   /** Gives `sequence` the pages for positions up to `end`; false when it was preempted itself. */
