@@ -5,6 +5,7 @@ import { normalizeSamplingOptions } from '../sampling/sampling-options.js';
 import type { ChatMessage, PipelineChatTemplate, PipelineTokenizer } from '../text/tokenizer.js';
 import { PageAllocator } from './page-allocator.js';
 import { PrefixCache } from './prefix-cache.js';
+import { publishPromptPages } from './publish-prompt-pages.js';
 import { ScheduledSequence } from './scheduled-sequence.js';
 import { checkSequenceRequest } from './sequence-request.js';
 import { type SchedulerMetrics, type SchedulerOptions, resolveSchedulerOptions } from './scheduler-options.js';
@@ -32,8 +33,16 @@ export interface SchedulerParts {
   readonly onClose?: () => void;
 }
 
-/** Resolves on the next macrotask, so I/O (HTTP requests, aborts) runs between engine steps. */
-const nextTask = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+/**
+ * Resolves on the next macrotask, so I/O (HTTP requests, aborts) runs between engine steps: `setImmediate` where it
+ * exists (Node: right after pending I/O, without the 1 ms floor of timers), a timer otherwise.
+ */
+const nextTask = (): Promise<void> =>
+  new Promise((resolve) => {
+    const immediate = (globalThis as { setImmediate?: (callback: () => void) => unknown }).setImmediate;
+    if (immediate === undefined) setTimeout(resolve, 0);
+    else immediate(resolve);
+  });
 
 /**
  * Owns many sequences at once and advances every running one by one step per engine step (continuous batching: a
@@ -296,7 +305,13 @@ export class Scheduler {
         const before = sequence.computed;
         sequence.computed = end;
         this.totals.promptTokens += Math.max(0, Math.min(end, sequence.settings.promptIds.length) - before);
-        this.publish(sequence, before, end);
+        if (this.options.prefixCache) {
+          publishPromptPages(sequence, before, end, {
+            cache: this.prefixCache,
+            allocator: this.allocator,
+            executor: this.executor,
+          });
+        }
         const result = results[index]!;
         if (row.choice !== undefined && result.token !== undefined && !sequence.isFinished) {
           this.totals.generatedTokens++;
@@ -357,26 +372,6 @@ export class Scheduler {
     sequence.preemptions++;
     this.totals.preemptions++;
     this.waiting.unshift(sequence);
-  }
-
-  /** Publishes the full prompt pages written by the step `[before, end)` to the prefix cache. */
-  private publish(sequence: ScheduledSequence, before: number, end: number): void {
-    if (!this.options.prefixCache) return;
-    const promptPages = Math.floor(sequence.settings.promptIds.length / this.pageSize);
-    const limit = Math.min(promptPages, Math.floor(end / this.pageSize));
-    for (let index = Math.ceil(before / this.pageSize); index < limit; index++) {
-      if (sequence.blocks.length !== index) return; // an earlier block is missing: later ones cannot be keyed
-      const parent = sequence.blocks[index - 1];
-      const existing = this.prefixCache.peek(parent, sequence.tokens, index);
-      if (existing !== undefined) {
-        sequence.blocks.push(existing);
-        continue;
-      }
-      const page = this.allocator.allocate(1)?.[0];
-      if (page === undefined) return; // caching never evicts or preempts
-      this.executor.savePage(sequence.id, index, sequence.pages, page);
-      sequence.blocks.push(this.prefixCache.insert(parent, sequence.tokens, index, page)!);
-    }
   }
 
   /** Removes a finished sequence from the running set and frees its pages. */
