@@ -158,6 +158,10 @@ describe('Scheduler (toy model with a sliding-window layer, CPU backend)', () =>
     expect(() => engine.submit([1], { temperature: -1 })).toThrowError(
       expect.objectContaining({ code: 'INVALID_SAMPLING_OPTIONS' }),
     );
+    // Without maxTokens a request may use what the budget holds: 32 tokens, so 30 after a 2-token prompt.
+    const open = await engine.submit([1, 2], { ignoreEndOfGeneration: true }).result;
+    expect(open.tokens).toHaveLength(30);
+    expect(open.finishReason).toBe('max-tokens');
     const first = engine.submit([1, 2], greedy);
     expect(() => engine.submit([1, 2], greedy)).toThrowError(
       expect.objectContaining({ code: 'INVALID_ARGUMENT', details: expect.objectContaining({ queueFull: true }) }),

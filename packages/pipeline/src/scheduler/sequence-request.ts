@@ -28,7 +28,9 @@ export function checkSequenceRequest(
   limits: SequenceLimits,
 ): SequenceSettings {
   const sampling = limits.normalize(options, limits.vocabularySize);
-  const maxTokens = options.maxTokens ?? Math.max(1, limits.contextLength - promptIds.length);
+  // Without a limit, a sequence may fill its context or the whole KV budget, whichever is smaller.
+  const room = Math.min(limits.contextLength, limits.budgetTokens) - promptIds.length;
+  const maxTokens = options.maxTokens ?? Math.max(1, room);
   if (!Number.isInteger(maxTokens) || maxTokens < 1) {
     throw new StrataError('INVALID_ARGUMENT', `maxTokens is ${maxTokens}; it must be an integer ≥ 1.`, {
       details: { maxTokens },
