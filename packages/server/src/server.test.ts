@@ -223,6 +223,10 @@ describe('concurrency, prefix cache and preemption through HTTP', () => {
       expect(replies[index]!.choices[0]!.text).toBe(await alone(prompt, 12));
     }
     expect(await metric(busy, 'strata_running_sequences')).toBe(0);
+    // They ran together: far fewer engine steps than tokens generated (one request at a time needs more steps).
+    expect(await metric(busy, 'strata_step_seconds_count')).toBeLessThan(
+      (await metric(busy, 'strata_generated_tokens_total')) / 2,
+    );
   });
 
   it('a second request with the same long system prompt prefills only its own tokens', async () => {
