@@ -280,25 +280,22 @@ export class Scheduler {
     }
     // Pages for every row, oldest sequence first; running out evicts cached blocks, then preempts the newest (which is
     // never one already served, as those are older). Token choices are drawn only for rows that run.
-    const active: { sequence: ScheduledSequence; end: number; row: StepRow }[] = [];
-    for (const { sequence, end } of plans.sort((a, b) => a.sequence.id - b.sequence.id)) {
-      if (!this.running.includes(sequence) || !this.ensurePages(sequence, end)) continue;
-      active.push({ sequence, end, row: undefined as unknown as StepRow });
-    }
-    const rows: StepRow[] = [];
-    for (const entry of active) {
-      const { sequence, end } = entry;
+    const served = plans
+      .sort((a, b) => a.sequence.id - b.sequence.id)
+      .filter(({ sequence, end }) => this.running.includes(sequence) && this.ensurePages(sequence, end));
+    const active = served.map(({ sequence, end }) => {
       const last = end === sequence.tokens.length;
-      entry.row = {
+      const row: StepRow = {
         sequence: sequence.id,
         ids: Int32Array.from(sequence.tokens.slice(sequence.computed, end)),
         firstPosition: sequence.computed,
         pages: sequence.pages.slice(),
         ...(last ? { choice: sequence.nextChoice(), returnLogits: sequence.wantsLogits } : {}),
       };
-      rows.push(entry.row);
       this.inStep.add(sequence);
-    }
+      return { sequence, end, row };
+    });
+    const rows = active.map(({ row }) => row);
     try {
       const results = await this.executor.step(rows);
       active.forEach(({ sequence, end, row }, index) => {
