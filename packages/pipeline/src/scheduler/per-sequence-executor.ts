@@ -41,6 +41,8 @@ export class PerSequenceStepExecutor implements StepExecutor {
   readonly pageSize: number;
   /** {@link StepExecutor.bytesPerPage}: `pageSize` rows of f32 keys and values for every layer. */
   readonly bytesPerPage: number;
+  /** {@link StepExecutor.sharesPages}: false, each sequence's caches are its own contiguous tensors. */
+  readonly sharesPages = false;
   private readonly precision: 'f32' | 'f16';
   private readonly storage = new Map<number, SequenceStorage>();
   private readonly cachedPages = new Map<number, KeyValueCache[]>();

@@ -27,6 +27,8 @@ export interface PrefixCacheCounters {
 interface MutableBlock extends PrefixBlock {
   lastUsed: number;
   children: number;
+  /** Running sequences whose page tables hold this block's page (it cannot be evicted while any does). */
+  references: number;
 }
 
 /**
@@ -42,6 +44,7 @@ export class PrefixCache {
   private hitBlockCount = 0;
   private hitTokenCount = 0;
   private evictionCount = 0;
+  private pinnedCount = 0;
 
   /** A cache of blocks of `pageSize` tokens. */
   constructor(readonly pageSize: number) {}
@@ -90,10 +93,35 @@ export class PrefixCache {
   ): PrefixBlock | undefined {
     const key = this.keyOf(parent, tokens, index);
     if (this.blocks.has(key)) return undefined;
-    const block: MutableBlock = { id: this.nextId++, page, parent, key, lastUsed: ++this.clock, children: 0 };
+    const block: MutableBlock = {
+      id: this.nextId++,
+      page,
+      parent,
+      key,
+      lastUsed: ++this.clock,
+      children: 0,
+      references: 0,
+    };
     if (parent !== undefined) (parent as MutableBlock).children++;
     this.blocks.set(key, block);
     return block;
+  }
+
+  /** Blocks no running sequence references (those eviction may take). */
+  get evictableBlocks(): number {
+    return this.blocks.size - this.pinnedCount;
+  }
+
+  /** Marks the block as referenced by one more running sequence's page table (a page shared without a copy). */
+  pin(block: PrefixBlock): void {
+    const mutable = block as MutableBlock;
+    if (mutable.references++ === 0) this.pinnedCount++;
+  }
+
+  /** Drops one reference taken by {@link PrefixCache.pin}. */
+  unpin(block: PrefixBlock): void {
+    const mutable = block as MutableBlock;
+    if (mutable.references > 0 && --mutable.references === 0) this.pinnedCount--;
   }
 
   /** The cached block for block `index` of `tokens` after `parent`, if any (no counters change). */
@@ -102,13 +130,18 @@ export class PrefixCache {
   }
 
   /**
-   * Evicts the least recently used block without children whose page is not in `keep`; returns its page, or undefined
-   * when there is none.
+   * Evicts the least recently used block that has no children, is not pinned and whose page is not in `keep`; returns
+   * its page, or undefined when there is none.
    */
   evictLeastRecentlyUsed(keep: ReadonlySet<number> = new Set()): number | undefined {
     let victim: MutableBlock | undefined;
     for (const block of this.blocks.values()) {
-      if (block.children === 0 && !keep.has(block.page) && (victim === undefined || block.lastUsed < victim.lastUsed))
+      if (
+        block.children === 0 &&
+        block.references === 0 &&
+        !keep.has(block.page) &&
+        (victim === undefined || block.lastUsed < victim.lastUsed)
+      )
         victim = block;
     }
     if (victim === undefined) return undefined;

@@ -9,8 +9,8 @@ export interface PublishTargets {
   readonly cache: PrefixCache;
   /** Where a block's page comes from (publishing never evicts or preempts: no free page, no block). */
   readonly allocator: PageAllocator;
-  /** Copies a sequence's page into the block's page. */
-  readonly executor: Pick<StepExecutor, 'savePage'>;
+  /** Copies a sequence's page into the block's page, or (sharing pages) hands the page to the block as it is. */
+  readonly executor: Pick<StepExecutor, 'savePage' | 'releasePage' | 'sharesPages'>;
 }
 
 /**
@@ -32,6 +32,25 @@ export function publishPromptPages(
     if (sequence.blocks.length !== index) return; // an earlier block is missing: later ones cannot be keyed
     const parent = sequence.blocks[index - 1];
     const existing = targets.cache.peek(parent, sequence.tokens, index);
+    if (targets.executor.sharesPages) {
+      if (sequence.sharedPages !== index) return; // shared pages must lead the page table
+      const own = sequence.pages[index]!;
+      let block = existing;
+      if (block === undefined) {
+        // The page itself becomes the block: no copy; the cache owns it from now on.
+        block = targets.cache.insert(parent, sequence.tokens, index, own)!;
+      } else {
+        // Another sequence published the same block meanwhile: point at its page and give ours back.
+        sequence.pages[index] = block.page;
+        targets.allocator.free([own]);
+        targets.executor.releasePage(own);
+      }
+      targets.cache.pin(block);
+      sequence.pinned.push(block);
+      sequence.sharedPages++;
+      sequence.blocks.push(block);
+      continue;
+    }
     if (existing !== undefined) {
       sequence.blocks.push(existing);
       continue;

@@ -42,6 +42,10 @@ export class ScheduledSequence {
   computed = 0;
   /** Prefix-cache blocks of this sequence's prompt, in order (matched or published). */
   blocks: PrefixBlock[] = [];
+  /** Leading entries of `pages` that belong to prefix-cache blocks (shared, never freed by the sequence). */
+  sharedPages = 0;
+  /** The blocks whose pages sit in `pages` (pinned while the sequence runs). */
+  pinned: PrefixBlock[] = [];
   /** Prompt tokens whose prefill was skipped thanks to the prefix cache (first admission). */
   cachedPromptTokens = 0;
   /** Times it was preempted. */

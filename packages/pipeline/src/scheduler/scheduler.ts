@@ -241,8 +241,9 @@ export class Scheduler {
         ? this.prefixCache.match(tokens, Math.floor((tokens.length - 1) / this.pageSize))
         : [];
       // Room for the whole known part (prompt and what it generated before a preemption), so admission never thrashes.
+      const sharing = this.executor.sharesPages;
       const needed = Math.ceil(tokens.length / this.pageSize);
-      let pages = this.allocate(needed, new Set(matched.map((block) => block.page)));
+      let pages = this.allocate(needed - (sharing ? matched.length : 0), new Set(matched.map((block) => block.page)));
       if (pages === undefined && matched.length > 0 && this.running.length === 0) {
         matched.length = 0; // a lone sequence always fits without its cached prefix (checked at submit)
         pages = this.allocate(needed, new Set());
@@ -250,11 +251,19 @@ export class Scheduler {
       if (pages === undefined) return;
       this.waiting.shift();
       sequence.markStarted();
-      sequence.pages = pages;
       sequence.blocks = matched;
       sequence.computed = matched.length * this.pageSize;
       if (sequence.preemptions === 0) sequence.cachedPromptTokens = sequence.computed;
-      for (const [index, block] of matched.entries()) this.executor.loadPage(sequence.id, index, pages, block.page);
+      if (sharing) {
+        // The blocks' pages go straight into the page table, pinned while the sequence runs.
+        for (const block of matched) this.prefixCache.pin(block);
+        sequence.pinned = matched.slice();
+        sequence.sharedPages = matched.length;
+        sequence.pages = [...matched.map((block) => block.page), ...pages];
+      } else {
+        sequence.pages = pages;
+        for (const [index, block] of matched.entries()) this.executor.loadPage(sequence.id, index, pages, block.page);
+      }
       this.running.push(sequence);
     }
   }
@@ -353,7 +362,7 @@ export class Scheduler {
     for (;;) {
       const pages = this.allocator.allocate(count);
       if (pages !== undefined) return pages;
-      if (this.allocator.freePages + this.prefixCache.counters.blocks - keep.size < count) return undefined;
+      if (this.allocator.freePages + this.prefixCache.evictableBlocks - keep.size < count) return undefined;
       const page = this.prefixCache.evictLeastRecentlyUsed(keep);
       if (page === undefined) return undefined;
       this.dropCachedPage(page);
@@ -378,9 +387,14 @@ export class Scheduler {
     this.release(sequence);
   }
 
+  /** Frees the sequence's own pages and unpins the shared ones (they stay cached). */
   private release(sequence: ScheduledSequence): void {
-    if (sequence.pages.length > 0) this.allocator.free(sequence.pages);
+    const own = sequence.pages.slice(sequence.sharedPages);
+    if (own.length > 0) this.allocator.free(own);
+    for (const block of sequence.pinned) this.prefixCache.unpin(block);
     sequence.pages = [];
+    sequence.pinned = [];
+    sequence.sharedPages = 0;
     this.executor.release(sequence.id);
   }
 

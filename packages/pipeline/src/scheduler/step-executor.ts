@@ -44,11 +44,17 @@ export interface StepExecutor {
   readonly pageSize: number;
   /** Bytes of keys and values one page holds across every layer. */
   readonly bytesPerPage: number;
+  /**
+   * Whether attention reads pages through the page table, so a prefix-cache block's page can sit in several sequences'
+   * page tables at once (zero copy). When false, a sequence that reuses a block gets its own page and `loadPage` copies
+   * the block into it, and a published block gets a page of its own filled by `savePage`.
+   */
+  readonly sharesPages: boolean;
   /** Runs one step over `rows` (at most one row per sequence); results are in row order. */
   step(rows: readonly StepRow[]): Promise<StepRowResult[]>;
-  /** Copies the keys and values of the sequence's page `pageIndex` into page `page` (a prefix-cache block). */
+  /** Copies the keys and values of the sequence's page `pageIndex` into page `page` (a prefix-cache block; only when not {@link StepExecutor.sharesPages}). */
   savePage(sequence: number, pageIndex: number, pages: readonly number[], page: number): void;
-  /** Copies page `page` (a prefix-cache block) into the sequence's page `pageIndex`. */
+  /** Copies page `page` (a prefix-cache block) into the sequence's page `pageIndex` (only when not {@link StepExecutor.sharesPages}). */
   loadPage(sequence: number, pageIndex: number, pages: readonly number[], page: number): void;
   /** Releases whatever storage the executor keeps for a sequence that finished or was preempted. */
   release(sequence: number): void;
