@@ -81,8 +81,13 @@ export {
   PerSequenceStepExecutor,
   type PerSequenceStepExecutorOptions,
 } from './scheduler/per-sequence-executor.js';
-export { Scheduler, type SchedulerParts, type StepReport } from './scheduler/scheduler.js';
-export type { SchedulerMetrics, SchedulerOptions } from './scheduler/scheduler-options.js';
+export { Scheduler } from './scheduler/scheduler.js';
+export type {
+  SchedulerMetrics,
+  SchedulerOptions,
+  SchedulerParts,
+  StepReport,
+} from './scheduler/scheduler-options.js';
 export {
   createScheduler,
   DEFAULT_PAGE_SIZE,

@@ -1,6 +1,6 @@
 import { StrataError } from '@strata/core';
 import type { PrefixCacheCounters } from './prefix-cache.js';
-import type { StepReport } from './scheduler.js';
+import type { PipelineChatTemplate, PipelineTokenizer } from '../text/tokenizer.js';
 import type { StepExecutor } from './step-executor.js';
 
 /** Limits of a {@link Scheduler}. */
@@ -99,4 +99,26 @@ export function resolveSchedulerOptions(options: SchedulerOptions, executor: Ste
     prefixCache: options.prefixCache ?? true,
     onStep: options.onStep,
   };
+}
+
+/** What one engine step did, for metrics (see {@link SchedulerOptions.onStep}). */
+export interface StepReport {
+  /** Wall time of the step (pages, forward, read-back), in milliseconds. */
+  readonly milliseconds: number;
+  /** Rows (sequences) in the step. */
+  readonly rows: number;
+  /** Tokens fed in the step (prefill chunks and decode tokens). */
+  readonly tokens: number;
+}
+
+/** What a scheduler runs on. */
+export interface SchedulerParts {
+  /** Runs the engine steps and owns the pages' storage. */
+  readonly executor: StepExecutor;
+  /** Text ↔ ids, end-of-generation ids, streamed decoding. */
+  readonly tokenizer: PipelineTokenizer;
+  /** The chat template, when the model has one (needed by `chat`). */
+  readonly chatTemplate?: PipelineChatTemplate;
+  /** Called once the scheduler closed (a loader passes the model's `dispose`). */
+  readonly onClose?: () => void;
 }

@@ -8,30 +8,14 @@ import { PrefixCache } from './prefix-cache.js';
 import { publishPromptPages } from './publish-prompt-pages.js';
 import { ScheduledSequence } from './scheduled-sequence.js';
 import { checkSequenceRequest } from './sequence-request.js';
-import { type SchedulerMetrics, type SchedulerOptions, resolveSchedulerOptions } from './scheduler-options.js';
+import {
+  resolveSchedulerOptions,
+  type SchedulerMetrics,
+  type SchedulerOptions,
+  type SchedulerParts,
+  type StepReport,
+} from './scheduler-options.js';
 import type { StepExecutor, StepRow } from './step-executor.js';
-
-/** What one engine step did, for metrics (see {@link SchedulerOptions.onStep}). */
-export interface StepReport {
-  /** Wall time of the step (pages, forward, read-back), in milliseconds. */
-  readonly milliseconds: number;
-  /** Rows (sequences) in the step. */
-  readonly rows: number;
-  /** Tokens fed in the step (prefill chunks and decode tokens). */
-  readonly tokens: number;
-}
-
-/** What a scheduler runs on. */
-export interface SchedulerParts {
-  /** Runs the engine steps and owns the pages' storage. */
-  readonly executor: StepExecutor;
-  /** Text ↔ ids, end-of-generation ids, streamed decoding. */
-  readonly tokenizer: PipelineTokenizer;
-  /** The chat template, when the model has one (needed by `chat`). */
-  readonly chatTemplate?: PipelineChatTemplate;
-  /** Called once the scheduler closed (a loader passes the model's `dispose`). */
-  readonly onClose?: () => void;
-}
 
 /**
  * Resolves on the next macrotask, so I/O (HTTP requests, aborts) runs between engine steps: `setImmediate` where it
