@@ -13,6 +13,7 @@ const ALLOWED = {
   '@strata/primitives': ['@strata/core'],
   '@strata/models': ['@strata/core', '@strata/primitives', '@strata/loaders'],
   '@strata/pipeline': ['@strata/core', '@strata/loaders', '@strata/primitives', '@strata/models'],
+  '@strata/server': ['@strata/core', '@strata/pipeline'],
 };
 /** Tests may also use the backends, the loaders and the shared conformance suite, never a package above their own. */
 const TEST_EXTRAS = ['@strata/kernels-cpu', '@strata/kernels-webgpu', '@strata/loaders', '@strata/backend-conformance'];

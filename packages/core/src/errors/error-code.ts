@@ -40,4 +40,5 @@ export type StrataErrorCode =
   | 'CONTEXT_OVERFLOW'
   | 'ABORTED'
   | 'TRANSPORT_ERROR'
-  | 'STEP_CAPTURE';
+  | 'STEP_CAPTURE'
+  | 'MODEL_NOT_FOUND';

@@ -35,7 +35,8 @@ function isModelFiles(source: ModelSource): source is ModelFiles {
   return typeof source === 'object' && 'format' in source && 'tensors' in source;
 }
 
-async function openSource(source: ModelSource): Promise<ModelFiles> {
+/** Opens a model source (Node paths through the loaders' node entry, loaded on demand). */
+export async function openSource(source: ModelSource): Promise<ModelFiles> {
   if (isModelFiles(source)) return source;
   if (typeof source === 'string') {
     // Node only: the file-system sources live behind the loaders' node entry, loaded on demand. The specifier is a
