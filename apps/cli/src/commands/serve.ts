@@ -4,7 +4,8 @@ import { StrataError } from '@strata/core';
 import { type ApiModel, loadScheduler } from '@strata/pipeline';
 import { startServer } from '@strata/server';
 import type { Command, CommandOutput } from '../command.js';
-import { cacheTypeOption, chooseBackend, numberOption, progressBar } from './pipeline-setup.js';
+import { chooseBackend } from './backend-choice.js';
+import { cacheTypeOption, numberOption, progressBar } from './pipeline-setup.js';
 
 const USAGE = `Usage: strata serve MODEL [options]
        strata serve --model NAME=PATH [--model NAME=PATH …] [options]

@@ -1,5 +1,5 @@
 import { StrataError } from '@strata/core';
-import { Generation } from '../generation/generation.js';
+import { Generation, type GenerationChannel } from '../generation/generation.js';
 import type { GenerateOptions } from '../generation/types.js';
 import { normalizeSamplingOptions } from '../sampling/sampling-options.js';
 import type { ChatMessage, PipelineChatTemplate, PipelineTokenizer } from '../text/tokenizer.js';
@@ -126,7 +126,7 @@ export class Scheduler {
       signal?.addEventListener('abort', () => this.abort(sequence), { once: true });
       this.kick();
     }
-    return new Generation((finish) => this.stream(sequence, finish));
+    return new Generation((channel) => this.stream(sequence, channel));
   }
 
   /**
@@ -174,21 +174,23 @@ export class Scheduler {
     return this.chatTemplate.render({ messages, addGenerationPrompt: true });
   }
 
-  private async *stream(
+  /** Hands the sequence's deltas to its `Generation`; a consumer that stops reading aborts the sequence. */
+  private async stream(
     sequence: ScheduledSequence,
-    finish: (result: ReturnType<ScheduledSequence['report']>) => void,
-  ) {
-    let failed = false;
-    try {
-      yield* sequence.channel;
-    } catch (error) {
-      failed = true;
-      throw error;
-    } finally {
-      // Ending the loop early (break, a client gone) aborts the sequence: its pages are freed now or after this step.
+    channel: GenerationChannel,
+  ): Promise<ReturnType<ScheduledSequence['report']>> {
+    const stop = () => {
       if (!sequence.isFinished) this.abort(sequence);
-      if (!failed) finish(sequence.report());
+    };
+    channel.stopped.addEventListener('abort', stop, { once: true });
+    try {
+      for await (const delta of sequence.channel) await channel.emit(delta);
+    } finally {
+      channel.stopped.removeEventListener('abort', stop);
+      // Ending early (an error, a client gone) aborts the sequence: its pages are freed now or after this step.
+      stop();
     }
+    return sequence.report();
   }
 
   private abort(sequence: ScheduledSequence): void {
