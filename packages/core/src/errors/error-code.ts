@@ -39,4 +39,7 @@ export type StrataErrorCode =
   | 'INVALID_SAMPLING_OPTIONS'
   | 'CONTEXT_OVERFLOW'
   | 'ABORTED'
-  | 'TRANSPORT_ERROR';
+  | 'TRANSPORT_ERROR'
+  // structured output
+  | 'INVALID_GRAMMAR'
+  | 'UNSUPPORTED_SCHEMA';

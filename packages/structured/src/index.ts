@@ -1,0 +1,14 @@
+/** @packageDocumentation @strata/structured — see README.md. */
+export type { GrammarNode, ParsedGrammar } from './grammar/grammar-ast.js';
+export { parseGbnf } from './grammar/parse-gbnf.js';
+export { printEbnf } from './grammar/print-ebnf.js';
+export { checkRegex } from './grammar/check-regex.js';
+export { checkJsonSchema } from './schema/check-json-schema.js';
+export { constraintOfResponseFormat, type OutputConstraint, type ResponseFormat } from './matcher/constraint.js';
+export {
+  createGrammarMatcher,
+  type GrammarMatcher,
+  type GrammarMatcherOptions,
+  isTokenAllowed,
+} from './matcher/grammar-matcher.js';
+export { encodeVocabulary, type GrammarTokenizer } from './matcher/token-vocabulary.js';
