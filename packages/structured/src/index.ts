@@ -11,4 +11,5 @@ export {
   type GrammarMatcherOptions,
   isTokenAllowed,
 } from './matcher/grammar-matcher.js';
-export { encodeVocabulary, type GrammarTokenizer } from './matcher/token-vocabulary.js';
+export { encodeVocabulary, type GrammarTokenizer, vocabularyBytes } from './matcher/token-vocabulary.js';
+export { advanceUtf8, type Utf8State } from './matcher/utf8-guard.js';

@@ -8,6 +8,7 @@ import type { ModelExecutor } from './executor.js';
 import type { GenerationSteps } from './generation.js';
 import { logprobsOf } from './logprobs.js';
 import type { Mutex } from './mutex.js';
+import { ConstrainedChoice, outputConstraintOf } from './structured-output.js';
 import type { FinishReason, GenerateOptions, GenerationDelta, GenerationResult } from './types.js';
 
 /** What one sequence's generation runs on. */
@@ -53,6 +54,7 @@ export function generationSteps(
   const { executor, tokenizer, sequence, lock } = context;
   const sampling = normalizeSamplingOptions(options, executor.vocabularySize);
   const maxTokens = checkOptions(options);
+  const constraint = outputConstraintOf(options);
   if (promptIds.length === 0) {
     throw new StrataError('INVALID_ARGUMENT', 'The prompt is empty: give at least one token.');
   }
@@ -94,6 +96,12 @@ export function generationSteps(
     let firstTokenAt = started;
     let cachedPromptTokens = 0;
     let failed = false;
+    let constrained: ConstrainedChoice | undefined;
+    // With a constraint, each step's choice carries the grammar's allowed-token bitmask (one small upload).
+    const choose = async () => {
+      const choice = sampler.next(history);
+      return constrained === undefined ? choice : constrained.restrict(choice);
+    };
     const aborted = () => options.signal?.aborted === true;
     const report = (): GenerationResult => ({
       text,
@@ -104,6 +112,9 @@ export function generationSteps(
     });
     try {
       // ── prefill: keep the cached prefix, compute the rest in chunks; the last chunk chooses the first token ──
+      if (constraint !== undefined) {
+        constrained = await ConstrainedChoice.open(tokenizer, constraint, executor.vocabularySize);
+      }
       cachedPromptTokens = sequence.reusablePrefix(promptIds, executor.cacheGeometry);
       sequence.truncate(cachedPromptTokens);
       let step: { token?: number; logits?: Float32Array } = {};
@@ -114,7 +125,7 @@ export function generationSteps(
         step = await executor.forward({
           ids,
           firstPosition: position,
-          ...(last ? { choice: sampler.next(history), returnLogits: wantLogits } : {}),
+          ...(last ? { choice: await choose(), returnLogits: wantLogits } : {}),
         });
         sequence.append(ids);
         position = end;
@@ -125,7 +136,8 @@ export function generationSteps(
         const token = step.token;
         generated.push(token);
         history.push(token);
-        if (stopIds.has(token)) {
+        constrained?.accept(token);
+        if (stopIds.has(token) || constrained?.complete === true) {
           finishReason = 'stop-token';
           break;
         }
@@ -149,7 +161,7 @@ export function generationSteps(
         step = await executor.forward({
           ids: Int32Array.of(token),
           firstPosition: sequence.length,
-          choice: sampler.next(history),
+          choice: await choose(),
           returnLogits: wantLogits,
         });
         sequence.append([token]);
@@ -170,6 +182,7 @@ export function generationSteps(
       failed = true;
       throw error;
     } finally {
+      constrained?.dispose();
       release();
       // A failure rejects the result (through the iterator) instead of reporting one.
       if (!failed) finish(report());

@@ -3,9 +3,11 @@ import { parseGbnf } from '../grammar/parse-gbnf.js';
 import { printEbnf } from '../grammar/print-ebnf.js';
 import { checkRegex } from '../grammar/check-regex.js';
 import { checkJsonSchema } from '../schema/check-json-schema.js';
+import { tightenJsonSchema } from '../schema/tighten-json-schema.js';
 import type { XGrammarCompiled, XGrammarMatcher } from '../xgrammar/load-xgrammar.js';
 import type { OutputConstraint } from './constraint.js';
 import { type GrammarTokenizer, type PreparedVocabulary, prepareVocabulary } from './token-vocabulary.js';
+import { advanceUtf8Bytes, guardMask } from './utf8-guard.js';
 
 /**
  * The per-sequence state of a grammar: which tokens may come next, and the tokens chosen so far. Stop tokens are
@@ -45,16 +47,12 @@ async function compile(vocabulary: PreparedVocabulary, constraint: OutputConstra
       );
     case 'json-object':
       return compiler.compileGrammar(JSON_OBJECT_GRAMMAR);
-    case 'json-schema':
+    case 'json-schema': {
       checkJsonSchema(constraint.schema);
+      const schema = JSON.stringify(tightenJsonSchema(constraint.schema === true ? {} : constraint.schema));
       // Compact one-line JSON with ", " and ": " separators (no unbounded whitespace a model could loop in).
-      return compiler.compileJSONSchema(
-        JSON.stringify(constraint.schema === true ? {} : constraint.schema),
-        false,
-        -1,
-        [', ', ': '],
-        true,
-      );
+      return compiler.compileJSONSchema(schema, false, -1, [', ', ': '], true);
+    }
     case 'regex':
       return compiler.compileStructuralTag({
         type: 'structural_tag',
@@ -103,25 +101,38 @@ export async function createGrammarMatcher(
       [...vocabulary.stopTokens],
       false,
     );
-    return wrap(matcher, logitsSize);
+    return wrap(matcher, vocabulary);
   } finally {
     compiled.dispose();
   }
 }
 
-function wrap(matcher: XGrammarMatcher, logitsSize: number): GrammarMatcher {
+function wrap(matcher: XGrammarMatcher, vocabulary: PreparedVocabulary): GrammarMatcher {
+  const { logitsSize, utf8, stopTokens } = vocabulary;
   let disposed = false;
+  // The incomplete UTF-8 character at the end of the output (0 at a boundary).
+  let utf8State = 0;
+  const live = () => {
+    if (disposed) throw new StrataError('INVALID_ARGUMENT', 'The grammar matcher was disposed.');
+  };
   const handle: GrammarMatcher = {
     logitsSize,
     async nextTokenBitmask() {
-      if (disposed) throw new StrataError('INVALID_ARGUMENT', 'The grammar matcher was disposed.');
-      const mask = await matcher.getNextTokenBitmask();
-      return new Uint32Array(mask.buffer, mask.byteOffset, Math.ceil(logitsSize / 32));
+      live();
+      const raw = await matcher.getNextTokenBitmask();
+      const mask = new Uint32Array(raw.buffer, raw.byteOffset, Math.ceil(logitsSize / 32));
+      guardMask(mask, utf8, utf8State, stopTokens);
+      return mask;
     },
     acceptToken(token) {
-      if (disposed) throw new StrataError('INVALID_ARGUMENT', 'The grammar matcher was disposed.');
+      live();
       if (!Number.isInteger(token) || token < 0 || token >= logitsSize) return false;
-      return matcher.acceptToken(token);
+      const next = advanceUtf8Bytes(utf8State, utf8.tokenBytes[token]!);
+      if (next < 0 || (next !== 0 && utf8.tokenBytes[token]!.length === 0)) return false;
+      if (utf8State !== 0 && stopTokens.includes(token)) return false;
+      if (!matcher.acceptToken(token)) return false;
+      utf8State = next;
+      return true;
     },
     isTerminated: () => !disposed && matcher.isTerminated(),
     dispose() {

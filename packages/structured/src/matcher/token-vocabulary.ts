@@ -1,4 +1,5 @@
 import type { Tokenizer } from '@strata/loaders';
+import { type Utf8Table, utf8Table } from './utf8-guard.js';
 import { type XGrammarCompiler, type XGrammarModule, loadXGrammar } from '../xgrammar/load-xgrammar.js';
 
 /** What a grammar matcher needs of a tokenizer: a `@strata/loaders` {@link Tokenizer} has it. */
@@ -19,22 +20,30 @@ const BYTE_CHARACTERS: readonly string[] = (() => {
 })();
 
 /**
- * The vocabulary as XGrammar reads it: each token's decoded bytes in the byte-level encoding, and control tokens
- * (those that decoding with `skipSpecial` changes) as empty strings, which XGrammar never allows inside a grammar.
+ * Each token's decoded bytes, with control tokens (those that decoding with `skipSpecial` changes) and ids past the
+ * tokenizer's vocabulary (padding up to `logitsSize`) as empty arrays: XGrammar never allows an empty token inside a
+ * grammar.
  */
-export function encodeVocabulary(tokenizer: GrammarTokenizer, logitsSize: number): string[] {
-  const pieces: string[] = new Array(logitsSize).fill('');
+export function vocabularyBytes(tokenizer: GrammarTokenizer, logitsSize: number): Uint8Array[] {
+  const empty = new Uint8Array(0);
+  const result: Uint8Array[] = new Array(logitsSize).fill(empty);
   for (let id = 0; id < Math.min(tokenizer.vocabularySize, logitsSize); id++) {
     const bytes = tokenizer.tokenToBytes(id);
     if (bytes.length === 0) continue;
-    // Control tokens decode to nothing when special tokens are skipped (a lone SentencePiece space does too, but also
-    // without skipping, so it stays).
+    // A lone SentencePiece space also decodes to nothing at a text start, but with and without skipping alike: it stays.
     if (tokenizer.decode([id], { skipSpecial: true }) !== tokenizer.decode([id])) continue;
+    result[id] = bytes;
+  }
+  return result;
+}
+
+/** The vocabulary as XGrammar reads it: each token's bytes in the byte-level encoding (GPT-2's byte characters). */
+export function encodeVocabulary(tokenBytes: readonly Uint8Array[]): string[] {
+  return tokenBytes.map((bytes) => {
     let piece = '';
     for (const byte of bytes) piece += BYTE_CHARACTERS[byte]!;
-    pieces[id] = piece;
-  }
-  return pieces;
+    return piece;
+  });
 }
 
 /** A tokenizer prepared for XGrammar: one per tokenizer and logits size, shared by every matcher over it. */
@@ -47,6 +56,8 @@ export interface PreparedVocabulary {
   readonly logitsSize: number;
   /** Token ids that end the generation; allowed only where the grammar is complete. */
   readonly stopTokens: readonly number[];
+  /** Token bytes and the tokens valid at a character boundary, for the UTF-8 guard. */
+  readonly utf8: Utf8Table;
 }
 
 const prepared = new WeakMap<object, Map<number, Promise<PreparedVocabulary>>>();
@@ -70,15 +81,16 @@ export function prepareVocabulary(
     result = (async () => {
       const module = await loadXGrammar();
       const stopTokens = [...tokenizer.endOfGenerationIds].filter((id) => id < logitsSize);
+      const tokenBytes = vocabularyBytes(tokenizer, logitsSize);
       const info = await module.TokenizerInfo.createTokenizerInfo(
-        encodeVocabulary(tokenizer, logitsSize),
+        encodeVocabulary(tokenBytes),
         'byte_level',
         false,
         logitsSize,
         stopTokens,
       );
       const compiler = await module.GrammarCompiler.createGrammarCompiler(info, true);
-      const vocabulary = { module, compiler, logitsSize, stopTokens };
+      const vocabulary = { module, compiler, logitsSize, stopTokens, utf8: utf8Table(tokenBytes) };
       compilers.register(vocabulary, compiler);
       return vocabulary;
     })();

@@ -1,4 +1,5 @@
 import { StrataError } from '@strata/core';
+import { tightenJsonSchema } from './tighten-json-schema.js';
 
 /** Keywords that constrain output and are turned into grammar (llama.cpp's `json-schema-to-grammar` subset). */
 const CONSTRAINING = new Set([
@@ -63,6 +64,8 @@ export function checkJsonSchema(schema: unknown): void {
   if (schema === true || (isObject(schema) && Object.keys(schema).length === 0)) return;
   if (!isObject(schema)) unsupported('A JSON schema must be an object (or true).', '#');
   visit(schema, '#', schema);
+  // Length bounds XGrammar would enforce loosely are refused here too, so every check happens before compiling.
+  tightenJsonSchema(schema);
 }
 
 function resolveReference(root: Record<string, unknown>, reference: unknown, path: string): void {
