@@ -13,3 +13,13 @@ export {
 } from './matcher/grammar-matcher.js';
 export { encodeVocabulary, type GrammarTokenizer, vocabularyBytes } from './matcher/token-vocabulary.js';
 export { advanceUtf8, type Utf8State } from './matcher/utf8-guard.js';
+export type {
+  ParsedAssistantMessage,
+  ToolCall,
+  ToolCallFormat,
+  ToolChoice,
+  ToolDefinition,
+} from './tools/tool-call-types.js';
+export { type ParseToolCallsOptions, parseToolCalls, randomCallId } from './tools/parse-tool-calls.js';
+export { toolCallFormatOf } from './tools/syntaxes.js';
+export { REASONING_MARKERS, type ReasoningSplit, splitReasoning } from './tools/reasoning.js';

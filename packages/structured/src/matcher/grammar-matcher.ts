@@ -148,5 +148,5 @@ function wrap(matcher: XGrammarMatcher, vocabulary: PreparedVocabulary): Grammar
 
 /** True when token `id` is allowed by a bitmask from {@link GrammarMatcher.nextTokenBitmask}. */
 export function isTokenAllowed(bitmask: Uint32Array, id: number): boolean {
-  return ((bitmask[id >>> 5] ?? 0) >>> (id & 31)) & 1 ? true : false;
+  return (((bitmask[id >>> 5] ?? 0) >>> (id & 31)) & 1) === 1;
 }
