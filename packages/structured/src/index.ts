@@ -23,3 +23,11 @@ export type {
 export { type ParseToolCallsOptions, parseToolCalls, randomCallId } from './tools/parse-tool-calls.js';
 export { toolCallFormatOf } from './tools/syntaxes.js';
 export { REASONING_MARKERS, type ReasoningSplit, splitReasoning } from './tools/reasoning.js';
+export {
+  type AssistantDelta,
+  createToolCallStreamParser,
+  type ToolCallDelta,
+  type ToolCallStreamParser,
+} from './tools/tool-call-stream-parser.js';
+export { grammarForToolChoice } from './tools/tool-choice-grammar.js';
+export { tightenJsonSchema } from './schema/tighten-json-schema.js';

@@ -87,6 +87,7 @@ export function markedArraySyntax(marker: string, close = ''): CallSyntax {
       if (end === undefined) return result(calls, '', broken, final);
       let after = skipSpace(region, end);
       if (close !== '' && region.startsWith(close, after)) after += close.length;
+      else if (close !== '' && !final && close.startsWith(region.slice(after))) return result(calls, '', broken, final);
       return result(calls, region.slice(after).replace(/^\s+/, ''), broken, final);
     },
   };
@@ -159,6 +160,7 @@ export const mistralSyntax: CallSyntax = {
       if (end === undefined) return result(calls, '', false, final);
       position = skipSpace(region, end);
       if (region.startsWith(marker, position)) position += marker.length;
+      else if (!final && marker.startsWith(region.slice(position))) return result(calls, '', false, final);
       else return result(calls, region.slice(position), false, final);
     }
     return result(calls, '', false, final);
@@ -176,6 +178,7 @@ export const commandRSyntax: CallSyntax = {
     const { calls, end, broken } = arrayCalls(region, arrayStart);
     if (end === undefined) return result(calls, '', broken, final);
     const rest = region.slice(end).replace(/^\s*```/, '');
+    if (!final && '```'.startsWith(rest.trim())) return result(calls, '', broken, final);
     return result(calls, rest.replace(/^\s+/, ''), broken, final);
   },
 };

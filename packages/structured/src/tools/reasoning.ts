@@ -38,7 +38,8 @@ export function splitReasoning(text: string, startsInReasoning = false, final = 
     }
     return { reasoning: body.slice(0, end), content: body.slice(end + close.length).replace(/^\s+/, ''), closed: true };
   }
-  if (!final && REASONING_MARKERS.some(([open]) => open.startsWith(trimmed) && trimmed !== '')) {
+  // While streaming, leading whitespace and a possible opening marker wait until they are decided.
+  if (!final && REASONING_MARKERS.some(([open]) => open.startsWith(trimmed))) {
     return { reasoning: '', content: '', closed: false };
   }
   return { reasoning: '', content: text, closed: true };
