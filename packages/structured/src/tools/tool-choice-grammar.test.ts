@@ -88,6 +88,21 @@ describe('grammarForToolChoice', () => {
     },
   );
 
+  it("'auto' allows free text and enforces a tool's schema once a call starts", async () => {
+    const accepts = async (text: string) => {
+      const matcher = await createGrammarMatcher(tokenizer, grammarForToolChoice('hermes', TOOLS, 'auto')!);
+      const accepted = tokenizer.encode(text).every((id) => matcher.acceptToken(id));
+      matcher.dispose();
+      return accepted;
+    };
+    expect(await accepts('Sure, one moment. ')).toBe(true);
+    expect(
+      await accepts('Checking.\n<tool_call>\n{"name": "get_time", "arguments": {"zone": "CET"}}\n</tool_call>'),
+    ).toBe(true);
+    expect(await accepts('<tool_call>\n{"name": "get_time", "arguments": {"zone": "PST"}}')).toBe(false);
+    expect(await accepts('<tool_call>\n{"name": "launch_rocket"')).toBe(false);
+  });
+
   it("gives no constraint for 'none' and typed errors for an unknown function or schema keyword", () => {
     expect(grammarForToolChoice('hermes', TOOLS, 'none')).toBeUndefined();
     expect(() => grammarForToolChoice('hermes', TOOLS, { type: 'function', function: { name: 'nope' } })).toThrow(
