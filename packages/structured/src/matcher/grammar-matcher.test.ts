@@ -4,6 +4,7 @@ import { type Tokenizer, tokenizerFromGguf } from '@strata/loaders';
 import { openGgufFile } from '@strata/loaders/node';
 import Ajv from 'ajv';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { allowedIds } from '../testing/allowed-ids.js';
 import { createGrammarMatcher, type GrammarMatcher, isTokenAllowed } from './grammar-matcher.js';
 import type { OutputConstraint } from './constraint.js';
 
@@ -32,8 +33,7 @@ async function walk(tokenizer: Tokenizer, matcher: GrammarMatcher, seed: number,
   const ids: number[] = [];
   for (let step = 0; step < limit; step++) {
     const mask = await matcher.nextTokenBitmask();
-    const allowed: number[] = [];
-    for (let id = 0; id < matcher.logitsSize; id++) if (isTokenAllowed(mask, id)) allowed.push(id);
+    const allowed = allowedIds(mask);
     expect(allowed.length).toBeGreaterThan(0);
     state = (state * 1103515245 + 12345) % 2 ** 31;
     const token = allowed[state % allowed.length]!;

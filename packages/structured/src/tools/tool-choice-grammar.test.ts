@@ -4,6 +4,7 @@ import { type Tokenizer, tokenizerFromGguf } from '@strata/loaders';
 import { openGgufFile } from '@strata/loaders/node';
 import Ajv from 'ajv';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { allowedIds } from '../testing/allowed-ids.js';
 import { createGrammarMatcher, isTokenAllowed } from '../matcher/grammar-matcher.js';
 import { parseToolCalls } from './parse-tool-calls.js';
 import { grammarForToolChoice } from './tool-choice-grammar.js';
@@ -45,8 +46,7 @@ describe('grammarForToolChoice', () => {
     const ids: number[] = [];
     for (let step = 0; step < 300; step++) {
       const mask = await matcher.nextTokenBitmask();
-      const allowed: number[] = [];
-      for (let id = 0; id < matcher.logitsSize; id++) if (isTokenAllowed(mask, id)) allowed.push(id);
+      const allowed = allowedIds(mask);
       // Prefer ending once allowed, so walks of the repeated-calls grammar stay short.
       const end = allowed.find((id) => tokenizer.isEndOfGeneration(id));
       state = (state * 1103515245 + 12345) % 2 ** 31;
