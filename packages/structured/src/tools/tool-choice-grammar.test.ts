@@ -5,7 +5,7 @@ import { openGgufFile } from '@strata/loaders/node';
 import Ajv from 'ajv';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { allowedIds } from '../testing/allowed-ids.js';
-import { createGrammarMatcher, isTokenAllowed } from '../matcher/grammar-matcher.js';
+import { createGrammarMatcher } from '../matcher/grammar-matcher.js';
 import { parseToolCalls } from './parse-tool-calls.js';
 import { grammarForToolChoice } from './tool-choice-grammar.js';
 import type { ToolCallFormat, ToolChoice, ToolDefinition } from './tool-call-types.js';
