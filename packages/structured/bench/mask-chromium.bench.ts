@@ -9,12 +9,26 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { tokenizerFromGguf } from '@strata/loaders';
 import { openGgufFile } from '@strata/loaders/node';
+import { build } from 'esbuild';
 import { chromium } from 'playwright-core';
 import { encodeVocabulary, tightenJsonSchema, vocabularyBytes } from '../src/index.js';
 import { extendedVocabulary, SCHEMA, TEXT } from './mask-inputs.js';
 
 const fixtures = fileURLToPath(new URL('../../../../shared/fixtures/vocab/', import.meta.url));
 const bundle = readFileSync(createRequire(import.meta.url).resolve('@mlc-ai/web-xgrammar'), 'utf8');
+// @strata/structured itself, bundled for the browser (its Node-only loader branch never runs there).
+const structured = await build({
+  entryPoints: [fileURLToPath(new URL('./browser-entry.ts', import.meta.url))],
+  bundle: true,
+  format: 'esm',
+  platform: 'browser',
+  write: false,
+  tsconfig: fileURLToPath(new URL('../../../tsconfig.json', import.meta.url)),
+  // XGrammar's bundle names Node built-ins in its Node-only branch too.
+  external: ['node:module', 'node:url', 'module', 'url', 'fs', 'path'],
+  logLevel: 'error',
+});
+const structuredCode = structured.outputFiles[0]!.text;
 
 const tokenizer = tokenizerFromGguf((await openGgufFile(`${fixtures}ggml-vocab-falcon.gguf`)).metadata);
 const ids = tokenizer.encode(TEXT);
@@ -31,6 +45,15 @@ try {
       : route.fulfill({ contentType: 'text/html', body: '<script src="/xgrammar.js"></script>' }),
   );
   await page.goto('http://bench.local/');
+  const wrapperPage = await browser.newPage();
+  await wrapperPage.route('http://bench.local/**', (route) =>
+    route.request().url().endsWith('/structured.js')
+      ? route.fulfill({ contentType: 'text/javascript', body: structuredCode })
+      : route.fulfill({ contentType: 'text/html', body: '<script type="module" src="/structured.js"></script>' }),
+  );
+  await wrapperPage.goto('http://bench.local/structured.html');
+  // The wrapper's page loads XGrammar through the wrapper's own (bundled) import, not a script tag.
+  await wrapperPage.waitForFunction(() => 'measureMasks' in globalThis);
   for (const [name, vocabulary] of [
     ['falcon', tokenizer],
     ['falcon+merged', extendedVocabulary(tokenizer, 152_064)],
@@ -85,6 +108,21 @@ try {
     );
     console.log(
       `  prepare ${result.prepareMs.toFixed(0)} ms  compile ${result.compileMs.toFixed(0)} ms  mask/token over ${result.steps} tokens: median ${result.median.toFixed(3)} ms  p90 ${result.p90.toFixed(3)} ms  max ${result.max.toFixed(3)} ms`,
+    );
+    const wrapped = await wrapperPage.evaluate(
+      // biome-ignore lint/suspicious/noExplicitAny: set by browser-entry.ts.
+      (input) => (globalThis as any).measureMasks(input),
+      {
+        tokenBytes: vocabularyBytes(vocabulary, vocabulary.vocabularySize).map((bytes) => [...bytes]),
+        stopTokens: [...tokenizer.endOfGenerationIds],
+        schema: SCHEMA,
+        ids,
+        repeats: 20,
+      },
+    );
+    if ('error' in wrapped) throw new Error(wrapped.error);
+    console.log(
+      `  through createGrammarMatcher (UTF-8 guard included): mask/token median ${wrapped.median.toFixed(3)} ms  p90 ${wrapped.p90.toFixed(3)} ms  max ${wrapped.max.toFixed(3)} ms`,
     );
   }
 } finally {

@@ -107,12 +107,19 @@ interface XGrammarInitialiser {
 
 async function load(): Promise<XGrammarModule> {
   const global = globalThis as unknown as GlobalWithShims;
+  let imported: unknown;
   if (global.xgrammar === undefined) {
     const isNode = typeof process === 'object' && typeof process.versions?.node === 'string';
     if (isNode) await importInNode(global);
-    else await import('@mlc-ai/web-xgrammar');
+    else imported = await import('@mlc-ai/web-xgrammar');
   }
-  const module = global.xgrammar;
+  // Loaded as a script or as ESM the bundle registers `globalThis.xgrammar`; a bundler that wraps it as CommonJS gives
+  // the classes as the module's exports instead.
+  const candidates = [global.xgrammar, imported, (imported as { default?: unknown } | undefined)?.default];
+  const module = candidates.find(
+    (candidate): candidate is XGrammarModule =>
+      typeof candidate === 'object' && candidate !== null && 'GrammarMatcher' in candidate,
+  );
   if (module === undefined) {
     throw new StrataError(
       'INVALID_ARGUMENT',
