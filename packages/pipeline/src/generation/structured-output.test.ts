@@ -1,4 +1,5 @@
 import { StrataError } from '@strata/core';
+import { grammarForToolChoice, parseToolCalls, type ToolDefinition } from '@strata/structured';
 import { createCpuBackend } from '@strata/kernels-cpu';
 import Ajv from 'ajv';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -73,6 +74,33 @@ describe('structured output on a random-weight fixture model (CPU backend)', () 
     }).result;
     if (object.finishReason === 'stop-token') expect(typeof JSON.parse(object.text)).toBe('object');
     else expect(object.text.startsWith('{')).toBe(true);
+  });
+
+  it('a named tool_choice through the constraint option gives parseable calls of that tool', async () => {
+    const tools: ToolDefinition[] = [
+      {
+        type: 'function',
+        function: {
+          name: 'set_mode',
+          parameters: { type: 'object', properties: { mode: { enum: ['on', 'off'] } }, required: ['mode'] },
+        },
+      },
+    ];
+    for (const seed of [1, 2, 3]) {
+      const result = await pipeline.generate('Switch it:', {
+        temperature: 1,
+        seed,
+        maxTokens: 120,
+        constraint: grammarForToolChoice('hermes', tools, { type: 'function', function: { name: 'set_mode' } }),
+      }).result;
+      expect(result.finishReason, result.text).toBe('stop-token');
+      const parsed = parseToolCalls(result.text, { format: 'hermes' });
+      expect(
+        parsed.tool_calls.map((call) => call.function.name),
+        result.text,
+      ).toEqual(['set_mode']);
+      expect(['on', 'off']).toContain(JSON.parse(parsed.tool_calls[0]!.function.arguments).mode);
+    }
   });
 
   it('rejects an invalid grammar or schema before queueing, with its position or keyword', () => {
