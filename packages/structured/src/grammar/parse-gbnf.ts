@@ -120,6 +120,8 @@ class GbnfParser {
       items.push(this.postfix(this.primary()));
       this.skipSpace(nested);
     }
+    // An empty alternative (`ws ::= | " "`) matches the empty string.
+    if (items.length === 0) return { kind: 'literal', text: '' };
     return items.length === 1 ? items[0]! : { kind: 'sequence', items };
   }
 

@@ -112,6 +112,23 @@ describe('createGrammarMatcher over a real vocabulary (gpt-2)', () => {
       ].join('\n'),
       (text) => typeof JSON.parse(text) === 'object',
     ],
+    [
+      'JSON written in the style of llama.cpp grammar files',
+      [
+        '# bodies on the next line, an empty alternative, comments inside groups',
+        'root ::=',
+        '  obj',
+        'obj ::=',
+        '  "{" ws (',
+        '    key ":" ws val      # the first member',
+        '    ("," ws key ":" ws val){0,2}',
+        '  )? "}"',
+        'key ::= "\\"" [a-z]{1,4} "\\""',
+        'val ::= ( [0-9]{1,3} | "true" | key ) ws',
+        'ws ::= | " "',
+      ].join('\n'),
+      (text) => typeof JSON.parse(text) === 'object',
+    ],
   ])('GBNF walks of %s pass an independent check', async (_, grammar, check) => {
     for (let seed = 1; seed <= 4; seed++) {
       const matcher = await createGrammarMatcher(tokenizer, { kind: 'grammar', grammar });
