@@ -3,6 +3,7 @@ import { StrataError } from '@strata/core';
 import { type Tokenizer, tokenizerFromGguf } from '@strata/loaders';
 import { openGgufFile } from '@strata/loaders/node';
 import Ajv from 'ajv';
+import Ajv2020 from 'ajv/dist/2020.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { allowedIds } from '../testing/allowed-ids.js';
 import { createGrammarMatcher, type GrammarMatcher, isTokenAllowed } from './grammar-matcher.js';
@@ -55,6 +56,41 @@ describe('createGrammarMatcher over a real vocabulary (gpt-2)', () => {
     for (let seed = 1; seed <= 3; seed++) {
       const matcher = await createGrammarMatcher(tokenizer, { kind: 'json-schema', schema: NESTED_SCHEMA });
       const text = await walk(tokenizer, matcher, seed);
+      matcher.dispose();
+      expect(validate(JSON.parse(text)), `${text}: ${JSON.stringify(validate.errors)}`).toBe(true);
+    }
+  });
+
+  it('walks of a schema using every supported keyword validate with ajv', async () => {
+    const schema = {
+      $defs: {
+        point: { type: 'object', properties: { x: { type: 'integer', minimum: -9, maximum: 9 } }, required: ['x'] },
+      },
+      type: 'object',
+      properties: {
+        at: { $ref: '#/$defs/point' },
+        kind: { const: 'shape' },
+        label: { anyOf: [{ type: 'string', pattern: '^[a-z]{2,5}$' }, { type: 'null' }] },
+        size: { oneOf: [{ type: 'integer', exclusiveMinimum: 0, exclusiveMaximum: 10 }, { enum: ['big', 'small'] }] },
+        code: { type: 'string', minLength: 2, maxLength: 3 },
+        pair: {
+          type: 'array',
+          prefixItems: [{ type: 'boolean' }, { type: 'integer', minimum: 0, maximum: 5 }],
+          items: false,
+        },
+        flags: { type: ['array'], items: { type: 'boolean' }, minItems: 2, maxItems: 2 },
+      },
+      required: ['at', 'kind', 'label', 'size', 'code', 'pair', 'flags'],
+      additionalProperties: false,
+    };
+    // prefixItems is JSON Schema 2020-12.
+    const validate = new Ajv2020().compile(schema);
+    for (let seed = 1; seed <= 3; seed++) {
+      const matcher = await createGrammarMatcher(tokenizer, {
+        kind: 'json-schema',
+        schema: JSON.parse(JSON.stringify(schema)),
+      });
+      const text = await walk(tokenizer, matcher, seed, 600);
       matcher.dispose();
       expect(validate(JSON.parse(text)), `${text}: ${JSON.stringify(validate.errors)}`).toBe(true);
     }
@@ -176,6 +212,11 @@ describe('createGrammarMatcher over a real vocabulary (gpt-2)', () => {
       (e: unknown) => e,
     );
     expect((regexError as StrataError).details).toMatchObject({ column: 2 });
+    const referenceError = await createGrammarMatcher(tokenizer, {
+      kind: 'json-schema',
+      schema: { type: 'object', properties: { a: { $ref: '#/$defs/missing' } } },
+    }).catch((e: unknown) => e);
+    expect((referenceError as StrataError).details).toMatchObject({ keyword: '$ref', path: '#/properties/a/$ref' });
   });
 });
 
