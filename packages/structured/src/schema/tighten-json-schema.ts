@@ -1,4 +1,5 @@
 import { StrataError } from '@strata/core';
+import { jsonSafePattern } from './json-safe-pattern.js';
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -7,7 +8,8 @@ function isObject(value: unknown): value is Record<string, unknown> {
 /**
  * Rewrites the parts of a (checked) JSON schema that XGrammar would enforce loosely into equivalent-or-stricter forms:
  * a string with `minLength`/`maxLength` becomes a `pattern` of unescaped, non-control characters, because XGrammar's
- * length-bounded string lets raw control characters through (invalid JSON). Refuses (`UNSUPPORTED_SCHEMA`) length
+ * length-bounded string lets raw control characters through (invalid JSON); a `pattern` is made JSON-safe
+ * (`jsonSafePattern`). Refuses (`UNSUPPORTED_SCHEMA`) length
  * bounds beside a `pattern` or on a node that is not exactly `{"type": "string"}`, where XGrammar keeps only one.
  * Returns a new schema; the input is not modified.
  */
@@ -21,6 +23,7 @@ export function tightenJsonSchema(schema: unknown, path = '#'): unknown {
       keyword === 'enum' || keyword === 'const' ? value : tightenJsonSchema(value, `${path}/${keyword}`);
   }
   const hasLength = 'minLength' in schema || 'maxLength' in schema;
+  if (typeof schema.pattern === 'string') result.pattern = jsonSafePattern(schema.pattern, `${path}/pattern`);
   if (!hasLength) return result;
   if (schema.type !== 'string' || 'pattern' in schema) {
     const keyword = 'minLength' in schema ? 'minLength' : 'maxLength';
