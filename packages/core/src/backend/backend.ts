@@ -66,7 +66,7 @@ export interface ExpertRouting {
 
 /**
  * Options of {@link Backend.sampleToken}. All filters apply to the temperature-scaled distribution, in the order
- * penalties → logit bias → temperature → top-k → top-p → min-p; `temperature` 0 is greedy (argmax after penalties/bias).
+ * allowed-token mask → penalties → logit bias → temperature → top-k → top-p → min-p; `temperature` 0 is greedy (argmax after penalties/bias).
  */
 export interface SamplingParameters {
   /** 0 for greedy; otherwise divides the logits. */
@@ -93,6 +93,12 @@ export interface SamplingParameters {
   readonly logitBiasTokens: Int32Array;
   /** Values matching `logitBiasTokens`. */
   readonly logitBiasValues: Float32Array;
+  /**
+   * Structured output: the tokens that may be chosen, as a bitmask (bit `id % 32` of word `id / 32` set = allowed; at
+   * least `ceil(vocabulary / 32)` words). Every other token is banned before penalties, temperature and the filters
+   * apply, so they act on the allowed set only. Absent: every token is allowed.
+   */
+  readonly allowedTokens?: Uint32Array;
 }
 
 /**

@@ -41,4 +41,7 @@ export type StrataErrorCode =
   | 'ABORTED'
   | 'TRANSPORT_ERROR'
   | 'STEP_CAPTURE'
-  | 'MODEL_NOT_FOUND';
+  | 'MODEL_NOT_FOUND'
+  // structured output
+  | 'INVALID_GRAMMAR'
+  | 'UNSUPPORTED_SCHEMA';

@@ -8,6 +8,7 @@ import type { ModelExecutor } from './executor.js';
 import { Generation, type GenerationChannel } from './generation.js';
 import { logprobsOf } from './logprobs.js';
 import type { RequestQueue } from './request-queue.js';
+import { ConstrainedChoice, outputConstraintOf } from './structured-output.js';
 import type { FinishReason, GenerateOptions, GenerationDelta, GenerationResult } from './types.js';
 
 /** What one sequence's generation runs on. */
@@ -63,6 +64,7 @@ export function startGeneration(
   const { executor, tokenizer, sequence, queue } = context;
   const sampling = normalizeSamplingOptions(options, executor.vocabularySize);
   const maxTokens = checkOptions(options, executor.contextLength);
+  const constraint = outputConstraintOf(options);
   if (promptIds.length === 0) {
     throw new StrataError('INVALID_ARGUMENT', 'The prompt is empty: give at least one token.');
   }
@@ -117,11 +119,33 @@ export function startGeneration(
   );
 
   async function steps(channel: GenerationChannel, aborted: () => boolean, queued: number): Promise<GenerationResult> {
+    // With a constraint, each step's choice carries the grammar's allowed-token bitmask (one small upload).
+    const constrained =
+      constraint === undefined
+        ? undefined
+        : await ConstrainedChoice.open(tokenizer, constraint, executor.vocabularySize);
+    try {
+      return await constrainedSteps(channel, aborted, queued, constrained);
+    } finally {
+      constrained?.dispose();
+    }
+  }
+
+  async function constrainedSteps(
+    channel: GenerationChannel,
+    aborted: () => boolean,
+    queued: number,
+    constrained: ConstrainedChoice | undefined,
+  ): Promise<GenerationResult> {
     const started = performance.now();
     const sampler = new TokenSampler(sampling);
     const decoder = tokenizer.createStreamDecoder({ skipSpecial: true });
     const stopper = new StopStringMatcher(options.stop ?? []);
     const history: number[] = promptIds.slice();
+    const choose = () => {
+      const choice = sampler.next(history);
+      return constrained === undefined ? choice : constrained.restrict(choice);
+    };
     const generated: number[] = [];
     let text = '';
     let finishReason: FinishReason | undefined;
@@ -146,7 +170,7 @@ export function startGeneration(
       step = await executor.forward({
         ids,
         firstPosition: position,
-        ...(last ? { choice: sampler.next(history), returnLogits: wantLogits } : {}),
+        ...(last ? { choice: await choose(), returnLogits: wantLogits } : {}),
       });
       sequence.append(ids);
       position = end;
@@ -157,7 +181,8 @@ export function startGeneration(
       const token = step.token;
       generated.push(token);
       history.push(token);
-      if (stopIds.has(token)) {
+      constrained?.accept(token);
+      if (stopIds.has(token) || constrained?.complete === true) {
         finishReason = 'stop-token';
         break;
       }
@@ -185,7 +210,7 @@ export function startGeneration(
       step = await executor.forward({
         ids: Int32Array.of(token),
         firstPosition: sequence.length,
-        choice: sampler.next(history),
+        choice: await choose(),
         returnLogits: wantLogits,
       });
       sequence.append([token]);
