@@ -31,13 +31,6 @@ echo "peer built at $((SECONDS - started)) s"
 node "$here/gpu-bench.mjs" --models "$models" --types "$types" -p 512 -n 128 -r "$repetitions" --dir "$files" --keep \
   --cache-type f16 --out "$out/strata.json" > /dev/null 2> "$out/strata-log.txt"
 echo "strata measured at $((SECONDS - started)) s"
-# Where a decode step's time goes (CPU replay per dispatch, GPU time per kernel).
-for pair in llama-3.2-1b:F16 llama-3-8b:Q4_K_M; do
-  [ -f "$files/${pair%%:*}-${pair##*:}.gguf" ] || continue
-  node "$here/step-profile.mjs" --model "${pair%%:*}" --type "${pair##*:}" --dir "$files" 2>&1 | grep -v Warning \
-    | tee -a "$out/profile.txt"
-done
-echo "profiled at $((SECONDS - started)) s"
 bin=$(grep -v '^exit' "$out/peer-build.txt" | tail -1)
 if [ -x "$bin/llama-bench" ]; then
   list=()
@@ -48,3 +41,10 @@ else
   echo "peer build failed:"; tail -5 "$out/peer-build.txt"
 fi
 node "$here/peer-table.mjs" "$out/strata.json" "$out/llama.json" | tee "$out/table.md"
+# Where a decode step's time goes (CPU replay per dispatch, GPU time per kernel).
+for pair in llama-3.2-1b:F16 llama-3-8b:Q4_K_M; do
+  [ -f "$files/${pair%%:*}-${pair##*:}.gguf" ] || continue
+  node "$here/step-profile.mjs" --model "${pair%%:*}" --type "${pair##*:}" --dir "$files" 2>&1 | grep -v Warning \
+    | tee -a "$out/profile.txt"
+done
+echo "profiled at $((SECONDS - started)) s"
