@@ -2,7 +2,7 @@
  * Prints the side-by-side table of strata (`gpu-bench.ts --out`) and llama.cpp (`llama-bench -o json`) on the same
  * files, with the ratios. Used by `bench/device/run-peer-bench.sh`.
  *
- *   node peer-table.mjs strata.json llama.json
+ *   node peer-table.mjs llama.json strata.json [strata2.json …]
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { basename } from 'node:path';
@@ -23,14 +23,15 @@ interface LlamaRow {
   readonly avg_ts: number;
 }
 
-const [strataPath, llamaPath] = process.argv.slice(2);
-if (strataPath === undefined) {
-  process.stderr.write('usage: peer-table.mjs strata.json [llama.json]\n');
+const [llamaPath, ...strataPaths] = process.argv.slice(2);
+if (llamaPath === undefined || strataPaths.length === 0) {
+  process.stderr.write('usage: peer-table.mjs llama.json strata.json [strata2.json …]\n');
   process.exit(2);
 }
-const strata = (JSON.parse(readFileSync(strataPath, 'utf8')) as { results: StrataRow[] }).results;
-const llama: LlamaRow[] =
-  llamaPath !== undefined && existsSync(llamaPath) ? (JSON.parse(readFileSync(llamaPath, 'utf8')) as LlamaRow[]) : [];
+const strata = strataPaths
+  .filter((path) => existsSync(path))
+  .flatMap((path) => (JSON.parse(readFileSync(path, 'utf8')) as { results: StrataRow[] }).results);
+const llama: LlamaRow[] = existsSync(llamaPath) ? (JSON.parse(readFileSync(llamaPath, 'utf8')) as LlamaRow[]) : [];
 
 const peer = (model: string, type: string, test: 'pp' | 'tg'): number | undefined =>
   llama.find(

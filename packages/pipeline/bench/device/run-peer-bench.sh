@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
-# Runs on the GPU machine (see bundle.sh): writes the random-weight GGUF files, builds llama.cpp's CUDA llama-bench in
-# the background meanwhile, then measures strata (gpu-bench) and llama.cpp (llama-bench) on the same files, one after the
-# other (never while the peer compiles), and prints the side-by-side table. Output files go to $OUT when it is set.
+# Runs on the GPU machine (see bundle.sh): writes the random-weight GGUF files while llama.cpp's CUDA llama-bench
+# builds, then measures strata (gpu-bench) and llama.cpp (llama-bench) on the same files, one after the other (never
+# while the peer compiles), and prints the side-by-side table. Output files go to $OUT when it is set.
 #
-#   bash .device-pack/run-peer-bench.sh [MODELS] [TYPES] [REPETITIONS]
+#   bash .device-pack/run-peer-bench.sh [MODEL:TYPE,…] [REPETITIONS]
+#   default: the six rows of the speed issue, llama-3.2-1b and llama-3-8b × F16, Q8_0, Q4_K_M
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-models=${1:-llama-3.2-1b,llama-3-8b}
-types=${2:-F16,Q8_0,Q4_K_M}
-repetitions=${3:-3}
+pairs=${1:-llama-3.2-1b:F16,llama-3.2-1b:Q8_0,llama-3.2-1b:Q4_K_M,llama-3-8b:F16,llama-3-8b:Q8_0,llama-3-8b:Q4_K_M}
+repetitions=${2:-3}
 out=${OUT:-/tmp/strata-out}
 files=/tmp/strata-bench
 mkdir -p "$out" "$files"
@@ -17,30 +17,32 @@ nvidia-smi --query-gpu=name,memory.total,clocks.sm,clocks.mem --format=csv,nohea
 (bash "$here/peers/build-llama-cuda.sh" llama-bench > "$out/peer-build.txt" 2>&1; echo "exit $?" >> "$out/peer-build.txt") &
 builder=$!
 started=$SECONDS
-for model in ${models//,/ }; do
-  for type in ${types//,/ }; do
-    node "$here/write-random-gguf.mjs" --model "$model" --type "$type" --out "$files/$model-$type.gguf" &
-  done
+writers=()
+for pair in ${pairs//,/ }; do
+  node "$here/write-random-gguf.mjs" --model "${pair%%:*}" --type "${pair##*:}" --out "$files/${pair%%:*}-${pair##*:}.gguf" &
+  writers+=($!)
 done
-wait $(jobs -p | grep -v "^$builder$")
+wait "${writers[@]}"
 echo "files written in $((SECONDS - started)) s"
 # Measure nothing while the peer compiles on every core: strata's decode loop is partly CPU-bound.
 wait "$builder"
 echo "peer built at $((SECONDS - started)) s"
 # f16 KV cache on both sides (llama-bench's default).
-node "$here/gpu-bench.mjs" --models "$models" --types "$types" -p 512 -n 128 -r "$repetitions" --dir "$files" --keep \
-  --cache-type f16 --out "$out/strata.json" > /dev/null 2> "$out/strata-log.txt"
+for pair in ${pairs//,/ }; do
+  node "$here/gpu-bench.mjs" --models "${pair%%:*}" --types "${pair##*:}" -p 512 -n 128 -r "$repetitions" --dir "$files" \
+    --keep --cache-type f16 --out "$out/strata-${pair/:/-}.json" > /dev/null 2>> "$out/strata-log.txt"
+done
 echo "strata measured at $((SECONDS - started)) s"
 bin=$(grep -v '^exit' "$out/peer-build.txt" | tail -1)
 if [ -x "$bin/llama-bench" ]; then
   list=()
-  for model in ${models//,/ }; do for type in ${types//,/ }; do list+=(-m "$files/$model-$type.gguf"); done; done
+  for pair in ${pairs//,/ }; do list+=(-m "$files/${pair%%:*}-${pair##*:}.gguf"); done
   "$bin/llama-bench" "${list[@]}" -p 512 -n 128 -r "$repetitions" -ngl 99 -fa 1 -o json > "$out/llama.json" 2> "$out/llama-log.txt"
   echo "llama.cpp measured at $((SECONDS - started)) s"
 else
   echo "peer build failed:"; tail -5 "$out/peer-build.txt"
 fi
-node "$here/peer-table.mjs" "$out/strata.json" "$out/llama.json" | tee "$out/table.md"
+node "$here/peer-table.mjs" "$out/llama.json" "$out"/strata-*.json | tee "$out/table.md"
 # Where a decode step's time goes (CPU replay per dispatch, GPU time per kernel).
 for pair in llama-3.2-1b:F16 llama-3-8b:Q4_K_M; do
   [ -f "$files/${pair%%:*}-${pair##*:}.gguf" ] || continue
