@@ -14,6 +14,9 @@ export {
   ModelCache,
   type ModelCacheOptions,
 } from './cache/model-cache.js';
+export { cacheApiStore } from './cache/cache-api-store.js';
+export { canWriteOpfs, opfsCacheStore } from './cache/opfs-cache-store.js';
+export { browserCacheStore, browserModelCache } from './cache/browser-model-cache.js';
 export { HUGGING_FACE_HUB, isModelUrl, type ModelUrl, resolveModelUrl } from './cache/model-url.js';
 export { type OpenedModelUrl, type OpenModelUrlOptions, openModelUrl } from './cache/open-model-url.js';
 export {

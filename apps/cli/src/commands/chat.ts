@@ -15,7 +15,8 @@ const USAGE = `Usage: strata chat MODEL [--system TEXT] [options]
 
 Interactive chat using the model's chat template. Each turn reuses the cached conversation.
 Type /reset to start over, /exit (or Ctrl-D) to leave; Ctrl-C stops the reply being written.
-  MODEL                  a .gguf file or a Hugging Face model directory
+  MODEL                  a .gguf file or a Hugging Face model directory,
+                         or a URL (http(s)://…, hf://owner/repo[/file.gguf]; cached in $STRATA_CACHE)
   --system TEXT          a system message
   --stats                print generation stats after each reply (stderr)
 ${SHARED_USAGE}

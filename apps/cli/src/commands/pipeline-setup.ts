@@ -1,8 +1,10 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { type Backend, StrataError } from '@strata/core';
 import { createCpuBackend } from '@strata/kernels-cpu';
+import type { CacheProgress } from '@strata/loaders';
 import { type CacheType, type GenerateOptions, type LoadProgress, TextPipeline } from '@strata/pipeline';
 import type { CommandOutput } from '../command.js';
+import { downloadLine, openModelArgument } from './model-argument.js';
 
 /** Options shared by `strata run`, `chat` and `bench`, for node:util parseArgs. */
 export const PIPELINE_OPTIONS = {
@@ -139,7 +141,10 @@ function sizeOf(bytes: number): string {
 }
 
 /** A progress bar on stderr, redrawn at most every 100 ms. */
-export function progressBar(output: CommandOutput): (progress: LoadProgress) => void {
+export function progressBar(
+  output: CommandOutput,
+  download?: () => CacheProgress | undefined,
+): (progress: LoadProgress) => void {
   let last = 0;
   return (progress) => {
     const now = performance.now();
@@ -149,8 +154,9 @@ export function progressBar(output: CommandOutput): (progress: LoadProgress) => 
     const width = 30;
     const filled = Math.round(fraction * width);
     const bar = `${'#'.repeat(filled)}${'.'.repeat(width - filled)}`;
+    const downloading = download?.();
     output.error(
-      `\rloading [${bar}] ${(fraction * 100).toFixed(0).padStart(3)}% ${sizeOf(progress.loadedBytes)}/${sizeOf(progress.totalBytes)} · ${progress.loadedTensors}/${progress.totalTensors} tensors${progress.done ? '\n' : ''}`,
+      `\rloading [${bar}] ${(fraction * 100).toFixed(0).padStart(3)}% ${sizeOf(progress.loadedBytes)}/${sizeOf(progress.totalBytes)} · ${progress.loadedTensors}/${progress.totalTensors} tensors${downloading === undefined ? '' : ` · ${downloadLine(downloading)}`}${progress.done ? '\n' : ''}`,
     );
   };
 }
@@ -173,13 +179,25 @@ export async function loadForCommand(
     throw error;
   }
   try {
-    const pipeline = await TextPipeline.load(model, {
+    let download: CacheProgress | undefined;
+    const opened = await openModelArgument(model, output, {
+      onDownload: (progress) => {
+        download = progress;
+      },
+    });
+    const pipeline = await TextPipeline.load(opened.files, {
       backend: chosen.backend,
-      onProgress: progressBar(output),
+      onProgress: progressBar(output, () => download),
       ...(contextLength === undefined ? {} : { contextLength }),
       ...(chunkSize === undefined ? {} : { chunkSize }),
       ...(cacheType === undefined ? {} : { cacheType }),
     });
+    try {
+      await opened.completed;
+    } catch (error) {
+      await pipeline.dispose();
+      throw error;
+    }
     return {
       pipeline,
       backendName: chosen.backend.name,

@@ -12,7 +12,8 @@ import {
 const USAGE = `Usage: strata run MODEL -p PROMPT [options]
 
 Generates a continuation of PROMPT, streaming the text to stdout; loading progress and stats go to stderr.
-  MODEL                  a .gguf file or a Hugging Face model directory
+  MODEL                  a .gguf file or a Hugging Face model directory,
+                         or a URL (http(s)://…, hf://owner/repo[/file.gguf]; cached in $STRATA_CACHE)
   -p, --prompt PROMPT    the prompt (BOS is added as the tokenizer declares)
 ${SHARED_USAGE}
 Exit codes: 0 done, 2 bad arguments, 1 other failures.`;
