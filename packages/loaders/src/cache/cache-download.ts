@@ -51,7 +51,7 @@ export interface DownloadPlan {
 }
 
 /** Bytes gathered before one store write: few large writes instead of many small ones, at a bounded memory cost. */
-const WRITE_BYTES = 4 * 1024 * 1024;
+const WRITE_BYTES = 1024 * 1024;
 /** Bytes of stored data hashed per read when a resumed download re-hashes what it already has. */
 const HASH_READ_BYTES = 8 * 1024 * 1024;
 
