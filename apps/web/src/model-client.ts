@@ -1,3 +1,4 @@
+import type { CachedEntry, CacheProgress } from '@strata/loaders';
 import type { ChatMessage, LoadProgress } from '@strata/pipeline';
 import type { ModelInfo, RequestOptions, RequestResult, WorkerEvent, WorkerRequest } from './protocol.js';
 
@@ -35,9 +36,11 @@ export class ModelClient {
   private readonly worker: Worker;
   private nextId = 0;
   private readonly pending = new Map<number, Pending>();
+  private readonly cacheWaiters: ((list: { entries: readonly CachedEntry[]; totalBytes: number }) => void)[] = [];
   private loading:
     | {
         onProgress: (progress: LoadProgress) => void;
+        onDownload?: (progress: CacheProgress) => void;
         onWarmUp: () => void;
         resolve: (info: ModelInfo) => void;
         reject: (error: WorkerError) => void;
@@ -70,6 +73,42 @@ export class ModelClient {
     return new Promise((resolve, reject) => {
       this.loading = { onProgress, onWarmUp, resolve, reject };
       this.send({ type: 'load', files, contextLength });
+    });
+  }
+
+  /**
+   * Loads a model by URL through the browser's model cache (replacing any loaded model); `onDownload` sees the bytes
+   * arriving (or `from: 'cache'`), `onProgress` the tensors uploaded.
+   */
+  loadUrl(
+    url: string,
+    contextLength: number,
+    handlers: {
+      readonly onProgress: (progress: LoadProgress) => void;
+      readonly onDownload: (progress: CacheProgress) => void;
+      readonly onWarmUp: () => void;
+    },
+  ): Promise<ModelInfo> {
+    this.loading?.reject(new WorkerError('ABORTED', 'Another model was picked.'));
+    return new Promise((resolve, reject) => {
+      this.loading = { ...handlers, resolve, reject };
+      this.send({ type: 'load-url', url, contextLength });
+    });
+  }
+
+  /** The cached files, most recently used first, and their total size. */
+  listCache(): Promise<{ entries: readonly CachedEntry[]; totalBytes: number }> {
+    return new Promise((resolve) => {
+      this.cacheWaiters.push(resolve);
+      this.send({ type: 'cache-list' });
+    });
+  }
+
+  /** Deletes a cached file; resolves to the list after. */
+  deleteCached(url: string): Promise<{ entries: readonly CachedEntry[]; totalBytes: number }> {
+    return new Promise((resolve) => {
+      this.cacheWaiters.push(resolve);
+      this.send({ type: 'cache-delete', url });
     });
   }
 
@@ -115,6 +154,13 @@ export class ModelClient {
     switch (event.type) {
       case 'progress':
         this.loading?.onProgress(event.progress);
+        break;
+      case 'download':
+        this.loading?.onDownload?.(event.progress);
+        break;
+      case 'cache':
+        for (const waiter of this.cacheWaiters.splice(0))
+          waiter({ entries: event.entries, totalBytes: event.totalBytes });
         break;
       case 'warming-up':
         this.loading?.onWarmUp();

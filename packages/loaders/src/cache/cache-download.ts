@@ -191,15 +191,19 @@ export class CacheDownload {
         }
       } catch (error) {
         if (this.#plan.signal?.aborted === true) throw error;
-        if (retriesLeft <= 0) {
-          throw new StrataError(
+        const stopped = (cause: unknown) =>
+          new StrataError(
             'NETWORK_ERROR',
             `Downloading ${this.#url} stopped at byte ${this.#frontier} of ${this.#total}; the bytes so far are kept and the next load resumes there.`,
-            { cause: error, details: { url: this.#url, storedBytes: this.#frontier, totalBytes: this.#total } },
+            { cause, details: { url: this.#url, storedBytes: this.#frontier, totalBytes: this.#total } },
           );
-        }
+        if (retriesLeft <= 0) throw stopped(error);
         retriesLeft -= 1;
-        response = await this.#plan.resume(this.#frontier);
+        try {
+          response = await this.#plan.resume(this.#frontier);
+        } catch (resumeError) {
+          throw stopped(resumeError);
+        }
         skip = 0;
       }
     }

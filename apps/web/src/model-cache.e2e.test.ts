@@ -1,0 +1,145 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  buildApp,
+  CHROMIUM,
+  CHROMIUM_ARGS,
+  type ModelServer,
+  serveApp,
+  serveModels,
+} from './testing/browser-harness.js';
+
+// Models by URL in the browser, end to end: the production build in headless Chromium (WebGPU on its CPU Vulkan), the
+// llama fixture served cross-origin from another local server, kept in the Origin Private File System.
+const LLAMA = fileURLToPath(new URL('../../../../shared/fixtures/models/llama/', import.meta.url));
+const MODEL_PATH = '/llama/model-f32.gguf';
+const modelBytes = new Uint8Array(readFileSync(join(LLAMA, 'model-f32.gguf')));
+const reference = JSON.parse(readFileSync(join(LLAMA, 'expected.json'), 'utf8')) as {
+  input_ids: number[];
+  greedy_new_tokens: number[];
+};
+const screenshots = process.env.STRATA_SCREENSHOTS ?? tmpdir();
+
+let outDir: string;
+let app: Server;
+let origin: string;
+let models: ModelServer;
+let browser: Browser;
+let page: Page;
+const pageErrors: string[] = [];
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run .ci/install-system.sh (as root).`);
+  outDir = mkdtempSync(join(tmpdir(), 'strata-web-cache-'));
+  await buildApp(outDir);
+  ({ server: app, origin } = await serveApp(outDir));
+  models = await serveModels(new Map([[MODEL_PATH, modelBytes]]));
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  page = await (await browser.newContext({ viewport: { width: 900, height: 1100 } })).newPage();
+  page.setDefaultTimeout(120_000);
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+  await page.goto(origin);
+  await page.waitForSelector('#gpu-status[data-state]');
+});
+
+afterAll(async () => {
+  await browser?.close();
+  app?.close();
+  await models?.close();
+  if (outDir !== undefined) rmSync(outDir, { recursive: true, force: true });
+});
+
+async function loadByUrl(url: string): Promise<string | null> {
+  await page.locator('#load-status').evaluate((status) => status.removeAttribute('data-state'));
+  await page.fill('#model-url', url);
+  await page.click('#load-url');
+  return waitForLoad();
+}
+
+async function waitForLoad(): Promise<string | null> {
+  await page.waitForSelector('#load-status[data-state="loaded"], #load-status[data-state="failed"]');
+  // Start-up figures for the record (load, kernel compile, from where): printed, never asserted.
+  console.log(
+    `load status: ${await page.locator('#load-status').textContent()} (${await page.locator('#load-status').getAttribute('data-from')})`,
+  );
+  return page.locator('#load-status').getAttribute('data-state');
+}
+
+/** Greedy tokens from the reference's input ids, through the Complete tab. */
+async function greedyTokens(): Promise<number[]> {
+  await page.click('#tab-complete');
+  await page.check('#prompt-ids');
+  await page.fill('#prompt', reference.input_ids.join(', '));
+  await page.fill('#max-tokens', String(reference.greedy_new_tokens.length));
+  await page.fill('#temperature', '0');
+  await page.click('#generate');
+  await page.waitForSelector('#stats[data-state="done"], #stats[data-state="failed"]');
+  return (await page.locator('#token-ids').textContent())!.split(', ').map(Number);
+}
+
+/** The SHA-256 of a file the page's cache stores, read from OPFS in the page. */
+async function storedSha256(url: string): Promise<string> {
+  const key = createHash('sha256').update(url).digest('hex');
+  return page.evaluate(async (name) => {
+    const folder = await (await navigator.storage.getDirectory()).getDirectoryHandle('strata-cache');
+    const file = await (await folder.getFileHandle(`${name}.bin`)).getFile();
+    const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', await file.arrayBuffer()));
+    return Array.from(digest, (byte) => byte.toString(16).padStart(2, '0')).join('');
+  }, key);
+}
+
+describe('apps/web: models by URL, kept in OPFS', () => {
+  it('loads by URL, then after a reload from OPFS with the model server stopped; a deleted model needs the network', async () => {
+    const url = `${models.base}${MODEL_PATH}`;
+    expect(await loadByUrl(url), (await page.locator('#url-error').textContent()) ?? '').toBe('loaded');
+    expect(await page.locator('#load-status').getAttribute('data-from')).toBe('network');
+    const limit = await page.locator('#context-length').getAttribute('max');
+    expect(await page.locator('#context-length').inputValue()).toBe(limit ?? 'no max');
+    expect(await greedyTokens()).toEqual(reference.greedy_new_tokens);
+    expect(await storedSha256(url)).toBe(createHash('sha256').update(modelBytes).digest('hex'));
+    await page.click('#cache-panel summary');
+    await page.screenshot({ path: join(screenshots, 'strata-web-url-loaded.png'), fullPage: true });
+
+    await models.close();
+    await page.reload();
+    expect(await waitForLoad(), (await page.locator('#url-error').textContent()) ?? '').toBe('loaded');
+    expect(await page.locator('#load-status').getAttribute('data-from')).toBe('cache');
+    expect(await page.locator('#load-status').textContent()).toMatch(/compiled ahead while loading/);
+    expect(await greedyTokens()).toEqual(reference.greedy_new_tokens);
+
+    await page.click('#cache-panel summary');
+    await page.click(`#cached-models li[data-url="${url}"] button:text("Delete")`);
+    await page.waitForFunction((gone) => !document.querySelector(`#cached-models li[data-url="${gone}"]`), url);
+    // The model in memory stays loaded; the URL, no longer stored, needs the (stopped) server.
+    expect(await loadByUrl(url)).toBe('loaded');
+    expect(await page.locator('#url-error').textContent()).toMatch(/^NETWORK_ERROR/);
+    expect(await page.locator('#load-status').textContent()).toContain('is still loaded');
+    await page.screenshot({ path: join(screenshots, 'strata-web-url-deleted.png'), fullPage: true });
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('resumes an interrupted download on the next load; the stored file is byte-identical', async () => {
+    models = await serveModels(new Map([[MODEL_PATH, modelBytes]]));
+    const url = `${models.base}${MODEL_PATH}`;
+    const cut = Math.floor(modelBytes.byteLength / 2);
+    models.dropAfter(MODEL_PATH, cut);
+    expect(await loadByUrl(url)).toBe('failed');
+    expect(await page.locator('#url-error').textContent()).toMatch(/NETWORK_ERROR: .*stopped at byte \d+/);
+    expect(await page.locator(`#cached-models li[data-url="${url}"]`).getAttribute('data-complete')).toBe('false');
+
+    expect(await loadByUrl(url)).toBe('loaded');
+    const resumed = models.requests.filter((request) => request.path === MODEL_PATH && request.status === 206).at(-1);
+    const from = Number(/^bytes=(\d+)-$/.exec(resumed?.range ?? '')?.[1]);
+    expect(from).toBeGreaterThan(0);
+    expect(from).toBeLessThanOrEqual(cut);
+    expect(await storedSha256(url)).toBe(createHash('sha256').update(modelBytes).digest('hex'));
+    expect(await greedyTokens()).toEqual(reference.greedy_new_tokens);
+    expect(pageErrors).toEqual([]);
+  });
+});
