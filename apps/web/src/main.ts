@@ -3,9 +3,10 @@
  * (`worker.ts`) on WebGPU; this file only wires the DOM of `index.html` to a {@link ModelClient}.
  */
 import { isModelUrl, resolveModelUrl } from '@strata/loaders';
-import type { ChatMessage } from '@strata/pipeline';
+import { ChatPanel } from './chat-panel.js';
 import { describeProgress, formatBytes, formatStats, parseTokenIds } from './format.js';
 import { acceptDroppedFiles, describeDownload, LAST_MODEL_KEY, renderCacheList } from './model-library.js';
+import { rememberSettings } from './settings.js';
 import { ModelClient, type StreamedDelta, WorkerError } from './model-client.js';
 import type { ModelInfo, RequestOptions, RequestResult } from './protocol.js';
 
@@ -39,6 +40,11 @@ const ui = {
   promptIds: element<HTMLInputElement>('prompt-ids'),
   chatLog: element<HTMLOListElement>('chat-log'),
   chatInput: element<HTMLTextAreaElement>('chat-input'),
+  systemPrompt: element<HTMLTextAreaElement>('system-prompt'),
+  chatList: element<HTMLUListElement>('chat-list'),
+  chatError: element<HTMLParagraphElement>('chat-error'),
+  contextMeter: element<HTMLMeterElement>('context-meter'),
+  contextText: element<HTMLSpanElement>('context-text'),
   maxTokens: element<HTMLInputElement>('max-tokens'),
   temperature: element<HTMLInputElement>('temperature'),
   topK: element<HTMLInputElement>('top-k'),
@@ -56,10 +62,30 @@ const ui = {
 };
 
 const client = new ModelClient();
+const chat = new ChatPanel(
+  {
+    log: ui.chatLog,
+    input: ui.chatInput,
+    systemPrompt: ui.systemPrompt,
+    chatList: ui.chatList,
+    meter: ui.contextMeter,
+    meterText: ui.contextText,
+    error: ui.chatError,
+    stats: ui.stats,
+    tokenIds: ui.tokenIds,
+  },
+  client,
+  {
+    requestOptions: () => requestOptions(),
+    setBusy: (value) => {
+      busy = value;
+      refreshControls();
+    },
+  },
+);
 let model: ModelInfo | undefined;
 let busy = false;
 let mode: 'complete' | 'chat' = 'complete';
-const conversation: ChatMessage[] = [];
 
 function showError(error: unknown): void {
   const code = (error as { code?: unknown }).code;
@@ -219,7 +245,7 @@ async function runLoad(
     ui.contextLength.max = String(info.maxContextLength);
     ui.contextLength.value = String(info.contextLength);
     showModelInfo(info);
-    resetConversation();
+    chat.setContextLength(info.contextLength);
     return true;
   } catch (error) {
     if (url === undefined) showError(error);
@@ -324,35 +350,6 @@ async function complete(): Promise<void> {
   await streamInto(ui.output, (onDelta) => client.generate(prompt, requestOptions(), onDelta));
 }
 
-function addChatMessage(role: 'user' | 'assistant', content: string): HTMLLIElement {
-  const item = document.createElement('li');
-  item.dataset.role = role;
-  item.textContent = content;
-  ui.chatLog.append(item);
-  return item;
-}
-
-async function sendChat(): Promise<void> {
-  const content = ui.chatInput.value.trim();
-  if (content === '') return;
-  ui.chatInput.value = '';
-  conversation.push({ role: 'user', content });
-  addChatMessage('user', content);
-  const reply = addChatMessage('assistant', '');
-  const result = await streamInto(reply, (onDelta) => client.chat([...conversation], requestOptions(), onDelta));
-  if (result === undefined) {
-    conversation.pop();
-    reply.remove();
-    return;
-  }
-  conversation.push({ role: 'assistant', content: result.text });
-}
-
-function resetConversation(): void {
-  conversation.length = 0;
-  ui.chatLog.replaceChildren();
-}
-
 function selectMode(next: 'complete' | 'chat'): void {
   mode = next;
   ui.tabComplete.setAttribute('aria-selected', String(next === 'complete'));
@@ -397,15 +394,26 @@ ui.ggufInput.addEventListener('change', () => loadFiles(Array.from(ui.ggufInput.
 ui.folderInput.addEventListener('change', () => loadFiles(Array.from(ui.folderInput.files ?? [])));
 ui.tabComplete.addEventListener('click', () => selectMode('complete'));
 ui.tabChat.addEventListener('click', () => selectMode('chat'));
-ui.generate.addEventListener('click', () => (mode === 'chat' ? sendChat() : complete()));
+ui.generate.addEventListener('click', () => (mode === 'chat' ? chat.send() : complete()));
 ui.stop.addEventListener('click', () => client.stop());
-ui.newChat.addEventListener('click', () => resetConversation());
+ui.newChat.addEventListener('click', () => chat.startNew());
 ui.chatInput.addEventListener('keydown', (event) => {
   if (event.key === 'Enter' && !event.shiftKey && !ui.generate.disabled) {
     event.preventDefault();
-    void sendChat();
+    void chat.send();
   }
 });
+rememberSettings([
+  ui.maxTokens,
+  ui.temperature,
+  ui.topK,
+  ui.topP,
+  ui.seed,
+  ui.contextLength,
+  ui.systemPrompt,
+  ui.showProbabilities,
+]);
 selectMode('complete');
+void chat.restore();
 refreshControls();
 void checkWebGpu();

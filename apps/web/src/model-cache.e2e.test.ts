@@ -4,8 +4,12 @@ import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createCpuBackend } from '@strata/kernels-cpu';
+import { TextPipeline } from '@strata/pipeline';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ChatCompletionMessage } from './chat-completions.js';
+import { fitConversation } from './context-window.js';
 import {
   buildApp,
   CHROMIUM,
@@ -140,6 +144,73 @@ describe('apps/web: models by URL, kept in OPFS', () => {
     expect(from).toBeLessThanOrEqual(cut);
     expect(await storedSha256(url)).toBe(createHash('sha256').update(modelBytes).digest('hex'));
     expect(await greedyTokens()).toEqual(reference.greedy_new_tokens);
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('a chat that overflows a small context keeps going with the system prompt, and comes back after a reload', async () => {
+    const contextLength = 96;
+    const system = 'Answer in rhymes.';
+    await page.fill('#context-length', String(contextLength));
+    expect(await loadByUrl(`${models.base}${MODEL_PATH}`)).toBe('loaded');
+    expect(await page.locator('#context-length').inputValue()).toBe(String(contextLength));
+    await page.click('#tab-chat');
+    await page.click('#system-panel summary');
+    await page.fill('#system-prompt', system);
+    await page.fill('#max-tokens', '8');
+    await page.fill('#temperature', '0');
+    await page.fill('#chat-input', 'first line');
+    await page.press('#chat-input', 'Shift+Enter');
+    expect(await page.locator('#chat-input').inputValue()).toBe('first line\n');
+    expect(await page.locator('#chat-log li').count()).toBe(0);
+
+    // The same conversation on the CPU reference: the fitted messages (system prompt first) give the same greedy tokens.
+    const reference = await TextPipeline.load(LLAMA, { backend: createCpuBackend(), contextLength });
+    const count = (messages: readonly ChatCompletionMessage[]) =>
+      reference.tokenizer.encode(reference.renderChat(messages.map((message) => ({ ...message }))), {
+        addSpecial: false,
+        parseSpecial: true,
+      }).length;
+    const history: ChatCompletionMessage[] = [];
+    let contextStart = 0;
+    let turns = 0;
+    while ((await page.locator('#chat-log li.note').count()) === 0 || turns < 2) {
+      expect(turns, 'the context never overflowed').toBeLessThan(10);
+      const content = `message ${turns}`;
+      await page.fill('#chat-input', content);
+      await page.press('#chat-input', 'Enter');
+      await page.waitForSelector('#stats[data-state="done"], #stats[data-state="failed"]');
+      expect((await page.locator('#chat-error').textContent()) ?? '').toBe('');
+      history.push({ role: 'user', content });
+      const fitted = fitConversation(
+        [{ role: 'system', content: system }, ...history.slice(contextStart)],
+        8,
+        contextLength,
+        count,
+      );
+      contextStart += fitted.droppedMessages;
+      expect(fitted.messages[0]?.content).toBe(system);
+      const expected = await reference.chat(
+        fitted.messages.map((message) => ({ ...message })),
+        { maxTokens: fitted.maxTokens, temperature: 0 },
+      ).result;
+      await reference.reset();
+      expect(await page.locator('#token-ids').textContent()).toBe(expected.tokens.join(', '));
+      history.push({ role: 'assistant', content: expected.text });
+      turns += 1;
+    }
+    await reference.dispose();
+    expect(contextStart).toBeGreaterThan(0);
+    expect(await page.locator('#chat-log li.note').textContent()).toContain('system prompt still applies');
+    expect(await page.locator('#context-text').textContent()).toMatch(new RegExp(`^\\d+ / ${contextLength} tokens`));
+    await page.screenshot({ path: join(screenshots, 'strata-web-chat-overflow.png'), fullPage: true });
+
+    await page.reload();
+    expect(await waitForLoad()).toBe('loaded');
+    await page.click('#tab-chat');
+    expect(await page.locator('#chat-log li[data-role="user"]').count()).toBe(turns);
+    expect(await page.locator('#chat-list li').count()).toBe(1);
+    expect(await page.locator('#system-prompt').inputValue()).toBe(system);
+    expect(await page.locator('#max-tokens').inputValue()).toBe('8');
     expect(pageErrors).toEqual([]);
   });
 });

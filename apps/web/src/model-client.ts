@@ -1,5 +1,6 @@
 import type { CachedEntry, CacheProgress } from '@strata/loaders';
 import type { ChatMessage, LoadProgress } from '@strata/pipeline';
+import type { ChatCompletionChunk, ChatCompletionRequest, ChatCompletions } from './chat-completions.js';
 import type { ModelInfo, RequestOptions, RequestResult, WorkerEvent, WorkerRequest } from './protocol.js';
 
 /** A failure reported by the model worker, with the `StrataError` code when there is one. */
@@ -32,10 +33,14 @@ interface Pending {
 }
 
 /** The page's side of the model worker: promises for loading and generating, callbacks for progress and deltas. */
-export class ModelClient {
+export class ModelClient implements ChatCompletions {
   private readonly worker: Worker;
   private nextId = 0;
   private readonly pending = new Map<number, Pending>();
+  private readonly completions = new Map<
+    number,
+    { onChunk: (chunk: ChatCompletionChunk) => void; resolve: () => void; reject: (error: WorkerError) => void }
+  >();
   private readonly cacheWaiters: ((list: { entries: readonly CachedEntry[]; totalBytes: number }) => void)[] = [];
   private loading:
     | {
@@ -54,8 +59,9 @@ export class ModelClient {
       const error = new WorkerError('WORKER_ERROR', event.message || 'The model worker failed to start.');
       this.loading?.reject(error);
       this.loading = undefined;
-      for (const waiter of this.pending.values()) waiter.reject(error);
+      for (const waiter of [...this.pending.values(), ...this.completions.values()]) waiter.reject(error);
       this.pending.clear();
+      this.completions.clear();
     });
   }
 
@@ -130,6 +136,15 @@ export class ModelClient {
     return this.request(onDelta, (id) => ({ type: 'chat', id, messages, options }));
   }
 
+  /** Streams an OpenAI-shaped chat completion; resolves after the chunk that has a finish reason. */
+  create(request: ChatCompletionRequest, onChunk: (chunk: ChatCompletionChunk) => void): Promise<void> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.completions.set(id, { onChunk, resolve, reject });
+      this.send({ type: 'chat.completions', id, body: request });
+    });
+  }
+
   /** Stops the running generation at its next step (its result then says `aborted`). */
   stop(): void {
     this.send({ type: 'stop' });
@@ -172,6 +187,15 @@ export class ModelClient {
       case 'delta':
         this.pending.get(event.id)?.onDelta(event);
         break;
+      case 'chat.completion.chunk': {
+        const waiter = this.completions.get(event.id);
+        waiter?.onChunk(event.chunk);
+        if (event.chunk.choices[0]?.finish_reason != null) {
+          this.completions.delete(event.id);
+          waiter?.resolve();
+        }
+        break;
+      }
       case 'done':
         this.pending.get(event.id)?.resolve(event.result);
         this.pending.delete(event.id);
@@ -184,6 +208,8 @@ export class ModelClient {
         } else {
           this.pending.get(event.id)?.reject(error);
           this.pending.delete(event.id);
+          this.completions.get(event.id)?.reject(error);
+          this.completions.delete(event.id);
         }
         break;
       }

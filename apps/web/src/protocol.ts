@@ -1,5 +1,6 @@
 import type { CachedEntry, CacheProgress } from '@strata/loaders';
 import type { ChatMessage, FinishReason, GenerationStats, LoadProgress } from '@strata/pipeline';
+import type { ChatCompletionChunk, ChatCompletionRequest } from './chat-completions.js';
 
 /** Sampling and length options the page sends with a request. */
 export interface RequestOptions {
@@ -36,6 +37,8 @@ export type WorkerRequest =
       readonly messages: readonly ChatMessage[];
       readonly options: RequestOptions;
     }
+  /** An OpenAI-shaped chat completion (streamed as `chat.completion.chunk` events). */
+  | { readonly type: 'chat.completions'; readonly id: number; readonly body: ChatCompletionRequest }
   | { readonly type: 'stop' };
 
 /** What the loaded model is. */
@@ -90,6 +93,7 @@ export type WorkerEvent =
       readonly alternatives?: readonly (readonly [number, number])[];
     }
   | { readonly type: 'done'; readonly id: number; readonly result: RequestResult }
+  | { readonly type: 'chat.completion.chunk'; readonly id: number; readonly chunk: ChatCompletionChunk }
   | {
       readonly type: 'error';
       /** The failed request; absent for a failed load. */

@@ -13,6 +13,7 @@ import {
 import { browserModelCache, type ModelCache, type ModelFiles, openModel, openModelUrl } from '@strata/loaders';
 import { type GenerateOptions, type Generation, TextPipeline } from '@strata/pipeline';
 import { pickedModel } from './model-source.js';
+import { streamChatCompletion } from './worker-chat.js';
 import type { ModelInfo, RequestOptions, WorkerEvent, WorkerRequest } from './protocol.js';
 
 /** The part of the worker's global scope used here (the root tsconfig has DOM types, not WebWorker's). */
@@ -166,6 +167,7 @@ async function loadOpened(
     loadMs: loaded - started,
     warmUpMs: performance.now() - loaded,
   };
+  modelName = origin.name;
   post({ type: 'loaded', info });
 }
 
@@ -179,6 +181,25 @@ function generateOptions(options: RequestOptions, signal: AbortSignal): Generate
     ...(options.alternatives === undefined ? {} : { logprobs: options.alternatives }),
     signal,
   };
+}
+
+/** The loaded model's name, for chat-completion chunks. */
+let modelName = 'strata';
+
+async function completeChat(id: number, body: Extract<WorkerRequest, { type: 'chat.completions' }>['body']) {
+  const current = pipeline;
+  if (current === undefined) {
+    throw new StrataError('INVALID_ARGUMENT', 'No model is loaded yet: load one by URL, pick a file or drop one.');
+  }
+  const controller = new AbortController();
+  running = controller;
+  try {
+    await streamChatCompletion(current, modelName, body, controller.signal, (chunk) =>
+      post({ type: 'chat.completion.chunk', id, chunk }),
+    );
+  } finally {
+    if (running === controller) running = undefined;
+  }
 }
 
 async function run(
@@ -247,6 +268,9 @@ scope.addEventListener('message', (event) => {
       run(request.id, request.options, (model, options) => model.chat(request.messages, options)).catch((error) =>
         post(describeError(error, request.id)),
       );
+      break;
+    case 'chat.completions':
+      completeChat(request.id, request.body).catch((error) => post(describeError(error, request.id)));
       break;
     case 'stop':
       running?.abort();
