@@ -168,9 +168,13 @@ async function refreshCacheList(): Promise<void> {
       void loadUrl(url);
     },
     remove: async (url) => {
-      await client.deleteCached(url);
-      if (localStorage.getItem(LAST_MODEL_KEY) === url) localStorage.removeItem(LAST_MODEL_KEY);
-      await refreshCacheList();
+      try {
+        await client.deleteCached(url);
+        if (localStorage.getItem(LAST_MODEL_KEY) === url) localStorage.removeItem(LAST_MODEL_KEY);
+        await refreshCacheList();
+      } catch (error) {
+        showUrlError(error);
+      }
     },
   });
 }
@@ -201,7 +205,7 @@ async function loadUrl(text: string): Promise<void> {
     }),
   );
   if (loaded) localStorage.setItem(LAST_MODEL_KEY, url);
-  await refreshCacheList();
+  await refreshCacheList().catch(showUrlError);
 }
 
 async function runLoad(
@@ -374,7 +378,7 @@ async function checkWebGpu(): Promise<void> {
   }
   ui.gpuStatus.textContent = 'WebGPU ready';
   ui.gpuStatus.dataset.state = 'ok';
-  await refreshCacheList();
+  await refreshCacheList().catch(showUrlError);
   // The last model loaded by URL comes back after a reload, from this browser's storage.
   const last = localStorage.getItem(LAST_MODEL_KEY);
   if (last !== null && model === undefined && !busy) {

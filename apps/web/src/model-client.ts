@@ -41,7 +41,10 @@ export class ModelClient implements ChatCompletions {
     number,
     { onChunk: (chunk: ChatCompletionChunk) => void; resolve: () => void; reject: (error: WorkerError) => void }
   >();
-  private readonly cacheWaiters: ((list: { entries: readonly CachedEntry[]; totalBytes: number }) => void)[] = [];
+  private readonly cacheWaiters: {
+    resolve: (list: { entries: readonly CachedEntry[]; totalBytes: number }) => void;
+    reject: (error: WorkerError) => void;
+  }[] = [];
   private loading:
     | {
         onProgress: (progress: LoadProgress) => void;
@@ -104,16 +107,16 @@ export class ModelClient implements ChatCompletions {
 
   /** The cached files, most recently used first, and their total size. */
   listCache(): Promise<{ entries: readonly CachedEntry[]; totalBytes: number }> {
-    return new Promise((resolve) => {
-      this.cacheWaiters.push(resolve);
+    return new Promise((resolve, reject) => {
+      this.cacheWaiters.push({ resolve, reject });
       this.send({ type: 'cache-list' });
     });
   }
 
   /** Deletes a cached file; resolves to the list after. */
   deleteCached(url: string): Promise<{ entries: readonly CachedEntry[]; totalBytes: number }> {
-    return new Promise((resolve) => {
-      this.cacheWaiters.push(resolve);
+    return new Promise((resolve, reject) => {
+      this.cacheWaiters.push({ resolve, reject });
       this.send({ type: 'cache-delete', url });
     });
   }
@@ -174,8 +177,9 @@ export class ModelClient implements ChatCompletions {
         this.loading?.onDownload?.(event.progress);
         break;
       case 'cache':
-        for (const waiter of this.cacheWaiters.splice(0))
-          waiter({ entries: event.entries, totalBytes: event.totalBytes });
+        for (const waiter of this.cacheWaiters.splice(0)) {
+          waiter.resolve({ entries: event.entries, totalBytes: event.totalBytes });
+        }
         break;
       case 'warming-up':
         this.loading?.onWarmUp();
@@ -202,7 +206,9 @@ export class ModelClient implements ChatCompletions {
         break;
       case 'error': {
         const error = new WorkerError(event.code, event.message, event.modelKept ?? false);
-        if (event.id === undefined) {
+        if (event.cache === true) {
+          for (const waiter of this.cacheWaiters.splice(0)) waiter.reject(error);
+        } else if (event.id === undefined) {
           this.loading?.reject(error);
           this.loading = undefined;
         } else {

@@ -100,6 +100,8 @@ export type WorkerEvent =
       readonly id?: number;
       readonly code: string;
       readonly message: string;
+      /** A failed cache request (`cache-list`, `cache-delete`), not a load. */
+      readonly cache?: true;
       /** A failed load: whether the previously loaded model is still loaded (the new files could not be opened). */
       readonly modelKept?: boolean;
     };

@@ -76,6 +76,7 @@ async function loadUrl(url: string, contextLength: number): Promise<void> {
   try {
     const opened = await openModelUrl(url, {
       cache: cache(),
+      allowUncached: true, // storage full: load from the network anyway (the model info says it was not kept)
       signal: controller.signal,
       onProgress: (progress) => post({ type: 'download', progress }),
     });
@@ -252,12 +253,12 @@ scope.addEventListener('message', (event) => {
       );
       break;
     case 'cache-list':
-      postCache().catch((error) => post(describeError(error)));
+      postCache().catch((error) => post({ ...describeError(error), cache: true }));
       break;
     case 'cache-delete':
       Promise.all([cache().delete(request.url), cache().delete(kernelsKey(request.url))])
         .then(postCache)
-        .catch((error) => post(describeError(error)));
+        .catch((error) => post({ ...describeError(error), cache: true }));
       break;
     case 'generate':
       run(request.id, request.options, (model, options) => model.generate(request.prompt, options)).catch((error) =>
