@@ -43,6 +43,40 @@ export function buildApp(target: string): Promise<void> {
   });
 }
 
+/**
+ * Builds `src/testing/cache-probe.ts` into one classic script (a global `strataCacheProbe`) with the app's Vite config,
+ * in a child process; resolves to the script's text.
+ */
+export async function buildCacheProbe(target: string): Promise<string> {
+  const script = `
+    const { build } = await import('vite');
+    await build({
+      configFile: 'vite.config.ts',
+      logLevel: 'warn',
+      build: {
+        outDir: ${JSON.stringify(target)},
+        emptyOutDir: true,
+        sourcemap: false,
+        lib: { entry: 'src/testing/cache-probe.ts', formats: ['iife'], name: 'strataCacheProbe', fileName: () => 'probe.js' },
+      },
+    });`;
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: APP,
+      env: { ...process.env, NODE_ENV: 'production' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk) => (output += chunk));
+    child.stderr.on('data', (chunk) => (output += chunk));
+    child.on('error', reject);
+    child.on('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`probe build failed (${code}):\n${output}`)),
+    );
+  });
+  return readFileSync(join(target, 'probe.js'), 'utf8');
+}
+
 /** Serves the built files on 127.0.0.1 (a secure context, as WebGPU requires) on a free port. */
 export function serveApp(root: string): Promise<{ server: Server; origin: string }> {
   const server = createServer((request, response) => {
@@ -114,6 +148,7 @@ export async function serveModels(files: ReadonlyMap<string, Uint8Array>): Promi
     const start = useRange ? Number(match![1]) : 0;
     const end = useRange && match![2] !== '' ? Math.min(Number(match![2]), file.byteLength - 1) : file.byteLength - 1;
     answer(useRange ? 206 : 200, {
+      ...(path.endsWith('.html') ? { 'content-type': 'text/html; charset=utf-8' } : {}),
       etag,
       'accept-ranges': 'bytes',
       'content-length': end - start + 1,
