@@ -135,6 +135,13 @@ describe('MODEL arguments by URL, and strata cache', () => {
     const urls = (JSON.parse(json.sink.out).entries as { url: string }[]).map((entry) => entry.url);
     expect(urls).not.toContain(`${base}/llama/model-f32.gguf`);
     expect(urls).toContain(`${base}/llama/config.json`);
+    expect(await cacheCommand.run(['rm', `${base}/llama/`], removed.output)).toBe(0);
+    expect(removed.sink.out).toMatch(/deleted .*\/llama\/ \(\d+ files\)/);
+    const afterFolder = capture();
+    await cacheCommand.run(['ls', '--json'], afterFolder.output);
+    expect(JSON.parse(afterFolder.sink.out).entries).toEqual([]);
+    const again = capture();
+    expect(await runCommand.run(runArguments(`${base}/llama/model-f32.gguf`), again.output)).toBe(0);
 
     expect(await cacheCommand.run(['rm', '--all'], removed.output)).toBe(0);
     const empty = capture();

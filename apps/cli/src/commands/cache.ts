@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { isModelUrl, resolveModelUrl } from '@strata/loaders';
 import { defaultCacheDirectory } from '@strata/loaders/node';
 import type { Command, CommandOutput } from '../command.js';
 import { cliModelCache } from './model-argument.js';
@@ -8,7 +9,8 @@ const USAGE = `Usage: strata cache ls [--json]
 
 Lists or deletes the models downloaded by URL (cache folder: $STRATA_CACHE, else ~/.cache/strata).
   ls      one line per file: size, complete or partial (a partial download resumes on the next load), last use, URL
-  rm URL  deletes the cached file of URL (as listed by ls); --all deletes every file`;
+  rm URL  deletes the cached file of URL (as listed by ls, or an hf:// path) and what is kept beside it (URL#…);
+          a folder's URL (ending in /) deletes every file under it; --all deletes every file`;
 
 function sizeOf(bytes: number): string {
   if (bytes >= 2 ** 30) return `${(bytes / 2 ** 30).toFixed(2)} GiB`;
@@ -44,8 +46,16 @@ async function remove(urls: readonly string[], all: boolean, output: CommandOutp
     return 0;
   }
   let missing = 0;
-  for (const url of urls) {
-    if (await cache.delete(url)) output.out(`deleted ${url}\n`);
+  const entries = await cache.list();
+  for (const given of urls) {
+    const url = given.startsWith('hf://') && isModelUrl(given) ? resolveModelUrl(given).url : given;
+    const matching = entries
+      .map((entry) => entry.url)
+      .filter(
+        (cached) => cached === url || cached.startsWith(`${url}#`) || (url.endsWith('/') && cached.startsWith(url)),
+      );
+    for (const cached of matching) await cache.delete(cached);
+    if (matching.length > 0) output.out(`deleted ${url}${matching.length > 1 ? ` (${matching.length} files)` : ''}\n`);
     else {
       missing += 1;
       output.error(`strata cache: ${url} is not in the cache (see strata cache ls).\n`);
