@@ -204,7 +204,11 @@ async function loadUrl(text: string): Promise<void> {
       onWarmUp,
     }),
   );
-  if (loaded) localStorage.setItem(LAST_MODEL_KEY, url);
+  if (loaded) {
+    localStorage.setItem(LAST_MODEL_KEY, url);
+    // Ask the browser not to evict the downloaded model under storage pressure (it may say no; nothing breaks then).
+    void navigator.storage?.persist?.().catch(() => false);
+  }
   await refreshCacheList().catch(showUrlError);
 }
 

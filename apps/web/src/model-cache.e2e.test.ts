@@ -128,12 +128,25 @@ describe('apps/web: models by URL, kept in OPFS', () => {
     expect(pageErrors).toEqual([]);
   });
 
-  it('resumes an interrupted download on the next load; the stored file is byte-identical', async () => {
+  it('a stopped or cut download resumes on the next load; the stored file is byte-identical', async () => {
     models = await serveModels(new Map([[MODEL_PATH, modelBytes]]));
     const url = `${models.base}${MODEL_PATH}`;
+    const quarter = Math.floor(modelBytes.byteLength / 4);
     const cut = Math.floor(modelBytes.byteLength / 2);
+    models.stallAfter(MODEL_PATH, quarter);
+    await page.locator('#load-status').evaluate((status) => status.removeAttribute('data-state'));
+    await page.fill('#model-url', url);
+    await page.click('#load-url');
+    await page.waitForFunction(() => /downloading/.test(document.querySelector('#load-status')?.textContent ?? ''));
+    await page.click('#stop');
+    expect(await waitForLoad()).toBe('failed');
+    expect(await page.locator('#url-error').textContent()).toMatch(/^ABORTED: /);
+    expect(await page.locator(`#cached-models li[data-url="${url}"]`).getAttribute('data-complete')).toBe('false');
+
     models.dropAfter(MODEL_PATH, cut);
     expect(await loadByUrl(url)).toBe('failed');
+    const afterStop = models.requests.filter((request) => request.path === MODEL_PATH && request.status === 206)[1];
+    expect(afterStop?.range).toBe(`bytes=${quarter}-`);
     expect(await page.locator('#url-error').textContent()).toMatch(/NETWORK_ERROR: .*stopped at byte \d+/);
     expect(await page.locator(`#cached-models li[data-url="${url}"]`).getAttribute('data-complete')).toBe('false');
 

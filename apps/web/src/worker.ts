@@ -275,6 +275,7 @@ scope.addEventListener('message', (event) => {
       break;
     case 'stop':
       running?.abort();
+      loading?.abort(); // a download stops; its bytes stay in the cache and the next load resumes there
       break;
   }
 });

@@ -104,6 +104,8 @@ export interface ModelServer {
   readonly requests: { path: string; range: string | undefined; status: number }[];
   /** The next GET of `path` sends bytes up to `offset`, drops the connection, and the request after it gets a 503. */
   dropAfter(path: string, offset: number): void;
+  /** The next GET of `path` sends bytes up to `offset`, then nothing more until the client gives up. */
+  stallAfter(path: string, offset: number): void;
   /** Stops the server and closes its connections. */
   close(): Promise<void>;
 }
@@ -112,6 +114,7 @@ export interface ModelServer {
 export async function serveModels(files: ReadonlyMap<string, Uint8Array>): Promise<ModelServer> {
   const requests: ModelServer['requests'] = [];
   const drops = new Map<string, number>();
+  const stalls = new Map<string, number>();
   const failNext = new Set<string>();
   const cors = {
     'access-control-allow-origin': '*',
@@ -154,6 +157,12 @@ export async function serveModels(files: ReadonlyMap<string, Uint8Array>): Promi
       'content-length': end - start + 1,
       ...(useRange ? { 'content-range': `bytes ${start}-${end}/${file.byteLength}` } : {}),
     });
+    const stall = stalls.get(path);
+    if (stall !== undefined && stall > start && stall <= end) {
+      stalls.delete(path);
+      response.write(file.subarray(start, stall));
+      return;
+    }
     const drop = drops.get(path);
     if (drop !== undefined && drop > start && drop <= end) {
       drops.delete(path);
@@ -168,6 +177,7 @@ export async function serveModels(files: ReadonlyMap<string, Uint8Array>): Promi
     base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     requests,
     dropAfter: (path, offset) => drops.set(path, offset),
+    stallAfter: (path, offset) => stalls.set(path, offset),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -108,6 +108,12 @@ export class CacheDownload {
     return this.#plan.store.read(this.#url, offset, length);
   }
 
+  /** Whether a read is waiting for bytes that end at or before `end`. */
+  #awaited(end: number): boolean {
+    for (const waiter of this.#waiters) if (waiter.end <= end) return true;
+    return false;
+  }
+
   #wake(all: boolean): void {
     for (const waiter of this.#waiters) {
       if (all || waiter.end <= this.#frontier) {
@@ -254,7 +260,8 @@ export class CacheDownload {
         if (chunk.byteLength === 0) continue;
         pending.push(chunk);
         pendingBytes += chunk.byteLength;
-        if (pendingBytes >= WRITE_BYTES) await flush();
+        // Write when the buffer is full, or at once when a reader waits for bytes that have arrived.
+        if (pendingBytes >= WRITE_BYTES || this.#awaited(this.#frontier + pendingBytes)) await flush();
       }
     } finally {
       // Bytes received before a dropped connection are still good: store them so the resume starts after them.
