@@ -12,7 +12,9 @@ const ALLOWED = {
   '@strata/kernels-webgpu': ['@strata/core'],
   '@strata/primitives': ['@strata/core'],
   '@strata/models': ['@strata/core', '@strata/primitives', '@strata/loaders'],
-  '@strata/pipeline': ['@strata/core', '@strata/loaders', '@strata/primitives', '@strata/models'],
+  '@strata/structured': ['@strata/core', '@strata/loaders'],
+  '@strata/pipeline': ['@strata/core', '@strata/loaders', '@strata/structured', '@strata/primitives', '@strata/models'],
+  '@strata/server': ['@strata/core', '@strata/pipeline'],
 };
 /** Tests may also use the backends, the loaders and the shared conformance suite, never a package above their own. */
 const TEST_EXTRAS = ['@strata/kernels-cpu', '@strata/kernels-webgpu', '@strata/loaders', '@strata/backend-conformance'];

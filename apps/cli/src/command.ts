@@ -4,6 +4,8 @@ export interface CommandOutput {
   readonly out: (text: string) => void;
   /** Writes to standard error (progress, stats, diagnostics). */
   readonly error: (text: string) => void;
+  /** True when standard error is a terminal (progress is then redrawn in place; otherwise printed once). */
+  readonly errorIsTerminal?: boolean;
 }
 
 /** One `strata` sub-command. */

@@ -1,17 +1,26 @@
 import { StrataError } from '@strata/core';
 import type { CommandOutput } from './command.js';
 import { COMMANDS } from './commands/index.js';
+import { needsFilteredChild, runFilteredChild, stderrIsTerminal } from './dawn-stderr.js';
+import { cliVersion } from './version.js';
 
 const output: CommandOutput = {
   out: (text) => process.stdout.write(text),
   error: (text) => process.stderr.write(text),
+  errorIsTerminal: stderrIsTerminal(),
 };
 
 async function main(argv: readonly string[]): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === '--version' || name === '-V' || name === 'version') {
+    output.out(`strata ${cliVersion()}\n`);
+    return 0;
+  }
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     const lines = await Promise.all(Object.values(COMMANDS).map(async (load) => load()));
-    output.out(`strata — LLM inference on WebGPU\n\nUsage: strata <command> [options]\n\nCommands:\n`);
+    output.out(
+      `strata — LLM inference on WebGPU\n\nUsage: strata <command> [options]   (strata --version prints the version)\n\nCommands:\n`,
+    );
     for (const command of lines) output.out(`  ${command.name.padEnd(10)} ${command.summary}\n`);
     return name === undefined ? 1 : 0;
   }
@@ -25,6 +34,8 @@ async function main(argv: readonly string[]): Promise<number> {
     output.out(`${command.usage}\n`);
     return 0;
   }
+  // WebGPU opened in this process would let Dawn's native warnings reach the terminal: run filtered instead.
+  if (needsFilteredChild(rest)) return runFilteredChild();
   return command.run(rest, output);
 }
 

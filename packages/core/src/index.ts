@@ -8,10 +8,13 @@ export {
   type GgmlTypeInfo,
   type GgmlTypeName,
 } from './dtypes/ggml-type.js';
-export { isWeightType, WEIGHT_TYPES, type DType, type WeightType } from './dtypes/dtype.js';
+export { dtypeBytes, isWeightType, WEIGHT_TYPES, type DType, type WeightType } from './dtypes/dtype.js';
 export { elementCount, type Tensor, type WeightDescriptor, type WeightTensor } from './tensor/tensor.js';
 export type { RopePairing, RopeParameters } from './backend/rope.js';
+export type { StepBody, StepPlan } from './backend/step-plan.js';
+export { checkStepIds, createEagerStepPlan } from './backend/eager-step-plan.js';
 export { validateSamplingParameters } from './backend/sampling-validation.js';
+export { createScopedBackend, type ScopedBackend, type TensorScope } from './backend/scoped-backend.js';
 export type {
   ActivationKind,
   AttentionOptions,
@@ -19,6 +22,7 @@ export type {
   ExpertRouting,
   ExpertRoutingOptions,
   KeyValueCache,
+  KeyValuePrecision,
   SamplingParameters,
   WeightBytes,
 } from './backend/backend.js';

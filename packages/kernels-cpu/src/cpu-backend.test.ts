@@ -57,14 +57,21 @@ describe('cpu backend: memory', () => {
     expect((await backend.read(i32([7, -1], [2]))) instanceof Int32Array).toBe(true);
   });
 
-  it('rejects disposed tensors (and views of their storage), foreign tensors and bad shapes', async () => {
+  it('rejects disposed tensors (a view lives until it is disposed itself), foreign tensors and bad shapes', async () => {
     const tensor = f32([1, 2], [1, 2]);
     const view = backend.reshape(tensor, [2]);
     backend.dispose(tensor);
     backend.dispose(tensor);
     expect(errorCode(() => backend.scale(tensor, 2))).toBe('TENSOR_DISPOSED');
+    expect(Array.from(await backend.read(view))).toEqual([1, 2]);
+    const viewOfView = backend.reshape(view, [2, 1]);
+    backend.dispose(view);
     expect(errorCode(() => backend.scale(view, 2))).toBe('TENSOR_DISPOSED');
-    await expect(backend.read(view)).rejects.toSatisfy((error) => StrataError.isInstance(error, 'TENSOR_DISPOSED'));
+    expect(Array.from(await backend.read(viewOfView))).toEqual([1, 2]);
+    backend.dispose(viewOfView);
+    await expect(backend.read(viewOfView)).rejects.toSatisfy((error) =>
+      StrataError.isInstance(error, 'TENSOR_DISPOSED'),
+    );
     const foreign: Tensor = { backendName: 'webgpu', dtype: 'f32', shape: [1, 2] };
     expect(errorCode(() => backend.scale(foreign, 2))).toBe('BACKEND_MISMATCH');
     expect(errorCode(() => backend.upload(new Float32Array(3), [2, 2]))).toBe('SHAPE_MISMATCH');
@@ -295,5 +302,19 @@ describe('cpu backend: routing and sampling', () => {
       }),
     ).toBe(2);
     expect(errorCode(() => backend.sampleToken(logits, { ...base, random: 1 }))).toBe('INVALID_SAMPLING_OPTIONS');
+  });
+
+  it("captureStep runs the body for every run, at that run's position, with the run's ids", async () => {
+    const seen: number[] = [];
+    const plan = backend.captureStep(2, (ids, firstPosition) => {
+      seen.push(firstPosition);
+      return ids;
+    });
+    expect(Array.from(await backend.read(plan.run(Int32Array.of(4, 5), 7)))).toEqual([4, 5]);
+    expect(Array.from(await backend.read(plan.run(Int32Array.of(6, 1), 9)))).toEqual([6, 1]);
+    expect(seen).toEqual([7, 9]);
+    expect(errorCode(() => plan.run(Int32Array.of(1), 0))).toBe('SHAPE_MISMATCH');
+    plan.dispose();
+    expect(errorCode(() => plan.run(Int32Array.of(1, 2), 0))).toBe('TENSOR_DISPOSED');
   });
 });

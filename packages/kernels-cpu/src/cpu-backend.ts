@@ -5,9 +5,13 @@ import {
   type ExpertRouting,
   type ExpertRoutingOptions,
   type KeyValueCache,
+  type KeyValuePrecision,
   type RopeParameters,
   type SamplingParameters,
+  type StepBody,
+  type StepPlan,
   StrataError,
+  createEagerStepPlan,
   type Tensor,
   type WeightBytes,
   type WeightDescriptor,
@@ -98,6 +102,15 @@ class CpuBackend implements Backend {
     return fromData(new Float32Array(elementCount(shape)), shape);
   }
 
+  createKeyValueCache(capacity: number, width: number, precision: KeyValuePrecision = 'f32'): KeyValueCache {
+    // The reference keeps f32 storage; an f16 cache rounds what is written (see KeyValueCache.precision).
+    return {
+      keys: this.zeros([capacity, width]),
+      values: this.zeros([capacity, width]),
+      ...(precision === 'f16' ? { precision } : {}),
+    };
+  }
+
   async read(tensor: Tensor): Promise<Float32Array | Int32Array> {
     return cpuTensor(tensor, 'read', 'any').storage.data.slice();
   }
@@ -105,8 +118,11 @@ class CpuBackend implements Backend {
   async flush(): Promise<void> {}
 
   dispose(tensor: Tensor | WeightTensor): void {
-    if (tensor instanceof CpuTensor) tensor.storage.disposed = true;
-    else if (tensor instanceof CpuWeight) {
+    if (tensor instanceof CpuTensor) {
+      if (tensor.disposed) return;
+      tensor.disposed = true;
+      if (--tensor.storage.references === 0) tensor.storage.disposed = true;
+    } else if (tensor instanceof CpuWeight) {
       tensor.disposed = true;
       tensor.bytes = new Uint8Array(0);
       tensor.vector = undefined;
@@ -215,6 +231,19 @@ class CpuBackend implements Backend {
     writeKeyValues(cache, keys, values, firstPosition);
   }
 
+  ropeAndWriteKeyValues(
+    queries: Tensor,
+    keys: Tensor,
+    values: Tensor,
+    cache: KeyValueCache,
+    firstPosition: number,
+    parameters: RopeParameters,
+  ): Tensor {
+    const rotatedKeys = rope(keys, firstPosition, parameters);
+    writeKeyValues(cache, rotatedKeys, values, firstPosition);
+    return rope(queries, firstPosition, parameters);
+  }
+
   attention(queries: Tensor, cache: KeyValueCache, options: AttentionOptions): Tensor {
     return attention(queries, cache, options);
   }
@@ -233,6 +262,11 @@ class CpuBackend implements Backend {
 
   sampleToken(logits: Tensor, parameters: SamplingParameters): Tensor {
     return sampleToken(logits, parameters);
+  }
+
+  /** Ops run at once here, so a plan simply runs `body` for each step (see `createEagerStepPlan`). */
+  captureStep(rows: number, body: StepBody): StepPlan {
+    return createEagerStepPlan(this, rows, body);
   }
 }
 

@@ -3,11 +3,16 @@ import { type DType, StrataError, type Tensor, type WeightTensor, type WeightTyp
 /** The name every CPU tensor carries. */
 export const CPU_BACKEND_NAME = 'cpu';
 
-/** Host storage shared by a tensor and its reshaped views; disposing any of them releases it for all. */
+/**
+ * Host storage shared by a tensor and its reshaped views. Each of them is disposed on its own; the storage is handed
+ * back once all of them are (as the WebGPU backend's pooled buffers).
+ */
 export interface CpuStorage {
   /** The elements, row-major. */
   readonly data: Float32Array | Int32Array;
-  /** Set once the storage was handed back. */
+  /** Tensors (the original and its views) over this storage not disposed yet. */
+  references: number;
+  /** Set once the storage was handed back (every tensor over it disposed). */
   disposed: boolean;
 }
 
@@ -22,8 +27,12 @@ export class CpuTensor implements Tensor {
   /** Storage, possibly shared with views made by `reshape`. */
   readonly storage: CpuStorage;
 
+  /** Set once this tensor (this view of the storage) was disposed. */
+  disposed = false;
+
   constructor(storage: CpuStorage, shape: readonly number[]) {
     this.storage = storage;
+    storage.references++;
     this.dtype = storage.data instanceof Int32Array ? 'i32' : 'f32';
     this.shape = Object.freeze([...shape]);
   }
@@ -71,7 +80,7 @@ export function cpuTensor(tensor: Tensor, operation: string, dtype: DType | 'any
       { details: { operation, backendName: tensor?.backendName } },
     );
   }
-  if (tensor.storage.disposed) {
+  if (tensor.disposed || tensor.storage.disposed) {
     throw new StrataError(
       'TENSOR_DISPOSED',
       `${operation} got a tensor that was disposed; keep tensors alive while ops use them.`,
@@ -117,7 +126,7 @@ export function intData(tensor: Tensor, operation: string): Int32Array {
 
 /** A new tensor owning `data`. */
 export function fromData(data: Float32Array | Int32Array, shape: readonly number[]): CpuTensor {
-  return new CpuTensor({ data, disposed: false }, shape);
+  return new CpuTensor({ data, references: 0, disposed: false }, shape);
 }
 
 /** Rows and columns of a tensor seen as a matrix: the last dimension is the columns, the others multiply to rows. */

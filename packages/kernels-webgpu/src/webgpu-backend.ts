@@ -6,8 +6,11 @@ import {
   type ExpertRoutingOptions,
   elementCount,
   type KeyValueCache,
+  type KeyValuePrecision,
   type RopeParameters,
   type SamplingParameters,
+  type StepBody,
+  type StepPlan,
   StrataError,
   type Tensor,
   type WeightBytes,
@@ -17,6 +20,7 @@ import {
 import { type AcquiredDevice, acquireDevice, type DeviceOptions, type GpuFeatures } from './device/acquire-device.js';
 import { ErrorTracker } from './device/error-tracker.js';
 import { attention } from './kernels/attention/attention.js';
+import { ropeAndWriteKeyValues } from './kernels/attention/rope-and-write.js';
 import { writeKeyValues } from './kernels/attention/write-key-values.js';
 import { binary, unary } from './kernels/elementwise/elementwise.js';
 import { embedding } from './kernels/embedding/index.js';
@@ -29,6 +33,7 @@ import { argmax } from './kernels/sampling/argmax.js';
 import { sampleToken } from './kernels/sampling/sample-token.js';
 import { combineExperts, routeExperts } from './kernels/routing/experts.js';
 import { GpuRuntime } from './runtime/runtime.js';
+import { GpuStepPlan } from './runtime/step-plan.js';
 import { BACKEND_NAME, GpuTensor } from './tensor/gpu-tensor.js';
 import { GpuWeight } from './weights/gpu-weight.js';
 import { uploadWeight } from './weights/upload-weight.js';
@@ -129,8 +134,10 @@ export class WebGpuBackend implements Backend {
    * device error of the recorded work (validation, out-of-memory) and `DEVICE_LOST` when mapping fails.
    */
   async read(tensor: Tensor): Promise<Float32Array | Int32Array> {
+    this.runtime.recorder.refuseWhileCapturing('read tensors back');
     const source = this.runtime.tensor(tensor);
-    const bytes = source.byteLength;
+    // Halves (an f16 KV cache) are copied as whole words and widened to f32 on the host.
+    const bytes = Math.ceil(source.byteLength / 4) * 4;
     const empty = () => (source.dtype === 'i32' ? new Int32Array(0) : new Float32Array(0));
     if (bytes === 0) {
       await this.flush();
@@ -159,7 +166,23 @@ export class WebGpuBackend implements Backend {
     if (reusable && this.stagingBuffers.length < STAGING_REUSE_COUNT) this.stagingBuffers.push(staging);
     else staging.destroy();
     await this.runtime.errors.check();
+    if (source.dtype === 'f16') return halvesToFloats(new Uint16Array(copy, 0, source.size));
     return source.dtype === 'i32' ? new Int32Array(copy) : new Float32Array(copy);
+  }
+
+  /**
+   * {@link Backend.createKeyValueCache}: an `'f16'` cache is stored as halves (two per word; half the bytes of f32),
+   * written by the cache-write kernels and read by attention directly. `width` must be even for that (heads of even
+   * size); an odd width keeps f32 storage and rounds.
+   */
+  createKeyValueCache(capacity: number, width: number, precision: KeyValuePrecision = 'f32'): KeyValueCache {
+    const half = precision === 'f16' && width % 2 === 0;
+    const make = () => {
+      const tensor = this.runtime.allocate(half ? 'f16' : 'f32', [capacity, width]);
+      this.runtime.recorder.clear(tensor.tracked, 0, Math.ceil(Math.max(4, tensor.byteLength) / 4) * 4);
+      return tensor;
+    };
+    return { keys: make(), values: make(), ...(precision === 'f16' ? { precision } : {}) };
   }
 
   /**
@@ -167,6 +190,7 @@ export class WebGpuBackend implements Backend {
    * error seen since the last check.
    */
   async flush(): Promise<void> {
+    this.runtime.recorder.refuseWhileCapturing('wait for the device');
     this.runtime.recorder.submit();
     await this.device.queue.onSubmittedWorkDone();
     await this.runtime.errors.check();
@@ -367,6 +391,18 @@ export class WebGpuBackend implements Backend {
     writeKeyValues(this.runtime, cache, keys, values, firstPosition);
   }
 
+  /** {@link Backend.ropeAndWriteKeyValues}: one dispatch for both rotations and the cache write. */
+  ropeAndWriteKeyValues(
+    queries: Tensor,
+    keys: Tensor,
+    values: Tensor,
+    cache: KeyValueCache,
+    firstPosition: number,
+    parameters: RopeParameters,
+  ): Tensor {
+    return ropeAndWriteKeyValues(this.runtime, queries, keys, values, cache, firstPosition, parameters);
+  }
+
   /**
    * {@link Backend.attention} in one pass over the keys with an online softmax (flash attention): each workgroup
    * shares key/value tiles among query rows and the heads of one GQA group, and splits the keys over workgroups (a
@@ -409,6 +445,15 @@ export class WebGpuBackend implements Backend {
     return sampleToken(this.runtime, logits, parameters);
   }
 
+  // ── captured steps (src/runtime/step-plan.ts) ───────────────────────────────────────────────────────────────────
+  /**
+   * {@link Backend.captureStep}: the first run records the body's dispatches; every run then writes the ids and the
+   * position-dependent uniforms and re-encodes the recording (no per-op work on the CPU).
+   */
+  captureStep(rows: number, body: StepBody): StepPlan {
+    return new GpuStepPlan(this.runtime, rows, body);
+  }
+
   /** GPU memory held: activations in use, free buffers kept by the pool, weights. */
   memory(): { activeBytes: number; pooledBytes: number; weightBytes: number } {
     const { liveBytes, freeBytes } = this.runtime.pool.stats();
@@ -439,4 +484,24 @@ export class WebGpuBackend implements Backend {
 export async function createWebGpuBackend(options: WebGpuBackendOptions = {}): Promise<WebGpuBackend> {
   const acquired = await acquireDevice(options);
   return new WebGpuBackend(acquired, options);
+}
+
+/** IEEE half-precision bit patterns widened to f32 (exact). */
+function halvesToFloats(halves: Uint16Array): Float32Array {
+  const values = new Float32Array(halves.length);
+  for (let index = 0; index < halves.length; index++) {
+    const bits = halves[index]!;
+    const sign = bits & 0x8000 ? -1 : 1;
+    const exponent = (bits >> 10) & 0x1f;
+    const mantissa = bits & 0x3ff;
+    values[index] =
+      exponent === 0
+        ? sign * mantissa * 2 ** -24
+        : exponent === 31
+          ? mantissa === 0
+            ? sign * Number.POSITIVE_INFINITY
+            : Number.NaN
+          : sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
+  }
+  return values;
 }

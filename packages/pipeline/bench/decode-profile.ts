@@ -4,7 +4,7 @@
  * dispatches, bind group / buffer creations, writeBuffer calls and submits.
  *
  *   pnpm exec tsx packages/pipeline/bench/decode-profile.ts --layers 16 --steps 64 --type Q4_K_M
- *   (or --file model.gguf: profile an existing model file)
+ *   (or --file model.gguf: profile an existing model file; --eager: record every step op by op, no captured plan)
  */
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -20,6 +20,8 @@ const { values } = parseArgs({
     type: { type: 'string', default: 'Q4_K_M' },
     hidden: { type: 'string', default: '256' },
     file: { type: 'string' },
+    eager: { type: 'boolean', default: false },
+    'submit-every': { type: 'string' },
   },
 });
 const layers = Number(values.layers);
@@ -45,7 +47,12 @@ if (!existsSync(path)) {
   );
 }
 const backend = await createWebGpuBackend({ powerPreference: 'high-performance' });
-const pipeline = await TextPipeline.load(await openModelFiles(path), { backend, contextLength: 512, chunkSize: 64 });
+const pipeline = await TextPipeline.load(await openModelFiles(path), {
+  backend,
+  contextLength: 512,
+  chunkSize: 64,
+  capturedDecode: !values.eager,
+});
 const device = backend.device;
 const counts = { dispatch: 0, bindGroup: 0, buffer: 0, writeBuffer: 0, submit: 0, encoder: 0 };
 const wrap = <T extends object>(target: T, name: keyof T & string, counter: keyof typeof counts) => {
@@ -61,6 +68,18 @@ wrap(device, 'createCommandEncoder', 'encoder');
 wrap(device.queue, 'writeBuffer', 'writeBuffer');
 wrap(device.queue, 'submit', 'submit');
 wrap(backend.runtime.recorder, 'dispatch', 'dispatch');
+const recorder = backend.runtime.recorder;
+if (values['submit-every'] !== undefined) recorder.submitEvery = Number(values['submit-every']);
+const replay = recorder.replay.bind(recorder);
+let replayMs = 0;
+const replaySamples: number[] = [];
+recorder.replay = (commands) => {
+  for (const command of commands) if (command.kind === 'dispatch') counts.dispatch++;
+  const started = performance.now();
+  replay(commands);
+  replayMs += performance.now() - started;
+  replaySamples.push(performance.now() - started);
+};
 let readStart = 0;
 let recordMs = 0;
 const recordSamples: number[] = [];
@@ -82,6 +101,8 @@ for (let run = 0; run < 3; run++) {
   await pipeline.reset();
   for (const key of Object.keys(counts) as (keyof typeof counts)[]) counts[key] = 0;
   recordMs = 0;
+  replayMs = 0;
+  replaySamples.length = 0;
   recordSamples.length = 0;
   waitMs = 0;
   let generated = 0;
@@ -98,7 +119,11 @@ for (let run = 0; run < 3; run++) {
       (recordMs / (steps + 1)) * 1000
     ).toFixed(
       0,
-    )} µs/step (median ${median.toFixed(0)}, min ${(sorted[0]! * 1000).toFixed(0)}), read-wait ${((waitMs / (steps + 1)) * 1000).toFixed(0)} µs/step; per step: ${Object.entries(
+    )} µs/step (median ${median.toFixed(0)}, min ${(sorted[0]! * 1000).toFixed(0)}), replay ${((replayMs / (steps + 1)) * 1000).toFixed(0)} µs/step (median ${(
+      ([...replaySamples].sort((a, b) => a - b)[Math.floor(replaySamples.length / 2)] ?? 0) * 1000
+    ).toFixed(
+      0,
+    )} µs, ${(((replayMs * 1000) / Math.max(1, counts.dispatch)) * (steps + 1)).toFixed(2)} µs/dispatch mean), read-wait ${((waitMs / (steps + 1)) * 1000).toFixed(0)} µs/step; per step: ${Object.entries(
       counts,
     )
       .map(([key, value]) => `${key} ${per(value)}`)

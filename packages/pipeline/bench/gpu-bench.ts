@@ -26,6 +26,7 @@ const { values } = parseArgs({
     dir: { type: 'string', default: '/tmp/strata-bench' },
     out: { type: 'string' },
     keep: { type: 'boolean', default: false },
+    'cache-type': { type: 'string', default: 'f32' },
   },
 });
 const promptTokens = Number(values['n-prompt']);
@@ -53,6 +54,7 @@ try {
         backend,
         contextLength: Math.max(promptTokens, 1) + generatedTokens + 1,
         chunkSize: Number(values['chunk-size']),
+        cacheType: values['cache-type'] === 'f16' ? 'f16' : 'f32',
       });
       const loadSeconds = (performance.now() - started) / 1000;
       try {

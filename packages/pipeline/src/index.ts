@@ -31,10 +31,19 @@ export { chooseToken, countPenaltyWindow, TokenSampler, type TokenChoice } from 
 export { StopStringMatcher, type StopMatch } from './text/stop-strings.js';
 export type { ChatMessage, PipelineChatTemplate, PipelineTokenizer } from './text/tokenizer.js';
 export {
+  checkContextOverflow,
+  type ContextOverflow,
+  type ConversationBudget,
+  fitConversation,
+} from './text/fit-conversation.js';
+export {
   DEFAULT_CHUNK_SIZE,
   DEFAULT_CONTEXT_LENGTH,
   TextPipeline,
   type CacheType,
+  type ChatOptions,
+  checkCacheType,
+  checkRuntimeOptions,
   type ExecutorPipelineParts,
   type Prompt,
   type RuntimeOptions,
@@ -70,3 +79,45 @@ export {
   checkBenchmarkOptions,
   type RateSummary,
 } from './benchmark/benchmark.js';
+export { PageAllocator } from './scheduler/page-allocator.js';
+export {
+  PrefixCache,
+  type PrefixBlock,
+  type PrefixCacheCounters,
+} from './scheduler/prefix-cache.js';
+export type { StepExecutor, StepRow, StepRowResult } from './scheduler/step-executor.js';
+export {
+  PerSequenceStepExecutor,
+  type PerSequenceStepExecutorOptions,
+} from './scheduler/per-sequence-executor.js';
+export { Scheduler } from './scheduler/scheduler.js';
+export type {
+  SchedulerMetrics,
+  SchedulerOptions,
+  SchedulerParts,
+  StepReport,
+} from './scheduler/scheduler-options.js';
+export {
+  createScheduler,
+  DEFAULT_PAGE_SIZE,
+  type LoadSchedulerOptions,
+  loadScheduler,
+  type SchedulerModelParts,
+  type SchedulerRuntimeOptions,
+} from './scheduler/load-scheduler.js';
+export {
+  type ApiModel,
+  type ChatCompletions,
+  type Completions,
+  type CreateOptions,
+  OpenAICompatibleApi,
+} from './openai/openai-api.js';
+export {
+  type CheckedChatRequest,
+  type CheckedCompletionRequest,
+  type CheckedRequest,
+  checkChatRequest,
+  checkCompletionRequest,
+} from './openai/check-request.js';
+export { toOpenAIError } from './openai/openai-error.js';
+export type * from './openai/openai-types.js';

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { StrataError } from '@strata/core';
 import { createCpuBackend } from '@strata/kernels-cpu';
 import { createWebGpuBackend, type WebGpuBackend } from '@strata/kernels-webgpu';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { allocateLayerCaches, disposeLayerCaches } from './cache/layer-caches.js';
 import { loadTextPipeline } from './load/load-text-pipeline.js';
 
 // Greedy parity through the pipeline on WebGPU (lavapipe in CI), kept small: lavapipe is a CPU Vulkan. Skips, saying
@@ -81,5 +82,59 @@ describe('greedy parity on WebGPU', () => {
       await pipeline.dispose();
     }
     expect(tokens[0]).toEqual(tokens[1]);
+  });
+
+  // Decode replays one captured plan at every position: gemma2 alternates sliding-window (ring buffer, wraps here) and
+  // global layers with softcapping; qwen3 has QK norms. The plan must give the eager path's logits at every step.
+  it.for(['gemma2', 'qwen3'])(
+    'captured decode of %s gives the eager logits at every position',
+    async (model, context) => {
+      if (backend === undefined) return context.skip(`no WebGPU adapter: ${missing}`);
+      const capture = vi.spyOn(backend, 'captureStep');
+      const runs: { tokens: readonly number[]; logits: Float32Array[] }[] = [];
+      for (const capturedDecode of [true, false]) {
+        const pipeline = await loadTextPipeline(`${FIXTURES}${model}`, {
+          backend,
+          contextLength: 40,
+          chunkSize: 6,
+          capturedDecode,
+        });
+        const logits: Float32Array[] = [];
+        const generation = pipeline.generate('the quick brown fox jumps', {
+          maxTokens: 20,
+          ignoreEndOfGeneration: true,
+          returnLogits: true,
+        });
+        for await (const delta of generation) if (delta.logits !== undefined) logits.push(delta.logits);
+        runs.push({ tokens: (await generation.result).tokens, logits });
+        await pipeline.dispose();
+      }
+      expect(capture).toHaveBeenCalledTimes(1);
+      capture.mockRestore();
+      const [captured, eager] = runs as [(typeof runs)[0], (typeof runs)[0]];
+      expect(captured.tokens).toEqual(eager.tokens);
+      expect(captured.logits.length).toBe(20);
+      let largest = 0;
+      captured.logits.forEach((row, step) => {
+        eager.logits[step]!.forEach((value, index) => {
+          largest = Math.max(largest, Math.abs(value - row[index]!));
+        });
+      });
+      expect(largest).toBeLessThan(1e-4);
+    },
+  );
+
+  it('an f16 KV cache takes half the bytes of an f32 one on WebGPU (and the same on the CPU, which rounds only)', async (context) => {
+    if (backend === undefined) return context.skip(`no WebGPU adapter: ${missing}`);
+    const specs = [{ keyValueWidth: 256 }, { keyValueWidth: 256, window: 8 }];
+    const bytes = (on: Parameters<typeof allocateLayerCaches>[0], type: 'f32' | 'f16') => {
+      const caches = allocateLayerCaches(on, specs, 64, 4, type);
+      disposeLayerCaches(on, caches);
+      return caches.byteLength;
+    };
+    expect(bytes(backend, 'f32')).toBe(2 * 4 * 256 * (64 + 11));
+    expect(bytes(backend, 'f16')).toBe(bytes(backend, 'f32') / 2);
+    const cpu = createCpuBackend();
+    expect(bytes(cpu, 'f16')).toBe(bytes(cpu, 'f32'));
   });
 });

@@ -3,13 +3,25 @@ import type { CompleteModel } from '@strata/models';
 import { SequenceState } from './cache/sequence-state.js';
 import type { ModelExecutor } from './generation/executor.js';
 import { type LoadTextPipelineOptions, loadTextPipeline, type ModelSource } from './load/load-text-pipeline.js';
-import { Generation } from './generation/generation.js';
+import type { Generation } from './generation/generation.js';
 import { LocalExecutor } from './generation/local-executor.js';
-import { Mutex } from './generation/mutex.js';
-import { generationSteps } from './generation/run-generation.js';
+import { RequestQueue } from './generation/request-queue.js';
+import { startGeneration } from './generation/run-generation.js';
 import { type StepHooks, withStepHooks } from './generation/step-hooks.js';
 import type { GenerateOptions } from './generation/types.js';
+import { type ContextOverflow, checkContextOverflow, fitConversation } from './text/fit-conversation.js';
 import type { ChatMessage, PipelineChatTemplate, PipelineTokenizer } from './text/tokenizer.js';
+
+/** Options of `chat`: those of `generate`, and what to do when the conversation outgrows the context. */
+export interface ChatOptions extends GenerateOptions {
+  /**
+   * When the conversation plus room for the reply (`maxTokens`, at most half the context) does not fit: drop the
+   * oldest turns (default), shift like llama.cpp, or throw. See {@link ContextOverflow}.
+   */
+  readonly contextOverflow?: ContextOverflow;
+}
+
+const DEFAULT_MAX_TOKENS = 256;
 
 /** Default prefill chunk: rows per prefill step (also sizes sliding-window ring buffers). */
 export const DEFAULT_CHUNK_SIZE = 256;
@@ -28,9 +40,14 @@ export interface RuntimeOptions {
   /**
    * Numerics of the KV cache. `'f32'` (default): keys and values kept exactly, the path that matches transformers.
    * `'f16'`: every key and value is rounded to half precision when written, as llama.cpp's default f16 cache does
-   * (to reproduce its tokens); storage stays f32 for now.
+   * (to reproduce its tokens), stored in half precision where the backend can (WebGPU: half the bytes of f32).
    */
   readonly cacheType?: CacheType;
+  /**
+   * Decode steps replay a captured step plan (`Backend.captureStep`) instead of running every op again (default
+   * true): the same numbers with far less work on the CPU per token. `false` runs every step eagerly.
+   */
+  readonly capturedDecode?: boolean;
   /** Callbacks around every forward step (tracing, profiling). */
   readonly hooks?: StepHooks;
 }
@@ -82,7 +99,7 @@ export class TextPipeline {
   readonly chatTemplate: PipelineChatTemplate | undefined;
   private readonly executor: ModelExecutor;
   private readonly sequence = new SequenceState();
-  private readonly lock = new Mutex();
+  private readonly queue = new RequestQueue();
   private readonly onDispose: (() => void) | undefined;
   private disposed = false;
 
@@ -112,6 +129,7 @@ export class TextPipeline {
       contextLength,
       chunkSize: Math.min(chunkSize, contextLength),
       cacheType,
+      ...(parts.capturedDecode === undefined ? {} : { capturedDecode: parts.capturedDecode }),
     });
     const executor = parts.hooks === undefined ? local : withStepHooks(local, parts.hooks);
     return new TextPipeline({
@@ -144,7 +162,7 @@ export class TextPipeline {
 
   /** Requests waiting or running on this pipeline. */
   get pendingRequests(): number {
-    return this.lock.pending;
+    return this.queue.pending;
   }
 
   /** Tokens currently cached (reused by a next request that starts with them). */
@@ -163,21 +181,30 @@ export class TextPipeline {
       typeof prompt === 'string'
         ? this.tokenizer.encode(prompt, { addSpecial: options.addSpecialTokens ?? true, parseSpecial: true })
         : Array.from(prompt);
-    return new Generation(
-      generationSteps(
-        { executor: this.executor, tokenizer: this.tokenizer, sequence: this.sequence, lock: this.lock },
-        ids,
-        options,
-      ),
+    return startGeneration(
+      { executor: this.executor, tokenizer: this.tokenizer, sequence: this.sequence, queue: this.queue },
+      ids,
+      options,
     );
   }
 
-  /** Renders `messages` with the chat template (adding the assistant's turn header) and generates the reply. */
-  chat(messages: readonly ChatMessage[], options: GenerateOptions = {}): Generation {
-    return this.generate(this.renderChat(messages), {
-      ...options,
-      addSpecialTokens: options.addSpecialTokens ?? false,
-    });
+  /**
+   * Renders `messages` with the chat template (adding the assistant's turn header) and generates the reply. A
+   * conversation that outgrows the context keeps going: by default its oldest turns after the system prompt are left
+   * out of the prompt (`options.contextOverflow`); only a last message that cannot fit even alone throws
+   * `CONTEXT_OVERFLOW`.
+   */
+  chat(messages: readonly ChatMessage[], options: ChatOptions = {}): Generation {
+    const { contextOverflow, ...generateOptions } = options;
+    const policy = checkContextOverflow(contextOverflow, this.contextLength);
+    const addSpecial = options.addSpecialTokens ?? false;
+    const encode = (turns: readonly ChatMessage[]) =>
+      this.tokenizer.encode(this.renderChat(turns), { addSpecial, parseSpecial: true });
+    const maxTokens = options.maxTokens ?? DEFAULT_MAX_TOKENS;
+    const replyRoom = Math.min(Number.isInteger(maxTokens) && maxTokens > 0 ? maxTokens : 1, this.contextLength >> 1);
+    const ids = fitConversation(messages, encode, { contextLength: this.contextLength, replyRoom, policy });
+    const shift = typeof policy === 'object' && options.contextShift === undefined ? { keep: policy.keep } : undefined;
+    return this.generate(ids, shift === undefined ? generateOptions : { ...generateOptions, contextShift: shift });
   }
 
   /** The prompt text `chat` would generate from. */
@@ -193,22 +220,17 @@ export class TextPipeline {
 
   /** Forgets the cached tokens (the next request computes its whole prompt). */
   async reset(): Promise<void> {
-    const release = await this.lock.acquire();
-    this.sequence.truncate(0);
-    release();
+    await this.queue.run(async () => this.sequence.truncate(0));
   }
 
   /** Waits for queued requests, then releases the KV cache. The pipeline cannot be used afterwards. */
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
-    const release = await this.lock.acquire();
-    try {
+    await this.queue.run(async () => {
       await this.executor.dispose();
       this.onDispose?.();
-    } finally {
-      release();
-    }
+    });
   }
 
   private checkUsable(): void {

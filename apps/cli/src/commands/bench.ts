@@ -1,7 +1,13 @@
 import { parseArgs } from 'node:util';
 import { benchmarkPipeline, checkBenchmarkOptions } from '@strata/pipeline';
 import type { Command, CommandOutput } from '../command.js';
-import { cacheTypeOption, loadForCommand, numberOption, PIPELINE_OPTIONS } from './pipeline-setup.js';
+import {
+  cacheTypeOption,
+  checkPipelineFlags,
+  loadForCommand,
+  numberOption,
+  PIPELINE_OPTIONS,
+} from './pipeline-setup.js';
 
 const USAGE = `Usage: strata bench MODEL [-p 512] [-n 128] [-r 3] [--backend cpu|webgpu]
 
@@ -11,7 +17,7 @@ Measures prompt processing and generation speed as llama-bench does and prints J
   -p, --n-prompt P       prompt tokens (default 512; 0 skips pp)
   -n, --n-gen N          generated tokens (default 128; 0 skips tg)
   -r, --repetitions R    runs per test (default 3)
-  --backend cpu|webgpu   default: webgpu when an adapter exists, else cpu
+  --backend cpu|webgpu   default: webgpu on a hardware adapter, else cpu (software adapters are slower)
   --chunk-size N         prefill rows per step (default 256)
   --cache-type f32|f16   KV cache numerics (default f32; f16 rounds as llama.cpp's default cache)
 Exit codes: 0 done, 2 bad arguments, 1 other failures.`;
@@ -37,7 +43,7 @@ async function run(argv: readonly string[], output: CommandOutput): Promise<numb
     promptTokens = numberOption(values, 'n-prompt') ?? 512;
     generatedTokens = numberOption(values, 'n-gen') ?? 128;
     repetitions = numberOption(values, 'repetitions') ?? 3;
-    cacheTypeOption(values);
+    checkPipelineFlags(values);
     checkBenchmarkOptions({ promptTokens, generatedTokens, repetitions });
   } catch (error) {
     output.error(`strata bench: ${(error as Error).message}\n${USAGE}\n`);
@@ -48,7 +54,9 @@ async function run(argv: readonly string[], output: CommandOutput): Promise<numb
     return 2;
   }
   const contextLength = Math.max(promptTokens, 1) + generatedTokens + 1;
-  const { pipeline, backendName, release } = await loadForCommand(positionals[0]!, values, output, { contextLength });
+  const { pipeline, backendName, backendLabel, release } = await loadForCommand(positionals[0]!, values, output, {
+    contextLength,
+  });
   try {
     const measured = await benchmarkPipeline(pipeline, {
       promptTokens,
@@ -62,6 +70,7 @@ async function run(argv: readonly string[], output: CommandOutput): Promise<numb
     const result = {
       model: positionals[0],
       backend: backendName,
+      adapter: backendLabel,
       contextLength: pipeline.contextLength,
       chunkSize: pipeline.chunkSize,
       cacheType: cacheTypeOption(values) ?? 'f32',

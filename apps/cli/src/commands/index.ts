@@ -12,5 +12,6 @@ export const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
   chat: async () => (await import('./chat.js')).chatCommand,
   run: async () => (await import('./run.js')).runCommand,
   logits: async () => (await import('./logits.js')).logitsCommand,
+  serve: async () => (await import('./serve.js')).serveCommand,
   cache: async () => (await import('./cache.js')).cacheCommand,
 };

@@ -2,8 +2,8 @@ import { parseArgs } from 'node:util';
 import { StrataError } from '@strata/core';
 import { forwardLogits, loadModel } from '@strata/models';
 import type { Command, CommandOutput } from '../command.js';
+import { checkBackendName, chooseBackend } from './backend-choice.js';
 import { openModelArgument } from './model-argument.js';
-import { chooseBackend } from './pipeline-setup.js';
 
 const USAGE = `Usage: strata logits MODEL --ids 1,2,3 [--backend cpu|webgpu]
 
@@ -11,7 +11,7 @@ Runs the token ids through the model in one step and prints {"logits": [[…], �
   MODEL                  a .gguf file or a Hugging Face model directory (config.json + safetensors),
                          or a URL (http(s)://…, hf://owner/repo[/file.gguf]; cached in $STRATA_CACHE)
   --ids IDS              comma-separated token ids
-  --backend cpu|webgpu   default: webgpu when an adapter exists, else cpu
+  --backend cpu|webgpu   default: webgpu on a hardware adapter, else cpu (software adapters are slower)
 Exit codes: 0 done, 2 bad arguments, 1 other failures.`;
 
 function parseIds(text: string): number[] {
@@ -47,6 +47,7 @@ async function run(argv: readonly string[], output: CommandOutput): Promise<numb
   let ids: number[];
   try {
     ids = parseIds(parsed.values.ids);
+    checkBackendName(parsed.values.backend);
   } catch (error) {
     output.error(`strata logits: ${(error as Error).message}\n`);
     return 2;

@@ -26,7 +26,7 @@ describe('strata run / chat / bench (CPU backend, tiny llama fixture)', () => {
       .generate('def fibonacci(n):', { maxTokens: 10, ignoreEndOfGeneration: true })
       .text();
     expect(sink.out).toBe(`${expected}\n`);
-    expect(sink.error).toMatch(/loading \[#+\] 100%/);
+    expect(sink.error).toMatch(/^loaded .* 21\/21 tensors$/m); // stderr is not a terminal here: no redrawn bar
     expect(sink.error).toMatch(
       /\[cpu\] prompt \d+ tokens · prefill [\d.]+ tok\/s .* generated 10 tokens .* stop: max-tokens/,
     );
@@ -64,7 +64,7 @@ describe('strata run / chat / bench (CPU backend, tiny llama fixture)', () => {
       },
     );
     expect(code).toBe(0);
-    const stats = sink.error.split('\n').filter((line) => line.startsWith('prompt '));
+    const stats = sink.error.split('\n').filter((line) => line.startsWith('[cpu] prompt '));
     expect(stats).toHaveLength(3);
     expect(stats[0]).not.toContain('cached');
     expect(stats[1]).toMatch(/\((\d+) cached\)/); // the second turn starts with the first turn's tokens

@@ -1,9 +1,16 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
-import { type Backend, StrataError } from '@strata/core';
-import { createCpuBackend } from '@strata/kernels-cpu';
+import { StrataError } from '@strata/core';
+import {
+  type CacheType,
+  checkRuntimeOptions,
+  type GenerateOptions,
+  type LoadProgress,
+  normalizeSamplingOptions,
+  TextPipeline,
+} from '@strata/pipeline';
 import type { CacheProgress } from '@strata/loaders';
-import { type CacheType, type GenerateOptions, type LoadProgress, TextPipeline } from '@strata/pipeline';
 import type { CommandOutput } from '../command.js';
+import { checkBackendName, chooseBackend } from './backend-choice.js';
 import { downloadLine, openModelArgument } from './model-argument.js';
 
 /** Options shared by `strata run`, `chat` and `bench`, for node:util parseArgs. */
@@ -65,7 +72,7 @@ export const SHARED_USAGE = `  -n, --n-predict N      tokens to generate (defaul
   --seed S               seed of the sampler (same seed, same text)
   --stop TEXT            stop string (repeatable)
   --ignore-eos           keep going past end-of-generation tokens
-  --backend cpu|webgpu   default: webgpu when an adapter exists, else cpu
+  --backend cpu|webgpu   default: webgpu on a hardware adapter, else cpu (software adapters are slower)
   -c, --ctx N            context length (default 4096, capped by the model)
   --chunk-size N         prefill rows per step (default 256)
   --cache-type f32|f16   KV cache numerics (default f32, transformers' exact path; f16 rounds keys and values
@@ -90,6 +97,59 @@ export function cacheTypeOption(values: Record<string, unknown>): CacheType | un
   throw new StrataError('INVALID_ARGUMENT', `--cache-type ${String(text)}: choose f32 or f16.`);
 }
 
+/** The flag of each sampling option, for error messages. */
+const FLAGS: Readonly<Record<string, string>> = {
+  temperature: '--temp',
+  topK: '--top-k',
+  topP: '--top-p',
+  minP: '--min-p',
+  repetitionPenalty: '--repeat-penalty',
+  presencePenalty: '--presence-penalty',
+  frequencyPenalty: '--frequency-penalty',
+  penaltyWindow: '--repeat-last-n',
+  seed: '--seed',
+};
+
+/**
+ * Checks every option of a generating command before anything loads: sampling ranges (`--top-p 2`), `-n` (an integer ≥
+ * 1), `--seed` (an integer), `--backend`, `--ctx`, `--chunk-size`, `--cache-type`. Throws `INVALID_ARGUMENT` or
+ * `INVALID_SAMPLING_OPTIONS` naming the flag; commands turn it into exit status 2.
+ */
+export function checkGenerationFlags(values: Record<string, unknown>, options: GenerateOptions): void {
+  checkPipelineFlags(values);
+  const maxTokens = options.maxTokens;
+  if (maxTokens !== undefined && !(Number.isInteger(maxTokens) && maxTokens >= 1)) {
+    throw new StrataError('INVALID_ARGUMENT', `-n ${maxTokens}: --n-predict must be an integer ≥ 1.`);
+  }
+  try {
+    normalizeSamplingOptions(options);
+  } catch (error) {
+    if (!StrataError.isInstance(error, 'INVALID_SAMPLING_OPTIONS')) throw error;
+    const option = String((error.details as { option?: unknown } | undefined)?.option ?? '');
+    const flag = FLAGS[option];
+    if (flag === undefined) throw error;
+    throw new StrataError('INVALID_SAMPLING_OPTIONS', `${flag} ${String(values[flag.slice(2)])}: ${error.message}`);
+  }
+}
+
+/** Checks `--backend`, `--ctx`, `--chunk-size` and `--cache-type` (see {@link checkGenerationFlags}). */
+export function checkPipelineFlags(values: Record<string, unknown>): void {
+  checkBackendName(values.backend);
+  cacheTypeOption(values);
+  const contextLength = numberOption(values, 'ctx');
+  const chunkSize = numberOption(values, 'chunk-size');
+  try {
+    checkRuntimeOptions(contextLength ?? 4096, chunkSize ?? 1);
+  } catch (error) {
+    if (!StrataError.isInstance(error)) throw error;
+    const flag =
+      contextLength !== undefined && !(Number.isInteger(contextLength) && contextLength >= 2)
+        ? '--ctx'
+        : '--chunk-size';
+    throw new StrataError('INVALID_ARGUMENT', `${flag}: ${error.message}`);
+  }
+}
+
 /** Generate options from parsed flags, with llama.cpp's sampling defaults where a flag is absent. */
 export function generateOptionsOf(values: Record<string, unknown>): GenerateOptions {
   const number = (name: string, fallback?: number) => numberOption(values, name) ?? fallback;
@@ -111,42 +171,30 @@ export function generateOptionsOf(values: Record<string, unknown>): GenerateOpti
   };
 }
 
-/** A backend and the function that releases it (WebGPU: the device, so Node can exit). */
-export interface ChosenBackend {
-  readonly backend: Backend;
-  readonly release: () => void;
-}
-
-/** `--backend cpu|webgpu`, or WebGPU when an adapter exists and the CPU otherwise. */
-export async function chooseBackend(name: unknown, output: CommandOutput): Promise<ChosenBackend> {
-  if (name !== undefined && name !== 'cpu' && name !== 'webgpu') {
-    throw new StrataError('INVALID_ARGUMENT', `--backend ${String(name)}: choose cpu or webgpu.`);
-  }
-  if (name === 'cpu') return { backend: createCpuBackend(), release: () => {} };
-  try {
-    const { createWebGpuBackend } = await import('@strata/kernels-webgpu');
-    const backend = await createWebGpuBackend();
-    return { backend, release: () => backend.destroy() };
-  } catch (error) {
-    if (name === 'webgpu' || !StrataError.isInstance(error, 'NO_ADAPTER')) throw error;
-    output.error(`strata: no WebGPU adapter (${error.message}); using the CPU backend.\n`);
-    return { backend: createCpuBackend(), release: () => {} };
-  }
-}
-
 function sizeOf(bytes: number): string {
   if (bytes >= 2 ** 30) return `${(bytes / 2 ** 30).toFixed(2)} GiB`;
   if (bytes >= 2 ** 20) return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
   return `${(bytes / 2 ** 10).toFixed(1)} KiB`;
 }
 
-/** A progress bar on stderr, redrawn at most every 100 ms. */
+/**
+ * Loading progress on stderr: a bar redrawn in place (at most every 100 ms) when stderr is a terminal, otherwise one
+ * line once loading is done (no carriage returns in logs and pipes).
+ */
 export function progressBar(
   output: CommandOutput,
   download?: () => CacheProgress | undefined,
 ): (progress: LoadProgress) => void {
   let last = 0;
   return (progress) => {
+    const totals = `${sizeOf(progress.loadedBytes)}/${sizeOf(progress.totalBytes)} · ${progress.loadedTensors}/${progress.totalTensors} tensors`;
+    if (output.errorIsTerminal !== true) {
+      const downloading = download?.();
+      if (progress.done) {
+        output.error(`loaded ${totals}${downloading === undefined ? '' : ` · ${downloadLine(downloading)}`}\n`);
+      }
+      return;
+    }
     const now = performance.now();
     if (!progress.done && now - last < 100) return;
     last = now;
@@ -156,7 +204,7 @@ export function progressBar(
     const bar = `${'#'.repeat(filled)}${'.'.repeat(width - filled)}`;
     const downloading = download?.();
     output.error(
-      `\rloading [${bar}] ${(fraction * 100).toFixed(0).padStart(3)}% ${sizeOf(progress.loadedBytes)}/${sizeOf(progress.totalBytes)} · ${progress.loadedTensors}/${progress.totalTensors} tensors${downloading === undefined ? '' : ` · ${downloadLine(downloading)}`}${progress.done ? '\n' : ''}`,
+      `\rloading [${bar}] ${(fraction * 100).toFixed(0).padStart(3)}% ${totals}${downloading === undefined ? '' : ` · ${downloadLine(downloading)}`}${progress.done ? '\n' : ''}`,
     );
   };
 }
@@ -167,7 +215,7 @@ export async function loadForCommand(
   values: Record<string, unknown>,
   output: CommandOutput,
   overrides: { contextLength?: number } = {},
-): Promise<{ pipeline: TextPipeline; backendName: string; release: () => Promise<void> }> {
+): Promise<{ pipeline: TextPipeline; backendName: string; backendLabel: string; release: () => Promise<void> }> {
   const chosen = await chooseBackend(values.backend, output);
   const contextLength = overrides.contextLength ?? numberOption(values, 'ctx');
   const chunkSize = numberOption(values, 'chunk-size');
@@ -201,6 +249,7 @@ export async function loadForCommand(
     return {
       pipeline,
       backendName: chosen.backend.name,
+      backendLabel: chosen.label,
       release: async () => {
         await pipeline.dispose();
         chosen.release();

@@ -71,4 +71,19 @@ describe('strata tokenize', () => {
     expect((await runTokenize(model, '--input', textsFile('bad', [1, 2]))).code).toBe(2);
     expect((await runTokenize(model, '--input', textsFile('ok', ['a']), '--bogus')).code).toBe(2);
   });
+
+  it('tokenizes TEXT arguments directly, one JSON array per line, as --input does', async () => {
+    const model = join(FIXTURES, 'vocab/ggml-vocab-gpt-2.gguf');
+    const texts = ['Hello world', ' tabs\tand spaces'];
+    const direct = await runTokenize(model, ...texts);
+    expect(direct.code).toBe(0);
+    const fromFile = JSON.parse((await runTokenize(model, '--input', textsFile('direct', texts))).out);
+    expect(
+      direct.out
+        .trimEnd()
+        .split('\n')
+        .map((line) => JSON.parse(line)),
+    ).toEqual(fromFile);
+    expect((await runTokenize(model, 'x', '--input', textsFile('both', ['x']))).code).toBe(2);
+  });
 });

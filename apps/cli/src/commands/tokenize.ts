@@ -6,12 +6,15 @@ import { openGgufFile } from '@strata/loaders/node';
 import type { Command, CommandOutput } from '../command.js';
 import { openModelArgument } from './model-argument.js';
 
-const USAGE = `Usage: strata tokenize MODEL --input TEXTS.json [--add-special] [--parse-special]
+const USAGE = `Usage: strata tokenize MODEL TEXT... [--add-special] [--parse-special]
+       strata tokenize MODEL --input TEXTS.json [--add-special] [--parse-special]
 
-Tokenizes each text and prints a JSON array of id arrays on stdout.
+Tokenizes each TEXT and prints its ids as a JSON array, one line per TEXT; with --input, prints a JSON array of id
+arrays for the texts of the file.
   MODEL              a .gguf file, a tokenizer.json (tokenizer_config.json and generation_config.json are read
                      from the same folder when present), a model directory holding tokenizer.json,
                      or a URL (http(s)://…, hf://owner/repo[/file.gguf]; cached in $STRATA_CACHE)
+  TEXT               a text to tokenize (quote it in the shell)
   --input TEXTS.json a JSON array of strings
   --add-special      add BOS/EOS (or CLS/SEP) as the tokenizer declares
   --parse-special    recognise control tokens written in the text (<|im_start|>, <s>, …)
@@ -19,7 +22,8 @@ Exit codes: 0 done, 2 bad arguments, 1 other failures.`;
 
 interface TokenizeArguments {
   readonly model: string;
-  readonly input: string;
+  /** A JSON file of texts, or the texts themselves. */
+  readonly input: string | { readonly texts: readonly string[] };
   readonly addSpecial: boolean;
   readonly parseSpecial: boolean;
 }
@@ -39,9 +43,11 @@ function parseArguments(argv: readonly string[]): TokenizeArguments | string {
     else if (argument.startsWith('--')) return `unknown option ${argument}.`;
     else positional.push(argument);
   }
-  if (positional.length !== 1) return 'give exactly one MODEL.';
-  if (input === undefined) return '--input TEXTS.json is required.';
-  return { model: positional[0] as string, input, addSpecial, parseSpecial };
+  if (positional.length === 0) return 'give a MODEL.';
+  const [model, ...texts] = positional as [string, ...string[]];
+  if (input !== undefined && texts.length > 0) return 'give either TEXT arguments or --input TEXTS.json, not both.';
+  if (input === undefined && texts.length === 0) return 'give the TEXT to tokenize (or --input TEXTS.json).';
+  return { model, input: input ?? { texts }, addSpecial, parseSpecial };
 }
 
 async function readJson(path: string, required: boolean): Promise<unknown> {
@@ -88,13 +94,18 @@ async function run(argv: readonly string[], output: CommandOutput): Promise<numb
     output.error(`strata tokenize: ${parsed}\n${USAGE}\n`);
     return 2;
   }
+  const options = { addSpecial: parsed.addSpecial, parseSpecial: parsed.parseSpecial };
+  if (typeof parsed.input !== 'string') {
+    const tokenizer = await loadTokenizer(parsed.model, output);
+    for (const text of parsed.input.texts) output.out(`${JSON.stringify(tokenizer.encode(text, options))}\n`);
+    return 0;
+  }
   const texts = await readJson(parsed.input, true);
   if (!Array.isArray(texts) || texts.some((text) => typeof text !== 'string')) {
     output.error(`strata tokenize: ${parsed.input} must hold a JSON array of strings.\n`);
     return 2;
   }
   const tokenizer = await loadTokenizer(parsed.model, output);
-  const options = { addSpecial: parsed.addSpecial, parseSpecial: parsed.parseSpecial };
   const ids = (texts as string[]).map((text) => tokenizer.encode(text, options));
   output.out(`[${ids.map((row) => JSON.stringify(row)).join(',\n ')}]\n`);
   return 0;

@@ -1,5 +1,6 @@
 import type { Tensor, WeightDescriptor, WeightTensor } from '../tensor/tensor.js';
 import type { RopeParameters } from './rope.js';
+import type { StepBody, StepPlan } from './step-plan.js';
 
 /** Activation functions the backends implement. */
 export type ActivationKind = 'silu' | 'gelu-tanh' | 'gelu-erf' | 'relu';
@@ -38,10 +39,14 @@ export interface KeyValueCache {
   /**
    * Numerics of the cache (default `'f32'`). `'f16'`: every key and value written is rounded to half precision
    * (round-to-nearest-even; beyond ±65504 after rounding, ±infinity), the numerics of an f16 cache such as
-   * llama.cpp's default; storage may stay f32.
+   * llama.cpp's default. Storage is the tensors' dtype: a cache made by {@link Backend.createKeyValueCache} with
+   * `'f16'` holds halves where the backend can (WebGPU: half the bytes); an f32 tensor pair with `'f16'` rounds only.
    */
-  readonly precision?: 'f32' | 'f16';
+  readonly precision?: KeyValuePrecision;
 }
+
+/** Numerics of a KV cache: see {@link KeyValueCache.precision}. */
+export type KeyValuePrecision = 'f32' | 'f16';
 
 /** Options of {@link Backend.routeExperts}. */
 export interface ExpertRoutingOptions {
@@ -61,7 +66,7 @@ export interface ExpertRouting {
 
 /**
  * Options of {@link Backend.sampleToken}. All filters apply to the temperature-scaled distribution, in the order
- * penalties → logit bias → temperature → top-k → top-p → min-p; `temperature` 0 is greedy (argmax after penalties/bias).
+ * allowed-token mask → penalties → logit bias → temperature → top-k → top-p → min-p; `temperature` 0 is greedy (argmax after penalties/bias).
  */
 export interface SamplingParameters {
   /** 0 for greedy; otherwise divides the logits. */
@@ -88,6 +93,12 @@ export interface SamplingParameters {
   readonly logitBiasTokens: Int32Array;
   /** Values matching `logitBiasTokens`. */
   readonly logitBiasValues: Float32Array;
+  /**
+   * Structured output: the tokens that may be chosen, as a bitmask (bit `id % 32` of word `id / 32` set = allowed; at
+   * least `ceil(vocabulary / 32)` words). Every other token is banned before penalties, temperature and the filters
+   * apply, so they act on the allowed set only. Absent: every token is allowed.
+   */
+  readonly allowedTokens?: Uint32Array;
 }
 
 /**
@@ -97,7 +108,9 @@ export interface SamplingParameters {
  * - Ops return new tensors and never modify their inputs, except {@link Backend.writeKeyValues} which writes the cache.
  * - Ops may be recorded lazily (WebGPU encodes a whole step into one command buffer); {@link Backend.read} is the only
  *   synchronisation point and returns host copies. Errors of recorded work surface at the next `read`/`flush` at the latest.
- * - {@link Backend.dispose} hands a tensor's storage back; using a disposed tensor throws `TENSOR_DISPOSED`.
+ * - {@link Backend.dispose} hands a tensor's storage back; using a disposed tensor throws `TENSOR_DISPOSED`. A
+ *   {@link Backend.reshape} view is a tensor of its own: disposing it (or the tensor it views) releases that handle only,
+ *   and the storage goes back once every tensor over it was disposed. Disposing twice is a no-op.
  * - Tensors and weights of another backend are rejected with `BACKEND_MISMATCH`; bad shapes with `SHAPE_MISMATCH`.
  */
 export interface Backend {
@@ -109,15 +122,21 @@ export interface Backend {
   uploadWeight(descriptor: WeightDescriptor, bytes: WeightBytes): Promise<WeightTensor>;
   /** Copies host data into a new tensor of the given shape (`Float32Array` → f32, `Int32Array` → i32). */
   upload(data: Float32Array | Int32Array, shape: readonly number[]): Tensor;
-  /** A new f32 tensor filled with zeros (KV caches). */
+  /** A new f32 tensor filled with zeros. */
   zeros(shape: readonly number[]): Tensor;
+  /**
+   * A zeroed KV cache of `capacity` rows of `width` keys and values, stored in `precision` where the backend can
+   * (`'f16'`: f16 tensors, half the bytes of f32; the CPU reference keeps f32 storage and rounds). Its bytes are
+   * `2 · capacity · width · dtypeBytes(keys.dtype)`.
+   */
+  createKeyValueCache(capacity: number, width: number, precision?: KeyValuePrecision): KeyValueCache;
   /** Runs everything recorded so far and copies the tensor to the host. */
   read(tensor: Tensor): Promise<Float32Array | Int32Array>;
   /** Runs everything recorded so far and waits for it. */
   flush(): Promise<void>;
   /** Releases a tensor's storage (a no-op where the garbage collector owns it). */
   dispose(tensor: Tensor | WeightTensor): void;
-  /** A view of the same elements with another shape of equal element count. */
+  /** A view of the same elements with another shape of equal element count; dispose it like any tensor. */
   reshape(tensor: Tensor, shape: readonly number[]): Tensor;
   /** Rows `[start, start + count)` of a 2-D tensor, as a new tensor. */
   sliceRows(tensor: Tensor, start: number, count: number): Tensor;
@@ -164,6 +183,19 @@ export interface Backend {
   /** Writes keys and values `[rows, keyValueHeads · headDimensions]` for positions `firstPosition + row` into the cache. */
   writeKeyValues(cache: KeyValueCache, keys: Tensor, values: Tensor, firstPosition: number): void;
   /**
+   * RoPE on queries and keys and the cache write in one op: writes `rope(keys)` and `values` for positions
+   * `firstPosition + row` into the cache and returns `rope(queries)`. The same numbers as {@link Backend.rope} twice and
+   * {@link Backend.writeKeyValues}, in one pass over the step's rows (one dispatch instead of three on the GPU).
+   */
+  ropeAndWriteKeyValues(
+    queries: Tensor,
+    keys: Tensor,
+    values: Tensor,
+    cache: KeyValueCache,
+    firstPosition: number,
+    parameters: RopeParameters,
+  ): Tensor;
+  /**
    * Causal attention of `queries` `[rows, heads · headDimensions]` over the cache (which must already hold the keys and
    * values of these rows): `[rows, heads · headDimensions]`.
    */
@@ -178,4 +210,13 @@ export interface Backend {
   argmax(input: Tensor): Tensor;
   /** Samples one token from the last row of `logits` `[rows, vocabulary]`: i32 `[1]`. */
   sampleToken(logits: Tensor, parameters: SamplingParameters): Tensor;
+
+  // ── captured steps ──────────────────────────────────────────────────────────────────────────────────────────────
+  /**
+   * A plan that runs `body` for `rows` token ids at a time. A recording backend (WebGPU) records the body's ops on the
+   * first run and replays the recording afterwards, with positions handed to the kernels through their parameters, so
+   * one plan serves every position (sliding windows and ring caches included). A backend without recording runs
+   * `body` each time. The plan owns the body's intermediate tensors: nothing it allocates outlives {@link StepPlan.dispose}.
+   */
+  captureStep(rows: number, body: StepBody): StepPlan;
 }

@@ -33,6 +33,7 @@ describe('validateSamplingParameters', () => {
     expect(codeOf({ temperature: 0, random: 0 })).toBeUndefined();
     expect(codeOf({ topP: 1, minP: 1, topK: 4 })).toBeUndefined();
     expect(codeOf({ penaltyTokens: Int32Array.of(0, 3), penaltyCounts: Int32Array.of(1, 2) })).toBeUndefined();
+    expect(codeOf({ allowedTokens: Uint32Array.of(0b1010) })).toBeUndefined();
   });
 
   it('rejects each out-of-range field with INVALID_SAMPLING_OPTIONS', () => {
@@ -49,6 +50,8 @@ describe('validateSamplingParameters', () => {
       { random: -0.5 },
       { penaltyTokens: Int32Array.of(1), penaltyCounts: new Int32Array(0) },
       { logitBiasTokens: Int32Array.of(1), logitBiasValues: new Float32Array(0) },
+      { allowedTokens: new Uint32Array(0) },
+      { allowedTokens: Int32Array.of(1) as unknown as Uint32Array },
     ]) {
       expect(codeOf(bad), JSON.stringify(bad)).toBe('INVALID_SAMPLING_OPTIONS');
     }

@@ -8,7 +8,7 @@ function invalid(message: string): never {
 /**
  * Checks {@link SamplingParameters} against a vocabulary of `vocabularySize` tokens, as every backend's `sampleToken`
  * must before sampling: temperature ≥ 0, topK a non-negative integer, topP in (0, 1], minP in [0, 1], random in [0, 1),
- * and the penalty and logit-bias arrays of matching lengths. Throws `INVALID_SAMPLING_OPTIONS` naming the first bad
+ * the penalty and logit-bias arrays of matching lengths, and an `allowedTokens` bitmask covering the vocabulary. Throws `INVALID_SAMPLING_OPTIONS` naming the first bad
  * field, or `TOKEN_OUT_OF_RANGE` for a penalised or biased token id outside `0 … vocabularySize − 1`.
  */
 export function validateSamplingParameters(parameters: SamplingParameters, vocabularySize: number): void {
@@ -26,6 +26,12 @@ export function validateSamplingParameters(parameters: SamplingParameters, vocab
   if (parameters.logitBiasTokens.length !== parameters.logitBiasValues.length) {
     invalid(
       `logitBiasTokens (${parameters.logitBiasTokens.length}) and logitBiasValues (${parameters.logitBiasValues.length}) differ in length.`,
+    );
+  }
+  const allowed = parameters.allowedTokens;
+  if (allowed !== undefined && !(allowed instanceof Uint32Array && allowed.length >= Math.ceil(vocabularySize / 32))) {
+    invalid(
+      `allowedTokens must be a Uint32Array bitmask of at least ${Math.ceil(vocabularySize / 32)} words for ${vocabularySize} tokens, got ${allowed instanceof Uint32Array ? `${allowed.length} words` : typeof allowed}.`,
     );
   }
   for (const token of [...parameters.penaltyTokens, ...parameters.logitBiasTokens]) {

@@ -1,7 +1,16 @@
 import type { GgmlTypeName } from './ggml-type.js';
 
-/** Element types of activations and other computed tensors. Weights keep their file format (see {@link WeightType}). */
-export type DType = 'f32' | 'i32';
+/**
+ * Element types of activations and other computed tensors. Weights keep their file format (see {@link WeightType}).
+ * `f16` is a storage type only (a KV cache kept in half precision, see `Backend.createKeyValueCache`): ops compute in
+ * f32, and reading an f16 tensor gives f32 values.
+ */
+export type DType = 'f32' | 'i32' | 'f16';
+
+/** Bytes one element of `dtype` occupies in storage. */
+export function dtypeBytes(dtype: DType): number {
+  return dtype === 'f16' ? 2 : 4;
+}
 
 /** The ggml types strata computes with as weights: dequantized inside the kernels of every backend. */
 export type WeightType = Extract<

@@ -40,4 +40,9 @@ export type StrataErrorCode =
   | 'INVALID_SAMPLING_OPTIONS'
   | 'CONTEXT_OVERFLOW'
   | 'ABORTED'
-  | 'TRANSPORT_ERROR';
+  | 'TRANSPORT_ERROR'
+  | 'STEP_CAPTURE'
+  | 'MODEL_NOT_FOUND'
+  // structured output
+  | 'INVALID_GRAMMAR'
+  | 'UNSUPPORTED_SCHEMA';

@@ -8,7 +8,7 @@ function invalid(message: string): never {
 }
 
 /**
- * The logits of the last row after penalties and logit bias, in f64. Repetition penalty as llama.cpp: a positive
+ * The logits of the last row after penalties and logit bias, in f64, with tokens outside `allowedTokens` banned. Repetition penalty as llama.cpp: a positive
  * logit is divided by it, a negative (or zero) one multiplied; then count · frequency + presence is subtracted.
  */
 export function penalisedLogits(
@@ -30,6 +30,12 @@ export function penalisedLogits(
   for (let index = 0; index < parameters.logitBiasTokens.length; index++) {
     const token = parameters.logitBiasTokens[index]!;
     logits[token] = logits[token]! + parameters.logitBiasValues[index]!;
+  }
+  const allowed = parameters.allowedTokens;
+  if (allowed !== undefined) {
+    for (let token = 0; token < vocabulary; token++) {
+      if (((allowed[token >>> 5]! >>> (token & 31)) & 1) === 0) logits[token] = Number.NEGATIVE_INFINITY;
+    }
   }
   return logits;
 }
@@ -95,7 +101,8 @@ export function sampleToken(logits: Tensor, parameters: SamplingParameters): Ten
   validateSamplingParameters(parameters, vocabulary);
   const scores = penalisedLogits(data, (rows - 1) * vocabulary, vocabulary, parameters);
   const best = argmaxRow(scores, 0, vocabulary);
-  if (!(scores[best]! > Number.NEGATIVE_INFINITY)) invalid('Every token is banned (all logits are −Infinity).');
+  if (!(scores[best]! > Number.NEGATIVE_INFINITY))
+    invalid('Every token is banned (all logits are −Infinity, or the allowed-token mask is empty).');
   if (parameters.temperature === 0 || parameters.topK === 1) return fromData(Int32Array.of(best), [1]);
 
   const order = rankTokens(scores, parameters.topK);

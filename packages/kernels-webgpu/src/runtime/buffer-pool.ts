@@ -47,8 +47,16 @@ export class BufferPool {
   private readonly free = new Map<number, TrackedBuffer[]>();
   private freeBytes = 0;
   private liveBytes = 0;
+  /** Every buffer this pool created, when it owns them (a step plan's pool); see {@link BufferPool.destroy}. */
+  private readonly created: TrackedBuffer[] | undefined;
 
-  constructor(private readonly device: GPUDevice) {}
+  /** `owned`: the pool remembers every buffer it creates so that {@link BufferPool.destroy} frees them all. */
+  constructor(
+    private readonly device: GPUDevice,
+    options: { readonly owned?: boolean } = {},
+  ) {
+    this.created = options.owned === true ? [] : undefined;
+  }
 
   /** A buffer of at least `bytes` bytes (contents undefined). */
   acquire(bytes: number): TrackedBuffer {
@@ -61,7 +69,17 @@ export class BufferPool {
       return reused;
     }
     this.liveBytes += size;
-    return createTrackedBuffer(this.device, size, ACTIVATION_USAGE);
+    const created = createTrackedBuffer(this.device, size, ACTIVATION_USAGE);
+    this.created?.push(created);
+    return created;
+  }
+
+  /** Destroys every buffer an owning pool created, in use or not (a step plan's end); the pool is empty afterwards. */
+  destroy(): void {
+    for (const tracked of this.created?.splice(0) ?? []) tracked.buffer.destroy();
+    this.free.clear();
+    this.freeBytes = 0;
+    this.liveBytes = 0;
   }
 
   /** Returns a buffer to its class. */

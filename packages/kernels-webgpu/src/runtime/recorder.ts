@@ -2,6 +2,7 @@ import type { ErrorTracker } from '../device/error-tracker.js';
 import type { TrackedBuffer } from './buffer-pool.js';
 import type { CachedPipeline, PipelineCache } from './pipeline-cache.js';
 import { MAX_UNIFORM_BYTES, type ShaderSpec } from './shader.js';
+import type { ReplayCommand, StepRecording } from './step-recording.js';
 import { UniformArena } from './uniform-arena.js';
 
 /** A storage buffer bound to a kernel: the whole buffer, or `size` bytes from `offset` (both multiples of 4). */
@@ -24,6 +25,17 @@ export interface DispatchCommand {
   readonly buffers: readonly BufferBinding[];
   /** Workgroup counts (x, y, z); each ≤ 65535 (use `linearGrid`). */
   readonly workgroups: readonly [number, number?, number?];
+  /**
+   * Set by kernels whose uniforms depend on the step's position (RoPE, cache writes, attention): the position the
+   * `uniforms` were built for and how to build them for another. A captured step rebuilds them for each run, so the
+   * workgroup counts and bound buffers must not depend on the position.
+   */
+  readonly position?: {
+    /** The position `uniforms` were built for. */
+    readonly firstPosition: number;
+    /** The uniform words for a step at `firstPosition`. */
+    readonly uniforms: (firstPosition: number) => Uint32Array;
+  };
 }
 
 const BIND_GROUP_CACHE_LIMIT = 16384;
@@ -46,6 +58,8 @@ export class Recorder {
    * rest is recorded (queue order keeps the results unchanged). `Infinity`: one submission per `read`/`flush`.
    */
   submitEvery = DEFAULT_SUBMIT_EVERY;
+  /** While a step is being captured: dispatches, copies and clears go into it instead of the encoder. */
+  capture: StepRecording | undefined;
   private encoder: GPUCommandEncoder | undefined;
   private pass: GPUComputePassEncoder | undefined;
   private readonly arena: UniformArena;
@@ -80,6 +94,10 @@ export class Recorder {
       throw new RangeError(
         `${command.shader.key}: ${buffers.length} buffers for ${command.shader.storage.length} bindings`,
       );
+    }
+    if (this.capture !== undefined) {
+      this.capture.dispatch(cached, command);
+      return;
     }
     const offset = this.arena.allocate(command.uniforms);
     const slab = this.arena.slab;
@@ -127,6 +145,10 @@ export class Recorder {
 
   /** Records a buffer-to-buffer copy (byte offsets and size multiples of 4). */
   copy(source: TrackedBuffer, sourceOffset: number, target: TrackedBuffer, targetOffset: number, size: number): void {
+    if (this.capture !== undefined) {
+      this.capture.copy(source, sourceOffset, target, targetOffset, size);
+      return;
+    }
     const encoder = this.commandEncoder();
     source.lastBatch = this.batch;
     target.lastBatch = this.batch;
@@ -135,6 +157,10 @@ export class Recorder {
 
   /** Records zero-filling `size` bytes from `offset`. */
   clear(target: TrackedBuffer, offset: number, size: number): void {
+    if (this.capture !== undefined) {
+      this.capture.clear(target, offset, size);
+      return;
+    }
     const encoder = this.commandEncoder();
     target.lastBatch = this.batch;
     encoder.clearBuffer(target.buffer, offset, size);
@@ -145,6 +171,7 @@ export class Recorder {
    * a staging copy (a plain `queue.writeBuffer` would land before those commands); any other takes `writeBuffer`.
    */
   write(target: TrackedBuffer, offset: number, data: ArrayBufferView): void {
+    this.refuseWhileCapturing('upload host data');
     const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     const size = Math.ceil(bytes.byteLength / 4) * 4;
     if (size === 0) return;
@@ -176,8 +203,47 @@ export class Recorder {
     return this.encoder;
   }
 
+  /**
+   * Encodes the commands of a captured step (see `StepRecording`), submitting every `submitEvery` dispatches as
+   * {@link Recorder.dispatch} does. The caller has written the step's inputs and position uniforms before.
+   */
+  replay(commands: readonly ReplayCommand[]): void {
+    this.errors.assertAlive();
+    for (const command of commands) {
+      if (command.kind === 'dispatch') {
+        const pass = this.computePass();
+        if (this.passPipeline !== command.pipeline) {
+          pass.setPipeline(command.pipeline);
+          this.passPipeline = command.pipeline;
+        }
+        pass.setBindGroup(0, command.bindGroup, command.dynamicOffsets, 0, 1);
+        pass.dispatchWorkgroups(command.x, command.y, command.z);
+        if (++this.dispatches >= this.submitEvery) this.submit();
+      } else if (command.kind === 'copy') {
+        this.commandEncoder().copyBufferToBuffer(
+          command.source,
+          command.sourceOffset,
+          command.target,
+          command.targetOffset,
+          command.size,
+        );
+      } else {
+        this.commandEncoder().clearBuffer(command.target, command.offset, command.size);
+      }
+    }
+  }
+
+  /** Throws `STEP_CAPTURE` while a step is being captured: `what` cannot be part of a replayed step. */
+  refuseWhileCapturing(what: string): void {
+    if (this.capture === undefined) return;
+    throw this.capture.refuse(
+      `A captured step cannot ${what}: it would happen once, not on every replay. Compute it on the device inside the step, or run the step eagerly.`,
+    );
+  }
+
   /** Submits the batch (uniforms first) and starts the next one. */
   submit(): void {
+    this.refuseWhileCapturing('read tensors back or wait for the device');
     const encoder = this.encoder;
     if (encoder === undefined) return;
     if (this.pass !== undefined) {

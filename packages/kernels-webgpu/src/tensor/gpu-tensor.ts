@@ -1,4 +1,4 @@
-import { type DType, elementCount, StrataError, type Tensor } from '@strata/core';
+import { type DType, dtypeBytes, elementCount, StrataError, type Tensor } from '@strata/core';
 import type { TrackedBuffer } from '../runtime/buffer-pool.js';
 
 /** Name every WebGPU tensor and weight carries. */
@@ -44,7 +44,7 @@ export class GpuTensor implements Tensor {
 
   /** Bytes of the elements (4 per element). */
   get byteLength(): number {
-    return this.size * 4;
+    return this.size * dtypeBytes(this.dtype);
   }
 
   /** The storage buffer; throws `TENSOR_DISPOSED` after dispose. */

@@ -1,4 +1,4 @@
-import type { Backend, KeyValueCache } from '@strata/core';
+import { type Backend, dtypeBytes, type KeyValueCache } from '@strata/core';
 import type { LayerCacheSpec } from '@strata/models';
 
 /** Geometry of one layer's cache: how many rows it holds and the layer's sliding window, if any. */
@@ -29,8 +29,9 @@ export interface LayerCaches {
 }
 
 /**
- * Allocates zeroed f32 caches on `backend` for every layer spec, sized to the requested context (not the model's);
- * `precision` `'f16'` makes them round what is written to half precision (see `KeyValueCache.precision`).
+ * Allocates zeroed caches on `backend` for every layer spec, sized to the requested context (not the model's);
+ * `precision` `'f16'` stores halves where the backend can (WebGPU: half the bytes) and rounds what is written to half
+ * precision everywhere (see `Backend.createKeyValueCache`).
  */
 export function allocateLayerCaches(
   backend: Backend,
@@ -44,13 +45,10 @@ export function allocateLayerCaches(
   let byteLength = 0;
   for (const spec of specs) {
     const capacity = cacheCapacity(spec, contextLength, chunkSize);
-    caches.push({
-      keys: backend.zeros([capacity, spec.keyValueWidth]),
-      values: backend.zeros([capacity, spec.keyValueWidth]),
-      ...(precision === 'f16' ? { precision } : {}),
-    });
+    const cache = backend.createKeyValueCache(capacity, spec.keyValueWidth, precision);
+    caches.push(cache);
     geometry.push(spec.window === undefined ? { capacity } : { capacity, window: spec.window });
-    byteLength += 2 * 4 * capacity * spec.keyValueWidth;
+    byteLength += 2 * dtypeBytes(cache.keys.dtype) * capacity * spec.keyValueWidth;
   }
   return { caches, geometry, byteLength };
 }

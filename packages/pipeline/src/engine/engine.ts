@@ -1,12 +1,11 @@
 import { StrataError } from '@strata/core';
 import type { Generation } from '../generation/generation.js';
-import type { GenerateOptions } from '../generation/types.js';
 import type { ChatMessage } from '../text/tokenizer.js';
 import type { LoadTextPipelineOptions, ModelSource } from '../load/load-text-pipeline.js';
-import { type Prompt, TextPipeline } from '../text-pipeline.js';
+import { type ChatOptions, type Prompt, TextPipeline } from '../text-pipeline.js';
 
 /** A request to an {@link Engine}: which model, and a prompt or a conversation. */
-export type EngineRequest = GenerateOptions & { readonly model: string } & (
+export type EngineRequest = ChatOptions & { readonly model: string } & (
     | { readonly prompt: Prompt; readonly messages?: never }
     | { readonly messages: readonly ChatMessage[]; readonly prompt?: never }
   );

@@ -1,4 +1,4 @@
-import type { Backend, Tensor } from '@strata/core';
+import { type Backend, createScopedBackend, type ScopedBackend, type StepPlan, type Tensor } from '@strata/core';
 import type { CompleteModel } from '@strata/models';
 import {
   allocateLayerCaches,
@@ -17,6 +17,8 @@ export interface LocalExecutorOptions {
   readonly chunkSize: number;
   /** Numerics of the KV caches (default `'f32'`; `'f16'` rounds what is written, as llama.cpp's f16 cache). */
   readonly cacheType?: 'f32' | 'f16';
+  /** One-token steps replay a captured step plan (default true; see `RuntimeOptions.capturedDecode`). */
+  readonly capturedDecode?: boolean;
 }
 
 /**
@@ -33,23 +35,34 @@ export class LocalExecutor implements ModelExecutor {
   /** Capacity and window of every layer's cache, in layer order (a windowed layer may hold fewer rows). */
   readonly cacheGeometry: readonly CacheGeometry[];
   private readonly layerCaches: LayerCaches;
+  private readonly capturedDecode: boolean;
+  /** The one-token step (embed → layers → lm head), captured on the first decode step. */
+  private decodePlan: StepPlan | undefined;
+  private readonly backend: ScopedBackend;
 
+  /**
+   * `backend` is the one the model's weights live on. Each step runs in a tensor scope of it
+   * ({@link createScopedBackend}): pass a scoped backend that the model was also built on (as `loadTextPipeline` does)
+   * and every tensor of the step, embedding and lm head included, is freed when the step ends.
+   */
   constructor(
     private readonly model: CompleteModel,
-    private readonly backend: Backend,
+    backend: Backend,
     options: LocalExecutorOptions,
   ) {
+    this.backend = createScopedBackend(backend);
     this.vocabularySize = model.vocabularySize;
     this.contextLength = options.contextLength;
     this.chunkSize = options.chunkSize;
     this.layerCaches = allocateLayerCaches(
-      backend,
+      this.backend,
       model.cacheSpecs,
       options.contextLength,
       options.chunkSize,
       options.cacheType,
     );
     this.cacheGeometry = this.layerCaches.geometry;
+    this.capturedDecode = options.capturedDecode ?? true;
   }
 
   /** Bytes of the KV caches on the device. */
@@ -59,23 +72,67 @@ export class LocalExecutor implements ModelExecutor {
 
   /**
    * {@link ModelExecutor.forward}: uploads the ids, embeds them, runs every layer (writing keys and values for positions
-   * `firstPosition …` into the caches), then ends the step with {@link finishStep}. Intermediate tensors are disposed as
-   * soon as the next op has consumed them; backend errors (shape, device) surface from the step's read or flush.
+   * `firstPosition …` into the caches), then ends the step with {@link finishStep}. The step runs in a tensor scope:
+   * whatever it made and did not dispose is freed when it ends (only the caches outlive it). Backend errors (shape,
+   * device) surface from the step's read or flush.
    */
   async forward(request: ForwardRequest): Promise<ForwardResult> {
     const { backend, model } = this;
-    const ids = backend.upload(request.ids, [request.ids.length]);
-    const embedded = model.embed(ids);
-    backend.dispose(ids);
-    const hidden = transformAndRelease(backend, embedded, (input) =>
-      model.transform(input, { backend, firstPosition: request.firstPosition, caches: this.layerCaches.caches }),
-    );
-    return finishStep(backend, hidden, (last) => model.lmHead(last), request);
+    // Every op is recorded before the step's first await (the read), so the scope sees the whole step. A captured
+    // plan owns what its body allocates when it is captured (see createScopedBackend).
+    return inStepScope(backend, () => {
+      if (this.capturedDecode && request.ids.length === 1 && wantsLogits(request)) {
+        this.decodePlan ??= backend.captureStep(1, (ids, firstPosition) => this.logits(ids, firstPosition));
+        return readStepResult(backend, this.decodePlan.run(request.ids, request.firstPosition), request);
+      }
+      const ids = backend.upload(request.ids, [request.ids.length]);
+      const embedded = model.embed(ids);
+      backend.dispose(ids);
+      const hidden = transformAndRelease(backend, embedded, (input) =>
+        model.transform(input, { backend, firstPosition: request.firstPosition, caches: this.layerCaches.caches }),
+      );
+      return finishStep(backend, hidden, (last) => model.lmHead(last), request);
+    });
   }
 
-  /** Hands the KV caches back to the backend; the executor cannot run steps afterwards. The model's weights stay. */
+  /**
+   * Hands the decode plan and the KV caches back to the backend; the executor cannot run steps afterwards. The model's
+   * weights stay.
+   */
   async dispose(): Promise<void> {
+    this.decodePlan?.dispose();
+    this.decodePlan = undefined;
     disposeLayerCaches(this.backend, this.layerCaches);
+  }
+
+  /** The body of the decode plan: logits `[1, vocabulary]` of one token at `firstPosition`. */
+  private logits(ids: Tensor, firstPosition: number): Tensor {
+    const { backend, model } = this;
+    const embedded = model.embed(ids);
+    const hidden = transformAndRelease(backend, embedded, (input) =>
+      model.transform(input, { backend, firstPosition, caches: this.layerCaches.caches }),
+    );
+    const logits = model.lmHead(hidden);
+    backend.dispose(hidden);
+    return logits;
+  }
+}
+
+/** Whether a step runs the lm head (it wants a token or logits). */
+function wantsLogits(request: Pick<ForwardRequest, 'choice' | 'returnLogits'>): boolean {
+  return request.choice !== undefined || request.returnLogits === true;
+}
+
+/**
+ * Runs one forward step in a tensor scope of `backend`: the ops `step` records before its first `await` (a step records
+ * everything, then reads back) are disposed when it settles, whatever it forgot to dispose itself.
+ */
+export async function inStepScope<T>(backend: ScopedBackend, step: () => Promise<T>): Promise<T> {
+  const scope = backend.openScope();
+  try {
+    return await scope.run(step);
+  } finally {
+    scope.close();
   }
 }
 
@@ -96,7 +153,7 @@ export async function finishStep(
   lmHead: (hidden: Tensor) => Tensor,
   request: Pick<ForwardRequest, 'choice' | 'returnLogits'>,
 ): Promise<ForwardResult> {
-  if (request.choice === undefined && request.returnLogits !== true) {
+  if (!wantsLogits(request)) {
     backend.dispose(hidden);
     await backend.flush();
     return {};
@@ -106,6 +163,18 @@ export async function finishStep(
   if (last !== hidden) backend.dispose(hidden);
   const logits = lmHead(last);
   backend.dispose(last);
+  return readStepResult(backend, logits, request);
+}
+
+/**
+ * Records the token choice on `logits` (the last row's, `[1, vocabulary]`), reads back what `request` asks for and
+ * disposes the logits.
+ */
+export async function readStepResult(
+  backend: Backend,
+  logits: Tensor,
+  request: Pick<ForwardRequest, 'choice' | 'returnLogits'>,
+): Promise<ForwardResult> {
   const token = request.choice === undefined ? undefined : chooseToken(backend, logits, request.choice);
   try {
     const logitValues = request.returnLogits === true ? ((await backend.read(logits)) as Float32Array) : undefined;

@@ -1,3 +1,4 @@
+import type { OutputConstraint, ResponseFormat } from '@strata/structured';
 import type { SamplingOptions } from '../sampling/sampling-options.js';
 
 /** Options of `generate` and `chat`: sampling, stopping, what to report, and cancellation. */
@@ -10,6 +11,12 @@ export interface GenerateOptions extends SamplingOptions {
   readonly stopTokens?: readonly number[];
   /** Keep going past the tokenizer's end-of-generation ids (benchmarks, reference comparisons). */
   readonly ignoreEndOfGeneration?: boolean;
+  /**
+   * Keep going when the context fills during the generation, as llama.cpp's context shift: keep the first `keep` tokens
+   * (its `--keep`), drop the older half of the rest, recompute what is kept after them, and go on. Without it the
+   * generation ends with `context-full`. `keep` is an integer in [0, contextLength − 2].
+   */
+  readonly contextShift?: { readonly keep: number };
   /** Stops the generation at the next step; the pipeline stays usable. The result says `aborted`. */
   readonly signal?: AbortSignal;
   /**
@@ -21,6 +28,18 @@ export interface GenerateOptions extends SamplingOptions {
   readonly returnLogits?: boolean;
   /** When the prompt is text: add the tokenizer's special tokens (BOS). Default true for `generate`, false for `chat`. */
   readonly addSpecialTokens?: boolean;
+  /**
+   * Structured output, as OpenAI's `response_format`: `{type: 'json_object'}` or `{type: 'json_schema', json_schema:
+   * {name, schema, strict}}`. Each step only tokens the grammar allows are sampled; the end of generation only where
+   * it is complete. At most one of `responseFormat`, `grammar`, `regex` and `constraint`.
+   */
+  readonly responseFormat?: ResponseFormat;
+  /** Structured output: a GBNF grammar (llama.cpp's format, start rule `root`). */
+  readonly grammar?: string;
+  /** Structured output: a regular expression the whole output matches. */
+  readonly regex?: string;
+  /** Structured output: any `@strata/structured` constraint (such as `grammarForToolChoice`'s). */
+  readonly constraint?: OutputConstraint;
 }
 
 /** A token and its log-probability. */

@@ -1,4 +1,4 @@
-import { type Backend, StrataError } from '@strata/core';
+import { type Backend, createScopedBackend, StrataError } from '@strata/core';
 import {
   type ByteSource,
   ChatTemplate,
@@ -35,7 +35,8 @@ function isModelFiles(source: ModelSource): source is ModelFiles {
   return typeof source === 'object' && 'format' in source && 'tensors' in source;
 }
 
-async function openSource(source: ModelSource): Promise<ModelFiles> {
+/** Opens a model source (Node paths through the loaders' node entry, loaded on demand). */
+export async function openSource(source: ModelSource): Promise<ModelFiles> {
   if (isModelFiles(source)) return source;
   if (typeof source === 'string') {
     // Node only: the file-system sources live behind the loaders' node entry, loaded on demand. The specifier is a
@@ -87,20 +88,23 @@ export async function loadTextPipeline(source: ModelSource, options: LoadTextPip
   const chatTemplate = chatTemplateOf(opened, tokenizer, options.chatTemplate);
   const tracked = options.onProgress === undefined ? undefined : trackProgress(opened.tensors, options.onProgress);
   const files: ModelFiles = tracked === undefined ? opened : { ...opened, tensors: tracked.store };
-  const model = await loadModel(files, options.backend, {
+  // The model is built on the scoped backend its steps run in, so that embedding and lm head are scoped too.
+  const backend = createScopedBackend(options.backend);
+  const model = await loadModel(files, backend, {
     contextLength: options.contextLength,
     registry: options.registry,
   });
   tracked?.finish();
   return TextPipeline.fromParts({
     model,
-    backend: options.backend,
+    backend,
     tokenizer,
     chatTemplate,
     maxContextLength: model.config.contextLength,
     contextLength: options.contextLength,
     chunkSize: options.chunkSize,
     cacheType,
+    ...(options.capturedDecode === undefined ? {} : { capturedDecode: options.capturedDecode }),
     hooks: options.hooks,
     onDispose: () => model.dispose(),
   });

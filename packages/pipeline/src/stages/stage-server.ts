@@ -1,7 +1,14 @@
-import { type Backend, StrataError, type StrataErrorCode } from '@strata/core';
+import {
+  type Backend,
+  createScopedBackend,
+  type ScopedBackend,
+  StrataError,
+  type StrataErrorCode,
+  type Tensor,
+} from '@strata/core';
 import type { LanguageModel, TransformerModel } from '@strata/models';
 import { allocateLayerCaches, disposeLayerCaches, type LayerCaches } from '../cache/layer-caches.js';
-import { finishStep, transformAndRelease } from '../generation/local-executor.js';
+import { finishStep, inStepScope, transformAndRelease } from '../generation/local-executor.js';
 import type { StageHandler, StageReply, StageRequest, Transport } from './transport.js';
 
 /** Sizes every stage of one pipeline must agree on. */
@@ -10,6 +17,8 @@ export interface StageRuntimeOptions {
   readonly contextLength: number;
   /** Most rows per step (sizes the sliding-window ring buffers). */
   readonly chunkSize: number;
+  /** Numerics and storage of this stage's KV caches (default `'f32'`; see `RuntimeOptions.cacheType`). */
+  readonly cacheType?: 'f32' | 'f16';
 }
 
 /** A stage after the head: a MIDDLE stage (layers only, forwards to `next`) or the TAIL (layers and lm head). */
@@ -26,13 +35,17 @@ export type StageServerOptions = StageRuntimeOptions &
  */
 export class StageServer implements StageHandler {
   private readonly caches: LayerCaches;
+  /** The stage's backend; each step runs in a tensor scope of it. */
+  private readonly backend: ScopedBackend;
 
   constructor(private readonly options: StageServerOptions) {
+    this.backend = createScopedBackend(options.backend);
     this.caches = allocateLayerCaches(
       options.backend,
       options.model.cacheSpecs,
       options.contextLength,
       options.chunkSize,
+      options.cacheType,
     );
   }
 
@@ -75,23 +88,25 @@ export class StageServer implements StageHandler {
         return { type: 'closed' };
       }
       case 'forward': {
-        const { backend, model } = options;
+        const { model } = options;
+        const backend = this.backend;
         if (message.hidden.length !== message.rows * model.hiddenSize) {
           throw new StrataError(
             'SHAPE_MISMATCH',
             `Stage [${model.layerRange.start}, ${model.layerRange.end}) got ${message.hidden.length} values for ${message.rows} rows of width ${model.hiddenSize}; the stages were built from different models.`,
           );
         }
-        const input = backend.upload(message.hidden, [message.rows, model.hiddenSize]);
-        const hidden = transformAndRelease(backend, input, (x) =>
-          model.transform(x, { backend, firstPosition: message.firstPosition, caches: this.caches.caches }),
-        );
+        // This stage's layers on the received hidden states; called inside the step's scope.
+        const layers = () =>
+          transformAndRelease(backend, backend.upload(message.hidden, [message.rows, model.hiddenSize]), (x) =>
+            model.transform(x, { backend, firstPosition: message.firstPosition, caches: this.caches.caches }),
+          );
         if (options.kind === 'tail') {
-          const result = await finishStep(backend, hidden, (last) => options.model.lmHead(last), message);
+          const lmHead = (last: Tensor) => options.model.lmHead(last);
+          const result = await inStepScope(backend, () => finishStep(backend, layers(), lmHead, message));
           return { type: 'forwarded', ...result };
         }
-        const output = (await backend.read(hidden)) as Float32Array;
-        backend.dispose(hidden);
+        const output = await inStepScope(backend, async () => (await backend.read(layers())) as Float32Array);
         return options.next.request({ ...message, hidden: output });
       }
     }

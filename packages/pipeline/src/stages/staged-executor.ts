@@ -1,4 +1,4 @@
-import type { Backend } from '@strata/core';
+import { type Backend, createScopedBackend, type ScopedBackend } from '@strata/core';
 import type { EmbeddingModel, TransformerModel } from '@strata/models';
 import {
   allocateLayerCaches,
@@ -7,7 +7,7 @@ import {
   type LayerCaches,
 } from '../cache/layer-caches.js';
 import type { ForwardRequest, ForwardResult, ModelExecutor } from '../generation/executor.js';
-import { transformAndRelease } from '../generation/local-executor.js';
+import { inStepScope, transformAndRelease } from '../generation/local-executor.js';
 import { expectReply, type StageRuntimeOptions } from './stage-server.js';
 import type { Transport } from './transport.js';
 
@@ -32,6 +32,7 @@ export async function createStagedExecutor(options: StagedExecutorOptions): Prom
     options.model.cacheSpecs,
     options.contextLength,
     options.chunkSize,
+    options.cacheType,
   );
   return new StagedExecutor(options, caches, described.vocabularySize, [...caches.geometry, ...described.geometry]);
 }
@@ -39,6 +40,8 @@ export async function createStagedExecutor(options: StagedExecutorOptions): Prom
 class StagedExecutor implements ModelExecutor {
   readonly contextLength: number;
   readonly chunkSize: number;
+  /** The head's backend; each step runs in a tensor scope of it. */
+  private readonly backend: ScopedBackend;
 
   constructor(
     private readonly options: StagedExecutorOptions,
@@ -48,18 +51,21 @@ class StagedExecutor implements ModelExecutor {
   ) {
     this.contextLength = options.contextLength;
     this.chunkSize = options.chunkSize;
+    this.backend = createScopedBackend(options.backend);
   }
 
   async forward(request: ForwardRequest): Promise<ForwardResult> {
-    const { backend, model, next } = this.options;
-    const ids = backend.upload(request.ids, [request.ids.length]);
-    const embedded = model.embed(ids);
-    backend.dispose(ids);
-    const hidden = transformAndRelease(backend, embedded, (x) =>
-      model.transform(x, { backend, firstPosition: request.firstPosition, caches: this.caches.caches }),
-    );
-    const values = (await backend.read(hidden)) as Float32Array;
-    backend.dispose(hidden);
+    const { model, next } = this.options;
+    const backend = this.backend;
+    const values = await inStepScope(backend, async () => {
+      const ids = backend.upload(request.ids, [request.ids.length]);
+      const embedded = model.embed(ids);
+      backend.dispose(ids);
+      const hidden = transformAndRelease(backend, embedded, (x) =>
+        model.transform(x, { backend, firstPosition: request.firstPosition, caches: this.caches.caches }),
+      );
+      return (await backend.read(hidden)) as Float32Array;
+    });
     const reply = expectReply(
       await next.request({
         type: 'forward',

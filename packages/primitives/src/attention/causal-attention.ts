@@ -213,10 +213,15 @@ export class CausalAttention {
       key = replace(backend, key, normPerHead(backend, settings.keyNorm, key, keyValueHeads, headDimensions));
     }
     if (settings.rotary !== undefined) {
-      query = replace(backend, query, backend.rope(query, firstPosition, settings.rotary));
-      key = replace(backend, key, backend.rope(key, firstPosition, settings.rotary));
+      // Both rotations and the cache write as one op (one dispatch on the GPU).
+      query = replace(
+        backend,
+        query,
+        backend.ropeAndWriteKeyValues(query, key, value, cache, firstPosition, settings.rotary),
+      );
+    } else {
+      backend.writeKeyValues(cache, key, value, firstPosition);
     }
-    backend.writeKeyValues(cache, key, value, firstPosition);
     backend.dispose(key);
     backend.dispose(value);
     const attended = backend.attention(query, cache, {
@@ -246,5 +251,8 @@ function normPerHead(backend: Backend, norm: Norm, input: Tensor, heads: number,
   const rows = input.shape[0] as number;
   const perHead = backend.reshape(input, [rows * heads, headDimensions]);
   const normed = norm.forward(backend, perHead);
-  return backend.reshape(normed, [rows, heads * headDimensions]);
+  backend.dispose(perHead);
+  const output = backend.reshape(normed, [rows, heads * headDimensions]);
+  backend.dispose(normed); // the view keeps the storage
+  return output;
 }

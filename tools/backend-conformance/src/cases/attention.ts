@@ -217,11 +217,7 @@ export function registerAttentionCases(context: ConformanceContext): void {
         ...(testCase.softcap === undefined ? {} : { softcap: testCase.softcap }),
       });
       const run = (backend: Backend): Tensor[] => {
-        const cache: KeyValueCache = {
-          keys: backend.zeros([capacity, width]),
-          values: backend.zeros([capacity, width]),
-          ...(testCase.precision === undefined ? {} : { precision: testCase.precision }),
-        };
+        const cache = backend.createKeyValueCache(capacity, width, testCase.precision ?? 'f32');
         const outputs: Tensor[] = [];
         for (const { step, keys, values, queries } of inputs) {
           const shape = [step.rows, width];
@@ -237,16 +233,58 @@ export function registerAttentionCases(context: ConformanceContext): void {
     });
   }
 
+  // The fused op against the CPU's rope + rope + writeKeyValues: both pairings, partial rotary, GQA widths, a ring
+  // cache that wraps, more rows than the cache holds, and an f16 cache.
+  for (const [pairing, rotaryDimensions, precision] of [
+    ['half-split', 16, 'f32'],
+    ['adjacent', 8, 'f16'],
+  ] as const) {
+    it(`ropeAndWriteKeyValues: ${pairing}, ${rotaryDimensions} of 16 rotated, ${precision} ring cache`, async () => {
+      const [heads, keyValueHeads, headDimensions, capacity] = [4, 2, 16, 5];
+      const width = keyValueHeads * headDimensions;
+      const parameters: RopeParameters = {
+        headDimensions,
+        rotaryDimensions,
+        pairing,
+        inverseFrequencies: inverseFrequencies(rotaryDimensions, 10000),
+        attentionFactor: 1.1,
+      };
+      const random = randomFor(`rope-and-write:${pairing}:${precision}`);
+      const steps = [
+        { firstPosition: 0, rows: 3 },
+        { firstPosition: 3, rows: 7 },
+        { firstPosition: 10, rows: 1 },
+      ].map((step) => ({
+        ...step,
+        queries: random.floats(step.rows * heads * headDimensions),
+        keys: random.floats(step.rows * width),
+        values: random.floats(step.rows * width),
+      }));
+      const run = (backend: Backend): Tensor[] => {
+        const cache = backend.createKeyValueCache(capacity, width, precision);
+        const outputs = steps.map((step) =>
+          backend.ropeAndWriteKeyValues(
+            backend.upload(step.queries, [step.rows, heads * headDimensions]),
+            backend.upload(step.keys, [step.rows, width]),
+            backend.upload(step.values, [step.rows, width]),
+            cache,
+            step.firstPosition,
+            parameters,
+          ),
+        );
+        return [...outputs, cache.keys, cache.values];
+      };
+      const ops = [...steps.map(() => 'rope' as const), 'rope' as const, 'writeKeyValues' as const];
+      await compareWithReference(context, ops, `${pairing} ${precision}`, run);
+    });
+  }
+
   it('writeKeyValues: an f16 cache rounds to nearest even at half-precision boundaries', async () => {
     const width = HALF_ROUNDING.length;
     const input = Float32Array.from(HALF_ROUNDING, ([value]) => value);
     const negated = input.map((value) => -value);
     const run = (backend: Backend): Tensor[] => {
-      const cache: KeyValueCache = {
-        keys: backend.zeros([2, width]),
-        values: backend.zeros([2, width]),
-        precision: 'f16',
-      };
+      const cache = backend.createKeyValueCache(2, width, 'f16');
       backend.writeKeyValues(cache, backend.upload(input, [1, width]), backend.upload(negated, [1, width]), 1);
       return [cache.keys, cache.values];
     };

@@ -115,4 +115,35 @@ export function registerRoutingCases(context: ConformanceContext): void {
     ]);
     for (const index of [0, 1, 2, 5]) expect(Array.from(banned)).not.toContain(results[index]![0]);
   });
+
+  it('sampleToken: an allowed-token bitmask restricts every setting to the allowed set', async () => {
+    // Structured output's mask: only every third token from 2 on, plus 49 (the last word's high bits are padding).
+    const allowedTokens = new Uint32Array(Math.ceil(vocabulary / 32));
+    const allowed: number[] = [];
+    for (let token = 2; token < vocabulary; token += 3) allowed.push(token);
+    allowed.push(49);
+    for (const token of allowed) allowedTokens[token >>> 5]! |= 1 << (token & 31);
+    const results = await compareWithReference(context, 'sampleToken', 'allowed-token mask', (backend) => [
+      sample(backend, { allowedTokens }),
+      sample(backend, { allowedTokens, temperature: 1, random: 0.4 }),
+      sample(backend, { allowedTokens, temperature: 1.5, topK: 4, random: 0.9 }),
+      sample(backend, { allowedTokens, temperature: 0.8, topP: 0.7, random: 0.2 }),
+      sample(backend, { allowedTokens, temperature: 1, minP: 0.2, random: 0.6 }),
+      sample(backend, {
+        allowedTokens,
+        penaltyTokens: Int32Array.of(2, 5),
+        penaltyCounts: Int32Array.of(2, 1),
+        repetitionPenalty: 1.5,
+        temperature: 1,
+        random: 0.75,
+      }),
+    ]);
+    for (const result of results) expect(allowed).toContain(result![0]);
+    const single = new Uint32Array(Math.ceil(vocabulary / 32));
+    single[1] = 1 << (40 - 32);
+    const [only] = await compareWithReference(context, 'sampleToken', 'one allowed token', (backend) => [
+      sample(backend, { allowedTokens: single, temperature: 2, random: 0.99 }),
+    ]);
+    expect(only![0]).toBe(40);
+  });
 }

@@ -11,7 +11,11 @@ struct Params {
 }
 @group(0) @binding(0) var<uniform> params: Params;`;
 
-function attentionShader(headDimensions: number, plan: AttentionPlan, softcap: boolean): string {
+/** WGSL: element `index` (0 or 1) of a word of two halves (an f16 KV cache; rows start on a word). */
+const HALF_READER = /* wgsl */ `
+fn element_of(word: u32, index: u32) -> f32 { return unpack2x16float(word)[index]; }`;
+
+function attentionShader(headDimensions: number, plan: AttentionPlan, softcap: boolean, halves: boolean): string {
   const { slots: S, keyTile: BC, workgroupSize: WG, rowsPerBlock: R, headsPerBlock: HB } = plan;
   const HD = headDimensions;
   const split = plan.splits > 1;
@@ -32,7 +36,11 @@ ${lanes
     (lane) => `    let i${lane} = li + (base + ${lane}u) * WG;
     let k${lane} = first_key + i${lane} / HD;
     var v${lane} = 0.0;
-    if (i${lane} < BC * HD && k${lane} <= last_key) { v${lane} = ${name}[(k${lane} % params.capacity) * width + head_offset + i${lane} % HD]; }`,
+    if (i${lane} < BC * HD && k${lane} <= last_key) { v${lane} = ${
+      halves
+        ? `element_of(${name}[((k${lane} % params.capacity) * width + head_offset + i${lane} % HD) >> 1u], (i${lane} % HD) & 1u)`
+        : `${name}[(k${lane} % params.capacity) * width + head_offset + i${lane} % HD]`
+    }; }`,
   )
   .join('\n')}
 ${lanes.map((lane) => `    if (i${lane} < BC * HD) { key_value_tile[(i${lane} / HD) * HDP + i${lane} % HD] = v${lane}; }`).join('\n')}
@@ -41,8 +49,9 @@ ${lanes.map((lane) => `    if (i${lane} < BC * HD) { key_value_tile[(i${lane} / 
   };
   return /* wgsl */ `${PARAMS}
 @group(0) @binding(1) var<storage, read> queries: array<f32>;
-@group(0) @binding(2) var<storage, read> keys: array<f32>;
-@group(0) @binding(3) var<storage, read> values: array<f32>;
+@group(0) @binding(2) var<storage, read> keys: array<${halves ? 'u32' : 'f32'}>;
+@group(0) @binding(3) var<storage, read> values: array<${halves ? 'u32' : 'f32'}>;
+${halves ? HALF_READER : ''}
 @group(0) @binding(4) var<storage, read_write> destination: array<f32>;
 @group(0) @binding(5) var<storage, read_write> partial_state: array<f32>;
 const HD = ${HD}u;
@@ -213,8 +222,12 @@ export function attention(
   tuning: AttentionTuning = DEFAULT_ATTENTION_TUNING,
 ): GpuTensor {
   const query = runtime.tensor(queries, 'f32', 'queries');
-  const keys = runtime.tensor(cache.keys, 'f32', 'key cache');
-  const values = runtime.tensor(cache.values, 'f32', 'value cache');
+  const keys = runtime.tensor(cache.keys, undefined, 'key cache');
+  const values = runtime.tensor(cache.values, keys.dtype, 'value cache');
+  const halves = keys.dtype === 'f16';
+  if (!halves && keys.dtype !== 'f32') {
+    throw new StrataError('DTYPE_MISMATCH', `attention: the KV cache must hold f32 or f16, got ${keys.dtype}.`);
+  }
   const { heads, keyValueHeads, headDimensions, firstPosition } = options;
   const [rows = 0, columns = 0] = query.shape;
   const [capacity = 0, cacheWidth = 0] = keys.shape;
@@ -238,9 +251,14 @@ export function attention(
   }
   const output = runtime.allocate('f32', query.shape);
   if (rows === 0) return output;
-  const lastPosition = firstPosition + rows - 1;
-  const firstKey = Math.max(0, lastPosition - capacity + 1);
-  const visibleKeys = Math.min(lastPosition + 1 - firstKey, options.window ?? Number.POSITIVE_INFINITY);
+  const firstKeyAt = (position: number) => Math.max(0, position + rows - capacity);
+  // A captured step replays at every position: its split count (a workgroup count) must not depend on the position,
+  // so it is planned for the most keys the cache can show; splits past the keys of a step find no work.
+  const capturing = runtime.recorder.capture !== undefined;
+  const visibleKeys = Math.min(
+    capturing ? capacity : firstPosition + rows - firstKeyAt(firstPosition),
+    options.window ?? Number.POSITIVE_INFINITY,
+  );
   const plan = planAttention(
     { rows, heads, keyValueHeads, headDimensions, keys: visibleKeys },
     runtime.limits.maxComputeWorkgroupStorageSize,
@@ -248,15 +266,15 @@ export function attention(
   );
   const softcap = options.softcap !== undefined && options.softcap > 0;
   const blocks = Math.ceil(rows / plan.rowsPerBlock) * (heads / plan.headsPerBlock);
-  const uniforms = (capacityOrHeadSize: number) =>
+  const uniforms = (capacityOrHeadSize: number, position = firstPosition) =>
     new Uniforms()
       .u(rows)
       .u(heads)
       .u(keyValueHeads)
-      .u(firstPosition)
+      .u(position)
       .u(capacityOrHeadSize)
       .u(options.window ?? 0)
-      .u(firstKey)
+      .u(firstKeyAt(position))
       .f(options.scale)
       .f(softcap ? options.softcap! : 0)
       .u(plan.splits).words;
@@ -265,11 +283,12 @@ export function attention(
   const partialState = split ? runtime.allocate('f32', [rows * heads * plan.splits, 2]) : undefined;
   runtime.dispatch({
     shader: {
-      key: `attention:hd=${headDimensions}:r=${plan.rowsPerBlock}:h=${plan.headsPerBlock}:bc=${plan.keyTile}:wg=${plan.workgroupSize}:split=${split ? 1 : 0}:cap=${softcap ? 1 : 0}`,
+      key: `attention:hd=${headDimensions}:r=${plan.rowsPerBlock}:h=${plan.headsPerBlock}:bc=${plan.keyTile}:wg=${plan.workgroupSize}:split=${split ? 1 : 0}:cap=${softcap ? 1 : 0}:kv=${keys.dtype}`,
       storage: ['read', 'read', 'read', 'write', 'write'],
-      code: () => attentionShader(headDimensions, plan, softcap),
+      code: () => attentionShader(headDimensions, plan, softcap, halves),
     },
     uniforms: uniforms(capacity),
+    position: { firstPosition, uniforms: (position) => uniforms(capacity, position) },
     buffers: [
       { tracked: query.tracked },
       { tracked: keys.tracked },

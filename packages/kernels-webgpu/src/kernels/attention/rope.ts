@@ -66,6 +66,15 @@ export function rope(runtime: GpuRuntime, input: Tensor, firstPosition: number, 
   if (count === 0) return output;
   const columns = source.shape[1]!;
   const adjacent = parameters.pairing === 'adjacent';
+  const uniformsAt = (position: number) =>
+    new Uniforms()
+      .u(count)
+      .u(columns)
+      .u(parameters.headDimensions)
+      .u(parameters.rotaryDimensions)
+      .u(position)
+      .f(parameters.attentionFactor)
+      .u(0).words;
   runtime.dispatch({
     shader: {
       key: `rope:${parameters.pairing}`,
@@ -107,14 +116,8 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   destination[index] = select(x * c - y * s, x * c + y * s, second);
 }`,
     },
-    uniforms: new Uniforms()
-      .u(count)
-      .u(columns)
-      .u(parameters.headDimensions)
-      .u(parameters.rotaryDimensions)
-      .u(firstPosition)
-      .f(parameters.attentionFactor)
-      .u(0).words,
+    uniforms: uniformsAt(firstPosition),
+    position: { firstPosition, uniforms: uniformsAt },
     buffers: [
       { tracked: source.tracked },
       { tracked: runtime.constant(parameters.inverseFrequencies) },

@@ -1,6 +1,7 @@
 import { type KeyValueCache, StrataError, type Tensor } from '@strata/core';
 import type { GpuRuntime } from '../../runtime/runtime.js';
 import { linearGrid, Uniforms, WGSL_LINEAR_GROUP } from '../../runtime/shader.js';
+import type { GpuTensor } from '../../tensor/gpu-tensor.js';
 
 const WORKGROUP = 256;
 
@@ -24,17 +25,58 @@ fn round_to_half(v: f32) -> f32 {
 `;
 
 /**
- * Writes keys and values `[rows, width]` of positions `firstPosition + row` into cache rows `position mod capacity`.
- * When more rows arrive than the cache holds, only the last `capacity` rows are written (the earlier ones would be
- * overwritten anyway), so no two invocations write one row. An `'f16'` cache gets every value rounded to half precision.
+ * WGSL: `fn pack_halves(a: f32, b: f32) -> u32` — a and b rounded to half precision (as {@link WGSL_ROUND_TO_HALF}) and
+ * packed low/high into one word, the bits built with integer operations (exact for normal and subnormal halves and
+ * infinities, unlike `pack2x16float`, whose rounding and range WGSL leaves to the implementation). Needs
+ * `WGSL_ROUND_TO_HALF` beside it.
  */
-export function writeKeyValues(
-  runtime: GpuRuntime,
-  cache: KeyValueCache,
-  keys: Tensor,
-  values: Tensor,
-  firstPosition: number,
-): void {
+export const WGSL_PACK_HALVES = /* wgsl */ `
+fn half_bits(v: f32) -> u32 {
+  let bits = bitcast<u32>(v);
+  let sign = (bits >> 16u) & 0x8000u;
+  let magnitude = bits & 0x7fffffffu;
+  if (magnitude > 0x7f800000u) { return sign | 0x7e00u; }
+  if (magnitude >= 0x7f800000u) { return sign | 0x7c00u; }
+  if (magnitude < 0x38800000u) { return sign | u32(abs(v) * 16777216.0); }
+  return sign | ((magnitude - 0x38000000u) >> 13u);
+}
+fn pack_halves(a: f32, b: f32) -> u32 {
+  return half_bits(round_to_half(a)) | (half_bits(round_to_half(b)) << 16u);
+}
+`;
+
+/**
+ * How a cache stores what is written: `f32` exactly, `rounded` (f32 storage, values rounded to half precision) or
+ * `f16` (halves, two per word; written a pair of columns per invocation).
+ */
+export type CacheStorage = 'f32' | 'rounded' | 'f16';
+
+/** The checked operands of a cache write (see {@link checkCacheWrite}). */
+export interface CacheWrite {
+  /** Keys `[rows, width]` to write. */
+  readonly keys: GpuTensor;
+  /** Values, same shape. */
+  readonly values: GpuTensor;
+  /** The cache's keys `[capacity, width]`. */
+  readonly cacheKeys: GpuTensor;
+  /** The cache's values. */
+  readonly cacheValues: GpuTensor;
+  /** Cache rows. */
+  readonly capacity: number;
+  /** keyValueHeads · headDimensions. */
+  readonly width: number;
+  /** Rows written by the step. */
+  readonly rows: number;
+  /** Leading rows not written because later rows of the same step overwrite their ring rows. */
+  readonly skipped: number;
+  /** The cache's numerics. */
+  readonly precision: 'f32' | 'f16';
+  /** How the cache tensors hold it (f16 tensors: halves). */
+  readonly storage: CacheStorage;
+}
+
+/** Checks the operands of a cache write (types, shapes, precision) for `writeKeyValues` and the fused RoPE write. */
+export function checkCacheWrite(runtime: GpuRuntime, cache: KeyValueCache, keys: Tensor, values: Tensor): CacheWrite {
   const precision = cache.precision ?? 'f32';
   if (precision !== 'f32' && precision !== 'f16') {
     throw new StrataError(
@@ -42,9 +84,15 @@ export function writeKeyValues(
       `writeKeyValues: cache precision must be 'f32' or 'f16', got ${String(precision)}.`,
     );
   }
-  const half = precision === 'f16';
-  const cacheKeys = runtime.tensor(cache.keys, 'f32', 'key cache');
-  const cacheValues = runtime.tensor(cache.values, 'f32', 'value cache');
+  const cacheKeys = runtime.tensor(cache.keys, undefined, 'key cache');
+  const cacheValues = runtime.tensor(cache.values, cacheKeys.dtype, 'value cache');
+  const half = cacheKeys.dtype === 'f16';
+  if ((!half && cacheKeys.dtype !== 'f32') || (half && precision !== 'f16')) {
+    throw new StrataError(
+      'DTYPE_MISMATCH',
+      `A KV cache holds f32 or (with precision 'f16') f16 tensors; got ${cacheKeys.dtype} with precision ${precision}: make it with createKeyValueCache.`,
+    );
+  }
   const newKeys = runtime.tensor(keys, 'f32', 'keys');
   const newValues = runtime.tensor(values, 'f32', 'values');
   const [capacity = 0, width = 0] = cacheKeys.shape;
@@ -57,7 +105,8 @@ export function writeKeyValues(
     !same(newKeys.shape, newValues.shape) ||
     newKeys.shape.length !== 2 ||
     newKeys.shape[1] !== width ||
-    capacity === 0
+    capacity === 0 ||
+    (half && width % 2 !== 0)
   ) {
     throw new StrataError(
       'SHAPE_MISMATCH',
@@ -65,33 +114,79 @@ export function writeKeyValues(
     );
   }
   const skipped = Math.max(0, rows - capacity);
-  const count = (rows - skipped) * width;
+  const storage: CacheStorage = half ? 'f16' : precision === 'f16' ? 'rounded' : 'f32';
+  return {
+    keys: newKeys,
+    values: newValues,
+    cacheKeys,
+    cacheValues,
+    capacity,
+    width,
+    rows,
+    skipped,
+    precision,
+    storage,
+  };
+}
+
+/**
+ * Writes keys and values `[rows, width]` of positions `firstPosition + row` into cache rows `position mod capacity`.
+ * When more rows arrive than the cache holds, only the last `capacity` rows are written (the earlier ones would be
+ * overwritten anyway), so no two invocations write one row. An `'f16'` cache gets every value rounded to half precision.
+ */
+export function writeKeyValues(
+  runtime: GpuRuntime,
+  cache: KeyValueCache,
+  keys: Tensor,
+  values: Tensor,
+  firstPosition: number,
+): void {
+  const write = checkCacheWrite(runtime, cache, keys, values);
+  const { capacity, width, skipped, storage } = write;
+  const { keys: newKeys, values: newValues, cacheKeys, cacheValues } = write;
+  // f16 storage: one invocation per pair of columns (two halves share a word).
+  const perInvocation = storage === 'f16' ? 2 : 1;
+  const count = ((write.rows - skipped) * width) / perInvocation;
   if (count === 0) return;
+  const uniformsAt = (position: number) => new Uniforms().u(count).u(width).u(capacity).u(skipped).u(position).words;
+  const rounded = (name: string) => (storage === 'rounded' ? `round_to_half(${name})` : name);
   runtime.dispatch({
     shader: {
-      key: `write-key-values:${precision}`,
+      key: `write-key-values:${storage}`,
       storage: ['read', 'read', 'write', 'write'],
       code: () => /* wgsl */ `
 struct Params { count: u32, width: u32, capacity: u32, first_row: u32, first_position: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> keys: array<f32>;
 @group(0) @binding(2) var<storage, read> values: array<f32>;
-@group(0) @binding(3) var<storage, read_write> cache_keys: array<f32>;
-@group(0) @binding(4) var<storage, read_write> cache_values: array<f32>;
+@group(0) @binding(3) var<storage, read_write> cache_keys: array<${storage === 'f16' ? 'u32' : 'f32'}>;
+@group(0) @binding(4) var<storage, read_write> cache_values: array<${storage === 'f16' ? 'u32' : 'f32'}>;
 ${WGSL_LINEAR_GROUP}
-${half ? WGSL_ROUND_TO_HALF : ''}
+${storage === 'f32' ? '' : WGSL_ROUND_TO_HALF}
+${storage === 'f16' ? WGSL_PACK_HALVES : ''}
 @compute @workgroup_size(${WORKGROUP})
 fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) li: u32) {
   let index = linear_group(group, groups) * ${WORKGROUP}u + li;
   if (index >= params.count) { return; }
-  let row = params.first_row + index / params.width;
-  let column = index % params.width;
+  let per_row = params.width / ${perInvocation}u;
+  let row = params.first_row + index / per_row;
+  let column = (index % per_row) * ${perInvocation}u;
   let slot = (params.first_position + row) % params.capacity;
-  cache_keys[slot * params.width + column] = ${half ? 'round_to_half(keys[row * params.width + column])' : 'keys[row * params.width + column]'};
-  cache_values[slot * params.width + column] = ${half ? 'round_to_half(values[row * params.width + column])' : 'values[row * params.width + column]'};
+  let source = row * params.width + column;
+${
+  storage === 'f16'
+    ? `  cache_keys[slot * per_row + column / 2u] = pack_halves(keys[source], keys[source + 1u]);
+  cache_values[slot * per_row + column / 2u] = pack_halves(values[source], values[source + 1u]);`
+    : `  cache_keys[slot * params.width + column] = ${rounded('keys[source]')};
+  cache_values[slot * params.width + column] = ${rounded('values[source]')};`
+}
 }`,
     },
-    uniforms: new Uniforms().u(count).u(width).u(capacity).u(skipped).u(firstPosition).words,
+    uniforms: uniformsAt(firstPosition),
+    position: {
+      firstPosition,
+      uniforms: uniformsAt,
+    },
     buffers: [
       { tracked: newKeys.tracked },
       { tracked: newValues.tracked },

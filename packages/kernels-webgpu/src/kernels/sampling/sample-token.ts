@@ -6,7 +6,8 @@ import type { GpuTensor } from '../../tensor/gpu-tensor.js';
 import { CANDIDATE_CAPACITY, type SamplingStage, samplingShader } from './sampling-shader.js';
 
 /**
- * Samples one token from the last row of `logits` on the device, in the order penalties → logit bias → temperature →
+ * Samples one token from the last row of `logits` on the device, in the order allowed-token mask (one bitmask upload)
+ * → penalties → logit bias → temperature →
  * top-k → top-p → min-p (see `SamplingParameters` and `samplingShader`). Only the chosen id (i32 `[1]`) needs reading
  * back.
  */
@@ -24,6 +25,13 @@ export function sampleToken(runtime: GpuRuntime, logits: Tensor, parameters: Sam
   const penaltyCounts = list(parameters.penaltyCounts);
   const biasTokens = list(parameters.logitBiasTokens);
   const biasValues = list(parameters.logitBiasValues);
+  const allowed = parameters.allowedTokens;
+  const mask =
+    allowed === undefined
+      ? undefined
+      : runtime.upload(new Int32Array(allowed.buffer, allowed.byteOffset, Math.ceil(vocabulary / 32)), [
+          Math.ceil(vocabulary / 32),
+        ]);
   const work = runtime.allocate('f32', [vocabulary]);
   const state = runtime.allocate('i32', [2]);
   const output = runtime.allocate('i32', [1]);
@@ -40,14 +48,15 @@ export function sampleToken(runtime: GpuRuntime, logits: Tensor, parameters: Sam
     .u(parameters.topK)
     .f(parameters.topP)
     .f(parameters.minP)
-    .f(parameters.random).words;
+    .f(parameters.random)
+    .u(mask === undefined ? 0 : 1).words;
   const stage = (name: SamplingStage, buffers: BufferBinding[]) =>
     runtime.dispatch({
       shader: {
         key: `sample-token:${name}:sg=${subgroups ? 1 : 0}`,
         storage:
           name === 'prepare'
-            ? ['read', 'read', 'read', 'read', 'read', 'write', 'write', 'write']
+            ? ['read', 'read', 'read', 'read', 'read', 'write', 'write', 'write', 'read']
             : ['read', 'write', 'write'],
         code: () => samplingShader(name, subgroups),
       },
@@ -64,6 +73,7 @@ export function sampleToken(runtime: GpuRuntime, logits: Tensor, parameters: Sam
     { tracked: work.tracked },
     { tracked: state.tracked },
     { tracked: output.tracked },
+    { tracked: mask?.tracked ?? runtime.emptyBuffer },
   ]);
   // Greedy (temperature 0, or top-k 1) is decided by the first kernel; the others run only where they can apply.
   if (parameters.temperature > 0 && parameters.topK !== 1) {
@@ -72,7 +82,7 @@ export function sampleToken(runtime: GpuRuntime, logits: Tensor, parameters: Sam
     if ((parameters.topK > 0 && parameters.topK <= CANDIDATE_CAPACITY) || open) stage('candidates', rest);
     stage('bisect', rest);
   }
-  for (const scratch of [penaltyTokens, penaltyCounts, biasTokens, biasValues, work, state]) {
+  for (const scratch of [penaltyTokens, penaltyCounts, biasTokens, biasValues, mask, work, state]) {
     if (scratch !== undefined) runtime.release(scratch);
   }
   return output;

@@ -9,7 +9,8 @@ export const CANDIDATE_CAPACITY = 1024;
 /**
  * WGSL of `sampleToken`: three kernels of one workgroup (256 invocations) each, so that a caller who samples greedily
  * compiles only the first and each one stays small (lavapipe compiles big shaders slowly):
- * 1. copy the last row, apply penalties and biases (one invocation, in list order);
+ * 1. copy the last row banning tokens outside the allowed-token bitmask (when given), apply penalties and biases (one
+ *    invocation, in list order);
  * 2. greedy: the first index of the maximum;
  * 3. with top-k ≤ 1024, or no top-k but top-p or min-p: radix-select the k-th largest score (k = top-k, or 512;
  *    4 passes of 8-bit digits), gather the candidates into workgroup memory, bitonic-sort them by (score descending,
@@ -27,6 +28,7 @@ struct Params {
   vocabulary: u32, offset: u32, penalties: u32, biases: u32,
   repetition: f32, presence: f32, frequency: f32,
   temperature: f32, top_k: u32, top_p: f32, min_p: f32, random: f32,
+  masked: u32,
 }
 @group(0) @binding(0) var<uniform> params: Params;
 const NONE = 0xffffffffu;
@@ -41,7 +43,8 @@ fn key_of(value: f32) -> u32 {
 
 /**
  * WGSL of one sampling kernel. `state` holds the largest scaled score (f32 bits) and whether the token is decided.
- * - `prepare` (logits, penalty and bias lists, work, state, destination): steps 1–2, then scales the scores;
+ * - `prepare` (logits, penalty and bias lists, work, state, destination, allowed bitmask): steps 1–2, then scales the
+ *   scores;
  * - `candidates` (work, state, destination): step 3, deciding the token when it is exact;
  * - `bisect` (work, state, destination): step 4 unless a token was decided.
  */
@@ -62,9 +65,17 @@ ${COMMON}
 @group(0) @binding(6) var<storage, read_write> work: array<f32>;
 @group(0) @binding(7) var<storage, read_write> state: array<u32>;
 @group(0) @binding(8) var<storage, read_write> destination: array<i32>;
+@group(0) @binding(9) var<storage, read> allowed: array<u32>;
 ${reduction.functions}
 ${entry}
-  for (var token = li; token < count; token += ${WORKGROUP}u) { work[token] = logits[params.offset + token]; }
+  // Structured output: a token outside the allowed bitmask is banned (-infinity) before everything else.
+  // (-infinity from a uniform-dependent bitcast: a constant one would be a shader-creation error.)
+  let negative_infinity = bitcast<f32>(0xff800000u | (params.masked & 0u));
+  for (var token = li; token < count; token += ${WORKGROUP}u) {
+    var value = logits[params.offset + token];
+    if (params.masked != 0u && ((allowed[token >> 5u] >> (token & 31u)) & 1u) == 0u) { value = negative_infinity; }
+    work[token] = value;
+  }
   storageBarrier();
   workgroupBarrier();
   // Penalties then biases, in list order, by one invocation (the lists are short; duplicates apply in order).

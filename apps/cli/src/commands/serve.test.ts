@@ -1,0 +1,52 @@
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { byteSize, runServe } from './serve.js';
+
+const LLAMA = fileURLToPath(new URL('../../../../../shared/fixtures/models/llama', import.meta.url));
+
+function capture() {
+  const sink = { out: '', error: '' };
+  return { sink, output: { out: (text: string) => (sink.out += text), error: (text: string) => (sink.error += text) } };
+}
+
+describe('strata serve (CPU backend, tiny llama fixture)', () => {
+  it('prints a ready line with the URL, serves several named models, and shuts down on the stop signal', async () => {
+    const { sink, output } = capture();
+    let stop!: () => void;
+    const stopped = new Promise<void>((resolve) => {
+      stop = resolve;
+    });
+    const exit = runServe(
+      ['--model', `tiny=${LLAMA}`, '--model', `other=${LLAMA}`, '--backend', 'cpu', '--port', '0', '--ctx', '128'],
+      output,
+      stopped,
+    );
+    while (!sink.out.includes('serving')) await new Promise((resolve) => setTimeout(resolve, 20));
+    const url = /on (http:\/\/127\.0\.0\.1:\d+)/.exec(sink.out)![1]!;
+    const models = (await (await fetch(`${url}/v1/models`)).json()) as { data: { id: string }[] };
+    expect(models.data.map((model) => model.id)).toEqual(['tiny', 'other']);
+    const reply = (await (
+      await fetch(`${url}/v1/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'other', prompt: 'hi', max_tokens: 3, temperature: 0 }),
+      })
+    ).json()) as { model: string; usage: { completion_tokens: number } };
+    expect(reply.model).toBe('other');
+    stop();
+    expect(await exit).toBe(0);
+    expect(sink.error).toContain('shutting down');
+  });
+
+  it('rejects bad arguments with exit code 2', async () => {
+    const { sink, output } = capture();
+    const never = new Promise<void>(() => {});
+    expect(await runServe([], output, never)).toBe(2);
+    expect(await runServe(['--model', 'no-equals-sign'], output, never)).toBe(2);
+    expect(await runServe([LLAMA, '--kv-budget', 'lots'], output, never)).toBe(2);
+    expect(sink.error).toContain('--kv-budget lots');
+    expect(byteSize('512MiB')).toBe(512 * 2 ** 20);
+    expect(byteSize('2GiB')).toBe(2 * 2 ** 30);
+    expect(byteSize('1000')).toBe(1000);
+  });
+});

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Bundles the pipeline benchmarks for the GPU machine and packs them with node, Dawn and the Vulkan loader into
+# .device-pack/ (git-ignored), with llama.cpp's CUDA peer sources in .device-pack/peers/. From the repository root:
+#
+#   bash packages/pipeline/bench/device/bundle.sh
+#   device run, carry [".device-pack"]:  bash .device-pack/run-peer-bench.sh [MODELS] [TYPES]
+set -euo pipefail
+out=/tmp/strata-device-bundle
+rm -rf "$out"; mkdir -p "$out"
+for entry in gpu-bench decode-profile step-profile write-random-gguf peer-table adapter-info; do
+  pnpm exec tsup "packages/pipeline/bench/$entry.ts" --format esm --platform node --target node20 --external webgpu \
+    -d "$out" --no-config --tsconfig tsconfig.json --silent
+  mv "$out/$entry.js" "$out/$entry.mjs"
+done
+bash ../shared/tools/device/pack.sh "$out"/*.mjs packages/pipeline/bench/device/run-peer-bench.sh >/dev/null
+mkdir -p .device-pack/peers
+cp ../shared/tools/peers/build-llama-cuda.sh ../shared/tools/peers/llama-cuda-src.tar.gz .device-pack/peers/
+du -sh .device-pack

@@ -1,0 +1,123 @@
+/**
+ * Where the GPU time of a captured decode step goes: replays the step with every dispatch in its own compute pass
+ * between two GPU timestamps and sums the times by kernel (shader key), next to the CPU time of a normal replay.
+ * Needs `timestamp-query`. Per-pass timestamps add a little per dispatch; the total is printed beside the step's wall
+ * time from a normal run.
+ *
+ *   pnpm exec tsx --conditions=@strata/source packages/pipeline/bench/step-profile.ts --model llama-3.2-1b --type F16
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { createWebGpuBackend } from '@strata/kernels-webgpu';
+import { openModelFiles } from '@strata/loaders/node';
+import { TextPipeline } from '@strata/pipeline';
+import { type FileType, MODELS, writeRandomGguf } from './random-gguf.js';
+
+const { values } = parseArgs({
+  options: {
+    model: { type: 'string', default: 'llama-3.2-1b' },
+    type: { type: 'string', default: 'F16' },
+    dir: { type: 'string', default: '/tmp/strata-bench' },
+    context: { type: 'string', default: '512' },
+    top: { type: 'string', default: '14' },
+  },
+});
+const dimensions = MODELS[values.model!];
+if (dimensions === undefined) throw new Error(`unknown model ${values.model}`);
+mkdirSync(values.dir!, { recursive: true });
+const path = `${values.dir}/${values.model}-${values.type}.gguf`;
+if (!existsSync(path)) await writeRandomGguf(dimensions, values.type as FileType, path);
+const backend = await createWebGpuBackend({ powerPreference: 'high-performance' });
+const device = backend.device;
+if (!backend.features.timestampQuery) throw new Error('step-profile needs the timestamp-query feature');
+const context = Number(values.context);
+const pipeline = await TextPipeline.load(await openModelFiles(path), {
+  backend,
+  contextLength: context + 8,
+  cacheType: 'f16',
+});
+const recorder = backend.runtime.recorder;
+type Commands = Parameters<typeof recorder.replay>[0];
+let captured: Commands | undefined;
+const replay = recorder.replay.bind(recorder);
+let replayMs: number[] = [];
+recorder.replay = (commands) => {
+  captured = commands;
+  const started = performance.now();
+  replay(commands);
+  replayMs.push(performance.now() - started);
+};
+// Fill the cache to `context` tokens, then time decode steps.
+const prompt = Array.from({ length: context - 64 }, (_, index) => 1 + (index % 1000));
+const steps = 64;
+const started = performance.now();
+replayMs = [];
+await pipeline.generate(prompt, { maxTokens: steps, ignoreEndOfGeneration: true, temperature: 0 }).result;
+const wallMs = performance.now() - started;
+const sortedReplay = [...replayMs].sort((a, b) => a - b);
+const dispatches = captured?.filter((command) => command.kind === 'dispatch') ?? [];
+const replayMedianMs = sortedReplay[Math.floor(sortedReplay.length / 2)] ?? 0;
+process.stdout.write(
+  `${values.model} ${values.type}: ${dispatches.length} dispatches per decode step; replay (CPU) median ${(replayMedianMs * 1000).toFixed(0)} µs = ${((replayMedianMs * 1000) / Math.max(1, dispatches.length)).toFixed(2)} µs per dispatch; ${steps} tokens incl. prefill in ${wallMs.toFixed(0)} ms\n`,
+);
+
+// One profiled replay: each dispatch in its own pass with timestamps at both ends.
+if (captured !== undefined) {
+  const count = dispatches.length;
+  const querySet = device.createQuerySet({ type: 'timestamp', count: 2 * count });
+  const resolve = device.createBuffer({
+    size: 16 * count,
+    usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
+  });
+  const readBack = device.createBuffer({ size: 16 * count, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  const totals = new Map<string, { ns: number; calls: number }>();
+  for (let repetition = 0; repetition < 5; repetition++) {
+    const encoder = device.createCommandEncoder();
+    let index = 0;
+    for (const command of captured) {
+      if (command.kind === 'dispatch') {
+        const pass = encoder.beginComputePass({
+          timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * index, endOfPassWriteIndex: 2 * index + 1 },
+        });
+        pass.setPipeline(command.pipeline);
+        pass.setBindGroup(0, command.bindGroup, command.dynamicOffsets, 0, 1);
+        pass.dispatchWorkgroups(command.x, command.y, command.z);
+        pass.end();
+        index++;
+      } else if (command.kind === 'copy') {
+        encoder.copyBufferToBuffer(
+          command.source,
+          command.sourceOffset,
+          command.target,
+          command.targetOffset,
+          command.size,
+        );
+      } else encoder.clearBuffer(command.target, command.offset, command.size);
+    }
+    encoder.resolveQuerySet(querySet, 0, 2 * count, resolve, 0);
+    encoder.copyBufferToBuffer(resolve, 0, readBack, 0, 16 * count);
+    device.queue.submit([encoder.finish()]);
+    await readBack.mapAsync(GPUMapMode.READ);
+    const stamps = new BigUint64Array(readBack.getMappedRange().slice(0));
+    readBack.unmap();
+    if (repetition < 2) continue; // warm-up
+    dispatches.forEach((command, position) => {
+      const ns = Number(stamps[2 * position + 1]! - stamps[2 * position]!);
+      const kernel = command.key.replace(/:r=\d+.*$/, '');
+      const entry = totals.get(kernel) ?? { ns: 0, calls: 0 };
+      entry.ns += ns / 3;
+      entry.calls += 1 / 3;
+      totals.set(kernel, entry);
+    });
+  }
+  const total = [...totals.values()].reduce((sum, entry) => sum + entry.ns, 0);
+  process.stdout.write(`GPU time of one step, dispatches timed one by one: ${(total / 1000).toFixed(0)} µs\n`);
+  const rows = [...totals.entries()].sort((a, b) => b[1].ns - a[1].ns).slice(0, Number(values.top));
+  for (const [kernel, entry] of rows) {
+    process.stdout.write(
+      `  ${(entry.ns / 1000).toFixed(1).padStart(8)} µs  ${((100 * entry.ns) / total).toFixed(1).padStart(5)}%  ${entry.calls.toFixed(0).padStart(4)}×  ${kernel}\n`,
+    );
+  }
+}
+await pipeline.dispose();
+backend.destroy();

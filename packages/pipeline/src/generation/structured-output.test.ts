@@ -1,0 +1,123 @@
+import { StrataError } from '@strata/core';
+import { grammarForToolChoice, parseToolCalls, type ToolDefinition } from '@strata/structured';
+import { createCpuBackend } from '@strata/kernels-cpu';
+import Ajv from 'ajv';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadTextPipeline } from '../load/load-text-pipeline.js';
+import type { TextPipeline } from '../text-pipeline.js';
+
+const FIXTURES = new URL('../../../../../shared/fixtures/models/', import.meta.url).pathname;
+
+/** Nested objects, arrays, enums, bounded integers and required keys. */
+const SCHEMA = {
+  type: 'object',
+  properties: {
+    name: { type: 'string', maxLength: 6 },
+    kind: { enum: ['cat', 'dog', 'bird'] },
+    age: { type: 'integer', minimum: 0, maximum: 30 },
+    tags: { type: 'array', items: { enum: ['a', 'b', 'c'] }, minItems: 1, maxItems: 3 },
+    owner: {
+      type: 'object',
+      properties: { id: { type: 'integer', minimum: 1, maximum: 999 }, vip: { type: 'boolean' } },
+      required: ['id', 'vip'],
+    },
+  },
+  required: ['name', 'kind', 'age', 'tags', 'owner'],
+} as const;
+
+describe('structured output on a random-weight fixture model (CPU backend)', () => {
+  let pipeline: TextPipeline;
+  beforeAll(async () => {
+    pipeline = await loadTextPipeline(`${FIXTURES}llama`, { backend: createCpuBackend(), contextLength: 160 });
+  });
+
+  it('50 seeded samples at temperature 1 under a JSON schema each parse and validate with ajv', async () => {
+    const validate = new Ajv().compile(SCHEMA);
+    const unconstrained = await pipeline.generate('Describe a pet as JSON:', { temperature: 1, seed: 1, maxTokens: 40 })
+      .result;
+    // The weights are random: without the constraint the output is noise, so the constraint is what is tested.
+    expect(() => JSON.parse(unconstrained.text)).toThrow();
+    for (let seed = 1; seed <= 50; seed++) {
+      const result = await pipeline.generate('Describe a pet as JSON:', {
+        temperature: 1,
+        seed,
+        maxTokens: 120,
+        responseFormat: { type: 'json_schema', json_schema: { name: 'pet', schema: SCHEMA, strict: true } },
+      }).result;
+      expect(result.finishReason, result.text).toBe('stop-token');
+      const value = JSON.parse(result.text);
+      expect(validate(value), `${result.text}: ${JSON.stringify(validate.errors)}`).toBe(true);
+    }
+  });
+
+  it('greedy, top-k/top-p and penalties apply inside a GBNF grammar and a regular expression', async () => {
+    const list = await pipeline.generate('List:', {
+      grammar: 'root ::= item ( ", " item ){1,3}\nitem ::= "x" [0-9] | "yy"',
+      maxTokens: 40,
+    }).result;
+    expect(list.text).toMatch(/^(x[0-9]|yy)(, (x[0-9]|yy)){1,3}$/);
+    const date = await pipeline.generate('Date:', {
+      regex: '20[0-9]{2}-(0[1-9]|1[0-2])-[0-3][0-9]',
+      temperature: 0.9,
+      topK: 5,
+      topP: 0.9,
+      repetitionPenalty: 1.2,
+      seed: 7,
+      maxTokens: 40,
+    }).result;
+    expect(date.text).toMatch(/^20[0-9]{2}-(0[1-9]|1[0-2])-[0-3][0-9]$/);
+    const object = await pipeline.generate('JSON:', {
+      responseFormat: { type: 'json_object' },
+      temperature: 0.7,
+      seed: 3,
+      maxTokens: 100,
+    }).result;
+    if (object.finishReason === 'stop-token') expect(typeof JSON.parse(object.text)).toBe('object');
+    else expect(object.text.startsWith('{')).toBe(true);
+  });
+
+  it('a named tool_choice through the constraint option gives parseable calls of that tool', async () => {
+    const tools: ToolDefinition[] = [
+      {
+        type: 'function',
+        function: {
+          name: 'set_mode',
+          parameters: { type: 'object', properties: { mode: { enum: ['on', 'off'] } }, required: ['mode'] },
+        },
+      },
+    ];
+    for (const seed of [1, 2, 3]) {
+      const result = await pipeline.generate('Switch it:', {
+        temperature: 1,
+        seed,
+        maxTokens: 120,
+        constraint: grammarForToolChoice('hermes', tools, { type: 'function', function: { name: 'set_mode' } }),
+      }).result;
+      expect(result.finishReason, result.text).toBe('stop-token');
+      const parsed = parseToolCalls(result.text, { format: 'hermes' });
+      expect(
+        parsed.tool_calls.map((call) => call.function.name),
+        result.text,
+      ).toEqual(['set_mode']);
+      expect(['on', 'off']).toContain(JSON.parse(parsed.tool_calls[0]!.function.arguments).mode);
+    }
+  });
+
+  it('rejects an invalid grammar or schema before queueing, with its position or keyword', () => {
+    expect(() => pipeline.generate('x', { grammar: 'root ::= "a" (' })).toThrow(
+      expect.objectContaining({ code: 'INVALID_GRAMMAR', details: { line: 1, column: 14 } }),
+    );
+    const schema = { type: 'object', properties: { a: { type: 'string' } }, patternProperties: { b: {} } };
+    let error: unknown;
+    try {
+      pipeline.generate('x', { responseFormat: { type: 'json_schema', json_schema: { name: 's', schema } } });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(StrataError.isInstance(error, 'UNSUPPORTED_SCHEMA')).toBe(true);
+    expect((error as StrataError).details).toMatchObject({ keyword: 'patternProperties' });
+    expect(() => pipeline.generate('x', { grammar: 'root ::= "a"', regex: 'a' })).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+    );
+  });
+});

@@ -1,0 +1,128 @@
+import { createCpuBackend } from '@strata/kernels-cpu';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createScheduler } from '../scheduler/load-scheduler.js';
+import type { Scheduler } from '../scheduler/scheduler.js';
+import { createByteTokenizer, createToyModel } from '../testing/toy-model.js';
+import { TextPipeline } from '../text-pipeline.js';
+import { OpenAICompatibleApi } from './openai-api.js';
+import { toOpenAIError } from './openai-error.js';
+import type { ChatCompletionChunk } from './openai-types.js';
+
+const backend = createCpuBackend();
+const tokenizer = createByteTokenizer();
+/** A plain template: each message as `role: content`, then the assistant's header. */
+const chatTemplate = {
+  render: ({ messages }: { messages: readonly { role: string; content?: unknown }[] }) =>
+    `${messages.map((message) => `${message.role}: ${String(message.content)}\n`).join('')}assistant:`,
+};
+let api: OpenAICompatibleApi;
+let scheduler: Scheduler;
+let reference: TextPipeline;
+
+beforeAll(async () => {
+  const model = await createToyModel(backend);
+  scheduler = createScheduler({
+    model,
+    backend,
+    tokenizer,
+    chatTemplate,
+    contextLength: 96,
+    chunkSize: 8,
+    pageSize: 4,
+  });
+  reference = TextPipeline.fromParts({ model, backend, tokenizer, chatTemplate, contextLength: 96 });
+  api = new OpenAICompatibleApi([{ name: 'toy', scheduler }]);
+});
+
+const messages = [
+  { role: 'system' as const, content: 'Be brief.' },
+  { role: 'user' as const, content: [{ type: 'text' as const, text: 'Hi' }] },
+];
+
+describe('OpenAICompatibleApi (toy model)', () => {
+  it('chat completion: OpenAI shape, the tokens TextPipeline gives, usage and finish_reason', async () => {
+    const reply = await api.chat.completions.create({ model: 'toy', messages, temperature: 0, max_tokens: 6 });
+    const expected = await reference.chat(
+      [
+        { role: 'system', content: 'Be brief.' },
+        { role: 'user', content: 'Hi' },
+      ],
+      { maxTokens: 6 },
+    ).result;
+    expect(reply.object).toBe('chat.completion');
+    expect(reply.id).toMatch(/^chatcmpl-/);
+    expect(reply.choices[0]!.message).toEqual({ role: 'assistant', content: expected.text, refusal: null });
+    expect(reply.choices[0]!.finish_reason).toBe(expected.finishReason === 'max-tokens' ? 'length' : 'stop');
+    expect(reply.usage.completion_tokens).toBe(expected.tokens.length);
+    expect(reply.usage.prompt_tokens).toBe(expected.stats.promptTokens);
+  });
+
+  it('streams chunks: a role chunk, content, a finish chunk per choice, and a usage chunk', async () => {
+    const stream = await api.chat.completions.create({
+      model: 'toy',
+      messages,
+      temperature: 0,
+      max_tokens: 5,
+      n: 2,
+      logprobs: true,
+      top_logprobs: 2,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    const chunks: ChatCompletionChunk[] = [];
+    for await (const chunk of stream) chunks.push(chunk);
+    const last = chunks.at(-1)!;
+    expect(last.choices).toEqual([]);
+    expect(last.usage!.completion_tokens).toBe(10);
+    for (const index of [0, 1]) {
+      const mine = chunks.filter((chunk) => chunk.choices[0]?.index === index);
+      expect(mine[0]!.choices[0]!.delta).toEqual({ role: 'assistant', content: '' });
+      expect(mine.at(-1)!.choices[0]!.finish_reason).toBe('length');
+      expect(mine.filter((chunk) => chunk.choices[0]!.logprobs !== null).length).toBe(5);
+      expect(mine[1]!.choices[0]!.logprobs!.content[0]!.top_logprobs).toHaveLength(2);
+    }
+    expect(new Set(chunks.map((chunk) => chunk.id)).size).toBe(1);
+  });
+
+  it('completions with echo and logprobs', async () => {
+    const reply = await api.completions.create({
+      model: 'toy',
+      prompt: 'abc',
+      temperature: 0,
+      max_tokens: 4,
+      echo: true,
+      logprobs: 1,
+    });
+    expect(reply.object).toBe('text_completion');
+    expect(reply.choices[0]!.text.startsWith('abc')).toBe(true);
+    expect(reply.choices[0]!.logprobs!.token_logprobs).toHaveLength(4);
+    expect(reply.choices[0]!.logprobs!.text_offset[0]).toBe(3);
+  });
+
+  it('maps bad requests to OpenAI error objects', async () => {
+    const status = async (request: unknown) => {
+      try {
+        await api.chat.completions.create(request as never);
+        return undefined;
+      } catch (error) {
+        return toOpenAIError(error);
+      }
+    };
+    expect((await status({ model: 'nope', messages }))!).toMatchObject({
+      status: 404,
+      body: { error: { code: 'model_not_found' } },
+    });
+    expect((await status({ model: 'toy', messages, temperature: 3 }))!.body.error.param).toBe('temperature');
+    expect((await status({ model: 'toy', messages: [] }))!.body.error.param).toBe('messages');
+    expect((await status({ model: 'toy', messages, response_format: { type: 'json_object' } }))!.body.error.param).toBe(
+      'response_format',
+    );
+    expect((await status({ model: 'toy', messages, top_logprobs: 2 }))!.status).toBe(400);
+    const long = [{ role: 'user', content: 'x'.repeat(200) }];
+    expect((await status({ model: 'toy', messages: long }))!).toMatchObject({
+      status: 400,
+      body: { error: { code: 'context_length_exceeded' } },
+    });
+    expect(toOpenAIError(new Error('secret')).body.error.message).not.toContain('secret');
+  });
+});

@@ -1,0 +1,280 @@
+import { StrataError } from '@strata/core';
+import type { GenerationResult } from '../generation/types.js';
+import type { Scheduler } from '../scheduler/scheduler.js';
+import { checkChatRequest, checkCompletionRequest } from './check-request.js';
+import {
+  appendCompletionLogprobs,
+  type ChoiceRun,
+  chatLogprobsOf,
+  finishReasonOf,
+  runChoices,
+  usageOf,
+} from './choice-runner.js';
+import type {
+  ChatCompletion,
+  ChatCompletionChunk,
+  ChatCompletionRequest,
+  ChatTokenLogprob,
+  Completion,
+  CompletionLogprobs,
+  CompletionRequest,
+  OpenAIModelList,
+} from './openai-types.js';
+
+/** A model the API serves. */
+export interface ApiModel {
+  /** The name requests use in `model`. */
+  readonly name: string;
+  /** The scheduler that runs its sequences. */
+  readonly scheduler: Scheduler;
+}
+
+/** Per-call options of `create`. */
+export interface CreateOptions {
+  /** Aborts every choice of the request (frees their pages at once). */
+  readonly signal?: AbortSignal;
+}
+
+/** The chat-completions endpoint: `create(request)` as OpenAI's client. */
+export interface ChatCompletions {
+  /** A chat completion, or with `stream: true` an async iterable of chunks. Bad requests reject with a `StrataError`. */
+  create(
+    request: ChatCompletionRequest & { stream: true },
+    options?: CreateOptions,
+  ): Promise<AsyncIterable<ChatCompletionChunk>>;
+  create(request: ChatCompletionRequest & { stream?: false | null }, options?: CreateOptions): Promise<ChatCompletion>;
+  create(
+    request: ChatCompletionRequest,
+    options?: CreateOptions,
+  ): Promise<ChatCompletion | AsyncIterable<ChatCompletionChunk>>;
+}
+
+/** The completions endpoint. */
+export interface Completions {
+  /** A text completion, or with `stream: true` an async iterable of chunks. Bad requests reject with a `StrataError`. */
+  create(request: CompletionRequest & { stream: true }, options?: CreateOptions): Promise<AsyncIterable<Completion>>;
+  create(request: CompletionRequest & { stream?: false | null }, options?: CreateOptions): Promise<Completion>;
+  create(request: CompletionRequest, options?: CreateOptions): Promise<Completion | AsyncIterable<Completion>>;
+}
+
+const seconds = () => Math.floor(Date.now() / 1000);
+const randomId = () => globalThis.crypto.randomUUID().replaceAll('-', '');
+
+/**
+ * An OpenAI-shaped in-process API over one or more schedulers, for browsers (in a Worker) and Node alike:
+ * `api.chat.completions.create({model, messages, …})` and `api.completions.create({model, prompt, …})` return
+ * OpenAI's objects, or with `stream: true` async iterables of its chunk objects. Requests are checked at the boundary:
+ * a bad one rejects with a `StrataError` (see `toOpenAIError` for the OpenAI error object); an unknown model is
+ * `MODEL_NOT_FOUND`.
+ *
+ * ```ts
+ * const api = new OpenAICompatibleApi([{ name: 'tiny', scheduler }]);
+ * const reply = await api.chat.completions.create({ model: 'tiny', messages: [{ role: 'user', content: 'Hi' }] });
+ * ```
+ */
+export class OpenAICompatibleApi {
+  /** `chat.completions.create`. */
+  readonly chat: { readonly completions: ChatCompletions };
+  /** `completions.create`. */
+  readonly completions: Completions;
+  /** `models.list()`. */
+  readonly models: { list(): OpenAIModelList };
+  private readonly served = new Map<string, Scheduler>();
+  private readonly created = seconds();
+
+  /** Serves `models` under their names. */
+  constructor(models: readonly ApiModel[]) {
+    for (const { name, scheduler } of models) {
+      if (this.served.has(name)) throw new StrataError('INVALID_ARGUMENT', `Two models are named '${name}'.`);
+      this.served.set(name, scheduler);
+    }
+    this.chat = {
+      completions: { create: ((request, options) => this.createChat(request, options)) as ChatCompletions['create'] },
+    };
+    this.completions = {
+      create: ((request, options) => this.createCompletion(request, options)) as Completions['create'],
+    };
+    this.models = {
+      list: () => ({
+        object: 'list',
+        data: [...this.served.keys()].map((id) => ({ id, object: 'model', created: this.created, owned_by: 'strata' })),
+      }),
+    };
+  }
+
+  /** The scheduler serving `name` (`MODEL_NOT_FOUND` naming the served ones otherwise). */
+  scheduler(name: string): Scheduler {
+    const scheduler = this.served.get(name);
+    if (scheduler === undefined) {
+      throw new StrataError(
+        'MODEL_NOT_FOUND',
+        `The model '${name}' does not exist; this server has: ${[...this.served.keys()].join(', ') || 'none'}.`,
+        { details: { model: name, param: 'model' } },
+      );
+    }
+    return scheduler;
+  }
+
+  private async createChat(
+    body: ChatCompletionRequest,
+    options: CreateOptions = {},
+  ): Promise<ChatCompletion | AsyncIterable<ChatCompletionChunk>> {
+    const request = checkChatRequest(body);
+    const scheduler = this.scheduler(request.model);
+    const prompt = scheduler.renderChat(request.messages);
+    const ids = scheduler.tokenizer.encode(prompt, { addSpecial: false, parseSpecial: true });
+    const run = runChoices(scheduler, ids, request, options.signal);
+    const tokenText = (token: number) => scheduler.tokenizer.decode([token]);
+    const base = { id: `chatcmpl-${randomId()}`, created: seconds(), model: request.model };
+    if (request.stream) return this.streamChat(run, base, request.includeUsage, request.topLogprobs >= 0, tokenText);
+    const texts: string[] = Array(request.n).fill('');
+    const logprobs: ChatTokenLogprob[][] = Array.from({ length: request.n }, () => []);
+    const results: GenerationResult[] = [];
+    for await (const event of run.events) {
+      if ('delta' in event) {
+        texts[event.index] += event.delta.text;
+        logprobs[event.index]!.push(...chatLogprobsOf(event.delta, tokenText));
+      } else results[event.index] = event.result;
+    }
+    return {
+      ...base,
+      object: 'chat.completion',
+      choices: results.map((result, index) => ({
+        index,
+        message: { role: 'assistant', content: texts[index]!, refusal: null },
+        logprobs: request.topLogprobs >= 0 ? { content: logprobs[index]!, refusal: null } : null,
+        finish_reason: finishReasonOf(result.finishReason),
+      })),
+      usage: usageOf(run.promptTokens, results),
+    };
+  }
+
+  private async *streamChat(
+    run: ChoiceRun,
+    base: { id: string; created: number; model: string },
+    includeUsage: boolean,
+    withLogprobs: boolean,
+    tokenText: (token: number) => string,
+  ): AsyncGenerator<ChatCompletionChunk> {
+    const chunk = (
+      choices: ChatCompletionChunk['choices'],
+      usage?: ChatCompletionChunk['usage'],
+    ): ChatCompletionChunk => ({
+      ...base,
+      object: 'chat.completion.chunk',
+      choices,
+      ...(includeUsage ? { usage: usage ?? null } : {}),
+    });
+    const results: GenerationResult[] = [];
+    const started = new Set<number>();
+    for await (const event of run.events) {
+      const { index } = event;
+      if (!started.has(index)) {
+        started.add(index);
+        yield chunk([{ index, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }]);
+      }
+      if ('delta' in event) {
+        const entries = chatLogprobsOf(event.delta, tokenText);
+        if (event.delta.text.length === 0 && entries.length === 0) continue;
+        yield chunk([
+          {
+            index,
+            delta: { content: event.delta.text },
+            logprobs: withLogprobs ? { content: entries, refusal: null } : null,
+            finish_reason: null,
+          },
+        ]);
+      } else {
+        results[index] = event.result;
+        yield chunk([{ index, delta: {}, logprobs: null, finish_reason: finishReasonOf(event.result.finishReason) }]);
+      }
+    }
+    if (includeUsage) yield chunk([], usageOf(run.promptTokens, results));
+  }
+
+  private async createCompletion(
+    body: CompletionRequest,
+    options: CreateOptions = {},
+  ): Promise<Completion | AsyncIterable<Completion>> {
+    const request = checkCompletionRequest(body);
+    const scheduler = this.scheduler(request.model);
+    const { tokenizer } = scheduler;
+    const ids =
+      typeof request.prompt === 'string'
+        ? tokenizer.encode(request.prompt, { addSpecial: true, parseSpecial: true })
+        : request.prompt.slice();
+    const run = runChoices(scheduler, ids, request, options.signal);
+    const tokenText = (token: number) => tokenizer.decode([token]);
+    const echo = !request.echo
+      ? ''
+      : typeof request.prompt === 'string'
+        ? request.prompt
+        : tokenizer.decode(request.prompt.slice(), { skipSpecial: true });
+    const base = {
+      id: `cmpl-${randomId()}`,
+      object: 'text_completion' as const,
+      created: seconds(),
+      model: request.model,
+    };
+    const withLogprobs = request.topLogprobs >= 0;
+    const emptyLogprobs = (): CompletionLogprobs => ({
+      tokens: [],
+      token_logprobs: [],
+      top_logprobs: [],
+      text_offset: [],
+    });
+    if (request.stream) {
+      const includeUsage = request.includeUsage;
+      return (async function* () {
+        const results: GenerationResult[] = [];
+        const offsets: number[] = Array(request.n).fill(echo.length);
+        const usage = includeUsage ? { usage: null } : {};
+        if (echo.length > 0) {
+          for (let index = 0; index < request.n; index++) {
+            yield { ...base, choices: [{ index, text: echo, logprobs: null, finish_reason: null }], ...usage };
+          }
+        }
+        for await (const event of run.events) {
+          const { index } = event;
+          if ('delta' in event) {
+            const logprobs = emptyLogprobs();
+            appendCompletionLogprobs(logprobs, event.delta, offsets[index]!, tokenText);
+            offsets[index]! += event.delta.text.length;
+            if (event.delta.text.length === 0 && logprobs.tokens.length === 0) continue;
+            yield {
+              ...base,
+              choices: [
+                { index, text: event.delta.text, logprobs: withLogprobs ? logprobs : null, finish_reason: null },
+              ],
+              ...usage,
+            };
+          } else {
+            results[index] = event.result;
+            const finish = finishReasonOf(event.result.finishReason);
+            yield { ...base, choices: [{ index, text: '', logprobs: null, finish_reason: finish }], ...usage };
+          }
+        }
+        if (includeUsage) yield { ...base, choices: [], usage: usageOf(run.promptTokens, results) };
+      })();
+    }
+    const texts: string[] = Array(request.n).fill(echo);
+    const logprobs = Array.from({ length: request.n }, emptyLogprobs);
+    const results: GenerationResult[] = [];
+    for await (const event of run.events) {
+      if ('delta' in event) {
+        appendCompletionLogprobs(logprobs[event.index]!, event.delta, texts[event.index]!.length, tokenText);
+        texts[event.index] += event.delta.text;
+      } else results[event.index] = event.result;
+    }
+    return {
+      ...base,
+      choices: results.map((result, index) => ({
+        index,
+        text: texts[index]!,
+        logprobs: withLogprobs ? logprobs[index]! : null,
+        finish_reason: finishReasonOf(result.finishReason),
+      })),
+      usage: usageOf(run.promptTokens, results),
+    };
+  }
+}

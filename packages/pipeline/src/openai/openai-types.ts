@@ -1,0 +1,215 @@
+/**
+ * Request and response shapes of the OpenAI chat-completions and completions APIs, as far as strata serves them (field
+ * names exactly as OpenAI's, so any OpenAI client reads them).
+ */
+
+/** A text part of a message's content. */
+export interface OpenAITextPart {
+  /** Always `text`. */
+  readonly type: 'text';
+  /** The text. */
+  readonly text: string;
+}
+
+/** One message of a chat. */
+export interface OpenAIChatMessage {
+  /** Who speaks. */
+  readonly role: 'system' | 'developer' | 'user' | 'assistant' | 'tool';
+  /** The text, or text parts (null for an assistant turn with only tool calls). */
+  readonly content?: string | readonly OpenAITextPart[] | null;
+  /** Optional speaker name. */
+  readonly name?: string;
+  /** The tool call a `tool` message answers. */
+  readonly tool_call_id?: string;
+}
+
+/** Parameters both endpoints share. */
+export interface OpenAISamplingRequest {
+  /** The model to use (one of `GET /v1/models`). */
+  readonly model: string;
+  /** Most tokens to generate (deprecated name; see `max_completion_tokens`). */
+  readonly max_tokens?: number | null;
+  /** 0 … 2; default 1. 0 is greedy. */
+  readonly temperature?: number | null;
+  /** Nucleus sampling mass, (0, 1]; default 1. */
+  readonly top_p?: number | null;
+  /** Keep the k most likely tokens (llama-server extension); 0 disables. */
+  readonly top_k?: number | null;
+  /** Drop tokens below min_p × the best one's probability (llama-server extension). */
+  readonly min_p?: number | null;
+  /** Seed: the same seed and parameters give the same tokens. */
+  readonly seed?: number | null;
+  /** Up to 4 stop strings. */
+  readonly stop?: string | readonly string[] | null;
+  /** Choices to generate, 1 … 16. */
+  readonly n?: number | null;
+  /** −2 … 2. */
+  readonly presence_penalty?: number | null;
+  /** −2 … 2. */
+  readonly frequency_penalty?: number | null;
+  /** Token id (as a string key) → bias in −100 … 100. */
+  readonly logit_bias?: Readonly<Record<string, number>> | null;
+  /** Stream chunks (server-sent events over HTTP). */
+  readonly stream?: boolean | null;
+  /** With `stream`: `include_usage` adds a last chunk with the usage. */
+  readonly stream_options?: { readonly include_usage?: boolean } | null;
+  /** A caller id (accepted, unused). */
+  readonly user?: string;
+}
+
+/** `POST /v1/chat/completions`. */
+export interface ChatCompletionRequest extends OpenAISamplingRequest {
+  /** The conversation. */
+  readonly messages: readonly OpenAIChatMessage[];
+  /** Most tokens to generate. */
+  readonly max_completion_tokens?: number | null;
+  /** Return log-probabilities of the generated tokens. */
+  readonly logprobs?: boolean | null;
+  /** With `logprobs`: also the 0 … 20 most likely tokens per position. */
+  readonly top_logprobs?: number | null;
+  /** `{type: 'text'}` only, for now. */
+  readonly response_format?: { readonly type: string } | null;
+}
+
+/** `POST /v1/completions`. */
+export interface CompletionRequest extends OpenAISamplingRequest {
+  /** The prompt: text, one text in an array, or token ids. */
+  readonly prompt: string | readonly string[] | readonly number[];
+  /** Log-probabilities of the chosen token and the 0 … 5 most likely ones per position. */
+  readonly logprobs?: number | null;
+  /** Prepend the prompt to the completion. */
+  readonly echo?: boolean | null;
+}
+
+/** Why a choice ended. */
+export type OpenAIFinishReason = 'stop' | 'length';
+
+/** Token counts of a request. */
+export interface OpenAIUsage {
+  /** Prompt tokens (per choice, as OpenAI counts them once). */
+  readonly prompt_tokens: number;
+  /** Generated tokens of every choice. */
+  readonly completion_tokens: number;
+  /** Their sum. */
+  readonly total_tokens: number;
+  /** Prompt tokens served from the prefix cache. */
+  readonly prompt_tokens_details: { readonly cached_tokens: number };
+}
+
+/** A token's log-probability in chat responses. */
+export interface ChatTokenLogprob {
+  /** The token's text. */
+  readonly token: string;
+  /** Its natural log-probability. */
+  readonly logprob: number;
+  /** UTF-8 bytes of the text. */
+  readonly bytes: number[];
+  /** The most likely tokens at this position. */
+  readonly top_logprobs: readonly { token: string; logprob: number; bytes: number[] }[];
+}
+
+/** Chat log-probabilities of a choice or chunk. */
+export interface ChatChoiceLogprobs {
+  /** One entry per generated token. */
+  readonly content: readonly ChatTokenLogprob[];
+  /** Always null (no refusals). */
+  readonly refusal: null;
+}
+
+/** A chat completion. */
+export interface ChatCompletion {
+  /** `chatcmpl-…`. */
+  readonly id: string;
+  /** Always `chat.completion`. */
+  readonly object: 'chat.completion';
+  /** Unix seconds. */
+  readonly created: number;
+  /** The model that answered. */
+  readonly model: string;
+  /** The choices. */
+  readonly choices: readonly {
+    readonly index: number;
+    readonly message: { readonly role: 'assistant'; readonly content: string; readonly refusal: null };
+    readonly logprobs: ChatChoiceLogprobs | null;
+    readonly finish_reason: OpenAIFinishReason;
+  }[];
+  /** Token counts. */
+  readonly usage: OpenAIUsage;
+}
+
+/** One streamed chunk of a chat completion. */
+export interface ChatCompletionChunk {
+  /** Same for every chunk of a completion. */
+  readonly id: string;
+  /** Always `chat.completion.chunk`. */
+  readonly object: 'chat.completion.chunk';
+  /** Unix seconds. */
+  readonly created: number;
+  /** The model. */
+  readonly model: string;
+  /** Deltas (empty in the usage chunk). */
+  readonly choices: readonly {
+    readonly index: number;
+    readonly delta: { readonly role?: 'assistant'; readonly content?: string };
+    readonly logprobs: ChatChoiceLogprobs | null;
+    readonly finish_reason: OpenAIFinishReason | null;
+  }[];
+  /** Null, except in the last chunk when `stream_options.include_usage` was set. */
+  readonly usage?: OpenAIUsage | null;
+}
+
+/** Log-probabilities of a text completion. */
+export interface CompletionLogprobs {
+  /** Token texts. */
+  readonly tokens: string[];
+  /** Their log-probabilities. */
+  readonly token_logprobs: number[];
+  /** Per position, the most likely token texts and their log-probabilities. */
+  readonly top_logprobs: Record<string, number>[];
+  /** Character offset of each token in the choice's text. */
+  readonly text_offset: number[];
+}
+
+/** A text completion, or one streamed chunk of it (the same object). */
+export interface Completion {
+  /** `cmpl-…`. */
+  readonly id: string;
+  /** Always `text_completion`. */
+  readonly object: 'text_completion';
+  /** Unix seconds. */
+  readonly created: number;
+  /** The model. */
+  readonly model: string;
+  /** The choices (deltas when streamed). */
+  readonly choices: readonly {
+    readonly index: number;
+    readonly text: string;
+    readonly logprobs: CompletionLogprobs | null;
+    readonly finish_reason: OpenAIFinishReason | null;
+  }[];
+  /** Token counts (null in streamed chunks but the last with `include_usage`). */
+  readonly usage?: OpenAIUsage | null;
+}
+
+/** `GET /v1/models`. */
+export interface OpenAIModelList {
+  /** Always `list`. */
+  readonly object: 'list';
+  /** The models. */
+  readonly data: readonly { id: string; object: 'model'; created: number; owned_by: string }[];
+}
+
+/** The error body OpenAI returns (and the HTTP status to send it with). */
+export interface OpenAIErrorResponse {
+  /** HTTP status. */
+  readonly status: number;
+  /** The JSON body. */
+  readonly body: {
+    readonly error: {
+      readonly message: string;
+      readonly type: string;
+      readonly param: string | null;
+      readonly code: string | null;
+    };
+  };
+}

@@ -1,0 +1,176 @@
+import type { Backend, KeyValueCache } from '@strata/core';
+import type { CompleteModel } from '@strata/models';
+import { cacheCapacity } from '../cache/layer-caches.js';
+import { finishStep, transformAndRelease } from '../generation/local-executor.js';
+import type { StepExecutor, StepRow, StepRowResult } from './step-executor.js';
+
+/** Options of {@link PerSequenceStepExecutor}. */
+export interface PerSequenceStepExecutorOptions {
+  /** Tokens one sequence may hold. */
+  readonly contextLength: number;
+  /** Most ids per row; sliding-window ring caches are sized for it. Must be a multiple of `pageSize`. */
+  readonly chunkSize: number;
+  /** Tokens per page. */
+  readonly pageSize: number;
+  /** Numerics of the caches (default `'f32'`). */
+  readonly cacheType?: 'f32' | 'f16';
+}
+
+interface SequenceStorage {
+  caches: KeyValueCache[];
+  /** Rows of the full-attention layers' caches. */
+  capacity: number;
+}
+
+/**
+ * The step executor for today's backends, whose `attention`/`writeKeyValues` take one contiguous cache per layer: each
+ * running sequence keeps contiguous caches holding exactly its pages (full-attention layers: `pages · pageSize` rows,
+ * grown by a device copy when the scheduler hands it more pages; sliding-window layers: a fixed ring), and a step runs
+ * the rows one after another through the model's forward. Prefix-cache pages are kept as separate page tensors and
+ * copied into a sequence's caches when it adopts them. A paged executor (attention through the page table, all rows
+ * in one forward) replaces this class without changing the scheduler.
+ */
+export class PerSequenceStepExecutor implements StepExecutor {
+  /** {@link StepExecutor.vocabularySize}. */
+  readonly vocabularySize: number;
+  /** {@link StepExecutor.contextLength}. */
+  readonly contextLength: number;
+  /** {@link StepExecutor.chunkSize}. */
+  readonly chunkSize: number;
+  /** {@link StepExecutor.pageSize}. */
+  readonly pageSize: number;
+  /** {@link StepExecutor.bytesPerPage}: `pageSize` rows of f32 keys and values for every layer. */
+  readonly bytesPerPage: number;
+  /** {@link StepExecutor.sharesPages}: false, each sequence's caches are its own contiguous tensors. */
+  readonly sharesPages = false;
+  private readonly precision: 'f32' | 'f16';
+  private readonly storage = new Map<number, SequenceStorage>();
+  private readonly cachedPages = new Map<number, KeyValueCache[]>();
+
+  /** An executor over `model` (already on `backend`). */
+  constructor(
+    private readonly model: CompleteModel,
+    private readonly backend: Backend,
+    options: PerSequenceStepExecutorOptions,
+  ) {
+    this.vocabularySize = model.vocabularySize;
+    this.contextLength = options.contextLength;
+    this.chunkSize = options.chunkSize;
+    this.pageSize = options.pageSize;
+    this.precision = options.cacheType ?? 'f32';
+    this.bytesPerPage = model.cacheSpecs.reduce((sum, spec) => sum + 2 * 4 * spec.keyValueWidth * this.pageSize, 0);
+  }
+
+  /** {@link StepExecutor.step}: the rows run one after another, each through the whole model. */
+  async step(rows: readonly StepRow[]): Promise<StepRowResult[]> {
+    const results: StepRowResult[] = [];
+    const { backend, model } = this;
+    for (const row of rows) {
+      const caches = this.cachesOf(row.sequence, row.pages.length);
+      const ids = backend.upload(row.ids, [row.ids.length]);
+      const embedded = model.embed(ids);
+      backend.dispose(ids);
+      const hidden = transformAndRelease(backend, embedded, (input) =>
+        model.transform(input, { backend, firstPosition: row.firstPosition, caches }),
+      );
+      results.push(await finishStep(backend, hidden, (last) => model.lmHead(last), row));
+    }
+    return results;
+  }
+
+  /** {@link StepExecutor.savePage}: the page's rows are copied out of the sequence's caches (ring wrap included). */
+  savePage(sequence: number, pageIndex: number, pages: readonly number[], page: number): void {
+    const { pageSize } = this;
+    const caches = this.cachesOf(sequence, pages.length);
+    const first = pageIndex * pageSize;
+    const copies = caches.map((cache, layer) => {
+      const width = this.model.cacheSpecs[layer]!.keyValueWidth;
+      const target = this.emptyCache(pageSize, width);
+      const capacity = cache.keys.shape[0]!;
+      const start = first % capacity;
+      const head = Math.min(pageSize, capacity - start);
+      this.copyRows(cache, start, head, target, 0);
+      if (head < pageSize) this.copyRows(cache, 0, pageSize - head, target, head);
+      return target;
+    });
+    this.releasePage(page);
+    this.cachedPages.set(page, copies);
+  }
+
+  /** {@link StepExecutor.loadPage}: the cached page's rows are written at the page's positions. */
+  loadPage(sequence: number, pageIndex: number, pages: readonly number[], page: number): void {
+    const source = this.cachedPages.get(page);
+    if (source === undefined) return;
+    const caches = this.cachesOf(sequence, pages.length);
+    caches.forEach((cache, layer) => {
+      const from = source[layer]!;
+      this.backend.writeKeyValues(cache, from.keys, from.values, pageIndex * this.pageSize);
+    });
+  }
+
+  /** {@link StepExecutor.release}. */
+  release(sequence: number): void {
+    const storage = this.storage.get(sequence);
+    if (storage === undefined) return;
+    this.storage.delete(sequence);
+    this.disposeCaches(storage.caches);
+  }
+
+  /** {@link StepExecutor.releasePage}. */
+  releasePage(page: number): void {
+    const caches = this.cachedPages.get(page);
+    if (caches === undefined) return;
+    this.cachedPages.delete(page);
+    this.disposeCaches(caches);
+  }
+
+  /** {@link StepExecutor.dispose}. */
+  async dispose(): Promise<void> {
+    for (const sequence of [...this.storage.keys()]) this.release(sequence);
+    for (const page of [...this.cachedPages.keys()]) this.releasePage(page);
+  }
+
+  /** The sequence's caches, allocated or grown to hold `pageCount` pages. */
+  private cachesOf(sequence: number, pageCount: number): KeyValueCache[] {
+    const capacity = pageCount * this.pageSize;
+    const existing = this.storage.get(sequence);
+    if (existing !== undefined && existing.capacity >= capacity) return existing.caches;
+    const caches = this.model.cacheSpecs.map((spec, layer) => {
+      const old = existing?.caches[layer];
+      if (spec.window !== undefined && old !== undefined) return old;
+      const rows = spec.window === undefined ? capacity : cacheCapacity(spec, this.contextLength, this.chunkSize);
+      const cache = this.emptyCache(rows, spec.keyValueWidth);
+      if (old !== undefined) {
+        this.copyRows(old, 0, existing!.capacity, cache, 0);
+        this.disposeCaches([old]);
+      }
+      return cache;
+    });
+    this.storage.set(sequence, { caches, capacity });
+    return caches;
+  }
+
+  private emptyCache(rows: number, width: number): KeyValueCache {
+    return {
+      keys: this.backend.zeros([rows, width]),
+      values: this.backend.zeros([rows, width]),
+      ...(this.precision === 'f16' ? { precision: this.precision } : {}),
+    };
+  }
+
+  /** Copies rows `[start, start + count)` of `source` into `target` at position `at` (values already rounded). */
+  private copyRows(source: KeyValueCache, start: number, count: number, target: KeyValueCache, at: number): void {
+    const keys = this.backend.sliceRows(source.keys, start, count);
+    const values = this.backend.sliceRows(source.values, start, count);
+    this.backend.writeKeyValues(target, keys, values, at);
+    this.backend.dispose(keys);
+    this.backend.dispose(values);
+  }
+
+  private disposeCaches(caches: readonly KeyValueCache[]): void {
+    for (const cache of caches) {
+      this.backend.dispose(cache.keys);
+      this.backend.dispose(cache.values);
+    }
+  }
+}

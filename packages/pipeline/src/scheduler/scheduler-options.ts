@@ -1,0 +1,124 @@
+import { StrataError } from '@strata/core';
+import type { PrefixCacheCounters } from './prefix-cache.js';
+import type { PipelineChatTemplate, PipelineTokenizer } from '../text/tokenizer.js';
+import type { StepExecutor } from './step-executor.js';
+
+/** Limits of a {@link Scheduler}. */
+export interface SchedulerOptions {
+  /** Sequences running at once (`--parallel`); default 4. */
+  readonly parallel?: number;
+  /** Sequences that may wait for a free slot; a request beyond it is refused. Default 64. */
+  readonly maxWaiting?: number;
+  /**
+   * Bytes of KV memory (`--kv-budget`): the pool of pages every sequence and the prefix cache draw from. Default: room
+   * for `parallel` full contexts.
+   */
+  readonly kvCacheBytes?: number;
+  /** Tokens one step feeds at most (decode tokens first, then prefill chunks); default the executor's chunk size. */
+  readonly stepTokenBudget?: number;
+  /** Share page-aligned prompt prefixes between requests (default true). */
+  readonly prefixCache?: boolean;
+  /** Called after every engine step (metrics: a step-time histogram). */
+  readonly onStep?: (report: StepReport) => void;
+}
+
+/** {@link SchedulerOptions} checked, with defaults, and the page count of the budget. */
+export interface ResolvedSchedulerOptions {
+  /** Running sequences at most. */
+  readonly parallel: number;
+  /** Waiting sequences at most. */
+  readonly maxWaiting: number;
+  /** Pages of the budget. */
+  readonly totalPages: number;
+  /** Tokens per step at most. */
+  readonly stepTokenBudget: number;
+  /** Whether prefixes are cached. */
+  readonly prefixCache: boolean;
+  /** The step callback. */
+  readonly onStep: ((report: StepReport) => void) | undefined;
+}
+
+/** Gauges and counters of a scheduler. */
+export interface SchedulerMetrics {
+  /** Sequences waiting for a slot (or for pages). */
+  readonly waiting: number;
+  /** Sequences running. */
+  readonly running: number;
+  /** Pages of the KV budget. */
+  readonly totalPages: number;
+  /** Pages held by sequences and cached prefixes. */
+  readonly usedPages: number;
+  /** Pages free. */
+  readonly freePages: number;
+  /** Bytes of one page. */
+  readonly bytesPerPage: number;
+  /** Prefix-cache counters. */
+  readonly prefixCache: PrefixCacheCounters;
+  /** Prompt tokens computed (cached ones not counted). */
+  readonly promptTokens: number;
+  /** Tokens generated. */
+  readonly generatedTokens: number;
+  /** Times a sequence was preempted. */
+  readonly preemptions: number;
+  /** Engine steps run. */
+  readonly steps: number;
+  /** Requests accepted. */
+  readonly requests: number;
+}
+
+function positiveInteger(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 1) {
+    throw new StrataError('INVALID_ARGUMENT', `${name} is ${value}; it must be an integer ≥ 1.`, {
+      details: { [name]: value },
+    });
+  }
+  return value;
+}
+
+/** Checks scheduler options against the executor and fills in the defaults. */
+export function resolveSchedulerOptions(options: SchedulerOptions, executor: StepExecutor): ResolvedSchedulerOptions {
+  const parallel = positiveInteger('parallel', options.parallel, 4);
+  const maxWaiting = positiveInteger('maxWaiting', options.maxWaiting, 64);
+  const stepTokenBudget = positiveInteger('stepTokenBudget', options.stepTokenBudget, executor.chunkSize);
+  const pagesPerContext = Math.ceil(executor.contextLength / executor.pageSize);
+  const bytes = options.kvCacheBytes ?? parallel * pagesPerContext * executor.bytesPerPage;
+  const totalPages = Math.floor(bytes / executor.bytesPerPage);
+  if (!Number.isFinite(bytes) || totalPages < 1) {
+    throw new StrataError(
+      'INVALID_ARGUMENT',
+      `kvCacheBytes is ${bytes}; one page of ${executor.pageSize} tokens takes ${executor.bytesPerPage} bytes, so give at least that.`,
+      { details: { kvCacheBytes: bytes, bytesPerPage: executor.bytesPerPage } },
+    );
+  }
+  return {
+    parallel,
+    maxWaiting,
+    totalPages,
+    stepTokenBudget,
+    prefixCache: options.prefixCache ?? true,
+    onStep: options.onStep,
+  };
+}
+
+/** What one engine step did, for metrics (see {@link SchedulerOptions.onStep}). */
+export interface StepReport {
+  /** Wall time of the step (pages, forward, read-back), in milliseconds. */
+  readonly milliseconds: number;
+  /** Rows (sequences) in the step. */
+  readonly rows: number;
+  /** Tokens fed in the step (prefill chunks and decode tokens). */
+  readonly tokens: number;
+}
+
+/** What a scheduler runs on. */
+export interface SchedulerParts {
+  /** Runs the engine steps and owns the pages' storage. */
+  readonly executor: StepExecutor;
+  /** Text ↔ ids, end-of-generation ids, streamed decoding. */
+  readonly tokenizer: PipelineTokenizer;
+  /** The chat template, when the model has one (needed by `chat`). */
+  readonly chatTemplate?: PipelineChatTemplate;
+  /** Called once the scheduler closed (a loader passes the model's `dispose`). */
+  readonly onClose?: () => void;
+}

@@ -1,0 +1,136 @@
+/**
+ * Load generator for `strata serve`: starts a server in a child process on a loopback port (or uses `--url`), measures
+ * each prompt alone first (greedy), then runs N concurrent streaming clients for a bounded time and prints requests
+ * done, lost (errors or streams without a finish), mixed outputs (a streamed text that differs from the same prompt
+ * alone), time to first token and inter-token latency p50/p99, and aggregate generated tokens per second.
+ *
+ *   pnpm bench:serve [MODEL] [--clients 8] [--seconds 60] [--max-tokens 32] [--parallel N] [--ctx 256] [--url URL]
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import OpenAI from 'openai';
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    clients: { type: 'string', default: '8' },
+    seconds: { type: 'string', default: '60' },
+    'max-tokens': { type: 'string', default: '32' },
+    parallel: { type: 'string' },
+    ctx: { type: 'string', default: '256' },
+    backend: { type: 'string', default: 'cpu' },
+    url: { type: 'string' },
+  },
+});
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+const model = positionals[0] ?? `${root}../shared/fixtures/models/llama/model-f32.gguf`;
+const clients = Number(values.clients);
+const seconds = Number(values.seconds);
+const maxTokens = Number(values['max-tokens']);
+
+async function startChild(): Promise<{ url: string; child: ChildProcess }> {
+  // The CLI runs in a node process of its own (no package-manager wrapper), so SIGINT reaches it directly.
+  const args = ['--model', `bench=${model}`, '--port', '0', '--backend', values.backend!, '--ctx', values.ctx!];
+  args.push('--parallel', values.parallel ?? String(clients));
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', '--conditions=@strata/source', 'apps/cli/src/main.ts', 'serve', ...args],
+    // The child resolves its own tsconfig (tsx passes this one's down through the environment, relative to here).
+    { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, TSX_TSCONFIG_PATH: undefined } },
+  );
+  const url = await new Promise<string>((resolve, reject) => {
+    let text = '';
+    child.stdout!.on('data', (data: Buffer) => {
+      text += data.toString();
+      const match = /on (http:\/\/\S+) /.exec(text);
+      if (match !== null) resolve(match[1]!);
+    });
+    child.once('exit', (code) => reject(new Error(`the server exited with code ${code}`)));
+  });
+  return { url, child };
+}
+
+function percentile(values: readonly number[], fraction: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))]!;
+}
+
+const { url, child } = values.url === undefined ? await startChild() : { url: values.url, child: undefined };
+const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'unused', maxRetries: 0, timeout: 600_000 });
+const modelName = (await client.models.list()).data[0]!.id;
+const prompts = Array.from({ length: 16 }, (_, index) => `Story ${index}: the llama number ${index * 7} walked`);
+
+// Each prompt alone, one request at a time: the reference every concurrent output must equal.
+const reference = new Map<string, string>();
+for (const prompt of prompts) {
+  const reply = await client.completions.create({ model: modelName, prompt, temperature: 0, max_tokens: maxTokens });
+  reference.set(prompt, reply.choices[0]!.text);
+}
+
+let done = 0;
+let lost = 0;
+let mixed = 0;
+let tokens = 0;
+const firstTokenMs: number[] = [];
+const interTokenMs: number[] = [];
+const started = performance.now();
+const deadline = started + seconds * 1000;
+
+async function runClient(index: number): Promise<void> {
+  for (let round = 0; performance.now() < deadline; round++) {
+    const prompt = prompts[(index * 5 + round) % prompts.length]!;
+    const sent = performance.now();
+    let last = sent;
+    let text = '';
+    let finished = false;
+    try {
+      const stream = await client.completions.create({
+        model: modelName,
+        prompt,
+        temperature: 0,
+        max_tokens: maxTokens,
+        stream: true,
+        stream_options: { include_usage: true },
+      });
+      for await (const chunk of stream) {
+        const choice = chunk.choices[0];
+        if (choice !== undefined && choice.text.length > 0) {
+          const now = performance.now();
+          if (text.length === 0) firstTokenMs.push(now - sent);
+          else interTokenMs.push(now - last);
+          last = now;
+          text += choice.text;
+        }
+        if (choice?.finish_reason) finished = true;
+        if (chunk.usage) tokens += chunk.usage.completion_tokens;
+      }
+    } catch (error) {
+      process.stderr.write(`client ${index}: ${(error as Error).message}\n`);
+    }
+    if (!finished) lost++;
+    else {
+      done++;
+      if (text !== reference.get(prompt)) mixed++;
+    }
+  }
+}
+
+await Promise.all(Array.from({ length: clients }, (_, index) => runClient(index)));
+const elapsed = (performance.now() - started) / 1000;
+const format = (value: number) => value.toFixed(1);
+console.log(
+  `strata serve load: ${clients} streaming clients for ${format(elapsed)} s, max_tokens ${maxTokens}, model ${model}`,
+);
+console.log(`requests done ${done} · lost ${lost} · mixed outputs ${mixed}`);
+console.log(`TTFT p50 ${format(percentile(firstTokenMs, 0.5))} ms · p99 ${format(percentile(firstTokenMs, 0.99))} ms`);
+console.log(
+  `inter-token p50 ${format(percentile(interTokenMs, 0.5))} ms · p99 ${format(percentile(interTokenMs, 0.99))} ms`,
+);
+console.log(`aggregate ${format(tokens / elapsed)} generated tokens/s (${tokens} tokens)`);
+if (child !== undefined) {
+  child.kill('SIGINT');
+  await new Promise((resolve) => child.once('exit', resolve));
+}
+process.exitCode = lost > 0 || mixed > 0 ? 1 : 0;
