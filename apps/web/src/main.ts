@@ -2,8 +2,11 @@
  * The page: pick a model, watch it load, then complete a prompt or chat with it. The model runs in a worker
  * (`worker.ts`) on WebGPU; this file only wires the DOM of `index.html` to a {@link ModelClient}.
  */
-import type { ChatMessage } from '@strata/pipeline';
+import { isModelUrl, resolveModelUrl } from '@strata/loaders';
+import { ChatPanel } from './chat-panel.js';
 import { describeProgress, formatBytes, formatStats, parseTokenIds } from './format.js';
+import { acceptDroppedFiles, describeDownload, LAST_MODEL_KEY, renderCacheList } from './model-library.js';
+import { rememberSettings } from './settings.js';
 import { ModelClient, type StreamedDelta, WorkerError } from './model-client.js';
 import type { ModelInfo, RequestOptions, RequestResult } from './protocol.js';
 
@@ -15,6 +18,13 @@ function element<T extends HTMLElement>(id: string): T {
 
 const ui = {
   gpuStatus: element<HTMLSpanElement>('gpu-status'),
+  modelPanel: element<HTMLElement>('model-panel'),
+  urlForm: element<HTMLFormElement>('url-form'),
+  modelUrl: element<HTMLInputElement>('model-url'),
+  loadUrl: element<HTMLButtonElement>('load-url'),
+  urlError: element<HTMLParagraphElement>('url-error'),
+  cachedModels: element<HTMLUListElement>('cached-models'),
+  cacheTotal: element<HTMLSpanElement>('cache-total'),
   ggufInput: element<HTMLInputElement>('gguf-input'),
   folderInput: element<HTMLInputElement>('folder-input'),
   contextLength: element<HTMLInputElement>('context-length'),
@@ -30,6 +40,11 @@ const ui = {
   promptIds: element<HTMLInputElement>('prompt-ids'),
   chatLog: element<HTMLOListElement>('chat-log'),
   chatInput: element<HTMLTextAreaElement>('chat-input'),
+  systemPrompt: element<HTMLTextAreaElement>('system-prompt'),
+  chatList: element<HTMLUListElement>('chat-list'),
+  chatError: element<HTMLParagraphElement>('chat-error'),
+  contextMeter: element<HTMLMeterElement>('context-meter'),
+  contextText: element<HTMLSpanElement>('context-text'),
   maxTokens: element<HTMLInputElement>('max-tokens'),
   temperature: element<HTMLInputElement>('temperature'),
   topK: element<HTMLInputElement>('top-k'),
@@ -47,10 +62,30 @@ const ui = {
 };
 
 const client = new ModelClient();
+const chat = new ChatPanel(
+  {
+    log: ui.chatLog,
+    input: ui.chatInput,
+    systemPrompt: ui.systemPrompt,
+    chatList: ui.chatList,
+    meter: ui.contextMeter,
+    meterText: ui.contextText,
+    error: ui.chatError,
+    stats: ui.stats,
+    tokenIds: ui.tokenIds,
+  },
+  client,
+  {
+    requestOptions: () => requestOptions(),
+    setBusy: (value) => {
+      busy = value;
+      refreshControls();
+    },
+  },
+);
 let model: ModelInfo | undefined;
 let busy = false;
 let mode: 'complete' | 'chat' = 'complete';
-const conversation: ChatMessage[] = [];
 
 function showError(error: unknown): void {
   const code = (error as { code?: unknown }).code;
@@ -74,6 +109,7 @@ function refreshControls(): void {
   ui.tabChat.title = ready && !model?.hasChatTemplate ? 'This model has no chat template.' : '';
   ui.ggufInput.disabled = busy;
   ui.folderInput.disabled = busy;
+  ui.loadUrl.disabled = busy;
 }
 
 function showModelInfo(info: ModelInfo): void {
@@ -81,7 +117,17 @@ function showModelInfo(info: ModelInfo): void {
     ['model', info.name],
     ['architecture', `${info.architecture} (${info.format === 'gguf' ? 'GGUF' : 'Hugging Face safetensors'})`],
     ['weights', `${formatBytes(info.bytes)} in ${info.tensors} tensors`],
-    ['context', `${info.contextLength} tokens`],
+    ['context', `${info.contextLength} tokens (the model's limit: ${info.maxContextLength})`],
+    [
+      'from',
+      info.from === 'cache'
+        ? "this browser's storage (no download)"
+        : info.from === 'disk'
+          ? 'your disk'
+          : info.from === 'uncached'
+            ? 'the network (storage full: not kept)'
+            : 'the network, kept in this browser',
+    ],
     ['vocabulary', `${info.vocabularySize} tokens`],
     ['chat template', info.hasChatTemplate ? 'yes' : 'none (completion only)'],
     ['adapter', info.adapter],
@@ -100,6 +146,80 @@ function showModelInfo(info: ModelInfo): void {
 
 async function loadFiles(files: readonly File[]): Promise<void> {
   if (files.length === 0) return;
+  await runLoad(undefined, (contextLength, onProgress, onWarmUp) =>
+    client.load(files, contextLength, onProgress, onWarmUp),
+  );
+}
+
+/** Shows an error next to the URL field (where a URL load's failures belong). */
+function showUrlError(error: unknown): void {
+  const code = (error as { code?: unknown }).code;
+  const message = error instanceof Error ? error.message : String(error);
+  ui.urlError.textContent = typeof code === 'string' ? `${code}: ${message}` : message;
+  ui.urlError.hidden = false;
+}
+
+async function refreshCacheList(): Promise<void> {
+  const { entries, totalBytes } = await client.listCache();
+  ui.cacheTotal.textContent = `(${formatBytes(totalBytes)})`;
+  renderCacheList(ui.cachedModels, entries, {
+    load: (url) => {
+      ui.modelUrl.value = url;
+      void loadUrl(url);
+    },
+    remove: async (url) => {
+      try {
+        await client.deleteCached(url);
+        if (localStorage.getItem(LAST_MODEL_KEY) === url) localStorage.removeItem(LAST_MODEL_KEY);
+        await refreshCacheList();
+      } catch (error) {
+        showUrlError(error);
+      }
+    },
+  });
+}
+
+async function loadUrl(text: string): Promise<void> {
+  ui.urlError.hidden = true;
+  const url = text.trim();
+  try {
+    if (!isModelUrl(url)) resolveModelUrl(url); // throws INVALID_ARGUMENT with what to type
+  } catch (error) {
+    showUrlError(error);
+    return;
+  }
+  let download = '';
+  const loaded = await runLoad(url, (contextLength, onProgress, onWarmUp) =>
+    client.loadUrl(url, contextLength, {
+      onDownload: (progress) => {
+        const { fraction, text: line } = describeDownload(progress);
+        download = line;
+        ui.loadProgress.value = fraction;
+        ui.loadStatus.textContent = line;
+      },
+      onProgress: (progress) => {
+        onProgress(progress);
+        if (download !== '') ui.loadStatus.textContent += ` · ${download}`;
+      },
+      onWarmUp,
+    }),
+  );
+  if (loaded) {
+    localStorage.setItem(LAST_MODEL_KEY, url);
+    // Ask the browser not to evict the downloaded model under storage pressure (it may say no; nothing breaks then).
+    void navigator.storage?.persist?.().catch(() => false);
+  }
+  await refreshCacheList().catch(showUrlError);
+}
+
+async function runLoad(
+  url: string | undefined,
+  start: (
+    contextLength: number,
+    onProgress: (progress: Parameters<typeof describeProgress>[0]) => void,
+    onWarmUp: () => void,
+  ) => Promise<ModelInfo>,
+): Promise<boolean> {
   clearError();
   const previous = model;
   model = undefined;
@@ -112,8 +232,7 @@ async function loadFiles(files: readonly File[]): Promise<void> {
   ui.loadStatus.dataset.state = 'loading';
   try {
     const contextLength = Math.max(16, Math.floor(Number(ui.contextLength.value) || 4096));
-    const info = await client.load(
-      files,
+    const info = await start(
       contextLength,
       (progress) => {
         const { fraction, text } = describeProgress(progress);
@@ -127,16 +246,22 @@ async function loadFiles(files: readonly File[]): Promise<void> {
     );
     model = info;
     ui.loadProgress.value = 1;
-    ui.loadStatus.textContent = `Loaded in ${(info.loadMs / 1000).toFixed(2)} s; kernels compiled in ${(info.warmUpMs / 1000).toFixed(2)} s.`;
+    const ahead = info.kernelsCompiledAhead > 0 ? ` (${info.kernelsCompiledAhead} compiled ahead while loading)` : '';
+    ui.loadStatus.textContent = `Loaded in ${(info.loadMs / 1000).toFixed(2)} s; kernels compiled in ${(info.warmUpMs / 1000).toFixed(2)} s${ahead}.`;
     ui.loadStatus.dataset.state = 'loaded';
+    ui.loadStatus.dataset.from = info.from ?? '';
+    ui.contextLength.max = String(info.maxContextLength);
+    ui.contextLength.value = String(info.contextLength);
     showModelInfo(info);
-    resetConversation();
+    chat.setContextLength(info.contextLength);
+    return true;
   } catch (error) {
-    showError(error);
+    if (url === undefined) showError(error);
+    else showUrlError(error);
     if (previous !== undefined && error instanceof WorkerError && error.modelKept) {
       model = previous;
       ui.loadProgress.value = 1;
-      ui.loadStatus.textContent = `The picked files could not be opened; ${previous.name} is still loaded.`;
+      ui.loadStatus.textContent = `${url === undefined ? 'The picked files' : 'That URL'} could not be opened; ${previous.name} is still loaded.`;
       ui.loadStatus.dataset.state = 'loaded';
       showModelInfo(previous);
     } else {
@@ -144,6 +269,7 @@ async function loadFiles(files: readonly File[]): Promise<void> {
       ui.loadStatus.textContent = 'Loading failed.';
       ui.loadStatus.dataset.state = 'failed';
     }
+    return false;
   } finally {
     busy = false;
     refreshControls();
@@ -232,35 +358,6 @@ async function complete(): Promise<void> {
   await streamInto(ui.output, (onDelta) => client.generate(prompt, requestOptions(), onDelta));
 }
 
-function addChatMessage(role: 'user' | 'assistant', content: string): HTMLLIElement {
-  const item = document.createElement('li');
-  item.dataset.role = role;
-  item.textContent = content;
-  ui.chatLog.append(item);
-  return item;
-}
-
-async function sendChat(): Promise<void> {
-  const content = ui.chatInput.value.trim();
-  if (content === '') return;
-  ui.chatInput.value = '';
-  conversation.push({ role: 'user', content });
-  addChatMessage('user', content);
-  const reply = addChatMessage('assistant', '');
-  const result = await streamInto(reply, (onDelta) => client.chat([...conversation], requestOptions(), onDelta));
-  if (result === undefined) {
-    conversation.pop();
-    reply.remove();
-    return;
-  }
-  conversation.push({ role: 'assistant', content: result.text });
-}
-
-function resetConversation(): void {
-  conversation.length = 0;
-  ui.chatLog.replaceChildren();
-}
-
 function selectMode(next: 'complete' | 'chat'): void {
   mode = next;
   ui.tabComplete.setAttribute('aria-selected', String(next === 'complete'));
@@ -285,21 +382,46 @@ async function checkWebGpu(): Promise<void> {
   }
   ui.gpuStatus.textContent = 'WebGPU ready';
   ui.gpuStatus.dataset.state = 'ok';
+  await refreshCacheList().catch(showUrlError);
+  // The last model loaded by URL comes back after a reload, from this browser's storage.
+  const last = localStorage.getItem(LAST_MODEL_KEY);
+  if (last !== null && model === undefined && !busy) {
+    ui.modelUrl.value = last;
+    await loadUrl(last);
+  }
 }
 
+ui.urlForm.addEventListener('submit', (event) => {
+  event.preventDefault();
+  if (!busy) void loadUrl(ui.modelUrl.value);
+});
+acceptDroppedFiles(ui.modelPanel, (files) => {
+  if (!busy) void loadFiles(files);
+});
 ui.ggufInput.addEventListener('change', () => loadFiles(Array.from(ui.ggufInput.files ?? [])));
 ui.folderInput.addEventListener('change', () => loadFiles(Array.from(ui.folderInput.files ?? [])));
 ui.tabComplete.addEventListener('click', () => selectMode('complete'));
 ui.tabChat.addEventListener('click', () => selectMode('chat'));
-ui.generate.addEventListener('click', () => (mode === 'chat' ? sendChat() : complete()));
+ui.generate.addEventListener('click', () => (mode === 'chat' ? chat.send() : complete()));
 ui.stop.addEventListener('click', () => client.stop());
-ui.newChat.addEventListener('click', () => resetConversation());
+ui.newChat.addEventListener('click', () => chat.startNew());
 ui.chatInput.addEventListener('keydown', (event) => {
   if (event.key === 'Enter' && !event.shiftKey && !ui.generate.disabled) {
     event.preventDefault();
-    void sendChat();
+    void chat.send();
   }
 });
+rememberSettings([
+  ui.maxTokens,
+  ui.temperature,
+  ui.topK,
+  ui.topP,
+  ui.seed,
+  ui.contextLength,
+  ui.systemPrompt,
+  ui.showProbabilities,
+]);
 selectMode('complete');
+void chat.restore();
 refreshControls();
 void checkWebGpu();

@@ -1,4 +1,6 @@
+import type { CachedEntry, CacheProgress } from '@strata/loaders';
 import type { ChatMessage, FinishReason, GenerationStats, LoadProgress } from '@strata/pipeline';
+import type { ChatCompletionChunk, ChatCompletionRequest } from './chat-completions.js';
 
 /** Sampling and length options the page sends with a request. */
 export interface RequestOptions {
@@ -16,6 +18,12 @@ export interface RequestOptions {
 /** What the page asks of the model worker. */
 export type WorkerRequest =
   | { readonly type: 'load'; readonly files: readonly File[]; readonly contextLength: number }
+  /** Loads a model by URL (`https://…/model.gguf`, a Hugging Face folder, `hf://…`) through the browser's model cache. */
+  | { readonly type: 'load-url'; readonly url: string; readonly contextLength: number }
+  /** Asks for the cached files (answered by a `cache` event). */
+  | { readonly type: 'cache-list' }
+  /** Deletes a cached file and what was kept beside it (its kernel list); answered by a `cache` event. */
+  | { readonly type: 'cache-delete'; readonly url: string }
   | {
       readonly type: 'generate';
       readonly id: number;
@@ -29,11 +37,21 @@ export type WorkerRequest =
       readonly messages: readonly ChatMessage[];
       readonly options: RequestOptions;
     }
+  /** An OpenAI-shaped chat completion (streamed as `chat.completion.chunk` events). */
+  | { readonly type: 'chat.completions'; readonly id: number; readonly body: ChatCompletionRequest }
   | { readonly type: 'stop' };
 
 /** What the loaded model is. */
 export interface ModelInfo {
   readonly name: string;
+  /** The URL it was loaded from (undefined for picked files). */
+  readonly url?: string;
+  /** Where the bytes came from: the cache, the network (and into the cache), or the network uncached (quota). */
+  readonly from?: 'cache' | 'network' | 'uncached' | 'disk';
+  /** The most tokens the model takes (its trained context); `contextLength` is what was allocated. */
+  readonly maxContextLength: number;
+  /** Kernels compiled ahead from the list saved by an earlier load, while the weights loaded. */
+  readonly kernelsCompiledAhead: number;
   readonly format: 'gguf' | 'huggingface';
   readonly architecture: string;
   readonly contextLength: number;
@@ -61,6 +79,8 @@ export interface RequestResult {
 export type WorkerEvent =
   | { readonly type: 'progress'; readonly progress: LoadProgress }
   | { readonly type: 'warming-up' }
+  | { readonly type: 'download'; readonly progress: CacheProgress }
+  | { readonly type: 'cache'; readonly entries: readonly CachedEntry[]; readonly totalBytes: number }
   | { readonly type: 'loaded'; readonly info: ModelInfo }
   | {
       readonly type: 'delta';
@@ -73,12 +93,15 @@ export type WorkerEvent =
       readonly alternatives?: readonly (readonly [number, number])[];
     }
   | { readonly type: 'done'; readonly id: number; readonly result: RequestResult }
+  | { readonly type: 'chat.completion.chunk'; readonly id: number; readonly chunk: ChatCompletionChunk }
   | {
       readonly type: 'error';
       /** The failed request; absent for a failed load. */
       readonly id?: number;
       readonly code: string;
       readonly message: string;
+      /** A failed cache request (`cache-list`, `cache-delete`), not a load. */
+      readonly cache?: true;
       /** A failed load: whether the previously loaded model is still loaded (the new files could not be opened). */
       readonly modelKept?: boolean;
     };

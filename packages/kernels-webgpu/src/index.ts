@@ -2,6 +2,8 @@
 export { createWebGpuBackend, WebGpuBackend, type WebGpuBackendOptions } from './webgpu-backend.js';
 export type { DeviceOptions, GpuFeatures } from './device/acquire-device.js';
 export { GpuRuntime } from './runtime/runtime.js';
+export type { KernelManifest, KernelManifestEntry } from './runtime/pipeline-cache.js';
+export { compileKernelsAhead, kernelManifest, parseKernelManifest } from './runtime/kernel-warm-up.js';
 export { GpuTensor } from './tensor/gpu-tensor.js';
 export { GpuWeight, type WeightChunk } from './weights/gpu-weight.js';
 export { type ShaderSpec, type StorageAccess, Uniforms, linearGrid, MAX_UNIFORM_BYTES } from './runtime/shader.js';

@@ -5,6 +5,20 @@ export { type UrlSourceOptions, urlSource } from './byte-source/url-source.js';
 export { type DirectorySource, sourcesDirectory } from './byte-source/directory-source.js';
 export { blobsDirectory, type UrlDirectoryOptions, urlDirectory } from './byte-source/remote-directory.js';
 export { closeNames } from './close-names.js';
+export type { CacheRecord, CacheWriter, ModelCacheStore } from './cache/cache-store.js';
+export type { CacheProgress } from './cache/cache-download.js';
+export {
+  type CachedEntry,
+  type CachedSource,
+  type CacheOpenOptions,
+  ModelCache,
+  type ModelCacheOptions,
+} from './cache/model-cache.js';
+export { cacheApiStore } from './cache/cache-api-store.js';
+export { canWriteOpfs, opfsCacheStore } from './cache/opfs-cache-store.js';
+export { browserCacheStore, browserModelCache } from './cache/browser-model-cache.js';
+export { HUGGING_FACE_HUB, isModelUrl, type ModelUrl, resolveModelUrl } from './cache/model-url.js';
+export { type OpenedModelUrl, type OpenModelUrlOptions, openModelUrl } from './cache/open-model-url.js';
 export {
   DEFAULT_CHUNK_BYTES,
   LocatedTensorStore,

@@ -6,3 +6,4 @@
 export { directorySource, fileSource } from './node/file-source.js';
 export { openGgufFile, writeGgufFile } from './node/gguf-files.js';
 export { openModelFiles } from './node/model-files.js';
+export { defaultCacheDirectory, directoryCacheStore } from './node/directory-cache-store.js';

@@ -17,7 +17,8 @@ const USAGE = `Usage: strata chat MODEL [--system TEXT] [options]
 Interactive chat using the model's chat template. Each turn reuses the cached conversation.
 Type /help for the chat commands, /reset to start over, /exit (or Ctrl-D) to leave; Ctrl-C stops the reply being written.
 When the conversation outgrows the context (-c), the oldest turns are left out (the system message stays).
-  MODEL                  a .gguf file or a Hugging Face model directory
+  MODEL                  a .gguf file or a Hugging Face model directory,
+                         or a URL (http(s)://…, hf://owner/repo[/file.gguf]; cached in $STRATA_CACHE)
   --system TEXT          a system message
   --stats                print generation stats after each reply (stderr)
   --context-overflow drop|shift|error

@@ -13,4 +13,5 @@ export const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
   run: async () => (await import('./run.js')).runCommand,
   logits: async () => (await import('./logits.js')).logitsCommand,
   serve: async () => (await import('./serve.js')).serveCommand,
+  cache: async () => (await import('./cache.js')).cacheCommand,
 };

@@ -8,13 +8,15 @@ import {
   type ModelFiles,
   type TensorEntry,
 } from '@strata/loaders';
-import { openModelFiles } from '@strata/loaders/node';
 import type { Command, CommandOutput } from '../command.js';
+import { openModelArgument } from './model-argument.js';
 
 const USAGE = `Usage: strata inspect FILE_OR_DIRECTORY [--json] [--metadata] [--no-tensors]
 
 Prints a model's architecture, key metadata and tensor table.
-  FILE_OR_DIRECTORY  a .gguf file (the first shard of a split model opens them all) or a Hugging Face model directory
+  FILE_OR_DIRECTORY  a .gguf file (the first shard of a split model opens them all), a Hugging Face model directory,
+                     or a URL (http(s)://…, hf://owner/repo[/file.gguf]; headers are read with range
+                     requests unless the model is cached)
   --json             print one JSON object instead of text
   --metadata         also list every GGUF metadata key (arrays summarised) or the whole config.json
   --no-tensors       leave out the tensor table
@@ -194,7 +196,8 @@ export const inspectCommand: Command = {
       return 2;
     }
     const path = paths[0] as string;
-    const model = await openModelFiles(path);
+    const { files: model, completed } = await openModelArgument(path, output, { metadataOnly: true });
+    await completed;
     const report = inspectReport(path, model, {
       metadata: argv.includes('--metadata'),
       tensors: !argv.includes('--no-tensors'),

@@ -1,14 +1,15 @@
 import { parseArgs } from 'node:util';
 import { StrataError } from '@strata/core';
-import { openModelFiles } from '@strata/loaders/node';
 import { forwardLogits, loadModel } from '@strata/models';
 import type { Command, CommandOutput } from '../command.js';
 import { checkBackendName, chooseBackend } from './backend-choice.js';
+import { openModelArgument } from './model-argument.js';
 
 const USAGE = `Usage: strata logits MODEL --ids 1,2,3 [--backend cpu|webgpu]
 
 Runs the token ids through the model in one step and prints {"logits": [[…], …]} (one row per position) on stdout.
-  MODEL                  a .gguf file or a Hugging Face model directory (config.json + safetensors)
+  MODEL                  a .gguf file or a Hugging Face model directory (config.json + safetensors),
+                         or a URL (http(s)://…, hf://owner/repo[/file.gguf]; cached in $STRATA_CACHE)
   --ids IDS              comma-separated token ids
   --backend cpu|webgpu   default: webgpu on a hardware adapter, else cpu (software adapters are slower)
 Exit codes: 0 done, 2 bad arguments, 1 other failures.`;
@@ -51,10 +52,11 @@ async function run(argv: readonly string[], output: CommandOutput): Promise<numb
     output.error(`strata logits: ${(error as Error).message}\n`);
     return 2;
   }
-  const files = await openModelFiles(model);
+  const { files, completed } = await openModelArgument(model, output);
   const chosen = await chooseBackend(parsed.values.backend, output);
   try {
     const loaded = await loadModel(files, chosen.backend);
+    await completed;
     const logits = await forwardLogits(loaded, chosen.backend, ids);
     loaded.dispose();
     const rows = logits.map((row) => `[${Array.from(row, (value) => Number(value.toPrecision(9))).join(',')}]`);

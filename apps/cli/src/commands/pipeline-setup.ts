@@ -8,8 +8,10 @@ import {
   normalizeSamplingOptions,
   TextPipeline,
 } from '@strata/pipeline';
+import type { CacheProgress } from '@strata/loaders';
 import type { CommandOutput } from '../command.js';
 import { checkBackendName, chooseBackend } from './backend-choice.js';
+import { downloadLine, openModelArgument } from './model-argument.js';
 
 /** Options shared by `strata run`, `chat` and `bench`, for node:util parseArgs. */
 export const PIPELINE_OPTIONS = {
@@ -179,12 +181,18 @@ function sizeOf(bytes: number): string {
  * Loading progress on stderr: a bar redrawn in place (at most every 100 ms) when stderr is a terminal, otherwise one
  * line once loading is done (no carriage returns in logs and pipes).
  */
-export function progressBar(output: CommandOutput): (progress: LoadProgress) => void {
+export function progressBar(
+  output: CommandOutput,
+  download?: () => CacheProgress | undefined,
+): (progress: LoadProgress) => void {
   let last = 0;
   return (progress) => {
     const totals = `${sizeOf(progress.loadedBytes)}/${sizeOf(progress.totalBytes)} · ${progress.loadedTensors}/${progress.totalTensors} tensors`;
     if (output.errorIsTerminal !== true) {
-      if (progress.done) output.error(`loaded ${totals}\n`);
+      const downloading = download?.();
+      if (progress.done) {
+        output.error(`loaded ${totals}${downloading === undefined ? '' : ` · ${downloadLine(downloading)}`}\n`);
+      }
       return;
     }
     const now = performance.now();
@@ -194,8 +202,9 @@ export function progressBar(output: CommandOutput): (progress: LoadProgress) => 
     const width = 30;
     const filled = Math.round(fraction * width);
     const bar = `${'#'.repeat(filled)}${'.'.repeat(width - filled)}`;
+    const downloading = download?.();
     output.error(
-      `\rloading [${bar}] ${(fraction * 100).toFixed(0).padStart(3)}% ${totals}${progress.done ? '\n' : ''}`,
+      `\rloading [${bar}] ${(fraction * 100).toFixed(0).padStart(3)}% ${totals}${downloading === undefined ? '' : ` · ${downloadLine(downloading)}`}${progress.done ? '\n' : ''}`,
     );
   };
 }
@@ -218,13 +227,25 @@ export async function loadForCommand(
     throw error;
   }
   try {
-    const pipeline = await TextPipeline.load(model, {
+    let download: CacheProgress | undefined;
+    const opened = await openModelArgument(model, output, {
+      onDownload: (progress) => {
+        download = progress;
+      },
+    });
+    const pipeline = await TextPipeline.load(opened.files, {
       backend: chosen.backend,
-      onProgress: progressBar(output),
+      onProgress: progressBar(output, () => download),
       ...(contextLength === undefined ? {} : { contextLength }),
       ...(chunkSize === undefined ? {} : { chunkSize }),
       ...(cacheType === undefined ? {} : { cacheType }),
     });
+    try {
+      await opened.completed;
+    } catch (error) {
+      await pipeline.dispose();
+      throw error;
+    }
     return {
       pipeline,
       backendName: chosen.backend.name,

@@ -13,7 +13,8 @@ import {
 const USAGE = `Usage: strata run MODEL (-p PROMPT | -f FILE) [--json] [options]
 
 Generates a continuation of PROMPT, streaming the text to stdout; loading progress and stats go to stderr.
-  MODEL                  a .gguf file or a Hugging Face model directory
+  MODEL                  a .gguf file or a Hugging Face model directory,
+                         or a URL (http(s)://…, hf://owner/repo[/file.gguf]; cached in $STRATA_CACHE)
   -p, --prompt PROMPT    the prompt (BOS is added as the tokenizer declares)
   -f, --file FILE        read the prompt from FILE instead
   --json                 print one JSON object at the end instead of streaming: text, tokens, finishReason, stats,

@@ -1,17 +1,20 @@
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { StrataError } from '@strata/core';
+import type { CacheProgress } from '@strata/loaders';
 import { type ApiModel, loadScheduler } from '@strata/pipeline';
 import { startServer } from '@strata/server';
 import type { Command, CommandOutput } from '../command.js';
 import { chooseBackend } from './backend-choice.js';
+import { openModelArgument } from './model-argument.js';
 import { cacheTypeOption, numberOption, progressBar } from './pipeline-setup.js';
 
 const USAGE = `Usage: strata serve MODEL [options]
        strata serve --model NAME=PATH [--model NAME=PATH …] [options]
 
 An OpenAI-compatible server (POST /v1/chat/completions, POST /v1/completions, GET /v1/models, /health, /metrics).
-  MODEL                  a .gguf file or a Hugging Face model directory, served under its file name
+  MODEL                  a .gguf file or a Hugging Face model directory, served under its file name,
+                         or a URL (http(s)://…, hf://owner/repo[/file.gguf]; cached in $STRATA_CACHE)
   --model NAME=PATH      a model served as NAME (repeatable: requests pick one with "model")
   --host H               interface to bind (default 127.0.0.1, loopback only)
   --port P               port (default 8080; 0 picks a free one)
@@ -74,7 +77,10 @@ export function byteSize(text: string | undefined): number | undefined {
 
 /** The models to serve: `NAME=PATH` pairs from `--model`, or the positional MODEL named after its file. */
 function modelsOf(positionals: readonly string[], models: readonly string[] | undefined): [string, string][] {
-  const pairs: [string, string][] = positionals.map((path) => [basename(path).replace(/\.gguf$/i, ''), path]);
+  const pairs: [string, string][] = positionals.map((path) => [
+    basename(path.replace(/[#?].*$/, '').replace(/\/$/, '')).replace(/\.gguf$/i, ''),
+    path,
+  ]);
   for (const entry of models ?? []) {
     const at = entry.indexOf('=');
     if (at <= 0 || at === entry.length - 1) {
@@ -147,12 +153,19 @@ export async function runServe(
     for (const [name, path] of models) {
       output.error(`strata: loading ${name} from ${path}\n`);
       const { port: _port, ...runtime } = settings;
-      const scheduler = await loadScheduler(path, {
+      let download: CacheProgress | undefined;
+      const opened = await openModelArgument(path, output, {
+        onDownload: (progress) => {
+          download = progress;
+        },
+      });
+      const scheduler = await loadScheduler(opened.files, {
         backend: chosen.backend,
-        onProgress: progressBar(output),
+        onProgress: progressBar(output, () => download),
         ...runtime,
         ...(cacheType === undefined ? {} : { cacheType }),
       });
+      await opened.completed;
       served.push({ name, scheduler });
     }
     const server = await startServer({

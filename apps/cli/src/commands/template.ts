@@ -1,14 +1,21 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StrataError } from '@strata/core';
-import { ChatTemplate, type ChatTemplateRenderOptions, resolveChatTemplate, specialTokenText } from '@strata/loaders';
-import { openGgufFile } from '@strata/loaders/node';
+import {
+  ChatTemplate,
+  type ChatTemplateRenderOptions,
+  isModelUrl,
+  resolveChatTemplate,
+  specialTokenText,
+} from '@strata/loaders';
 import type { Command, CommandOutput } from '../command.js';
+import { openGgufArgument } from './model-argument.js';
 
 const USAGE = `Usage: strata template MODEL_OR_TEMPLATE --input CASE.json [--now 2026-11-22T12:00:00] [--name NAME]
 
 Renders a conversation with a chat template and prints the prompt exactly (no newline added).
-  MODEL_OR_TEMPLATE  a .jinja file, a model directory (chat_template.jinja / tokenizer_config.json) or a .gguf file
+  MODEL_OR_TEMPLATE  a .jinja file, a model directory (chat_template.jinja / tokenizer_config.json), a .gguf file
+                     or a .gguf URL (http(s)://… or hf://owner/repo/file.gguf, through the cache)
   --input CASE.json  {"messages": [...], "add_generation_prompt": true, "tools"?: [...], "bos_token"?, "eos_token"?,
                      any other key: a template variable (enable_thinking, …)}
   --now DATE         the time strftime_now sees (ISO date-time, local time when no offset is given)
@@ -85,7 +92,7 @@ async function loadFromDirectory(path: string, name: string | undefined): Promis
 }
 
 async function loadFromGguf(path: string, name: string | undefined): Promise<LoadedTemplate> {
-  const { metadata } = await openGgufFile(path);
+  const { metadata } = await openGgufArgument(path);
   const key = name === undefined ? 'tokenizer.chat_template' : `tokenizer.chat_template.${name}`;
   const resolved = resolveChatTemplate({ ggufTemplate: metadata.findString(key) });
   const tokens = metadata.findStringArray('tokenizer.ggml.tokens');
@@ -101,6 +108,7 @@ async function loadFromGguf(path: string, name: string | undefined): Promise<Loa
 }
 
 async function loadTemplate(target: string, name: string | undefined): Promise<LoadedTemplate> {
+  if (isModelUrl(target)) return loadFromGguf(target, name);
   let info: Awaited<ReturnType<typeof stat>>;
   try {
     info = await stat(target);

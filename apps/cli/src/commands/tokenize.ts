@@ -1,9 +1,10 @@
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { StrataError } from '@strata/core';
-import { type Tokenizer, tokenizerFromGguf, tokenizerFromJson } from '@strata/loaders';
+import { isModelUrl, type Tokenizer, tokenizerFromGguf, tokenizerFromJson, tokenizerFromModel } from '@strata/loaders';
 import { openGgufFile } from '@strata/loaders/node';
 import type { Command, CommandOutput } from '../command.js';
+import { openModelArgument } from './model-argument.js';
 
 const USAGE = `Usage: strata tokenize MODEL TEXT... [--add-special] [--parse-special]
        strata tokenize MODEL --input TEXTS.json [--add-special] [--parse-special]
@@ -11,7 +12,8 @@ const USAGE = `Usage: strata tokenize MODEL TEXT... [--add-special] [--parse-spe
 Tokenizes each TEXT and prints its ids as a JSON array, one line per TEXT; with --input, prints a JSON array of id
 arrays for the texts of the file.
   MODEL              a .gguf file, a tokenizer.json (tokenizer_config.json and generation_config.json are read
-                     from the same folder when present), or a model directory holding tokenizer.json
+                     from the same folder when present), a model directory holding tokenizer.json,
+                     or a URL (http(s)://…, hf://owner/repo[/file.gguf]; cached in $STRATA_CACHE)
   TEXT               a text to tokenize (quote it in the shell)
   --input TEXTS.json a JSON array of strings
   --add-special      add BOS/EOS (or CLS/SEP) as the tokenizer declares
@@ -64,7 +66,12 @@ async function readJson(path: string, required: boolean): Promise<unknown> {
 }
 
 /** Loads the tokenizer of a GGUF file, a tokenizer.json, or a model directory. */
-async function loadTokenizer(model: string): Promise<Tokenizer> {
+async function loadTokenizer(model: string, output: CommandOutput): Promise<Tokenizer> {
+  if (isModelUrl(model)) {
+    const { files, completed } = await openModelArgument(model, output);
+    await completed;
+    return tokenizerFromModel(files);
+  }
   let isDirectory: boolean;
   try {
     isDirectory = (await stat(model)).isDirectory();
@@ -89,7 +96,7 @@ async function run(argv: readonly string[], output: CommandOutput): Promise<numb
   }
   const options = { addSpecial: parsed.addSpecial, parseSpecial: parsed.parseSpecial };
   if (typeof parsed.input !== 'string') {
-    const tokenizer = await loadTokenizer(parsed.model);
+    const tokenizer = await loadTokenizer(parsed.model, output);
     for (const text of parsed.input.texts) output.out(`${JSON.stringify(tokenizer.encode(text, options))}\n`);
     return 0;
   }
@@ -98,7 +105,7 @@ async function run(argv: readonly string[], output: CommandOutput): Promise<numb
     output.error(`strata tokenize: ${parsed.input} must hold a JSON array of strings.\n`);
     return 2;
   }
-  const tokenizer = await loadTokenizer(parsed.model);
+  const tokenizer = await loadTokenizer(parsed.model, output);
   const ids = (texts as string[]).map((text) => tokenizer.encode(text, options));
   output.out(`[${ids.map((row) => JSON.stringify(row)).join(',\n ')}]\n`);
   return 0;

@@ -16,6 +16,7 @@ export type StrataErrorCode =
   | 'TENSOR_NOT_FOUND'
   | 'IO_ERROR'
   | 'NETWORK_ERROR'
+  | 'STORAGE_QUOTA'
   // configuration and models
   | 'INVALID_CONFIG'
   | 'UNKNOWN_ARCHITECTURE'

@@ -1,4 +1,17 @@
-import { MAX_UNIFORM_BYTES, type ShaderSpec } from './shader.js';
+import { MAX_UNIFORM_BYTES, type ShaderSpec, type StorageAccess } from './shader.js';
+
+/** One compiled kernel as a {@link KernelManifest} lists it: enough to build it again without the kernel's code. */
+export interface KernelManifestEntry {
+  /** The `ShaderSpec.key`. */
+  readonly key: string;
+  /** The WGSL source. */
+  readonly code: string;
+  /** Access of each storage binding, from binding 1 on. */
+  readonly storage: readonly StorageAccess[];
+}
+
+/** The kernels a model used on one device: saved after a run, compiled ahead of time on the next start. */
+export type KernelManifest = readonly KernelManifestEntry[];
 
 /** A compiled kernel: its pipeline and explicit bind group layout. */
 export interface CachedPipeline {
@@ -20,6 +33,13 @@ export interface CachedPipeline {
 export class PipelineCache {
   private readonly pipelines = new Map<string, CachedPipeline>();
   private readonly layouts = new Map<string, GPUBindGroupLayout>();
+  private readonly sources = new Map<string, KernelManifestEntry>();
+  private readonly compiling = new Map<string, Promise<void>>();
+  /** Pipelines built ahead from a manifest, used only once a spec of the same key proves to have the same code. */
+  private readonly ahead = new Map<
+    string,
+    { readonly pipeline: CachedPipeline; readonly source: KernelManifestEntry }
+  >();
 
   constructor(private readonly device: GPUDevice) {}
 
@@ -32,8 +52,19 @@ export class PipelineCache {
   get(spec: ShaderSpec): CachedPipeline {
     const cached = this.pipelines.get(spec.key);
     if (cached !== undefined) return cached;
+    const code = spec.code();
+    const built = this.ahead.get(spec.key);
+    if (built !== undefined) {
+      this.ahead.delete(spec.key);
+      // A manifest saved by another version of the kernels may hold other code under the same key: use only a match.
+      if (built.source.code === code && built.source.storage.join() === spec.storage.join()) {
+        this.pipelines.set(spec.key, built.pipeline);
+        this.sources.set(spec.key, built.source);
+        return built.pipeline;
+      }
+    }
     const layout = this.layoutFor(spec.storage.map((access) => (access === 'read' ? 'r' : 'w')).join(''));
-    const module = this.device.createShaderModule({ code: spec.code(), label: spec.key });
+    const module = this.device.createShaderModule({ code, label: spec.key });
     const pipeline = this.device.createComputePipeline({
       label: spec.key,
       layout: this.device.createPipelineLayout({ bindGroupLayouts: [layout] }),
@@ -41,7 +72,52 @@ export class PipelineCache {
     });
     const entry = { key: spec.key, pipeline, layout };
     this.pipelines.set(spec.key, entry);
+    this.sources.set(spec.key, { key: spec.key, code, storage: [...spec.storage] });
     return entry;
+  }
+
+  /** The kernels used so far, in the order of first use (those built ahead but never used are left out). */
+  manifest(): KernelManifest {
+    return [...this.sources.values()];
+  }
+
+  /**
+   * Builds the manifest's kernels that are not built yet, all at once with `createComputePipelineAsync`, so a driver
+   * that compiles in the background does so in parallel while the caller goes on (loading weights). Resolves when
+   * every one is ready, to the number built. A kernel built ahead is used only when the spec asking for its key has
+   * the same code (a manifest from other kernels is harmless); one whose build fails is built, and reports its error,
+   * on first use.
+   */
+  async compileAhead(manifest: KernelManifest): Promise<number> {
+    let built = 0;
+    const builds = manifest.map(async (entry) => {
+      if (this.pipelines.has(entry.key) || this.ahead.has(entry.key)) return;
+      const running = this.compiling.get(entry.key);
+      if (running !== undefined) return running;
+      const build = (async () => {
+        const layout = this.layoutFor(entry.storage.map((access) => (access === 'read' ? 'r' : 'w')).join(''));
+        const module = this.device.createShaderModule({ code: entry.code, label: entry.key });
+        try {
+          const pipeline = await this.device.createComputePipelineAsync({
+            label: entry.key,
+            layout: this.device.createPipelineLayout({ bindGroupLayouts: [layout] }),
+            compute: { module, entryPoint: 'main' },
+          });
+          if (this.pipelines.has(entry.key)) return;
+          const source = { key: entry.key, code: entry.code, storage: [...entry.storage] };
+          this.ahead.set(entry.key, { pipeline: { key: entry.key, pipeline, layout }, source });
+          built += 1;
+        } catch {
+          // Left for get(), which builds it synchronously and reports the error where the kernel is used.
+        } finally {
+          this.compiling.delete(entry.key);
+        }
+      })();
+      this.compiling.set(entry.key, build);
+      return build;
+    });
+    await Promise.all(builds);
+    return built;
   }
 
   private layoutFor(signature: string): GPUBindGroupLayout {
