@@ -11,6 +11,14 @@ export {
 export { isWeightType, WEIGHT_TYPES, type DType, type WeightType } from './dtypes/dtype.js';
 export { elementCount, type Tensor, type WeightDescriptor, type WeightTensor } from './tensor/tensor.js';
 export type { RopePairing, RopeParameters } from './backend/rope.js';
+export type {
+  PoolSequencesOptions,
+  SelfAttentionOptions,
+  SequenceBatchLayout,
+  SequenceBatchShape,
+  SequencePooling,
+} from './backend/sequence-batch.js';
+export { validateSequenceBatch } from './backend/sequence-batch.js';
 export { validateSamplingParameters } from './backend/sampling-validation.js';
 export type {
   ActivationKind,

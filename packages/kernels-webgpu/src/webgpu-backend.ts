@@ -6,8 +6,10 @@ import {
   type ExpertRoutingOptions,
   elementCount,
   type KeyValueCache,
+  type PoolSequencesOptions,
   type RopeParameters,
   type SamplingParameters,
+  type SelfAttentionOptions,
   StrataError,
   type Tensor,
   type WeightBytes,
@@ -20,6 +22,7 @@ import { attention } from './kernels/attention/attention.js';
 import { writeKeyValues } from './kernels/attention/write-key-values.js';
 import { binary, unary } from './kernels/elementwise/elementwise.js';
 import { embedding } from './kernels/embedding/index.js';
+import { l2Normalize, poolSequences, selfAttention } from './kernels/encoder/index.js';
 import { copyColumns } from './kernels/layout/copy-columns.js';
 import { matmul, matmulExperts } from './kernels/matmul/index.js';
 import { layerNorm, rmsNorm } from './kernels/normalization/norms.js';
@@ -375,6 +378,21 @@ export class WebGpuBackend implements Backend {
    */
   attention(queries: Tensor, cache: KeyValueCache, options: AttentionOptions): Tensor {
     return attention(this.runtime, queries, cache, options);
+  }
+
+  /** {@link Backend.selfAttention}: one workgroup per (row, head), two passes over the sequence's keys. */
+  selfAttention(queries: Tensor, keys: Tensor, values: Tensor, options: SelfAttentionOptions): Tensor {
+    return selfAttention(this.runtime, queries, keys, values, options);
+  }
+
+  /** {@link Backend.poolSequences}: one invocation per output element. */
+  poolSequences(hidden: Tensor, options: PoolSequencesOptions): Tensor {
+    return poolSequences(this.runtime, hidden, options);
+  }
+
+  /** {@link Backend.l2Normalize}: one workgroup per row. */
+  l2Normalize(input: Tensor, epsilon: number): Tensor {
+    return l2Normalize(this.runtime, input, epsilon);
   }
 
   // ── routing and sampling ──────────────────────────────────────────────────────────────────────────────────────────
