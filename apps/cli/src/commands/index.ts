@@ -12,4 +12,5 @@ export const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
   chat: async () => (await import('./chat.js')).chatCommand,
   run: async () => (await import('./run.js')).runCommand,
   logits: async () => (await import('./logits.js')).logitsCommand,
+  embed: async () => (await import('./embed.js')).embedCommand,
 };
