@@ -53,7 +53,7 @@ export async function loadDecoderEncoder(
     if (sequenceBlocks.length !== blocks.length) {
       throw new StrataError(
         'UNKNOWN_ARCHITECTURE',
-        `${files.name}: the ${family.name} family's layers cannot run whole sequences, so it cannot give embeddings.`,
+        `${files.name}: the ${family.name} family's layers cannot run whole sequences, so it gives no embeddings; generate with it through TextPipeline (loadTextPipeline) instead.`,
         { details: { family: family.name } },
       );
     }
