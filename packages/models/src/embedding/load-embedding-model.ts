@@ -15,6 +15,8 @@ export interface LoadEmbeddingModelOptions {
   readonly pooling?: EmbeddingPooling;
   /** Replaces whether vectors are normalized (default: the files' Normalize module; GGUF: true, as llama.cpp does). */
   readonly normalize?: boolean;
+  /** Tokens per text at most (default: sentence-transformers' limit, else the model's positions; never above those). */
+  readonly maximumLength?: number;
 }
 
 /** GGUF architectures and Hugging Face model types loaded as BERT encoders. */
@@ -37,6 +39,10 @@ export async function loadEmbeddingModel(
   backend: Backend,
   options: LoadEmbeddingModelOptions = {},
 ): Promise<TextEmbeddingModel> {
+  const limit = options.maximumLength;
+  if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) {
+    throw new StrataError('INVALID_ARGUMENT', `maximumLength must be a positive integer; got ${limit}.`);
+  }
   const settings: SentenceTransformersSettings =
     files.format === 'huggingface' ? await readSentenceTransformersSettings(files.huggingface.directory) : {};
   const architecture = architectureOf(files);
@@ -46,7 +52,10 @@ export async function loadEmbeddingModel(
     return Object.freeze({
       hiddenSize: config.hiddenSize,
       vocabularySize: encoder.vocabularySize,
-      maximumLength: Math.min(settings.maximumLength ?? config.contextLength, config.contextLength),
+      maximumLength: Math.min(
+        options.maximumLength ?? settings.maximumLength ?? config.contextLength,
+        config.contextLength,
+      ),
       pooling: options.pooling ?? settings.pooling ?? config.pooling ?? 'mean',
       normalize: options.normalize ?? settings.normalize ?? files.format === 'gguf',
       encode: encoder.encode,
@@ -61,7 +70,10 @@ export async function loadEmbeddingModel(
   return Object.freeze({
     hiddenSize: config.hiddenSize,
     vocabularySize: config.vocabularySize,
-    maximumLength: Math.min(settings.maximumLength ?? config.contextLength, config.contextLength),
+    maximumLength: Math.min(
+      options.maximumLength ?? settings.maximumLength ?? config.contextLength,
+      config.contextLength,
+    ),
     pooling: options.pooling ?? settings.pooling ?? 'last',
     normalize: options.normalize ?? settings.normalize ?? true,
     encode: decoder.encode,

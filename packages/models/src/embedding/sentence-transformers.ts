@@ -8,7 +8,7 @@ export interface SentenceTransformersSettings {
   readonly pooling?: EmbeddingPooling;
   /** True when `modules.json` lists a Normalize module. */
   readonly normalize?: boolean;
-  /** `max_seq_length` of `sentence_bert_config.json`. */
+  /** `max_seq_length` of `sentence_bert_config.json`, else `model_max_length` of `tokenizer_config.json`. */
   readonly maximumLength?: number;
 }
 
@@ -39,8 +39,9 @@ function poolingOf(config: Json, where: string): EmbeddingPooling {
 
 /**
  * Reads the sentence-transformers files of a model directory: `modules.json` (a module whose type ends in `Pooling`, one
- * ending in `Normalize`), the Pooling module's `config.json` and `sentence_bert_config.json`. A directory without
- * `modules.json` gives no settings.
+ * ending in `Normalize`), the Pooling module's `config.json`, and the maximum length from `sentence_bert_config.json`
+ * (`max_seq_length`) or, as sentence-transformers 6 saves it, `tokenizer_config.json` (`model_max_length`). A directory
+ * without `modules.json` gives no settings.
  */
 export async function readSentenceTransformersSettings(
   directory: DirectorySource,
@@ -64,12 +65,18 @@ export async function readSentenceTransformersSettings(
     pooling = poolingOf(config as Json, `${directory.name}/${name}`);
   }
   const normalize = typed.some((entry) => typeOf(entry).endsWith('Normalize'));
+  // sentence-transformers < 6 writes max_seq_length into sentence_bert_config.json; 6 writes it into the tokenizer's
+  // model_max_length.
   const bertConfig = await readJson(directory, 'sentence_bert_config.json');
-  const maximum =
-    typeof bertConfig === 'object' && bertConfig !== null ? (bertConfig as Json).max_seq_length : undefined;
+  const tokenizerConfig = await readJson(directory, 'tokenizer_config.json');
+  const field = (object: unknown, key: string) =>
+    typeof object === 'object' && object !== null ? (object as Json)[key] : undefined;
+  const maximum = [field(bertConfig, 'max_seq_length'), field(tokenizerConfig, 'model_max_length')].find(
+    (value): value is number => typeof value === 'number' && Number.isInteger(value) && value > 0 && value < 2 ** 31,
+  );
   return {
     ...(pooling === undefined ? {} : { pooling }),
     normalize,
-    ...(typeof maximum === 'number' && Number.isInteger(maximum) && maximum > 0 ? { maximumLength: maximum } : {}),
+    ...(maximum === undefined ? {} : { maximumLength: maximum }),
   };
 }

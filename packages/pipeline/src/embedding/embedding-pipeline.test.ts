@@ -54,6 +54,8 @@ interface ModelCase {
   readonly options?: Omit<LoadEmbeddingPipelineOptions, 'backend'>;
   /** The source carries sentence-transformers' max_seq_length (the long text must overflow it). */
   readonly limited: boolean;
+  /** Texts run truncated (sentence-transformers truncates to max_seq_length: the qwen3 case has a text past it). */
+  readonly truncate?: boolean;
 }
 
 const CASES: readonly ModelCase[] = [
@@ -74,8 +76,9 @@ const CASES: readonly ModelCase[] = [
     label: 'qwen3, last token + normalize',
     source: qwen3Weights,
     reference: 'qwen3-last',
-    options: { pooling: 'last', normalize: true },
+    options: { pooling: 'last', normalize: true, maximumLength: 32 },
     limited: false,
+    truncate: true,
   },
 ];
 
@@ -83,21 +86,22 @@ describe('EmbeddingPipeline on the CPU against sentence-transformers', () => {
   for (const testCase of CASES) {
     describe(testCase.label, () => {
       const expected = reference(testCase.reference);
+      const truncate = testCase.truncate ?? false;
       const load = () => EmbeddingPipeline.load(testCase.source, { backend: createCpuBackend(), ...testCase.options });
 
       it('tokenizes as the Hugging Face tokenizer and embeds each text alone', async () => {
         const pipeline = await load();
         for (const entry of expected.texts) expect(pipeline.tokenize(entry.text), entry.text).toEqual(entry.input_ids);
         const vectors = [];
-        for (const entry of expected.texts) vectors.push(...(await pipeline.embed([entry.text])));
+        for (const entry of expected.texts) vectors.push(...(await pipeline.embed([entry.text], { truncate })));
         expectVectors(
           vectors,
           expected.texts.map((entry) => entry.embedding),
           'one by one',
         );
-        const pooled = await pipeline.embedIds(
-          expected.texts.map((entry) => entry.input_ids),
-          { normalize: false },
+        const pooled = await pipeline.embed(
+          expected.texts.map((entry) => entry.text),
+          { normalize: false, truncate },
         );
         expectVectors(
           pooled,
@@ -109,9 +113,9 @@ describe('EmbeddingPipeline on the CPU against sentence-transformers', () => {
 
       it('gives the same vectors for a padded batch of mixed lengths', async () => {
         const pipeline = await load();
-        expectVectors(await pipeline.embed(expected.batch.texts), expected.batch.embeddings, 'batch');
+        expectVectors(await pipeline.embed(expected.batch.texts, { truncate }), expected.batch.embeddings, 'batch');
         expectVectors(
-          await pipeline.embed(expected.batch.texts, { batchSize: 2 }),
+          await pipeline.embed(expected.batch.texts, { batchSize: 2, truncate }),
           expected.batch.embeddings,
           'batches of 2',
         );
@@ -177,7 +181,11 @@ describe('EmbeddingPipeline on WebGPU against sentence-transformers', () => {
         backend: await webgpu(),
         ...testCase.options,
       });
-      expectVectors(await pipeline.embed(expected.batch.texts), expected.batch.embeddings, 'batch');
+      expectVectors(
+        await pipeline.embed(expected.batch.texts, { truncate: testCase.truncate ?? false }),
+        expected.batch.embeddings,
+        'batch',
+      );
       pipeline.dispose();
     });
   }

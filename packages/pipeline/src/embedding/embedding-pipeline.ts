@@ -20,6 +20,8 @@ export interface LoadEmbeddingPipelineOptions {
   readonly pooling?: EmbeddingPooling;
   /** Replaces whether the model's vectors are normalized (default: what its files say). */
   readonly normalize?: boolean;
+  /** Tokens per text at most (default: what its files say, else the model's positions). */
+  readonly maximumLength?: number;
 }
 
 /** Options of {@link EmbeddingPipeline.embed}. */
@@ -70,6 +72,7 @@ export class EmbeddingPipeline {
       ...(options.registry === undefined ? {} : { registry: options.registry }),
       ...(options.pooling === undefined ? {} : { pooling: options.pooling }),
       ...(options.normalize === undefined ? {} : { normalize: options.normalize }),
+      ...(options.maximumLength === undefined ? {} : { maximumLength: options.maximumLength }),
     });
     return new EmbeddingPipeline({ model, tokenizer, backend: options.backend });
   }
