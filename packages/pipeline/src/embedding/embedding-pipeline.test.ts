@@ -152,6 +152,25 @@ describe('EmbeddingPipeline on the CPU against sentence-transformers', () => {
     expect(cls).toEqual({ pooling: 'cls', normalize: false, maximumLength: 32 });
   });
 
+  it('rejects bad input with typed errors', async () => {
+    const pipeline = await EmbeddingPipeline.load(`${fixtures}/bert-mean`, { backend: createCpuBackend() });
+    const codeOf = (run: () => Promise<unknown>) =>
+      run().then(
+        () => 'resolved',
+        (error: unknown) => (StrataError.isInstance(error) ? error.code : 'untyped'),
+      );
+    expect(await codeOf(() => pipeline.embed([42 as unknown as string]))).toBe('INVALID_ARGUMENT');
+    expect(await codeOf(() => pipeline.embedIds([[]]))).toBe('INVALID_ARGUMENT');
+    expect(await codeOf(() => pipeline.embedIds([[2, pipeline.model.vocabularySize, 3]]))).toBe('TOKEN_OUT_OF_RANGE');
+    expect(await codeOf(() => pipeline.embed(['a'], { batchSize: 0 }))).toBe('INVALID_ARGUMENT');
+    expect(
+      await codeOf(() =>
+        EmbeddingPipeline.load(`${fixtures}/bert-mean`, { backend: createCpuBackend(), maximumLength: 0 }),
+      ),
+    ).toBe('INVALID_ARGUMENT');
+    pipeline.dispose();
+  });
+
   it('tells which pipeline to use for the wrong kind of model', async () => {
     const generating = await loadTextPipeline(`${fixtures}/bert-mean/model-f32.gguf`, {
       backend: createCpuBackend(),
