@@ -13,6 +13,14 @@ export { elementCount, type Tensor, type WeightDescriptor, type WeightTensor } f
 export type { RopePairing, RopeParameters } from './backend/rope.js';
 export type { StepBody, StepPlan } from './backend/step-plan.js';
 export { checkStepIds, createEagerStepPlan } from './backend/eager-step-plan.js';
+export type {
+  PoolSequencesOptions,
+  SelfAttentionOptions,
+  SequenceBatchLayout,
+  SequenceBatchShape,
+  SequencePooling,
+} from './backend/sequence-batch.js';
+export { validateSequenceBatch } from './backend/sequence-batch.js';
 export { validateSamplingParameters } from './backend/sampling-validation.js';
 export { createScopedBackend, type ScopedBackend, type TensorScope } from './backend/scoped-backend.js';
 export type {

@@ -10,6 +10,8 @@ import {
   type SamplingParameters,
   type StepBody,
   type StepPlan,
+  type PoolSequencesOptions,
+  type SelfAttentionOptions,
   StrataError,
   createEagerStepPlan,
   type Tensor,
@@ -26,6 +28,7 @@ import { embedding, matmul, matmulExperts } from './ops/linear.js';
 import { layerNorm, rmsNorm, softmax } from './ops/normalization.js';
 import { argmax, combineExperts, routeExperts } from './ops/routing.js';
 import { sampleToken } from './ops/sampling.js';
+import { l2Normalize, poolSequences, selfAttention } from './ops/sequences.js';
 import { blockGeometry, dequantize } from './quant/dequantize.js';
 
 function isValidShape(shape: readonly number[]): boolean {
@@ -246,6 +249,18 @@ class CpuBackend implements Backend {
 
   attention(queries: Tensor, cache: KeyValueCache, options: AttentionOptions): Tensor {
     return attention(queries, cache, options);
+  }
+
+  selfAttention(queries: Tensor, keys: Tensor, values: Tensor, options: SelfAttentionOptions): Tensor {
+    return selfAttention(queries, keys, values, options);
+  }
+
+  poolSequences(hidden: Tensor, options: PoolSequencesOptions): Tensor {
+    return poolSequences(hidden, options);
+  }
+
+  l2Normalize(input: Tensor, epsilon: number): Tensor {
+    return l2Normalize(input, epsilon);
   }
 
   routeExperts(logits: Tensor, options: ExpertRoutingOptions): ExpertRouting {

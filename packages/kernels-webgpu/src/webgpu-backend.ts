@@ -11,6 +11,8 @@ import {
   type SamplingParameters,
   type StepBody,
   type StepPlan,
+  type PoolSequencesOptions,
+  type SelfAttentionOptions,
   StrataError,
   type Tensor,
   type WeightBytes,
@@ -24,6 +26,7 @@ import { ropeAndWriteKeyValues } from './kernels/attention/rope-and-write.js';
 import { writeKeyValues } from './kernels/attention/write-key-values.js';
 import { binary, unary } from './kernels/elementwise/elementwise.js';
 import { embedding } from './kernels/embedding/index.js';
+import { l2Normalize, poolSequences, selfAttention } from './kernels/encoder/index.js';
 import { copyColumns } from './kernels/layout/copy-columns.js';
 import { matmul, matmulExperts } from './kernels/matmul/index.js';
 import { layerNorm, rmsNorm } from './kernels/normalization/norms.js';
@@ -411,6 +414,21 @@ export class WebGpuBackend implements Backend {
    */
   attention(queries: Tensor, cache: KeyValueCache, options: AttentionOptions): Tensor {
     return attention(this.runtime, queries, cache, options);
+  }
+
+  /** {@link Backend.selfAttention}: one workgroup per (row, head), two passes over the sequence's keys. */
+  selfAttention(queries: Tensor, keys: Tensor, values: Tensor, options: SelfAttentionOptions): Tensor {
+    return selfAttention(this.runtime, queries, keys, values, options);
+  }
+
+  /** {@link Backend.poolSequences}: one invocation per output element. */
+  poolSequences(hidden: Tensor, options: PoolSequencesOptions): Tensor {
+    return poolSequences(this.runtime, hidden, options);
+  }
+
+  /** {@link Backend.l2Normalize}: one workgroup per row. */
+  l2Normalize(input: Tensor, epsilon: number): Tensor {
+    return l2Normalize(this.runtime, input, epsilon);
   }
 
   // ── routing and sampling ──────────────────────────────────────────────────────────────────────────────────────────

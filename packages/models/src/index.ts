@@ -2,6 +2,8 @@
 export type {
   CompleteModel,
   EmbeddingModel,
+  EmbeddingPooling,
+  TextEmbeddingModel,
   ForwardContext,
   LanguageModel,
   LayerCacheSpec,
@@ -57,3 +59,22 @@ export { defineFamily, type ModelFamily } from './registry/model-family.js';
 export { type ArchitectureSource, FamilyRegistry } from './registry/family-registry.js';
 export { DEFAULT_FAMILIES, DEFAULT_REGISTRY } from './registry/default-registry.js';
 export { type LoadOptions, loadModel } from './load-model.js';
+export { type BertConfig, parseBertConfig } from './bert/bert-config.js';
+export {
+  BERT_GGUF_NAMING,
+  type BertLayerRole,
+  type BertModelRole,
+  type BertNaming,
+  bertHuggingFaceNaming,
+} from './bert/bert-naming.js';
+export { type BertEncoder, loadBertEncoder } from './bert/load-bert.js';
+export { type DecoderEncoder, loadDecoderEncoder } from './embedding/decoder-embedding.js';
+export {
+  isEncoderOnly,
+  type LoadEmbeddingModelOptions,
+  loadEmbeddingModel,
+} from './embedding/load-embedding-model.js';
+export {
+  readSentenceTransformersSettings,
+  type SentenceTransformersSettings,
+} from './embedding/sentence-transformers.js';

@@ -71,6 +71,13 @@ export {
   loadTextPipeline,
   type ModelSource,
 } from './load/load-text-pipeline.js';
+export {
+  type EmbeddingPipelineParts,
+  type EmbedOptions,
+  EmbeddingPipeline,
+  type LoadEmbeddingPipelineOptions,
+} from './embedding/embedding-pipeline.js';
+export { tokenizeForEmbedding } from './embedding/truncation.js';
 export { type LoadProgress, trackProgress } from './load/progress-store.js';
 export {
   type BenchmarkOptions,

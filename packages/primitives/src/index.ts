@@ -7,14 +7,23 @@ export {
   CausalAttention,
   type FusedProjections,
   type SeparateProjections,
+  type SequenceAttentionContext,
 } from './attention/causal-attention.js';
 export { ParallelTransformerBlock, type ParallelBlockParts } from './block/parallel-block.js';
-export { type Block, TransformerBlock, type TransformerBlockParts } from './block/transformer-block.js';
+export {
+  type Block,
+  type SequenceBlock,
+  TransformerBlock,
+  type TransformerBlockParts,
+} from './block/transformer-block.js';
+export { PostNormBlock, type PostNormBlockParts } from './block/post-norm-block.js';
 export type { FeedForward } from './feed-forward/feed-forward.js';
 export { type FusedGateUp, GatedMlp, type SeparateGateUp } from './feed-forward/gated-mlp.js';
 export { Mlp } from './feed-forward/mlp.js';
 export { type ExpertRoutingSettings, type ExpertWeights, MoE } from './feed-forward/mixture-of-experts.js';
 export { TokenEmbedding } from './layers/embedding.js';
+export { EncoderEmbedding, type EncoderEmbeddingParts } from './layers/encoder-embedding.js';
+export { L2Normalization, Pooling, type PoolingMode } from './pooling/pooling.js';
 export { Linear } from './layers/linear.js';
 export { LanguageModelHead } from './layers/lm-head.js';
 export { LayerNorm, type Norm, RmsNorm } from './layers/norm.js';

@@ -7,6 +7,7 @@ import { registerLinearCases } from './cases/linear.js';
 import { registerMemoryCases } from './cases/memory.js';
 import { registerPointwiseCases } from './cases/pointwise.js';
 import { registerRoutingCases } from './cases/routing.js';
+import { registerSequenceCases } from './cases/sequences.js';
 import { createContext } from './harness.js';
 import type { ConformanceOp, Tolerance } from './tolerances.js';
 
@@ -55,6 +56,7 @@ export function describeBackendConformance(
     describe('element-wise and normalisation', () => registerPointwiseCases(context));
     describe('rotary embedding and attention', () => registerAttentionCases(context));
     describe('routing and sampling', () => registerRoutingCases(context));
+    describe('sequence batches (encoders)', () => registerSequenceCases(context));
     describe('composition', () => registerCompositionCases(context));
   });
 }

@@ -16,6 +16,9 @@ export type ConformanceOp =
   | 'rope'
   | 'writeKeyValues'
   | 'attention'
+  | 'selfAttention'
+  | 'poolSequences'
+  | 'l2Normalize'
   | 'routeExperts'
   | 'combineExperts'
   | 'argmax'
@@ -53,6 +56,9 @@ export const CONFORMANCE_TOLERANCES: Readonly<Record<ConformanceOp, Tolerance>> 
   rope: { absolute: 2e-4, relative: 1e-4 },
   writeKeyValues: { absolute: 0, relative: 0 },
   attention: { absolute: 1e-4, relative: 1e-4 },
+  selfAttention: { absolute: 1e-4, relative: 1e-4 },
+  poolSequences: { absolute: 1e-6, relative: 1e-5 },
+  l2Normalize: { absolute: 1e-6, relative: 1e-5 },
   routeExperts: { absolute: 1e-5, relative: 1e-5 },
   combineExperts: { absolute: 1e-5, relative: 1e-5 },
   argmax: { absolute: 0, relative: 0 },

@@ -14,4 +14,5 @@ export const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
   logits: async () => (await import('./logits.js')).logitsCommand,
   serve: async () => (await import('./serve.js')).serveCommand,
   cache: async () => (await import('./cache.js')).cacheCommand,
+  embed: async () => (await import('./embed.js')).embedCommand,
 };

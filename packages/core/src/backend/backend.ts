@@ -1,6 +1,7 @@
 import type { Tensor, WeightDescriptor, WeightTensor } from '../tensor/tensor.js';
 import type { RopeParameters } from './rope.js';
 import type { StepBody, StepPlan } from './step-plan.js';
+import type { PoolSequencesOptions, SelfAttentionOptions } from './sequence-batch.js';
 
 /** Activation functions the backends implement. */
 export type ActivationKind = 'silu' | 'gelu-tanh' | 'gelu-erf' | 'relu';
@@ -200,6 +201,17 @@ export interface Backend {
    * values of these rows): `[rows, heads · headDimensions]`.
    */
   attention(queries: Tensor, cache: KeyValueCache, options: AttentionOptions): Tensor;
+  /**
+   * Attention of a padded batch of sequences over its own keys and values (no cache): `queries`
+   * `[rows, heads · headDimensions]`, `keys` and `values` `[rows, keyValueHeads · headDimensions]`, rows position-major
+   * (`SequenceBatchLayout`; rows is a multiple of the sequences whose quotient is at least every length).
+   * Returns `[rows, heads · headDimensions]`.
+   */
+  selfAttention(queries: Tensor, keys: Tensor, values: Tensor, options: SelfAttentionOptions): Tensor;
+  /** One row per sequence of `hidden` `[rows, width]` (position-major, `SequenceBatchLayout`): `[sequences, width]`. */
+  poolSequences(hidden: Tensor, options: PoolSequencesOptions): Tensor;
+  /** Each row divided by its Euclidean norm, the norm floored at `epsilon` (PyTorch's `F.normalize`). */
+  l2Normalize(input: Tensor, epsilon: number): Tensor;
 
   // ── routing and sampling ────────────────────────────────────────────────────────────────────────────────────────
   /** Softmax over router logits `[rows, experts]`, then the top-k experts per row. */

@@ -58,3 +58,30 @@ export interface LanguageModel extends TransformerModel {
 
 /** A whole model: embedding, every layer and the head. */
 export type CompleteModel = EmbeddingModel & LanguageModel;
+
+/** How an embedding model turns a sequence's hidden states into one vector (see `PoolingMode` of primitives). */
+export type EmbeddingPooling = 'mean' | 'cls' | 'last';
+
+/**
+ * A model that turns texts into vectors (sentence embeddings): embed → every layer → hidden states, no LM head. The
+ * pooling and normalization it was trained with come from its files (sentence-transformers folders, GGUF metadata).
+ */
+export interface TextEmbeddingModel {
+  /** Width of the hidden states and of the vectors. */
+  readonly hiddenSize: number;
+  /** Vocabulary size of the embedding table (ids must be below it). */
+  readonly vocabularySize: number;
+  /** The most tokens one sequence may hold (special tokens included). */
+  readonly maximumLength: number;
+  /** The model's pooling. */
+  readonly pooling: EmbeddingPooling;
+  /** Whether the model's vectors are L2-normalized. */
+  readonly normalize: boolean;
+  /**
+   * Last hidden states `[rows, hiddenSize]` of a position-major padded batch of i32 ids `[rows]` (row p · sequences + s
+   * is token p of sequence s; `lengths[s]` real tokens, the rest padding).
+   */
+  encode(ids: Tensor, lengths: readonly number[]): Tensor;
+  /** Releases every weight; the model must not be used afterwards. */
+  dispose(): void;
+}

@@ -9,7 +9,7 @@ import {
   type Tokenizer,
   tokenizerFromModel,
 } from '@strata/loaders';
-import { type FamilyRegistry, loadModel } from '@strata/models';
+import { type FamilyRegistry, isEncoderOnly, loadModel } from '@strata/models';
 import { checkCacheType, type RuntimeOptions, TextPipeline } from '../text-pipeline.js';
 import { type LoadProgress, trackProgress } from './progress-store.js';
 
@@ -35,7 +35,7 @@ function isModelFiles(source: ModelSource): source is ModelFiles {
   return typeof source === 'object' && 'format' in source && 'tensors' in source;
 }
 
-/** Opens a model source (Node paths through the loaders' node entry, loaded on demand). */
+/** Opens a {@link ModelSource} (Node paths through the loaders' node entry, loaded on demand; opened files pass through). */
 export async function openSource(source: ModelSource): Promise<ModelFiles> {
   if (isModelFiles(source)) return source;
   if (typeof source === 'string') {
@@ -84,6 +84,13 @@ export function chatTemplateOf(files: ModelFiles, tokenizer: Tokenizer, explicit
 export async function loadTextPipeline(source: ModelSource, options: LoadTextPipelineOptions): Promise<TextPipeline> {
   const cacheType = checkCacheType(options.cacheType);
   const opened = await openSource(source);
+  if (isEncoderOnly(opened)) {
+    throw new StrataError(
+      'INVALID_ARGUMENT',
+      `${opened.name} is an embedding model (an encoder without a language-model head): it cannot generate text. Load it with EmbeddingPipeline.load and call embed.`,
+      { details: { name: opened.name, pipeline: 'EmbeddingPipeline' } },
+    );
+  }
   const tokenizer = tokenizerFromModel(opened);
   const chatTemplate = chatTemplateOf(opened, tokenizer, options.chatTemplate);
   const tracked = options.onProgress === undefined ? undefined : trackProgress(opened.tensors, options.onProgress);

@@ -62,6 +62,19 @@ interface AttentionSettings {
   readonly rotary?: RopeParameters;
   readonly window?: number;
   readonly softcap?: number;
+  /** False: every real token sees every other (encoders); only {@link CausalAttention.forwardSequences} runs it. */
+  readonly causal: boolean;
+}
+
+/**
+ * What an attention layer is handed for a padded batch of whole sequences run without a cache (embedding models): rows
+ * are position-major (`SequenceBatchLayout` of `@strata/core`), sequence s holds `lengths[s]` real tokens from position 0.
+ */
+export interface SequenceAttentionContext {
+  /** The backend the weights live on. */
+  readonly backend: Backend;
+  /** Real tokens of each sequence; the number of sequences is its length. */
+  readonly lengths: readonly number[];
 }
 
 function checkPositiveInteger(value: number, name: string): void {
@@ -118,7 +131,12 @@ export class CausalAttention {
       checkWidth(projections.key, keyValueWidth, 'key');
       checkWidth(projections.value, keyValueWidth, 'value');
     }
-    return new CausalAttention({ projections, geometry, scale: 1 / Math.sqrt(geometry.headDimensions) });
+    return new CausalAttention({
+      projections,
+      geometry,
+      scale: 1 / Math.sqrt(geometry.headDimensions),
+      causal: true,
+    });
   }
 
   /** Head geometry. */
@@ -177,6 +195,20 @@ export class CausalAttention {
     return new CausalAttention({ ...this.#settings, softcap: cap });
   }
 
+  /**
+   * The same attention without its causal mask (BERT-style encoders): every real token of a sequence sees every other.
+   * Such an attention runs whole sequences through {@link CausalAttention.forwardSequences}; a cached `forward` (token by
+   * token generation) needs the mask and rejects it.
+   */
+  withoutCausalMask(): CausalAttention {
+    return new CausalAttention({ ...this.#settings, causal: false });
+  }
+
+  /** Whether queries see only earlier keys (true unless built {@link CausalAttention.withoutCausalMask}). */
+  get causal(): boolean {
+    return this.#settings.causal;
+  }
+
   /** Replaces the q·k multiplier (Gemma: 1/√query_pre_attn_scalar). */
   withScale(scale: number): CausalAttention {
     if (!(scale > 0))
@@ -186,9 +218,55 @@ export class CausalAttention {
     return new CausalAttention({ ...this.#settings, scale });
   }
 
-  /** `hidden` `[rows, width]` (already normed) → `[rows, width]`; writes this step's keys and values into the cache. */
-  forward(hidden: Tensor, context: AttentionContext): Tensor {
-    const { backend, firstPosition, cache } = context;
+  /**
+   * Padded batch of whole sequences `[rows, width]` (already normed, position-major) → `[rows, width]`, without a
+   * cache: positions restart at 0 in every sequence; the mask is causal unless built {@link CausalAttention.withoutCausalMask}.
+   */
+  forwardSequences(hidden: Tensor, context: SequenceAttentionContext): Tensor {
+    const { backend, lengths } = context;
+    const settings = this.#settings;
+    const { heads, keyValueHeads, headDimensions } = settings.geometry;
+    if (settings.window !== undefined || settings.softcap !== undefined) {
+      throw new StrataError(
+        'INVALID_CONFIG',
+        'Whole-sequence attention supports neither sliding windows nor softcapping; run this model token by token.',
+        { details: { window: settings.window, softcap: settings.softcap } },
+      );
+    }
+    const rows = hidden.shape[0] as number;
+    const sequences = lengths.length;
+    // position-major rows: one RoPE row per position holds every sequence's heads, all at that position
+    const { query, key, value } = this.#project(backend, hidden, (input, rotary) => {
+      const width = input.shape[1] as number;
+      const byPosition = backend.reshape(input, [rows / sequences, sequences * width]);
+      const rotated = backend.rope(byPosition, 0, rotary);
+      return backend.reshape(rotated, [rows, width]);
+    });
+    const attended = backend.selfAttention(query, key, value, {
+      heads,
+      keyValueHeads,
+      headDimensions,
+      scale: settings.scale,
+      causal: settings.causal,
+      lengths,
+    });
+    backend.dispose(query);
+    backend.dispose(key);
+    backend.dispose(value);
+    const output = settings.projections.output.forward(backend, attended);
+    backend.dispose(attended);
+    return output;
+  }
+
+  /**
+   * Query, key and value of `hidden`: projections, per-head QK norm, then `rotate` where the attention has RoPE (none
+   * when the caller rotates later, as the cached step does together with its cache write).
+   */
+  #project(
+    backend: Backend,
+    hidden: Tensor,
+    rotate: ((input: Tensor, rotary: RopeParameters) => Tensor) | undefined,
+  ): { query: Tensor; key: Tensor; value: Tensor } {
     const settings = this.#settings;
     const { heads, keyValueHeads, headDimensions } = settings.geometry;
     const projections = settings.projections;
@@ -212,6 +290,26 @@ export class CausalAttention {
       query = replace(backend, query, normPerHead(backend, settings.queryNorm, query, heads, headDimensions));
       key = replace(backend, key, normPerHead(backend, settings.keyNorm, key, keyValueHeads, headDimensions));
     }
+    const rotary = settings.rotary;
+    if (rotary !== undefined && rotate !== undefined) {
+      query = replace(backend, query, rotate(query, rotary));
+      key = replace(backend, key, rotate(key, rotary));
+    }
+    return { query, key, value };
+  }
+
+  /** `hidden` `[rows, width]` (already normed) → `[rows, width]`; writes this step's keys and values into the cache. */
+  forward(hidden: Tensor, context: AttentionContext): Tensor {
+    const { backend, firstPosition, cache } = context;
+    const settings = this.#settings;
+    if (!settings.causal) {
+      throw new StrataError(
+        'INVALID_CONFIG',
+        'This attention has no causal mask (an encoder): run whole sequences with forwardSequences, not a cached step.',
+      );
+    }
+    const { heads, keyValueHeads, headDimensions } = settings.geometry;
+    let { query, key, value } = this.#project(backend, hidden, undefined);
     if (settings.rotary !== undefined) {
       // Both rotations and the cache write as one op (one dispatch on the GPU).
       query = replace(
@@ -234,7 +332,7 @@ export class CausalAttention {
       ...(settings.softcap === undefined ? {} : { softcap: settings.softcap }),
     });
     backend.dispose(query);
-    const output = projections.output.forward(backend, attended);
+    const output = settings.projections.output.forward(backend, attended);
     backend.dispose(attended);
     return output;
   }

@@ -1,5 +1,10 @@
 import type { Backend, Tensor } from '@strata/core';
-import type { AttentionCacheSpec, AttentionContext, CausalAttention } from '../attention/causal-attention.js';
+import type {
+  AttentionCacheSpec,
+  AttentionContext,
+  CausalAttention,
+  SequenceAttentionContext,
+} from '../attention/causal-attention.js';
 import type { FeedForward } from '../feed-forward/feed-forward.js';
 import type { Norm } from '../layers/norm.js';
 
@@ -11,6 +16,12 @@ export interface Block {
   readonly cacheSpec: AttentionCacheSpec;
   /** `[rows, width]` → `[rows, width]`. */
   forward(hidden: Tensor, context: AttentionContext): Tensor;
+}
+
+/** A layer that runs whole padded sequences without a cache (embedding models). */
+export interface SequenceBlock {
+  /** `[rows, width]` → `[rows, width]` for a position-major padded batch. */
+  forwardSequences(hidden: Tensor, context: SequenceAttentionContext): Tensor;
 }
 
 /** The parts of a {@link TransformerBlock}. */
@@ -32,7 +43,9 @@ export interface TransformerBlockParts<N extends Norm, F extends FeedForward> {
 /**
  * Pre-norm transformer layer: h = x + [postNorm](attention(norm(x))); out = h + [postNorm](ffn(norm(h))).
  */
-export class TransformerBlock<N extends Norm = Norm, F extends FeedForward = FeedForward> implements Block {
+export class TransformerBlock<N extends Norm = Norm, F extends FeedForward = FeedForward>
+  implements Block, SequenceBlock
+{
   /** The parts. */
   readonly parts: TransformerBlockParts<N, F>;
 
@@ -57,15 +70,19 @@ export class TransformerBlock<N extends Norm = Norm, F extends FeedForward = Fee
 
   /** `[rows, width]` → `[rows, width]`: the attention then the feed-forward residual branch; writes the rows' keys and values into the context's cache. */
   forward(hidden: Tensor, context: AttentionContext): Tensor {
-    const { backend } = context;
-    const parts = this.parts;
-    const attended = residualBranch(
-      backend,
-      hidden,
-      parts.attentionNorm,
-      (normed) => parts.attention.forward(normed, context),
-      parts.postAttentionNorm,
+    return this.#forwardWith(context.backend, hidden, (normed) => this.parts.attention.forward(normed, context));
+  }
+
+  /** The same layer over a padded batch of whole sequences, without a cache (decoder-based embedding models). */
+  forwardSequences(hidden: Tensor, context: SequenceAttentionContext): Tensor {
+    return this.#forwardWith(context.backend, hidden, (normed) =>
+      this.parts.attention.forwardSequences(normed, context),
     );
+  }
+
+  #forwardWith(backend: Backend, hidden: Tensor, attend: (normed: Tensor) => Tensor): Tensor {
+    const parts = this.parts;
+    const attended = residualBranch(backend, hidden, parts.attentionNorm, attend, parts.postAttentionNorm);
     const output = residualBranch(
       backend,
       attended,
