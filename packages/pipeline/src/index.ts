@@ -127,4 +127,11 @@ export {
   checkCompletionRequest,
 } from './openai/check-request.js';
 export { toOpenAIError } from './openai/openai-error.js';
+export {
+  createEmbeddings,
+  type EmbeddingApiModel,
+  type EmbeddingData,
+  type EmbeddingRequest,
+  type EmbeddingResponse,
+} from './openai/embeddings.js';
 export type * from './openai/openai-types.js';

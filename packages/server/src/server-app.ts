@@ -1,5 +1,5 @@
 import { StrataError } from '@strata/core';
-import { type ApiModel, OpenAICompatibleApi, toOpenAIError } from '@strata/pipeline';
+import { type ApiModel, type EmbeddingApiModel, OpenAICompatibleApi, toOpenAIError } from '@strata/pipeline';
 import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
@@ -11,6 +11,8 @@ import { createServerMetrics, type ServerMetrics } from './server-metrics.js';
 export interface ServerAppOptions {
   /** The models served, by name (`model` in requests). */
   readonly models: readonly ApiModel[];
+  /** Embedding models (`POST /v1/embeddings`), in the same namespace as `models`; closed with the server. */
+  readonly embeddingModels?: readonly EmbeddingApiModel[];
   /** When set, every route but `GET /health` needs `Authorization: Bearer <apiKey>` (401 otherwise). */
   readonly apiKey?: string;
   /** When set, CORS is allowed for this origin (off by default). */
@@ -53,7 +55,7 @@ async function readJson(context: Context): Promise<unknown> {
  * `GET /health`, `GET /metrics`. A client that disconnects aborts its sequences at once (their KV pages are freed).
  */
 export function createServerApp(options: ServerAppOptions): ServerApp {
-  const api = new OpenAICompatibleApi(options.models);
+  const api = new OpenAICompatibleApi(options.models, options.embeddingModels ?? []);
   const metrics = createServerMetrics(options.models);
   const app = new Hono();
   let closing = false;
@@ -151,6 +153,13 @@ export function createServerApp(options: ServerAppOptions): ServerApp {
     '/v1/completions',
     completionRoute((body, signal) => api.completions.create(body, { signal })),
   );
+  app.post('/v1/embeddings', async (context) => {
+    try {
+      return context.json(await api.embeddings.create((await readJson(context)) as never));
+    } catch (error) {
+      return errorJson(context, error);
+    }
+  });
   app.notFound((context) =>
     context.json(
       {
@@ -173,6 +182,7 @@ export function createServerApp(options: ServerAppOptions): ServerApp {
     async close() {
       closing = true;
       await Promise.all(options.models.map(({ scheduler }) => scheduler.close()));
+      for (const { embeddings } of options.embeddingModels ?? []) embeddings.dispose();
       metrics.dispose();
     },
   };

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { byteSize, runServe } from './serve.js';
 
 const LLAMA = fileURLToPath(new URL('../../../../../shared/fixtures/models/llama', import.meta.url));
+const BERT = fileURLToPath(new URL('../../../../packages/pipeline/fixtures/embeddings/bert-mean', import.meta.url));
 
 function capture() {
   const sink = { out: '', error: '' };
@@ -36,6 +37,31 @@ describe('strata serve (CPU backend, tiny llama fixture)', () => {
     stop();
     expect(await exit).toBe(0);
     expect(sink.error).toContain('shutting down');
+  });
+
+  it('serves an embedding model alone (--embedding-model) on POST /v1/embeddings', async () => {
+    const { sink, output } = capture();
+    let stop!: () => void;
+    const stopped = new Promise<void>((resolve) => {
+      stop = resolve;
+    });
+    const exit = runServe(['--embedding-model', `bert=${BERT}`, '--backend', 'cpu', '--port', '0'], output, stopped);
+    while (!sink.out.includes('serving')) await new Promise((resolve) => setTimeout(resolve, 20));
+    const url = /on (http:\/\/127\.0\.0\.1:\d+)/.exec(sink.out)![1]!;
+    const reply = (await (
+      await fetch(`${url}/v1/embeddings`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'bert', input: ['one', 'two words'] }),
+      })
+    ).json()) as { data: { embedding: number[] }[] };
+    expect(reply.data).toHaveLength(2);
+    // mean pooling then L2 normalization (the folder's modules.json): unit vectors
+    const norm = Math.hypot(...reply.data[0]!.embedding);
+    expect(norm).toBeCloseTo(1, 5);
+    stop();
+    expect(await exit).toBe(0);
+    expect(await runServe(['--embedding-model', 'no-equals'], output, new Promise<void>(() => {}))).toBe(2);
   });
 
   it('rejects bad arguments with exit code 2', async () => {

@@ -2,7 +2,7 @@ import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { StrataError } from '@strata/core';
 import type { CacheProgress } from '@strata/loaders';
-import { type ApiModel, loadScheduler } from '@strata/pipeline';
+import { type ApiModel, type EmbeddingApiModel, EmbeddingPipeline, loadScheduler } from '@strata/pipeline';
 import { startServer } from '@strata/server';
 import type { Command, CommandOutput } from '../command.js';
 import { chooseBackend } from './backend-choice.js';
@@ -16,6 +16,8 @@ An OpenAI-compatible server (POST /v1/chat/completions, POST /v1/completions, GE
   MODEL                  a .gguf file or a Hugging Face model directory, served under its file name,
                          or a URL (http(s)://…, hf://owner/repo[/file.gguf]; cached in $STRATA_CACHE)
   --model NAME=PATH      a model served as NAME (repeatable: requests pick one with "model")
+  --embedding-model NAME=PATH
+                         an embedding model (BERT, sentence-transformers folder, bert GGUF) for POST /v1/embeddings
   --host H               interface to bind (default 127.0.0.1, loopback only)
   --port P               port (default 8080; 0 picks a free one)
   --parallel N           sequences running at once per model (default 4)
@@ -36,6 +38,7 @@ const parse = (argv: readonly string[]) =>
     strict: true,
     options: {
       model: { type: 'string', multiple: true },
+      'embedding-model': { type: 'string', multiple: true },
       host: { type: 'string' },
       port: { type: 'string' },
       parallel: { type: 'string' },
@@ -75,20 +78,31 @@ export function byteSize(text: string | undefined): number | undefined {
   return Math.floor(Number(match[1]) * unit);
 }
 
+/** `NAME=PATH` pairs of a repeatable option (`--model`, `--embedding-model`). */
+function namedPaths(option: string, entries: readonly string[] | undefined): [string, string][] {
+  return (entries ?? []).map((entry) => {
+    const at = entry.indexOf('=');
+    if (at <= 0 || at === entry.length - 1) {
+      throw new StrataError('INVALID_ARGUMENT', `--${option} ${entry}: write NAME=PATH.`);
+    }
+    return [entry.slice(0, at), entry.slice(at + 1)];
+  });
+}
+
 /** The models to serve: `NAME=PATH` pairs from `--model`, or the positional MODEL named after its file. */
-function modelsOf(positionals: readonly string[], models: readonly string[] | undefined): [string, string][] {
+function modelsOf(
+  positionals: readonly string[],
+  models: readonly string[] | undefined,
+  embeddingModels: number,
+): [string, string][] {
   const pairs: [string, string][] = positionals.map((path) => [
     basename(path.replace(/[#?].*$/, '').replace(/\/$/, '')).replace(/\.gguf$/i, ''),
     path,
   ]);
-  for (const entry of models ?? []) {
-    const at = entry.indexOf('=');
-    if (at <= 0 || at === entry.length - 1) {
-      throw new StrataError('INVALID_ARGUMENT', `--model ${entry}: write NAME=PATH.`);
-    }
-    pairs.push([entry.slice(0, at), entry.slice(at + 1)]);
+  pairs.push(...namedPaths('model', models));
+  if (pairs.length === 0 && embeddingModels === 0) {
+    throw new StrataError('INVALID_ARGUMENT', 'Give a MODEL or at least one --model NAME=PATH.');
   }
-  if (pairs.length === 0) throw new StrataError('INVALID_ARGUMENT', 'Give a MODEL or at least one --model NAME=PATH.');
   return pairs;
 }
 
@@ -116,6 +130,7 @@ export async function runServe(
 ): Promise<number> {
   let parsed: ReturnType<typeof parse>;
   let models: [string, string][];
+  let embeddingModels: [string, string][];
   let settings: {
     port?: number;
     parallel?: number;
@@ -126,7 +141,8 @@ export async function runServe(
   };
   try {
     parsed = parse(argv);
-    models = modelsOf(parsed.positionals, parsed.values.model);
+    embeddingModels = namedPaths('embedding-model', parsed.values['embedding-model']);
+    models = modelsOf(parsed.positionals, parsed.values.model, embeddingModels.length);
     cacheTypeOption(parsed.values);
     const number = (name: string) => numberOption(parsed.values, name);
     const entries = {
@@ -148,6 +164,7 @@ export async function runServe(
   const { values } = parsed;
   const chosen = await chooseBackend(values.backend, output);
   const served: ApiModel[] = [];
+  const embedders: EmbeddingApiModel[] = [];
   try {
     const cacheType = cacheTypeOption(values);
     for (const [name, path] of models) {
@@ -168,14 +185,21 @@ export async function runServe(
       await opened.completed;
       served.push({ name, scheduler });
     }
+    for (const [name, path] of embeddingModels) {
+      output.error(`strata: loading embedding model ${name} from ${path}\n`);
+      const opened = await openModelArgument(path, output, {});
+      embedders.push({ name, embeddings: await EmbeddingPipeline.load(opened.files, { backend: chosen.backend }) });
+      await opened.completed;
+    }
     const server = await startServer({
       models: served,
+      embeddingModels: embedders,
       ...(values.host === undefined ? {} : { host: values.host }),
       port: settings.port ?? 8080,
       ...(values['api-key'] === undefined ? {} : { apiKey: values['api-key'] }),
       ...(values.cors === undefined ? {} : { corsOrigin: values.cors }),
     });
-    const names = served.map(({ name }) => name).join(', ');
+    const names = [...served, ...embedders].map(({ name }) => name).join(', ');
     output.out(`strata: serving ${names} on ${server.url} (OpenAI API at ${server.url}/v1) [${chosen.backend.name}]\n`);
     await stop;
     output.error('strata: shutting down\n');
@@ -183,6 +207,7 @@ export async function runServe(
     return 0;
   } catch (error) {
     await Promise.all(served.map(({ scheduler }) => scheduler.close()));
+    for (const { embeddings } of embedders) embeddings.dispose();
     throw error;
   } finally {
     chosen.release();

@@ -3,6 +3,12 @@ import type { GenerationResult } from '../generation/types.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import { checkChatRequest, checkCompletionRequest } from './check-request.js';
 import {
+  createEmbeddings,
+  type EmbeddingApiModel,
+  type EmbeddingRequest,
+  type EmbeddingResponse,
+} from './embeddings.js';
+import {
   appendCompletionLogprobs,
   type ChoiceRun,
   chatLogprobsOf,
@@ -77,17 +83,26 @@ export class OpenAICompatibleApi {
   readonly chat: { readonly completions: ChatCompletions };
   /** `completions.create`. */
   readonly completions: Completions;
+  /** `embeddings.create` (the embedding models given to the constructor). */
+  readonly embeddings: { create(request: EmbeddingRequest): Promise<EmbeddingResponse> };
   /** `models.list()`. */
   readonly models: { list(): OpenAIModelList };
   private readonly served = new Map<string, Scheduler>();
+  private readonly embedders = new Map<string, EmbeddingApiModel['embeddings']>();
   private readonly created = seconds();
 
-  /** Serves `models` under their names. */
-  constructor(models: readonly ApiModel[]) {
+  /** Serves the generative `models` and the `embeddingModels` under their names (one namespace). */
+  constructor(models: readonly ApiModel[], embeddingModels: readonly EmbeddingApiModel[] = []) {
+    const taken = (name: string) => this.served.has(name) || this.embedders.has(name);
     for (const { name, scheduler } of models) {
-      if (this.served.has(name)) throw new StrataError('INVALID_ARGUMENT', `Two models are named '${name}'.`);
+      if (taken(name)) throw new StrataError('INVALID_ARGUMENT', `Two models are named '${name}'.`);
       this.served.set(name, scheduler);
     }
+    for (const { name, embeddings } of embeddingModels) {
+      if (taken(name)) throw new StrataError('INVALID_ARGUMENT', `Two models are named '${name}'.`);
+      this.embedders.set(name, embeddings);
+    }
+    this.embeddings = { create: (request) => this.createEmbeddings(request) };
     this.chat = {
       completions: { create: ((request, options) => this.createChat(request, options)) as ChatCompletions['create'] },
     };
@@ -97,7 +112,12 @@ export class OpenAICompatibleApi {
     this.models = {
       list: () => ({
         object: 'list',
-        data: [...this.served.keys()].map((id) => ({ id, object: 'model', created: this.created, owned_by: 'strata' })),
+        data: [...this.served.keys(), ...this.embedders.keys()].map((id) => ({
+          id,
+          object: 'model',
+          created: this.created,
+          owned_by: 'strata',
+        })),
       }),
     };
   }
@@ -113,6 +133,24 @@ export class OpenAICompatibleApi {
       );
     }
     return scheduler;
+  }
+
+  private createEmbeddings(request: EmbeddingRequest): Promise<EmbeddingResponse> {
+    const name = typeof request === 'object' && request !== null ? request.model : undefined;
+    const pipeline = typeof name === 'string' ? this.embedders.get(name) : undefined;
+    if (pipeline === undefined) {
+      const generative = typeof name === 'string' && this.served.has(name);
+      return Promise.reject(
+        new StrataError(
+          generative ? 'INVALID_ARGUMENT' : 'MODEL_NOT_FOUND',
+          generative
+            ? `The model '${name}' generates text; embeddings come from: ${[...this.embedders.keys()].join(', ') || 'no model on this server'}.`
+            : `The embedding model '${String(name)}' does not exist; this server has: ${[...this.embedders.keys()].join(', ') || 'none'}.`,
+          { details: { model: String(name), param: 'model' } },
+        ),
+      );
+    }
+    return createEmbeddings(pipeline, request);
   }
 
   private async createChat(
