@@ -4,6 +4,8 @@ import { createCpuBackend } from '@strata/kernels-cpu';
 import Ajv from 'ajv';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadTextPipeline } from '../load/load-text-pipeline.js';
+import { OpenAICompatibleApi } from '../openai/openai-api.js';
+import { loadScheduler } from '../scheduler/load-scheduler.js';
 import type { TextPipeline } from '../text-pipeline.js';
 
 const FIXTURES = new URL('../../../../../shared/fixtures/models/', import.meta.url).pathname;
@@ -119,5 +121,50 @@ describe('structured output on a random-weight fixture model (CPU backend)', () 
     expect(() => pipeline.generate('x', { grammar: 'root ::= "a"', regex: 'a' })).toThrow(
       expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
     );
+  });
+});
+
+describe('response_format through the OpenAI-shaped API over the scheduler (CPU backend)', () => {
+  it('json_schema: concurrent seeded samples at temperature 1 each validate; json_object parses; bad formats are 400s', async () => {
+    const scheduler = await loadScheduler(`${FIXTURES}llama`, { backend: createCpuBackend(), contextLength: 192 });
+    const api = new OpenAICompatibleApi([{ name: 'llama', scheduler }]);
+    const validate = new Ajv().compile(SCHEMA);
+    const messages = [{ role: 'user' as const, content: 'Describe a pet as JSON.' }];
+    try {
+      const replies = await Promise.all(
+        [1, 2, 3, 4].map((seed) =>
+          api.chat.completions.create({
+            model: 'llama',
+            messages,
+            temperature: 1,
+            seed,
+            max_tokens: 120,
+            response_format: { type: 'json_schema', json_schema: { name: 'pet', schema: SCHEMA, strict: true } },
+          }),
+        ),
+      );
+      for (const reply of replies) {
+        const text = reply.choices[0]!.message.content ?? '';
+        expect(reply.choices[0]!.finish_reason, text).toBe('stop');
+        expect(validate(JSON.parse(text)), `${text}: ${JSON.stringify(validate.errors)}`).toBe(true);
+      }
+      const object = await api.chat.completions.create({
+        model: 'llama',
+        messages,
+        max_tokens: 80,
+        response_format: { type: 'json_object' },
+      });
+      // A random model may write one long string: JSON when it stops, an opened object when it runs out of tokens.
+      const objectText = object.choices[0]!.message.content ?? '';
+      if (object.choices[0]!.finish_reason === 'stop') expect(typeof JSON.parse(objectText)).toBe('object');
+      else expect(objectText.startsWith('{')).toBe(true);
+      const rejected = await api.chat.completions
+        .create({ model: 'llama', messages, response_format: { type: 'xml' } as never })
+        .catch((error: unknown) => error);
+      expect(StrataError.isInstance(rejected, 'INVALID_ARGUMENT')).toBe(true);
+      expect((rejected as StrataError).details.param).toBe('response_format');
+    } finally {
+      await scheduler.close();
+    }
   });
 });

@@ -169,6 +169,29 @@ function messageOf(message: unknown, index: number): ChatMessage {
   };
 }
 
+/**
+ * `response_format`: `text` (or absent) leaves generation free; `json_object` and `json_schema` (`{name, schema,
+ * strict}`) constrain it with a grammar (schemas are checked when the request runs: an unsupported keyword is
+ * `UNSUPPORTED_SCHEMA`, a 400).
+ */
+function responseFormatOf(format: unknown): GenerateOptions['responseFormat'] | undefined {
+  if (format === undefined || format === null) return undefined;
+  const body = format as Body;
+  if (typeof format === 'object' && body.type === 'text') return undefined;
+  if (typeof format === 'object' && body.type === 'json_object') return { type: 'json_object' };
+  const schema = body.json_schema as Body | undefined;
+  if (typeof format === 'object' && body.type === 'json_schema' && typeof schema === 'object' && schema !== null) {
+    if (typeof schema.name !== 'string' || schema.name.length === 0) {
+      throw invalid('response_format', "'response_format.json_schema.name' is required (a non-empty string).");
+    }
+    return { type: 'json_schema', json_schema: schema as never };
+  }
+  throw invalid(
+    'response_format',
+    `'response_format' must be {"type": "text"}, {"type": "json_object"} or {"type": "json_schema", "json_schema": {"name", "schema"}}; got ${JSON.stringify(format)}.`,
+  );
+}
+
 /** Checks a `chat.completions.create` request; throws `INVALID_ARGUMENT` with `details.param` naming the field. */
 export function checkChatRequest(body: unknown): CheckedChatRequest {
   const common = checkCommon(body, ['max_completion_tokens', 'max_tokens']);
@@ -180,16 +203,16 @@ export function checkChatRequest(body: unknown): CheckedChatRequest {
   const logprobs = optionalBoolean(request, 'logprobs') ?? false;
   const top = optionalNumber(request, 'top_logprobs', 0, 20, true);
   if (top !== undefined && !logprobs) throw invalid('top_logprobs', "'top_logprobs' needs 'logprobs': true.");
-  const format = request.response_format as Body | null | undefined;
-  if (format !== undefined && format !== null && (typeof format !== 'object' || format.type !== 'text')) {
-    throw invalid(
-      'response_format',
-      `'response_format' ${JSON.stringify(format)} is not supported yet: only {"type": "text"} (structured output is not wired to this server).`,
-    );
-  }
+  const responseFormat = responseFormatOf(request.response_format);
   const topLogprobs = logprobs ? (top ?? 0) : -1;
   const { body: _body, ...checked } = common;
-  return { ...checked, topLogprobs, messages, options: withLogprobs(checked.options, topLogprobs) };
+  const options = withLogprobs(checked.options, topLogprobs);
+  return {
+    ...checked,
+    topLogprobs,
+    messages,
+    options: responseFormat === undefined ? options : { ...options, responseFormat },
+  };
 }
 
 /** Checks a `completions.create` request; throws `INVALID_ARGUMENT` with `details.param` naming the field. */

@@ -68,7 +68,13 @@ export interface ChatCompletionRequest extends OpenAISamplingRequest {
   /** With `logprobs`: also the 0 … 20 most likely tokens per position. */
   readonly top_logprobs?: number | null;
   /** `{type: 'text'}` only, for now. */
-  readonly response_format?: { readonly type: string } | null;
+  readonly response_format?:
+    | { readonly type: 'text' | 'json_object' }
+    | {
+        readonly type: 'json_schema';
+        readonly json_schema: { readonly name: string; readonly schema?: unknown; readonly strict?: boolean | null };
+      }
+    | null;
 }
 
 /** `POST /v1/completions`. */

@@ -1,6 +1,7 @@
 import type { NormalizedSamplingOptions } from '../sampling/sampling-options.js';
-import { TokenSampler } from '../sampling/token-sampler.js';
+import { type TokenChoice, TokenSampler } from '../sampling/token-sampler.js';
 import { logprobsOf } from '../generation/logprobs.js';
+import { ConstrainedChoice } from '../generation/structured-output.js';
 import type { FinishReason, GenerationDelta, GenerationResult } from '../generation/types.js';
 import { StopStringMatcher } from '../text/stop-strings.js';
 import type { PipelineTokenizer } from '../text/tokenizer.js';
@@ -25,6 +26,8 @@ export interface SequenceSettings {
   readonly returnLogits: boolean;
   /** Tokens one sequence may hold. */
   readonly contextLength: number;
+  /** The output grammar (`responseFormat`, `grammar`, `regex`, `constraint`), when the request has one. */
+  readonly constraint?: Parameters<typeof ConstrainedChoice.open>[1];
 }
 
 /**
@@ -64,10 +67,15 @@ export class ScheduledSequence {
   private firstTokenAt: number | undefined;
 
   /** A sequence with scheduler id `id`. */
+  /** The grammar's state (compiled at the first token choice), when the request has a constraint. */
+  private constrained: ConstrainedChoice | undefined;
+
   constructor(
     readonly id: number,
     readonly settings: SequenceSettings,
-    tokenizer: PipelineTokenizer,
+    private readonly tokenizer: PipelineTokenizer,
+    /** Logit columns (the grammar's token mask is padded to them). */
+    private readonly logitsSize: number,
   ) {
     this.tokens = settings.promptIds.slice();
     this.sampler = new TokenSampler(settings.sampling);
@@ -85,9 +93,16 @@ export class ScheduledSequence {
     this.startedAt ??= performance.now();
   }
 
-  /** The token choice of the next step (draws from its seeded generator: call once per chosen token). */
-  nextChoice(): ReturnType<TokenSampler['next']> {
-    return this.sampler.next(this.tokens);
+  /**
+   * The token choice of the next step (draws from its seeded generator: call once per chosen token), restricted to
+   * what its output grammar allows now when it has one.
+   */
+  async nextChoice(): Promise<TokenChoice> {
+    const choice = this.sampler.next(this.tokens);
+    const constraint = this.settings.constraint;
+    if (constraint === undefined) return choice;
+    this.constrained ??= await ConstrainedChoice.open(this.tokenizer, constraint, this.logitsSize);
+    return this.constrained.restrict(choice);
   }
 
   /** Whether its next row needs logits read back. */
@@ -102,7 +117,9 @@ export class ScheduledSequence {
   accept(token: number, logits: Float32Array | undefined): boolean {
     this.firstTokenAt ??= performance.now();
     this.generated.push(token);
-    if (this.settings.stopIds.has(token)) return this.end('stop-token');
+    this.constrained?.accept(token);
+    // A complete grammar ends the sequence as its stop token would.
+    if (this.settings.stopIds.has(token) || this.constrained?.complete === true) return this.end('stop-token');
     const match = this.stopper.push(this.decoder.push(token));
     this.text += match.text;
     this.channel.push(this.deltaOf(token, match.text, logits));
@@ -120,6 +137,7 @@ export class ScheduledSequence {
   end(reason: FinishReason): true {
     if (this.isFinished) return true;
     this.finishReason = reason;
+    this.releaseConstraint();
     if (reason !== 'stop-string') {
       const rest = this.stopper.push(this.decoder.flush());
       const tail = rest.text + (rest.stop === undefined ? this.stopper.flush() : '');
@@ -140,7 +158,14 @@ export class ScheduledSequence {
   fail(error: unknown): void {
     if (this.isFinished) return;
     this.finishReason = 'aborted';
+    this.releaseConstraint();
     this.channel.close({ value: error });
+  }
+
+  /** Frees the grammar matcher (its WebAssembly memory) once the sequence has ended. */
+  private releaseConstraint(): void {
+    this.constrained?.dispose();
+    this.constrained = undefined;
   }
 
   /** The result so far (final once it ended). */

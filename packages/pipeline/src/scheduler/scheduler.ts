@@ -110,7 +110,12 @@ export class Scheduler {
    */
   submit(promptIds: readonly number[], options: GenerateOptions = {}): Generation {
     if (this.closed) throw new StrataError('ABORTED', 'The scheduler is shutting down; no new requests are taken.');
-    const sequence = new ScheduledSequence(this.nextId++, this.settingsOf(promptIds, options), this.tokenizer);
+    const sequence = new ScheduledSequence(
+      this.nextId++,
+      this.settingsOf(promptIds, options),
+      this.tokenizer,
+      this.executor.vocabularySize,
+    );
     if (this.waiting.length >= this.options.maxWaiting) {
       throw new StrataError(
         'INVALID_ARGUMENT',
@@ -278,18 +283,19 @@ export class Scheduler {
     const served = plans
       .sort((a, b) => a.sequence.id - b.sequence.id)
       .filter(({ sequence, end }) => this.running.includes(sequence) && this.ensurePages(sequence, end));
-    const active = served.map(({ sequence, end }) => {
+    const active: { sequence: ScheduledSequence; end: number; row: StepRow }[] = [];
+    for (const { sequence, end } of served) {
       const last = end === sequence.tokens.length;
+      this.inStep.add(sequence);
       const row: StepRow = {
         sequence: sequence.id,
         ids: Int32Array.from(sequence.tokens.slice(sequence.computed, end)),
         firstPosition: sequence.computed,
         pages: sequence.pages.slice(),
-        ...(last ? { choice: sequence.nextChoice(), returnLogits: sequence.wantsLogits } : {}),
+        ...(last ? { choice: await sequence.nextChoice(), returnLogits: sequence.wantsLogits } : {}),
       };
-      this.inStep.add(sequence);
-      return { sequence, end, row };
-    });
+      active.push({ sequence, end, row });
+    }
     const rows = active.map(({ row }) => row);
     try {
       const results = await this.executor.step(rows);

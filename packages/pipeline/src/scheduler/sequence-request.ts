@@ -1,4 +1,5 @@
 import { StrataError } from '@strata/core';
+import { outputConstraintOf } from '../generation/structured-output.js';
 import type { GenerateOptions } from '../generation/types.js';
 import type { normalizeSamplingOptions } from '../sampling/sampling-options.js';
 import type { SequenceSettings } from './scheduled-sequence.js';
@@ -68,6 +69,7 @@ export function checkSequenceRequest(
       { details: { promptTokens: promptIds.length, maxTokens, budgetTokens: limits.budgetTokens } },
     );
   }
+  const constraint = outputConstraintOf(options);
   const stopIds = new Set<number>(options.stopTokens ?? []);
   if (options.ignoreEndOfGeneration !== true) for (const id of limits.endOfGenerationIds) stopIds.add(id);
   return {
@@ -79,5 +81,6 @@ export function checkSequenceRequest(
     topLogprobs: options.logprobs === true ? 0 : typeof options.logprobs === 'number' ? options.logprobs : -1,
     returnLogits: options.returnLogits === true,
     contextLength: limits.contextLength,
+    ...(constraint === undefined ? {} : { constraint }),
   };
 }
