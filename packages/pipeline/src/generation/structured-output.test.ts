@@ -163,6 +163,20 @@ describe('response_format through the OpenAI-shaped API over the scheduler (CPU 
         .catch((error: unknown) => error);
       expect(StrataError.isInstance(rejected, 'INVALID_ARGUMENT')).toBe(true);
       expect((rejected as StrataError).details.param).toBe('response_format');
+      const unsupported = await api.chat.completions
+        .create({
+          model: 'llama',
+          messages,
+          response_format: {
+            type: 'json_schema',
+            json_schema: { name: 'odd', schema: { type: 'string', contentEncoding: 'base64' } },
+          },
+        })
+        .catch((error: unknown) => error);
+      expect(StrataError.isInstance(unsupported, 'UNSUPPORTED_SCHEMA')).toBe(true);
+      // The scheduler keeps serving after a refused grammar.
+      const after = await api.chat.completions.create({ model: 'llama', messages, max_tokens: 2 });
+      expect(after.choices[0]!.finish_reason).toBe('length');
     } finally {
       await scheduler.close();
     }

@@ -114,9 +114,9 @@ describe('OpenAICompatibleApi (toy model)', () => {
     });
     expect((await status({ model: 'toy', messages, temperature: 3 }))!.body.error.param).toBe('temperature');
     expect((await status({ model: 'toy', messages: [] }))!.body.error.param).toBe('messages');
-    expect((await status({ model: 'toy', messages, response_format: { type: 'json_object' } }))!.body.error.param).toBe(
-      'response_format',
-    );
+    expect(
+      (await status({ model: 'toy', messages, response_format: { type: 'xml' } as never }))!.body.error.param,
+    ).toBe('response_format');
     expect((await status({ model: 'toy', messages, top_logprobs: 2 }))!.status).toBe(400);
     const long = [{ role: 'user', content: 'x'.repeat(200) }];
     expect((await status({ model: 'toy', messages: long }))!).toMatchObject({

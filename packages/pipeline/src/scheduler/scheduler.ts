@@ -286,13 +286,22 @@ export class Scheduler {
     const active: { sequence: ScheduledSequence; end: number; row: StepRow }[] = [];
     for (const { sequence, end } of served) {
       const last = end === sequence.tokens.length;
+      let choice: Awaited<ReturnType<ScheduledSequence['nextChoice']>> | undefined;
+      try {
+        // A grammar that cannot be compiled (an unsupported schema) fails its own sequence, not the step.
+        choice = last ? await sequence.nextChoice() : undefined;
+      } catch (error) {
+        sequence.fail(error);
+        this.retire(sequence);
+        continue;
+      }
       this.inStep.add(sequence);
       const row: StepRow = {
         sequence: sequence.id,
         ids: Int32Array.from(sequence.tokens.slice(sequence.computed, end)),
         firstPosition: sequence.computed,
         pages: sequence.pages.slice(),
-        ...(last ? { choice: await sequence.nextChoice(), returnLogits: sequence.wantsLogits } : {}),
+        ...(choice === undefined ? {} : { choice, returnLogits: sequence.wantsLogits }),
       };
       active.push({ sequence, end, row });
     }
