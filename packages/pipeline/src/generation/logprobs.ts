@@ -1,3 +1,4 @@
+import type { GenerationDelta } from './types.js';
 import type { TokenLogprob } from './types.js';
 
 /** Log-probability of `token` and the `top` most likely tokens under softmax(logits), computed on the host. */
@@ -26,4 +27,27 @@ export function logprobsOf(
     for (const index of best) topLogprobs.push({ token: index, logprob: logits[index]! - logSum });
   }
   return { logprob: (logits[token] ?? Number.NaN) - logSum, topLogprobs };
+}
+
+/**
+ * The delta of one generated token: its text, and from its step's logits (when read back) the log-probabilities
+ * (`topLogprobs` ≥ 0: the chosen token's; > 0: also the top alternatives) and the raw logits when asked.
+ */
+export function deltaOf(
+  token: number,
+  text: string,
+  logits: Float32Array | undefined,
+  topLogprobs: number,
+  returnLogits: boolean,
+): GenerationDelta {
+  if (logits === undefined) return { token, text };
+  const probabilities = topLogprobs >= 0 ? logprobsOf(logits, token, topLogprobs) : undefined;
+  return {
+    token,
+    text,
+    ...(probabilities === undefined
+      ? {}
+      : { logprob: probabilities.logprob, ...(topLogprobs > 0 ? { topLogprobs: probabilities.topLogprobs } : {}) }),
+    ...(returnLogits ? { logits } : {}),
+  };
 }

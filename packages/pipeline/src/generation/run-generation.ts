@@ -6,7 +6,7 @@ import { StopStringMatcher } from '../text/stop-strings.js';
 import type { PipelineTokenizer } from '../text/tokenizer.js';
 import type { ModelExecutor } from './executor.js';
 import { Generation, type GenerationChannel } from './generation.js';
-import { logprobsOf } from './logprobs.js';
+import { deltaOf } from './logprobs.js';
 import type { RequestQueue } from './request-queue.js';
 import { ConstrainedChoice, outputConstraintOf } from './structured-output.js';
 import type { FinishReason, GenerateOptions, GenerationDelta, GenerationResult } from './types.js';
@@ -273,25 +273,6 @@ async function shiftContext(
     sequence.append(ids);
     position = end;
   }
-}
-
-function deltaOf(
-  token: number,
-  text: string,
-  logits: Float32Array | undefined,
-  topLogprobs: number,
-  returnLogits: boolean,
-): GenerationDelta {
-  if (logits === undefined) return { token, text };
-  const probabilities = topLogprobs >= 0 ? logprobsOf(logits, token, topLogprobs) : undefined;
-  return {
-    token,
-    text,
-    ...(probabilities === undefined
-      ? {}
-      : { logprob: probabilities.logprob, ...(topLogprobs > 0 ? { topLogprobs: probabilities.topLogprobs } : {}) }),
-    ...(returnLogits ? { logits } : {}),
-  };
 }
 
 function statsOf(

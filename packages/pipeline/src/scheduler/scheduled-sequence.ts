@@ -1,6 +1,6 @@
 import type { NormalizedSamplingOptions } from '../sampling/sampling-options.js';
 import { type TokenChoice, TokenSampler } from '../sampling/token-sampler.js';
-import { logprobsOf } from '../generation/logprobs.js';
+import { deltaOf } from '../generation/logprobs.js';
 import { ConstrainedChoice } from '../generation/structured-output.js';
 import type { FinishReason, GenerationDelta, GenerationResult } from '../generation/types.js';
 import { StopStringMatcher } from '../text/stop-strings.js';
@@ -122,7 +122,7 @@ export class ScheduledSequence {
     if (this.settings.stopIds.has(token) || this.constrained?.complete === true) return this.end('stop-token');
     const match = this.stopper.push(this.decoder.push(token));
     this.text += match.text;
-    this.channel.push(this.deltaOf(token, match.text, logits));
+    this.channel.push(deltaOf(token, match.text, logits, this.settings.topLogprobs, this.settings.returnLogits));
     if (match.stop !== undefined) {
       this.stopString = match.stop;
       return this.end('stop-string');
@@ -192,20 +192,6 @@ export class ScheduledSequence {
         decodeTokensPerSecond: decodeMs > 0 && count > 1 ? ((count - 1) * 1000) / decodeMs : 0,
         totalMs: now - started,
       },
-    };
-  }
-
-  private deltaOf(token: number, text: string, logits: Float32Array | undefined): GenerationDelta {
-    const { topLogprobs, returnLogits } = this.settings;
-    if (logits === undefined) return { token, text };
-    const probabilities = topLogprobs >= 0 ? logprobsOf(logits, token, topLogprobs) : undefined;
-    return {
-      token,
-      text,
-      ...(probabilities === undefined
-        ? {}
-        : { logprob: probabilities.logprob, ...(topLogprobs > 0 ? { topLogprobs: probabilities.topLogprobs } : {}) }),
-      ...(returnLogits ? { logits } : {}),
     };
   }
 }

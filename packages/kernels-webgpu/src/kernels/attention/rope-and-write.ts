@@ -2,7 +2,7 @@ import { type KeyValueCache, type RopeParameters, StrataError, type Tensor } fro
 import type { GpuRuntime } from '../../runtime/runtime.js';
 import { linearGrid, Uniforms, WGSL_LINEAR_GROUP } from '../../runtime/shader.js';
 import type { GpuTensor } from '../../tensor/gpu-tensor.js';
-import { ropeHeads, WGSL_ROPE_SINCOS } from './rope.js';
+import { ropeHeads, ropeRotationWgsl, WGSL_ROPE_SINCOS } from './rope.js';
 import { checkCacheWrite, WGSL_PACK_HALVES, WGSL_ROUND_TO_HALF } from './write-key-values.js';
 
 const WORKGROUP = 256;
@@ -82,19 +82,7 @@ fn rotate(x: f32, index: u32, columns: u32, is_query: bool) -> f32 {
   let row = index / columns;
   let dimension = (index - row * columns) % params.head_dimensions;
   if (dimension >= params.rotary_dimensions) { return x; }
-  ${
-    adjacent
-      ? `let pair = dimension / 2u;
-  let second = (dimension & 1u) == 1u;
-  let partner = select(index + 1u, index - 1u, second);`
-      : `let half = params.rotary_dimensions / 2u;
-  let second = dimension >= half;
-  let pair = select(dimension, dimension - half, second);
-  let partner = select(index + half, index - half, second);`
-  }
-  let product = f32(params.first_position + row) * frequencies[pair];
-  let theta = bitcast<f32>(bitcast<u32>(product) ^ params.zero);
-  let cs = rope_sincos(theta) * params.factor;
+  ${ropeRotationWgsl(adjacent)}
   var y: f32;
   if (is_query) { y = queries[partner]; } else { y = keys[partner]; }
   return select(x * cs.x - y * cs.y, x * cs.x + y * cs.y, second);

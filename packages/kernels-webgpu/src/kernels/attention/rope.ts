@@ -37,6 +37,29 @@ fn rope_sincos(theta: f32) -> vec2f {
 }
 `;
 
+/**
+ * WGSL statements shared by the RoPE kernels: from `index` (the element's index in a row-major tensor), `dimension`
+ * (its index within its head) and `row`, they define `second` (the element is the second of its pair), `partner` (the
+ * other element's index) and `cs` (cos θ, sin θ scaled by `params.factor`, θ = position · frequency rounded to f32 as
+ * PyTorch and the CPU backend compute it). Needs `params.rotary_dimensions`, `params.first_position`, `params.factor`,
+ * `params.zero` (a uniform zero) and a `frequencies` array, plus {@link WGSL_ROPE_SINCOS}.
+ */
+export function ropeRotationWgsl(adjacent: boolean): string {
+  const pairing = adjacent
+    ? `let pair = dimension / 2u;
+  let second = (dimension & 1u) == 1u;
+  let partner = select(index + 1u, index - 1u, second);`
+    : `let half = params.rotary_dimensions / 2u;
+  let second = dimension >= half;
+  let pair = select(dimension, dimension - half, second);
+  let partner = select(index + half, index - half, second);`;
+  // xor with a uniform zero keeps the compiler from contracting the product into the reduction's first subtraction.
+  return `${pairing}
+  let product = f32(params.first_position + row) * frequencies[pair];
+  let theta = bitcast<f32>(bitcast<u32>(product) ^ params.zero);
+  let cs = rope_sincos(theta) * params.factor;`;
+}
+
 /** Checks RoPE parameters against an input `[rows, heads · headDimensions]`; returns the head count. */
 export function ropeHeads(source: GpuTensor, parameters: RopeParameters): number {
   const columns = source.shape[1] ?? 0;
@@ -95,21 +118,7 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   let dimension = (index - row * params.columns) % params.head_dimensions;
   let x = source[index];
   if (dimension >= params.rotary_dimensions) { destination[index] = x; return; }
-  ${
-    adjacent
-      ? `let pair = dimension / 2u;
-  let second = (dimension & 1u) == 1u;
-  let partner = select(index + 1u, index - 1u, second);`
-      : `let half = params.rotary_dimensions / 2u;
-  let second = dimension >= half;
-  let pair = select(dimension, dimension - half, second);
-  let partner = select(index + half, index - half, second);`
-  }
-  // θ = position · frequency rounded to f32 (as PyTorch and the CPU backend compute it); xor with a uniform zero keeps
-  // the compiler from contracting the product into the reduction's first subtraction.
-  let product = f32(params.first_position + row) * frequencies[pair];
-  let theta = bitcast<f32>(bitcast<u32>(product) ^ params.zero);
-  let cs = rope_sincos(theta) * params.factor;
+  ${ropeRotationWgsl(adjacent)}
   let c = cs.x;
   let s = cs.y;
   let y = source[partner];
