@@ -76,7 +76,7 @@ export const SHARED_USAGE = `  -n, --n-predict N      tokens to generate (defaul
   -c, --ctx N            context length (default 4096, capped by the model)
   --chunk-size N         prefill rows per step (default 256)
   --cache-type f32|f16   KV cache numerics (default f32, transformers' exact path; f16 rounds keys and values
-                         to half precision as llama.cpp's default cache does)`;
+                         to half precision as llama.cpp's default cache does, and on WebGPU takes half the memory)`;
 
 /** A number option: undefined when absent; `INVALID_ARGUMENT` naming the flag when not a number. */
 export function numberOption(values: Record<string, unknown>, name: string): number | undefined {
