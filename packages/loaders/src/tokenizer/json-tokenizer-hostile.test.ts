@@ -48,6 +48,13 @@ describe('tokenizer.json from a stranger', () => {
     expect(tokenizer.tokenToPiece(500)).toBe('<late>');
   });
 
+  it('keeps working when two pieces share an id (found by the fuzzer)', () => {
+    const json = base();
+    json.model.vocab.duplicate = 290;
+    const tokenizer = tokenizerFromJson(json);
+    for (let id = 0; id < tokenizer.vocabularySize; id++) expect(tokenizer.tokenToBytes(id)).toBeInstanceOf(Uint8Array);
+  });
+
   it.each([
     ['invalid JSON text', () => tokenizerFromJson('{'), 'not valid JSON'],
     ['a document without a model', () => tokenizerFromJson({}), 'model should be an object'],
@@ -83,9 +90,21 @@ describe('tokenizer.json from a stranger', () => {
       () =>
         tokenizerFromJson({
           ...base(),
-          post_processor: { type: 'BertProcessing', sep: ['</s>', 2], cls: ['<s>', 99_999_999] },
+          post_processor: { type: 'BertProcessing', sep: ['<|im_end|>', 2], cls: ['<|endoftext|>', 99_999_999] },
         }),
       'post_processor.cls[1]',
+    ],
+    [
+      'a TemplateProcessing that adds a token the vocabulary lacks (found by the fuzzer)',
+      () =>
+        tokenizerFromJson({
+          ...base(),
+          post_processor: {
+            type: 'TemplateProcessing',
+            single: [{ SpecialToken: { id: '<nope>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }],
+          },
+        }),
+      'post_processor.single[0].SpecialToken.id should be a token of the vocabulary',
     ],
     [
       'an unknown post-processor',

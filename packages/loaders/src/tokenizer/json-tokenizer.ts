@@ -150,7 +150,9 @@ class JsonTokenizer implements Tokenizer {
     for (const id of this.ids.values()) size = Math.max(size, id + 1);
     this.vocabularySize = size;
     this.pieces = new Array<string>(size).fill('');
-    for (const [piece, id] of this.ids) this.pieces[id] = piece;
+    // Two pieces may share an id in a malformed vocabulary; the library's own tables then hold holes, so only strings
+    // are taken.
+    for (const [piece, id] of this.ids) if (typeof piece === 'string') this.pieces[id] = piece;
     const added = json.added_tokens ?? [];
     this.specialIds = new Set(added.filter((token) => token.special).map((token) => token.id));
     this.addedIds = new Set(added.map((token) => token.id));

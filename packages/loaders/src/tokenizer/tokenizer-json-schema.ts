@@ -32,6 +32,7 @@ export function checkTokenizerJson(json: unknown): CheckedTokenizerJson {
   const model = root.field('model');
   model.object();
   const ids = new Set<number>();
+  const pieces = new Set<string>();
   let largest = -1;
   const note = (id: number) => {
     ids.add(id);
@@ -39,20 +40,21 @@ export function checkTokenizerJson(json: unknown): CheckedTokenizerJson {
   };
   const vocabulary = model.field('vocab');
   const type = model.field('type').optional((shape) => shape.string());
-  const pieces = vocabulary.value;
-  if (Array.isArray(pieces)) {
+  const unigram = vocabulary.value;
+  if (Array.isArray(unigram)) {
     // Unigram: [piece, score] pairs, the id being the position.
-    pieces.forEach((entry, index) => {
+    unigram.forEach((entry, index) => {
       if (!Array.isArray(entry) || typeof entry[0] !== 'string' || typeof entry[1] !== 'number') {
         throw new JsonShape(entry, `${vocabulary.path}[${index}]`, FILE, 'TOKENIZER_ERROR').fail(
           'a [piece, score] pair',
         );
       }
       note(index);
+      pieces.add(entry[0]);
     });
     model.field('unk_id').optional((shape) => {
       const id = shape.index();
-      if (id >= pieces.length) throw shape.fail(`an id below the vocabulary's ${pieces.length} pieces`);
+      if (id >= unigram.length) throw shape.fail(`an id below the vocabulary's ${unigram.length} pieces`);
       return id;
     });
   } else if (!vocabulary.absent || type !== undefined) {
@@ -65,6 +67,7 @@ export function checkTokenizerJson(json: unknown): CheckedTokenizerJson {
         );
       }
       note(id);
+      pieces.add(key);
     }
   }
   const merges = model.field('merges');
@@ -87,7 +90,7 @@ export function checkTokenizerJson(json: unknown): CheckedTokenizerJson {
   const added = addedTokens.absent ? [] : addedTokens.elements();
   for (const token of added) {
     const id = token.field('id').index();
-    token.field('content').string();
+    pieces.add(token.field('content').string());
     for (const flag of ['special', 'lstrip', 'rstrip', 'normalized', 'single_word']) {
       token.field(flag).optional((shape) => shape.boolean());
     }
@@ -110,7 +113,8 @@ export function checkTokenizerJson(json: unknown): CheckedTokenizerJson {
       0,
     );
   }
-  checkPostProcessor(root.field('post_processor'), limit, 0);
+  // A post-processor adds ids to every encoding: they must be ids the vocabulary has.
+  checkPostProcessor(root.field('post_processor'), { limit: largest + 1, pieces }, 0);
   return { distinctIds: ids.size, vocabularySize: largest + 1 };
 }
 
@@ -125,15 +129,26 @@ function checkComponent(shape: JsonShape, childrenKey: string, depth: number): v
 }
 
 /** A `[token, id]` pair of Bert/Roberta processing. */
-function checkTokenPair(shape: JsonShape, limit: number): void {
+function checkTokenPair(shape: JsonShape, vocabulary: KnownVocabulary): void {
   const [token, id] = shape.elements();
   if (token === undefined || id === undefined) throw shape.fail('a [token, id] pair');
-  token.string();
-  if (id.index() >= limit) throw id.fail(`an id below ${limit}`);
+  checkPiece(token, vocabulary);
+  if (id.index() >= vocabulary.limit) throw id.fail(`an id below ${vocabulary.limit}`);
+}
+
+/** What a post-processor may refer to: ids below `limit`, and the pieces of the vocabulary. */
+interface KnownVocabulary {
+  readonly limit: number;
+  readonly pieces: ReadonlySet<string>;
+}
+
+/** A token text a post-processor adds: it must be a piece of the vocabulary, or encoding would yield no id. */
+function checkPiece(shape: JsonShape, vocabulary: KnownVocabulary): void {
+  if (!vocabulary.pieces.has(shape.string())) throw shape.fail('a token of the vocabulary');
 }
 
 /** A post-processor as `@huggingface/tokenizers` reads it. */
-function checkPostProcessor(shape: JsonShape, limit: number, depth: number): void {
+function checkPostProcessor(shape: JsonShape, vocabulary: KnownVocabulary, depth: number): void {
   if (shape.absent) return;
   if (depth > MAX_COMPONENT_DEPTH) throw shape.fail(`nested at most ${MAX_COMPONENT_DEPTH} Sequences deep`);
   const type = shape.field('type').string();
@@ -146,7 +161,7 @@ function checkPostProcessor(shape: JsonShape, limit: number, depth: number): voi
           const special = piece.field('SpecialToken');
           const sequence = piece.field('Sequence');
           if (!special.absent) {
-            special.field('id').string();
+            checkPiece(special.field('id'), vocabulary);
             special.field('type_id').index();
           } else if (!sequence.absent) {
             const id = sequence.field('id').string();
@@ -159,8 +174,9 @@ function checkPostProcessor(shape: JsonShape, limit: number, depth: number): voi
       if (!specials.absent) {
         for (const [, special] of specials.entries()) {
           special.field('id').string();
-          for (const id of special.field('ids').elements())
-            if (id.index() >= limit) throw id.fail(`an id below ${limit}`);
+          for (const id of special.field('ids').elements()) {
+            if (id.index() >= vocabulary.limit) throw id.fail(`an id below ${vocabulary.limit}`);
+          }
           for (const token of special.field('tokens').elements()) token.string();
         }
       }
@@ -168,13 +184,13 @@ function checkPostProcessor(shape: JsonShape, limit: number, depth: number): voi
     }
     case 'BertProcessing':
     case 'RobertaProcessing':
-      checkTokenPair(shape.field('sep'), limit);
-      checkTokenPair(shape.field('cls'), limit);
+      checkTokenPair(shape.field('sep'), vocabulary);
+      checkTokenPair(shape.field('cls'), vocabulary);
       return;
     case 'ByteLevel':
       return;
     case 'Sequence':
-      for (const child of shape.field('processors').elements()) checkPostProcessor(child, limit, depth + 1);
+      for (const child of shape.field('processors').elements()) checkPostProcessor(child, vocabulary, depth + 1);
       return;
     default:
       throw shape.field('type').fail('TemplateProcessing, BertProcessing, RobertaProcessing, ByteLevel or Sequence');
