@@ -2,6 +2,7 @@ import { type Environment, Interpreter } from '@huggingface/jinja';
 import { createFilters, iterate, type TemplateFilter } from './filters.js';
 import { evaluateForLoop, LoopControl } from './for-loop.js';
 import { getAttribute, getItem, splitArguments } from './methods.js';
+import { escapeArgument, escapedText, isMarkup, markup } from './markup.js';
 import { describeNode } from './node-description.js';
 import { percentFormat } from './percent-format.js';
 import {
@@ -60,6 +61,8 @@ function addValues(left: JinjaValue, right: JinjaValue): JinjaValue {
   }
   if (is.string(left) && is.string(right)) {
     renderBudget().length(left.value.length + right.value.length, "the result of '+'");
+    // Markup on either side escapes the plain string it meets (MarkupSafe's `__add__`/`__radd__`).
+    if (isMarkup(left) || isMarkup(right)) return markup(escapedText(left) + escapedText(right));
     return str(left.value + right.value);
   }
   if (is.array(left) && is.array(right) && is.tuple(left) === is.tuple(right)) {
@@ -101,7 +104,15 @@ function arithmetic(operator: string, left: JinjaValue, right: JinjaValue): Jinj
     }
     throw unsupported('*', left, right);
   }
-  if (operator === '%' && is.string(left)) return str(percentFormat(left.value, right));
+  if (operator === '%' && is.string(left)) {
+    if (!isMarkup(left)) return str(percentFormat(left.value, right));
+    const escaped = is.array(right)
+      ? (is.tuple(right) ? tuple : list)(right.value.map(escapeArgument))
+      : is.object(right)
+        ? new Values.Object(new Map([...right.value].map(([key, item]) => [key, escapeArgument(item)])))
+        : escapeArgument(right);
+    return markup(percentFormat(left.value, escaped));
+  }
   if (!(is.number(left) && is.number(right))) throw unsupported(operator, left, right);
   const leftNumber = Number(left.value);
   const rightNumber = Number(right.value);
