@@ -38,6 +38,8 @@ describe('chat template render budget', () => {
     ],
     ['output past its cap', "{% for i in range(100000) %}{{ 'x' * 1000 }}{% endfor %}", 'maxOutput', 'output'],
     ['a padding width past the cap', "{{ 'x'|center(100000000) }}", 'maxLength', 'center'],
+    ['a zfill width past the cap', "{{ 'x'.zfill(100000000) }}", 'maxLength', 'zfill'],
+    ['an indent width past the cap', "{{ 'a\nb'|indent(100000000) }}", 'maxLength', 'indent'],
     ['a recursive macro', '{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}', 'maxDepth', 'nesting deeper than'],
     [
       'a list nested 100,000 deep, printed',

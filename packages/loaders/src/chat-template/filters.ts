@@ -22,6 +22,7 @@ import {
   tuple,
   undefinedValue,
 } from './runtime-values.js';
+import { renderBudget } from './render-budget.js';
 import { getTest } from './tests.js';
 
 /**
@@ -118,6 +119,7 @@ function selectFilter(select: boolean, byAttribute: boolean): TemplateFilter {
 
 function indent(value: JinjaValue, positional: JinjaValue[], keywords: Map<string, JinjaValue>): JinjaValue {
   const width = option(positional, keywords, 0, 'width') ?? int(4);
+  if (!is.string(width)) renderBudget().length(Number(width.value), 'the indent width');
   const prefix = is.string(width) ? width.value : ' '.repeat(Number(width.value));
   const first = truthy(option(positional, keywords, 1, 'first'));
   const blank = truthy(option(positional, keywords, 2, 'blank'));
@@ -200,6 +202,7 @@ const BASE_FILTERS: Record<string, TemplateFilter> = {
   center: (value, positional, keywords) => {
     const text = pythonStr(value);
     const width = Number((option(positional, keywords, 0, 'width') ?? int(80)).value);
+    renderBudget().length(width, 'the width of center');
     const total = Math.max(0, width - Array.from(text).length);
     const left = Math.floor(total / 2) + (total & width & 1);
     return str(' '.repeat(left) + text + ' '.repeat(total - left));

@@ -1,4 +1,5 @@
 import { escapedText, isMarkup, markup } from './markup.js';
+import { renderBudget } from './render-budget.js';
 import {
   objectTypeRepr,
   pythonEquals,
@@ -231,12 +232,14 @@ const STRING_METHODS: Record<string, Method> = {
   zfill: (self, positional) => {
     const text = self.value as string;
     const width = Number(positional[0]?.value ?? 0);
+    renderBudget().length(width, 'the width of zfill');
     const sign = /^[+-]/.test(text) ? text[0]! : '';
     return str(sign + text.slice(sign.length).padStart(width - sign.length, '0'));
   },
   center: (self, positional) => {
     const text = self.value as string;
     const width = Number(positional[0]?.value ?? 0);
+    renderBudget().length(width, 'the width of center');
     const fill = positional[1] ? pythonStr(positional[1]) : ' ';
     const total = Math.max(0, width - text.length);
     const left = Math.floor(total / 2) + ((total % 2) & (width % 2));
