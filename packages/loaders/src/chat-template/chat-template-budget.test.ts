@@ -56,9 +56,16 @@ describe('chat template render budget', () => {
 
   it('stops a template that runs too long at its step budget', () => {
     const source = '{% for i in range(100000) %}{% for j in range(100000) %}{{ j }}{% endfor %}{% endfor %}';
-    const error = templateError(source, { maxSteps: 200_000 });
+    const error = templateError(source, { maxSteps: 50_000 });
     expect(error.details.limit).toBe('maxSteps');
-    expect(error.message).toContain('maxSteps (200000)');
+    expect(error.message).toContain('maxSteps (50000)');
+  });
+
+  it('stops a template that runs too long at its time limit', () => {
+    const source = '{% for i in range(100000) %}{% for j in range(100000) %}{{ j }}{% endfor %}{% endfor %}';
+    const error = templateError(source, { maxMilliseconds: 200 });
+    expect(error.details.limit).toBe('maxMilliseconds');
+    expect(error.message).toContain('maxMilliseconds (200)');
   });
 
   it('says which expression failed and what kind of error jinja2 would raise', () => {

@@ -15,6 +15,11 @@ export interface ChatTemplateLimits {
   readonly maxDepth?: number;
   /** Most template nodes evaluated in one rendering: the time budget. Default 2,000,000 (the fixtures' heaviest template takes about 350 per message). */
   readonly maxSteps?: number;
+  /**
+   * Longest one rendering may run, in milliseconds, checked every 1024 steps: a guard for slow machines, where the
+   * step budget alone may take long. Default 10,000.
+   */
+  readonly maxMilliseconds?: number;
 }
 
 /** The limits used when none are given. */
@@ -24,6 +29,7 @@ export const DEFAULT_CHAT_TEMPLATE_LIMITS: Required<ChatTemplateLimits> = {
   maxOutput: 16_000_000,
   maxDepth: 400,
   maxSteps: 2_000_000,
+  maxMilliseconds: 10_000,
 };
 
 /** Which limit was hit, as named in {@link ChatTemplateLimits}. */
@@ -49,9 +55,11 @@ export class RenderBudget {
   private readonly limits: Required<ChatTemplateLimits>;
   private steps = 0;
   private depth = 0;
+  private readonly deadline: number;
 
   constructor(limits: ChatTemplateLimits = {}) {
     this.limits = { ...DEFAULT_CHAT_TEMPLATE_LIMITS, ...limits };
+    this.deadline = performance.now() + this.limits.maxMilliseconds;
   }
 
   /** Counts one evaluated node. */
@@ -61,6 +69,13 @@ export class RenderBudget {
         'maxSteps',
         `evaluating more than ${this.limits.maxSteps} template nodes`,
         this.limits.maxSteps,
+      );
+    }
+    if ((this.steps & 1023) === 0 && performance.now() > this.deadline) {
+      throw new RenderLimitError(
+        'maxMilliseconds',
+        `rendering for more than ${this.limits.maxMilliseconds} ms`,
+        this.limits.maxMilliseconds,
       );
     }
   }

@@ -131,7 +131,11 @@ export function builtInTemplateSeeds(): string[] {
 }
 
 /** Limits for fuzzing: the defaults, with a smaller step budget so that one input stays well under a second. */
-export const FUZZ_TEMPLATE_LIMITS: ChatTemplateLimits = { maxSteps: 100_000, maxOutput: 1_000_000 };
+export const FUZZ_TEMPLATE_LIMITS: ChatTemplateLimits = {
+  maxSteps: 100_000,
+  maxOutput: 1_000_000,
+  maxMilliseconds: 1000,
+};
 
 function mutateTemplate(source: string, random: Random, donors: readonly string[]): string {
   let text = source;
