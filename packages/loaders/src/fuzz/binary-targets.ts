@@ -2,7 +2,7 @@ import { StrataError } from '@strata/core';
 import { type ByteSource, bytesSource } from '../byte-source/byte-source.js';
 import { openGguf } from '../gguf/gguf-file.js';
 import { openSafetensors } from '../safetensors/safetensors.js';
-import type { FuzzSeed } from './fuzz-loaders.js';
+import type { FuzzSeed } from './seeds.js';
 import type { FuzzTarget } from './fuzz-target.js';
 import { mutate, mutateSafetensorsJson } from './mutate.js';
 

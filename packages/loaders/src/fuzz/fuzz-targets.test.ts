@@ -4,6 +4,7 @@ import { StrataError } from '@strata/core';
 import { describe, expect, it } from 'vitest';
 import { ggufTarget, safetensorsTarget } from './binary-targets.js';
 import { type FuzzTarget, fuzzTarget } from './fuzz-target.js';
+import { mutate, Random } from './mutate.js';
 import { builtInSeeds } from './seeds.js';
 import { builtInTemplateSeeds, templateTarget } from './template-target.js';
 import { builtInTokenizerSeed, tokenizerTarget } from './tokenizer-target.js';
@@ -22,6 +23,27 @@ describe('the four fuzz targets', () => {
     expect(report.iterations).toBe(iterations);
     expect(report.accepted).toBeGreaterThan(0);
     expect(Object.keys(report.rejectedByCode).length).toBeGreaterThan(0);
+  });
+});
+
+describe('the binary mutations', () => {
+  it('are deterministic for a seed and change the input', () => {
+    const [seed] = builtInSeeds();
+    const first = mutate(seed!.bytes, new Random(7), seed!.headerBytes, []);
+    expect(mutate(seed!.bytes, new Random(7), seed!.headerBytes, [])).toEqual(first);
+    let changed = 0;
+    for (let value = 0; value < 20; value++) {
+      const mutated = mutate(seed!.bytes, new Random(value), seed!.headerBytes, []);
+      if (!Buffer.from(mutated).equals(Buffer.from(seed!.bytes))) changed++;
+    }
+    expect(changed).toBeGreaterThan(15);
+  });
+
+  it('reach the safetensors checks through JSON-aware edits', async () => {
+    const report = await fuzzTarget(safetensorsTarget(builtInSeeds()), { seed: 5, iterations: 300 });
+    expect(report.failures.map((failure) => failure.reason)).toEqual([]);
+    expect(report.rejectedByCode.INVALID_TENSOR_INFO).toBeGreaterThan(0);
+    expect(report.rejectedByCode.UNKNOWN_TENSOR_TYPE).toBeGreaterThan(0);
   });
 });
 
@@ -46,6 +68,18 @@ describe('the fuzz harness fails a run', () => {
     expect(report.failures).toHaveLength(5);
     expect(report.failures[0]?.reason).toContain('TypeError: escaped');
     expect(report.rejectedByCode).toEqual({ INVALID_FILE: 5 });
+  });
+
+  it('when a reader raises errors that are not StrataErrors', async () => {
+    const original = StrataError.isInstance;
+    // A harness that cannot fail proves nothing: make every StrataError look foreign and expect failures.
+    StrataError.isInstance = ((_value: unknown): _value is StrataError => false) as typeof StrataError.isInstance;
+    try {
+      const report = await fuzzTarget(ggufTarget(builtInSeeds()), { seed: 1, iterations: 20 });
+      expect(report.failures.length).toBeGreaterThan(0);
+    } finally {
+      StrataError.isInstance = original;
+    }
   });
 
   it('on an input over its time', async () => {

@@ -16,7 +16,7 @@ import { bytesSource } from '../byte-source/byte-source.js';
 import { readGgufHeader } from '../gguf/gguf-header.js';
 import { readSafetensorsHeader } from '../safetensors/safetensors.js';
 import { ggufTarget, safetensorsTarget } from './binary-targets.js';
-import type { FuzzSeed } from './fuzz-loaders.js';
+import type { FuzzSeed } from './seeds.js';
 import { type FuzzTarget, fuzzTarget, type TargetReport } from './fuzz-target.js';
 import { builtInSeeds } from './seeds.js';
 import { builtInTemplateSeeds, templateTarget } from './template-target.js';
