@@ -92,6 +92,22 @@ describe('chat template render budget', () => {
     );
   });
 
+  it('says where a template does not compile', () => {
+    const compileError = (source: string) => {
+      try {
+        new ChatTemplate(source);
+      } catch (error) {
+        if (StrataError.isInstance(error, 'TEMPLATE_ERROR')) return error;
+        throw error;
+      }
+      throw new Error('expected a syntax error');
+    };
+    const error = compileError('{% for m in messages %}\n  {{ m.role }}\n  {{ m.content + }}\n{% endfor %}');
+    expect(error.message).toContain('at line 3, column 3: {{ m.content + }}');
+    expect(error.details).toMatchObject({ kind: 'TemplateSyntaxError', where: 'line 3, column 3: {{ m.content + }}' });
+    expect(compileError('{% if x %}{% for m in y %}{% endif %}').message).toContain('check that every block is closed');
+  });
+
   it('turns a parser crash on absurd nesting into TEMPLATE_ERROR', () => {
     const source = `{{ ${'('.repeat(100_000)}1${')'.repeat(100_000)} }}`;
     let error: unknown;

@@ -6,6 +6,7 @@ import { TemplateRuntimeError } from './python-semantics.js';
 import { type ChatTemplateLimits, RenderBudget, renderBudget, withRenderBudget } from './render-budget.js';
 import { dict, fn, type JinjaValue, list, int, is, str, toJinja } from './runtime-values.js';
 import { strftime } from './strftime.js';
+import { locateSyntaxError } from './syntax-location.js';
 import { normalizeStringEscapes } from './string-escapes.js';
 import { rewriteTokens } from './token-rewrites.js';
 
@@ -111,9 +112,11 @@ export class ChatTemplate {
       this.program = parse(rewriteTokens(tokens));
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      throw new StrataError('TEMPLATE_ERROR', `The chat template does not compile: ${message}`, {
+      const where = locateSyntaxError(source);
+      const located = where === undefined ? ' (check that every block is closed)' : ` (at ${where})`;
+      throw new StrataError('TEMPLATE_ERROR', `The chat template does not compile: ${message}${located}`, {
         cause: error,
-        details: { kind: 'TemplateSyntaxError' },
+        details: { kind: 'TemplateSyntaxError', ...(where === undefined ? {} : { where }) },
       });
     }
   }
