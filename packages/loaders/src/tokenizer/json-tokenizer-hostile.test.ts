@@ -107,6 +107,11 @@ describe('tokenizer.json from a stranger', () => {
       'post_processor.single[0].SpecialToken.id should be a token of the vocabulary',
     ],
     [
+      'an unk_token the vocabulary lacks (found by the fuzzer)',
+      () => tokenizerFromJson({ ...base(), model: { ...base().model, unk_token: '<nope>' } }),
+      'model.unk_token should be a token of the vocabulary',
+    ],
+    [
       'an unknown post-processor',
       () => tokenizerFromJson({ ...base(), post_processor: { type: 'Nope' } }),
       'post_processor.type',

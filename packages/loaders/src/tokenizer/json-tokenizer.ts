@@ -208,10 +208,23 @@ class JsonTokenizer implements Tokenizer {
   }
 
   encode(text: string, options: EncodeOptions = {}): number[] {
-    return asTokenizerError(() => {
+    const ids = asTokenizerError(() => {
       const engine = options.parseSpecial ? this.full : this.plain;
       return engine.encode(text, { add_special_tokens: options.addSpecial ?? false }).ids;
     });
+    // A vocabulary that misses a piece of the text (and has no unknown token for it) yields no id: say so here
+    // rather than hand the caller an id it cannot use.
+    for (const id of ids) {
+      if (!Number.isInteger(id) || id < 0 || id >= this.vocabularySize) {
+        throw new StrataError(
+          'TOKENIZER_ERROR',
+          `tokenizer.json cannot encode this text: a piece has no id in its vocabulary (got ${id}) and the model ` +
+            'declares no unk_token; the file is incomplete',
+          { details: { id } },
+        );
+      }
+    }
+    return ids;
   }
 
   decode(ids: readonly number[], options: DecodeOptions = {}): string {

@@ -82,7 +82,7 @@ export function checkTokenizerJson(json: unknown): CheckedTokenizerJson {
       }
     });
   }
-  model.field('unk_token').optional((shape) => shape.string());
+  const unknownToken = model.field('unk_token');
   model.field('continuing_subword_prefix').optional((shape) => shape.string());
   model.field('end_of_word_suffix').optional((shape) => shape.string());
 
@@ -97,6 +97,10 @@ export function checkTokenizerJson(json: unknown): CheckedTokenizerJson {
     note(id);
   }
 
+  // Text the vocabulary cannot cover encodes as the unknown token: it must be a piece of the vocabulary.
+  unknownToken.optional((shape) => {
+    if (!pieces.has(shape.string())) throw shape.fail('a token of the vocabulary');
+  });
   const limit = ids.size + UNUSED_ID_ALLOWANCE;
   if (largest >= limit) {
     throw new StrataError(
