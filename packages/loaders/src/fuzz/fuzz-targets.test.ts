@@ -117,7 +117,7 @@ describe('pnpm fuzz (what CI runs)', () => {
     );
 
   it('runs every reader briefly, each in a capped child process, and passes', () => {
-    const result = fuzz('--seconds', '8', '--seed', '3', '--out', `${root}node_modules/.cache/fuzz-failures`);
+    const result = fuzz('--seconds', '16', '--seed', '3', '--out', `${root}node_modules/.cache/fuzz-failures`);
     expect(result.stderr).not.toContain('FAILURE');
     expect(result.status).toBe(0);
     for (const name of ['gguf', 'safetensors', 'tokenizer', 'template']) {

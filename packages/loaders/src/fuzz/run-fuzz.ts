@@ -25,8 +25,9 @@ import { builtInTokenizerSeed, type TokenizerSeed, tokenizerTarget } from './tok
 const TARGETS = ['gguf', 'safetensors', 'tokenizer', 'template'] as const;
 type TargetName = (typeof TARGETS)[number];
 
+/** The value after the last `--name` (a child gets the runner's arguments, then its own). */
 function option(name: string, fallback: string): string {
-  const index = process.argv.indexOf(`--${name}`);
+  const index = process.argv.lastIndexOf(`--${name}`);
   return index >= 0 ? (process.argv[index + 1] ?? fallback) : fallback;
 }
 
