@@ -45,6 +45,11 @@ export {
   type GgufTensorInfo,
   readGgufHeader,
 } from './gguf/gguf-header.js';
+export {
+  GGUF_MAX_METADATA_ELEMENTS,
+  GGUF_METADATA_MEMORY_FACTOR,
+  GGUF_METADATA_SLACK_BYTES,
+} from './gguf/gguf-metadata-budget.js';
 export { type GgufFile, type GgufFileTensor, ggufShardNames, ggufTensorEntry, openGguf } from './gguf/gguf-file.js';
 export {
   encodeGgufHeader,

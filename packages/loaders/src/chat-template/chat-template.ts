@@ -3,8 +3,10 @@ import { StrataError } from '@strata/core';
 import { ChatTemplateInterpreter } from './interpreter.js';
 import { splitArguments } from './methods.js';
 import { TemplateRuntimeError } from './python-semantics.js';
+import { type ChatTemplateLimits, RenderBudget, renderBudget, withRenderBudget } from './render-budget.js';
 import { dict, fn, type JinjaValue, list, int, is, str, toJinja } from './runtime-values.js';
 import { strftime } from './strftime.js';
+import { locateSyntaxError } from './syntax-location.js';
 import { normalizeStringEscapes } from './string-escapes.js';
 import { rewriteTokens } from './token-rewrites.js';
 
@@ -29,6 +31,8 @@ export interface ChatTemplateOptions {
   readonly eosToken?: string;
   /** The clock behind `strftime_now` (default: the system clock, read in local time as Python does). */
   readonly now?: ChatTemplateClock;
+  /** The render budget (range size, value and output sizes, nesting depth, steps); defaults suit any real template. */
+  readonly limits?: ChatTemplateLimits;
 }
 
 /**
@@ -60,7 +64,11 @@ function pythonRange(args: JinjaValue[]): JinjaValue {
   const [positional] = splitArguments(args);
   const numbers = positional.map((value) => Number(value.value));
   const [start, stop, step] = numbers.length === 1 ? [0, numbers[0]!, 1] : [numbers[0]!, numbers[1]!, numbers[2] ?? 1];
+  if (![start, stop, step].every(Number.isSafeInteger)) {
+    throw new TemplateRuntimeError('TypeError', 'range() arguments must be integers');
+  }
   if (step === 0) throw new TemplateRuntimeError('ValueError', 'range() arg 3 must not be zero');
+  renderBudget().range(Math.max(0, Math.ceil((stop - start) / step)));
   const out: JinjaValue[] = [];
   for (let i = start; step > 0 ? i < stop : i > stop; i += step) out.push(int(i));
   return list(out);
@@ -69,8 +77,17 @@ function pythonRange(args: JinjaValue[]): JinjaValue {
 function toStrataError(error: unknown): StrataError {
   if (StrataError.isInstance(error)) return error;
   const kind = error instanceof TemplateRuntimeError ? error.kind : 'TemplateError';
+  const where = error instanceof TemplateRuntimeError ? error.where : undefined;
   const message = error instanceof Error ? error.message : String(error);
-  return new StrataError('TEMPLATE_ERROR', message, { cause: error, details: { kind } });
+  const limit = (error as { limit?: unknown }).limit;
+  // jinja2's own errors keep jinja2's text (templates and tests match on it); the engine's own failures and render
+  // limits say where they happened in the message too.
+  const engineFailure = limit !== undefined || (error instanceof TemplateRuntimeError && error.cause !== undefined);
+  const located = where !== undefined && engineFailure ? `${message} (in ${where})` : message;
+  return new StrataError('TEMPLATE_ERROR', located, {
+    cause: error,
+    details: { kind, ...(where === undefined ? {} : { where }), ...(limit === undefined ? {} : { limit }) },
+  });
 }
 
 /**
@@ -95,15 +112,28 @@ export class ChatTemplate {
       this.program = parse(rewriteTokens(tokens));
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      throw new StrataError('TEMPLATE_ERROR', `The chat template does not compile: ${message}`, {
+      const where = locateSyntaxError(source);
+      const located = where === undefined ? ' (check that every block is closed)' : ` (at ${where})`;
+      throw new StrataError('TEMPLATE_ERROR', `The chat template does not compile: ${message}${located}`, {
         cause: error,
-        details: { kind: 'TemplateSyntaxError' },
+        details: { kind: 'TemplateSyntaxError', ...(where === undefined ? {} : { where }) },
       });
     }
   }
 
-  /** Renders the conversation to the prompt text. */
+  /**
+   * Renders the conversation to the prompt text. A failure, a render limit (see {@link ChatTemplateLimits}) included,
+   * throws `StrataError('TEMPLATE_ERROR')` saying what went wrong and in which expression.
+   */
   render(options: ChatTemplateRenderOptions): string {
+    try {
+      return withRenderBudget(new RenderBudget(this.defaults.limits), () => this.renderWithin(options));
+    } catch (error) {
+      throw toStrataError(error);
+    }
+  }
+
+  private renderWithin(options: ChatTemplateRenderOptions): string {
     const clock = options.now ?? this.defaults.now ?? (() => new Date());
     const environment = new Environment();
     const define = (name: string, value: JinjaValue) => environment.variables.set(name, value as never);
@@ -148,11 +178,9 @@ export class ChatTemplate {
       if (!NAMED_OPTIONS.has(name)) define(name, toJinja(value));
     }
 
-    try {
-      const result = new ChatTemplateInterpreter(environment).run(this.program) as unknown as JinjaValue;
-      return String(result.value);
-    } catch (error) {
-      throw toStrataError(error);
-    }
+    const result = new ChatTemplateInterpreter(environment).run(this.program) as unknown as JinjaValue;
+    const text = String(result.value);
+    renderBudget().output(text.length);
+    return text;
   }
 }

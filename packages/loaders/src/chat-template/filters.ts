@@ -1,6 +1,8 @@
+import { escapeHtml, isMarkup, markup } from './markup.js';
 import { getItem, getPythonAttribute, pythonSplitLines, stripChars } from './methods.js';
 import { percentFormat } from './percent-format.js';
 import {
+  failUndefined,
   jsonDumps,
   pythonCompare,
   pythonEquals,
@@ -20,6 +22,7 @@ import {
   tuple,
   undefinedValue,
 } from './runtime-values.js';
+import { renderBudget } from './render-budget.js';
 import { getTest } from './tests.js';
 
 /**
@@ -73,7 +76,16 @@ function length(value: JinjaValue): number {
   throw new TemplateRuntimeError('TypeError', `object of type '${pythonTypeName(value)}' has no len()`);
 }
 
+/** The largest (`sign` 1) or smallest (-1) item; undefined for an empty sequence, as jinja2's `min`/`max`. */
+function aggregate(value: JinjaValue, sign: 1 | -1): JinjaValue {
+  const items = iterate(value);
+  if (items.length === 0) return undefinedValue({ hint: 'No aggregated item, sequence was empty.' });
+  return items.reduce((best, item) => (sign * pythonCompare(item, best) > 0 ? item : best));
+}
+
 function toInteger(value: JinjaValue, fallback: JinjaValue): JinjaValue {
+  // int() of Undefined raises (its `__int__` fails), which `|int` does not catch.
+  if (is.undefined(value)) failUndefined(value);
   if (is.integer(value)) return value;
   if (is.number(value)) return int(Math.trunc(Number(value.value)));
   if (is.string(value)) {
@@ -86,6 +98,7 @@ function toInteger(value: JinjaValue, fallback: JinjaValue): JinjaValue {
 }
 
 function toFloat(value: JinjaValue, fallback: JinjaValue): JinjaValue {
+  if (is.undefined(value)) failUndefined(value);
   if (is.number(value)) return float(Number(value.value));
   if (is.string(value)) {
     const number = Number(value.value.trim());
@@ -106,6 +119,7 @@ function selectFilter(select: boolean, byAttribute: boolean): TemplateFilter {
 
 function indent(value: JinjaValue, positional: JinjaValue[], keywords: Map<string, JinjaValue>): JinjaValue {
   const width = option(positional, keywords, 0, 'width') ?? int(4);
+  if (!is.string(width)) renderBudget().length(Number(width.value), 'the indent width');
   const prefix = is.string(width) ? width.value : ' '.repeat(Number(width.value));
   const first = truthy(option(positional, keywords, 1, 'first'));
   const blank = truthy(option(positional, keywords, 2, 'blank'));
@@ -140,12 +154,6 @@ function tojson(value: JinjaValue, positional: JinjaValue[], keywords: Map<strin
   );
 }
 
-const escapeHtml = (text: string) =>
-  text.replace(
-    /[&<>"']/g,
-    (character) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&#34;', "'": '&#39;' })[character]!,
-  );
-
 /** Python's `round(number, digits)`: correctly rounded from the exact binary value, exact ties to even. */
 function roundHalfEven(number: number, digits: number): number {
   if (digits < 0 || digits > 40 || !Number.isFinite(number)) return Math.round(number * 10 ** digits) / 10 ** digits;
@@ -162,8 +170,31 @@ function roundHalfEven(number: number, digits: number): number {
 
 /** Every filter, by name. `map` is added by {@link createFilters} because it applies the others. */
 const BASE_FILTERS: Record<string, TemplateFilter> = {
-  abs: (value) => (is.float(value) ? float(Math.abs(value.value)) : int(Math.abs(Number(value.value)))),
-  attr: (value, positional) => getPythonAttribute(value, pythonStr(positional[0] ?? str(''))),
+  abs: (value) => {
+    if (!is.number(value)) {
+      throw new TemplateRuntimeError('TypeError', `bad operand type for abs(): '${pythonTypeName(value)}'`);
+    }
+    return is.float(value) ? float(Math.abs(value.value)) : int(Math.abs(Number(value.value)));
+  },
+  attr: (value, positional) => {
+    // Undefined raises on any attribute it is asked for (jinja2's `Undefined.__getattr__`).
+    if (is.undefined(value)) failUndefined(value);
+    return getPythonAttribute(value, pythonStr(positional[0] ?? str('')));
+  },
+  batch: (value, positional, keywords) => {
+    const size = Number((option(positional, keywords, 0, 'linecount') ?? int(1)).value);
+    if (!Number.isInteger(size) || size <= 0)
+      throw new TemplateRuntimeError('ValueError', 'batch size must be positive');
+    const fill = option(positional, keywords, 1, 'fill_with');
+    const items = iterate(value);
+    const batches: JinjaValue[] = [];
+    for (let start = 0; start < items.length; start += size) {
+      const batch = items.slice(start, start + size);
+      while (fill !== undefined && batch.length < size) batch.push(fill);
+      batches.push(list(batch));
+    }
+    return list(batches);
+  },
   capitalize: (value) => {
     const text = pythonStr(value);
     return str(text.charAt(0).toUpperCase() + text.slice(1).toLowerCase());
@@ -171,6 +202,7 @@ const BASE_FILTERS: Record<string, TemplateFilter> = {
   center: (value, positional, keywords) => {
     const text = pythonStr(value);
     const width = Number((option(positional, keywords, 0, 'width') ?? int(80)).value);
+    renderBudget().length(width, 'the width of center');
     const total = Math.max(0, width - Array.from(text).length);
     const left = Math.floor(total / 2) + (total & width & 1);
     return str(' '.repeat(left) + text + ' '.repeat(total - left));
@@ -182,6 +214,7 @@ const BASE_FILTERS: Record<string, TemplateFilter> = {
     return is.undefined(value) || (useBoolean && !value.__bool__().value) ? fallback : value;
   },
   dictsort: (value, positional, keywords) => {
+    if (is.undefined(value)) failUndefined(value);
     if (!is.object(value)) throw new TemplateRuntimeError('TypeError', 'dictsort expects a dict');
     const caseSensitive = truthy(option(positional, keywords, 0, 'case_sensitive'));
     const byValue = pythonStr(option(positional, keywords, 1, 'by') ?? str('key')) === 'value';
@@ -197,7 +230,8 @@ const BASE_FILTERS: Record<string, TemplateFilter> = {
     });
     return list(items);
   },
-  escape: (value) => str(escapeHtml(pythonStr(value))),
+  escape: (value) => (isMarkup(value) ? value : markup(escapeHtml(pythonStr(value)))),
+  forceescape: (value) => markup(escapeHtml(pythonStr(value))),
   format: (value, positional, keywords) =>
     str(percentFormat(pythonStr(value), keywords.size > 0 ? dict(new Map(keywords)) : tuple(positional))),
   first: (value) => iterate(value)[0] ?? undefinedValue({ hint: 'No first item, sequence was empty.' }),
@@ -226,8 +260,8 @@ const BASE_FILTERS: Record<string, TemplateFilter> = {
   length: (value) => int(length(value)),
   list: (value) => list(iterate(value).slice()),
   lower: (value) => str(pythonStr(value).toLowerCase()),
-  max: (value) => iterate(value).reduce((left, right) => (pythonCompare(right, left) > 0 ? right : left)),
-  min: (value) => iterate(value).reduce((left, right) => (pythonCompare(right, left) < 0 ? right : left)),
+  max: (value) => aggregate(value, 1),
+  min: (value) => aggregate(value, -1),
   reject: selectFilter(false, false),
   rejectattr: selectFilter(false, true),
   replace: (value, positional, keywords) => {
@@ -242,6 +276,9 @@ const BASE_FILTERS: Record<string, TemplateFilter> = {
   reverse: (value) =>
     is.string(value) ? str(Array.from(value.value).reverse().join('')) : list(iterate(value).slice().reverse()),
   round: (value, positional, keywords) => {
+    if (!is.number(value)) {
+      throw new TemplateRuntimeError('TypeError', `type ${pythonTypeName(value)} doesn't define __round__ method`);
+    }
     const precision = Number((option(positional, keywords, 0, 'precision') ?? int(0)).value);
     const method = pythonStr(option(positional, keywords, 1, 'method') ?? str('common'));
     const scale = 10 ** precision;
@@ -250,7 +287,7 @@ const BASE_FILTERS: Record<string, TemplateFilter> = {
     if (method === 'floor') return float(Math.floor(number * scale) / scale);
     return float(roundHalfEven(number, precision));
   },
-  safe: (value) => value,
+  safe: (value) => (isMarkup(value) ? value : markup(pythonStr(value))),
   select: selectFilter(true, false),
   selectattr: selectFilter(true, true),
   sort: (value, positional, keywords) => {

@@ -1,6 +1,7 @@
 import { Environment } from '@huggingface/jinja';
 import { iterate } from './filters.js';
 import { pythonTypeName, TemplateRuntimeError } from './python-semantics.js';
+import { renderBudget } from './render-budget.js';
 import { bool, dict, fn, int, is, type JinjaValue, str, undefinedValue } from './runtime-values.js';
 
 /**
@@ -108,6 +109,8 @@ export function evaluateForLoop(node: Node, environment: Environment, evaluator:
       if (!(error instanceof LoopControl)) throw error;
       output += error.output;
       if (error.kind === 'break') break;
+    } finally {
+      renderBudget().output(output.length);
     }
   }
   if (items.length === 0 && Array.isArray(node.defaultBlock) && node.defaultBlock.length > 0) {

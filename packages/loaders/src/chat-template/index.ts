@@ -13,6 +13,7 @@ export {
   specialTokenText,
 } from './model-chat-template.js';
 export type { TemplateErrorKind } from './python-semantics.js';
+export { type ChatTemplateLimit, type ChatTemplateLimits, DEFAULT_CHAT_TEMPLATE_LIMITS } from './render-budget.js';
 export {
   type ChatTemplateOrigin,
   type ChatTemplateSources,

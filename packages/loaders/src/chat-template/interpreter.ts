@@ -2,6 +2,8 @@ import { type Environment, Interpreter } from '@huggingface/jinja';
 import { createFilters, iterate, type TemplateFilter } from './filters.js';
 import { evaluateForLoop, LoopControl } from './for-loop.js';
 import { getAttribute, getItem, splitArguments } from './methods.js';
+import { escapeArgument, escapedText, isMarkup, markup } from './markup.js';
+import { describeNode } from './node-description.js';
 import { percentFormat } from './percent-format.js';
 import {
   failUndefined,
@@ -25,6 +27,7 @@ import {
   undefinedValue,
   Values,
 } from './runtime-values.js';
+import { payloadLength, RenderLimitError, renderBudget } from './render-budget.js';
 import { TEST_FILTER } from './token-rewrites.js';
 import { getTest, pythonContains } from './tests.js';
 
@@ -56,8 +59,14 @@ function addValues(left: JinjaValue, right: JinjaValue): JinjaValue {
     const sum = Number(left.value) + Number(right.value);
     return is.float(left) || is.float(right) ? float(sum) : int(sum);
   }
-  if (is.string(left) && is.string(right)) return str(left.value + right.value);
+  if (is.string(left) && is.string(right)) {
+    renderBudget().length(left.value.length + right.value.length, "the result of '+'");
+    // Markup on either side escapes the plain string it meets (MarkupSafe's `__add__`/`__radd__`).
+    if (isMarkup(left) || isMarkup(right)) return markup(escapedText(left) + escapedText(right));
+    return str(left.value + right.value);
+  }
   if (is.array(left) && is.array(right) && is.tuple(left) === is.tuple(right)) {
+    renderBudget().length(left.value.length + right.value.length, "the result of '+'");
     return is.tuple(left) ? tuple([...left.value, ...right.value]) : list([...left.value, ...right.value]);
   }
   if (is.string(left) || is.array(left)) {
@@ -87,12 +96,23 @@ function arithmetic(operator: string, left: JinjaValue, right: JinjaValue): Jinj
     const [sequence, count] = is.number(left) ? [right, left] : [left, right];
     if (is.integer(count) || is.boolean(count)) {
       const times = Math.max(0, Number(count.value));
+      if (is.string(sequence) || is.array(sequence)) {
+        renderBudget().length(times * sequence.value.length, "the result of '*'");
+      }
       if (is.string(sequence)) return str(sequence.value.repeat(times));
       if (is.array(sequence)) return list(Array.from({ length: times }, () => sequence.value).flat());
     }
     throw unsupported('*', left, right);
   }
-  if (operator === '%' && is.string(left)) return str(percentFormat(left.value, right));
+  if (operator === '%' && is.string(left)) {
+    if (!isMarkup(left)) return str(percentFormat(left.value, right));
+    const escaped = is.array(right)
+      ? (is.tuple(right) ? tuple : list)(right.value.map(escapeArgument))
+      : is.object(right)
+        ? new Values.Object(new Map([...right.value].map(([key, item]) => [key, escapeArgument(item)])))
+        : escapeArgument(right);
+    return markup(percentFormat(left.value, escaped));
+  }
   if (!(is.number(left) && is.number(right))) throw unsupported(operator, left, right);
   const leftNumber = Number(left.value);
   const rightNumber = Number(right.value);
@@ -122,10 +142,22 @@ function arithmetic(operator: string, left: JinjaValue, right: JinjaValue): Jinj
 /** The interpreter chat templates run on (see the module comment). */
 export class ChatTemplateInterpreter extends Interpreter {
   /** Evaluates one template node: the nodes this interpreter handles itself (jinja2 semantics), else the base interpreter's. */
-  override evaluate(statement: Parameters<Interpreter['evaluate']>[0], environment: Environment) {
+  override evaluate(
+    statement: Parameters<Interpreter['evaluate']>[0],
+    environment: Environment,
+  ): ReturnType<Interpreter['evaluate']> {
     const node = statement as unknown as Node | undefined;
-    const result = node === undefined ? undefined : this.evaluateNode(node, environment);
-    return (result ?? super.evaluate(statement, environment)) as ReturnType<Interpreter['evaluate']>;
+    const budget = renderBudget();
+    budget.step();
+    budget.enter();
+    try {
+      const result = node === undefined ? undefined : this.evaluateNode(node, environment);
+      return (result ?? super.evaluate(statement, environment)) as ReturnType<Interpreter['evaluate']>;
+    } catch (error) {
+      throw locate(error, node);
+    } finally {
+      budget.leave();
+    }
   }
 
   private value(node: unknown, environment: Environment): JinjaValue {
@@ -237,7 +269,9 @@ export class ChatTemplateInterpreter extends Interpreter {
       throw new TemplateRuntimeError('TypeError', `'${pythonTypeName(callee)}' object is not callable`);
     }
     const args = this.arguments(node.args as Node[], environment);
-    return callee.value(args, environment);
+    const result = callee.value(args, environment);
+    renderBudget().length(payloadLength(result), 'the result of a call');
+    return result;
   }
 
   private filter(operand: JinjaValue, filterNode: Node, environment: Environment): JinjaValue {
@@ -253,7 +287,9 @@ export class ChatTemplateInterpreter extends Interpreter {
     }
     const filter: TemplateFilter | undefined = FILTERS.get(name);
     if (filter === undefined) throw new TemplateRuntimeError('TemplateError', `No filter named '${name}'.`);
-    return filter(operand, positional, keywords);
+    const result = filter(operand, positional, keywords);
+    renderBudget().length(payloadLength(result), `the result of the filter '${name}'`);
+    return result;
   }
 
   private binary(node: Node, environment: Environment): JinjaValue {
@@ -271,8 +307,11 @@ export class ChatTemplateInterpreter extends Interpreter {
         return bool(pythonContains(right, left));
       case 'not in':
         return bool(!pythonContains(right, left));
-      case '~':
-        return str(pythonStr(left) + pythonStr(right));
+      case '~': {
+        const [first, second] = [pythonStr(left), pythonStr(right)];
+        renderBudget().length(first.length + second.length, "the result of '~'");
+        return str(first + second);
+      }
     }
     if (is.undefined(left)) failUndefined(left);
     if (is.undefined(right)) failUndefined(right);
@@ -306,9 +345,45 @@ function evaluateBlock(this: ChatTemplateInterpreter, statements: Node[], enviro
       if (error instanceof LoopControl) error.output = output + error.output;
       throw error;
     }
-    if (!SILENT_STATEMENTS.has(statement.type)) output += pythonStr(value);
+    if (!SILENT_STATEMENTS.has(statement.type)) {
+      try {
+        output += pythonStr(value);
+      } catch (error) {
+        throw locate(error, statement, true);
+      }
+      renderBudget().output(output.length);
+    }
   }
   return str(output);
+}
+
+/** Names and literals are too small to say where; a recursion is best named by the call that recursed. */
+function worthNaming(error: TemplateRuntimeError, node: Node): boolean {
+  if (error instanceof RenderLimitError && error.limit === 'maxDepth') return node.type === 'CallExpression';
+  return !['Identifier', 'StringLiteral', 'IntegerLiteral', 'FloatLiteral'].includes(node.type);
+}
+
+/**
+ * Turns whatever went wrong while evaluating `node` into a {@link TemplateRuntimeError} that says where: the first
+ * (innermost) node an error passes through is recorded. Errors that are not the template's own (a `RangeError` from a
+ * stack overflow, a `TypeError` from the package's internals) become one too, so nothing foreign escapes a rendering.
+ */
+function locate(error: unknown, node: Node | undefined, printed = false): unknown {
+  if (error instanceof LoopControl) return error;
+  const located =
+    error instanceof TemplateRuntimeError
+      ? error
+      : new TemplateRuntimeError(
+          error instanceof RangeError && /call stack/i.test(error.message) ? 'RecursionError' : 'TemplateError',
+          error instanceof RangeError && /call stack/i.test(error.message)
+            ? 'maximum recursion depth exceeded'
+            : `the template engine failed: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`,
+        );
+  if (located.where === undefined && node !== undefined && (printed || worthNaming(located, node))) {
+    located.where = describeNode(node);
+  }
+  if (located !== error) located.cause = error;
+  return located;
 }
 // The package renders blocks in a private method; this subclass (not the package) replaces it with jinja2's rules.
 Object.defineProperty(ChatTemplateInterpreter.prototype, 'evaluateBlock', { value: evaluateBlock, writable: true });

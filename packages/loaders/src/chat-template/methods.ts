@@ -1,3 +1,5 @@
+import { escapedText, isMarkup, markup } from './markup.js';
+import { renderBudget } from './render-budget.js';
 import {
   objectTypeRepr,
   pythonEquals,
@@ -172,14 +174,18 @@ const STRING_METHODS: Record<string, Method> = {
   startswith: (self, positional) => affixTest(self, positional, (text, affix) => text.startsWith(affix)),
   endswith: (self, positional) => affixTest(self, positional, (text, affix) => text.endsWith(affix)),
   replace: (self, positional, keywords) => {
-    const [old, replacement] = [pythonStr(positional[0] ?? str('')), pythonStr(positional[1] ?? str(''))];
+    const newValue = positional[1] ?? str('');
+    // Markup's replace escapes the replacement it brings in.
+    const replacement = isMarkup(self) && is.string(newValue) ? escapedText(newValue) : pythonStr(newValue);
+    const old = pythonStr(positional[0] ?? str(''));
     let count = Number((argument(positional, keywords, 2, 'count') ?? int(-1)).value);
     const text = self.value as string;
-    if (count < 0) return str(text.split(old).join(replacement));
+    const wrap = isMarkup(self) ? markup : str;
+    if (count < 0) return wrap(text.split(old).join(replacement));
     const parts = text.split(old);
     let out = parts[0]!;
     for (let i = 1; i < parts.length; i++) out += (count-- > 0 ? replacement : old) + parts[i];
-    return str(out);
+    return wrap(out);
   },
   upper: (self) => str((self.value as string).toUpperCase()),
   lower: (self) => str((self.value as string).toLowerCase()),
@@ -226,12 +232,14 @@ const STRING_METHODS: Record<string, Method> = {
   zfill: (self, positional) => {
     const text = self.value as string;
     const width = Number(positional[0]?.value ?? 0);
+    renderBudget().length(width, 'the width of zfill');
     const sign = /^[+-]/.test(text) ? text[0]! : '';
     return str(sign + text.slice(sign.length).padStart(width - sign.length, '0'));
   },
   center: (self, positional) => {
     const text = self.value as string;
     const width = Number(positional[0]?.value ?? 0);
+    renderBudget().length(width, 'the width of center');
     const fill = positional[1] ? pythonStr(positional[1]) : ' ';
     const total = Math.max(0, width - text.length);
     const left = Math.floor(total / 2) + ((total % 2) & (width % 2));

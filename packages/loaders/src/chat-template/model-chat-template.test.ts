@@ -29,6 +29,11 @@ describe('loadChatTemplate', () => {
     expect(explicit.template.render({ messages: [] })).toBe(loaded.eosToken);
   });
 
+  it('passes a render budget to the template', async () => {
+    const loaded = loadChatTemplate(await openModelFiles(MODEL), { limits: { maxOutput: 10 } });
+    expect(() => loaded.template.render({ messages: expected.chat_example.messages })).toThrow(/maxOutput \(10\)/);
+  });
+
   it('reads special tokens written as strings or AddedToken objects', () => {
     expect(specialTokenText('<s>')).toBe('<s>');
     expect(specialTokenText({ content: '</s>', lstrip: false })).toBe('</s>');

@@ -1,6 +1,7 @@
 import type { GgufMetadata } from '../gguf/gguf-metadata.js';
 import type { ModelFiles } from '../model-files.js';
 import { ChatTemplate, type ChatTemplateClock } from './chat-template.js';
+import type { ChatTemplateLimits } from './render-budget.js';
 import { type ResolvedChatTemplate, resolveChatTemplate } from './resolve-chat-template.js';
 
 /** Options of {@link loadChatTemplate}. */
@@ -13,6 +14,8 @@ export interface LoadChatTemplateOptions {
   readonly hasTools?: boolean;
   /** The clock behind `strftime_now`. */
   readonly now?: ChatTemplateClock;
+  /** The render budget (see {@link ChatTemplateLimits}); the defaults suit any real template. */
+  readonly limits?: ChatTemplateLimits;
 }
 
 /** A model's compiled chat template with its special tokens. */
@@ -68,6 +71,11 @@ export function loadChatTemplate(model: ModelFiles, options: LoadChatTemplateOpt
     bosToken = specialTokenText(tokenizerConfig?.bos_token);
     eosToken = specialTokenText(tokenizerConfig?.eos_token);
   }
-  const template = new ChatTemplate(resolved.source, { bosToken, eosToken, now: options.now });
+  const template = new ChatTemplate(resolved.source, {
+    bosToken,
+    eosToken,
+    ...(options.now === undefined ? {} : { now: options.now }),
+    ...(options.limits === undefined ? {} : { limits: options.limits }),
+  });
   return { template, resolved, bosToken, eosToken };
 }

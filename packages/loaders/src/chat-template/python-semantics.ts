@@ -1,30 +1,13 @@
+import { renderBudget } from './render-budget.js';
 import { decodeKey, is, type JinjaValue, undefinedInfo } from './runtime-values.js';
+import { TemplateRuntimeError } from './template-runtime-error.js';
+
+export { type TemplateErrorKind, TemplateRuntimeError } from './template-runtime-error.js';
 
 /**
  * Python behaviour of template values, as jinja2 (which Hugging Face renders chat templates with) shows it: `str()`,
  * `repr()`, `==`, ordering, type names for error messages, and `json.dumps` for the `tojson` filter.
  */
-
-/** The Python exception class a template failure corresponds to, as jinja2 would raise it. */
-export type TemplateErrorKind =
-  | 'TemplateError'
-  | 'UndefinedError'
-  | 'SecurityError'
-  | 'TypeError'
-  | 'ValueError'
-  | 'ZeroDivisionError';
-
-/** A failure while rendering, named after the Python exception jinja2 raises in the same place. */
-export class TemplateRuntimeError extends Error {
-  /** The Python exception class. */
-  readonly kind: TemplateErrorKind;
-
-  constructor(kind: TemplateErrorKind, message: string) {
-    super(message);
-    this.name = 'TemplateRuntimeError';
-    this.kind = kind;
-  }
-}
 
 /** Raises the error an undefined value carries when it is used (jinja2's `_fail_with_undefined_error`). */
 export function failUndefined(value: JinjaValue, fallbackName?: string): never {
@@ -134,23 +117,65 @@ export function pythonStr(value: JinjaValue): string {
     case 'UndefinedValue':
       return '';
     case 'ArrayValue':
-      return `[${(value.value as JinjaValue[]).map(pythonRepr).join(', ')}]`;
-    case 'TupleValue': {
-      const items = (value.value as JinjaValue[]).map(pythonRepr);
-      return items.length === 1 ? `(${items[0]},)` : `(${items.join(', ')})`;
-    }
+      return printContainer(value.value, value.value as JinjaValue[], pythonRepr, '[', ']');
+    case 'TupleValue':
+      return printContainer(value.value, value.value as JinjaValue[], pythonRepr, '(', ')', ',');
     case 'ObjectValue':
     case 'KeywordArgumentsValue':
-      return `{${[...(value.value as Map<string, JinjaValue>)]
-        .map(([key, item]) => `${pythonRepr(decodeKey(key))}: ${pythonRepr(item)}`)
-        .join(', ')}}`;
+      return printContainer(
+        value.value,
+        value.value as Map<string, JinjaValue>,
+        ([key, item]) => `${pythonRepr(decodeKey(key))}: ${pythonRepr(item)}`,
+        '{',
+        '}',
+      );
     case 'NamespaceValue':
-      return `<Namespace {${[...(value.value as Map<string, JinjaValue>)]
-        .map(([key, item]) => `${pythonStringRepr(key)}: ${pythonRepr(item)}`)
-        .join(', ')}}>`;
+      return `<Namespace ${printContainer(
+        value.value,
+        value.value as Map<string, JinjaValue>,
+        ([key, item]) => `${pythonStringRepr(key)}: ${pythonRepr(item)}`,
+        '{',
+        '}',
+      )}>`;
     default:
       return '<function>';
   }
+}
+
+/** Containers being printed right now: Python prints a container inside itself as `[...]` or `{...}`. */
+const printing = new Set<unknown>();
+
+/**
+ * Prints a list, tuple or mapping as Python's `repr` does: one level deeper in the render budget, the text checked
+ * against its length limit as it grows, and a container met again inside itself shown as `[...]`/`{...}`.
+ * `single` is what follows a lone item (the comma of a one-item tuple).
+ */
+function printContainer<T>(
+  identity: unknown,
+  items: Iterable<T>,
+  print: (item: T) => string,
+  open: string,
+  close: string,
+  single = '',
+): string {
+  if (printing.has(identity)) return `${open}...${close}`;
+  const budget = renderBudget();
+  return budget.nested(() => {
+    printing.add(identity);
+    try {
+      const parts: string[] = [];
+      let length = 2;
+      for (const item of items) {
+        const part = print(item);
+        length += part.length + 2;
+        budget.length(length, 'a printed value');
+        parts.push(part);
+      }
+      return open + parts.join(', ') + (parts.length === 1 ? single : '') + close;
+    } finally {
+      printing.delete(identity);
+    }
+  });
 }
 
 /** Python's `==`. */
@@ -161,15 +186,17 @@ export function pythonEquals(left: JinjaValue, right: JinjaValue): boolean {
   if (is.undefined(left) || is.undefined(right)) return is.undefined(left) && is.undefined(right);
   if (is.array(left) && is.array(right)) {
     if (is.tuple(left) !== is.tuple(right) || left.value.length !== right.value.length) return false;
-    return left.value.every((item, i) => pythonEquals(item, right.value[i]!));
+    return renderBudget().nested(() => left.value.every((item, i) => pythonEquals(item, right.value[i]!)));
   }
   if (is.object(left) && is.object(right)) {
     if (left.value.size !== right.value.size) return false;
-    for (const [key, item] of left.value) {
-      const other = right.value.get(key);
-      if (other === undefined || !pythonEquals(item, other)) return false;
-    }
-    return true;
+    return renderBudget().nested(() => {
+      for (const [key, item] of left.value) {
+        const other = right.value.get(key);
+        if (other === undefined || !pythonEquals(item, other)) return false;
+      }
+      return true;
+    });
   }
   return left === right;
 }
@@ -184,11 +211,13 @@ export function pythonCompare(left: JinjaValue, right: JinjaValue): number {
   if (is.string(left) && is.string(right)) return compareCodePoints(left.value, right.value);
   if (is.array(left) && is.array(right)) {
     const length = Math.min(left.value.length, right.value.length);
-    for (let i = 0; i < length; i++) {
-      const order = pythonCompare(left.value[i]!, right.value[i]!);
-      if (order !== 0) return order;
-    }
-    return left.value.length - right.value.length;
+    return renderBudget().nested(() => {
+      for (let i = 0; i < length; i++) {
+        const order = pythonCompare(left.value[i]!, right.value[i]!);
+        if (order !== 0) return order;
+      }
+      return left.value.length - right.value.length;
+    });
   }
   throw new TemplateRuntimeError(
     'TypeError',
@@ -240,6 +269,8 @@ export function jsonDumps(value: JinjaValue, options: JsonDumpOptions = {}): str
   const [itemSeparator, keySeparator] = options.separators ?? (indent === null ? [', ', ': '] : [',', ': ']);
   const ensureAscii = options.ensureAscii ?? false;
 
+  const budget = renderBudget();
+  const dumping = new Set<unknown>();
   const dump = (item: JinjaValue, depth: number): string => {
     switch (item.type) {
       case 'StringValue':
@@ -261,11 +292,22 @@ export function jsonDumps(value: JinjaValue, options: JsonDumpOptions = {}): str
       case 'ObjectValue':
       case 'KeywordArgumentsValue': {
         const isArray = is.array(item);
-        const parts = isArray
-          ? (item.value as JinjaValue[]).map((child) => dump(child, depth + 1))
-          : sortedEntries(item.value as Map<string, JinjaValue>, options.sortKeys ?? false).map(
-              ([key, child]) => `${jsonKey(key, ensureAscii)}${keySeparator}${dump(child, depth + 1)}`,
-            );
+        if (dumping.has(item.value)) throw new TemplateRuntimeError('ValueError', 'Circular reference detected');
+        dumping.add(item.value);
+        let length = 0;
+        const counted = (part: string) => {
+          length += part.length + 2;
+          budget.length(length, 'a tojson value');
+          return part;
+        };
+        const parts = budget.nested(() =>
+          isArray
+            ? (item.value as JinjaValue[]).map((child) => counted(dump(child, depth + 1)))
+            : sortedEntries(item.value as Map<string, JinjaValue>, options.sortKeys ?? false).map(([key, child]) =>
+                counted(`${jsonKey(key, ensureAscii)}${keySeparator}${dump(child, depth + 1)}`),
+              ),
+        );
+        dumping.delete(item.value);
         const [open, close] = isArray ? ['[', ']'] : ['{', '}'];
         if (parts.length === 0) return open + close;
         if (indent === null) return open + parts.join(itemSeparator) + close;

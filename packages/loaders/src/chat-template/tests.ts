@@ -34,7 +34,8 @@ export const TESTS: ReadonlyMap<string, TemplateTest> = new Map<string, Template
   ['mapping', (value) => is.object(value)],
   ['iterable', (value) => is.array(value) || is.string(value) || is.object(value) || is.undefined(value)],
   ['sequence', (value) => is.array(value) || is.string(value) || is.object(value) || is.undefined(value)],
-  ['callable', (value) => is.function(value)],
+  // Undefined has `__call__` (which raises), so Python's callable() is true for it.
+  ['callable', (value) => is.function(value) || is.undefined(value)],
   ['odd', (value) => Number(value.value) % 2 !== 0],
   ['even', (value) => Number(value.value) % 2 === 0],
   ['divisibleby', (value, divisor) => Number(value.value) % Number(needsArgument('divisibleby', divisor).value) === 0],

@@ -1,6 +1,17 @@
 import { ggufValue } from '../gguf/gguf-value.js';
 import { encodeGgufHeader, type GgufWriteSpec, writeGguf } from '../gguf/gguf-writer.js';
-import type { FuzzSeed } from './fuzz-loaders.js';
+
+/** One binary input the GGUF and safetensors fuzzers start from. */
+export interface FuzzSeed {
+  /** A name for reports. */
+  readonly name: string;
+  /** The bytes. */
+  readonly bytes: Uint8Array;
+  /** How many leading bytes are header (mutations favour them). */
+  readonly headerBytes: number;
+  /** The format, for structure-aware mutations (safetensors JSON headers). */
+  readonly format: 'gguf' | 'safetensors';
+}
 
 /** A small writer-made GGUF with every value type, nested arrays, a quantized tensor and a custom alignment. */
 function ggufSeed(alignment: number): FuzzSeed {

@@ -1,6 +1,7 @@
 import { ggmlByteLength, type GgmlTypeInfo, ggmlTypeFromId, StrataError } from '@strata/core';
 import type { ByteSource } from '../byte-source/byte-source.js';
 import { GgufMetadata } from './gguf-metadata.js';
+import { GgufMetadataBudget } from './gguf-metadata-budget.js';
 import {
   type GgufArray,
   type GgufTypedValue,
@@ -68,7 +69,12 @@ async function readString(cursor: SourceCursor, what: string): Promise<string> {
   return cursor.text(length);
 }
 
-async function readArray(cursor: SourceCursor, where: string, depth: number): Promise<GgufArray> {
+async function readArray(
+  cursor: SourceCursor,
+  where: string,
+  depth: number,
+  budget: GgufMetadataBudget,
+): Promise<GgufArray> {
   if (depth > MAX_ARRAY_NESTING) {
     throw invalid('INVALID_FILE', `${where} nests arrays more than ${MAX_ARRAY_NESTING} deep; the file is damaged.`, {
       where,
@@ -76,11 +82,15 @@ async function readArray(cursor: SourceCursor, where: string, depth: number): Pr
   }
   await cursor.need(12, `the array header of ${where}`);
   const elementType = ggufValueTypeFromId(cursor.u32(), `an array element of ${where}`);
-  const count = cursor.checkCount(cursor.u64(), ggufMinimumSize(elementType), `elements of ${where}`);
+  const minimum = ggufMinimumSize(elementType);
+  const count = cursor.checkCount(cursor.u64(), minimum, `elements of ${where}`);
   const size = ggufScalarSize(elementType);
+  // In memory: typed arrays hold each element in its own size, JavaScript arrays (bool, string, array) in an 8-byte slot.
+  const elementBytes = size !== undefined && elementType !== 'bool' ? size : 8;
+  budget.array(count, elementBytes, cursor.position + count * minimum);
   if (size !== undefined) {
     await cursor.need(count * size, `the elements of ${where}`);
-    return readScalarArray(cursor, elementType, count);
+    return readScalarArray(cursor, elementType, count, where);
   }
   if (elementType === 'string') {
     const values: string[] = new Array(count);
@@ -88,16 +98,19 @@ async function readArray(cursor: SourceCursor, where: string, depth: number): Pr
       if (!cursor.has(8)) await cursor.need(8, `string ${index} of ${where}`);
       const length = cursor.checkCount(cursor.u64Number(), 1, `bytes of string ${index} of ${where}`);
       if (!cursor.has(length)) await cursor.need(length, `string ${index} of ${where}`);
+      budget.string(length, cursor.position + length);
       values[index] = cursor.text(length);
     }
     return { elementType, values };
   }
   const values: GgufArray[] = [];
-  for (let index = 0; index < count; index++) values.push(await readArray(cursor, `${where}[${index}]`, depth + 1));
+  for (let index = 0; index < count; index++) {
+    values.push(await readArray(cursor, `${where}[${index}]`, depth + 1, budget));
+  }
   return { elementType: 'array', values };
 }
 
-function readScalarArray(cursor: SourceCursor, elementType: GgufValueType, count: number): GgufArray {
+function readScalarArray(cursor: SourceCursor, elementType: GgufValueType, count: number, where: string): GgufArray {
   const fill = <T extends { [index: number]: number | bigint }>(values: T, read: () => T[number]): T => {
     for (let index = 0; index < count; index++) values[index] = read();
     return values;
@@ -125,13 +138,28 @@ function readScalarArray(cursor: SourceCursor, elementType: GgufValueType, count
       return { elementType, values: fill(new BigInt64Array(count), () => cursor.i64()) };
     default: {
       const values: boolean[] = new Array(count);
-      for (let index = 0; index < count; index++) values[index] = cursor.u8() !== 0;
+      for (let index = 0; index < count; index++) {
+        const byte = cursor.u8();
+        if (byte > 1) {
+          throw invalid(
+            'INVALID_METADATA',
+            `GGUF metadata ${where}[${index}] is a bool stored as ${byte}; only 0 and 1 are valid.`,
+            { where, index },
+          );
+        }
+        values[index] = byte === 1;
+      }
       return { elementType: 'bool', values };
     }
   }
 }
 
-async function readValue(cursor: SourceCursor, type: GgufValueType, key: string): Promise<GgufTypedValue> {
+async function readValue(
+  cursor: SourceCursor,
+  type: GgufValueType,
+  key: string,
+  budget: GgufMetadataBudget,
+): Promise<GgufTypedValue> {
   const size = ggufScalarSize(type);
   if (size !== undefined) await cursor.need(size, `the value of '${key}'`);
   switch (type) {
@@ -165,10 +193,13 @@ async function readValue(cursor: SourceCursor, type: GgufValueType, key: string)
         );
       return { type, value: byte === 1 };
     }
-    case 'string':
-      return { type, value: await readString(cursor, `the value of '${key}'`) };
+    case 'string': {
+      const value = await readString(cursor, `the value of '${key}'`);
+      budget.string(value.length, cursor.position);
+      return { type, value };
+    }
     case 'array':
-      return { type, value: await readArray(cursor, `'${key}'`, 0) };
+      return { type, value: await readArray(cursor, `'${key}'`, 0, budget) };
   }
 }
 
@@ -273,12 +304,14 @@ export async function readGgufHeader(source: ByteSource): Promise<GgufHeader> {
   const keyCountRaw = cursor.u64();
   const keyCount = cursor.checkCount(keyCountRaw, 13, 'metadata keys');
   const values = new Map<string, GgufTypedValue>();
+  const budget = new GgufMetadataBudget(source.name);
   for (let index = 0; index < keyCount; index++) {
     const key = await readString(cursor, `metadata key ${index}`);
+    budget.key(key.length, cursor.position);
     await cursor.need(4, `the value type of '${key}'`);
     const type = ggufValueTypeFromId(cursor.u32(), `metadata key '${key}'`);
     if (values.has(key)) throw invalid('INVALID_FILE', `${source.name} has metadata key '${key}' twice.`, { key });
-    values.set(key, await readValue(cursor, type, key));
+    values.set(key, await readValue(cursor, type, key, budget));
   }
   const metadata = new GgufMetadata(values);
   const alignment = alignmentOf(metadata);
@@ -301,6 +334,14 @@ export async function readGgufHeader(source: ByteSource): Promise<GgufHeader> {
         'INVALID_TENSOR_INFO',
         `Tensor '${name}' starts at data offset ${offset}, not a multiple of the alignment ${alignment}.`,
         { name, offset, alignment },
+      );
+    }
+    if (dataOffset + offset > source.byteLength) {
+      // Checked for empty tensors too: a tensor never starts outside its file.
+      throw new StrataError(
+        'TRUNCATED_FILE',
+        `Tensor '${name}' starts at byte ${dataOffset + offset}, past the end of ${source.name} (${source.byteLength} bytes); the file is truncated or damaged.`,
+        { details: { name, offset: dataOffset + offset, fileLength: source.byteLength } },
       );
     }
     if (byteLength > 0 && dataOffset + offset + byteLength > source.byteLength) {

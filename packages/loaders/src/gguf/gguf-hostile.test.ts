@@ -172,6 +172,11 @@ describe('GGUF reader on hostile input', () => {
     await expectCode(one([4], 0, 64), 'TRUNCATED_FILE');
     await expectCode(one([4], 0, 2n ** 63n), 'INVALID_TENSOR_INFO');
     await expectCode(one([1024], 0, 0), 'TRUNCATED_FILE');
+    // An empty tensor still starts inside its file: at its end at the latest.
+    expect((await openGguf(bytesSource(one([0], 0, 64)))).tensors.get('t').byteLength).toBe(0);
+    const farEmpty = await expectCode(one([0], 0, 2n ** 40n), 'TRUNCATED_FILE');
+    expect(farEmpty.message).toContain('past the end');
+    await expectCode(one([4, 0], 0, 96), 'TRUNCATED_FILE');
     const overlapping = new Raw()
       .header(2, 0)
       .tensor('a', [16], 0, 0)

@@ -2,6 +2,8 @@ import { Tokenizer as HuggingFaceTokenizer } from '@huggingface/tokenizers';
 import { StrataError } from '@strata/core';
 import { checkTokenId } from './vocabulary.js';
 import { compatibleTokenizerJson } from './json-compatibility.js';
+import { parseJsonText } from './json-shape.js';
+import { checkGenerationConfig, checkTokenizerConfig, checkTokenizerJson } from './tokenizer-json-schema.js';
 import { ByteStreamDecoder } from './stream-decoder.js';
 import type {
   DecodeOptions,
@@ -86,19 +88,38 @@ function tokenContent(value: string | { readonly content: string } | null | unde
  * Builds a tokenizer from a Hugging Face `tokenizer.json` (object or JSON text), with its `tokenizer_config.json` for
  * the special tokens and, optionally, `generation_config.json` for extra end-of-generation ids. Encoding and decoding
  * run on `@huggingface/tokenizers` (normalizers, pre-tokenizers, BPE/WordPiece/Unigram models, post-processors and
- * decoders as the file declares); special tokens, streaming and piece bytes are handled here.
+ * decoders as the file declares); special tokens, streaming and piece bytes are handled here. The three files are
+ * untrusted: their shapes are checked first (token ids against the vocabulary's real size), and every failure, of the
+ * checks or of the library, is a `TOKENIZER_ERROR` naming what is wrong.
  */
 export function tokenizerFromJson(
   tokenizerJson: unknown,
   tokenizerConfig: TokenizerConfigJson = {},
   generationConfig: GenerationConfigJson = {},
 ): Tokenizer {
-  const parsed = typeof tokenizerJson === 'string' ? JSON.parse(tokenizerJson) : tokenizerJson;
-  const json = compatibleTokenizerJson(parsed) as TokenizerJson;
-  if (typeof json !== 'object' || json === null || typeof json.model !== 'object') {
-    throw new StrataError('INVALID_FILE', 'tokenizer.json has no "model"; pass the parsed tokenizer.json object');
+  const parsed =
+    typeof tokenizerJson === 'string'
+      ? parseJsonText(tokenizerJson, 'tokenizer.json', 'TOKENIZER_ERROR')
+      : tokenizerJson;
+  checkTokenizerJson(parsed);
+  checkTokenizerConfig(tokenizerConfig);
+  const endOfGeneration = checkGenerationConfig(generationConfig);
+  return asTokenizerError(
+    () => new JsonTokenizer(compatibleTokenizerJson(parsed) as TokenizerJson, tokenizerConfig, endOfGeneration),
+  );
+}
+
+/**
+ * Runs `work` on `@huggingface/tokenizers`, turning anything it throws that is not already a StrataError into
+ * `TOKENIZER_ERROR`: a file that passed the shape checks may still hold values the library rejects (a bad regex).
+ */
+function asTokenizerError<T>(work: () => T): T {
+  try {
+    return work();
+  } catch (cause) {
+    if (StrataError.isInstance(cause)) throw cause;
+    throw new StrataError('TOKENIZER_ERROR', `tokenizer.json could not be used: ${String(cause)}`, { cause });
   }
-  return new JsonTokenizer(json, tokenizerConfig, generationConfig);
 }
 
 class JsonTokenizer implements Tokenizer {
@@ -121,19 +142,17 @@ class JsonTokenizer implements Tokenizer {
   constructor(
     private readonly json: TokenizerJson,
     private readonly config: TokenizerConfigJson,
-    generationConfig: GenerationConfigJson,
+    generationEos: readonly number[],
   ) {
-    try {
-      this.full = new HuggingFaceTokenizer(json, config);
-    } catch (cause) {
-      throw new StrataError('TOKENIZER_ERROR', `tokenizer.json could not be loaded: ${String(cause)}`, { cause });
-    }
+    this.full = new HuggingFaceTokenizer(json, config);
     this.ids = this.full.get_vocab(true);
     let size = 0;
     for (const id of this.ids.values()) size = Math.max(size, id + 1);
     this.vocabularySize = size;
     this.pieces = new Array<string>(size).fill('');
-    for (const [piece, id] of this.ids) this.pieces[id] = piece;
+    // Two pieces may share an id in a malformed vocabulary; the library's own tables then hold holes, so only strings
+    // are taken.
+    for (const [piece, id] of this.ids) if (typeof piece === 'string') this.pieces[id] = piece;
     const added = json.added_tokens ?? [];
     this.specialIds = new Set(added.filter((token) => token.special).map((token) => token.id));
     this.addedIds = new Set(added.map((token) => token.id));
@@ -168,9 +187,7 @@ class JsonTokenizer implements Tokenizer {
       const id = this.ids.get(text);
       if (id !== undefined && this.specialIds.has(id)) endOfGeneration.add(id);
     }
-    const generationEos = generationConfig.eos_token_id;
-    for (const id of typeof generationEos === 'number' ? [generationEos] : (generationEos ?? []))
-      endOfGeneration.add(id);
+    for (const id of generationEos) endOfGeneration.add(id);
     this.endOfGenerationIds = endOfGeneration;
 
     const bare = this.full.encode('a', { add_special_tokens: false }).ids;
@@ -191,17 +208,34 @@ class JsonTokenizer implements Tokenizer {
   }
 
   encode(text: string, options: EncodeOptions = {}): number[] {
-    const engine = options.parseSpecial ? this.full : this.plain;
-    return engine.encode(text, { add_special_tokens: options.addSpecial ?? false }).ids;
+    const ids = asTokenizerError(() => {
+      const engine = options.parseSpecial ? this.full : this.plain;
+      return engine.encode(text, { add_special_tokens: options.addSpecial ?? false }).ids;
+    });
+    // A vocabulary that misses a piece of the text (and has no unknown token for it) yields no id: say so here
+    // rather than hand the caller an id it cannot use.
+    for (const id of ids) {
+      if (!Number.isInteger(id) || id < 0 || id >= this.vocabularySize) {
+        throw new StrataError(
+          'TOKENIZER_ERROR',
+          `tokenizer.json cannot encode this text: a piece has no id in its vocabulary (got ${id}) and the model ` +
+            'declares no unk_token; the file is incomplete',
+          { details: { id } },
+        );
+      }
+    }
+    return ids;
   }
 
   decode(ids: readonly number[], options: DecodeOptions = {}): string {
     for (const id of ids) this.check(id);
     if (ids.length === 0) return '';
-    return this.full.decode([...ids], {
-      skip_special_tokens: options.skipSpecial ?? false,
-      clean_up_tokenization_spaces: this.cleanUpSpaces,
-    });
+    return asTokenizerError(() =>
+      this.full.decode([...ids], {
+        skip_special_tokens: options.skipSpecial ?? false,
+        clean_up_tokenization_spaces: this.cleanUpSpaces,
+      }),
+    );
   }
 
   createStreamDecoder(options: StreamDecoderOptions = {}): StreamDecoder {
