@@ -13,6 +13,8 @@ for entry in gpu-bench decode-profile step-profile write-random-gguf peer-table 
   mv "$out/$entry.js" "$out/$entry.mjs"
 done
 bash ../shared/tools/device/pack.sh "$out"/*.mjs packages/pipeline/bench/device/run-peer-bench.sh >/dev/null
+# tsup splits code the entries share into chunk files the .mjs entries import: they travel too.
+cp "$out"/*.js .device-pack/ 2>/dev/null || true
 mkdir -p .device-pack/peers
 cp ../shared/tools/peers/build-llama-cuda.sh ../shared/tools/peers/llama-cuda-src.tar.gz .device-pack/peers/
 du -sh .device-pack
