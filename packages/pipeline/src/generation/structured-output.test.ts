@@ -5,6 +5,7 @@ import Ajv from 'ajv';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadTextPipeline } from '../load/load-text-pipeline.js';
 import { OpenAICompatibleApi } from '../openai/openai-api.js';
+import { createChoiceToolStream, parseChoice, toolCallingOf } from '../openai/tool-calling.js';
 import { loadScheduler } from '../scheduler/load-scheduler.js';
 import type { TextPipeline } from '../text-pipeline.js';
 
@@ -177,6 +178,77 @@ describe('response_format through the OpenAI-shaped API over the scheduler (CPU 
       // The scheduler keeps serving after a refused grammar.
       const after = await api.chat.completions.create({ model: 'llama', messages, max_tokens: 2 });
       expect(after.choices[0]!.finish_reason).toBe('length');
+    } finally {
+      await scheduler.close();
+    }
+  });
+});
+
+describe('tools through the OpenAI-shaped API (hermes-style template, CPU backend)', () => {
+  // A short template whose source shows the hermes call markers, so the fixture's 256-token context holds the prompt.
+  const TEMPLATE = `{%- for message in messages %}{{ message.role }}: {{ message.content }}
+{% endfor %}{%- if tools %}tools:{% for tool in tools %} {{ tool.function.name }}{% endfor %} (call one as <tool_call>{"name": …, "arguments": …}</tool_call>)
+{% endif %}assistant:`;
+  const PARAMETERS = {
+    type: 'object',
+    properties: { city: { type: 'string', maxLength: 8 }, days: { type: 'integer', minimum: 1, maximum: 7 } },
+    required: ['city', 'days'],
+  } as const;
+  const tools = [
+    { type: 'function' as const, function: { name: 'get_weather', description: 'Weather', parameters: PARAMETERS } },
+    { type: 'function' as const, function: { name: 'get_time', parameters: { type: 'object', properties: {} } } },
+  ];
+
+  it('a named tool_choice forces the call through the API; a finished call parses and streams as OpenAI deltas', async () => {
+    const scheduler = await loadScheduler(`${FIXTURES}llama`, {
+      backend: createCpuBackend(),
+      contextLength: 256,
+      chatTemplate: TEMPLATE,
+    });
+    const api = new OpenAICompatibleApi([{ name: 'llama', scheduler }]);
+    const request = {
+      model: 'llama',
+      messages: [{ role: 'user' as const, content: 'Weather in Oslo?' }],
+      tools,
+      tool_choice: { type: 'function' as const, function: { name: 'get_weather' } },
+      temperature: 0,
+      max_tokens: 100,
+    };
+    try {
+      // The random weights loop in the whitespace JSON allows, so the call does not finish in the fixture's 256-token
+      // context; what the grammar forces is visible in the unfinished text.
+      const forced = await api.chat.completions.create(request);
+      expect(forced.choices[0]!.finish_reason).toBe('length');
+      expect(forced.choices[0]!.message.content).toMatch(/^<tool_call>\n\{"name": "get_weather", "arguments": \{/);
+      const none = await api.chat.completions.create({ ...request, tool_choice: 'none', max_tokens: 4 });
+      expect(none.choices[0]!.message.tool_calls).toBeUndefined();
+      const unknown = await api.chat.completions
+        .create({ ...request, tool_choice: { type: 'function', function: { name: 'nope' } } })
+        .catch((error: unknown) => error);
+      expect((unknown as StrataError).details.param).toBe('tool_choice');
+
+      // A finished call, as a model would write it: tokens in, OpenAI's message and stream deltas out.
+      const calling = toolCallingOf(TEMPLATE, tools, 'auto')!;
+      expect(calling.format).toBe('hermes');
+      const text =
+        'Let me check. <tool_call>\n{"name": "get_weather", "arguments": {"city": "Oslo", "days": 2}}\n</tool_call>';
+      const tokens = scheduler.tokenizer.encode(text, { addSpecial: false, parseSpecial: true });
+      const message = parseChoice(scheduler.tokenizer, tokens, calling);
+      expect(message.finish_reason).toBe('tool_calls');
+      expect(message.content.trim()).toBe('Let me check.');
+      expect(message.tool_calls[0]!.function.name).toBe('get_weather');
+      expect(JSON.parse(message.tool_calls[0]!.function.arguments)).toEqual({ city: 'Oslo', days: 2 });
+      const stream = createChoiceToolStream(scheduler.tokenizer, calling);
+      const deltas = tokens.flatMap((token) => stream.push(token));
+      const finished = stream.finish();
+      deltas.push(...finished.deltas);
+      const streamedArguments = deltas
+        .flatMap((delta) => delta.tool_calls ?? [])
+        .map((call) => call.function.arguments ?? '')
+        .join('');
+      expect(JSON.parse(streamedArguments)).toEqual({ city: 'Oslo', days: 2 });
+      expect(deltas.filter((delta) => (delta.tool_calls ?? []).length > 0).length).toBeGreaterThan(1);
+      expect(finished.message.tool_calls[0]!.function.name).toBe('get_weather');
     } finally {
       await scheduler.close();
     }

@@ -1,5 +1,7 @@
 import { StrataError } from '@strata/core';
+import type { ToolChoice, ToolDefinition } from '@strata/structured';
 import type { GenerateOptions } from '../generation/types.js';
+import { checkTools, checkToolChoice } from './tool-calling.js';
 import type { ChatMessage } from '../text/tokenizer.js';
 
 /** A request checked at the API boundary, in the scheduler's terms. */
@@ -22,6 +24,10 @@ export interface CheckedRequest {
 export interface CheckedChatRequest extends CheckedRequest {
   /** The conversation, in the chat template's terms. */
   readonly messages: readonly ChatMessage[];
+  /** The function tools, when the request has any. */
+  readonly tools?: readonly ToolDefinition[];
+  /** `none` when there are no tools. */
+  readonly toolChoice: ToolChoice;
 }
 
 /** A checked completions request. */
@@ -137,7 +143,7 @@ function checkCommon(
 function messageOf(message: unknown, index: number): ChatMessage {
   const param = `messages[${index}]`;
   if (typeof message !== 'object' || message === null) throw invalid(param, `'${param}' must be a message object.`);
-  const { role, content, name, tool_call_id: toolCallId } = message as Body;
+  const { role, content, name, tool_call_id: toolCallId, tool_calls: toolCalls } = message as Body;
   if (role !== 'system' && role !== 'developer' && role !== 'user' && role !== 'assistant' && role !== 'tool') {
     throw invalid(
       `${param}.role`,
@@ -166,6 +172,7 @@ function messageOf(message: unknown, index: number): ChatMessage {
     content: text,
     ...(typeof name === 'string' ? { name } : {}),
     ...(typeof toolCallId === 'string' ? { tool_call_id: toolCallId } : {}),
+    ...(role === 'assistant' && Array.isArray(toolCalls) ? { tool_calls: toolCalls } : {}),
   };
 }
 
@@ -204,6 +211,8 @@ export function checkChatRequest(body: unknown): CheckedChatRequest {
   const top = optionalNumber(request, 'top_logprobs', 0, 20, true);
   if (top !== undefined && !logprobs) throw invalid('top_logprobs', "'top_logprobs' needs 'logprobs': true.");
   const responseFormat = responseFormatOf(request.response_format);
+  const tools = checkTools(request.tools);
+  const toolChoice = checkToolChoice(request.tool_choice, tools);
   const topLogprobs = logprobs ? (top ?? 0) : -1;
   const { body: _body, ...checked } = common;
   const options = withLogprobs(checked.options, topLogprobs);
@@ -211,6 +220,8 @@ export function checkChatRequest(body: unknown): CheckedChatRequest {
     ...checked,
     topLogprobs,
     messages,
+    ...(tools === undefined ? {} : { tools }),
+    toolChoice,
     options: responseFormat === undefined ? options : { ...options, responseFormat },
   };
 }

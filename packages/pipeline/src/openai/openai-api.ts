@@ -1,7 +1,9 @@
 import { StrataError } from '@strata/core';
+import type { AssistantDelta } from '@strata/structured';
 import type { GenerationResult } from '../generation/types.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import { checkChatRequest, checkCompletionRequest } from './check-request.js';
+import { type ChoiceToolStream, createChoiceToolStream, parseChoice, toolCallingOf } from './tool-calling.js';
 import {
   createEmbeddings,
   type EmbeddingApiModel,
@@ -157,14 +159,25 @@ export class OpenAICompatibleApi {
     body: ChatCompletionRequest,
     options: CreateOptions = {},
   ): Promise<ChatCompletion | AsyncIterable<ChatCompletionChunk>> {
-    const request = checkChatRequest(body);
-    const scheduler = this.scheduler(request.model);
-    const prompt = scheduler.renderChat(request.messages);
+    const checked = checkChatRequest(body);
+    const scheduler = this.scheduler(checked.model);
+    const offered = checked.toolChoice === 'none' ? undefined : checked.tools;
+    const calling =
+      offered === undefined ? undefined : toolCallingOf(scheduler.chatTemplate?.source, offered, checked.toolChoice);
+    // A required (or named) call is enforced by the grammar of the model's call format.
+    const request =
+      calling?.constraint === undefined
+        ? checked
+        : { ...checked, options: { ...checked.options, constraint: calling.constraint } };
+    const prompt = scheduler.renderChat(request.messages, offered);
     const ids = scheduler.tokenizer.encode(prompt, { addSpecial: false, parseSpecial: true });
     const run = runChoices(scheduler, ids, request, options.signal);
     const tokenText = (token: number) => scheduler.tokenizer.decode([token]);
     const base = { id: `chatcmpl-${randomId()}`, created: seconds(), model: request.model };
-    if (request.stream) return this.streamChat(run, base, request.includeUsage, request.topLogprobs >= 0, tokenText);
+    if (request.stream) {
+      const toolStream = calling === undefined ? undefined : () => createChoiceToolStream(scheduler.tokenizer, calling);
+      return this.streamChat(run, base, request.includeUsage, request.topLogprobs >= 0, tokenText, toolStream);
+    }
     const texts: string[] = Array(request.n).fill('');
     const logprobs: ChatTokenLogprob[][] = Array.from({ length: request.n }, () => []);
     const results: GenerationResult[] = [];
@@ -177,12 +190,23 @@ export class OpenAICompatibleApi {
     return {
       ...base,
       object: 'chat.completion',
-      choices: results.map((result, index) => ({
-        index,
-        message: { role: 'assistant', content: texts[index]!, refusal: null },
-        logprobs: request.topLogprobs >= 0 ? { content: logprobs[index]!, refusal: null } : null,
-        finish_reason: finishReasonOf(result.finishReason),
-      })),
+      choices: results.map((result, index) => {
+        const parsed = calling === undefined ? undefined : parseChoice(scheduler.tokenizer, result.tokens, calling);
+        const calls = parsed?.tool_calls ?? [];
+        return {
+          index,
+          message: {
+            role: 'assistant',
+            content:
+              parsed === undefined ? texts[index]! : calls.length > 0 && parsed.content === '' ? null : parsed.content,
+            refusal: null,
+            ...(calls.length > 0 ? { tool_calls: calls } : {}),
+            ...(parsed?.reasoning_content === undefined ? {} : { reasoning_content: parsed.reasoning_content }),
+          },
+          logprobs: request.topLogprobs >= 0 ? { content: logprobs[index]!, refusal: null } : null,
+          finish_reason: calls.length > 0 ? 'tool_calls' : finishReasonOf(result.finishReason),
+        };
+      }),
       usage: usageOf(run.promptTokens, results),
     };
   }
@@ -193,6 +217,7 @@ export class OpenAICompatibleApi {
     includeUsage: boolean,
     withLogprobs: boolean,
     tokenText: (token: number) => string,
+    toolStream?: () => ChoiceToolStream,
   ): AsyncGenerator<ChatCompletionChunk> {
     const chunk = (
       choices: ChatCompletionChunk['choices'],
@@ -205,11 +230,29 @@ export class OpenAICompatibleApi {
     });
     const results: GenerationResult[] = [];
     const started = new Set<number>();
+    // With tools, each choice's tokens go through a tool-call parser: content, reasoning and call deltas come out.
+    const parsers = new Map<number, ChoiceToolStream>();
+    const parsed = (index: number, deltas: readonly AssistantDelta[]) =>
+      deltas.map((delta) => chunk([{ index, delta, logprobs: null, finish_reason: null }]));
     for await (const event of run.events) {
       const { index } = event;
       if (!started.has(index)) {
         started.add(index);
         yield chunk([{ index, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }]);
+        if (toolStream !== undefined) parsers.set(index, toolStream());
+      }
+      const parser = parsers.get(index);
+      if (parser !== undefined) {
+        if ('delta' in event) {
+          if (event.delta.token !== undefined) yield* parsed(index, parser.push(event.delta.token));
+        } else {
+          results[index] = event.result;
+          const { deltas, message } = parser.finish();
+          yield* parsed(index, deltas);
+          const reason = message.tool_calls.length > 0 ? 'tool_calls' : finishReasonOf(event.result.finishReason);
+          yield chunk([{ index, delta: {}, logprobs: null, finish_reason: reason }]);
+        }
+        continue;
       }
       if ('delta' in event) {
         const entries = chatLogprobsOf(event.delta, tokenText);

@@ -67,7 +67,21 @@ export interface ChatCompletionRequest extends OpenAISamplingRequest {
   readonly logprobs?: boolean | null;
   /** With `logprobs`: also the 0 … 20 most likely tokens per position. */
   readonly top_logprobs?: number | null;
-  /** `{type: 'text'}` only, for now. */
+  /** Function tools the model may call (rendered by the chat template; calls come back as `tool_calls`). */
+  readonly tools?:
+    | readonly {
+        readonly type: 'function';
+        readonly function: { readonly name: string; readonly description?: string; readonly parameters?: unknown };
+      }[]
+    | null;
+  /** `none`, `auto` (default with tools), `required`, or `{type: 'function', function: {name}}`. */
+  readonly tool_choice?:
+    | 'none'
+    | 'auto'
+    | 'required'
+    | { readonly type: 'function'; readonly function: { readonly name: string } }
+    | null;
+  /** `text`, `json_object`, or `json_schema` (`{name, schema, strict}`): generation follows the grammar. */
   readonly response_format?:
     | { readonly type: 'text' | 'json_object' }
     | {
@@ -88,7 +102,17 @@ export interface CompletionRequest extends OpenAISamplingRequest {
 }
 
 /** Why a choice ended. */
-export type OpenAIFinishReason = 'stop' | 'length';
+export type OpenAIFinishReason = 'stop' | 'length' | 'tool_calls';
+
+/** A tool call of a chat completion. */
+export interface OpenAIToolCall {
+  /** Its id (the `tool_call_id` of the tool's answer). */
+  readonly id: string;
+  /** Always `function`. */
+  readonly type: 'function';
+  /** The function and its JSON arguments. */
+  readonly function: { readonly name: string; readonly arguments: string };
+}
 
 /** Token counts of a request. */
 export interface OpenAIUsage {
@@ -135,7 +159,15 @@ export interface ChatCompletion {
   /** The choices. */
   readonly choices: readonly {
     readonly index: number;
-    readonly message: { readonly role: 'assistant'; readonly content: string; readonly refusal: null };
+    readonly message: {
+      readonly role: 'assistant';
+      readonly content: string | null;
+      readonly refusal: null;
+      /** The tools the model called (requests with `tools`). */
+      readonly tool_calls?: readonly OpenAIToolCall[];
+      /** The model's reasoning, apart from the content. */
+      readonly reasoning_content?: string;
+    };
     readonly logprobs: ChatChoiceLogprobs | null;
     readonly finish_reason: OpenAIFinishReason;
   }[];
@@ -156,7 +188,18 @@ export interface ChatCompletionChunk {
   /** Deltas (empty in the usage chunk). */
   readonly choices: readonly {
     readonly index: number;
-    readonly delta: { readonly role?: 'assistant'; readonly content?: string };
+    readonly delta: {
+      readonly role?: 'assistant';
+      readonly content?: string;
+      readonly reasoning_content?: string;
+      /** Started calls (index, id, name) and pieces of their arguments. */
+      readonly tool_calls?: readonly {
+        readonly index: number;
+        readonly id?: string;
+        readonly type?: 'function';
+        readonly function: { readonly name?: string; readonly arguments?: string };
+      }[];
+    };
     readonly logprobs: ChatChoiceLogprobs | null;
     readonly finish_reason: OpenAIFinishReason | null;
   }[];

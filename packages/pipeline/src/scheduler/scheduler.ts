@@ -168,15 +168,18 @@ export class Scheduler {
     });
   }
 
-  /** The prompt text {@link chat} generates from (`TEMPLATE_NOT_FOUND` without a chat template). */
-  renderChat(messages: readonly ChatMessage[]): string {
+  /**
+   * The prompt text {@link chat} generates from (`TEMPLATE_NOT_FOUND` without a chat template); `tools` (OpenAI's
+   * function definitions) are handed to the template as its `tools` variable.
+   */
+  renderChat(messages: readonly ChatMessage[], tools?: readonly unknown[]): string {
     if (this.chatTemplate === undefined) {
       throw new StrataError(
         'TEMPLATE_NOT_FOUND',
         'This model has no chat template; send a prompt instead of messages.',
       );
     }
-    return this.chatTemplate.render({ messages, addGenerationPrompt: true });
+    return this.chatTemplate.render({ messages, addGenerationPrompt: true, ...(tools === undefined ? {} : { tools }) });
   }
 
   /** Hands the sequence's deltas to its `Generation`; a consumer that stops reading aborts the sequence. */
