@@ -7,8 +7,12 @@ export interface ForwardRequest {
   readonly ids: Int32Array;
   /** Position of the first id; the caches hold positions before it. */
   readonly firstPosition: number;
-  /** When set, the device picks a token from the last row's logits and only its id is read back. */
-  readonly choice?: TokenChoice;
+  /**
+   * When set, the device picks a token from the last row's logits and only its id is read back. A promise (a grammar's
+   * token mask still being computed) lets the step start on the device first: the choice is awaited only once the
+   * step's work is recorded, so the CPU computes the mask while the GPU runs the layers.
+   */
+  readonly choice?: TokenChoice | PromiseLike<TokenChoice>;
   /** When true, the last row's logits are read back too (costs a vocabulary-sized read). */
   readonly returnLogits?: boolean;
 }

@@ -175,8 +175,11 @@ export async function readStepResult(
   logits: Tensor,
   request: Pick<ForwardRequest, 'choice' | 'returnLogits'>,
 ): Promise<ForwardResult> {
-  const token = request.choice === undefined ? undefined : chooseToken(backend, logits, request.choice);
+  let token: Tensor | undefined;
   try {
+    // Awaited only now: the step's ops are recorded (and mostly submitted), so the device works meanwhile.
+    const choice = await request.choice;
+    token = choice === undefined ? undefined : chooseToken(backend, logits, choice);
     const logitValues = request.returnLogits === true ? ((await backend.read(logits)) as Float32Array) : undefined;
     const tokenValue = token === undefined ? undefined : (await backend.read(token))[0];
     return {

@@ -170,7 +170,7 @@ export function startGeneration(
       step = await executor.forward({
         ids,
         firstPosition: position,
-        ...(last ? { choice: await choose(), returnLogits: wantLogits } : {}),
+        ...(last ? { choice: choose(), returnLogits: wantLogits } : {}),
       });
       sequence.append(ids);
       position = end;
@@ -210,7 +210,8 @@ export function startGeneration(
       step = await executor.forward({
         ids: Int32Array.of(token),
         firstPosition: sequence.length,
-        choice: await choose(),
+        // Not awaited: a grammar's mask is computed while the device runs the step (see ForwardRequest.choice).
+        choice: choose(),
         returnLogits: wantLogits,
       });
       sequence.append([token]);

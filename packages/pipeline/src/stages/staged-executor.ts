@@ -72,7 +72,7 @@ class StagedExecutor implements ModelExecutor {
         firstPosition: request.firstPosition,
         rows: request.ids.length,
         hidden: values,
-        ...(request.choice === undefined ? {} : { choice: request.choice }),
+        ...(request.choice === undefined ? {} : { choice: await request.choice }),
         ...(request.returnLogits === true ? { returnLogits: true } : {}),
       }),
       'forwarded',
