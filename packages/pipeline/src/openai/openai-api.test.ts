@@ -125,4 +125,35 @@ describe('OpenAICompatibleApi (toy model)', () => {
     });
     expect(toOpenAIError(new Error('secret')).body.error.message).not.toContain('secret');
   });
+
+  it('a prompt that opens the reasoning (`<think>`) gives the reply as reasoning_content, streamed and not', async () => {
+    const thinking = createScheduler({
+      model: await createToyModel(backend),
+      backend,
+      tokenizer,
+      chatTemplate: { render: (input) => `${chatTemplate.render(input)}<think>\n` },
+      contextLength: 96,
+      chunkSize: 8,
+      pageSize: 4,
+    });
+    const reasoner = new OpenAICompatibleApi([{ name: 'thinker', scheduler: thinking }]);
+    try {
+      const request = { model: 'thinker', messages, temperature: 0, max_tokens: 6 };
+      const reply = await reasoner.chat.completions.create(request);
+      // The toy model never writes </think>: all of its text is reasoning, none is content.
+      expect(reply.choices[0]!.message.content).toBe('');
+      expect(typeof reply.choices[0]!.message.reasoning_content).toBe('string');
+      const stream = await reasoner.chat.completions.create({ ...request, stream: true });
+      let reasoning = '';
+      let content = '';
+      for await (const chunk of stream) {
+        reasoning += chunk.choices[0]?.delta.reasoning_content ?? '';
+        content += chunk.choices[0]?.delta.content ?? '';
+      }
+      expect(reasoning).toBe(reply.choices[0]!.message.reasoning_content);
+      expect(content).toBe('');
+    } finally {
+      await thinking.close();
+    }
+  });
 });

@@ -1,8 +1,9 @@
 import { StrataError } from '@strata/core';
-import type { AssistantDelta } from '@strata/structured';
+import { type AssistantDelta, splitReasoning } from '@strata/structured';
 import type { GenerationResult } from '../generation/types.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import { checkChatRequest, checkCompletionRequest } from './check-request.js';
+import { createReasoningStream, promptOpensReasoning } from './reasoning-stream.js';
 import { type ChoiceToolStream, createChoiceToolStream, parseChoice, toolCallingOf } from './tool-calling.js';
 import {
   createEmbeddings,
@@ -170,13 +171,23 @@ export class OpenAICompatibleApi {
         ? checked
         : { ...checked, options: { ...checked.options, constraint: calling.constraint } };
     const prompt = scheduler.renderChat(request.messages, offered);
+    const opensReasoning = promptOpensReasoning(prompt);
     const ids = scheduler.tokenizer.encode(prompt, { addSpecial: false, parseSpecial: true });
     const run = runChoices(scheduler, ids, request, options.signal);
     const tokenText = (token: number) => scheduler.tokenizer.decode([token]);
     const base = { id: `chatcmpl-${randomId()}`, created: seconds(), model: request.model };
     if (request.stream) {
       const toolStream = calling === undefined ? undefined : () => createChoiceToolStream(scheduler.tokenizer, calling);
-      return this.streamChat(run, base, request.includeUsage, request.topLogprobs >= 0, tokenText, toolStream);
+      const reasoningStream = () => createReasoningStream(opensReasoning);
+      return this.streamChat(
+        run,
+        base,
+        request.includeUsage,
+        request.topLogprobs >= 0,
+        tokenText,
+        toolStream,
+        reasoningStream,
+      );
     }
     const texts: string[] = Array(request.n).fill('');
     const logprobs: ChatTokenLogprob[][] = Array.from({ length: request.n }, () => []);
@@ -193,15 +204,19 @@ export class OpenAICompatibleApi {
       choices: results.map((result, index) => {
         const parsed = calling === undefined ? undefined : parseChoice(scheduler.tokenizer, result.tokens, calling);
         const calls = parsed?.tool_calls ?? [];
+        // Without tools, leading reasoning (`<think>…</think>`) is still split from the content.
+        const split = parsed === undefined ? splitReasoning(texts[index]!, opensReasoning) : undefined;
+        const reasoning = parsed?.reasoning_content ?? (split?.reasoning ? split.reasoning : undefined);
+        const content =
+          split !== undefined ? split.content : calls.length > 0 && parsed!.content === '' ? null : parsed!.content;
         return {
           index,
           message: {
             role: 'assistant',
-            content:
-              parsed === undefined ? texts[index]! : calls.length > 0 && parsed.content === '' ? null : parsed.content,
+            content,
             refusal: null,
             ...(calls.length > 0 ? { tool_calls: calls } : {}),
-            ...(parsed?.reasoning_content === undefined ? {} : { reasoning_content: parsed.reasoning_content }),
+            ...(reasoning === undefined ? {} : { reasoning_content: reasoning }),
           },
           logprobs: request.topLogprobs >= 0 ? { content: logprobs[index]!, refusal: null } : null,
           finish_reason: calls.length > 0 ? 'tool_calls' : finishReasonOf(result.finishReason),
@@ -218,6 +233,7 @@ export class OpenAICompatibleApi {
     withLogprobs: boolean,
     tokenText: (token: number) => string,
     toolStream?: () => ChoiceToolStream,
+    reasoningStream?: () => ReturnType<typeof createReasoningStream>,
   ): AsyncGenerator<ChatCompletionChunk> {
     const chunk = (
       choices: ChatCompletionChunk['choices'],
@@ -232,6 +248,7 @@ export class OpenAICompatibleApi {
     const started = new Set<number>();
     // With tools, each choice's tokens go through a tool-call parser: content, reasoning and call deltas come out.
     const parsers = new Map<number, ChoiceToolStream>();
+    const splitters = new Map<number, ReturnType<typeof createReasoningStream>>();
     const parsed = (index: number, deltas: readonly AssistantDelta[]) =>
       deltas.map((delta) => chunk([{ index, delta, logprobs: null, finish_reason: null }]));
     for await (const event of run.events) {
@@ -240,6 +257,7 @@ export class OpenAICompatibleApi {
         started.add(index);
         yield chunk([{ index, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }]);
         if (toolStream !== undefined) parsers.set(index, toolStream());
+        else if (reasoningStream !== undefined) splitters.set(index, reasoningStream());
       }
       const parser = parsers.get(index);
       if (parser !== undefined) {
@@ -254,19 +272,24 @@ export class OpenAICompatibleApi {
         }
         continue;
       }
+      const splitter = splitters.get(index);
       if ('delta' in event) {
         const entries = chatLogprobsOf(event.delta, tokenText);
-        if (event.delta.text.length === 0 && entries.length === 0) continue;
+        const text = event.delta.text;
+        const delta = splitter === undefined ? (text.length > 0 ? { content: text } : undefined) : splitter.push(text);
+        if (delta === undefined && entries.length === 0) continue;
         yield chunk([
           {
             index,
-            delta: { content: event.delta.text },
+            delta: delta ?? { content: '' },
             logprobs: withLogprobs ? { content: entries, refusal: null } : null,
             finish_reason: null,
           },
         ]);
       } else {
         results[index] = event.result;
+        const rest = splitter?.finish();
+        if (rest !== undefined) yield chunk([{ index, delta: rest, logprobs: null, finish_reason: null }]);
         yield chunk([{ index, delta: {}, logprobs: null, finish_reason: finishReasonOf(event.result.finishReason) }]);
       }
     }
