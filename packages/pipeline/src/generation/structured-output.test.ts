@@ -175,6 +175,18 @@ describe('response_format through the OpenAI-shaped API over the scheduler (CPU 
         })
         .catch((error: unknown) => error);
       expect(StrataError.isInstance(unsupported, 'UNSUPPORTED_SCHEMA')).toBe(true);
+      // llama-server's `grammar` field, on both endpoints.
+      const listed = await api.completions.create({
+        model: 'llama',
+        prompt: 'List:',
+        grammar: 'root ::= item ( ", " item ){1,3}\nitem ::= "x" [0-9] | "yy"',
+        max_tokens: 40,
+      });
+      expect(listed.choices[0]!.text).toMatch(/^(x[0-9]|yy)(, (x[0-9]|yy)){1,3}$/);
+      const bad = await api.chat.completions
+        .create({ model: 'llama', messages, grammar: 'root ::= (' })
+        .catch((error: unknown) => error);
+      expect(StrataError.isInstance(bad, 'INVALID_GRAMMAR')).toBe(true);
       // The scheduler keeps serving after a refused grammar.
       const after = await api.chat.completions.create({ model: 'llama', messages, max_tokens: 2 });
       expect(after.choices[0]!.finish_reason).toBe('length');

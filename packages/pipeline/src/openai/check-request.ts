@@ -125,6 +125,11 @@ function checkCommon(
   const frequencyPenalty = optionalNumber(request, 'frequency_penalty', -2, 2);
   const stop = stopOf(request);
   const logitBias = logitBiasOf(request);
+  // llama-server's extension: a GBNF grammar the output must match (llama.cpp's format, start rule `root`).
+  const grammar = request.grammar;
+  if (grammar !== undefined && grammar !== null && (typeof grammar !== 'string' || grammar.length === 0)) {
+    throw invalid('grammar', "'grammar' must be a GBNF grammar (a non-empty string).");
+  }
   const options: GenerateOptions = {
     temperature,
     ...(maxTokens === undefined ? {} : { maxTokens }),
@@ -136,6 +141,7 @@ function checkCommon(
     ...(frequencyPenalty === undefined ? {} : { frequencyPenalty }),
     ...(stop === undefined ? {} : { stop }),
     ...(logitBias === undefined ? {} : { logitBias }),
+    ...(typeof grammar === 'string' ? { grammar } : {}),
   };
   return { body: request, model: request.model, n, stream, includeUsage, options };
 }

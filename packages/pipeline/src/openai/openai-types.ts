@@ -49,6 +49,8 @@ export interface OpenAISamplingRequest {
   readonly frequency_penalty?: number | null;
   /** Token id (as a string key) → bias in −100 … 100. */
   readonly logit_bias?: Readonly<Record<string, number>> | null;
+  /** llama-server's extension: a GBNF grammar (llama.cpp's format, start rule `root`) the output must match. */
+  readonly grammar?: string | null;
   /** Stream chunks (server-sent events over HTTP). */
   readonly stream?: boolean | null;
   /** With `stream`: `include_usage` adds a last chunk with the usage. */
