@@ -1,27 +1,14 @@
 import { readFileSync } from 'node:fs';
-import { StrataError } from '@strata/core';
 import { createCpuBackend } from '@strata/kernels-cpu';
-import { createWebGpuBackend, type WebGpuBackend } from '@strata/kernels-webgpu';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { allocateLayerCaches, disposeLayerCaches } from './cache/layer-caches.js';
 import { loadTextPipeline } from './load/load-text-pipeline.js';
+import { useWebGpuBackend } from './testing/webgpu-backend.js';
 
 // Greedy parity through the pipeline on WebGPU (lavapipe in CI), kept small: lavapipe is a CPU Vulkan. Skips, saying
 // why, only when Dawn finds no adapter; STRATA_REQUIRE_WEBGPU=1 turns that into a failure.
 const FIXTURES = new URL('../../../../shared/fixtures/models/', import.meta.url).pathname;
-let backend: WebGpuBackend | undefined;
-let missing: string | undefined;
-
-beforeAll(async () => {
-  try {
-    backend = await createWebGpuBackend();
-  } catch (error) {
-    if (!StrataError.isInstance(error, 'NO_ADAPTER') || process.env.STRATA_REQUIRE_WEBGPU === '1') throw error;
-    missing = error.message;
-  }
-});
-
-afterAll(() => backend?.destroy());
+const webGpu = useWebGpuBackend();
 
 const CASES = [
   ['llama safetensors', 'llama', 'llama/expected.json'],
@@ -30,7 +17,7 @@ const CASES = [
 
 describe('greedy parity on WebGPU', () => {
   it.for(CASES)('%s', async ([, model, referencePath], context) => {
-    if (backend === undefined) return context.skip(`no WebGPU adapter: ${missing}`);
+    const backend = webGpu(context);
     const expected = JSON.parse(readFileSync(`${FIXTURES}${referencePath}`, 'utf8')) as {
       input_ids: number[];
       greedy_new_tokens: number[];
@@ -45,7 +32,7 @@ describe('greedy parity on WebGPU', () => {
   });
 
   it("mistral-swa f32 GGUF with an f16 cache gives llama.cpp's tokens exactly", async (context) => {
-    if (backend === undefined) return context.skip(`no WebGPU adapter: ${missing}`);
+    const backend = webGpu(context);
     const expected = JSON.parse(readFileSync(`${FIXTURES}mistral-swa/expected-llamacpp-f32.json`, 'utf8')) as {
       input_ids: number[];
       greedy_new_tokens: number[];
@@ -65,7 +52,7 @@ describe('greedy parity on WebGPU', () => {
   });
 
   it('seeded sampling with every filter and a penalty picks the same tokens as on the CPU', async (context) => {
-    if (backend === undefined) return context.skip(`no WebGPU adapter: ${missing}`);
+    const backend = webGpu(context);
     const options = {
       maxTokens: 12,
       temperature: 0.9,
@@ -89,7 +76,7 @@ describe('greedy parity on WebGPU', () => {
   it.for(['gemma2', 'qwen3'])(
     'captured decode of %s gives the eager logits at every position',
     async (model, context) => {
-      if (backend === undefined) return context.skip(`no WebGPU adapter: ${missing}`);
+      const backend = webGpu(context);
       const capture = vi.spyOn(backend, 'captureStep');
       const runs: { tokens: readonly number[]; logits: Float32Array[] }[] = [];
       for (const capturedDecode of [true, false]) {
@@ -125,7 +112,7 @@ describe('greedy parity on WebGPU', () => {
   );
 
   it('an f16 KV cache takes half the bytes of an f32 one on WebGPU (and the same on the CPU, which rounds only)', async (context) => {
-    if (backend === undefined) return context.skip(`no WebGPU adapter: ${missing}`);
+    const backend = webGpu(context);
     const specs = [{ keyValueWidth: 256 }, { keyValueWidth: 256, window: 8 }];
     const bytes = (on: Parameters<typeof allocateLayerCaches>[0], type: 'f32' | 'f16') => {
       const caches = allocateLayerCaches(on, specs, 64, 4, type);

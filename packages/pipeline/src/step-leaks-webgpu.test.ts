@@ -1,26 +1,13 @@
-import { StrataError } from '@strata/core';
-import { createWebGpuBackend, type WebGpuBackend } from '@strata/kernels-webgpu';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadTextPipeline } from './load/load-text-pipeline.js';
+import { useWebGpuBackend } from './testing/webgpu-backend.js';
 
 // No leaks across steps on WebGPU (lavapipe in CI, so a few steps of the QK-norm families, whose per-head norm leaked
 // its views): the buffer pool's live bytes after the last decode step equal those after the first. Skips, saying why,
 // only when Dawn finds no adapter; STRATA_REQUIRE_WEBGPU=1 turns that into a failure.
 const FIXTURES = new URL('../../../../shared/fixtures/models/', import.meta.url).pathname;
 const DECODE_STEPS = 8;
-let backend: WebGpuBackend | undefined;
-let missing: string | undefined;
-
-beforeAll(async () => {
-  try {
-    backend = await createWebGpuBackend();
-  } catch (error) {
-    if (!StrataError.isInstance(error, 'NO_ADAPTER') || process.env.STRATA_REQUIRE_WEBGPU === '1') throw error;
-    missing = error.message;
-  }
-});
-
-afterAll(() => backend?.destroy());
+const webGpu = useWebGpuBackend();
 
 describe('no buffers leak across decode steps (WebGPU)', () => {
   // Eager decode steps for each QK-norm family (the step scope frees them), and one family with the captured decode plan.
@@ -33,8 +20,7 @@ describe('no buffers leak across decode steps (WebGPU)', () => {
   it.for(CASES)(
     '%s, %s: live pool bytes stay those of the first decode step',
     async ([family, , captured], context) => {
-      if (backend === undefined) return context.skip(`no WebGPU adapter: ${missing}`);
-      const gpu = backend;
+      const gpu = webGpu(context);
       const liveBytes: number[] = [];
       const pipeline = await loadTextPipeline(`${FIXTURES}${family}/model-f32.gguf`, {
         backend: gpu,

@@ -1,25 +1,12 @@
-import { StrataError } from '@strata/core';
-import { createWebGpuBackend, type WebGpuBackend } from '@strata/kernels-webgpu';
 import Ajv from 'ajv';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadTextPipeline } from '../load/load-text-pipeline.js';
+import { useWebGpuBackend } from '../testing/webgpu-backend.js';
 
 // Structured output on WebGPU (lavapipe in CI), kept short: the allowed-token bitmask goes to the device's sampling
 // kernel. Skips, saying why, only when Dawn finds no adapter; STRATA_REQUIRE_WEBGPU=1 turns that into a failure.
 const FIXTURES = new URL('../../../../../shared/fixtures/models/', import.meta.url).pathname;
-let backend: WebGpuBackend | undefined;
-let missing: string | undefined;
-
-beforeAll(async () => {
-  try {
-    backend = await createWebGpuBackend();
-  } catch (error) {
-    if (!StrataError.isInstance(error, 'NO_ADAPTER') || process.env.STRATA_REQUIRE_WEBGPU === '1') throw error;
-    missing = error.message;
-  }
-});
-
-afterAll(() => backend?.destroy());
+const webGpu = useWebGpuBackend();
 
 const SCHEMA = {
   type: 'object',
@@ -34,7 +21,7 @@ const SCHEMA = {
 
 describe('structured output on WebGPU', () => {
   it('50 seeded samples at temperature 1 under a JSON schema validate with ajv', async (context) => {
-    if (backend === undefined) return context.skip(`no WebGPU adapter: ${missing}`);
+    const backend = webGpu(context);
     const pipeline = await loadTextPipeline(`${FIXTURES}llama`, { backend, contextLength: 96, chunkSize: 8 });
     const validate = new Ajv().compile(SCHEMA);
     for (let seed = 1; seed <= 50; seed++) {
