@@ -1,78 +1,22 @@
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
-import { extname, join, normalize } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bytesSource, openModel, tokenizerFromModel } from '@strata/loaders';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp, CHROMIUM, CHROMIUM_ARGS, serveApp } from './testing/browser-harness.js';
 
 // The browser half of strata, end to end: the production build of this app in Debian's Chromium (headless, WebGPU on
 // its CPU Vulkan), a fixture GGUF fed through the file input, greedy tokens compared with transformers'.
-const APP = fileURLToPath(new URL('..', import.meta.url));
 const LLAMA = fileURLToPath(new URL('../../../../shared/fixtures/models/llama/', import.meta.url));
-const CHROMIUM = '/usr/bin/chromium';
-/** Headless Chromium with WebGPU on a machine without a GPU (Chromium falls back to its SwiftShader Vulkan). */
-const CHROMIUM_ARGS = [
-  '--headless=new',
-  '--no-sandbox',
-  '--enable-unsafe-webgpu',
-  '--enable-features=Vulkan',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.map': 'application/json',
-};
-
 let outDir: string;
 let server: Server;
 let origin: string;
 let browser: Browser;
 let page: Page;
 const pageErrors: string[] = [];
-
-/** Builds the app with its own Vite (a child process: the test runner has a Vite of its own). */
-function buildApp(target: string): Promise<void> {
-  const vite = join(APP, 'node_modules/vite/bin/vite.js');
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [vite, 'build', '--outDir', target, '--emptyOutDir', '--logLevel', 'warn'], {
-      cwd: APP,
-      env: { ...process.env, NODE_ENV: 'production' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (chunk) => (output += chunk));
-    child.stderr.on('data', (chunk) => (output += chunk));
-    child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`vite build failed (${code}):\n${output}`))));
-  });
-}
-
-/** Serves the built files on 127.0.0.1 (a secure context, as WebGPU requires) on a free port. */
-function serve(root: string): Promise<{ server: Server; origin: string }> {
-  const server = createServer((request, response) => {
-    const path = normalize(decodeURIComponent(new URL(request.url ?? '/', 'http://x').pathname));
-    const file = join(root, path === '/' ? 'index.html' : path);
-    if (!file.startsWith(root) || !existsSync(file)) {
-      response.writeHead(404).end();
-      return;
-    }
-    response.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
-    response.end(readFileSync(file));
-  });
-  return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () =>
-      resolve({ server, origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }),
-    ),
-  );
-}
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) {
@@ -82,7 +26,7 @@ beforeAll(async () => {
   }
   outDir = mkdtempSync(join(tmpdir(), 'strata-web-'));
   await buildApp(outDir);
-  ({ server, origin } = await serve(outDir));
+  ({ server, origin } = await serveApp(outDir));
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   page = await browser.newPage({ viewport: { width: 900, height: 1000 } });
   // Loading compiles every kernel on a CPU-emulated GPU; under a full parallel test run that can take a while.

@@ -26,11 +26,10 @@ const TYPES: Record<string, string> = {
   '.map': 'application/json',
 };
 
-/** Builds the app into `target` with its own Vite (a child process: the test runner has a Vite of its own). */
-export function buildApp(target: string): Promise<void> {
-  const vite = join(APP, 'node_modules/vite/bin/vite.js');
+/** Runs node with `args` in the app's folder (production mode); rejects with its output when it fails. */
+function runNode(args: readonly string[], what: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [vite, 'build', '--outDir', target, '--emptyOutDir', '--logLevel', 'warn'], {
+    const child = spawn(process.execPath, [...args], {
       cwd: APP,
       env: { ...process.env, NODE_ENV: 'production' },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -39,8 +38,14 @@ export function buildApp(target: string): Promise<void> {
     child.stdout.on('data', (chunk) => (output += chunk));
     child.stderr.on('data', (chunk) => (output += chunk));
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`vite build failed (${code}):\n${output}`))));
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${what} failed (${code}):\n${output}`))));
   });
+}
+
+/** Builds the app into `target` with its own Vite (a child process: the test runner has a Vite of its own). */
+export function buildApp(target: string): Promise<void> {
+  const vite = join(APP, 'node_modules/vite/bin/vite.js');
+  return runNode([vite, 'build', '--outDir', target, '--emptyOutDir', '--logLevel', 'warn'], 'vite build');
 }
 
 /**
@@ -60,20 +65,7 @@ export async function buildCacheProbe(target: string): Promise<string> {
         lib: { entry: 'src/testing/cache-probe.ts', formats: ['iife'], name: 'strataCacheProbe', fileName: () => 'probe.js' },
       },
     });`;
-  await new Promise<void>((resolve, reject) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
-      cwd: APP,
-      env: { ...process.env, NODE_ENV: 'production' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (chunk) => (output += chunk));
-    child.stderr.on('data', (chunk) => (output += chunk));
-    child.on('error', reject);
-    child.on('exit', (code) =>
-      code === 0 ? resolve() : reject(new Error(`probe build failed (${code}):\n${output}`)),
-    );
-  });
+  await runNode(['--input-type=module', '-e', script], 'probe build');
   return readFileSync(join(target, 'probe.js'), 'utf8');
 }
 

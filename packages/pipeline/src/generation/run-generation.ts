@@ -9,7 +9,7 @@ import { Generation, type GenerationChannel } from './generation.js';
 import { deltaOf } from './logprobs.js';
 import type { RequestQueue } from './request-queue.js';
 import { ConstrainedChoice, outputConstraintOf } from './structured-output.js';
-import type { FinishReason, GenerateOptions, GenerationDelta, GenerationResult } from './types.js';
+import type { FinishReason, GenerateOptions, GenerationResult } from './types.js';
 
 /** What one sequence's generation runs on. */
 export interface GenerationContext {

@@ -2,7 +2,7 @@ import type { NormalizedSamplingOptions } from '../sampling/sampling-options.js'
 import { type TokenChoice, TokenSampler } from '../sampling/token-sampler.js';
 import { deltaOf } from '../generation/logprobs.js';
 import { ConstrainedChoice } from '../generation/structured-output.js';
-import type { FinishReason, GenerationDelta, GenerationResult } from '../generation/types.js';
+import type { FinishReason, GenerationResult } from '../generation/types.js';
 import { StopStringMatcher } from '../text/stop-strings.js';
 import type { PipelineTokenizer } from '../text/tokenizer.js';
 import { DeltaChannel } from './delta-channel.js';

@@ -1,4 +1,4 @@
-import type { AttentionOptions, Backend, KeyValueCache, RopeParameters, Tensor } from '@strata/core';
+import type { AttentionOptions, Backend, RopeParameters, Tensor } from '@strata/core';
 import { expect, it } from 'vitest';
 import { type ConformanceContext, compareWithReference, randomFor } from '../harness.js';
 
