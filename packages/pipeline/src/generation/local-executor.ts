@@ -86,11 +86,8 @@ export class LocalExecutor implements ModelExecutor {
         return readStepResult(backend, this.decodePlan.run(request.ids, request.firstPosition), request);
       }
       const ids = backend.upload(request.ids, [request.ids.length]);
-      const embedded = model.embed(ids);
+      const hidden = this.hidden(ids, request.firstPosition);
       backend.dispose(ids);
-      const hidden = transformAndRelease(backend, embedded, (input) =>
-        model.transform(input, { backend, firstPosition: request.firstPosition, caches: this.layerCaches.caches }),
-      );
       return finishStep(backend, hidden, (last) => model.lmHead(last), request);
     });
   }
@@ -105,15 +102,19 @@ export class LocalExecutor implements ModelExecutor {
     disposeLayerCaches(this.backend, this.layerCaches);
   }
 
-  /** The body of the decode plan: logits `[1, vocabulary]` of one token at `firstPosition`. */
-  private logits(ids: Tensor, firstPosition: number): Tensor {
+  /** Embeds `ids` and runs every layer at positions `firstPosition …` (writing the caches): the last hidden state. */
+  private hidden(ids: Tensor, firstPosition: number): Tensor {
     const { backend, model } = this;
-    const embedded = model.embed(ids);
-    const hidden = transformAndRelease(backend, embedded, (input) =>
+    return transformAndRelease(backend, model.embed(ids), (input) =>
       model.transform(input, { backend, firstPosition, caches: this.layerCaches.caches }),
     );
-    const logits = model.lmHead(hidden);
-    backend.dispose(hidden);
+  }
+
+  /** The body of the decode plan: logits `[1, vocabulary]` of one token at `firstPosition`. */
+  private logits(ids: Tensor, firstPosition: number): Tensor {
+    const hidden = this.hidden(ids, firstPosition);
+    const logits = this.model.lmHead(hidden);
+    this.backend.dispose(hidden);
     return logits;
   }
 }
