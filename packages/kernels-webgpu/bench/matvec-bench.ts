@@ -492,7 +492,9 @@ async function quantSection(bench: Bench): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const raw = await openRawDevice(['disable-dawn-features=timestamp_quantization']);
+  // DAWN_FLAGS (';'-separated) adds instance flags, e.g. 'enable-dawn-features=disable_robustness'.
+  const extraFlags = (process.env.DAWN_FLAGS ?? '').split(';').filter((flag) => flag !== '');
+  const raw = await openRawDevice(['disable-dawn-features=timestamp_quantization', ...extraFlags]);
   if (raw === undefined) throw new Error('no WebGPU adapter');
   const bench = new Bench(raw);
   let deviceErrors = 0;

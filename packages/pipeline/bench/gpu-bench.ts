@@ -27,6 +27,10 @@ const { values } = parseArgs({
     out: { type: 'string' },
     keep: { type: 'boolean', default: false },
     'cache-type': { type: 'string', default: 'f32' },
+    // Dawn instance flags separated by ';', e.g. 'enable-dawn-features=skip_validation,disable_robustness'.
+    'dawn-flags': { type: 'string', default: '' },
+    // Dispatches per queue submission while a step is encoded (the recorder's default when empty).
+    'submit-every': { type: 'string', default: '' },
   },
 });
 const promptTokens = Number(values['n-prompt']);
@@ -34,7 +38,11 @@ const generatedTokens = Number(values['n-gen']);
 const repetitions = Number(values.repetitions);
 mkdirSync(values.dir!, { recursive: true });
 
-const backend = await createWebGpuBackend({ powerPreference: 'high-performance' });
+const backend = await createWebGpuBackend({
+  powerPreference: 'high-performance',
+  dawnFlags: values['dawn-flags']!.split(';').filter((flag) => flag !== ''),
+});
+if (values['submit-every'] !== '') backend.runtime.recorder.submitEvery = Number(values['submit-every']);
 const device = {
   adapter: backend.device.adapterInfo?.description ?? backend.device.adapterInfo?.device,
   features: backend.features,

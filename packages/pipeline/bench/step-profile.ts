@@ -20,6 +20,10 @@ const { values } = parseArgs({
     dir: { type: 'string', default: '/tmp/strata-bench' },
     context: { type: 'string', default: '512' },
     top: { type: 'string', default: '14' },
+    // Dawn instance flags separated by ';', e.g. 'enable-dawn-features=skip_validation,disable_robustness'.
+    'dawn-flags': { type: 'string', default: '' },
+    // Dispatches per queue submission while a step is encoded (the recorder's default when empty).
+    'submit-every': { type: 'string', default: '' },
   },
 });
 const dimensions = MODELS[values.model!];
@@ -27,7 +31,10 @@ if (dimensions === undefined) throw new Error(`unknown model ${values.model}`);
 mkdirSync(values.dir!, { recursive: true });
 const path = `${values.dir}/${values.model}-${values.type}.gguf`;
 if (!existsSync(path)) await writeRandomGguf(dimensions, values.type as FileType, path);
-const backend = await createWebGpuBackend({ powerPreference: 'high-performance' });
+const backend = await createWebGpuBackend({
+  powerPreference: 'high-performance',
+  dawnFlags: values['dawn-flags']!.split(';').filter((flag) => flag !== ''),
+});
 const device = backend.device;
 if (!backend.features.timestampQuery) throw new Error('step-profile needs the timestamp-query feature');
 const context = Number(values.context);
@@ -37,6 +44,7 @@ const pipeline = await TextPipeline.load(await openModelFiles(path), {
   cacheType: 'f16',
 });
 const recorder = backend.runtime.recorder;
+if (values['submit-every'] !== '') recorder.submitEvery = Number(values['submit-every']);
 type Commands = Parameters<typeof recorder.replay>[0];
 let captured: Commands | undefined;
 const replay = recorder.replay.bind(recorder);
@@ -52,13 +60,14 @@ const prompt = Array.from({ length: context - 64 }, (_, index) => 1 + (index % 1
 const steps = 64;
 const started = performance.now();
 replayMs = [];
-await pipeline.generate(prompt, { maxTokens: steps, ignoreEndOfGeneration: true, temperature: 0 }).result;
+const { stats } = await pipeline.generate(prompt, { maxTokens: steps, ignoreEndOfGeneration: true, temperature: 0 })
+  .result;
 const wallMs = performance.now() - started;
 const sortedReplay = [...replayMs].sort((a, b) => a - b);
 const dispatches = captured?.filter((command) => command.kind === 'dispatch') ?? [];
 const replayMedianMs = sortedReplay[Math.floor(sortedReplay.length / 2)] ?? 0;
 process.stdout.write(
-  `${values.model} ${values.type}: ${dispatches.length} dispatches per decode step; replay (CPU) median ${(replayMedianMs * 1000).toFixed(0)} µs = ${((replayMedianMs * 1000) / Math.max(1, dispatches.length)).toFixed(2)} µs per dispatch; ${steps} tokens incl. prefill in ${wallMs.toFixed(0)} ms\n`,
+  `${values.model} ${values.type}: ${dispatches.length} dispatches per decode step; replay (CPU) median ${(replayMedianMs * 1000).toFixed(0)} µs = ${((replayMedianMs * 1000) / Math.max(1, dispatches.length)).toFixed(2)} µs per dispatch; ${steps} tokens incl. prefill in ${wallMs.toFixed(0)} ms; decode ${stats.decodeTokensPerSecond.toFixed(1)} tok/s at ${context} tokens (submit every ${recorder.submitEvery})\n`,
 );
 
 // One profiled replay: each dispatch in its own pass with timestamps at both ends.
@@ -116,6 +125,59 @@ if (captured !== undefined) {
   for (const [kernel, entry] of rows) {
     process.stdout.write(
       `  ${(entry.ns / 1000).toFixed(1).padStart(8)} µs  ${((100 * entry.ns) / total).toFixed(1).padStart(5)}%  ${entry.calls.toFixed(0).padStart(4)}×  ${kernel}\n`,
+    );
+  }
+}
+
+// Ablation: the step replayed back to back in ONE compute pass (as the GPU really runs it, no per-dispatch passes),
+// timed by two timestamps around the pass; then the same without each kernel family, so that the difference is what
+// that family costs in the real stream (launch gaps included). Data stays finite (the skipped kernels' outputs keep
+// their last values), which is all timing needs.
+if (captured !== undefined) {
+  const family = (key: string) => key.split(':')[0]!;
+  const families = [...new Set(dispatches.map((command) => family(command.key)))];
+  const querySet = device.createQuerySet({ type: 'timestamp', count: 2 });
+  const resolve = device.createBuffer({ size: 16, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+  const readBack = device.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  const repeats = 20;
+  const timeSteps = async (skip: string | undefined): Promise<{ gpu: number; wall: number }> => {
+    const results: { gpu: number; wall: number }[] = [];
+    for (let attempt = 0; attempt < 4; attempt++) {
+      const started = performance.now();
+      const encoder = device.createCommandEncoder();
+      const pass = encoder.beginComputePass({
+        timestampWrites: { querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 },
+      });
+      for (let repeat = 0; repeat < repeats; repeat++) {
+        for (const command of dispatches) {
+          if (skip !== undefined && family(command.key) === skip) continue;
+          pass.setPipeline(command.pipeline);
+          pass.setBindGroup(0, command.bindGroup, command.dynamicOffsets, 0, 1);
+          pass.dispatchWorkgroups(command.x, command.y, command.z);
+        }
+      }
+      pass.end();
+      encoder.resolveQuerySet(querySet, 0, 2, resolve, 0);
+      encoder.copyBufferToBuffer(resolve, 0, readBack, 0, 16);
+      device.queue.submit([encoder.finish()]);
+      await readBack.mapAsync(GPUMapMode.READ);
+      const stamps = new BigUint64Array(readBack.getMappedRange().slice(0));
+      readBack.unmap();
+      const wall = performance.now() - started;
+      if (attempt > 0) results.push({ gpu: Number(stamps[1]! - stamps[0]!) / 1000 / repeats, wall: (wall * 1000) / repeats });
+    }
+    results.sort((a, b) => a.gpu - b.gpu);
+    return results[Math.floor(results.length / 2)]!;
+  };
+  const whole = await timeSteps(undefined);
+  process.stdout.write(
+    `ablation: one step in one pass: GPU ${whole.gpu.toFixed(0)} µs, wall ${whole.wall.toFixed(0)} µs (${repeats} steps per submit)\n`,
+  );
+  for (const name of families) {
+    const calls = dispatches.filter((command) => family(command.key) === name).length;
+    const without = await timeSteps(name);
+    process.stdout.write(
+      `  ${(whole.gpu - without.gpu).toFixed(0).padStart(6)} µs  ${calls.toString().padStart(4)}×  ${name} (${((whole.gpu - without.gpu) / calls).toFixed(1)} µs per call)\n`,
     );
   }
 }

@@ -18,6 +18,11 @@ export interface DeviceOptions {
   readonly powerPreference?: GPUPowerPreference;
   /** Turn off optional features even where the adapter has them (tests of the fallback paths). */
   readonly disableFeatures?: readonly ('subgroups' | 'shader-f16' | 'timestamp-query')[];
+  /**
+   * Node only (ignored in browsers): flags for Dawn's instance, as the `webgpu` package's `create(flags)` takes them,
+   * e.g. `['enable-dawn-features=skip_validation']`. Benchmarks use them to measure Dawn's own costs.
+   */
+  readonly dawnFlags?: readonly string[];
 }
 
 /** A device with what the backend learned while acquiring it. */
@@ -49,7 +54,7 @@ const MAXIMISED_LIMITS = [
 ] as const;
 
 /** Finds `navigator.gpu` in a browser or worker, otherwise loads Dawn through the optional `webgpu` package (Node). */
-async function findGpu(): Promise<{ gpu: GPU; keepAlive: unknown }> {
+async function findGpu(dawnFlags: readonly string[]): Promise<{ gpu: GPU; keepAlive: unknown }> {
   const navigatorGpu = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
   if (navigatorGpu !== undefined) return { gpu: navigatorGpu, keepAlive: undefined };
   let module: { create: (options: string[]) => GPU; globals: Record<string, unknown> };
@@ -68,7 +73,7 @@ async function findGpu(): Promise<{ gpu: GPU; keepAlive: unknown }> {
     if (!(key in globalThis)) Object.assign(globalThis, { [key]: value });
   }
   // Dawn stays alive only while this object is referenced: the caller keeps it until release().
-  const gpu = module.create([]);
+  const gpu = module.create([...dawnFlags]);
   return { gpu, keepAlive: gpu };
 }
 
@@ -82,7 +87,7 @@ export async function acquireDevice(options: DeviceOptions = {}): Promise<Acquir
     const device = options.device;
     return { device, features: featuresOf(device.features, disabled), instance: undefined, release: () => {} };
   }
-  const { gpu, keepAlive } = await findGpu();
+  const { gpu, keepAlive } = await findGpu(options.dawnFlags ?? []);
   const adapter = await gpu.requestAdapter(
     options.powerPreference === undefined ? undefined : { powerPreference: options.powerPreference },
   );

@@ -7,12 +7,16 @@
 set -euo pipefail
 out=/tmp/strata-device-bundle
 rm -rf "$out"; mkdir -p "$out"
-for entry in gpu-bench decode-profile step-profile write-random-gguf peer-table adapter-info; do
+for entry in gpu-bench decode-profile step-profile write-random-gguf peer-table adapter-info embedding-bench load-time url-ttft; do
   pnpm exec tsup "packages/pipeline/bench/$entry.ts" --format esm --platform node --target node20 --external webgpu \
     -d "$out" --no-config --tsconfig tsconfig.json --silent
   mv "$out/$entry.js" "$out/$entry.mjs"
 done
-bash ../shared/tools/device/pack.sh "$out"/*.mjs packages/pipeline/bench/device/run-peer-bench.sh >/dev/null
+# The kernels' mat-vec benchmark (one file, webgpu external) travels as matvec-bench.mjs.
+pnpm exec tsup packages/kernels-webgpu/bench/matvec-bench.ts --format esm --platform node --target node20 \
+  --external webgpu -d "$out" --no-config --tsconfig tsconfig.json --silent
+mv "$out/matvec-bench.js" "$out/matvec-bench.mjs"
+bash ../shared/tools/device/pack.sh "$out"/*.mjs packages/pipeline/bench/device/*.sh >/dev/null
 # tsup splits code the entries share into chunk files the .mjs entries import: they travel too.
 cp "$out"/*.js .device-pack/ 2>/dev/null || true
 mkdir -p .device-pack/peers
