@@ -21,7 +21,13 @@ import {
   quantMatvecSupported,
   quantMatvecWgsl,
 } from '../src/kernels/matmul/quant-matvec-shader.js';
-import { TILE_OUT, TILE_ROWS, tiledUniforms, tiledWgsl } from '../src/kernels/matmul/tiled-shader.js';
+import {
+  LARGE_TILES,
+  SMALL_TILES,
+  type TiledTuning,
+  tiledUniforms,
+  tiledWgsl,
+} from '../src/kernels/matmul/tiled-shader.js';
 import { createWebGpuBackend } from '../src/webgpu-backend.js';
 import { rowByteLength, weightShader } from '../src/wgsl/dequantize/index.js';
 import {
@@ -37,6 +43,14 @@ import { type Timing, timeDispatches } from './gpu-timer.js';
 const QUICK = process.argv.includes('--quick');
 /** `--quant`: only the Q4_K/Q8_0 one-row kernels (checks, then the old wide kernel against the quantized tunings). */
 const QUANT_ONLY = process.argv.includes('--quant');
+/** `--tiled`: only the prefill mat-mul, every tiling on the 1B and 8B shapes (correctness first). */
+const TILED_ONLY = process.argv.includes('--tiled');
+const TILINGS: TiledTuning[] = [
+  SMALL_TILES,
+  LARGE_TILES,
+  { rows: 64, out: 128, threadRows: 4, threadOut: 8, depth: 16 },
+  { rows: 128, out: 64, threadRows: 8, threadOut: 4, depth: 16 },
+];
 const BUDGET_SECONDS = Number(process.env.BENCH_BUDGET_SECONDS ?? 420);
 const started = performance.now();
 const elapsed = () => (performance.now() - started) / 1000;
@@ -333,10 +347,16 @@ class Bench {
   }
 
   /** Seconds per tiled mat-mul of `rows` input rows. */
-  async tiled(type: WeightType, out: number, columns: number, rows: number): Promise<Timing> {
+  async tiled(
+    type: WeightType,
+    out: number,
+    columns: number,
+    rows: number,
+    tuning: TiledTuning = SMALL_TILES,
+  ): Promise<Timing> {
     const pipeline = await this.pipeline(
-      `tiled:${type}:${columns}`,
-      () => tiledWgsl({ type, columns, bias: false }),
+      `tiled:${type}:${columns}:${JSON.stringify(tuning)}`,
+      () => tiledWgsl({ type, columns, bias: false, tuning }),
       KERNEL_BINDINGS,
     );
     const rowBytes = rowByteLength(type, columns);
@@ -361,7 +381,7 @@ class Bench {
     const timing = await timeDispatches(this.device, this.timestamps, 10, (pass) => {
       pass.setPipeline(pipeline);
       pass.setBindGroup(0, bindGroup);
-      pass.dispatchWorkgroups(Math.ceil(out / TILE_OUT), Math.ceil(rows / TILE_ROWS));
+      pass.dispatchWorkgroups(Math.ceil(out / tuning.out), Math.ceil(rows / tuning.rows));
     });
     for (const buffer of [weights, input, output, empty, params]) buffer.destroy();
     return timing;
@@ -457,6 +477,37 @@ async function attentionDecode(): Promise<void> {
 /** Q4_K rows per workgroup to compare (Q8_0 has one layout, so it repeats). */
 const QUANT_TUNINGS: QuantMatvecTuning[] = [{ rowsPerWorkgroup: 4 }, { rowsPerWorkgroup: 8 }, { rowsPerWorkgroup: 16 }];
 
+async function tiledSection(bench: Bench): Promise<void> {
+  const rows = QUICK ? 64 : 512;
+  const shapes = QUICK
+    ? [
+        [256, 1024],
+        [512, 256],
+      ]
+    : [
+        [2048, 2048],
+        [8192, 2048],
+        [4096, 4096],
+        [14336, 4096],
+        [4096, 14336],
+      ];
+  const label = (tuning: TiledTuning) =>
+    `${tuning.rows}×${tuning.out} ${tuning.threadRows}×${tuning.threadOut} k${tuning.depth}`;
+  log(`\n## Tiled mat-mul tilings, ${rows} input rows: TFLOP/s`);
+  log(`| type | out×columns | ${TILINGS.map(label).join(' | ')} |`);
+  log(`|---|---|${TILINGS.map(() => '---:').join('|')}|`);
+  for (const type of ['Q4_K', 'Q6_K', 'F16'] as const) {
+    for (const [out, columns] of shapes) {
+      const cells: string[] = [];
+      for (const tuning of TILINGS) {
+        const timing = await bench.tiled(type, out!, columns!, rows, tuning);
+        cells.push(((2 * rows * out! * columns!) / seconds(timing) / 1e12).toFixed(2));
+      }
+      log(`| ${type} | ${out}×${columns} | ${cells.join(' | ')} |`);
+    }
+  }
+}
+
 async function quantSection(bench: Bench): Promise<void> {
   log('\n## Quantized one-row kernels: correctness (100 rows; worst error / Σ|x·w|)');
   const failures: string[] = [];
@@ -517,6 +568,11 @@ async function main(): Promise<void> {
     );
   }
 
+  if (TILED_ONLY) {
+    await tiledSection(bench);
+    raw.device.destroy();
+    return;
+  }
   if (QUANT_ONLY) {
     await quantSection(bench);
     raw.device.destroy();

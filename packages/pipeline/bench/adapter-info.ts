@@ -2,7 +2,7 @@
  * Prints what the WebGPU adapter offers: its description, every feature (e.g. whether
  * `chromium-experimental-subgroup-matrix` is there) and the limits strata raises.
  *
- *   pnpm exec tsx packages/pipeline/bench/adapter-info.ts
+ *   pnpm exec tsx packages/pipeline/bench/adapter-info.ts [--unsafe]
  */
 const packageName: string = 'webgpu'; // resolved next to the bundle on the GPU machine (see device/bundle.sh)
 const dawn = (await import(/* @vite-ignore */ packageName)) as unknown as {
@@ -10,7 +10,8 @@ const dawn = (await import(/* @vite-ignore */ packageName)) as unknown as {
   globals: Record<string, unknown>;
 };
 Object.assign(globalThis, dawn.globals);
-const gpu = dawn.create([]);
+// Dawn lists experimental features (subgroup matrices among them) only with its unsafe APIs allowed.
+const gpu = dawn.create(process.argv.includes('--unsafe') ? ['enable-dawn-features=allow_unsafe_apis'] : []);
 const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
 if (adapter === null) throw new Error('no WebGPU adapter');
 const limits: Record<string, number> = {};

@@ -164,7 +164,8 @@ if (captured !== undefined) {
       const stamps = new BigUint64Array(readBack.getMappedRange().slice(0));
       readBack.unmap();
       const wall = performance.now() - started;
-      if (attempt > 0) results.push({ gpu: Number(stamps[1]! - stamps[0]!) / 1000 / repeats, wall: (wall * 1000) / repeats });
+      if (attempt > 0)
+        results.push({ gpu: Number(stamps[1]! - stamps[0]!) / 1000 / repeats, wall: (wall * 1000) / repeats });
     }
     results.sort((a, b) => a.gpu - b.gpu);
     return results[Math.floor(results.length / 2)]!;

@@ -52,8 +52,11 @@ async function phase(name: 'cold' | 'cached'): Promise<Record<string, unknown>> 
   const opened = await openModelUrl(url, { cache });
   const pipeline = await TextPipeline.load(opened.files, { backend, contextLength: 256 });
   const loaded = performance.now();
-  const { tokens } = await pipeline.generate([1, 2, 3, 4], { maxTokens: 1, temperature: 0, ignoreEndOfGeneration: true })
-    .result;
+  const { tokens } = await pipeline.generate([1, 2, 3, 4], {
+    maxTokens: 1,
+    temperature: 0,
+    ignoreEndOfGeneration: true,
+  }).result;
   const firstToken = performance.now();
   await opened.completed;
   await pipeline.dispose();
@@ -68,7 +71,12 @@ async function phase(name: 'cold' | 'cached'): Promise<Record<string, unknown>> 
 }
 
 try {
-  const report = { file: basename(path), bytes: size, backend: values.backend, phases: [await phase('cold'), await phase('cached')] };
+  const report = {
+    file: basename(path),
+    bytes: size,
+    backend: values.backend,
+    phases: [await phase('cold'), await phase('cached')],
+  };
   process.stdout.write(`${JSON.stringify(report)}\n`);
 } finally {
   server.close();

@@ -20,7 +20,7 @@ started=$SECONDS
 stamp() { echo "== $* ($((SECONDS - started)) s)"; }
 nvidia-smi --query-gpu=name,memory.total,clocks.sm,clocks.mem --format=csv,noheader
 stamp adapter
-node "$here/adapter-info.mjs" 2>&1 | grep -v Warning | head -40
+node "$here/adapter-info.mjs" --unsafe 2>&1 | grep -v Warning | head -70
 stamp files
 writers=()
 for pair in llama-3.2-1b:F16 llama-3.2-1b:Q4_K_M llama-3-8b:Q4_K_M; do
@@ -31,6 +31,8 @@ wait "${writers[@]}"
 unsafe='enable-dawn-features=allow_unsafe_apis,disable_robustness'
 stamp "mat-vec, defaults"
 timeout 120 node "$here/matvec-bench.mjs" --quant 2>&1 | grep -v Warning | tail -25
+stamp "tiled mat-mul tilings"
+timeout 150 node "$here/matvec-bench.mjs" --tiled 2>&1 | grep -v Warning | tail -20
 stamp "mat-vec, robustness off"
 DAWN_FLAGS="$unsafe" timeout 120 node "$here/matvec-bench.mjs" --quant 2>&1 | grep -v Warning | tail -25
 for flags in '' 'enable-dawn-features=skip_validation' 'enable-dawn-features=allow_unsafe_apis,skip_validation,disable_robustness'; do

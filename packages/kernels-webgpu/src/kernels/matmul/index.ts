@@ -24,14 +24,24 @@ import {
   matvecWgsl,
 } from './matvec-shader.js';
 import {
-  TILE_OUT,
-  TILE_ROWS,
+  LARGE_TILES,
+  SMALL_TILES,
   TILED_STORAGE,
+  type TiledTuning,
   type TiledVariant,
   tiledKey,
   tiledUniforms,
   tiledWgsl,
 } from './tiled-shader.js';
+
+/**
+ * The tiling of a prefill product: the large tiles (twice the arithmetic per workgroup-memory read) once they still
+ * give at least 256 workgroups, so that small products keep enough workgroups to fill a GPU.
+ */
+export function tiledTuningFor(rows: number, out: number): TiledTuning {
+  const largeTiles = Math.ceil(rows / LARGE_TILES.rows) * Math.ceil(out / LARGE_TILES.out);
+  return largeTiles >= 256 ? LARGE_TILES : SMALL_TILES;
+}
 
 function shapeError(message: string, details: Record<string, unknown>): StrataError {
   return new StrataError('SHAPE_MISMATCH', message, { details });
@@ -68,12 +78,16 @@ function matrixInput(
   return { tensor, rows: columns === 0 ? 0 : tensor.size / columns };
 }
 
-/** `input` `[rows, columns]` × `weight` `[out, columns]`ᵀ (+ `bias` `[out]`): f32 `[rows, out]`. */
+/**
+ * `input` `[rows, columns]` × `weight` `[out, columns]`ᵀ (+ `bias` `[out]`): f32 `[rows, out]`. `tiling` forces the
+ * tile shape of the many-row product (tests); by default {@link tiledTuningFor} picks it.
+ */
 export function matmul(
   runtime: GpuRuntime,
   input: Tensor,
   weightValue: WeightTensor,
   biasValue?: WeightTensor,
+  tiling?: TiledTuning,
 ): GpuTensor {
   const weight = matrixWeight(runtime, weightValue, 2);
   const [out, columns] = weight.shape as [number, number];
@@ -158,11 +172,12 @@ export function matmul(
     const perGroup = matvecRowsPerWorkgroup(DEFAULT_MATVEC_TUNING);
     return matvecChunks(shader, units, perGroup);
   }
-  const variant: TiledVariant = { type, columns, bias: bias !== undefined };
+  const tuning = tiling ?? tiledTuningFor(rows, out);
+  const variant: TiledVariant = { type, columns, bias: bias !== undefined, tuning };
   const shader = { key: tiledKey(variant), code: () => tiledWgsl(variant), storage: TILED_STORAGE };
   for (const chunk of weight.chunks) {
-    const tilesOut = Math.ceil(chunk.rows / TILE_OUT);
-    const tilesRows = Math.ceil(rows / TILE_ROWS);
+    const tilesOut = Math.ceil(chunk.rows / tuning.out);
+    const tilesRows = Math.ceil(rows / tuning.rows);
     if (tilesOut > MAX_WORKGROUPS_PER_DIMENSION || tilesRows > MAX_WORKGROUPS_PER_DIMENSION) {
       throw shapeError(
         `A product of ${rows} rows with ${chunk.rows} weight rows exceeds one dispatch; process fewer rows.`,

@@ -1,12 +1,33 @@
 import type { WeightType } from '@strata/core';
 import { rowsWordAligned, weightReaderWgsl } from '../../wgsl/dequantize/index.js';
 
-/** Input rows per tile of the tiled mat-mul. */
-export const TILE_ROWS = 64;
-/** Output columns (weight rows) per tile. */
-export const TILE_OUT = 64;
-/** Columns per step: one step dequantizes a `[TILE_OUT, TILE_DEPTH]` weight tile into workgroup memory. */
-export const TILE_DEPTH = 32;
+/**
+ * The tile shape of the tiled mat-mul: a 256-invocation workgroup computes `rows × out` outputs, each invocation
+ * `threadRows × threadOut` of them (register blocking), stepping through the columns `depth` at a time. Workgroup memory:
+ * `(rows + out) · depth · 4` bytes, kept ≤ 16 KiB (WebGPU's default limit).
+ */
+export interface TiledTuning {
+  /** Input rows per tile. */
+  readonly rows: number;
+  /** Output columns (weight rows) per tile. */
+  readonly out: number;
+  /** Input rows per invocation: 4 or 8. */
+  readonly threadRows: number;
+  /** Output columns per invocation: 4 or 8. */
+  readonly threadOut: number;
+  /** Columns per step. */
+  readonly depth: number;
+}
+
+/** 64 × 64 tiles, 4 × 4 per invocation, 32 columns per step. */
+export const SMALL_TILES: TiledTuning = { rows: 64, out: 64, threadRows: 4, threadOut: 4, depth: 32 };
+/** 128 × 128 tiles, 8 × 8 per invocation, 16 columns per step: twice the arithmetic per workgroup-memory read. */
+export const LARGE_TILES: TiledTuning = { rows: 128, out: 128, threadRows: 8, threadOut: 8, depth: 16 };
+
+/** Input rows per tile of the default tiling. */
+export const TILE_ROWS = SMALL_TILES.rows;
+/** Output columns (weight rows) per tile of the default tiling. */
+export const TILE_OUT = SMALL_TILES.out;
 
 /** What a tiled mat-mul kernel is specialised for. */
 export interface TiledVariant {
@@ -16,6 +37,8 @@ export interface TiledVariant {
   readonly columns: number;
   /** Adds an f32 `bias` `[out]` to every output row. */
   readonly bias: boolean;
+  /** The tile shape (default {@link SMALL_TILES}). */
+  readonly tuning?: TiledTuning;
 }
 
 /** Storage bindings (from binding 1): weights, input, bias, output. */
@@ -24,7 +47,8 @@ export const TILED_STORAGE = ['read', 'read', 'read', 'write'] as const;
 /** The cache key of a variant. */
 export function tiledKey(variant: TiledVariant): string {
   const { type, columns, bias } = variant;
-  return `matmul-tiled:${type}:${columns % 4 === 0 ? 'v4' : 'ragged'}:${rowsWordAligned(type, columns) ? 'a' : 'u'}:b=${bias ? 1 : 0}`;
+  const { rows, out, threadRows, threadOut, depth } = variant.tuning ?? SMALL_TILES;
+  return `matmul-tiled:${type}:${columns % 4 === 0 ? 'v4' : 'ragged'}:${rowsWordAligned(type, columns) ? 'a' : 'u'}:b=${bias ? 1 : 0}:t=${rows}x${out}/${threadRows}x${threadOut}/${depth}`;
 }
 
 /** Uniform words: `columns, rowBytes, inputRows, chunkRows, firstRow, outStride`. */
@@ -40,15 +64,27 @@ export function tiledUniforms(
 }
 
 /**
- * WGSL of the prefill mat-mul: a 256-invocation workgroup computes a 64 × 64 output tile (4 × 4 per invocation). Each
- * step stages 32 columns of 64 input rows and dequantizes 32 columns of 64 weight rows into workgroup memory (k-major,
- * so the inner loop reads one vec4 of rows and one of outputs per k), which every input row of the tile then reuses.
- * Grid: x = `ceil(chunkRows / 64)`, y = `ceil(inputRows / 64)`.
+ * WGSL of the prefill mat-mul (see {@link TiledTuning}). Each step stages `depth` columns of the tile's input rows and
+ * dequantizes `depth` columns of its weight rows into workgroup memory, k-major in vec4s of 4 consecutive rows, so the
+ * inner loop reads `threadRows / 4` input vec4s and `threadOut / 4` weight vec4s per column and does
+ * `threadRows · threadOut` multiply-adds with them. An invocation's rows are the vec4 groups `ty + b · rows/threadRows`
+ * (likewise for outputs), so neighbouring invocations read neighbouring vec4s. Grid: x = `ceil(chunkRows / out)`,
+ * y = `ceil(inputRows / rows)`.
  */
 export function tiledWgsl(variant: TiledVariant): string {
   const { type, columns, bias } = variant;
+  const tuning = variant.tuning ?? SMALL_TILES;
+  const { rows: TM, out: TN, threadRows: RM, threadOut: RN, depth: TK } = tuning;
+  const threadsY = TM / RM;
+  const threadsX = TN / RN;
+  if (threadsX * threadsY !== 256 || RM % 4 !== 0 || RN % 4 !== 0 || (TM * TK) % 1024 !== 0 || (TN * TK) % 1024 !== 0) {
+    throw new Error(`tiled mat-mul: unsupported tiling ${JSON.stringify(tuning)}`);
+  }
   const vector = columns % 4 === 0;
-  const quarter = TILE_ROWS / 4; // vec4 slots per k of a tile
+  const groupsA = TM / 4; // vec4 slots per k of the input tile
+  const groupsW = TN / 4;
+  const blocksA = RM / 4;
+  const blocksW = RN / 4;
   const inputRead = vector
     ? `var<storage, read> input: array<vec4<f32>>;
 fn x4(row: u32, column: u32) -> vec4<f32> { return input[(row * params.columns + column) >> 2u]; }`
@@ -61,6 +97,30 @@ fn x4(row: u32, column: u32) -> vec4<f32> {
   const guard = vector
     ? ''
     : 'w = select(vec4<f32>(0.0), w, (vec4<u32>(column) + vec4<u32>(0u, 1u, 2u, 3u)) < vec4<u32>(params.columns));';
+  const loadsA = (TM * TK) / 4 / 256;
+  const loadsW = (TN * TK) / 4 / 256;
+  const components = ['x', 'y', 'z', 'w'];
+  const inner: string[] = [];
+  for (let b = 0; b < blocksA; b++) inner.push(`      let a${b} = tileA[k * ${groupsA}u + ty + ${b * threadsY}u];`);
+  for (let b = 0; b < blocksW; b++) inner.push(`      let w${b} = tileW[k * ${groupsW}u + tx + ${b * threadsX}u];`);
+  for (let b = 0; b < blocksA; b++) {
+    for (let c = 0; c < 4; c++) {
+      for (let v = 0; v < blocksW; v++) {
+        inner.push(`      acc[${(b * 4 + c) * blocksW + v}] += a${b}.${components[c]} * w${v};`);
+      }
+    }
+  }
+  const stores: string[] = [];
+  for (let b = 0; b < blocksA; b++) {
+    for (let c = 0; c < 4; c++) {
+      stores.push(`  {
+    let row = firstRow + (ty + ${b * threadsY}u) * 4u + ${c}u;
+    if (row < params.inputRows) {
+${Array.from({ length: blocksW }, (_, v) => `      store(row, firstOut + (tx + ${v * threadsX}u) * 4u, acc[${(b * 4 + c) * blocksW + v}]);`).join('\n')}
+    }
+  }`);
+    }
+  }
   return /* wgsl */ `
 struct Params { columns: u32, rowBytes: u32, inputRows: u32, chunkRows: u32, firstRow: u32, outStride: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
@@ -69,56 +129,55 @@ struct Params { columns: u32, rowBytes: u32, inputRows: u32, chunkRows: u32, fir
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> output: array<f32>;
 ${weightReaderWgsl(type, columns)}
-// tileA[k * ${quarter} + r / 4][r % 4]: input row r, column k of the step; tileW likewise for weight rows.
-var<workgroup> tileA: array<vec4<f32>, ${TILE_DEPTH * quarter}>;
-var<workgroup> tileW: array<vec4<f32>, ${TILE_DEPTH * (TILE_OUT / 4)}>;
+// tileA[k * ${groupsA} + r / 4][r % 4]: input row r, column k of the step; tileW likewise for weight rows.
+var<workgroup> tileA: array<vec4<f32>, ${TK * groupsA}>;
+var<workgroup> tileW: array<vec4<f32>, ${TK * groupsW}>;
+
+fn store(row: u32, first: u32, values: vec4<f32>) {
+  for (var j = 0u; j < 4u; j++) {
+    let o = first + j;
+    if (o < params.chunkRows) {
+      output[row * params.outStride + params.firstRow + o] = values[j]${bias ? ' + bias[params.firstRow + o]' : ''};
+    }
+  }
+}
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_index) li: u32) {
-  let tx = li % 16u;
-  let ty = li / 16u;
-  let firstOut = group.x * ${TILE_OUT}u;
-  let firstRow = group.y * ${TILE_ROWS}u;
-  var acc: array<vec4<f32>, 4>;
-  for (var k0 = 0u; k0 < params.columns; k0 += ${TILE_DEPTH}u) {
-    for (var step = 0u; step < 2u; step++) {
+  let tx = li % ${threadsX}u;
+  let ty = li / ${threadsX}u;
+  let firstOut = group.x * ${TN}u;
+  let firstRow = group.y * ${TM}u;
+  var acc: array<vec4<f32>, ${(RM * RN) / 4}>;
+  for (var k0 = 0u; k0 < params.columns; k0 += ${TK}u) {
+    for (var step = 0u; step < ${loadsA}u; step++) {
       let slot = li + step * 256u;
-      let r = slot / ${TILE_DEPTH / 4}u;
-      let k = (slot % ${TILE_DEPTH / 4}u) * 4u;
+      let r = slot / ${TK / 4}u;
+      let k = (slot % ${TK / 4}u) * 4u;
       let column = k0 + k;
       var a = vec4<f32>(0.0);
       if (firstRow + r < params.inputRows && column < params.columns) { a = x4(firstRow + r, column); }
+      for (var i = 0u; i < 4u; i++) { tileA[(k + i) * ${groupsA}u + r / 4u][r % 4u] = a[i]; }
+    }
+    for (var step = 0u; step < ${loadsW}u; step++) {
+      let slot = li + step * 256u;
+      let r = slot / ${TK / 4}u;
+      let k = (slot % ${TK / 4}u) * 4u;
+      let column = k0 + k;
       var w = vec4<f32>(0.0);
       if (firstOut + r < params.chunkRows && column < params.columns) {
         w = dequant4((firstOut + r) * params.rowBytes, column);
         ${guard}
       }
-      for (var i = 0u; i < 4u; i++) {
-        tileA[(k + i) * ${quarter}u + r / 4u][r % 4u] = a[i];
-        tileW[(k + i) * ${TILE_OUT / 4}u + r / 4u][r % 4u] = w[i];
-      }
+      for (var i = 0u; i < 4u; i++) { tileW[(k + i) * ${groupsW}u + r / 4u][r % 4u] = w[i]; }
     }
     workgroupBarrier();
-    for (var k = 0u; k < ${TILE_DEPTH}u; k++) {
-      let a = tileA[k * ${quarter}u + ty];
-      let w = tileW[k * ${TILE_OUT / 4}u + tx];
-      acc[0] += a.x * w;
-      acc[1] += a.y * w;
-      acc[2] += a.z * w;
-      acc[3] += a.w * w;
+    for (var k = 0u; k < ${TK}u; k++) {
+${inner.join('\n')}
     }
     workgroupBarrier();
   }
-  for (var i = 0u; i < 4u; i++) {
-    let row = firstRow + ty * 4u + i;
-    if (row >= params.inputRows) { break; }
-    for (var j = 0u; j < 4u; j++) {
-      let o = firstOut + tx * 4u + j;
-      if (o < params.chunkRows) {
-        output[row * params.outStride + params.firstRow + o] = acc[i][j]${bias ? ' + bias[params.firstRow + o]' : ''};
-      }
-    }
-  }
+${stores.join('\n')}
 }
 `;
 }
