@@ -3,6 +3,7 @@ import type { GpuRuntime } from '../../runtime/runtime.js';
 import { linearGrid, Uniforms, WGSL_LINEAR_GROUP } from '../../runtime/shader.js';
 import type { GpuTensor } from '../../tensor/gpu-tensor.js';
 import { type AttentionPlan, type AttentionTuning, DEFAULT_ATTENTION_TUNING, planAttention } from './attention-plan.js';
+import { dispatchDecodeAttention, planDecodeAttention } from './decode-attention.js';
 
 const PARAMS = /* wgsl */ `
 struct Params {
@@ -259,6 +260,31 @@ export function attention(
     capturing ? capacity : firstPosition + rows - firstKeyAt(firstPosition),
     options.window ?? Number.POSITIVE_INFINITY,
   );
+  // The one-row kernel reads f32 and f16 caches; other storage takes the tiled kernel.
+  const decodable = keys.dtype === 'f32' || keys.dtype === 'f16';
+  const decode = !decodable
+    ? undefined
+    : planDecodeAttention(
+        { rows, heads, keyValueHeads, headDimensions, keys: visibleKeys },
+        runtime.limits.maxComputeWorkgroupStorageSize,
+      );
+  if (decode !== undefined) {
+    const partialValues =
+      decode.splits > 1 ? runtime.allocate('f32', [heads * decode.splits, headDimensions]) : undefined;
+    const partialState = decode.splits > 1 ? runtime.allocate('f32', [heads * decode.splits, 2]) : undefined;
+    const tensors = { query, keys, values, target: partialValues ?? output };
+    dispatchDecodeAttention(
+      runtime,
+      partialState === undefined ? tensors : { ...tensors, partialState },
+      options,
+      capacity,
+      decode,
+    );
+    if (partialValues !== undefined && partialState !== undefined) {
+      combine(runtime, { partialValues, partialState, output }, { rows, heads, headDimensions, splits: decode.splits });
+    }
+    return output;
+  }
   const plan = planAttention(
     { rows, heads, keyValueHeads, headDimensions, keys: visibleKeys },
     runtime.limits.maxComputeWorkgroupStorageSize,
@@ -299,14 +325,29 @@ export function attention(
     workgroups: linearGrid(blocks * plan.splits),
   });
   if (partialValues !== undefined && partialState !== undefined) {
-    runtime.dispatch({
-      shader: { key: 'attention-combine', storage: ['read', 'read', 'write'], code: () => COMBINE_SHADER },
-      uniforms: uniforms(headDimensions),
-      buffers: [{ tracked: partialValues.tracked }, { tracked: partialState.tracked }, { tracked: output.tracked }],
-      workgroups: linearGrid(Math.ceil(query.size / 256)),
-    });
-    runtime.release(partialValues);
-    runtime.release(partialState);
+    combine(runtime, { partialValues, partialState, output }, { rows, heads, headDimensions, splits: plan.splits });
   }
   return output;
+}
+
+/**
+ * The second pass of split attention: merges the softmax states of `splits` partial results per query head into the
+ * output, then hands the partial buffers back to the pool. Uniforms in the attention kernel's layout (the head size in
+ * the capacity slot).
+ */
+function combine(
+  runtime: GpuRuntime,
+  tensors: { partialValues: GpuTensor; partialState: GpuTensor; output: GpuTensor },
+  shape: { rows: number; heads: number; headDimensions: number; splits: number },
+): void {
+  const { partialValues, partialState, output } = tensors;
+  const { rows, heads, headDimensions, splits } = shape;
+  runtime.dispatch({
+    shader: { key: 'attention-combine', storage: ['read', 'read', 'write'], code: () => COMBINE_SHADER },
+    uniforms: new Uniforms().u(rows).u(heads).u(0).u(0).u(headDimensions).u(0).u(0).f(0).f(0).u(splits).words,
+    buffers: [{ tracked: partialValues.tracked }, { tracked: partialState.tracked }, { tracked: output.tracked }],
+    workgroups: linearGrid(Math.ceil((rows * heads * headDimensions) / 256)),
+  });
+  runtime.release(partialValues);
+  runtime.release(partialState);
 }

@@ -1,0 +1,281 @@
+import type { AttentionOptions } from '@strata/core';
+import type { GpuRuntime } from '../../runtime/runtime.js';
+import { linearGrid, Uniforms, WGSL_LINEAR_GROUP } from '../../runtime/shader.js';
+import type { GpuTensor } from '../../tensor/gpu-tensor.js';
+
+/**
+ * Attention of ONE query row (a decode step) over an f32 or f16 cache, built to read the cache at the memory rate:
+ *
+ * - a workgroup takes one key/value head, the query heads of its GQA group (up to {@link MAX_GROUP}) and one split of
+ *   the keys (at most {@link KEYS_PER_SPLIT}); splits are combined by the `attention-combine` pass of attention.ts;
+ * - scores: each invocation takes whole keys and computes their dot products with every query head of the group (the
+ *   queries sit in workgroup memory, read as broadcasts), the key row read in 16-byte pieces;
+ * - softmax over the split's scores in workgroup memory (two tree reductions per head);
+ * - values: each invocation takes one dimension (neighbours read neighbouring elements of a value row) and a share of
+ *   the keys, and accumulates it for every head of the group at once, so each value is read once.
+ *
+ * Everything about the position is in the uniforms (first visible key, last key): a captured step replays it at every
+ * position with the same workgroup count.
+ */
+
+/** Most keys one workgroup handles (fewer when workgroup memory is short): bounds the score buffer. */
+export const KEYS_PER_SPLIT = 512;
+/** Fewest keys per split worth the kernel; below that the tiled kernel of attention.ts runs. */
+const MIN_KEYS_PER_SPLIT = 64;
+/** Most query heads per workgroup (larger GQA groups take several workgroups per key/value head). */
+export const MAX_GROUP = 8;
+/** Invocations per workgroup. */
+const WORKGROUP = 256;
+/** Workgroups to aim for before keys are split further (a few per GPU core). */
+const TARGET_WORKGROUPS = 256;
+
+/** How {@link dispatchDecodeAttention} runs a call. */
+export interface DecodePlan {
+  /** Query heads per workgroup. */
+  readonly group: number;
+  /** Workgroups per key/value head (GQA groups larger than {@link MAX_GROUP}). */
+  readonly headBlocks: number;
+  /** Most keys per workgroup (the score buffer's size). */
+  readonly keysPerSplit: number;
+  /** Key splits (1: the kernel writes the output itself). */
+  readonly splits: number;
+}
+
+/**
+ * The plan for one query row over `keys` visible keys (planned from the capacity while capturing: see attention.ts), or
+ * undefined when the kernel does not apply (several rows, a head size it does not read, too little workgroup memory).
+ * Workgroup memory: the group's queries, its scores and one reduction buffer, 4 bytes each.
+ */
+export function planDecodeAttention(
+  shape: { rows: number; heads: number; keyValueHeads: number; headDimensions: number; keys: number },
+  workgroupStorageBytes: number,
+): DecodePlan | undefined {
+  const { rows, heads, keyValueHeads, headDimensions: HD, keys } = shape;
+  if (rows !== 1 || HD % 8 !== 0 || HD > WORKGROUP) return undefined;
+  const groupSize = heads / keyValueHeads;
+  const group = Math.min(groupSize, MAX_GROUP);
+  const headBlocks = Math.ceil(groupSize / group);
+  let keysPerSplit = KEYS_PER_SPLIT;
+  const bytes = (perSplit: number) => 4 * (group * HD + group * perSplit + group * WORKGROUP + 2 * group);
+  while (bytes(keysPerSplit) > workgroupStorageBytes && keysPerSplit > MIN_KEYS_PER_SPLIT) keysPerSplit /= 2;
+  if (bytes(keysPerSplit) > workgroupStorageBytes) return undefined;
+  const blocks = keyValueHeads * headBlocks;
+  const bySize = Math.ceil(keys / keysPerSplit);
+  const byOccupancy = Math.min(Math.ceil(TARGET_WORKGROUPS / blocks), Math.ceil(keys / 16));
+  return { group, headBlocks, keysPerSplit, splits: Math.max(1, bySize, byOccupancy) };
+}
+
+function decodeShader(
+  headDimensions: number,
+  plan: DecodePlan,
+  halves: boolean,
+  softcap: boolean,
+  split: boolean,
+): string {
+  const HD = headDimensions;
+  const G = plan.group;
+  const KEYS = plan.keysPerSplit;
+  // Invocations per dimension in the value pass: the keys of a split are shared among them.
+  const keyLanes = Math.max(1, Math.floor(WORKGROUP / HD));
+  // A key row as vec4 pieces: 8 halves (f16) or 4 floats (f32) each.
+  const perPiece = halves ? 8 : 4;
+  const pieces = HD / perPiece;
+  const keyPiece = halves
+    ? `let word = keys[(row + piece * 8u) / 8u];
+      let k0 = vec4<f32>(unpack2x16float(word.x), unpack2x16float(word.y));
+      let k1 = vec4<f32>(unpack2x16float(word.z), unpack2x16float(word.w));`
+    : `let k0 = keys[(row + piece * 4u) / 4u];`;
+  // The queries sit in workgroup memory as vec4s: vec4 `h · HD/4 + piece · perPiece/4 (+ 1)`.
+  const dots = Array.from({ length: G }, (_, h) =>
+    halves
+      ? `      dot${h} += dot(k0, query[${(h * HD) / 4}u + piece * 2u]) + dot(k1, query[${(h * HD) / 4}u + piece * 2u + 1u]);`
+      : `      dot${h} += dot(k0, query[${(h * HD) / 4}u + piece]);`,
+  ).join('\n');
+  const valueAt = halves ? `unpack2x16float(values[(row + d) >> 1u])[d & 1u]` : `values[row + d]`;
+  return /* wgsl */ `
+struct Params {
+  heads: u32, key_value_heads: u32, position: u32, capacity: u32, window: u32, first_key: u32,
+  scale: f32, softcap: f32, splits: u32,
+}
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> queries: array<f32>;
+@group(0) @binding(2) var<storage, read> keys: array<${halves ? 'vec4<u32>' : 'vec4<f32>'}>;
+@group(0) @binding(3) var<storage, read> values: array<${halves ? 'u32' : 'f32'}>;
+@group(0) @binding(4) var<storage, read_write> destination: array<f32>;
+@group(0) @binding(5) var<storage, read_write> partial_state: array<f32>;
+const HD = ${HD}u;
+const G = ${G}u;
+const WG = ${WORKGROUP}u;
+const KEYS = ${KEYS}u;
+const KEY_LANES = ${keyLanes}u;
+const MASKED = -3.0e38;
+var<workgroup> query: array<vec4<f32>, ${(G * HD) / 4}>;
+var<workgroup> scores: array<f32, ${G * KEYS}>;
+// The reductions' buffer, reused for the value pass's partial sums (G · HD · KEY_LANES ≤ G · WG floats).
+var<workgroup> reduce: array<f32, ${G * WORKGROUP}>;
+var<workgroup> head_max: array<f32, ${G}>;
+var<workgroup> head_sum: array<f32, ${G}>;
+${WGSL_LINEAR_GROUP}
+
+// Tree reduction of reduce[h * WG + ...] for every head; maximum or sum.
+fn reduce_all(li: u32, maximum: bool) {
+  for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
+    workgroupBarrier();
+    if (li < stride) {
+      for (var h = 0u; h < G; h++) {
+        let a = reduce[h * WG + li];
+        let b = reduce[h * WG + li + stride];
+        reduce[h * WG + li] = select(a + b, max(a, b), maximum);
+      }
+    }
+  }
+  workgroupBarrier();
+}
+
+@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) li: u32) {
+  let linear = linear_group(group, groups);
+  let split = linear % params.splits;
+  let block = linear / params.splits;
+  let group_size = params.heads / params.key_value_heads;
+  let head_blocks = (group_size + G - 1u) / G;
+  let kv_head = block / head_blocks;
+  if (kv_head >= params.key_value_heads) { return; }
+  let first_head = kv_head * group_size + (block % head_blocks) * G;
+  let head_count = min(G, kv_head * group_size + group_size - first_head);
+  // Visible keys: first_key … position (causal), narrowed by the window; then this split's share.
+  var first_key = params.first_key;
+  if (params.window > 0u && params.position + 1u > params.window) { first_key = max(first_key, params.position + 1u - params.window); }
+  let visible = params.position + 1u - min(first_key, params.position + 1u);
+  let share = (visible + params.splits - 1u) / params.splits;
+  let start = first_key + split * share;
+  let count = select(0u, min(share, params.position + 1u - start), start <= params.position);
+
+  for (var index = li; index < G * HD; index += WG) {
+    let h = index / HD;
+    var value = 0.0;
+    if (h < head_count) { value = queries[(first_head + h) * HD + index % HD] * params.scale; }
+    query[index / 4u][index % 4u] = value;
+  }
+  workgroupBarrier();
+
+  // Scores, and each invocation's running maximum per head.
+  var local_max: array<f32, ${G}>;
+  for (var h = 0u; h < G; h++) { local_max[h] = MASKED; }
+  let width = params.key_value_heads * HD;
+  for (var key = li; key < count; key += WG) {
+    let row = ((start + key) % params.capacity) * width + kv_head * HD;
+${Array.from({ length: G }, (_, h) => `    var dot${h} = 0.0;`).join('\n')}
+    for (var piece = 0u; piece < ${pieces}u; piece++) {
+      ${keyPiece}
+${dots}
+    }
+${Array.from(
+  { length: G },
+  (_, h) => `    {
+      var score = dot${h};
+      ${softcap ? 'score = params.softcap * tanh(clamp(score / params.softcap, -15.0, 15.0));' : ''}
+      scores[${h}u * KEYS + key] = score;
+      local_max[${h}] = max(local_max[${h}], score);
+    }`,
+).join('\n')}
+  }
+  for (var h = 0u; h < G; h++) { reduce[h * WG + li] = local_max[h]; }
+  reduce_all(li, true);
+  if (li < G) { head_max[li] = reduce[li * WG]; }
+  workgroupBarrier();
+  var local_sum: array<f32, ${G}>;
+  for (var h = 0u; h < G; h++) { local_sum[h] = 0.0; }
+  for (var key = li; key < count; key += WG) {
+    for (var h = 0u; h < G; h++) {
+      let weight = exp(scores[h * KEYS + key] - head_max[h]);
+      scores[h * KEYS + key] = weight;
+      local_sum[h] += weight;
+    }
+  }
+  for (var h = 0u; h < G; h++) { reduce[h * WG + li] = local_sum[h]; }
+  reduce_all(li, false);
+  if (li < G) { head_sum[li] = reduce[li * WG]; }
+  workgroupBarrier();
+
+  // Values: dimension d, keys lane, lane + KEY_LANES, …; every head at once.
+  let d = li % HD;
+  let lane = li / HD;
+  var accumulator: array<f32, ${G}>;
+  for (var h = 0u; h < G; h++) { accumulator[h] = 0.0; }
+  if (lane < KEY_LANES) {
+    for (var key = lane; key < count; key += KEY_LANES) {
+      let row = ((start + key) % params.capacity) * width + kv_head * HD;
+      let value = ${valueAt};
+      for (var h = 0u; h < G; h++) { accumulator[h] += scores[h * KEYS + key] * value; }
+    }
+    for (var h = 0u; h < G; h++) { reduce[(h * KEY_LANES + lane) * HD + d] = accumulator[h]; }
+  }
+  workgroupBarrier();
+  for (var index = li; index < head_count * HD; index += WG) {
+    let h = index / HD;
+    var total = 0.0;
+    for (var l = 0u; l < KEY_LANES; l++) { total += reduce[(h * KEY_LANES + l) * HD + index % HD]; }
+    let head = first_head + h;
+    ${
+      split
+        ? `let state = head * params.splits + split;
+    destination[state * HD + index % HD] = total;
+    if (index % HD == 0u) { partial_state[state * 2u] = head_max[h]; partial_state[state * 2u + 1u] = head_sum[h]; }`
+        : `let sum = head_sum[h];
+    destination[head * HD + index % HD] = select(0.0, total / sum, sum > 0.0);`
+    }
+  }
+}`;
+}
+
+/** Uniform words of {@link decodeAttention}'s kernel for a query at `position`. */
+function decodeUniforms(options: AttentionOptions, capacity: number, splits: number, position: number): Uint32Array {
+  const softcap = options.softcap !== undefined && options.softcap > 0 ? options.softcap : 0;
+  return new Uniforms()
+    .u(options.heads)
+    .u(options.keyValueHeads)
+    .u(position)
+    .u(capacity)
+    .u(options.window ?? 0)
+    .u(Math.max(0, position + 1 - capacity))
+    .f(options.scale)
+    .f(softcap)
+    .u(splits).words;
+}
+
+/**
+ * Dispatches the decode kernel for `query` `[1, heads · headDimensions]` into `target` (the output when `splits` is 1,
+ * else the partial values `[heads · splits, headDimensions]` with `partialState` `[heads · splits, 2]`, in the layout of
+ * attention.ts's combine pass).
+ */
+export function dispatchDecodeAttention(
+  runtime: GpuRuntime,
+  tensors: { query: GpuTensor; keys: GpuTensor; values: GpuTensor; target: GpuTensor; partialState?: GpuTensor },
+  options: AttentionOptions,
+  capacity: number,
+  plan: DecodePlan,
+): void {
+  const { keyValueHeads, headDimensions, firstPosition } = options;
+  const { group, headBlocks, splits, keysPerSplit } = plan;
+  const halves = tensors.keys.dtype === 'f16';
+  const softcap = options.softcap !== undefined && options.softcap > 0;
+  const split = splits > 1;
+  runtime.dispatch({
+    shader: {
+      key: `attention-decode:hd=${headDimensions}:g=${group}:k=${keysPerSplit}:kv=${halves ? 'f16' : 'f32'}:cap=${softcap ? 1 : 0}:split=${split ? 1 : 0}`,
+      storage: ['read', 'read', 'read', 'write', 'write'],
+      code: () => decodeShader(headDimensions, plan, halves, softcap, split),
+    },
+    uniforms: decodeUniforms(options, capacity, splits, firstPosition),
+    position: { firstPosition, uniforms: (position) => decodeUniforms(options, capacity, splits, position) },
+    buffers: [
+      { tracked: tensors.query.tracked },
+      { tracked: tensors.keys.tracked },
+      { tracked: tensors.values.tracked },
+      { tracked: tensors.target.tracked },
+      { tracked: tensors.partialState?.tracked ?? runtime.emptyBuffer },
+    ],
+    workgroups: linearGrid(keyValueHeads * headBlocks * splits),
+  });
+}
