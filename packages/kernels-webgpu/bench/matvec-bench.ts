@@ -22,6 +22,7 @@ import {
   quantMatvecWgsl,
 } from '../src/kernels/matmul/quant-matvec-shader.js';
 import {
+  DEFAULT_TILES,
   LARGE_TILES,
   SMALL_TILES,
   type TiledTuning,
@@ -352,7 +353,7 @@ class Bench {
     out: number,
     columns: number,
     rows: number,
-    tuning: TiledTuning = SMALL_TILES,
+    tuning: TiledTuning = DEFAULT_TILES,
   ): Promise<Timing> {
     const pipeline = await this.pipeline(
       `tiled:${type}:${columns}:${JSON.stringify(tuning)}`,

@@ -125,3 +125,34 @@ describe('greedy parity on WebGPU', () => {
     expect(bytes(cpu, 'f16')).toBe(bytes(cpu, 'f32'));
   });
 });
+
+describe('decoding ahead on WebGPU', () => {
+  // A greedy step starts the next one on the device before its token is read. Stopping early leaves a guessed step
+  // behind: the next generation (a new prompt of the same length, so positions line up) must not reuse it.
+  it('gives the tokens of plain captured decoding, across generations that stop early', async (context) => {
+    const backend = webGpu(context);
+    const runs: number[][][] = [];
+    const choices: number[] = [];
+    for (const decodeAhead of [true, false]) {
+      const argmax = vi.spyOn(backend, 'argmax');
+      const pipeline = await loadTextPipeline(`${FIXTURES}llama`, { backend, contextLength: 40, decodeAhead });
+      const tokens: number[][] = [];
+      for (const [prompt, maxTokens] of [
+        [[1, 45, 96, 173], 3],
+        [[1, 251, 63, 28], 9],
+        [[1, 45, 96, 173], 12],
+      ] as const) {
+        const generation = pipeline.generate([...prompt], { maxTokens, ignoreEndOfGeneration: true, temperature: 0 });
+        tokens.push([...(await generation.result).tokens]);
+      }
+      runs.push(tokens);
+      await pipeline.dispose();
+      choices.push(argmax.mock.calls.length);
+      argmax.mockRestore();
+    }
+    expect(runs[0]).toEqual(runs[1]);
+    expect(runs[0]!.map((tokens) => tokens.length)).toEqual([3, 9, 12]);
+    // Ahead, each generation chose one token more on the device (the guess its end left behind).
+    expect(choices[0]).toBe(choices[1]! + 3);
+  });
+});

@@ -48,6 +48,11 @@ export interface RuntimeOptions {
    * true): the same numbers with far less work on the CPU per token. `false` runs every step eagerly.
    */
   readonly capturedDecode?: boolean;
+  /**
+   * Greedy decode steps start the next step on the device before the chosen token is read back, so the CPU records
+   * step N + 1 while the GPU runs step N (default true; WebGPU with `capturedDecode` only). The tokens are the same.
+   */
+  readonly decodeAhead?: boolean;
   /** Callbacks around every forward step (tracing, profiling). */
   readonly hooks?: StepHooks;
 }
@@ -130,6 +135,7 @@ export class TextPipeline {
       chunkSize: Math.min(chunkSize, contextLength),
       cacheType,
       ...(parts.capturedDecode === undefined ? {} : { capturedDecode: parts.capturedDecode }),
+      ...(parts.decodeAhead === undefined ? {} : { decodeAhead: parts.decodeAhead }),
     });
     const executor = parts.hooks === undefined ? local : withStepHooks(local, parts.hooks);
     return new TextPipeline({

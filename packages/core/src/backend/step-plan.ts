@@ -16,10 +16,17 @@ export interface StepPlan {
   /** Rows (token ids) every run takes. */
   readonly rows: number;
   /**
-   * Runs the step for `ids` (length {@link StepPlan.rows}) at positions `firstPosition …` and returns its output. The
-   * returned handle is the caller's to dispose; its contents stay valid until the plan's next run.
+   * True when {@link StepPlan.run} only records work that the device executes later (WebGPU), so a step started
+   * ahead overlaps with the host's work; false when it computes at once (the CPU reference).
    */
-  run(ids: Int32Array, firstPosition: number): Tensor;
+  readonly deferred: boolean;
+  /**
+   * Runs the step for `ids` (length {@link StepPlan.rows}) at positions `firstPosition …` and returns its output. The
+   * returned handle is the caller's to dispose; its contents stay valid until the plan's next run. `ids` may be a
+   * tensor (i32 `[rows]`) of the plan's backend, such as the token an earlier step chose: the step then takes it on the
+   * device, with no read-back in between (decoding ahead).
+   */
+  run(ids: Int32Array | Tensor, firstPosition: number): Tensor;
   /** Frees everything the plan holds (its activations, uniforms and bind groups); later runs throw. */
   dispose(): void;
 }

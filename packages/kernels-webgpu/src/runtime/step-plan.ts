@@ -19,6 +19,8 @@ interface Captured {
 export class GpuStepPlan implements StepPlan {
   private captured: Captured | undefined;
   private disposed = false;
+  /** {@link StepPlan.deferred}: runs record commands the GPU executes after the submit. */
+  readonly deferred = true;
 
   constructor(
     private readonly runtime: GpuRuntime,
@@ -37,13 +39,18 @@ export class GpuStepPlan implements StepPlan {
   }
 
   /** {@link StepPlan.run}. */
-  run(ids: Int32Array, firstPosition: number): Tensor {
+  run(ids: Int32Array | Tensor, firstPosition: number): Tensor {
     if (this.disposed) throw new StrataError('TENSOR_DISPOSED', 'This step plan was disposed; capture a new one.');
     checkStepIds(ids, this.rows);
     this.captured ??= this.capture(firstPosition);
     const captured = this.captured;
     const recorder = this.runtime.recorder;
-    recorder.write(captured.ids.tracked, 0, ids);
+    if (ids instanceof Int32Array) recorder.write(captured.ids.tracked, 0, ids);
+    else {
+      // Ids on the device (a token an earlier step chose): copied in recording order, nothing read back.
+      const source = this.runtime.tensor(ids, 'i32', 'step ids');
+      recorder.copy(source.tracked, 0, captured.ids.tracked, 0, this.rows * 4);
+    }
     const dynamic = captured.step.dynamicUniforms;
     if (dynamic !== undefined) recorder.write(dynamic, 0, captured.step.uniformsAt(firstPosition));
     recorder.replay(captured.step.commands);

@@ -7,6 +7,7 @@ import {
   type LayerCaches,
 } from '../cache/layer-caches.js';
 import { chooseToken } from '../sampling/token-sampler.js';
+import { DecodeAhead } from './decode-ahead.js';
 import type { ForwardRequest, ForwardResult, ModelExecutor } from './executor.js';
 
 /** Options of {@link LocalExecutor}. */
@@ -19,6 +20,11 @@ export interface LocalExecutorOptions {
   readonly cacheType?: 'f32' | 'f16';
   /** One-token steps replay a captured step plan (default true; see `RuntimeOptions.capturedDecode`). */
   readonly capturedDecode?: boolean;
+  /**
+   * Greedy decode steps start the next step on the device before the token is read back (default true; needs
+   * `capturedDecode`; see {@link DecodeAhead}).
+   */
+  readonly decodeAhead?: boolean;
 }
 
 /**
@@ -38,6 +44,8 @@ export class LocalExecutor implements ModelExecutor {
   private readonly capturedDecode: boolean;
   /** The one-token step (embed → layers → lm head), captured on the first decode step. */
   private decodePlan: StepPlan | undefined;
+  /** Greedy steps decoded one ahead, when enabled. */
+  private readonly ahead: DecodeAhead | undefined;
   private readonly backend: ScopedBackend;
 
   /**
@@ -63,6 +71,10 @@ export class LocalExecutor implements ModelExecutor {
     );
     this.cacheGeometry = this.layerCaches.geometry;
     this.capturedDecode = options.capturedDecode ?? true;
+    this.ahead =
+      this.capturedDecode && (options.decodeAhead ?? true)
+        ? new DecodeAhead(this.backend, options.contextLength)
+        : undefined;
   }
 
   /** Bytes of the KV caches on the device. */
@@ -78,6 +90,17 @@ export class LocalExecutor implements ModelExecutor {
    */
   async forward(request: ForwardRequest): Promise<ForwardResult> {
     const { backend, model } = this;
+    if (this.ahead !== undefined) {
+      if (DecodeAhead.applies(request)) {
+        this.decodePlan ??= backend.captureStep(1, (ids, firstPosition) => this.logits(ids, firstPosition));
+        // Outside a step scope: the token of the step started ahead must outlive this call. A plan that computes
+        // at once (the CPU) gains nothing from it and takes the plain path.
+        if (this.decodePlan.deferred) return { token: await this.ahead.step(this.decodePlan, request) };
+      } else {
+        // Any other step changes what the guessed step saw: it is dropped first.
+        await this.ahead.cancel();
+      }
+    }
     // Every op is recorded before the step's first await (the read), so the scope sees the whole step. A captured
     // plan owns what its body allocates when it is captured (see createScopedBackend).
     return inStepScope(backend, () => {
@@ -97,6 +120,7 @@ export class LocalExecutor implements ModelExecutor {
    * weights stay.
    */
   async dispose(): Promise<void> {
+    await this.ahead?.cancel();
     this.decodePlan?.dispose();
     this.decodePlan = undefined;
     disposeLayerCaches(this.backend, this.layerCaches);

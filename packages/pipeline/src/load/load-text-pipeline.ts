@@ -112,6 +112,7 @@ export async function loadTextPipeline(source: ModelSource, options: LoadTextPip
     chunkSize: options.chunkSize,
     cacheType,
     ...(options.capturedDecode === undefined ? {} : { capturedDecode: options.capturedDecode }),
+    ...(options.decodeAhead === undefined ? {} : { decodeAhead: options.decodeAhead }),
     hooks: options.hooks,
     onDispose: () => model.dispose(),
   });

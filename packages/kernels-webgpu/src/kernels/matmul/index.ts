@@ -24,8 +24,7 @@ import {
   matvecWgsl,
 } from './matvec-shader.js';
 import {
-  LARGE_TILES,
-  SMALL_TILES,
+  DEFAULT_TILES,
   TILED_STORAGE,
   type TiledTuning,
   type TiledVariant,
@@ -33,15 +32,6 @@ import {
   tiledUniforms,
   tiledWgsl,
 } from './tiled-shader.js';
-
-/**
- * The tiling of a prefill product: the large tiles (twice the arithmetic per workgroup-memory read) once they still
- * give at least 256 workgroups, so that small products keep enough workgroups to fill a GPU.
- */
-export function tiledTuningFor(rows: number, out: number): TiledTuning {
-  const largeTiles = Math.ceil(rows / LARGE_TILES.rows) * Math.ceil(out / LARGE_TILES.out);
-  return largeTiles >= 256 ? LARGE_TILES : SMALL_TILES;
-}
 
 function shapeError(message: string, details: Record<string, unknown>): StrataError {
   return new StrataError('SHAPE_MISMATCH', message, { details });
@@ -80,7 +70,7 @@ function matrixInput(
 
 /**
  * `input` `[rows, columns]` × `weight` `[out, columns]`ᵀ (+ `bias` `[out]`): f32 `[rows, out]`. `tiling` forces the
- * tile shape of the many-row product (tests); by default {@link tiledTuningFor} picks it.
+ * tile shape of the many-row product (tests; default `DEFAULT_TILES`).
  */
 export function matmul(
   runtime: GpuRuntime,
@@ -172,7 +162,7 @@ export function matmul(
     const perGroup = matvecRowsPerWorkgroup(DEFAULT_MATVEC_TUNING);
     return matvecChunks(shader, units, perGroup);
   }
-  const tuning = tiling ?? tiledTuningFor(rows, out);
+  const tuning = tiling ?? DEFAULT_TILES;
   const variant: TiledVariant = { type, columns, bias: bias !== undefined, tuning };
   const shader = { key: tiledKey(variant), code: () => tiledWgsl(variant), storage: TILED_STORAGE };
   for (const chunk of weight.chunks) {

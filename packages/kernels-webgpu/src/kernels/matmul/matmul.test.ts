@@ -4,8 +4,6 @@ import { openGgufFile } from '@strata/loaders/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backendForTests } from '../../testing/backend-for-tests.js';
 import type { WebGpuBackend } from '../../webgpu-backend.js';
-import { matmul } from './index.js';
-import { LARGE_TILES } from './tiled-shader.js';
 import { quantBaseFile, randomValues } from './testing/weight-fixtures.js';
 
 // matmul and matmulExperts for every weight type against "dequantize on the CPU, multiply in float64": real quantized
@@ -172,33 +170,4 @@ describe('WebGPU matmulExperts', () => {
       }
     });
   }
-});
-
-describe('WebGPU tiled mat-mul, large tiles', () => {
-  // The 128 × 128 tiling that products with many tiles take (the default tests cover the 64 × 64 one), on ragged
-  // edges (rows and outputs not multiples of a tile), against float64.
-  const tilings = [LARGE_TILES];
-  it('Q4_K and F32 weights, 133 rows × 37 outputs, with bias', async (context) => {
-    if (backend === undefined) return context.skip('Dawn found no WebGPU adapter');
-    const gpu = backend;
-    for (const type of ['Q4_K', 'F32'] as const) {
-      const { bytes, columns } = await weightRows(type, OUT);
-      const values = dequantize(type, bytes, OUT * columns);
-      const biasValues = randomValues(OUT, 9);
-      const weight = await gpu.uploadWeight({ name: 'w', type, shape: [OUT, columns] }, bytes);
-      const bias = await gpu.uploadWeight({ name: 'b', type: 'F32', shape: [OUT] }, new Uint8Array(biasValues.buffer));
-      const rows = 133;
-      const input = randomValues(rows * columns, 11);
-      const x = gpu.upload(input, [rows, columns]);
-      const expected = reference(input, values, rows, OUT, columns, biasValues);
-      for (const tiling of tilings) {
-        const y = matmul(gpu.runtime, x, weight, bias, tiling);
-        expectClose((await gpu.read(y)) as Float32Array, expected, `${type} ${JSON.stringify(tiling)}`);
-        gpu.dispose(y);
-      }
-      gpu.dispose(x);
-      gpu.dispose(weight);
-      gpu.dispose(bias);
-    }
-  });
 });

@@ -19,15 +19,16 @@ export interface TiledTuning {
   readonly depth: number;
 }
 
-/** 64 × 64 tiles, 4 × 4 per invocation, 32 columns per step. */
+/** 64 × 64 tiles, 4 × 4 per invocation, 32 columns per step (the tiling before register blocking; bench only). */
 export const SMALL_TILES: TiledTuning = { rows: 64, out: 64, threadRows: 4, threadOut: 4, depth: 32 };
-/** 128 × 128 tiles, 8 × 8 per invocation, 16 columns per step: twice the arithmetic per workgroup-memory read. */
+/** 128 × 128 tiles, 8 × 8 per invocation, 16 columns per step (bench only: too few workgroups on 1B shapes). */
 export const LARGE_TILES: TiledTuning = { rows: 128, out: 128, threadRows: 8, threadOut: 8, depth: 16 };
-
-/** Input rows per tile of the default tiling. */
-export const TILE_ROWS = SMALL_TILES.rows;
-/** Output columns (weight rows) per tile of the default tiling. */
-export const TILE_OUT = SMALL_TILES.out;
+/**
+ * The default: 128 input rows × 64 outputs, 8 × 4 per invocation, 16 columns per step. Fastest of the four tilings
+ * `bench --tiled` compares on every 1B and 8B shape measured on an H100 (27–31 TFLOP/s at 512 rows against 20–22 for
+ * {@link SMALL_TILES}; see BENCHMARKS.md).
+ */
+export const DEFAULT_TILES: TiledTuning = { rows: 128, out: 64, threadRows: 8, threadOut: 4, depth: 16 };
 
 /** What a tiled mat-mul kernel is specialised for. */
 export interface TiledVariant {
@@ -37,7 +38,7 @@ export interface TiledVariant {
   readonly columns: number;
   /** Adds an f32 `bias` `[out]` to every output row. */
   readonly bias: boolean;
-  /** The tile shape (default {@link SMALL_TILES}). */
+  /** The tile shape (default {@link DEFAULT_TILES}). */
   readonly tuning?: TiledTuning;
 }
 
@@ -47,7 +48,7 @@ export const TILED_STORAGE = ['read', 'read', 'read', 'write'] as const;
 /** The cache key of a variant. */
 export function tiledKey(variant: TiledVariant): string {
   const { type, columns, bias } = variant;
-  const { rows, out, threadRows, threadOut, depth } = variant.tuning ?? SMALL_TILES;
+  const { rows, out, threadRows, threadOut, depth } = variant.tuning ?? DEFAULT_TILES;
   return `matmul-tiled:${type}:${columns % 4 === 0 ? 'v4' : 'ragged'}:${rowsWordAligned(type, columns) ? 'a' : 'u'}:b=${bias ? 1 : 0}:t=${rows}x${out}/${threadRows}x${threadOut}/${depth}`;
 }
 
@@ -73,7 +74,7 @@ export function tiledUniforms(
  */
 export function tiledWgsl(variant: TiledVariant): string {
   const { type, columns, bias } = variant;
-  const tuning = variant.tuning ?? SMALL_TILES;
+  const tuning = variant.tuning ?? DEFAULT_TILES;
   const { rows: TM, out: TN, threadRows: RM, threadOut: RN, depth: TK } = tuning;
   const threadsY = TM / RM;
   const threadsX = TN / RN;
