@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Backend } from '@strata/core';
 import { createCpuBackend, floatToHalf } from '@strata/kernels-cpu';
+import { createWebGpuBackend } from '@strata/kernels-webgpu';
 import { type GgufTypedValue, type GgufWriteTensor, ggufValue, writeGgufTo } from '@strata/loaders';
 import { EmbeddingPipeline } from '@strata/pipeline';
 
@@ -136,7 +137,6 @@ async function writeModel(name: string, shape: EncoderShape, path: string): Prom
 
 async function createBackend(): Promise<{ backend: Backend; release: () => void }> {
   if (values.backend === 'cpu') return { backend: createCpuBackend(), release: () => {} };
-  const { createWebGpuBackend } = await import('@strata/kernels-webgpu');
   const backend = await createWebGpuBackend({ powerPreference: 'high-performance' });
   return { backend, release: () => backend.destroy() };
 }
