@@ -512,7 +512,7 @@ async function tiledSection(bench: Bench): Promise<void> {
 async function quantSection(bench: Bench): Promise<void> {
   log('\n## Quantized one-row kernels: correctness (100 rows; worst error / Σ|x·w|)');
   const failures: string[] = [];
-  for (const type of ['Q4_K', 'Q8_0'] as const) {
+  for (const type of ['Q4_K', 'Q6_K', 'Q8_0'] as const) {
     const errors: string[] = [];
     for (const columns of QUICK ? [512, 1536] : [4096, 14336, 512, 1536]) {
       for (const tuning of QUANT_TUNINGS) {
@@ -527,10 +527,10 @@ async function quantSection(bench: Bench): Promise<void> {
   const warmUntil = performance.now() + (QUICK ? 200 : 8000);
   while (performance.now() < warmUntil) await bench.matvec('F16', 14336, 4096, 1, DEFAULT_WIDE_TUNING);
   const tunings: Tuning[] = [DEFAULT_WIDE_TUNING, ...QUANT_TUNINGS, DEFAULT_WIDE_TUNING];
-  log('\n## Quantized one-row kernels: GB/s of weights (µs per call); r: Q4_K rows per workgroup');
+  log('\n## Quantized one-row kernels: GB/s of weights (µs per call); r: Q4_K/Q6_K rows per workgroup');
   log(`| type | shape | ${tunings.map(tuningName).join(' | ')} |`);
   log(`|---|---|${tunings.map(() => '---:').join('|')}|`);
-  for (const type of ['Q4_K', 'Q8_0'] as const) {
+  for (const type of ['Q4_K', 'Q6_K', 'Q8_0'] as const) {
     for (const [out, columns] of SHAPES) {
       if (overBudget()) break;
       const cells: string[] = [];

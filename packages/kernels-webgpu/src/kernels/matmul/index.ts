@@ -123,7 +123,7 @@ export function matmul(
     }
     return output;
   };
-  if (rows === 1 && type === 'Q4_K' && quantMatvecSupported(type, columns)) {
+  if (rows === 1 && (type === 'Q4_K' || type === 'Q6_K') && quantMatvecSupported(type, columns)) {
     const variant: QuantMatvecVariant = {
       type,
       columns,

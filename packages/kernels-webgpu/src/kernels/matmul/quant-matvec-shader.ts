@@ -28,8 +28,8 @@ export const DEFAULT_QUANT_TUNING: QuantMatvecTuning = { rowsPerWorkgroup: 8 };
 
 /** What a quantized one-row mat-vec kernel is specialised for. */
 export interface QuantMatvecVariant {
-  /** Weight type as stored on the GPU: the two types with a specialised reader. */
-  readonly type: 'Q4_K' | 'Q8_0';
+  /** Weight type as stored on the GPU: the types with a specialised reader. */
+  readonly type: 'Q4_K' | 'Q6_K' | 'Q8_0';
   /** Columns, baked into the code (a positive multiple of 256: see {@link quantMatvecSupported}). */
   readonly columns: number;
   /** Adds an f32 `bias` `[out]` to the output row. */
@@ -41,11 +41,11 @@ export interface QuantMatvecVariant {
 }
 
 /**
- * True when {@link quantMatvecWgsl} handles weights of `type` with `columns` columns. `matmul` routes only Q4_K here:
- * on the H200 none of the Q8_0 variants beat the wide kernel yet (BENCHMARKS.md).
+ * True when {@link quantMatvecWgsl} handles weights of `type` with `columns` columns. `matmul` routes Q4_K and Q6_K
+ * here: on the H200 none of the Q8_0 variants beat the wide kernel yet (BENCHMARKS.md).
  */
-export function quantMatvecSupported(type: WeightType, columns: number): type is 'Q4_K' | 'Q8_0' {
-  return (type === 'Q4_K' || type === 'Q8_0') && columns > 0 && columns % 256 === 0;
+export function quantMatvecSupported(type: WeightType, columns: number): type is 'Q4_K' | 'Q6_K' | 'Q8_0' {
+  return (type === 'Q4_K' || type === 'Q6_K' || type === 'Q8_0') && columns > 0 && columns % 256 === 0;
 }
 
 function nextPowerOfTwo(value: number): number {
@@ -54,32 +54,33 @@ function nextPowerOfTwo(value: number): number {
   return result;
 }
 
-/** Q4_K: invocations per workgroup, one per 64-column group of a row (32…256). */
+/** Q4_K and Q6_K: invocations per workgroup, one per 64-column group of a row (32…256). */
 function q4kWorkgroupSize(columns: number): number {
   return Math.min(256, Math.max(32, nextPowerOfTwo(columns / 64)));
 }
 
 /** Output rows one workgroup computes. */
 export function quantMatvecRowsPerWorkgroup(variant: QuantMatvecVariant): number {
-  return variant.type === 'Q4_K' ? variant.tuning.rowsPerWorkgroup : 32;
+  return variant.type === 'Q8_0' ? 32 : variant.tuning.rowsPerWorkgroup;
 }
 
 /** The cache key of a variant. */
 export function quantMatvecKey(variant: QuantMatvecVariant): string {
   const { type, columns, bias, subgroups, tuning } = variant;
-  const knobs = type === 'Q4_K' ? `r=${tuning.rowsPerWorkgroup}` : 'rows32';
+  const knobs = type === 'Q8_0' ? 'rows32' : `r=${tuning.rowsPerWorkgroup}`;
   return `matvec-quant:${type}:c=${columns}:b=${bias ? 1 : 0}:sg=${subgroups ? 1 : 0}:${knobs}`;
 }
 
 const HEADER = (
   subgroups: boolean,
+  weightWords: 'vec4<u32>' | 'u32' = 'vec4<u32>',
 ) => /* wgsl */ `${subgroups ? 'enable subgroups;\ndiagnostic(off, subgroup_uniformity);' : ''}
 struct Params {
   columns: u32, rowBytes: u32, units: u32, chunkRows: u32, firstRow: u32, outStride: u32,
   outRows: u32, topK: u32, slots: u32, slotOffset: u32, perSlotInput: u32,
 }
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> weights: array<vec4<u32>>;
+@group(0) @binding(1) var<storage, read> weights: array<${weightWords}>;
 @group(0) @binding(2) var<storage, read> input: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read> extra: array<f32>;
 @group(0) @binding(4) var<storage, read_write> output: array<f32>;`;
@@ -89,8 +90,33 @@ const BUILTINS = (subgroups: boolean) =>
     subgroups ? ', @builtin(subgroup_invocation_id) sl: u32, @builtin(subgroup_size) ss: u32' : ''
   }`;
 
+/** WGSL that sums `acc0 … acc{R−1}` over the workgroup into `result` of invocation r < R (row r of the workgroup). */
+function rowReduction(R: number, WG: number, subgroups: boolean): string {
+  const rows = Array.from({ length: R }, (_, index) => index);
+  return subgroups
+    ? `
+${rows.map((r) => `  let total${r} = subgroupAdd(acc${r});\n  if (sl == 0u) { scratch[${r}u * ${WG}u + li / ss] = total${r}; }`).join('\n')}
+  workgroupBarrier();
+  if (li < ${R}u) {
+    var sum = 0.0;
+    for (var k = 0u; k < (${WG}u + ss - 1u) / ss; k++) { sum += scratch[li * ${WG}u + k]; }
+    result = sum;
+  }`
+    : `
+${rows.map((r) => `  scratch[${r}u * ${WG}u + li] = acc${r};`).join('\n')}
+  workgroupBarrier();
+  for (var stride = ${WG / 2}u; stride > 0u; stride >>= 1u) {
+    if (li < stride) {
+${rows.map((r) => `      scratch[${r}u * ${WG}u + li] += scratch[${r}u * ${WG}u + li + stride];`).join('\n')}
+    }
+    workgroupBarrier();
+  }
+  if (li < ${R}u) { result = scratch[li * ${WG}u]; }`;
+}
+
 /** WGSL of the kernel (see the file comment). */
 export function quantMatvecWgsl(variant: QuantMatvecVariant): string {
+  if (variant.type === 'Q6_K') return q6kWgsl(variant);
   return variant.type === 'Q4_K' ? q4kWgsl(variant) : q80Wgsl(variant);
 }
 
@@ -126,25 +152,7 @@ ${[0, 1]
     }`,
     )
     .join('\n');
-  const reduction = subgroups
-    ? `
-${rows.map((r) => `  let total${r} = subgroupAdd(acc${r});\n  if (sl == 0u) { scratch[${r}u * ${WG}u + li / ss] = total${r}; }`).join('\n')}
-  workgroupBarrier();
-  if (li < ${R}u) {
-    var sum = 0.0;
-    for (var k = 0u; k < (${WG}u + ss - 1u) / ss; k++) { sum += scratch[li * ${WG}u + k]; }
-    result = sum;
-  }`
-    : `
-${rows.map((r) => `  scratch[${r}u * ${WG}u + li] = acc${r};`).join('\n')}
-  workgroupBarrier();
-  for (var stride = ${WG / 2}u; stride > 0u; stride >>= 1u) {
-    if (li < stride) {
-${rows.map((r) => `      scratch[${r}u * ${WG}u + li] += scratch[${r}u * ${WG}u + li + stride];`).join('\n')}
-    }
-    workgroupBarrier();
-  }
-  if (li < ${R}u) { result = scratch[li * ${WG}u]; }`;
+  const reduction = rowReduction(R, WG, subgroups);
   return /* wgsl */ `${HEADER(subgroups)}
 var<workgroup> scratch: array<f32, ${R * WG}>;
 
@@ -237,6 +245,100 @@ ${Array.from({ length: 8 }, (_, b) => block(b)).join('\n')}
     var total = 0.0;
     for (var k = 0u; k < 8u; k++) { total += scratch[k * 32u + lane]; }
     output[params.firstRow + o] = total${bias ? ' + extra[params.firstRow + o]' : ''};
+  }
+}
+`;
+}
+
+/**
+ * Q6_K (210-byte blocks of 256: 128 bytes of low nibbles, 64 of 2-bit high parts, 16 signed scales, f16 d): one
+ * invocation per 64-column quarter of a block (half h, l = 16q … 16q + 15 of ggml's layout: columns
+ * 128h + 32g + 16q + 0…15 for g = 0…3, each 16 under one scale), inputs in registers reused for `rowsPerWorkgroup`
+ * rows. Blocks start on even bytes only, so the words are read aligned and shifted by 16 bits where a block starts
+ * 2 bytes into a word; 6-bit quants become floats by an exact integer conversion, and the −32 offset is removed once
+ * per 16 columns with their input sum.
+ */
+function q6kWgsl(variant: QuantMatvecVariant): string {
+  const { columns, bias, subgroups, tuning } = variant;
+  const R = tuning.rowsPerWorkgroup;
+  const WG = q4kWorkgroupSize(columns);
+  const units = columns / 64;
+  const rows = Array.from({ length: R }, (_, index) => index);
+  const perRow = rows
+    .map(
+      (r) => `    {
+      let s = min(firstRow + ${r}u, params.chunkRows - 1u) * params.rowBytes + block * 210u;
+      let low = words4(s + half * 64u + quarter * 16u);
+      let lowHigh = words4(s + half * 64u + 32u + quarter * 16u);
+      let top = words4(s + 128u + half * 32u + quarter * 16u);
+      let scaleWords = vec2<u32>(word_at(s + 192u + half * 8u), word_at(s + 196u + half * 8u));
+      let d = unpack2x16float(word_at(s + 208u)).x;
+      var part = vec4<f32>(0.0);
+${[0, 1, 2, 3]
+  .map(
+    (k) => `      {
+        let a = low[${k}];
+        let b = lowHigh[${k}];
+        let h = top[${k}];
+        part.x += dot(bytes4((a & 0x0f0f0f0fu) | ((h & 0x03030303u) << 4u)), x0_${k});
+        part.y += dot(bytes4((b & 0x0f0f0f0fu) | (((h >> 2u) & 0x03030303u) << 4u)), x1_${k});
+        part.z += dot(bytes4(((a >> 4u) & 0x0f0f0f0fu) | (((h >> 4u) & 0x03030303u) << 4u)), x2_${k});
+        part.w += dot(bytes4(((b >> 4u) & 0x0f0f0f0fu) | (((h >> 6u) & 0x03030303u) << 4u)), x3_${k});
+      }`,
+  )
+  .join('\n')}
+      let scales = vec4<f32>(
+        f32(bitcast<i32>(scaleWords.x << (24u - 8u * quarter)) >> 24u),
+        f32(bitcast<i32>(scaleWords.x << (8u - 8u * quarter)) >> 24u),
+        f32(bitcast<i32>(scaleWords.y << (24u - 8u * quarter)) >> 24u),
+        f32(bitcast<i32>(scaleWords.y << (8u - 8u * quarter)) >> 24u));
+      acc${r} += d * dot(scales, part - 32.0 * sums);
+    }`,
+    )
+    .join('\n');
+  return /* wgsl */ `${HEADER(subgroups, 'u32')}
+var<workgroup> scratch: array<f32, ${R * WG}>;
+
+// The u32 at an even byte offset (2 bytes into a word: the high half of one word and the low half of the next).
+fn word_at(byte: u32) -> u32 {
+  let index = byte >> 2u;
+  let first = weights[index];
+  return select(first, (first >> 16u) | (weights[index + 1u] << 16u), (byte & 2u) != 0u);
+}
+// Four consecutive words from an even byte offset: five aligned loads.
+fn words4(byte: u32) -> vec4<u32> {
+  let index = byte >> 2u;
+  let w = array<u32, 5>(weights[index], weights[index + 1u], weights[index + 2u], weights[index + 3u], weights[index + 4u]);
+  if ((byte & 2u) == 0u) { return vec4<u32>(w[0], w[1], w[2], w[3]); }
+  return vec4<u32>((w[0] >> 16u) | (w[1] << 16u), (w[1] >> 16u) | (w[2] << 16u), (w[2] >> 16u) | (w[3] << 16u), (w[3] >> 16u) | (w[4] << 16u));
+}
+// The 4 bytes of w as floats (exact).
+fn bytes4(w: u32) -> vec4<f32> {
+  return vec4<f32>(vec4<u32>(w, w >> 8u, w >> 16u, w >> 24u) & vec4<u32>(0xffu));
+}
+
+@compute @workgroup_size(${WG})
+fn main(${BUILTINS(subgroups)}) {
+  let firstRow = (group.x + group.y * groups.x) * ${R}u;
+${rows.map((r) => `  var acc${r} = 0.0;`).join('\n')}
+  for (var u = li; u < ${units}u; u += ${WG}u) {
+    let block = u >> 2u;
+    let half = (u >> 1u) & 1u;
+    let quarter = u & 1u;
+    // Column of group g, word k: 256·block + 128·half + 32·g + 16·quarter + 4·k (as vec4 index: / 4).
+    let xv = block * 64u + half * 32u + quarter * 4u;
+${[0, 1, 2, 3].flatMap((g) => [0, 1, 2, 3].map((k) => `    let x${g}_${k} = input[xv + ${g * 8 + k}u];`)).join('\n')}
+    let ones = vec4<f32>(1.0);
+    let sums = vec4<f32>(
+      dot(x0_0 + x0_1 + x0_2 + x0_3, ones), dot(x1_0 + x1_1 + x1_2 + x1_3, ones),
+      dot(x2_0 + x2_1 + x2_2 + x2_3, ones), dot(x3_0 + x3_1 + x3_2 + x3_3, ones));
+${perRow}
+  }
+  var result = 0.0;
+${rowReduction(R, WG, subgroups)}
+  let o = firstRow + li;
+  if (li < ${R}u && o < params.chunkRows) {
+    output[params.firstRow + o] = result${bias ? ' + extra[params.firstRow + o]' : ''};
   }
 }
 `;
