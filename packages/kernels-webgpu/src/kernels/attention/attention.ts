@@ -3,7 +3,7 @@ import type { GpuRuntime } from '../../runtime/runtime.js';
 import { linearGrid, Uniforms, WGSL_LINEAR_GROUP } from '../../runtime/shader.js';
 import type { GpuTensor } from '../../tensor/gpu-tensor.js';
 import { type AttentionPlan, type AttentionTuning, DEFAULT_ATTENTION_TUNING, planAttention } from './attention-plan.js';
-import { dispatchDecodeAttention, planDecodeAttention } from './decode-attention.js';
+import { dispatchDecodeAttention, dispatchDecodeCombine, planDecodeAttention } from './decode-attention.js';
 
 const PARAMS = /* wgsl */ `
 struct Params {
@@ -281,7 +281,9 @@ export function attention(
       decode,
     );
     if (partialValues !== undefined && partialState !== undefined) {
-      combine(runtime, { partialValues, partialState, output }, { rows, heads, headDimensions, splits: decode.splits });
+      dispatchDecodeCombine(runtime, { partialValues, partialState, output }, options, capacity, decode);
+      runtime.release(partialValues);
+      runtime.release(partialState);
     }
     return output;
   }

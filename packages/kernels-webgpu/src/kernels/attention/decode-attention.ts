@@ -108,6 +108,7 @@ const G = ${G}u;
 const WG = ${WORKGROUP}u;
 const KEYS = ${KEYS}u;
 const KEY_LANES = ${keyLanes}u;
+const MIN_KEYS = ${MIN_KEYS_PER_SPLIT}u;
 const MASKED = -3.0e38;
 var<workgroup> query: array<vec4<f32>, ${(G * HD) / 4}>;
 var<workgroup> scores: array<f32, ${G * KEYS}>;
@@ -116,6 +117,11 @@ var<workgroup> reduce: array<f32, ${G * WORKGROUP}>;
 var<workgroup> head_max: array<f32, ${G}>;
 var<workgroup> head_sum: array<f32, ${G}>;
 ${WGSL_LINEAR_GROUP}
+
+// Splits that hold keys at this position: at least MIN_KEYS keys each (the grid is planned for the most keys).
+fn active_splits(visible: u32) -> u32 {
+  return clamp((visible + MIN_KEYS - 1u) / MIN_KEYS, 1u, params.splits);
+}
 
 // Tree reduction of reduce[h * WG + ...] for every head; maximum or sum.
 fn reduce_all(li: u32, maximum: bool) {
@@ -147,7 +153,9 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   var first_key = params.first_key;
   if (params.window > 0u && params.position + 1u > params.window) { first_key = max(first_key, params.position + 1u - params.window); }
   let visible = params.position + 1u - min(first_key, params.position + 1u);
-  let share = (visible + params.splits - 1u) / params.splits;
+  let splits = active_splits(visible);
+  if (split >= splits) { return; }
+  let share = (visible + splits - 1u) / splits;
   let start = first_key + split * share;
   let count = select(0u, min(share, params.position + 1u - start), start <= params.position);
 
@@ -229,6 +237,49 @@ ${Array.from(
 }`;
 }
 
+/**
+ * The combine pass of the decode kernel: one invocation per output element merges the softmax states of the splits
+ * that held keys at this position (the same count the decode kernel derived from the same uniforms), four at a time.
+ */
+function combineShader(headDimensions: number): string {
+  return /* wgsl */ `
+struct Params {
+  heads: u32, key_value_heads: u32, position: u32, capacity: u32, window: u32, first_key: u32,
+  scale: f32, softcap: f32, splits: u32,
+}
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> partial_values: array<f32>;
+@group(0) @binding(2) var<storage, read> partial_state: array<vec2<f32>>;
+@group(0) @binding(3) var<storage, read_write> destination: array<f32>;
+const HD = ${headDimensions}u;
+const MIN_KEYS = ${MIN_KEYS_PER_SPLIT}u;
+${WGSL_LINEAR_GROUP}
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) li: u32) {
+  let index = linear_group(group, groups) * 256u + li;
+  if (index >= params.heads * HD) { return; }
+  var first_key = params.first_key;
+  if (params.window > 0u && params.position + 1u > params.window) { first_key = max(first_key, params.position + 1u - params.window); }
+  let visible = params.position + 1u - min(first_key, params.position + 1u);
+  let splits = clamp((visible + MIN_KEYS - 1u) / MIN_KEYS, 1u, params.splits);
+  let base = (index / HD) * params.splits;
+  var best = -3.0e38;
+  for (var split = 0u; split < splits; split++) {
+    let state = partial_state[base + split];
+    if (state.y > 0.0) { best = max(best, state.x); }
+  }
+  var numerator = 0.0;
+  var denominator = 0.0;
+  for (var split = 0u; split < splits; split++) {
+    let state = partial_state[base + split];
+    let factor = select(0.0, exp(state.x - best), state.y > 0.0);
+    numerator += partial_values[(base + split) * HD + index % HD] * factor;
+    denominator += state.y * factor;
+  }
+  destination[index] = select(0.0, numerator / denominator, denominator > 0.0);
+}`;
+}
+
 /** Uniform words of {@link decodeAttention}'s kernel for a query at `position`. */
 function decodeUniforms(options: AttentionOptions, capacity: number, splits: number, position: number): Uint32Array {
   const softcap = options.softcap !== undefined && options.softcap > 0 ? options.softcap : 0;
@@ -277,5 +328,31 @@ export function dispatchDecodeAttention(
       { tracked: tensors.partialState?.tracked ?? runtime.emptyBuffer },
     ],
     workgroups: linearGrid(keyValueHeads * headBlocks * splits),
+  });
+}
+
+/** Merges the splits of {@link dispatchDecodeAttention} into `output` `[1, heads · headDimensions]`. */
+export function dispatchDecodeCombine(
+  runtime: GpuRuntime,
+  tensors: { partialValues: GpuTensor; partialState: GpuTensor; output: GpuTensor },
+  options: AttentionOptions,
+  capacity: number,
+  plan: DecodePlan,
+): void {
+  const { heads, headDimensions, firstPosition } = options;
+  runtime.dispatch({
+    shader: {
+      key: `attention-decode-combine:hd=${headDimensions}`,
+      storage: ['read', 'read', 'write'],
+      code: () => combineShader(headDimensions),
+    },
+    uniforms: decodeUniforms(options, capacity, plan.splits, firstPosition),
+    position: { firstPosition, uniforms: (position) => decodeUniforms(options, capacity, plan.splits, position) },
+    buffers: [
+      { tracked: tensors.partialValues.tracked },
+      { tracked: tensors.partialState.tracked },
+      { tracked: tensors.output.tracked },
+    ],
+    workgroups: linearGrid(Math.ceil((heads * headDimensions) / 256)),
   });
 }
