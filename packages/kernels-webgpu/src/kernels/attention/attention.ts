@@ -285,14 +285,11 @@ export function attention(
     capturing ? capacity : firstPosition + rows - firstKeyAt(firstPosition),
     options.window ?? Number.POSITIVE_INFINITY,
   );
-  // The one-row kernel reads f32 and f16 caches; other storage takes the tiled kernel.
-  const decodable = keys.dtype === 'f32' || keys.dtype === 'f16';
-  const decode = !decodable
-    ? undefined
-    : planDecodeAttention(
-        { rows, heads, keyValueHeads, headDimensions, keys: visibleKeys },
-        runtime.limits.maxComputeWorkgroupStorageSize,
-      );
+  // The one-row kernel reads every cache type (f32, f16, q8_0).
+  const decode = planDecodeAttention(
+    { rows, heads, keyValueHeads, headDimensions, keys: visibleKeys },
+    runtime.limits.maxComputeWorkgroupStorageSize,
+  );
   if (decode !== undefined) {
     const partialValues =
       decode.splits > 1 ? runtime.allocate('f32', [heads * decode.splits, headDimensions]) : undefined;
