@@ -8,7 +8,15 @@ export {
   type GgmlTypeInfo,
   type GgmlTypeName,
 } from './dtypes/ggml-type.js';
-export { dtypeBytes, isWeightType, WEIGHT_TYPES, type DType, type WeightType } from './dtypes/dtype.js';
+export {
+  dtypeBytes,
+  isWeightType,
+  Q8_0_BLOCK_SIZE,
+  storageBytes,
+  WEIGHT_TYPES,
+  type DType,
+  type WeightType,
+} from './dtypes/dtype.js';
 export { elementCount, type Tensor, type WeightDescriptor, type WeightTensor } from './tensor/tensor.js';
 export type { RopePairing, RopeParameters } from './backend/rope.js';
 export type { StepBody, StepPlan } from './backend/step-plan.js';

@@ -30,6 +30,7 @@ import { argmax, combineExperts, routeExperts } from './ops/routing.js';
 import { sampleToken } from './ops/sampling.js';
 import { l2Normalize, poolSequences, selfAttention } from './ops/sequences.js';
 import { blockGeometry, dequantize } from './quant/dequantize.js';
+import { dequantizeQ8Rows, q8Layout } from './quant/q8-cache.js';
 
 function isValidShape(shape: readonly number[]): boolean {
   return Array.isArray(shape) && shape.every((size) => Number.isSafeInteger(size) && size >= 0);
@@ -60,6 +61,15 @@ async function collectBytes(bytes: WeightBytes, expected: number): Promise<Uint8
     );
   }
   return storage;
+}
+
+/** Throws `DTYPE_MISMATCH` for a q8_0 tensor, which `operation` cannot take (its bytes are laid out by rows). */
+function rejectQuantized(tensor: CpuTensor, operation: string): void {
+  if (tensor.dtype === 'q8_0') {
+    throw new StrataError('DTYPE_MISMATCH', `${operation} cannot take a q8_0 KV cache tensor; read it (f32) instead.`, {
+      details: { operation },
+    });
+  }
 }
 
 /** The reference backend: plain TypeScript over typed arrays, f32 results with f64 accumulation. */
@@ -106,6 +116,13 @@ class CpuBackend implements Backend {
   }
 
   createKeyValueCache(capacity: number, width: number, precision: KeyValuePrecision = 'f32'): KeyValueCache {
+    if (precision === 'q8_0') {
+      expectShape(isValidShape([capacity, width]), `createKeyValueCache: [${capacity}, ${width}] is not a shape.`);
+      // Bytes laid out as the WebGPU backend's (quants, then each row's scales); written by quantizing.
+      const layout = q8Layout(capacity, width);
+      const make = () => fromData(new Uint8Array(layout.byteLength), [capacity, width]);
+      return { keys: make(), values: make(), precision };
+    }
     // The reference keeps f32 storage; an f16 cache rounds what is written (see KeyValueCache.precision).
     return {
       keys: this.zeros([capacity, width]),
@@ -115,7 +132,13 @@ class CpuBackend implements Backend {
   }
 
   async read(tensor: Tensor): Promise<Float32Array | Int32Array> {
-    return cpuTensor(tensor, 'read', 'any').storage.data.slice();
+    const source = cpuTensor(tensor, 'read', 'any');
+    const data = source.storage.data;
+    if (data instanceof Uint8Array) {
+      const [rows, columns] = source.shape as [number, number];
+      return dequantizeQ8Rows(data, q8Layout(rows, columns), 0, rows);
+    }
+    return data.slice();
   }
 
   async flush(): Promise<void> {}
@@ -139,6 +162,7 @@ class CpuBackend implements Backend {
 
   reshape(tensor: Tensor, shape: readonly number[]): Tensor {
     const source = cpuTensor(tensor, 'reshape', 'any');
+    rejectQuantized(source, 'reshape');
     expectShape(
       isValidShape(shape) && elementCount(shape) === source.storage.data.length,
       `reshape: [${tensor.shape.join(', ')}] has ${source.storage.data.length} elements; [${shape.join(', ')}] has ${elementCount(shape)}.`,
@@ -154,11 +178,15 @@ class CpuBackend implements Backend {
       Number.isInteger(start) && Number.isInteger(count) && start >= 0 && count >= 0 && start + count <= rows,
       `sliceRows: rows ${start}…${start + count - 1} are outside the ${rows} rows of the tensor.`,
     );
-    return fromData(source.storage.data.slice(start * columns, (start + count) * columns), [count, columns]);
+    const data = source.storage.data;
+    if (data instanceof Uint8Array)
+      return fromData(dequantizeQ8Rows(data, q8Layout(rows, columns), start, count), [count, columns]);
+    return fromData(data.slice(start * columns, (start + count) * columns), [count, columns]);
   }
 
   splitColumns(tensor: Tensor, widths: readonly number[]): Tensor[] {
     const source = cpuTensor(tensor, 'splitColumns', 'any');
+    rejectQuantized(source, 'splitColumns');
     const { rows, columns } = matrixShape(tensor.shape);
     expectShape(
       tensor.shape.length === 2 &&

@@ -8,8 +8,8 @@ export const CPU_BACKEND_NAME = 'cpu';
  * back once all of them are (as the WebGPU backend's pooled buffers).
  */
 export interface CpuStorage {
-  /** The elements, row-major. */
-  readonly data: Float32Array | Int32Array;
+  /** The elements, row-major; the bytes of a q8_0 KV cache tensor (layout: `q8Layout`). */
+  readonly data: Float32Array | Int32Array | Uint8Array;
   /** Tensors (the original and its views) over this storage not disposed yet. */
   references: number;
   /** Set once the storage was handed back (every tensor over it disposed). */
@@ -20,7 +20,7 @@ export interface CpuStorage {
 export class CpuTensor implements Tensor {
   /** Always `'cpu'` ({@link CPU_BACKEND_NAME}); other backends reject the tensor by this name. */
   readonly backendName = CPU_BACKEND_NAME;
-  /** `'i32'` when the storage is an Int32Array, otherwise `'f32'`. */
+  /** `'i32'` when the storage is an Int32Array, `'q8_0'` when it is bytes (a q8_0 KV cache), otherwise `'f32'`. */
   readonly dtype: DType;
   /** Row-major shape in elements (frozen); its product equals the storage length. */
   readonly shape: readonly number[];
@@ -33,7 +33,7 @@ export class CpuTensor implements Tensor {
   constructor(storage: CpuStorage, shape: readonly number[]) {
     this.storage = storage;
     storage.references++;
-    this.dtype = storage.data instanceof Int32Array ? 'i32' : 'f32';
+    this.dtype = storage.data instanceof Int32Array ? 'i32' : storage.data instanceof Uint8Array ? 'q8_0' : 'f32';
     this.shape = Object.freeze([...shape]);
   }
 }
@@ -124,8 +124,8 @@ export function intData(tensor: Tensor, operation: string): Int32Array {
   return cpuTensor(tensor, operation, 'i32').storage.data as Int32Array;
 }
 
-/** A new tensor owning `data`. */
-export function fromData(data: Float32Array | Int32Array, shape: readonly number[]): CpuTensor {
+/** A new tensor owning `data` (bytes: a q8_0 tensor). */
+export function fromData(data: Float32Array | Int32Array | Uint8Array, shape: readonly number[]): CpuTensor {
   return new CpuTensor({ data, references: 0, disposed: false }, shape);
 }
 

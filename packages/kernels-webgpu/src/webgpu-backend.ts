@@ -2,6 +2,7 @@ import {
   type ActivationKind,
   type AttentionOptions,
   type Backend,
+  type DType,
   type ExpertRouting,
   type ExpertRoutingOptions,
   elementCount,
@@ -12,6 +13,7 @@ import {
   type StepBody,
   type StepPlan,
   type PoolSequencesOptions,
+  Q8_0_BLOCK_SIZE,
   type SelfAttentionOptions,
   StrataError,
   type Tensor,
@@ -28,6 +30,7 @@ import { binary, unary } from './kernels/elementwise/elementwise.js';
 import { embedding } from './kernels/embedding/index.js';
 import { l2Normalize, poolSequences, selfAttention } from './kernels/encoder/index.js';
 import { copyColumns } from './kernels/layout/copy-columns.js';
+import { readCacheRows } from './kernels/layout/read-cache-rows.js';
 import { matmul, matmulExperts } from './kernels/matmul/index.js';
 import { layerNorm, rmsNorm } from './kernels/normalization/norms.js';
 import { softmax } from './kernels/normalization/softmax.js';
@@ -38,6 +41,7 @@ import { combineExperts, routeExperts } from './kernels/routing/experts.js';
 import { GpuRuntime } from './runtime/runtime.js';
 import { GpuStepPlan } from './runtime/step-plan.js';
 import { BACKEND_NAME, GpuTensor } from './tensor/gpu-tensor.js';
+import { halvesToFloats, q8ToFloats } from './tensor/host-decode.js';
 import { GpuWeight } from './weights/gpu-weight.js';
 import { uploadWeight } from './weights/upload-weight.js';
 
@@ -139,7 +143,7 @@ export class WebGpuBackend implements Backend {
   async read(tensor: Tensor): Promise<Float32Array | Int32Array> {
     this.runtime.recorder.refuseWhileCapturing('read tensors back');
     const source = this.runtime.tensor(tensor);
-    // Halves (an f16 KV cache) are copied as whole words and widened to f32 on the host.
+    // Halves and q8_0 blocks (KV caches) are copied as whole words and decoded to f32 on the host.
     const bytes = Math.ceil(source.byteLength / 4) * 4;
     const empty = () => (source.dtype === 'i32' ? new Int32Array(0) : new Float32Array(0));
     if (bytes === 0) {
@@ -170,22 +174,32 @@ export class WebGpuBackend implements Backend {
     else staging.destroy();
     await this.runtime.errors.check();
     if (source.dtype === 'f16') return halvesToFloats(new Uint16Array(copy, 0, source.size));
+    if (source.dtype === 'q8_0') return q8ToFloats(copy, source.shape[0] ?? 0, source.shape[1] ?? 0);
     return source.dtype === 'i32' ? new Int32Array(copy) : new Float32Array(copy);
   }
 
   /**
    * {@link Backend.createKeyValueCache}: an `'f16'` cache is stored as halves (two per word; half the bytes of f32),
    * written by the cache-write kernels and read by attention directly. `width` must be even for that (heads of even
-   * size); an odd width keeps f32 storage and rounds.
+   * size); an odd width keeps f32 storage and rounds. A `'q8_0'` cache is stored as q8_0 tensors (the int8 quants,
+   * then each row's f16 scales; 34 bytes per 32 values), quantized by the cache-write kernels and read by attention
+   * directly; `width` must be a multiple of 32 (`SHAPE_MISMATCH` otherwise).
    */
   createKeyValueCache(capacity: number, width: number, precision: KeyValuePrecision = 'f32'): KeyValueCache {
-    const half = precision === 'f16' && width % 2 === 0;
+    if (precision === 'q8_0' && !(Number.isInteger(width) && width > 0 && width % Q8_0_BLOCK_SIZE === 0)) {
+      throw new StrataError(
+        'SHAPE_MISMATCH',
+        `A q8_0 KV cache needs rows of whole blocks of ${Q8_0_BLOCK_SIZE} values; rows of ${width} are not (use heads of a multiple of 32 dimensions, or an f16/f32 cache).`,
+        { details: { width } },
+      );
+    }
+    const dtype = precision === 'q8_0' ? 'q8_0' : precision === 'f16' && width % 2 === 0 ? 'f16' : 'f32';
     const make = () => {
-      const tensor = this.runtime.allocate(half ? 'f16' : 'f32', [capacity, width]);
+      const tensor = this.runtime.allocate(dtype, [capacity, width]);
       this.runtime.recorder.clear(tensor.tracked, 0, Math.ceil(Math.max(4, tensor.byteLength) / 4) * 4);
       return tensor;
     };
-    return { keys: make(), values: make(), ...(precision === 'f16' ? { precision } : {}) };
+    return { keys: make(), values: make(), ...(precision === 'f32' ? {} : { precision }) };
   }
 
   /**
@@ -226,6 +240,7 @@ export class WebGpuBackend implements Backend {
    */
   reshape(tensor: Tensor, shape: readonly number[]): Tensor {
     const source = this.runtime.tensor(tensor);
+    rejectCacheStorage(source, 'reshape', ['q8_0']);
     if (elementCount(shape) !== source.size) {
       throw new StrataError(
         'SHAPE_MISMATCH',
@@ -237,7 +252,8 @@ export class WebGpuBackend implements Backend {
 
   /**
    * {@link Backend.sliceRows}: a recorded buffer-to-buffer copy of rows `[start, start + count)` into a new tensor of
-   * the same dtype. Throws `SHAPE_MISMATCH` unless the tensor is 2-D and the range lies inside it.
+   * the same dtype; rows of an f16 or q8_0 cache tensor are decoded to f32 by a kernel instead. Throws
+   * `SHAPE_MISMATCH` unless the tensor is 2-D and the range lies inside it.
    */
   sliceRows(tensor: Tensor, start: number, count: number): Tensor {
     const source = this.runtime.tensor(tensor);
@@ -255,6 +271,7 @@ export class WebGpuBackend implements Backend {
         `sliceRows: rows [${start}, ${start + count}) are not inside [${source.shape.join(', ')}] (a 2-D tensor).`,
       );
     }
+    if (source.dtype === 'f16' || source.dtype === 'q8_0') return readCacheRows(this.runtime, source, start, count);
     const output = this.runtime.allocate(source.dtype, [count, columns]);
     if (count * columns > 0)
       this.runtime.recorder.copy(source.tracked, start * columns * 4, output.tracked, 0, count * columns * 4);
@@ -267,6 +284,7 @@ export class WebGpuBackend implements Backend {
    */
   splitColumns(tensor: Tensor, widths: readonly number[]): Tensor[] {
     const source = this.runtime.tensor(tensor);
+    rejectCacheStorage(source, 'splitColumns', ['f16', 'q8_0']);
     const total = widths.reduce((sum, width) => sum + width, 0);
     if (
       source.shape.length !== 2 ||
@@ -504,22 +522,13 @@ export async function createWebGpuBackend(options: WebGpuBackendOptions = {}): P
   return new WebGpuBackend(acquired, options);
 }
 
-/** IEEE half-precision bit patterns widened to f32 (exact). */
-function halvesToFloats(halves: Uint16Array): Float32Array {
-  const values = new Float32Array(halves.length);
-  for (let index = 0; index < halves.length; index++) {
-    const bits = halves[index]!;
-    const sign = bits & 0x8000 ? -1 : 1;
-    const exponent = (bits >> 10) & 0x1f;
-    const mantissa = bits & 0x3ff;
-    values[index] =
-      exponent === 0
-        ? sign * mantissa * 2 ** -24
-        : exponent === 31
-          ? mantissa === 0
-            ? sign * Number.POSITIVE_INFINITY
-            : Number.NaN
-          : sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
+/** Throws `DTYPE_MISMATCH` when `tensor` is a KV cache tensor of one of `dtypes`, which `operation` cannot take. */
+function rejectCacheStorage(tensor: GpuTensor, operation: string, dtypes: readonly DType[]): void {
+  if (dtypes.includes(tensor.dtype)) {
+    throw new StrataError(
+      'DTYPE_MISMATCH',
+      `${operation} cannot take a ${tensor.dtype} KV cache tensor; read it or slice its rows (f32) instead.`,
+      { details: { operation, dtype: tensor.dtype } },
+    );
   }
-  return values;
 }

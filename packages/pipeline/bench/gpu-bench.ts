@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createWebGpuBackend } from '@strata/kernels-webgpu';
 import { openModelFiles } from '@strata/loaders/node';
-import { benchmarkPipeline, TextPipeline } from '@strata/pipeline';
+import { benchmarkPipeline, checkCacheType, TextPipeline } from '@strata/pipeline';
 import { type FileType, MODELS, writeRandomGguf } from './random-gguf.js';
 
 const { values } = parseArgs({
@@ -62,7 +62,7 @@ try {
         backend,
         contextLength: Math.max(promptTokens, 1) + generatedTokens + 1,
         chunkSize: Number(values['chunk-size']),
-        cacheType: values['cache-type'] === 'f16' ? 'f16' : 'f32',
+        cacheType: checkCacheType(values['cache-type']),
       });
       const loadSeconds = (performance.now() - started) / 1000;
       try {

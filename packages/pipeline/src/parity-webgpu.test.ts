@@ -3,6 +3,7 @@ import { createCpuBackend } from '@strata/kernels-cpu';
 import { describe, expect, it, vi } from 'vitest';
 import { allocateLayerCaches, disposeLayerCaches } from './cache/layer-caches.js';
 import { loadTextPipeline } from './load/load-text-pipeline.js';
+import type { CacheType } from './text-pipeline.js';
 import { useWebGpuBackend } from './testing/webgpu-backend.js';
 
 // Greedy parity through the pipeline on WebGPU (lavapipe in CI), kept small: lavapipe is a CPU Vulkan. Skips, saying
@@ -111,18 +112,54 @@ describe('greedy parity on WebGPU', () => {
     },
   );
 
-  it('an f16 KV cache takes half the bytes of an f32 one on WebGPU (and the same on the CPU, which rounds only)', async (context) => {
+  // quant-base has heads of 64, so q8_0 applies: prefill (chunks of 6) and captured decode read the quantized cache.
+  // (The first WebGPU test of a model of its size: about a minute of shader compilation on a cold lavapipe.)
+  it('quant-base with a q8_0 cache gives the greedy tokens and logits of the CPU reference with a q8_0 cache', async (context) => {
+    const expected = JSON.parse(readFileSync(`${FIXTURES}quant-base/expected.json`, 'utf8')) as { input_ids: number[] };
+    const runs: { tokens: readonly number[]; logits: Float32Array[] }[] = [];
+    for (const on of [webGpu(context), createCpuBackend()]) {
+      const options = { backend: on, contextLength: 40, chunkSize: 6, cacheType: 'q8_0' } as const;
+      const pipeline = await loadTextPipeline(`${FIXTURES}quant-base`, options);
+      const generation = pipeline.generate(expected.input_ids.slice(0, 12), {
+        maxTokens: 4,
+        ignoreEndOfGeneration: true,
+        returnLogits: true,
+      });
+      const logits: Float32Array[] = [];
+      for await (const delta of generation) if (delta.logits !== undefined) logits.push(delta.logits);
+      runs.push({ tokens: (await generation.result).tokens, logits });
+      await pipeline.dispose();
+    }
+    const [gpu, cpu] = runs as [(typeof runs)[0], (typeof runs)[0]];
+    expect(gpu.tokens).toEqual(cpu.tokens);
+    let largest = 0;
+    gpu.logits.forEach((row, step) => {
+      row.forEach((value, index) => {
+        largest = Math.max(largest, Math.abs(value - cpu.logits[step]![index]!));
+      });
+    });
+    // Keys and values agree to f32 rounding, so do their quants but for a value within that rounding of a quant
+    // boundary (one such flip would move a logit by about 1e-2 here); measured on lavapipe: 8e-6.
+    expect(largest).toBeLessThan(1e-2);
+  });
+
+  it('an f16 KV cache takes half the bytes of an f32 one on WebGPU (the same on the CPU, which rounds only), q8_0 34/128 on both', async (context) => {
     const backend = webGpu(context);
-    const specs = [{ keyValueWidth: 256 }, { keyValueWidth: 256, window: 8 }];
-    const bytes = (on: Parameters<typeof allocateLayerCaches>[0], type: 'f32' | 'f16') => {
+    const specs = [
+      { keyValueWidth: 256, headDimensions: 64 },
+      { keyValueWidth: 256, headDimensions: 64, window: 8 },
+    ];
+    const bytes = (on: Parameters<typeof allocateLayerCaches>[0], type: CacheType) => {
       const caches = allocateLayerCaches(on, specs, 64, 4, type);
       disposeLayerCaches(on, caches);
       return caches.byteLength;
     };
     expect(bytes(backend, 'f32')).toBe(2 * 4 * 256 * (64 + 11));
     expect(bytes(backend, 'f16')).toBe(bytes(backend, 'f32') / 2);
+    expect(bytes(backend, 'q8_0')).toBe((bytes(backend, 'f32') * 34) / 128);
     const cpu = createCpuBackend();
     expect(bytes(cpu, 'f16')).toBe(bytes(cpu, 'f32'));
+    expect(bytes(cpu, 'q8_0')).toBe(bytes(backend, 'q8_0'));
   });
 });
 

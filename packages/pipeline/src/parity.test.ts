@@ -4,6 +4,7 @@ import { createCpuBackend } from '@strata/kernels-cpu';
 import { describe, expect, it } from 'vitest';
 import type { TokenLogprob } from './generation/types.js';
 import { loadTextPipeline } from './load/load-text-pipeline.js';
+import type { CacheType } from './text-pipeline.js';
 
 // Greedy generation through the pipeline against the independent references of ../shared/fixtures (see its README):
 // transformers (`expected.json`) for safetensors and f32 GGUF, llama.cpp for mistral-swa's GGUF (the converter drops the
@@ -51,7 +52,7 @@ async function greedy(
   source: string,
   expected: Reference,
   chunkSize = 5,
-  cacheType: 'f32' | 'f16' = 'f32',
+  cacheType: CacheType = 'f32',
 ): Promise<Greedy | undefined> {
   let pipeline: Awaited<ReturnType<typeof loadTextPipeline>>;
   try {

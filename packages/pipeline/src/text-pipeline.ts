@@ -1,4 +1,4 @@
-import { type Backend, StrataError } from '@strata/core';
+import { type Backend, type KeyValuePrecision, StrataError } from '@strata/core';
 import type { CompleteModel } from '@strata/models';
 import { SequenceState } from './cache/sequence-state.js';
 import type { ModelExecutor } from './generation/executor.js';
@@ -28,8 +28,8 @@ export const DEFAULT_CHUNK_SIZE = 256;
 /** Default context when neither the caller nor the model says otherwise. */
 export const DEFAULT_CONTEXT_LENGTH = 4096;
 
-/** Numerics of the KV cache: see {@link RuntimeOptions.cacheType}. */
-export type CacheType = 'f32' | 'f16';
+/** Numerics and storage of the KV cache: see {@link RuntimeOptions.cacheType}. */
+export type CacheType = KeyValuePrecision;
 
 /** Sizes of the runtime state a pipeline allocates. */
 export interface RuntimeOptions {
@@ -41,6 +41,9 @@ export interface RuntimeOptions {
    * Numerics of the KV cache. `'f32'` (default): keys and values kept exactly, the path that matches transformers.
    * `'f16'`: every key and value is rounded to half precision when written, as llama.cpp's default f16 cache does
    * (to reproduce its tokens), stored in half precision where the backend can (WebGPU: half the bytes of f32).
+   * `'q8_0'`: llama.cpp's q8_0 cache type, each block of 32 values of a head stored as 32 int8 quants and an f16 scale
+   * (34 bytes per 32 values, about 27% of f32, on every backend); needs heads of a multiple of 32 dimensions
+   * (`INVALID_ARGUMENT` otherwise). See `KeyValueCache.precision` in core for the exact quantization.
    */
   readonly cacheType?: CacheType;
   /**
@@ -247,8 +250,8 @@ export class TextPipeline {
 /** Checks a cache type (undefined: the default `'f32'`); throws `INVALID_ARGUMENT` for anything else. */
 export function checkCacheType(cacheType: unknown): CacheType {
   if (cacheType === undefined) return 'f32';
-  if (cacheType === 'f32' || cacheType === 'f16') return cacheType;
-  throw new StrataError('INVALID_ARGUMENT', `cacheType is ${String(cacheType)}; it must be 'f32' or 'f16'.`, {
+  if (cacheType === 'f32' || cacheType === 'f16' || cacheType === 'q8_0') return cacheType;
+  throw new StrataError('INVALID_ARGUMENT', `cacheType is ${String(cacheType)}; it must be 'f32', 'f16' or 'q8_0'.`, {
     details: { cacheType: String(cacheType) },
   });
 }

@@ -3,6 +3,7 @@ import { createCpuBackend } from '@strata/kernels-cpu';
 import { afterAll, beforeAll, describe } from 'vitest';
 import { registerAttentionCases } from './cases/attention.js';
 import { registerCompositionCases } from './cases/composition.js';
+import { registerKeyValueCacheCases } from './cases/key-value-cache.js';
 import { registerLinearCases } from './cases/linear.js';
 import { registerMemoryCases } from './cases/memory.js';
 import { registerPointwiseCases } from './cases/pointwise.js';
@@ -55,6 +56,7 @@ export function describeBackendConformance(
     describe('linear algebra', () => registerLinearCases(context));
     describe('element-wise and normalisation', () => registerPointwiseCases(context));
     describe('rotary embedding and attention', () => registerAttentionCases(context));
+    describe('KV cache storage', () => registerKeyValueCacheCases(context));
     describe('routing and sampling', () => registerRoutingCases(context));
     describe('sequence batches (encoders)', () => registerSequenceCases(context));
     describe('composition', () => registerCompositionCases(context));

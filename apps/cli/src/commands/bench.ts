@@ -19,7 +19,9 @@ Measures prompt processing and generation speed as llama-bench does and prints J
   -r, --repetitions R    runs per test (default 3)
   --backend cpu|webgpu   default: webgpu on a hardware adapter, else cpu (software adapters are slower)
   --chunk-size N         prefill rows per step (default 256)
-  --cache-type f32|f16   KV cache numerics (default f32; f16 rounds as llama.cpp's default cache)
+  --cache-type f32|f16|q8_0
+                         KV cache numerics (default f32; f16 rounds as llama.cpp's default cache; q8_0 as its
+                         q8_0 cache type, 34 bytes per 32 values)
 Exit codes: 0 done, 2 bad arguments, 1 other failures.`;
 
 async function run(argv: readonly string[], output: CommandOutput): Promise<number> {

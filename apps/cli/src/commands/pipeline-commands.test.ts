@@ -7,6 +7,7 @@ import { runChat } from './chat.js';
 import { runCommand } from './run.js';
 
 const LLAMA = fileURLToPath(new URL('../../../../../shared/fixtures/models/llama', import.meta.url));
+const QUANT_BASE = fileURLToPath(new URL('../../../../../shared/fixtures/models/quant-base', import.meta.url));
 
 function capture() {
   const sink = { out: '', error: '' };
@@ -39,7 +40,7 @@ describe('strata run / chat / bench (CPU backend, tiny llama fixture)', () => {
     expect(sink.error).toContain('--temp hot is not a number');
     expect(await runCommand.run([LLAMA, '-p', 'x', '--bogus'], output)).toBe(2);
     expect(await runCommand.run([LLAMA, '-p', 'x', '--backend', 'cpu', '--cache-type', 'q8'], output)).toBe(2);
-    expect(sink.error).toContain('--cache-type q8: choose f32 or f16');
+    expect(sink.error).toContain('--cache-type q8: choose f32, f16 or q8_0');
   });
 
   it('run --cache-type f16 generates with an f16 KV cache, as the pipeline option does', async () => {
@@ -50,6 +51,24 @@ describe('strata run / chat / bench (CPU backend, tiny llama fixture)', () => {
     const pipeline = await TextPipeline.load(LLAMA, options);
     const expected = await pipeline.generate('def fibonacci(n):', { maxTokens: 6, ignoreEndOfGeneration: true }).text();
     expect(sink.out).toBe(`${expected}\n`);
+  });
+
+  it('run --cache-type q8_0 generates with a q8_0 KV cache, as the pipeline option does (quant-base: heads of 64)', async () => {
+    const { sink, output } = capture();
+    const argv = [QUANT_BASE, '-p', 'def fibonacci(n):', '-n', '12', '--temp', '0', '--backend', 'cpu', '--ignore-eos'];
+    expect(await runCommand.run([...argv, '--cache-type', 'q8_0'], output)).toBe(0);
+    const text = async (cacheType: 'f32' | 'q8_0') => {
+      const pipeline = await TextPipeline.load(QUANT_BASE, {
+        backend: createCpuBackend(),
+        contextLength: 64,
+        cacheType,
+      });
+      return pipeline.generate('def fibonacci(n):', { maxTokens: 12, ignoreEndOfGeneration: true }).text();
+    };
+    const expected = await text('q8_0');
+    expect(sink.out).toBe(`${expected}\n`);
+    // The two caches part ways within these 12 tokens, so an ignored flag would show.
+    expect(expected).not.toBe(await text('f32'));
   });
 
   it('chat keeps the conversation, reuses the cache between turns, and /reset starts over', async () => {

@@ -75,8 +75,10 @@ export const SHARED_USAGE = `  -n, --n-predict N      tokens to generate (defaul
   --backend cpu|webgpu   default: webgpu on a hardware adapter, else cpu (software adapters are slower)
   -c, --ctx N            context length (default 4096, capped by the model)
   --chunk-size N         prefill rows per step (default 256)
-  --cache-type f32|f16   KV cache numerics (default f32, transformers' exact path; f16 rounds keys and values
-                         to half precision as llama.cpp's default cache does, and on WebGPU takes half the memory)`;
+  --cache-type f32|f16|q8_0
+                         KV cache numerics (default f32, transformers' exact path; f16 rounds keys and values
+                         to half precision as llama.cpp's default cache does, and on WebGPU takes half the memory;
+                         q8_0 stores blocks of 32 int8 values and a scale, 34/128 of f32, heads of 32k dimensions)`;
 
 /** A number option: undefined when absent; `INVALID_ARGUMENT` naming the flag when not a number. */
 export function numberOption(values: Record<string, unknown>, name: string): number | undefined {
@@ -89,12 +91,12 @@ export function numberOption(values: Record<string, unknown>, name: string): num
   return value;
 }
 
-/** `--cache-type f32|f16`: undefined when absent; `INVALID_ARGUMENT` naming the flag otherwise. */
+/** `--cache-type f32|f16|q8_0`: undefined when absent; `INVALID_ARGUMENT` naming the flag otherwise. */
 export function cacheTypeOption(values: Record<string, unknown>): CacheType | undefined {
   const text = values['cache-type'];
   if (text === undefined) return undefined;
-  if (text === 'f32' || text === 'f16') return text;
-  throw new StrataError('INVALID_ARGUMENT', `--cache-type ${String(text)}: choose f32 or f16.`);
+  if (text === 'f32' || text === 'f16' || text === 'q8_0') return text;
+  throw new StrataError('INVALID_ARGUMENT', `--cache-type ${String(text)}: choose f32, f16 or q8_0.`);
 }
 
 /** The flag of each sampling option, for error messages. */

@@ -28,7 +28,8 @@ An OpenAI-compatible server (POST /v1/chat/completions, POST /v1/completions, GE
   --cors ORIGIN          allow this origin (CORS is off otherwise)
   --backend cpu|webgpu   default: webgpu when an adapter exists, else cpu
   --chunk-size N         prefill rows per step (default 256)
-  --cache-type f32|f16   KV cache numerics (default f32)
+  --cache-type f32|f16|q8_0
+                         KV cache numerics and storage (default f32; q8_0: 34 bytes per 32 values)
 SIGINT or SIGTERM shuts down gracefully. Exit codes: 0 after a shutdown, 2 bad arguments, 1 other failures.`;
 
 const parse = (argv: readonly string[]) =>

@@ -33,7 +33,7 @@ export interface AttentionOptions {
  * correct while capacity ≥ window + rows written per step − 1. The pipeline owns caches; models read and write them.
  */
 export interface KeyValueCache {
-  /** Keys, f32 `[capacity, keyValueHeads · headDimensions]`. */
+  /** Keys `[capacity, keyValueHeads · headDimensions]`: f32, or the storage type of {@link KeyValueCache.precision}. */
   readonly keys: Tensor;
   /** Values, same shape as keys. */
   readonly values: Tensor;
@@ -42,12 +42,20 @@ export interface KeyValueCache {
    * (round-to-nearest-even; beyond ±65504 after rounding, ±infinity), the numerics of an f16 cache such as
    * llama.cpp's default. Storage is the tensors' dtype: a cache made by {@link Backend.createKeyValueCache} with
    * `'f16'` holds halves where the backend can (WebGPU: half the bytes); an f32 tensor pair with `'f16'` rounds only.
+   *
+   * `'q8_0'` (llama.cpp's q8_0 cache type): each block of 32 consecutive values of a row (rows are whole blocks; with
+   * heads of a multiple of 32 dimensions no block straddles two heads) is stored as 32 int8 quants and one f16 scale
+   * `d = f16(fl32(amax · fl32(1/127)))` (amax the block's largest magnitude, f16 rounding to nearest even), the quants
+   * `q = clamp(round(x / d), −127, 127)` rounding halves away from zero, computed exactly (`d = 0`: all zeros); a read
+   * gives `q · d`, within `d / 2` of what was written. Quantizing those values again gives the same blocks, so copying
+   * rows between q8_0 caches (read, write) is lossless. Storage is `q8_0` tensors (see `storageBytes`, 34 bytes per
+   * 32 values) on every backend, made only by {@link Backend.createKeyValueCache}; rows must be a multiple of 32.
    */
   readonly precision?: KeyValuePrecision;
 }
 
 /** Numerics of a KV cache: see {@link KeyValueCache.precision}. */
-export type KeyValuePrecision = 'f32' | 'f16';
+export type KeyValuePrecision = 'f32' | 'f16' | 'q8_0';
 
 /** Options of {@link Backend.routeExperts}. */
 export interface ExpertRoutingOptions {
@@ -127,8 +135,9 @@ export interface Backend {
   zeros(shape: readonly number[]): Tensor;
   /**
    * A zeroed KV cache of `capacity` rows of `width` keys and values, stored in `precision` where the backend can
-   * (`'f16'`: f16 tensors, half the bytes of f32; the CPU reference keeps f32 storage and rounds). Its bytes are
-   * `2 · capacity · width · dtypeBytes(keys.dtype)`.
+   * (`'f16'`: f16 tensors, half the bytes of f32; the CPU reference keeps f32 storage and rounds. `'q8_0'`: q8_0
+   * tensors on every backend, 34 bytes per 32 values; `width` must be a multiple of 32, else `SHAPE_MISMATCH`). Its
+   * bytes are `2 · storageBytes(keys.dtype, [capacity, width])`.
    */
   createKeyValueCache(capacity: number, width: number, precision?: KeyValuePrecision): KeyValueCache;
   /** Runs everything recorded so far and copies the tensor to the host. */
@@ -137,9 +146,15 @@ export interface Backend {
   flush(): Promise<void>;
   /** Releases a tensor's storage (a no-op where the garbage collector owns it). */
   dispose(tensor: Tensor | WeightTensor): void;
-  /** A view of the same elements with another shape of equal element count; dispose it like any tensor. */
+  /**
+   * A view of the same elements with another shape of equal element count; dispose it like any tensor. A `q8_0` tensor
+   * (laid out by rows) cannot be viewed: `DTYPE_MISMATCH`.
+   */
   reshape(tensor: Tensor, shape: readonly number[]): Tensor;
-  /** Rows `[start, start + count)` of a 2-D tensor, as a new tensor. */
+  /**
+   * Rows `[start, start + count)` of a 2-D tensor, as a new tensor: of the same dtype, except that the rows of a
+   * storage-only tensor (`f16`, `q8_0`: a KV cache) come as the f32 values a read gives.
+   */
   sliceRows(tensor: Tensor, start: number, count: number): Tensor;
   /** Splits the columns of a 2-D tensor into consecutive parts of the given widths (fused QKV, gate/up). */
   splitColumns(tensor: Tensor, widths: readonly number[]): Tensor[];

@@ -1,7 +1,9 @@
 import type { AttentionOptions, KeyValueCache, RopeParameters, Tensor } from '@strata/core';
-import { StrataError } from '@strata/core';
+import { Q8_0_BLOCK_SIZE, StrataError } from '@strata/core';
 import { expectShape, floatData, fromData, matrixShape } from '../cpu-tensor.js';
 import { floatToHalf, halfTable16 } from '../quant/half.js';
+import { quantizeQ8Row } from '../quant/q8-cache.js';
+import { cachedRows, cacheStorage } from './cache-storage.js';
 
 /**
  * Rotary embedding at positions `firstPosition + row`. The angle is rounded to f32 (position · inverse frequency in
@@ -49,29 +51,13 @@ export function rope(input: Tensor, firstPosition: number, parameters: RopeParam
   return fromData(output, input.shape);
 }
 
-function cacheData(
-  cache: KeyValueCache,
-  operation: string,
-): { keys: Float32Array; values: Float32Array; capacity: number; width: number } {
-  const keys = floatData(cache.keys, operation);
-  const values = floatData(cache.values, operation);
-  expectShape(
-    cache.keys.shape.length === 2 &&
-      cache.values.shape.length === 2 &&
-      cache.keys.shape[0] === cache.values.shape[0] &&
-      cache.keys.shape[1] === cache.values.shape[1],
-    `${operation}: cache keys [${cache.keys.shape.join(', ')}] and values [${cache.values.shape.join(', ')}] must both be [capacity, keyValueHeads · headDimensions].`,
-  );
-  const [capacity, width] = cache.keys.shape as [number, number];
-  return { keys, values, capacity, width };
-}
-
 /**
- * Writes rows of keys/values for positions `firstPosition + row` into cache rows `(firstPosition + row) mod capacity`,
- * rounded to half precision when the cache's precision is `'f16'`.
+ * Writes rows of keys/values for positions `firstPosition + row` into cache rows `(firstPosition + row) mod capacity`:
+ * exactly (`'f32'`), rounded to half precision (`'f16'`) or quantized into q8_0 blocks (`'q8_0'`, see
+ * `KeyValueCache.precision`).
  */
 export function writeKeyValues(cache: KeyValueCache, keys: Tensor, values: Tensor, firstPosition: number): void {
-  const target = cacheData(cache, 'writeKeyValues');
+  const target = cacheStorage(cache, 'writeKeyValues');
   const newKeys = floatData(keys, 'writeKeyValues');
   const newValues = floatData(values, 'writeKeyValues');
   const { rows, columns } = matrixShape(keys.shape);
@@ -85,19 +71,20 @@ export function writeKeyValues(cache: KeyValueCache, keys: Tensor, values: Tenso
       `writeKeyValues needs a non-negative integer position, got ${firstPosition}.`,
     );
   }
-  const precision = cache.precision ?? 'f32';
-  if (precision !== 'f32' && precision !== 'f16') {
-    throw new StrataError(
-      'INVALID_ARGUMENT',
-      `writeKeyValues: cache precision must be 'f32' or 'f16', got ${String(precision)}.`,
-    );
-  }
+  const { precision, layout } = target;
   for (let row = 0; row < rows; row++) {
-    const slot = ((firstPosition + row) % target.capacity) * target.width;
+    const slot = (firstPosition + row) % target.capacity;
+    if (layout !== undefined) {
+      quantizeQ8Row(newKeys, row * columns, target.keys.storage.data as Uint8Array, layout, slot);
+      quantizeQ8Row(newValues, row * columns, target.values.storage.data as Uint8Array, layout, slot);
+      continue;
+    }
     const rowKeys = newKeys.subarray(row * columns, (row + 1) * columns);
     const rowValues = newValues.subarray(row * columns, (row + 1) * columns);
-    target.keys.set(precision === 'f16' ? roundToHalf(rowKeys) : rowKeys, slot);
-    target.values.set(precision === 'f16' ? roundToHalf(rowValues) : rowValues, slot);
+    const cacheKeys = target.keys.storage.data as Float32Array;
+    const cacheValues = target.values.storage.data as Float32Array;
+    cacheKeys.set(precision === 'f16' ? roundToHalf(rowKeys) : rowKeys, slot * target.width);
+    cacheValues.set(precision === 'f16' ? roundToHalf(rowValues) : rowValues, slot * target.width);
   }
 }
 
@@ -114,7 +101,8 @@ function roundToHalf(data: Float32Array): Float32Array {
  */
 export function attention(queries: Tensor, cache: KeyValueCache, options: AttentionOptions): Tensor {
   const query = floatData(queries, 'attention');
-  const { keys, values, capacity, width } = cacheData(cache, 'attention');
+  const storage = cacheStorage(cache, 'attention');
+  const { capacity, width } = storage;
   const { heads, keyValueHeads, headDimensions, firstPosition, scale, window, softcap } = options;
   const { rows, columns } = matrixShape(queries.shape);
   expectShape(
@@ -129,6 +117,13 @@ export function attention(queries: Tensor, cache: KeyValueCache, options: Attent
     width === keyValueHeads * headDimensions,
     `attention: the cache rows have ${width} columns; ${keyValueHeads} key/value heads of ${headDimensions} need ${keyValueHeads * headDimensions}.`,
   );
+  if (storage.precision === 'q8_0' && headDimensions % Q8_0_BLOCK_SIZE !== 0) {
+    throw new StrataError(
+      'SHAPE_MISMATCH',
+      `attention: a q8_0 cache needs heads of a multiple of ${Q8_0_BLOCK_SIZE} dimensions (its blocks lie within a head), got ${headDimensions}; use an f16 or f32 cache.`,
+      { details: { headDimensions } },
+    );
+  }
   if (window !== undefined && !(Number.isInteger(window) && window > 0)) {
     throw new StrataError('INVALID_ARGUMENT', `attention needs a positive integer window, got ${window}.`);
   }
@@ -151,6 +146,7 @@ export function attention(queries: Tensor, cache: KeyValueCache, options: Attent
       { details: { capacity, firstPosition, rows, window } },
     );
   }
+  const { keys, values, rowOf } = cachedRows(storage, firstNeeded, lastPosition);
   const group = heads / keyValueHeads;
   const output = new Float32Array(rows * columns);
   const scores = new Float64Array(lastPosition + 1);
@@ -163,7 +159,7 @@ export function attention(queries: Tensor, cache: KeyValueCache, options: Attent
       const keyOffset = Math.floor(head / group) * headDimensions;
       let maximum = Number.NEGATIVE_INFINITY;
       for (let key = start; key <= position; key++) {
-        const keyBase = (key % capacity) * width + keyOffset;
+        const keyBase = rowOf(key) + keyOffset;
         let dot = 0;
         for (let dimension = 0; dimension < headDimensions; dimension++)
           dot += query[queryBase + dimension]! * keys[keyBase + dimension]!;
@@ -177,7 +173,7 @@ export function attention(queries: Tensor, cache: KeyValueCache, options: Attent
       for (let key = start; key <= position; key++) {
         const weight = Math.exp(scores[key]! - maximum);
         total += weight;
-        const valueBase = (key % capacity) * width + keyOffset;
+        const valueBase = rowOf(key) + keyOffset;
         for (let dimension = 0; dimension < headDimensions; dimension++)
           accumulator[dimension] = accumulator[dimension]! + weight * values[valueBase + dimension]!;
       }

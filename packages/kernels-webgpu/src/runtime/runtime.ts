@@ -1,4 +1,4 @@
-import { type DType, dtypeBytes, elementCount, StrataError, type Tensor, type WeightTensor } from '@strata/core';
+import { type DType, StrataError, storageBytes, type Tensor, type WeightTensor } from '@strata/core';
 import type { GpuFeatures } from '../device/acquire-device.js';
 import type { ErrorTracker } from '../device/error-tracker.js';
 import { BACKEND_NAME, GpuStorage, GpuTensor } from '../tensor/gpu-tensor.js';
@@ -41,7 +41,7 @@ export class GpuRuntime {
 
   /** A new tensor from the pool (contents undefined until a kernel writes it). */
   allocate(dtype: DType, shape: readonly number[]): GpuTensor {
-    const bytes = Math.max(4, Math.ceil((elementCount(shape) * dtypeBytes(dtype)) / 4) * 4);
+    const bytes = Math.max(4, Math.ceil(storageBytes(dtype, shape) / 4) * 4);
     if (bytes > this.device.limits.maxStorageBufferBindingSize) {
       throw new StrataError(
         'OUT_OF_MEMORY',

@@ -7,83 +7,103 @@ const backend = useBackendForTests();
 
 const HEADS = 4;
 const KEY_VALUE_HEADS = 2;
-const HEAD = 8;
-const WIDTH = HEADS * HEAD;
-const ROPE: RopeParameters = {
-  headDimensions: HEAD,
-  rotaryDimensions: HEAD,
-  pairing: 'half-split',
-  inverseFrequencies: Float32Array.from({ length: HEAD / 2 }, (_, index) => 10000 ** ((-2 * index) / HEAD)),
-  attentionFactor: 1,
-};
-
 const VOCABULARY = 16;
+
+/** The cache and head size of a test step: f32 with separate RoPE and write, or q8_0 with the fused op. */
+interface StepCache {
+  readonly precision: 'f32' | 'q8_0';
+  readonly head: number;
+}
+
+function ropeParameters(head: number): RopeParameters {
+  return {
+    headDimensions: head,
+    rotaryDimensions: head,
+    pairing: 'half-split',
+    inverseFrequencies: Float32Array.from({ length: head / 2 }, (_, index) => 10000 ** ((-2 * index) / head)),
+    attentionFactor: 1,
+  };
+}
 
 /**
  * A small decode step of the position-dependent ops: an embedding row per id, RoPE, a ring cache of `capacity` rows
- * with a sliding window, attention. Returns the step body.
+ * with a sliding window, attention. An f32 cache is written by `rope` and `writeKeyValues`, a q8_0 cache by the fused
+ * `ropeAndWriteKeyValues`. Returns the step body.
  */
-async function attentionStep(on: Backend, capacity: number, window: number) {
-  const cache: KeyValueCache = {
-    keys: on.zeros([capacity, KEY_VALUE_HEADS * HEAD]),
-    values: on.zeros([capacity, KEY_VALUE_HEADS * HEAD]),
-  };
+async function attentionStep(on: Backend, capacity: number, window: number, shape: StepCache = F32_STEP) {
+  const { head, precision } = shape;
+  const width = HEADS * head;
+  const rope = ropeParameters(head);
+  const cache: KeyValueCache =
+    precision === 'q8_0'
+      ? on.createKeyValueCache(capacity, KEY_VALUE_HEADS * head, 'q8_0')
+      : { keys: on.zeros([capacity, KEY_VALUE_HEADS * head]), values: on.zeros([capacity, KEY_VALUE_HEADS * head]) };
   const table = await on.uploadWeight(
-    { name: 'table', type: 'F32', shape: [VOCABULARY, 2 * WIDTH] },
-    new Uint8Array(testValues(VOCABULARY * 2 * WIDTH, 1).buffer),
+    { name: 'table', type: 'F32', shape: [VOCABULARY, 2 * width] },
+    new Uint8Array(testValues(VOCABULARY * 2 * width, 1).buffer),
   );
   return (ids: Tensor, firstPosition: number): Tensor => {
     const row = on.embedding(table, ids);
-    const [query, key, value] = on.splitColumns(row, [WIDTH, KEY_VALUE_HEADS * HEAD, KEY_VALUE_HEADS * HEAD]) as [
+    const [query, key, value] = on.splitColumns(row, [width, KEY_VALUE_HEADS * head, KEY_VALUE_HEADS * head]) as [
       Tensor,
       Tensor,
       Tensor,
     ];
-    const rotatedKey = on.rope(key, firstPosition, ROPE);
-    on.writeKeyValues(cache, rotatedKey, value, firstPosition);
-    return on.attention(on.rope(query, firstPosition, ROPE), cache, {
+    let rotatedQuery: Tensor;
+    if (precision === 'q8_0') rotatedQuery = on.ropeAndWriteKeyValues(query, key, value, cache, firstPosition, rope);
+    else {
+      on.writeKeyValues(cache, on.rope(key, firstPosition, rope), value, firstPosition);
+      rotatedQuery = on.rope(query, firstPosition, rope);
+    }
+    return on.attention(rotatedQuery, cache, {
       heads: HEADS,
       keyValueHeads: KEY_VALUE_HEADS,
-      headDimensions: HEAD,
+      headDimensions: head,
       firstPosition,
-      scale: 1 / Math.sqrt(HEAD),
+      scale: 1 / Math.sqrt(head),
       window,
     });
   };
 }
 
+const F32_STEP: StepCache = { precision: 'f32', head: 8 };
+const Q8_STEP: StepCache = { precision: 'q8_0', head: 32 };
+
 describe('captured step plans', () => {
-  it('replay the eager step at every position, across the ring buffer and the window', async (context) => {
-    const gpu = backend(context);
-    const capacity = 6;
-    const window = 4;
-    const outputs: Float32Array[][] = [];
-    for (const captured of [true, false]) {
-      const body = await attentionStep(gpu, capacity, window);
-      const plan = captured ? gpu.captureStep(1, body) : undefined;
-      const rows: Float32Array[] = [];
-      for (let position = 0; position < 15; position++) {
-        const ids = Int32Array.of((3 + position * 7) % VOCABULARY);
-        let output: Tensor;
-        if (plan !== undefined) output = plan.run(ids, position);
-        else {
-          const input = gpu.upload(ids, [1]);
-          output = body(input, position);
+  it.for([F32_STEP, Q8_STEP])(
+    'replay the eager step at every position, across the ring buffer and the window ($precision cache)',
+    async (shape, context) => {
+      const gpu = backend(context);
+      const capacity = 6;
+      const window = 4;
+      const outputs: Float32Array[][] = [];
+      for (const captured of [true, false]) {
+        const body = await attentionStep(gpu, capacity, window, shape);
+        const plan = captured ? gpu.captureStep(1, body) : undefined;
+        const rows: Float32Array[] = [];
+        for (let position = 0; position < 15; position++) {
+          const ids = Int32Array.of((3 + position * 7) % VOCABULARY);
+          let output: Tensor;
+          if (plan !== undefined) output = plan.run(ids, position);
+          else {
+            const input = gpu.upload(ids, [1]);
+            output = body(input, position);
+          }
+          rows.push((await gpu.read(output)) as Float32Array);
+          gpu.dispose(output);
         }
-        rows.push((await gpu.read(output)) as Float32Array);
-        gpu.dispose(output);
+        plan?.dispose();
+        outputs.push(rows);
       }
-      plan?.dispose();
-      outputs.push(rows);
-    }
-    const [captured, eager] = outputs as [Float32Array[], Float32Array[]];
-    captured.forEach((row, step) => {
-      expect(row.length).toBe(WIDTH);
-      row.forEach((value, index) => {
-        expect(value).toBeCloseTo(eager[step]![index]!, 5);
+      const [captured, eager] = outputs as [Float32Array[], Float32Array[]];
+      captured.forEach((row, step) => {
+        expect(row.length).toBe(HEADS * shape.head);
+        row.forEach((value, index) => {
+          expect(value).toBeCloseTo(eager[step]![index]!, 5);
+        });
       });
-    });
-  });
+    },
+  );
 
   it('allocate nothing per run: live activation bytes stay where the first run left them', async (context) => {
     const gpu = backend(context);

@@ -1,4 +1,4 @@
-import { type DType, dtypeBytes, elementCount, StrataError, type Tensor } from '@strata/core';
+import { type DType, elementCount, StrataError, storageBytes, type Tensor } from '@strata/core';
 import type { TrackedBuffer } from '../runtime/buffer-pool.js';
 
 /** Name every WebGPU tensor and weight carries. */
@@ -26,7 +26,7 @@ export class GpuStorage {
   }
 }
 
-/** A WebGPU tensor: f32 or i32 elements, row-major, from byte 0 of its storage buffer. */
+/** A WebGPU tensor: f32 or i32 elements (f16, q8_0: KV caches), row-major, from byte 0 of its storage buffer. */
 export class GpuTensor implements Tensor {
   /** Always `'webgpu'` ({@link BACKEND_NAME}); other backends reject the tensor with `BACKEND_MISMATCH`. */
   readonly backendName = BACKEND_NAME;
@@ -42,9 +42,9 @@ export class GpuTensor implements Tensor {
     this.size = elementCount(shape);
   }
 
-  /** Bytes of the elements (4 per element). */
+  /** Bytes of the elements (`storageBytes` of core: 4 per element for f32 and i32, 2 for f16; q8_0 blocks). */
   get byteLength(): number {
-    return this.size * dtypeBytes(this.dtype);
+    return storageBytes(this.dtype, this.shape);
   }
 
   /** The storage buffer; throws `TENSOR_DISPOSED` after dispose. */

@@ -12,6 +12,8 @@ export interface LayerRange {
 export interface LayerCacheSpec {
   /** Columns of the key and value rows: keyValueHeads · headDimensions. */
   readonly keyValueWidth: number;
+  /** Size of one head: a q8_0 cache needs a multiple of 32 (its blocks must not straddle two heads). */
+  readonly headDimensions: number;
   /** Sliding window of this layer, or undefined for full attention (a ring buffer suffices when set). */
   readonly window?: number;
 }

@@ -1,4 +1,11 @@
-import { type Backend, dtypeBytes, type KeyValueCache } from '@strata/core';
+import {
+  type Backend,
+  type KeyValueCache,
+  type KeyValuePrecision,
+  Q8_0_BLOCK_SIZE,
+  StrataError,
+  storageBytes,
+} from '@strata/core';
 import type { LayerCacheSpec } from '@strata/models';
 
 /** Geometry of one layer's cache: how many rows it holds and the layer's sliding window, if any. */
@@ -24,22 +31,41 @@ export interface LayerCaches {
   readonly caches: readonly KeyValueCache[];
   /** Their geometry, same order. */
   readonly geometry: readonly CacheGeometry[];
-  /** Bytes the caches occupy on the device. */
+  /** Bytes the caches occupy on the device (`storageBytes` of their tensors, before the backend rounds buffers up). */
   readonly byteLength: number;
+}
+
+/**
+ * Checks that caches of `precision` can hold the layers of `specs`: a q8_0 cache needs heads of a multiple of 32
+ * dimensions (its blocks of 32 values must not straddle two heads). Throws `INVALID_ARGUMENT` saying which cache
+ * types fit instead.
+ */
+export function checkCachePrecision(specs: readonly LayerCacheSpec[], precision: KeyValuePrecision): void {
+  if (precision !== 'q8_0') return;
+  const misfit = specs.find((spec) => spec.headDimensions % Q8_0_BLOCK_SIZE !== 0);
+  if (misfit === undefined) return;
+  throw new StrataError(
+    'INVALID_ARGUMENT',
+    `cacheType 'q8_0' stores blocks of ${Q8_0_BLOCK_SIZE} values within a head, but this model's heads have ${misfit.headDimensions} dimensions; use cacheType 'f16' or 'f32'.`,
+    { details: { cacheType: precision, headDimensions: misfit.headDimensions } },
+  );
 }
 
 /**
  * Allocates zeroed caches on `backend` for every layer spec, sized to the requested context (not the model's);
  * `precision` `'f16'` stores halves where the backend can (WebGPU: half the bytes) and rounds what is written to half
- * precision everywhere (see `Backend.createKeyValueCache`).
+ * precision everywhere; `'q8_0'` stores blocks of 32 int8 quants and an f16 scale on every backend (34 bytes per 32
+ * values; see `Backend.createKeyValueCache`). Throws `INVALID_ARGUMENT` when the heads do not fit the precision
+ * ({@link checkCachePrecision}).
  */
 export function allocateLayerCaches(
   backend: Backend,
   specs: readonly LayerCacheSpec[],
   contextLength: number,
   chunkSize: number,
-  precision: 'f32' | 'f16' = 'f32',
+  precision: KeyValuePrecision = 'f32',
 ): LayerCaches {
+  checkCachePrecision(specs, precision);
   const caches: KeyValueCache[] = [];
   const geometry: CacheGeometry[] = [];
   let byteLength = 0;
@@ -48,9 +74,22 @@ export function allocateLayerCaches(
     const cache = backend.createKeyValueCache(capacity, spec.keyValueWidth, precision);
     caches.push(cache);
     geometry.push(spec.window === undefined ? { capacity } : { capacity, window: spec.window });
-    byteLength += 2 * dtypeBytes(cache.keys.dtype) * capacity * spec.keyValueWidth;
+    byteLength += 2 * storageBytes(cache.keys.dtype, [capacity, spec.keyValueWidth]);
   }
   return { caches, geometry, byteLength };
+}
+
+/**
+ * Bytes of `rows` rows of keys and values of `width` in a cache of `precision` on `backend`: `2 · storageBytes` of the
+ * storage type the backend picks (the CPU keeps f16 caches in f32; q8_0 takes 34 bytes per 32 values everywhere).
+ * Found by making a one-row cache and handing it back.
+ */
+export function keyValueBytes(backend: Backend, width: number, rows: number, precision: KeyValuePrecision): number {
+  const probe = backend.createKeyValueCache(1, width, precision);
+  const dtype = probe.keys.dtype;
+  backend.dispose(probe.keys);
+  backend.dispose(probe.values);
+  return 2 * storageBytes(dtype, [rows, width]);
 }
 
 /** Hands the caches' storage back to the backend. */

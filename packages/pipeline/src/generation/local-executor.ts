@@ -1,4 +1,11 @@
-import { type Backend, createScopedBackend, type ScopedBackend, type StepPlan, type Tensor } from '@strata/core';
+import {
+  type Backend,
+  createScopedBackend,
+  type KeyValuePrecision,
+  type ScopedBackend,
+  type StepPlan,
+  type Tensor,
+} from '@strata/core';
 import type { CompleteModel } from '@strata/models';
 import {
   allocateLayerCaches,
@@ -16,8 +23,8 @@ export interface LocalExecutorOptions {
   readonly contextLength: number;
   /** Most ids per step. */
   readonly chunkSize: number;
-  /** Numerics of the KV caches (default `'f32'`; `'f16'` rounds what is written, as llama.cpp's f16 cache). */
-  readonly cacheType?: 'f32' | 'f16';
+  /** Numerics and storage of the KV caches (default `'f32'`; see `RuntimeOptions.cacheType`). */
+  readonly cacheType?: KeyValuePrecision;
   /** One-token steps replay a captured step plan (default true; see `RuntimeOptions.capturedDecode`). */
   readonly capturedDecode?: boolean;
   /**

@@ -1,4 +1,4 @@
-import { type Backend, StrataError } from '@strata/core';
+import { type Backend, type KeyValuePrecision, StrataError } from '@strata/core';
 import { tokenizerFromModel } from '@strata/loaders';
 import { type CompleteModel, loadModel } from '@strata/models';
 import {
@@ -25,8 +25,8 @@ export interface SchedulerRuntimeOptions extends SchedulerOptions {
   readonly chunkSize?: number;
   /** Tokens per KV page (default 16). */
   readonly pageSize?: number;
-  /** Numerics of the KV cache (default `'f32'`). */
-  readonly cacheType?: 'f32' | 'f16';
+  /** Numerics and storage of the KV cache (default `'f32'`; see `RuntimeOptions.cacheType`). */
+  readonly cacheType?: KeyValuePrecision;
 }
 
 /** A model already on `backend`, with its tokenizer and chat template, to build a scheduler from. */

@@ -1,6 +1,6 @@
-import type { Backend, KeyValueCache } from '@strata/core';
+import type { Backend, KeyValueCache, KeyValuePrecision } from '@strata/core';
 import type { CompleteModel } from '@strata/models';
-import { cacheCapacity } from '../cache/layer-caches.js';
+import { cacheCapacity, checkCachePrecision, keyValueBytes } from '../cache/layer-caches.js';
 import { finishStep, transformAndRelease } from '../generation/local-executor.js';
 import type { StepExecutor, StepRow, StepRowResult } from './step-executor.js';
 
@@ -12,8 +12,8 @@ export interface PerSequenceStepExecutorOptions {
   readonly chunkSize: number;
   /** Tokens per page. */
   readonly pageSize: number;
-  /** Numerics of the caches (default `'f32'`). */
-  readonly cacheType?: 'f32' | 'f16';
+  /** Numerics and storage of the caches (default `'f32'`; see `RuntimeOptions.cacheType`). */
+  readonly cacheType?: KeyValuePrecision;
 }
 
 interface SequenceStorage {
@@ -39,11 +39,14 @@ export class PerSequenceStepExecutor implements StepExecutor {
   readonly chunkSize: number;
   /** {@link StepExecutor.pageSize}. */
   readonly pageSize: number;
-  /** {@link StepExecutor.bytesPerPage}: `pageSize` rows of f32 keys and values for every layer. */
+  /**
+   * {@link StepExecutor.bytesPerPage}: `pageSize` rows of keys and values for every layer, in the storage the backend
+   * gives caches of the executor's `cacheType` (f32: 8 bytes per value pair; q8_0: 34 bytes per 32 values, twice).
+   */
   readonly bytesPerPage: number;
   /** {@link StepExecutor.sharesPages}: false, each sequence's caches are its own contiguous tensors. */
   readonly sharesPages = false;
-  private readonly precision: 'f32' | 'f16';
+  private readonly precision: KeyValuePrecision;
   private readonly storage = new Map<number, SequenceStorage>();
   private readonly cachedPages = new Map<number, KeyValueCache[]>();
 
@@ -58,7 +61,11 @@ export class PerSequenceStepExecutor implements StepExecutor {
     this.chunkSize = options.chunkSize;
     this.pageSize = options.pageSize;
     this.precision = options.cacheType ?? 'f32';
-    this.bytesPerPage = model.cacheSpecs.reduce((sum, spec) => sum + 2 * 4 * spec.keyValueWidth * this.pageSize, 0);
+    checkCachePrecision(model.cacheSpecs, this.precision);
+    this.bytesPerPage = model.cacheSpecs.reduce(
+      (sum, spec) => sum + keyValueBytes(backend, spec.keyValueWidth, this.pageSize, this.precision),
+      0,
+    );
   }
 
   /** {@link StepExecutor.step}: the rows run one after another, each through the whole model. */
@@ -103,8 +110,7 @@ export class PerSequenceStepExecutor implements StepExecutor {
     if (source === undefined) return;
     const caches = this.cachesOf(sequence, pages.length);
     caches.forEach((cache, layer) => {
-      const from = source[layer]!;
-      this.backend.writeKeyValues(cache, from.keys, from.values, pageIndex * this.pageSize);
+      this.copyRows(source[layer]!, 0, this.pageSize, cache, pageIndex * this.pageSize);
     });
   }
 
@@ -151,14 +157,13 @@ export class PerSequenceStepExecutor implements StepExecutor {
   }
 
   private emptyCache(rows: number, width: number): KeyValueCache {
-    return {
-      keys: this.backend.zeros([rows, width]),
-      values: this.backend.zeros([rows, width]),
-      ...(this.precision === 'f16' ? { precision: this.precision } : {}),
-    };
+    return this.backend.createKeyValueCache(rows, width, this.precision);
   }
 
-  /** Copies rows `[start, start + count)` of `source` into `target` at position `at` (values already rounded). */
+  /**
+   * Copies rows `[start, start + count)` of `source` into `target` at position `at`: the rows come as f32 (an f16 or
+   * q8_0 cache's decoded values) and are written again, which gives the same halves or blocks (lossless).
+   */
   private copyRows(source: KeyValueCache, start: number, count: number, target: KeyValueCache, at: number): void {
     const keys = this.backend.sliceRows(source.keys, start, count);
     const values = this.backend.sliceRows(source.values, start, count);

@@ -3,7 +3,7 @@ import { createCpuBackend } from '@strata/kernels-cpu';
 import type { CompleteModel } from '@strata/models';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { GenerateOptions } from '../generation/types.js';
-import { createByteTokenizer, createToyModel } from '../testing/toy-model.js';
+import { createByteTokenizer, createToyModel, TOY_CONFIG } from '../testing/toy-model.js';
 import { TextPipeline } from '../text-pipeline.js';
 import { PagedReferenceExecutor } from '../testing/paged-reference-executor.js';
 import type { SchedulerOptions } from './scheduler-options.js';
@@ -214,3 +214,38 @@ describe.each<ExecutorKind>(['per-sequence', 'paged reference'])(
     });
   },
 );
+
+describe('Scheduler with q8_0 KV pages (toy model with heads of 32 and a sliding-window layer, CPU)', () => {
+  const config = { ...TOY_CONFIG, hiddenSize: 64, keyValueHeads: 2 };
+  const runtime = { contextLength: CONTEXT, chunkSize: 8, pageSize: PAGE };
+
+  it('reports the bytes of a q8_0 page (34/128 of f32) and gives each sequence its tokens alone, shared prefixes too', async () => {
+    const wide = await createToyModel(backend, config);
+    const executor = (cacheType: 'f32' | 'q8_0') =>
+      new PerSequenceStepExecutor(wide, backend, { ...runtime, cacheType });
+    // 3 layers of 2 KV heads of 32, keys and values: 4 bytes per value in f32; 34 bytes per 32 values in q8_0.
+    expect(executor('f32').bytesPerPage).toBe(3 * 2 * 64 * 4 * PAGE);
+    const engine = new Scheduler({ executor: executor('q8_0'), tokenizer }, { parallel: 3 });
+    expect(engine.metrics.bytesPerPage).toBe((executor('f32').bytesPerPage * 34) / 128);
+    const system = Array.from({ length: 12 }, (_, index) => 60 + index);
+    const requests = prompts.slice(0, 4).map((prompt) => [...system, ...prompt]);
+    const results = await Promise.all(requests.map((prompt) => engine.submit(prompt, greedy).result));
+    const again = await engine.submit(requests[1]!, greedy).result;
+    expect(again.stats.cachedPromptTokens).toBeGreaterThanOrEqual(system.length);
+    const pipeline = TextPipeline.fromParts({
+      model: wide,
+      backend,
+      tokenizer,
+      contextLength: CONTEXT,
+      chunkSize: 5,
+      cacheType: 'q8_0',
+    });
+    for (const [index, prompt] of requests.entries()) {
+      const expected = (await pipeline.generate(prompt, greedy).result).tokens;
+      expect(results[index]!.tokens).toEqual(expected);
+      if (index === 1) expect(again.tokens).toEqual(expected);
+    }
+    await engine.close();
+    await pipeline.dispose();
+  });
+});

@@ -1,6 +1,7 @@
 import {
   type Backend,
   createScopedBackend,
+  type KeyValuePrecision,
   type ScopedBackend,
   StrataError,
   type StrataErrorCode,
@@ -18,7 +19,7 @@ export interface StageRuntimeOptions {
   /** Most rows per step (sizes the sliding-window ring buffers). */
   readonly chunkSize: number;
   /** Numerics and storage of this stage's KV caches (default `'f32'`; see `RuntimeOptions.cacheType`). */
-  readonly cacheType?: 'f32' | 'f16';
+  readonly cacheType?: KeyValuePrecision;
 }
 
 /** A stage after the head: a MIDDLE stage (layers only, forwards to `next`) or the TAIL (layers and lm head). */

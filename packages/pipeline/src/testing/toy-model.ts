@@ -107,7 +107,9 @@ export async function createToyModel(
   const cacheSpecs: LayerCacheSpec[] = [];
   for (let index = range.start; index < range.end; index++) {
     const window = config.windows[index];
-    cacheSpecs.push(window === undefined ? { keyValueWidth } : { keyValueWidth, window });
+    cacheSpecs.push(
+      window === undefined ? { keyValueWidth, headDimensions } : { keyValueWidth, headDimensions, window },
+    );
   }
 
   const attend = (

@@ -57,8 +57,8 @@ describe('CausalAttention', () => {
     expect(plain.scale).toBe(0.5);
     expect(windowed.window).toBe(3);
     expect(windowed.scale).toBe(0.5);
-    expect(plain.cacheSpec).toEqual({ keyValueWidth: 8 });
-    expect(windowed.cacheSpec).toEqual({ keyValueWidth: 8, window: 3 });
+    expect(plain.cacheSpec).toEqual({ keyValueWidth: 8, headDimensions: 4 });
+    expect(windowed.cacheSpec).toEqual({ keyValueWidth: 8, headDimensions: 4, window: 3 });
   });
 
   it('matches a direct computation: biases, QK norm, RoPE, grouped-query heads, sliding window', async () => {

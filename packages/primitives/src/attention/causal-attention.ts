@@ -49,6 +49,8 @@ export interface AttentionContext {
 export interface AttentionCacheSpec {
   /** keyValueHeads · headDimensions. */
   readonly keyValueWidth: number;
+  /** Size of one head (a quantized cache's blocks must not straddle two heads). */
+  readonly headDimensions: number;
   /** The sliding window, or undefined for full attention. */
   readonly window?: number;
 }
@@ -161,8 +163,10 @@ export class CausalAttention {
 
   /** What the cache of this layer must hold. */
   get cacheSpec(): AttentionCacheSpec {
-    const keyValueWidth = this.#settings.geometry.keyValueHeads * this.#settings.geometry.headDimensions;
-    return this.#settings.window === undefined ? { keyValueWidth } : { keyValueWidth, window: this.#settings.window };
+    const { keyValueHeads, headDimensions } = this.#settings.geometry;
+    const keyValueWidth = keyValueHeads * headDimensions;
+    const window = this.#settings.window;
+    return window === undefined ? { keyValueWidth, headDimensions } : { keyValueWidth, headDimensions, window };
   }
 
   /** Normalises each query and key head (over headDimensions) before RoPE (Qwen3, Gemma 3). */

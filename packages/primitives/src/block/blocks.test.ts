@@ -79,7 +79,7 @@ describe('blocks', () => {
       postFeedForwardNorm.forward(backend, feedForward.forward(backend, feedForwardNorm.forward(backend, attended))),
     );
     expect(await close(backend, output, expected)).toBeLessThan(1e-6);
-    expect(block.cacheSpec).toEqual({ keyValueWidth: 4 });
+    expect(block.cacheSpec).toEqual({ keyValueWidth: 4, headDimensions: 4 });
     // `with` replaces one part and keeps the others.
     const plain = block.with({ postAttentionNorm: undefined, postFeedForwardNorm: undefined });
     expect(plain.parts.attention).toBe(attention);

@@ -24,7 +24,7 @@ interface AttentionCase {
   /** Multiplies the default 1/√headDimensions (large values make softcap matter). */
   readonly scaleFactor?: number;
   /** Cache precision (default f32). */
-  readonly precision?: 'f16';
+  readonly precision?: 'f16' | 'q8_0';
 }
 
 const ATTENTION_CASES: readonly AttentionCase[] = [
@@ -139,6 +139,32 @@ const ATTENTION_CASES: readonly AttentionCase[] = [
       { firstPosition: 6, rows: 1 },
     ],
   },
+  {
+    name: 'q8_0 cache: GQA 2:1, head size 32, prefill then decode',
+    heads: 4,
+    keyValueHeads: 2,
+    headDimensions: 32,
+    capacity: 12,
+    precision: 'q8_0',
+    steps: [
+      { firstPosition: 0, rows: 6 },
+      { firstPosition: 6, rows: 1 },
+    ],
+  },
+  {
+    name: 'q8_0 cache: head size 96 (a row of 3 blocks) with window 4 in a ring',
+    heads: 2,
+    keyValueHeads: 1,
+    headDimensions: 96,
+    capacity: 6,
+    window: 4,
+    precision: 'q8_0',
+    steps: [
+      { firstPosition: 0, rows: 3 },
+      { firstPosition: 3, rows: 3 },
+      { firstPosition: 6, rows: 1 },
+    ],
+  },
 ];
 
 /** Values at half-precision boundaries (ties, overflow, subnormals) and what an f16 cache must hold for them. */
@@ -234,13 +260,16 @@ export function registerAttentionCases(context: ConformanceContext): void {
   }
 
   // The fused op against the CPU's rope + rope + writeKeyValues: both pairings, partial rotary, GQA widths, a ring
-  // cache that wraps, more rows than the cache holds, and an f16 cache.
-  for (const [pairing, rotaryDimensions, precision] of [
-    ['half-split', 16, 'f32'],
-    ['adjacent', 8, 'f16'],
+  // cache that wraps, more rows than the cache holds, an f16 cache, and a q8_0 cache whose half-split pairs cross
+  // blocks (heads of 64 are two blocks).
+  for (const [pairing, rotaryDimensions, precision, headDimensions] of [
+    ['half-split', 16, 'f32', 16],
+    ['adjacent', 8, 'f16', 16],
+    ['half-split', 64, 'q8_0', 64],
   ] as const) {
-    it(`ropeAndWriteKeyValues: ${pairing}, ${rotaryDimensions} of 16 rotated, ${precision} ring cache`, async () => {
-      const [heads, keyValueHeads, headDimensions, capacity] = [4, 2, 16, 5];
+    const title = `${rotaryDimensions} of ${headDimensions} rotated, ${precision} ring cache`;
+    it(`ropeAndWriteKeyValues: ${pairing}, ${title}`, async () => {
+      const [heads, keyValueHeads, capacity] = [4, 2, 5];
       const width = keyValueHeads * headDimensions;
       const parameters: RopeParameters = {
         headDimensions,

@@ -1,7 +1,8 @@
-import { type AttentionOptions, type KeyValueCache, StrataError, type Tensor } from '@strata/core';
+import { type AttentionOptions, type KeyValueCache, Q8_0_BLOCK_SIZE, StrataError, type Tensor } from '@strata/core';
 import type { GpuRuntime } from '../../runtime/runtime.js';
 import { linearGrid, Uniforms, WGSL_LINEAR_GROUP } from '../../runtime/shader.js';
 import type { GpuTensor } from '../../tensor/gpu-tensor.js';
+import { WGSL_Q8_READ } from './q8-cache-wgsl.js';
 import { type AttentionPlan, type AttentionTuning, DEFAULT_ATTENTION_TUNING, planAttention } from './attention-plan.js';
 import { dispatchDecodeAttention, dispatchDecodeCombine, planDecodeAttention } from './decode-attention.js';
 
@@ -16,7 +17,22 @@ struct Params {
 const HALF_READER = /* wgsl */ `
 fn element_of(word: u32, index: u32) -> f32 { return unpack2x16float(word)[index]; }`;
 
-function attentionShader(headDimensions: number, plan: AttentionPlan, softcap: boolean, halves: boolean): string {
+/** How the cache tensors hold keys and values: f32, f16 (two halves per word) or q8_0 (`WGSL_Q8_READ`). */
+type CacheElements = 'f32' | 'f16' | 'q8_0';
+
+/** WGSL: the value of element `column` of ring row `ring` of cache tensor `name`. */
+function cacheElementWgsl(elements: CacheElements, name: string, ring: string, column: string): string {
+  if (elements === 'f16') return `element_of(${name}[(${ring} * width + ${column}) >> 1u], ${column} & 1u)`;
+  if (elements === 'f32') return `${name}[${ring} * width + ${column}]`;
+  return `q8_element(${name}[(${ring} * width + ${column}) >> 2u], ${column}, ${name}[scale_base + ${ring} * pairs + (${column} >> 6u)])`;
+}
+
+function attentionShader(
+  headDimensions: number,
+  plan: AttentionPlan,
+  softcap: boolean,
+  elements: CacheElements,
+): string {
   const { slots: S, keyTile: BC, workgroupSize: WG, rowsPerBlock: R, headsPerBlock: HB } = plan;
   const HD = headDimensions;
   const split = plan.splits > 1;
@@ -31,17 +47,19 @@ function attentionShader(headDimensions: number, plan: AttentionPlan, softcap: b
     return /* wgsl */ `
 fn load_${name}(first_key: u32, last_key: u32, head_offset: u32, li: u32) {
   let width = params.key_value_heads * HD;
+${elements === 'q8_0' ? '  let scale_base = (params.capacity * width) >> 2u;\n  let pairs = (width + 63u) / 64u;' : ''}
   for (var base = 0u; base < ${loads}u; base += ${batch}u) {
 ${lanes
   .map(
     (lane) => `    let i${lane} = li + (base + ${lane}u) * WG;
     let k${lane} = first_key + i${lane} / HD;
     var v${lane} = 0.0;
-    if (i${lane} < BC * HD && k${lane} <= last_key) { v${lane} = ${
-      halves
-        ? `element_of(${name}[((k${lane} % params.capacity) * width + head_offset + i${lane} % HD) >> 1u], (i${lane} % HD) & 1u)`
-        : `${name}[(k${lane} % params.capacity) * width + head_offset + i${lane} % HD]`
-    }; }`,
+    if (i${lane} < BC * HD && k${lane} <= last_key) { v${lane} = ${cacheElementWgsl(
+      elements,
+      name,
+      `(k${lane} % params.capacity)`,
+      `(head_offset + i${lane} % HD)`,
+    )}; }`,
   )
   .join('\n')}
 ${lanes.map((lane) => `    if (i${lane} < BC * HD) { key_value_tile[(i${lane} / HD) * HDP + i${lane} % HD] = v${lane}; }`).join('\n')}
@@ -50,9 +68,9 @@ ${lanes.map((lane) => `    if (i${lane} < BC * HD) { key_value_tile[(i${lane} / 
   };
   return /* wgsl */ `${PARAMS}
 @group(0) @binding(1) var<storage, read> queries: array<f32>;
-@group(0) @binding(2) var<storage, read> keys: array<${halves ? 'u32' : 'f32'}>;
-@group(0) @binding(3) var<storage, read> values: array<${halves ? 'u32' : 'f32'}>;
-${halves ? HALF_READER : ''}
+@group(0) @binding(2) var<storage, read> keys: array<${elements === 'f32' ? 'f32' : 'u32'}>;
+@group(0) @binding(3) var<storage, read> values: array<${elements === 'f32' ? 'f32' : 'u32'}>;
+${elements === 'f16' ? HALF_READER : elements === 'q8_0' ? WGSL_Q8_READ : ''}
 @group(0) @binding(4) var<storage, read_write> destination: array<f32>;
 @group(0) @binding(5) var<storage, read_write> partial_state: array<f32>;
 const HD = ${HD}u;
@@ -225,11 +243,18 @@ export function attention(
   const query = runtime.tensor(queries, 'f32', 'queries');
   const keys = runtime.tensor(cache.keys, undefined, 'key cache');
   const values = runtime.tensor(cache.values, keys.dtype, 'value cache');
-  const halves = keys.dtype === 'f16';
-  if (!halves && keys.dtype !== 'f32') {
-    throw new StrataError('DTYPE_MISMATCH', `attention: the KV cache must hold f32 or f16, got ${keys.dtype}.`);
+  const elements = keys.dtype;
+  if (elements !== 'f32' && elements !== 'f16' && elements !== 'q8_0') {
+    throw new StrataError('DTYPE_MISMATCH', `attention: the KV cache must hold f32, f16 or q8_0, got ${keys.dtype}.`);
   }
   const { heads, keyValueHeads, headDimensions, firstPosition } = options;
+  if (elements === 'q8_0' && headDimensions % Q8_0_BLOCK_SIZE !== 0) {
+    throw new StrataError(
+      'SHAPE_MISMATCH',
+      `attention: a q8_0 cache needs heads of a multiple of ${Q8_0_BLOCK_SIZE} dimensions (its blocks lie within a head), got ${headDimensions}; use an f16 or f32 cache.`,
+      { details: { headDimensions } },
+    );
+  }
   const [rows = 0, columns = 0] = query.shape;
   const [capacity = 0, cacheWidth = 0] = keys.shape;
   if (
@@ -260,14 +285,11 @@ export function attention(
     capturing ? capacity : firstPosition + rows - firstKeyAt(firstPosition),
     options.window ?? Number.POSITIVE_INFINITY,
   );
-  // The one-row kernel reads f32 and f16 caches; other storage takes the tiled kernel.
-  const decodable = keys.dtype === 'f32' || keys.dtype === 'f16';
-  const decode = !decodable
-    ? undefined
-    : planDecodeAttention(
-        { rows, heads, keyValueHeads, headDimensions, keys: visibleKeys },
-        runtime.limits.maxComputeWorkgroupStorageSize,
-      );
+  // The one-row kernel reads every cache type (f32, f16, q8_0).
+  const decode = planDecodeAttention(
+    { rows, heads, keyValueHeads, headDimensions, keys: visibleKeys },
+    runtime.limits.maxComputeWorkgroupStorageSize,
+  );
   if (decode !== undefined) {
     const partialValues =
       decode.splits > 1 ? runtime.allocate('f32', [heads * decode.splits, headDimensions]) : undefined;
@@ -313,7 +335,7 @@ export function attention(
     shader: {
       key: `attention:hd=${headDimensions}:r=${plan.rowsPerBlock}:h=${plan.headsPerBlock}:bc=${plan.keyTile}:wg=${plan.workgroupSize}:split=${split ? 1 : 0}:cap=${softcap ? 1 : 0}:kv=${keys.dtype}`,
       storage: ['read', 'read', 'read', 'write', 'write'],
-      code: () => attentionShader(headDimensions, plan, softcap, halves),
+      code: () => attentionShader(headDimensions, plan, softcap, elements),
     },
     uniforms: uniforms(capacity),
     position: { firstPosition, uniforms: (position) => uniforms(capacity, position) },

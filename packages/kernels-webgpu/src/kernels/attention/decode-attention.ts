@@ -2,14 +2,16 @@ import type { AttentionOptions } from '@strata/core';
 import type { GpuRuntime } from '../../runtime/runtime.js';
 import { linearGrid, Uniforms, WGSL_LINEAR_GROUP } from '../../runtime/shader.js';
 import type { GpuTensor } from '../../tensor/gpu-tensor.js';
+import { WGSL_Q8_READ } from './q8-cache-wgsl.js';
 
 /**
- * Attention of ONE query row (a decode step) over an f32 or f16 cache, built to read the cache at the memory rate:
+ * Attention of ONE query row (a decode step) over an f32, f16 or q8_0 cache, built to read the cache at the memory rate:
  *
  * - a workgroup takes one key/value head, the query heads of its GQA group (up to {@link MAX_GROUP}) and one split of
  *   the keys (at most {@link KEYS_PER_SPLIT}); splits are combined by the `attention-combine` pass of attention.ts;
  * - scores: each invocation takes whole keys and computes their dot products with every query head of the group (the
- *   queries sit in workgroup memory, read as broadcasts), the key row read in 16-byte pieces;
+ *   queries sit in workgroup memory, read as broadcasts), the key row read in 16-byte pieces (q8_0: 16 quants, one
+ *   block's, and the block's scale, which multiplies the piece's dot product);
  * - softmax over the split's scores in workgroup memory (two tree reductions per head);
  * - values: each invocation takes one dimension (neighbours read neighbouring elements of a value row) and a share of
  *   the keys, and accumulates it for every head of the group at once, so each value is read once.
@@ -65,33 +67,65 @@ export function planDecodeAttention(
   return { group, headBlocks, keysPerSplit, splits: Math.max(1, bySize, byOccupancy) };
 }
 
+/** How the cache holds keys and values: f32, f16 (two halves per word) or q8_0 (`WGSL_Q8_READ`). */
+type CacheElements = 'f32' | 'f16' | 'q8_0';
+
+/** WGSL: the key piece `piece` of the key at `row` (ring row `ring`) as vec4s `k0 …`, and its scale `d` (q8_0). */
+function keyPieceWgsl(elements: CacheElements): string {
+  if (elements === 'f32') return 'let k0 = keys[(row + piece * 4u) / 4u];';
+  if (elements === 'f16') {
+    return `let word = keys[(row + piece * 8u) / 8u];
+      let k0 = vec4<f32>(unpack2x16float(word.x), unpack2x16float(word.y));
+      let k1 = vec4<f32>(unpack2x16float(word.z), unpack2x16float(word.w));`;
+  }
+  return `let word = keys[(row + piece * 16u) / 16u];
+      let column = kv_head * HD + piece * 16u;
+      let scale_index = scale_base + ring * pairs + (column >> 6u);
+      let d = half_value(extractBits(keys[scale_index / 4u][scale_index % 4u], ((column >> 5u) & 1u) * 16u, 16u));
+      let k0 = quads(word.x);
+      let k1 = quads(word.y);
+      let k2 = quads(word.z);
+      let k3 = quads(word.w);`;
+}
+
+/** WGSL: four int8 quants of a word as floats, lowest byte first. */
+const WGSL_QUADS = /* wgsl */ `
+fn quads(word: u32) -> vec4<f32> {
+  return vec4<f32>((vec4<i32>(bitcast<i32>(word)) << vec4<u32>(24u, 16u, 8u, 0u)) >> vec4<u32>(24u));
+}`;
+
 function decodeShader(
   headDimensions: number,
   plan: DecodePlan,
-  halves: boolean,
+  elements: CacheElements,
   softcap: boolean,
   split: boolean,
 ): string {
+  const halves = elements === 'f16';
+  const quantized = elements === 'q8_0';
   const HD = headDimensions;
   const G = plan.group;
   const KEYS = plan.keysPerSplit;
   // Invocations per dimension in the value pass: the keys of a split are shared among them.
   const keyLanes = Math.max(1, Math.floor(WORKGROUP / HD));
-  // A key row as vec4 pieces: 8 halves (f16) or 4 floats (f32) each.
-  const perPiece = halves ? 8 : 4;
+  // A key row as pieces of 16 bytes: 16 quants (q8_0), 8 halves (f16) or 4 floats (f32) each.
+  const perPiece = quantized ? 16 : halves ? 8 : 4;
   const pieces = HD / perPiece;
-  const keyPiece = halves
-    ? `let word = keys[(row + piece * 8u) / 8u];
-      let k0 = vec4<f32>(unpack2x16float(word.x), unpack2x16float(word.y));
-      let k1 = vec4<f32>(unpack2x16float(word.z), unpack2x16float(word.w));`
-    : `let k0 = keys[(row + piece * 4u) / 4u];`;
-  // The queries sit in workgroup memory as vec4s: vec4 `h · HD/4 + piece · perPiece/4 (+ 1)`.
-  const dots = Array.from({ length: G }, (_, h) =>
-    halves
-      ? `      dot${h} += dot(k0, query[${(h * HD) / 4}u + piece * 2u]) + dot(k1, query[${(h * HD) / 4}u + piece * 2u + 1u]);`
-      : `      dot${h} += dot(k0, query[${(h * HD) / 4}u + piece]);`,
-  ).join('\n');
-  const valueAt = halves ? `unpack2x16float(values[(row + d) >> 1u])[d & 1u]` : `values[row + d]`;
+  const keyPiece = keyPieceWgsl(elements);
+  // The queries sit in workgroup memory as vec4s: vec4 `h · HD/4 + piece · perPiece/4 (+ 1 …)`.
+  const vectors = perPiece / 4;
+  const dots = Array.from({ length: G }, (_, h) => {
+    const terms = Array.from(
+      { length: vectors },
+      (_, v) => `dot(k${v}, query[${(h * HD) / 4}u + piece * ${vectors}u + ${v}u])`,
+    ).join(' + ');
+    return quantized ? `      dot${h} += d * (${terms});` : `      dot${h} += ${terms};`;
+  }).join('\n');
+  const valueAt = quantized
+    ? 'q8_element(values[(row + d) >> 2u], kv_head * HD + d, values[scale_base + ring * pairs + ((kv_head * HD + d) >> 6u)])'
+    : halves
+      ? 'unpack2x16float(values[(row + d) >> 1u])[d & 1u]'
+      : 'values[row + d]';
   return /* wgsl */ `
 struct Params {
   heads: u32, key_value_heads: u32, position: u32, capacity: u32, window: u32, first_key: u32,
@@ -99,8 +133,9 @@ struct Params {
 }
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> queries: array<f32>;
-@group(0) @binding(2) var<storage, read> keys: array<${halves ? 'vec4<u32>' : 'vec4<f32>'}>;
-@group(0) @binding(3) var<storage, read> values: array<${halves ? 'u32' : 'f32'}>;
+@group(0) @binding(2) var<storage, read> keys: array<${elements === 'f32' ? 'vec4<f32>' : 'vec4<u32>'}>;
+@group(0) @binding(3) var<storage, read> values: array<${elements === 'f32' ? 'f32' : 'u32'}>;
+${quantized ? `${WGSL_Q8_READ}${WGSL_QUADS}` : ''}
 @group(0) @binding(4) var<storage, read_write> destination: array<f32>;
 @group(0) @binding(5) var<storage, read_write> partial_state: array<f32>;
 const HD = ${HD}u;
@@ -171,8 +206,12 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   var local_max: array<f32, ${G}>;
   for (var h = 0u; h < G; h++) { local_max[h] = MASKED; }
   let width = params.key_value_heads * HD;
+  // q8_0: the scales follow the quants, a word per 64 columns of each row.
+  let scale_base = (params.capacity * width) >> 2u;
+  let pairs = (width + 63u) / 64u;
   for (var key = li; key < count; key += WG) {
-    let row = ((start + key) % params.capacity) * width + kv_head * HD;
+    let ring = (start + key) % params.capacity;
+    let row = ring * width + kv_head * HD;
 ${Array.from({ length: G }, (_, h) => `    var dot${h} = 0.0;`).join('\n')}
     for (var piece = 0u; piece < ${pieces}u; piece++) {
       ${keyPiece}
@@ -213,7 +252,8 @@ ${Array.from(
   for (var h = 0u; h < G; h++) { accumulator[h] = 0.0; }
   if (lane < KEY_LANES) {
     for (var key = lane; key < count; key += KEY_LANES) {
-      let row = ((start + key) % params.capacity) * width + kv_head * HD;
+      let ring = (start + key) % params.capacity;
+      let row = ring * width + kv_head * HD;
       let value = ${valueAt};
       for (var h = 0u; h < G; h++) { accumulator[h] += scores[h * KEYS + key] * value; }
     }
@@ -309,14 +349,14 @@ export function dispatchDecodeAttention(
 ): void {
   const { keyValueHeads, headDimensions, firstPosition } = options;
   const { group, headBlocks, splits, keysPerSplit } = plan;
-  const halves = tensors.keys.dtype === 'f16';
+  const elements: CacheElements = tensors.keys.dtype === 'q8_0' ? 'q8_0' : tensors.keys.dtype === 'f16' ? 'f16' : 'f32';
   const softcap = options.softcap !== undefined && options.softcap > 0;
   const split = splits > 1;
   runtime.dispatch({
     shader: {
-      key: `attention-decode:hd=${headDimensions}:g=${group}:k=${keysPerSplit}:kv=${halves ? 'f16' : 'f32'}:cap=${softcap ? 1 : 0}:split=${split ? 1 : 0}`,
+      key: `attention-decode:hd=${headDimensions}:g=${group}:k=${keysPerSplit}:kv=${elements}:cap=${softcap ? 1 : 0}:split=${split ? 1 : 0}`,
       storage: ['read', 'read', 'read', 'write', 'write'],
-      code: () => decodeShader(headDimensions, plan, halves, softcap, split),
+      code: () => decodeShader(headDimensions, plan, elements, softcap, split),
     },
     uniforms: decodeUniforms(options, capacity, splits, firstPosition),
     position: { firstPosition, uniforms: (position) => decodeUniforms(options, capacity, splits, position) },

@@ -3,7 +3,8 @@ import type { GpuRuntime } from '../../runtime/runtime.js';
 import { linearGrid, Uniforms, WGSL_LINEAR_GROUP } from '../../runtime/shader.js';
 import type { GpuTensor } from '../../tensor/gpu-tensor.js';
 import { ropeHeads, ropeRotationWgsl, WGSL_ROPE_SINCOS } from './rope.js';
-import { checkCacheWrite, WGSL_PACK_HALVES, WGSL_ROUND_TO_HALF } from './write-key-values.js';
+import { q8WritePairWgsl, WGSL_Q8_WRITE } from './q8-cache-wgsl.js';
+import { checkCacheWrite, columnsPerInvocation, WGSL_PACK_HALVES, WGSL_ROUND_TO_HALF } from './write-key-values.js';
 
 const WORKGROUP = 256;
 
@@ -36,9 +37,9 @@ export function ropeAndWriteKeyValues(
   const queryColumns = query.shape[1] ?? 0;
   const queryCount = rows * queryColumns;
   const storage = write.storage;
-  // f16 storage: one invocation per pair of key/value columns (two halves share a word).
-  const perInvocation = storage === 'f16' ? 2 : 1;
-  const keyCount = ((rows - write.skipped) * write.width) / perInvocation;
+  // f16 storage: one invocation per pair of key/value columns (two halves share a word); q8_0: per pair of blocks.
+  const perInvocation = columnsPerInvocation(storage);
+  const keyCount = (rows - write.skipped) * Math.ceil(write.width / perInvocation);
   if (queryCount + keyCount === 0) return output;
   const adjacent = parameters.pairing === 'adjacent';
   const uniformsAt = (position: number) =>
@@ -54,8 +55,9 @@ export function ropeAndWriteKeyValues(
       .u(0)
       .u(write.capacity)
       .u(write.skipped).words;
+  const q8Expressions = { column: 'column', slot: 'slot', width: 'params.width', capacity: 'params.capacity' };
   const store = (name: string) => (storage === 'rounded' ? `round_to_half(${name})` : name);
-  const cacheArray = storage === 'f16' ? 'u32' : 'f32';
+  const cacheArray = storage === 'f16' || storage === 'q8_0' ? 'u32' : 'f32';
   runtime.dispatch({
     shader: {
       key: `rope-and-write:${parameters.pairing}:${storage}`,
@@ -76,7 +78,8 @@ struct Params {
 ${WGSL_LINEAR_GROUP}
 ${WGSL_ROPE_SINCOS}
 ${storage === 'f32' ? '' : WGSL_ROUND_TO_HALF}
-${storage === 'f16' ? WGSL_PACK_HALVES : ''}
+${storage === 'f16' || storage === 'q8_0' ? WGSL_PACK_HALVES : ''}
+${storage === 'q8_0' ? WGSL_Q8_WRITE : ''}
 // Element \`index\` of a row-major [rows, columns] tensor rotated at position first_position + row, given its partner.
 fn rotate(x: f32, index: u32, columns: u32, is_query: bool) -> f32 {
   let row = index / columns;
@@ -96,17 +99,22 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   }
   let element = index - params.query_count;
   if (element >= params.key_count) { return; }
-  let source = params.skipped * params.width + element * ${perInvocation}u;
-  let row = source / params.width;
-  let column = source % params.width;
+  let per_row = (params.width + ${perInvocation - 1}u) / ${perInvocation}u;
+  let row = params.skipped + element / per_row;
+  let column = (element % per_row) * ${perInvocation}u;
+  let source = row * params.width + column;
 ${
-  storage === 'f16'
-    ? `  let slot = ((params.first_position + row) % params.capacity) * (params.width / 2u) + column / 2u;
+  storage === 'q8_0'
+    ? `  let slot = (params.first_position + row) % params.capacity;
+${q8WritePairWgsl('cache_keys', (offset) => `rotate(keys[source + ${offset}], source + ${offset}, params.width, false)`, q8Expressions)}
+${q8WritePairWgsl('cache_values', (offset) => `values[source + ${offset}]`, q8Expressions)}`
+    : storage === 'f16'
+      ? `  let slot = ((params.first_position + row) % params.capacity) * (params.width / 2u) + column / 2u;
   let key0 = rotate(keys[source], source, params.width, false);
   let key1 = rotate(keys[source + 1u], source + 1u, params.width, false);
   cache_keys[slot] = pack_halves(key0, key1);
   cache_values[slot] = pack_halves(values[source], values[source + 1u]);`
-    : `  let slot = ((params.first_position + row) % params.capacity) * params.width + column;
+      : `  let slot = ((params.first_position + row) % params.capacity) * params.width + column;
   cache_keys[slot] = ${store('rotate(keys[source], source, params.width, false)')};
   cache_values[slot] = ${store('values[source]')};`
 }

@@ -1,7 +1,8 @@
-import { type KeyValueCache, StrataError, type Tensor } from '@strata/core';
+import { type KeyValueCache, type KeyValuePrecision, Q8_0_BLOCK_SIZE, StrataError, type Tensor } from '@strata/core';
 import type { GpuRuntime } from '../../runtime/runtime.js';
 import { linearGrid, Uniforms, WGSL_LINEAR_GROUP } from '../../runtime/shader.js';
 import type { GpuTensor } from '../../tensor/gpu-tensor.js';
+import { q8WritePairWgsl, WGSL_Q8_WRITE } from './q8-cache-wgsl.js';
 
 const WORKGROUP = 256;
 
@@ -46,10 +47,17 @@ fn pack_halves(a: f32, b: f32) -> u32 {
 `;
 
 /**
- * How a cache stores what is written: `f32` exactly, `rounded` (f32 storage, values rounded to half precision) or
- * `f16` (halves, two per word; written a pair of columns per invocation).
+ * How a cache stores what is written: `f32` exactly, `rounded` (f32 storage, values rounded to half precision), `f16`
+ * (halves, two per word; written a pair of columns per invocation) or `q8_0` (blocks of 32 int8 quants and an f16
+ * scale, see `storageBytes` in core; written a pair of blocks per invocation).
  */
-export type CacheStorage = 'f32' | 'rounded' | 'f16';
+export type CacheStorage = 'f32' | 'rounded' | 'f16' | 'q8_0';
+
+/** Columns one invocation of a cache write handles: 1, 2 (a word of halves) or 64 (a pair of q8_0 blocks). */
+export function columnsPerInvocation(storage: CacheStorage): number {
+  if (storage === 'q8_0') return 2 * Q8_0_BLOCK_SIZE;
+  return storage === 'f16' ? 2 : 1;
+}
 
 /** The checked operands of a cache write (see {@link checkCacheWrite}). */
 export interface CacheWrite {
@@ -70,7 +78,7 @@ export interface CacheWrite {
   /** Leading rows not written because later rows of the same step overwrite their ring rows. */
   readonly skipped: number;
   /** The cache's numerics. */
-  readonly precision: 'f32' | 'f16';
+  readonly precision: KeyValuePrecision;
   /** How the cache tensors hold it (f16 tensors: halves). */
   readonly storage: CacheStorage;
 }
@@ -78,19 +86,24 @@ export interface CacheWrite {
 /** Checks the operands of a cache write (types, shapes, precision) for `writeKeyValues` and the fused RoPE write. */
 export function checkCacheWrite(runtime: GpuRuntime, cache: KeyValueCache, keys: Tensor, values: Tensor): CacheWrite {
   const precision = cache.precision ?? 'f32';
-  if (precision !== 'f32' && precision !== 'f16') {
+  if (precision !== 'f32' && precision !== 'f16' && precision !== 'q8_0') {
     throw new StrataError(
       'INVALID_ARGUMENT',
-      `writeKeyValues: cache precision must be 'f32' or 'f16', got ${String(precision)}.`,
+      `writeKeyValues: cache precision must be 'f32', 'f16' or 'q8_0', got ${String(precision)}.`,
     );
   }
   const cacheKeys = runtime.tensor(cache.keys, undefined, 'key cache');
   const cacheValues = runtime.tensor(cache.values, cacheKeys.dtype, 'value cache');
   const half = cacheKeys.dtype === 'f16';
-  if ((!half && cacheKeys.dtype !== 'f32') || (half && precision !== 'f16')) {
+  const quantized = cacheKeys.dtype === 'q8_0';
+  if (
+    (!half && !quantized && cacheKeys.dtype !== 'f32') ||
+    (half && precision !== 'f16') ||
+    quantized !== (precision === 'q8_0')
+  ) {
     throw new StrataError(
       'DTYPE_MISMATCH',
-      `A KV cache holds f32 or (with precision 'f16') f16 tensors; got ${cacheKeys.dtype} with precision ${precision}: make it with createKeyValueCache.`,
+      `A KV cache holds f32, f16 (precision 'f16') or q8_0 (precision 'q8_0') tensors; got ${cacheKeys.dtype} with precision ${precision}: make it with createKeyValueCache.`,
     );
   }
   const newKeys = runtime.tensor(keys, 'f32', 'keys');
@@ -106,7 +119,8 @@ export function checkCacheWrite(runtime: GpuRuntime, cache: KeyValueCache, keys:
     newKeys.shape.length !== 2 ||
     newKeys.shape[1] !== width ||
     capacity === 0 ||
-    (half && width % 2 !== 0)
+    (half && width % 2 !== 0) ||
+    (quantized && width % Q8_0_BLOCK_SIZE !== 0)
   ) {
     throw new StrataError(
       'SHAPE_MISMATCH',
@@ -114,7 +128,7 @@ export function checkCacheWrite(runtime: GpuRuntime, cache: KeyValueCache, keys:
     );
   }
   const skipped = Math.max(0, rows - capacity);
-  const storage: CacheStorage = half ? 'f16' : precision === 'f16' ? 'rounded' : 'f32';
+  const storage: CacheStorage = quantized ? 'q8_0' : half ? 'f16' : precision === 'f16' ? 'rounded' : 'f32';
   return {
     keys: newKeys,
     values: newValues,
@@ -132,7 +146,8 @@ export function checkCacheWrite(runtime: GpuRuntime, cache: KeyValueCache, keys:
 /**
  * Writes keys and values `[rows, width]` of positions `firstPosition + row` into cache rows `position mod capacity`.
  * When more rows arrive than the cache holds, only the last `capacity` rows are written (the earlier ones would be
- * overwritten anyway), so no two invocations write one row. An `'f16'` cache gets every value rounded to half precision.
+ * overwritten anyway), so no two invocations write one row. An `'f16'` cache gets every value rounded to half
+ * precision; a `'q8_0'` cache gets each block of 32 values quantized (one invocation per pair of blocks of a row).
  */
 export function writeKeyValues(
   runtime: GpuRuntime,
@@ -144,9 +159,9 @@ export function writeKeyValues(
   const write = checkCacheWrite(runtime, cache, keys, values);
   const { capacity, width, skipped, storage } = write;
   const { keys: newKeys, values: newValues, cacheKeys, cacheValues } = write;
-  // f16 storage: one invocation per pair of columns (two halves share a word).
-  const perInvocation = storage === 'f16' ? 2 : 1;
-  const count = ((write.rows - skipped) * width) / perInvocation;
+  // f16 storage: one invocation per pair of columns (two halves share a word); q8_0: per pair of blocks.
+  const perInvocation = columnsPerInvocation(storage);
+  const count = (write.rows - skipped) * Math.ceil(width / perInvocation);
   if (count === 0) return;
   const uniformsAt = (position: number) => new Uniforms().u(count).u(width).u(capacity).u(skipped).u(position).words;
   const rounded = (name: string) => (storage === 'rounded' ? `round_to_half(${name})` : name);
@@ -159,25 +174,37 @@ struct Params { count: u32, width: u32, capacity: u32, first_row: u32, first_pos
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> keys: array<f32>;
 @group(0) @binding(2) var<storage, read> values: array<f32>;
-@group(0) @binding(3) var<storage, read_write> cache_keys: array<${storage === 'f16' ? 'u32' : 'f32'}>;
-@group(0) @binding(4) var<storage, read_write> cache_values: array<${storage === 'f16' ? 'u32' : 'f32'}>;
+@group(0) @binding(3) var<storage, read_write> cache_keys: array<${storage === 'f16' || storage === 'q8_0' ? 'u32' : 'f32'}>;
+@group(0) @binding(4) var<storage, read_write> cache_values: array<${storage === 'f16' || storage === 'q8_0' ? 'u32' : 'f32'}>;
 ${WGSL_LINEAR_GROUP}
 ${storage === 'f32' ? '' : WGSL_ROUND_TO_HALF}
-${storage === 'f16' ? WGSL_PACK_HALVES : ''}
+${storage === 'f16' || storage === 'q8_0' ? WGSL_PACK_HALVES : ''}
+${storage === 'q8_0' ? WGSL_Q8_WRITE : ''}
 @compute @workgroup_size(${WORKGROUP})
 fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) li: u32) {
   let index = linear_group(group, groups) * ${WORKGROUP}u + li;
   if (index >= params.count) { return; }
-  let per_row = params.width / ${perInvocation}u;
+  let per_row = (params.width + ${perInvocation - 1}u) / ${perInvocation}u;
   let row = params.first_row + index / per_row;
   let column = (index % per_row) * ${perInvocation}u;
   let slot = (params.first_position + row) % params.capacity;
   let source = row * params.width + column;
 ${
-  storage === 'f16'
-    ? `  cache_keys[slot * per_row + column / 2u] = pack_halves(keys[source], keys[source + 1u]);
+  storage === 'q8_0'
+    ? ['keys', 'values']
+        .map((name) =>
+          q8WritePairWgsl(`cache_${name}`, (offset) => `${name}[source + ${offset}]`, {
+            column: 'column',
+            slot: 'slot',
+            width: 'params.width',
+            capacity: 'params.capacity',
+          }),
+        )
+        .join('\n')
+    : storage === 'f16'
+      ? `  cache_keys[slot * per_row + column / 2u] = pack_halves(keys[source], keys[source + 1u]);
   cache_values[slot * per_row + column / 2u] = pack_halves(values[source], values[source + 1u]);`
-    : `  cache_keys[slot * params.width + column] = ${rounded('keys[source]')};
+      : `  cache_keys[slot * params.width + column] = ${rounded('keys[source]')};
   cache_values[slot * params.width + column] = ${rounded('values[source]')};`
 }
 }`,
