@@ -23,6 +23,8 @@ const { values } = parseArgs({
     'n-gen': { type: 'string', short: 'n', default: '128' },
     repetitions: { type: 'string', short: 'r', default: '3' },
     'chunk-size': { type: 'string', default: '512' },
+    // Tokens in the cache before tg decodes (llama-bench's -d).
+    depth: { type: 'string', short: 'd', default: '0' },
     dir: { type: 'string', default: '/tmp/strata-bench' },
     out: { type: 'string' },
     keep: { type: 'boolean', default: false },
@@ -60,7 +62,7 @@ try {
       // Files opened here (not by path inside load) so that a bundler includes the Node file sources.
       const pipeline = await TextPipeline.load(await openModelFiles(path), {
         backend,
-        contextLength: Math.max(promptTokens, 1) + generatedTokens + 1,
+        contextLength: Math.max(promptTokens, Number(values.depth), 1) + generatedTokens + 1,
         chunkSize: Number(values['chunk-size']),
         cacheType: checkCacheType(values['cache-type']),
       });
@@ -70,6 +72,7 @@ try {
           promptTokens,
           generatedTokens,
           repetitions,
+          depth: Number(values.depth),
           onRun: (test, run, rate) =>
             process.stderr.write(`${model} ${type} ${test} run ${run}: ${rate.toFixed(1)} tok/s\n`),
         });

@@ -12,6 +12,11 @@ export interface BenchmarkOptions {
   readonly repetitions: number;
   /** Seed of the random prompt tokens. */
   readonly seed?: number;
+  /**
+   * Tokens already in the cache when the tg test starts decoding (llama-bench's `-d`): tg then measures decoding at
+   * that depth (default 0: from a one-token context). The prefill of those tokens is not timed.
+   */
+  readonly depth?: number;
   /** Called after each run (the warm-up is run 0). */
   readonly onRun?: (test: 'pp' | 'tg', run: number, tokensPerSecond: number) => void;
 }
@@ -30,7 +35,7 @@ export interface RateSummary {
 export interface BenchmarkResult {
   /** pp: tokens/s of prefilling `promptTokens` random tokens into an empty cache (choosing one token included). */
   readonly pp?: { readonly tokens: number; readonly tokensPerSecond: RateSummary };
-  /** tg: tokens/s of `generatedTokens` decode steps, one token each, from a 1-token context. */
+  /** tg: tokens/s of `generatedTokens` decode steps, one token each, from a context of `depth` tokens (at least 1). */
   readonly tg?: { readonly tokens: number; readonly tokensPerSecond: RateSummary };
 }
 
@@ -63,10 +68,15 @@ export function checkBenchmarkOptions(
 export async function benchmarkPipeline(pipeline: TextPipeline, options: BenchmarkOptions): Promise<BenchmarkResult> {
   const { promptTokens, generatedTokens, repetitions } = options;
   checkBenchmarkOptions(options);
-  if (Math.max(promptTokens, 1) + generatedTokens + 1 > pipeline.contextLength) {
+  const depth = options.depth ?? 0;
+  if (!Number.isInteger(depth) || depth < 0) {
+    throw new StrataError('INVALID_ARGUMENT', `depth is ${depth}; give an integer ≥ 0.`);
+  }
+  const needed = Math.max(promptTokens, depth, 1) + generatedTokens + 1;
+  if (needed > pipeline.contextLength) {
     throw new StrataError(
       'CONTEXT_OVERFLOW',
-      `The benchmark needs ${Math.max(promptTokens, 1) + generatedTokens + 1} tokens of context; the pipeline holds ${pipeline.contextLength}.`,
+      `The benchmark needs ${needed} tokens of context; the pipeline holds ${pipeline.contextLength}.`,
     );
   }
   const random = new SeededRandom(options.seed ?? 1234);
@@ -93,8 +103,11 @@ export async function benchmarkPipeline(pipeline: TextPipeline, options: Benchma
   }
   if (generatedTokens > 0) {
     const rate = await measure('tg', async () => {
-      // One prompt token; the first generated token comes from its prefill, then N decode steps.
-      const { stats } = await pipeline.generate(randomTokens(1), { ...greedy, maxTokens: generatedTokens + 1 }).result;
+      // `depth` prompt tokens (at least one); the first generated token comes from their prefill, then N decode steps.
+      const { stats } = await pipeline.generate(randomTokens(Math.max(depth, 1)), {
+        ...greedy,
+        maxTokens: generatedTokens + 1,
+      }).result;
       return stats.decodeTokensPerSecond;
     });
     result.tg = { tokens: generatedTokens, tokensPerSecond: rate };
