@@ -5,6 +5,7 @@
  * alone), time to first token and inter-token latency p50/p99, and aggregate generated tokens per second.
  *
  *   pnpm bench:serve [MODEL] [--clients 8] [--seconds 60] [--max-tokens 32] [--parallel N] [--ctx 256] [--url URL]
+ *     [--cli strata-cli.mjs]   (a bundled CLI to start instead of the sources, e.g. on the GPU machine)
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +22,7 @@ const { values, positionals } = parseArgs({
     ctx: { type: 'string', default: '256' },
     backend: { type: 'string', default: 'cpu' },
     url: { type: 'string' },
+    cli: { type: 'string' },
   },
 });
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -33,9 +35,13 @@ async function startChild(): Promise<{ url: string; child: ChildProcess }> {
   // The CLI runs in a node process of its own (no package-manager wrapper), so SIGINT reaches it directly.
   const args = ['--model', `bench=${model}`, '--port', '0', '--backend', values.backend!, '--ctx', values.ctx!];
   args.push('--parallel', values.parallel ?? String(clients));
+  const entry =
+    values.cli === undefined
+      ? ['--import', 'tsx', '--conditions=@strata/source', 'apps/cli/src/main.ts']
+      : [values.cli];
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', '--conditions=@strata/source', 'apps/cli/src/main.ts', 'serve', ...args],
+    [...entry, 'serve', ...args],
     // The child resolves its own tsconfig (tsx passes this one's down through the environment, relative to here).
     { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, TSX_TSCONFIG_PATH: undefined } },
   );

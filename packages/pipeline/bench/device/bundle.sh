@@ -12,6 +12,8 @@ for entry in gpu-bench decode-profile step-profile write-random-gguf peer-table 
     -d "$out" --no-config --tsconfig tsconfig.json --silent
   mv "$out/$entry.js" "$out/$entry.mjs"
 done
+# The strata CLI (strata serve) and the serving load generator, each one file with every dependency inlined.
+STRATA_DEVICE_OUT="$out" pnpm exec tsup --config packages/pipeline/bench/device/cli.tsup.config.ts
 # The kernels' mat-vec benchmark (one file, webgpu external) travels as matvec-bench.mjs.
 pnpm exec tsup packages/kernels-webgpu/bench/matvec-bench.ts --format esm --platform node --target node20 \
   --external webgpu -d "$out" --no-config --tsconfig tsconfig.json --silent
