@@ -30,6 +30,16 @@ export type {
 } from './backend/sequence-batch.js';
 export { validateSequenceBatch } from './backend/sequence-batch.js';
 export { validateSamplingParameters } from './backend/sampling-validation.js';
+export {
+  checkPagedBatch,
+  checkPagedPoolSize,
+  createPagedBatch,
+  type PagedAttentionOptions,
+  type PagedBatch,
+  type PagedBatchLayout,
+  type PagedKeyValueCache,
+  type PagedSequenceRows,
+} from './backend/paged-cache.js';
 export { createScopedBackend, type ScopedBackend, type TensorScope } from './backend/scoped-backend.js';
 export type {
   ActivationKind,

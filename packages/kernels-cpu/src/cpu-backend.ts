@@ -6,6 +6,9 @@ import {
   type ExpertRoutingOptions,
   type KeyValueCache,
   type KeyValuePrecision,
+  type PagedAttentionOptions,
+  type PagedBatch,
+  type PagedKeyValueCache,
   type RopeParameters,
   type SamplingParameters,
   type StepBody,
@@ -13,6 +16,7 @@ import {
   type PoolSequencesOptions,
   type SelfAttentionOptions,
   StrataError,
+  checkPagedPoolSize,
   createEagerStepPlan,
   type Tensor,
   type WeightBytes,
@@ -23,6 +27,7 @@ import {
 } from '@strata/core';
 import { CPU_BACKEND_NAME, CpuTensor, CpuWeight, cpuTensor, expectShape, fromData, matrixShape } from './cpu-tensor.js';
 import { attention, rope, writeKeyValues } from './ops/attention.js';
+import { pagedAttention, ropeAndWritePagedKeyValues, writePagedKeyValues } from './ops/paged-attention.js';
 import { activation, add, gatedActivation, mul, scale, softcap } from './ops/elementwise.js';
 import { embedding, matmul, matmulExperts } from './ops/linear.js';
 import { layerNorm, rmsNorm, softmax } from './ops/normalization.js';
@@ -131,6 +136,16 @@ class CpuBackend implements Backend {
     };
   }
 
+  createPagedKeyValueCache(
+    pages: number,
+    pageSize: number,
+    width: number,
+    precision: KeyValuePrecision = 'f32',
+  ): PagedKeyValueCache {
+    checkPagedPoolSize(pages, pageSize);
+    return { storage: this.createKeyValueCache(pages * pageSize, width, precision), pages, pageSize };
+  }
+
   async read(tensor: Tensor): Promise<Float32Array | Int32Array> {
     const source = cpuTensor(tensor, 'read', 'any');
     const data = source.storage.data;
@@ -182,6 +197,23 @@ class CpuBackend implements Backend {
     if (data instanceof Uint8Array)
       return fromData(dequantizeQ8Rows(data, q8Layout(rows, columns), start, count), [count, columns]);
     return fromData(data.slice(start * columns, (start + count) * columns), [count, columns]);
+  }
+
+  gatherRows(tensor: Tensor, rows: readonly number[]): Tensor {
+    const source = cpuTensor(tensor, 'gatherRows', 'any');
+    expectShape(tensor.shape.length === 2, `gatherRows needs a 2-D tensor; got [${tensor.shape.join(', ')}].`);
+    const [count, columns] = tensor.shape as [number, number];
+    const data = source.storage.data;
+    const gathered =
+      data instanceof Int32Array ? new Int32Array(rows.length * columns) : new Float32Array(rows.length * columns);
+    rows.forEach((row, index) => {
+      expectShape(
+        Number.isInteger(row) && row >= 0 && row < count,
+        `gatherRows: row ${row} is outside the ${count} rows of the tensor.`,
+      );
+      gathered.set(data.subarray(row * columns, (row + 1) * columns), index * columns);
+    });
+    return fromData(gathered, [rows.length, columns]);
   }
 
   splitColumns(tensor: Tensor, widths: readonly number[]): Tensor[] {
@@ -277,6 +309,30 @@ class CpuBackend implements Backend {
 
   attention(queries: Tensor, cache: KeyValueCache, options: AttentionOptions): Tensor {
     return attention(queries, cache, options);
+  }
+
+  writePagedKeyValues(cache: PagedKeyValueCache, keys: Tensor, values: Tensor, batch: PagedBatch): void {
+    writePagedKeyValues(cache, keys, values, batch);
+  }
+
+  ropeAndWritePagedKeyValues(
+    queries: Tensor,
+    keys: Tensor,
+    values: Tensor,
+    cache: PagedKeyValueCache,
+    batch: PagedBatch,
+    parameters: RopeParameters,
+  ): Tensor {
+    return ropeAndWritePagedKeyValues(queries, keys, values, cache, batch, parameters);
+  }
+
+  pagedAttention(
+    queries: Tensor,
+    cache: PagedKeyValueCache,
+    batch: PagedBatch,
+    options: PagedAttentionOptions,
+  ): Tensor {
+    return pagedAttention(queries, cache, batch, options);
   }
 
   selfAttention(queries: Tensor, keys: Tensor, values: Tensor, options: SelfAttentionOptions): Tensor {

@@ -5,9 +5,13 @@ import {
   type DType,
   type ExpertRouting,
   type ExpertRoutingOptions,
+  checkPagedPoolSize,
   elementCount,
   type KeyValueCache,
   type KeyValuePrecision,
+  type PagedAttentionOptions,
+  type PagedBatch,
+  type PagedKeyValueCache,
   type RopeParameters,
   type SamplingParameters,
   type StepBody,
@@ -25,6 +29,11 @@ import { type AcquiredDevice, acquireDevice, type DeviceOptions, type GpuFeature
 import { ErrorTracker } from './device/error-tracker.js';
 import { attention } from './kernels/attention/attention.js';
 import { ropeAndWriteKeyValues } from './kernels/attention/rope-and-write.js';
+import {
+  pagedAttention,
+  ropeAndWritePagedKeyValues,
+  writePagedKeyValues,
+} from './kernels/attention/paged-attention.js';
 import { writeKeyValues } from './kernels/attention/write-key-values.js';
 import { binary, unary } from './kernels/elementwise/elementwise.js';
 import { embedding } from './kernels/embedding/index.js';
@@ -203,6 +212,21 @@ export class WebGpuBackend implements Backend {
   }
 
   /**
+   * {@link Backend.createPagedKeyValueCache}: one `createKeyValueCache` of `pages · pageSize` rows (f16 stored as
+   * halves where the width is even), so a pool must fit one storage binding per keys and values; `OUT_OF_MEMORY`
+   * otherwise.
+   */
+  createPagedKeyValueCache(
+    pages: number,
+    pageSize: number,
+    width: number,
+    precision: KeyValuePrecision = 'f32',
+  ): PagedKeyValueCache {
+    checkPagedPoolSize(pages, pageSize);
+    return { storage: this.createKeyValueCache(pages * pageSize, width, precision), pages, pageSize };
+  }
+
+  /**
    * {@link Backend.flush}: submits the recorded batch, waits for the queue to finish it, then throws the first device
    * error seen since the last check.
    */
@@ -275,6 +299,36 @@ export class WebGpuBackend implements Backend {
     const output = this.runtime.allocate(source.dtype, [count, columns]);
     if (count * columns > 0)
       this.runtime.recorder.copy(source.tracked, start * columns * 4, output.tracked, 0, count * columns * 4);
+    return output;
+  }
+
+  /**
+   * {@link Backend.gatherRows}: recorded buffer-to-buffer copies, one per run of consecutive rows. Throws
+   * `SHAPE_MISMATCH` unless the tensor is 2-D and every row lies inside it.
+   */
+  gatherRows(tensor: Tensor, rows: readonly number[]): Tensor {
+    const source = this.runtime.tensor(tensor);
+    const [count = 0, columns = 0] = source.shape;
+    if (source.shape.length !== 2 || rows.some((row) => !Number.isInteger(row) || row < 0 || row >= count)) {
+      throw new StrataError(
+        'SHAPE_MISMATCH',
+        `gatherRows: rows ${rows.join(', ')} are not all inside [${source.shape.join(', ')}] (a 2-D tensor).`,
+      );
+    }
+    const output = this.runtime.allocate(source.dtype, [rows.length, columns]);
+    const rowBytes = columns * 4;
+    for (let index = 0; index < rows.length && rowBytes > 0; ) {
+      let run = 1;
+      while (index + run < rows.length && rows[index + run] === rows[index]! + run) run++;
+      this.runtime.recorder.copy(
+        source.tracked,
+        rows[index]! * rowBytes,
+        output.tracked,
+        index * rowBytes,
+        run * rowBytes,
+      );
+      index += run;
+    }
     return output;
   }
 
@@ -432,6 +486,37 @@ export class WebGpuBackend implements Backend {
    */
   attention(queries: Tensor, cache: KeyValueCache, options: AttentionOptions): Tensor {
     return attention(this.runtime, queries, cache, options);
+  }
+
+  /** {@link Backend.writePagedKeyValues}: one invocation per element (per pair for halves), at each row's slot. */
+  writePagedKeyValues(cache: PagedKeyValueCache, keys: Tensor, values: Tensor, batch: PagedBatch): void {
+    writePagedKeyValues(this.runtime, cache, keys, values, batch);
+  }
+
+  /** {@link Backend.ropeAndWritePagedKeyValues}: one dispatch, each row rotated at its own position. */
+  ropeAndWritePagedKeyValues(
+    queries: Tensor,
+    keys: Tensor,
+    values: Tensor,
+    cache: PagedKeyValueCache,
+    batch: PagedBatch,
+    parameters: RopeParameters,
+  ): Tensor {
+    return ropeAndWritePagedKeyValues(this.runtime, queries, keys, values, cache, batch, parameters);
+  }
+
+  /**
+   * {@link Backend.pagedAttention}: the flash-attention kernel of {@link WebGpuBackend.attention} over every
+   * sequence's rows in one dispatch, its blocks never spanning two sequences and its keys read through each
+   * sequence's page table (plus the combine pass when the keys are split).
+   */
+  pagedAttention(
+    queries: Tensor,
+    cache: PagedKeyValueCache,
+    batch: PagedBatch,
+    options: PagedAttentionOptions,
+  ): Tensor {
+    return pagedAttention(this.runtime, queries, cache, batch, options);
   }
 
   /** {@link Backend.selfAttention}: one workgroup per (row, head), two passes over the sequence's keys. */

@@ -6,6 +6,7 @@ import { registerCompositionCases } from './cases/composition.js';
 import { registerKeyValueCacheCases } from './cases/key-value-cache.js';
 import { registerLinearCases } from './cases/linear.js';
 import { registerMemoryCases } from './cases/memory.js';
+import { registerPagedAttentionCases } from './cases/paged-attention.js';
 import { registerPointwiseCases } from './cases/pointwise.js';
 import { registerRoutingCases } from './cases/routing.js';
 import { registerSequenceCases } from './cases/sequences.js';
@@ -57,6 +58,7 @@ export function describeBackendConformance(
     describe('element-wise and normalisation', () => registerPointwiseCases(context));
     describe('rotary embedding and attention', () => registerAttentionCases(context));
     describe('KV cache storage', () => registerKeyValueCacheCases(context));
+    describe('paged KV cache (batched sequences)', () => registerPagedAttentionCases(context));
     describe('routing and sampling', () => registerRoutingCases(context));
     describe('sequence batches (encoders)', () => registerSequenceCases(context));
     describe('composition', () => registerCompositionCases(context));

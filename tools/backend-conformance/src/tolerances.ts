@@ -16,6 +16,9 @@ export type ConformanceOp =
   | 'rope'
   | 'writeKeyValues'
   | 'attention'
+  | 'writePagedKeyValues'
+  | 'pagedAttention'
+  | 'gatherRows'
   | 'selfAttention'
   | 'poolSequences'
   | 'l2Normalize'
@@ -56,6 +59,9 @@ export const CONFORMANCE_TOLERANCES: Readonly<Record<ConformanceOp, Tolerance>> 
   rope: { absolute: 2e-4, relative: 1e-4 },
   writeKeyValues: { absolute: 0, relative: 0 },
   attention: { absolute: 1e-4, relative: 1e-4 },
+  writePagedKeyValues: { absolute: 0, relative: 0 },
+  pagedAttention: { absolute: 1e-4, relative: 1e-4 },
+  gatherRows: { absolute: 0, relative: 0 },
   selfAttention: { absolute: 1e-4, relative: 1e-4 },
   poolSequences: { absolute: 1e-6, relative: 1e-5 },
   l2Normalize: { absolute: 1e-6, relative: 1e-5 },

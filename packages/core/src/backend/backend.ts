@@ -2,6 +2,7 @@ import type { Tensor, WeightDescriptor, WeightTensor } from '../tensor/tensor.js
 import type { RopeParameters } from './rope.js';
 import type { StepBody, StepPlan } from './step-plan.js';
 import type { PoolSequencesOptions, SelfAttentionOptions } from './sequence-batch.js';
+import type { PagedAttentionOptions, PagedBatch, PagedKeyValueCache } from './paged-cache.js';
 
 /** Activation functions the backends implement. */
 export type ActivationKind = 'silu' | 'gelu-tanh' | 'gelu-erf' | 'relu';
@@ -140,6 +141,17 @@ export interface Backend {
    * bytes are `2 · storageBytes(keys.dtype, [capacity, width])`.
    */
   createKeyValueCache(capacity: number, width: number, precision?: KeyValuePrecision): KeyValueCache;
+  /**
+   * A zeroed paged KV pool of one layer: `pages` pages of `pageSize` rows of `width` keys and values, stored as
+   * {@link Backend.createKeyValueCache} stores `pages · pageSize` rows in `precision` (so its bytes are that cache's).
+   * Throws `INVALID_ARGUMENT` unless `pages` and `pageSize` are integers ≥ 1.
+   */
+  createPagedKeyValueCache(
+    pages: number,
+    pageSize: number,
+    width: number,
+    precision?: KeyValuePrecision,
+  ): PagedKeyValueCache;
   /** Runs everything recorded so far and copies the tensor to the host. */
   read(tensor: Tensor): Promise<Float32Array | Int32Array>;
   /** Runs everything recorded so far and waits for it. */
@@ -156,6 +168,11 @@ export interface Backend {
    * storage-only tensor (`f16`, `q8_0`: a KV cache) come as the f32 values a read gives.
    */
   sliceRows(tensor: Tensor, start: number, count: number): Tensor;
+  /**
+   * Rows `rows[0], rows[1], …` of a 2-D tensor, in that order, as a new `[rows.length, columns]` tensor (the last row
+   * of each sequence of a batched step, before the lm head). A row may appear more than once.
+   */
+  gatherRows(tensor: Tensor, rows: readonly number[]): Tensor;
   /** Splits the columns of a 2-D tensor into consecutive parts of the given widths (fused QKV, gate/up). */
   splitColumns(tensor: Tensor, widths: readonly number[]): Tensor[];
 
@@ -216,6 +233,33 @@ export interface Backend {
    * values of these rows): `[rows, heads · headDimensions]`.
    */
   attention(queries: Tensor, cache: KeyValueCache, options: AttentionOptions): Tensor;
+  /**
+   * Writes keys and values `[rows, width]` of a paged step into the pool: row r goes to the storage row of its
+   * sequence's page table at its position (`batch.positionsAndSlots`), rounded as the cache's precision asks. Throws
+   * `SHAPE_MISMATCH` when the rows or widths disagree with the batch or the cache, `INVALID_ARGUMENT` when the batch
+   * names pages the cache lacks or another page size.
+   */
+  writePagedKeyValues(cache: PagedKeyValueCache, keys: Tensor, values: Tensor, batch: PagedBatch): void;
+  /**
+   * {@link Backend.ropeAndWriteKeyValues} for a paged step: RoPE of each row at its own position (`batch.positionsAndSlots`),
+   * `rope(keys)` and `values` written as {@link Backend.writePagedKeyValues} writes them, `rope(queries)` returned.
+   */
+  ropeAndWritePagedKeyValues(
+    queries: Tensor,
+    keys: Tensor,
+    values: Tensor,
+    cache: PagedKeyValueCache,
+    batch: PagedBatch,
+    parameters: RopeParameters,
+  ): Tensor;
+  /**
+   * Causal attention of the query rows of several sequences `[rows, heads · headDimensions]`, each row over its own
+   * sequence's pages (which must already hold the keys and values of the step): the row of sequence s at position p
+   * sees s's keys at positions max(0, p − window + 1) … p, read through s's page table, with the options of
+   * {@link Backend.attention} (GQA, window, softcap). The same numbers as {@link Backend.attention} over a contiguous
+   * cache holding each sequence's positions. Returns `[rows, heads · headDimensions]`.
+   */
+  pagedAttention(queries: Tensor, cache: PagedKeyValueCache, batch: PagedBatch, options: PagedAttentionOptions): Tensor;
   /**
    * Attention of a padded batch of sequences over its own keys and values (no cache): `queries`
    * `[rows, heads · headDimensions]`, `keys` and `values` `[rows, keyValueHeads · headDimensions]`, rows position-major

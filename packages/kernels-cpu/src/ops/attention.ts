@@ -3,7 +3,7 @@ import { Q8_0_BLOCK_SIZE, StrataError } from '@strata/core';
 import { expectShape, floatData, fromData, matrixShape } from '../cpu-tensor.js';
 import { floatToHalf, halfTable16 } from '../quant/half.js';
 import { quantizeQ8Row } from '../quant/q8-cache.js';
-import { cachedRows, cacheStorage } from './cache-storage.js';
+import { type CachedRows, type CacheStorage, cachedRows, cacheStorage } from './cache-storage.js';
 
 /**
  * Rotary embedding at positions `firstPosition + row`. The angle is rounded to f32 (position · inverse frequency in
@@ -11,6 +11,15 @@ import { cachedRows, cacheStorage } from './cache-storage.js';
  * dimensions past `rotaryDimensions` pass through unchanged.
  */
 export function rope(input: Tensor, firstPosition: number, parameters: RopeParameters): Tensor {
+  return ropeAtPositions(input, (row) => firstPosition + row, parameters);
+}
+
+/** {@link rope} with each row at its own position `positionOf(row)` (the rows of a paged step). */
+export function ropeAtPositions(
+  input: Tensor,
+  positionOf: (row: number) => number,
+  parameters: RopeParameters,
+): Tensor {
   const data = floatData(input, 'rope');
   const { rows, columns } = matrixShape(input.shape);
   const { headDimensions, rotaryDimensions, pairing, inverseFrequencies, attentionFactor } = parameters;
@@ -30,7 +39,7 @@ export function rope(input: Tensor, firstPosition: number, parameters: RopeParam
   const stride = pairing === 'adjacent' ? 2 : 1;
   const partner = pairing === 'adjacent' ? 1 : half;
   for (let row = 0; row < rows; row++) {
-    const position = firstPosition + row;
+    const position = positionOf(row);
     for (let index = 0; index < half; index++) {
       const angle = Math.fround(position * inverseFrequencies[index]!);
       cosines[index] = Math.cos(angle) * attentionFactor;
@@ -57,23 +66,37 @@ export function rope(input: Tensor, firstPosition: number, parameters: RopeParam
  * `KeyValueCache.precision`).
  */
 export function writeKeyValues(cache: KeyValueCache, keys: Tensor, values: Tensor, firstPosition: number): void {
-  const target = cacheStorage(cache, 'writeKeyValues');
-  const newKeys = floatData(keys, 'writeKeyValues');
-  const newValues = floatData(values, 'writeKeyValues');
-  const { rows, columns } = matrixShape(keys.shape);
-  expectShape(
-    columns === target.width && keys.shape.length === values.shape.length && newKeys.length === newValues.length,
-    `writeKeyValues: keys [${keys.shape.join(', ')}] and values [${values.shape.join(', ')}] must both be [rows, ${target.width}].`,
-  );
   if (!(Number.isInteger(firstPosition) && firstPosition >= 0)) {
     throw new StrataError(
       'INVALID_ARGUMENT',
       `writeKeyValues needs a non-negative integer position, got ${firstPosition}.`,
     );
   }
+  writeRows(cache, keys, values, (row, capacity) => (firstPosition + row) % capacity, 'writeKeyValues');
+}
+
+/**
+ * Writes row r of keys/values into cache row `storageRow(r, capacity)` in the cache's precision: exactly, rounded to
+ * half precision or quantized into q8_0 blocks (the storage of every cache write, contiguous or paged).
+ */
+export function writeRows(
+  cache: KeyValueCache,
+  keys: Tensor,
+  values: Tensor,
+  storageRow: (row: number, capacity: number) => number,
+  operation: string,
+): void {
+  const target = cacheStorage(cache, operation);
+  const newKeys = floatData(keys, operation);
+  const newValues = floatData(values, operation);
+  const { rows, columns } = matrixShape(keys.shape);
+  expectShape(
+    columns === target.width && keys.shape.length === values.shape.length && newKeys.length === newValues.length,
+    `${operation}: keys [${keys.shape.join(', ')}] and values [${values.shape.join(', ')}] must both be [rows, ${target.width}].`,
+  );
   const { precision, layout } = target;
   for (let row = 0; row < rows; row++) {
-    const slot = (firstPosition + row) % target.capacity;
+    const slot = storageRow(row, target.capacity);
     if (layout !== undefined) {
       quantizeQ8Row(newKeys, row * columns, target.keys.storage.data as Uint8Array, layout, slot);
       quantizeQ8Row(newValues, row * columns, target.values.storage.data as Uint8Array, layout, slot);
@@ -103,33 +126,9 @@ export function attention(queries: Tensor, cache: KeyValueCache, options: Attent
   const query = floatData(queries, 'attention');
   const storage = cacheStorage(cache, 'attention');
   const { capacity, width } = storage;
-  const { heads, keyValueHeads, headDimensions, firstPosition, scale, window, softcap } = options;
+  const { firstPosition, window } = options;
   const { rows, columns } = matrixShape(queries.shape);
-  expectShape(
-    heads > 0 && keyValueHeads > 0 && heads % keyValueHeads === 0,
-    `attention: ${heads} query heads are not a multiple of ${keyValueHeads} key/value heads.`,
-  );
-  expectShape(
-    columns === heads * headDimensions,
-    `attention: queries have ${columns} columns; ${heads} heads of ${headDimensions} need ${heads * headDimensions}.`,
-  );
-  expectShape(
-    width === keyValueHeads * headDimensions,
-    `attention: the cache rows have ${width} columns; ${keyValueHeads} key/value heads of ${headDimensions} need ${keyValueHeads * headDimensions}.`,
-  );
-  if (storage.precision === 'q8_0' && headDimensions % Q8_0_BLOCK_SIZE !== 0) {
-    throw new StrataError(
-      'SHAPE_MISMATCH',
-      `attention: a q8_0 cache needs heads of a multiple of ${Q8_0_BLOCK_SIZE} dimensions (its blocks lie within a head), got ${headDimensions}; use an f16 or f32 cache.`,
-      { details: { headDimensions } },
-    );
-  }
-  if (window !== undefined && !(Number.isInteger(window) && window > 0)) {
-    throw new StrataError('INVALID_ARGUMENT', `attention needs a positive integer window, got ${window}.`);
-  }
-  if (softcap !== undefined && !(softcap > 0)) {
-    throw new StrataError('INVALID_ARGUMENT', `attention needs a positive softcap (or none), got ${softcap}.`);
-  }
+  checkAttentionOptions(options, columns, storage, 'attention');
   if (!(Number.isInteger(firstPosition) && firstPosition >= 0)) {
     throw new StrataError(
       'INVALID_ARGUMENT',
@@ -146,14 +145,79 @@ export function attention(queries: Tensor, cache: KeyValueCache, options: Attent
       { details: { capacity, firstPosition, rows, window } },
     );
   }
-  const { keys, values, rowOf } = cachedRows(storage, firstNeeded, lastPosition);
-  const group = heads / keyValueHeads;
   const output = new Float32Array(rows * columns);
-  const scores = new Float64Array(lastPosition + 1);
+  const cached = cachedRows(storage, firstNeeded, lastPosition, (position) => position % capacity);
+  const attend = rowAttention({ query, width, options, output });
+  for (let row = 0; row < rows; row++) attend(row, firstPosition + row, cached);
+  return fromData(output, queries.shape);
+}
+
+/**
+ * Checks head counts and widths of queries (`columns`) and cache rows against `options`, a q8_0 cache's heads (whole
+ * blocks), and the window and softcap: `SHAPE_MISMATCH` or `INVALID_ARGUMENT` naming `operation`.
+ */
+export function checkAttentionOptions(
+  options: Omit<AttentionOptions, 'firstPosition'>,
+  columns: number,
+  storage: CacheStorage,
+  operation: string,
+): void {
+  const { heads, keyValueHeads, headDimensions, window, softcap } = options;
+  const { width } = storage;
+  expectShape(
+    heads > 0 && keyValueHeads > 0 && heads % keyValueHeads === 0,
+    `${operation}: ${heads} query heads are not a multiple of ${keyValueHeads} key/value heads.`,
+  );
+  expectShape(
+    columns === heads * headDimensions,
+    `${operation}: queries have ${columns} columns; ${heads} heads of ${headDimensions} need ${heads * headDimensions}.`,
+  );
+  expectShape(
+    width === keyValueHeads * headDimensions,
+    `${operation}: the cache rows have ${width} columns; ${keyValueHeads} key/value heads of ${headDimensions} need ${keyValueHeads * headDimensions}.`,
+  );
+  if (storage.precision === 'q8_0' && headDimensions % Q8_0_BLOCK_SIZE !== 0) {
+    throw new StrataError(
+      'SHAPE_MISMATCH',
+      `${operation}: a q8_0 cache needs heads of a multiple of ${Q8_0_BLOCK_SIZE} dimensions (its blocks lie within a head), got ${headDimensions}; use an f16 or f32 cache.`,
+      { details: { headDimensions } },
+    );
+  }
+  if (window !== undefined && !(Number.isInteger(window) && window > 0)) {
+    throw new StrataError('INVALID_ARGUMENT', `${operation} needs a positive integer window, got ${window}.`);
+  }
+  if (softcap !== undefined && !(softcap > 0)) {
+    throw new StrataError('INVALID_ARGUMENT', `${operation} needs a positive softcap (or none), got ${softcap}.`);
+  }
+}
+
+/** What {@link rowAttention} reads and writes. */
+export interface RowAttentionInputs {
+  /** Query rows `[rows, heads · headDimensions]`. */
+  readonly query: Float32Array;
+  /** keyValueHeads · headDimensions. */
+  readonly width: number;
+  /** Heads, scale, window and softcap (each row brings its own position). */
+  readonly options: Omit<AttentionOptions, 'firstPosition'>;
+  /** Where each row's output goes, `[rows, heads · headDimensions]`. */
+  readonly output: Float32Array;
+}
+
+/**
+ * The attention of one query row over every head, as a reusable function: the row at `position` sees keys at
+ * positions max(0, position − window + 1) … position, read from `cached` (f32 rows of the cache, see `cachedRows`);
+ * scores and sums in f64, softcap on the scaled score before the softmax.
+ */
+export function rowAttention(inputs: RowAttentionInputs): (row: number, position: number, cached: CachedRows) => void {
+  const { query, options, output } = inputs;
+  const { heads, keyValueHeads, headDimensions, scale, window, softcap } = options;
+  const columns = heads * headDimensions;
+  const group = heads / keyValueHeads;
+  let scores = new Float64Array(0);
   const accumulator = new Float64Array(headDimensions);
-  for (let row = 0; row < rows; row++) {
-    const position = firstPosition + row;
+  return (row, position, { keys, values, rowOf }) => {
     const start = Math.max(0, window === undefined ? 0 : position - window + 1);
+    if (scores.length < position + 1) scores = new Float64Array(position + 1);
     for (let head = 0; head < heads; head++) {
       const queryBase = row * columns + head * headDimensions;
       const keyOffset = Math.floor(head / group) * headDimensions;
@@ -180,6 +244,5 @@ export function attention(queries: Tensor, cache: KeyValueCache, options: Attent
       for (let dimension = 0; dimension < headDimensions; dimension++)
         output[queryBase + dimension] = accumulator[dimension]! / total;
     }
-  }
-  return fromData(output, queries.shape);
+  };
 }

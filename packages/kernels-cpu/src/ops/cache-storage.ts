@@ -63,16 +63,22 @@ export interface CachedRows {
 }
 
 /**
- * The cached rows of positions `[first, last]` (ring rows `position mod capacity`, not yet overwritten): an f32
- * cache's storage itself, or those rows of a q8_0 cache dequantized (`q · d`) into new arrays.
+ * The cached rows of positions `[first, last]`, position p in storage row `storageRow(p)` (a ring's `p mod capacity`
+ * not yet overwritten, or a page table's row): an f32 cache's storage itself, or those rows of a q8_0 cache
+ * dequantized (`q · d`) into new arrays.
  */
-export function cachedRows(storage: CacheStorage, first: number, last: number): CachedRows {
-  const { capacity, width, layout } = storage;
+export function cachedRows(
+  storage: CacheStorage,
+  first: number,
+  last: number,
+  storageRow: (position: number) => number,
+): CachedRows {
+  const { width, layout } = storage;
   if (layout === undefined) {
     return {
       keys: storage.keys.storage.data as Float32Array,
       values: storage.values.storage.data as Float32Array,
-      rowOf: (position) => (position % capacity) * width,
+      rowOf: (position) => storageRow(position) * width,
     };
   }
   const count = Math.max(0, last - first + 1);
@@ -80,8 +86,9 @@ export function cachedRows(storage: CacheStorage, first: number, last: number): 
   const values = new Float32Array(count * width);
   for (let position = first; position <= last; position++) {
     const offset = (position - first) * width;
-    dequantizeQ8RowInto(storage.keys.storage.data as Uint8Array, layout, position % capacity, keys, offset);
-    dequantizeQ8RowInto(storage.values.storage.data as Uint8Array, layout, position % capacity, values, offset);
+    const row = storageRow(position);
+    dequantizeQ8RowInto(storage.keys.storage.data as Uint8Array, layout, row, keys, offset);
+    dequantizeQ8RowInto(storage.values.storage.data as Uint8Array, layout, row, values, offset);
   }
   return { keys, values, rowOf: (position) => (position - first) * width };
 }

@@ -33,6 +33,17 @@ export interface AttentionShape {
   readonly headDimensions: number;
   /** Keys the last query row sees (bounds the work per block). */
   readonly keys: number;
+  /**
+   * Paged calls: the rows of each sequence (a block never spans two, so each has ⌈rows / rowsPerBlock⌉ blocks).
+   * Absent: one sequence of `rows` rows.
+   */
+  readonly sequenceRows?: readonly number[];
+}
+
+/** Query blocks of `shape` with blocks of `rowsPerBlock` rows that never span two sequences. */
+export function queryBlocks(shape: AttentionShape, rowsPerBlock: number): number {
+  const rows = shape.sequenceRows ?? [shape.rows];
+  return rows.reduce((sum, count) => sum + Math.ceil(count / rowsPerBlock), 0);
 }
 
 /** Tunables of {@link planAttention}. */
@@ -74,9 +85,10 @@ export function planAttention(
   const group = heads / keyValueHeads;
   const budget = Math.floor(workgroupStorageBytes / 4);
   let headsPerBlock = largestDivisorAtMost(group, tuning.maxSlots);
+  const longest = Math.max(...(shape.sequenceRows ?? [rows]));
   let rowsPerBlock = 1;
-  while (rowsPerBlock * 2 * headsPerBlock <= tuning.maxSlots && rowsPerBlock < rows) rowsPerBlock *= 2;
-  let keyTile = Math.min(tuning.maxKeyTile, rows * headsPerBlock <= 4 ? 64 : 32);
+  while (rowsPerBlock * 2 * headsPerBlock <= tuning.maxSlots && rowsPerBlock < longest) rowsPerBlock *= 2;
+  let keyTile = Math.min(tuning.maxKeyTile, longest * headsPerBlock <= 4 ? 64 : 32);
   const slots = () => rowsPerBlock * headsPerBlock;
   const fits = () => floatsOf(slots(), keyTile, headDimensions) <= budget;
   while (!fits() && keyTile > 16) keyTile = Math.ceil(keyTile / 2);
@@ -92,7 +104,7 @@ export function planAttention(
   const work = slots() * headDimensions;
   // Wide workgroups for decode-sized blocks too: each invocation's serial chain of tile loads is what bounds a block.
   const workgroupSize = work >= 512 ? 256 : work >= 256 ? 128 : 64;
-  const blocks = Math.ceil(rows / rowsPerBlock) * (heads / headsPerBlock);
+  const blocks = queryBlocks(shape, rowsPerBlock) * (heads / headsPerBlock);
   let splits = 1;
   if (blocks < tuning.targetWorkgroups) {
     const byKeys = Math.floor(shape.keys / Math.max(tuning.minKeysPerSplit, keyTile));

@@ -4,7 +4,15 @@ import { linearGrid, Uniforms, WGSL_LINEAR_GROUP } from '../../runtime/shader.js
 import type { GpuTensor } from '../../tensor/gpu-tensor.js';
 import { ropeHeads, ropeRotationWgsl, WGSL_ROPE_SINCOS } from './rope.js';
 import { q8WritePairWgsl, WGSL_Q8_WRITE } from './q8-cache-wgsl.js';
-import { checkCacheWrite, columnsPerInvocation, WGSL_PACK_HALVES, WGSL_ROUND_TO_HALF } from './write-key-values.js';
+import {
+  type CacheAddressing,
+  type CacheWrite,
+  cacheSlotWgsl,
+  checkCacheWrite,
+  columnsPerInvocation,
+  WGSL_PACK_HALVES,
+  WGSL_ROUND_TO_HALF,
+} from './write-key-values.js';
 
 const WORKGROUP = 256;
 
@@ -22,8 +30,22 @@ export function ropeAndWriteKeyValues(
   firstPosition: number,
   parameters: RopeParameters,
 ): GpuTensor {
-  const query = runtime.tensor(queries, 'f32', 'queries');
   const write = checkCacheWrite(runtime, cache, keys, values);
+  return dispatchRopeAndWrite(runtime, queries, write, parameters, { kind: 'ring', firstPosition });
+}
+
+/**
+ * Records the fused kernel for a checked cache write under `addressing`: RoPE at each row's position (ring: consecutive
+ * from `firstPosition`; paged: column 0 of the batch's `positionsAndSlots`), a paged write never skipping rows.
+ */
+export function dispatchRopeAndWrite(
+  runtime: GpuRuntime,
+  queries: Tensor,
+  write: CacheWrite,
+  parameters: RopeParameters,
+  addressing: CacheAddressing,
+): GpuTensor {
+  const query = runtime.tensor(queries, 'f32', 'queries');
   ropeHeads(query, parameters);
   ropeHeads(write.keys, parameters);
   const rows = query.shape[0] ?? 0;
@@ -39,7 +61,10 @@ export function ropeAndWriteKeyValues(
   const storage = write.storage;
   // f16 storage: one invocation per pair of key/value columns (two halves share a word); q8_0: per pair of blocks.
   const perInvocation = columnsPerInvocation(storage);
-  const keyCount = (rows - write.skipped) * Math.ceil(write.width / perInvocation);
+  const paged = addressing.kind === 'paged';
+  const skipped = paged ? 0 : write.skipped;
+  const firstPosition = paged ? 0 : addressing.firstPosition;
+  const keyCount = (rows - skipped) * Math.ceil(write.width / perInvocation);
   if (queryCount + keyCount === 0) return output;
   const adjacent = parameters.pairing === 'adjacent';
   const uniformsAt = (position: number) =>
@@ -54,14 +79,14 @@ export function ropeAndWriteKeyValues(
       .f(parameters.attentionFactor)
       .u(0)
       .u(write.capacity)
-      .u(write.skipped).words;
+      .u(skipped).words;
   const q8Expressions = { column: 'column', slot: 'slot', width: 'params.width', capacity: 'params.capacity' };
   const store = (name: string) => (storage === 'rounded' ? `round_to_half(${name})` : name);
   const cacheArray = storage === 'f16' || storage === 'q8_0' ? 'u32' : 'f32';
   runtime.dispatch({
     shader: {
-      key: `rope-and-write:${parameters.pairing}:${storage}`,
-      storage: ['read', 'read', 'read', 'read', 'write', 'write', 'write'],
+      key: `rope-and-write:${parameters.pairing}:${storage}:${addressing.kind}`,
+      storage: ['read', 'read', 'read', 'read', 'write', 'write', 'write', ...(paged ? (['read'] as const) : [])],
       code: () => /* wgsl */ `
 struct Params {
   query_count: u32, key_count: u32, query_columns: u32, width: u32, head_dimensions: u32, rotary_dimensions: u32,
@@ -75,17 +100,18 @@ struct Params {
 @group(0) @binding(5) var<storage, read_write> destination: array<f32>;
 @group(0) @binding(6) var<storage, read_write> cache_keys: array<${cacheArray}>;
 @group(0) @binding(7) var<storage, read_write> cache_values: array<${cacheArray}>;
+${paged ? '@group(0) @binding(8) var<storage, read> positions_and_slots: array<i32>;' : ''}
 ${WGSL_LINEAR_GROUP}
 ${WGSL_ROPE_SINCOS}
 ${storage === 'f32' ? '' : WGSL_ROUND_TO_HALF}
 ${storage === 'f16' || storage === 'q8_0' ? WGSL_PACK_HALVES : ''}
 ${storage === 'q8_0' ? WGSL_Q8_WRITE : ''}
-// Element \`index\` of a row-major [rows, columns] tensor rotated at position first_position + row, given its partner.
+// Element \`index\` of a row-major [rows, columns] tensor rotated at its row's position, given its partner.
 fn rotate(x: f32, index: u32, columns: u32, is_query: bool) -> f32 {
   let row = index / columns;
   let dimension = (index - row * columns) % params.head_dimensions;
   if (dimension >= params.rotary_dimensions) { return x; }
-  ${ropeRotationWgsl(adjacent)}
+  ${ropeRotationWgsl(adjacent, paged ? 'positions_and_slots[2u * row]' : undefined)}
   var y: f32;
   if (is_query) { y = queries[partner]; } else { y = keys[partner]; }
   return select(x * cs.x - y * cs.y, x * cs.x + y * cs.y, second);
@@ -105,23 +131,23 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   let source = row * params.width + column;
 ${
   storage === 'q8_0'
-    ? `  let slot = (params.first_position + row) % params.capacity;
+    ? `  let slot = ${cacheSlotWgsl(addressing.kind)};
 ${q8WritePairWgsl('cache_keys', (offset) => `rotate(keys[source + ${offset}], source + ${offset}, params.width, false)`, q8Expressions)}
 ${q8WritePairWgsl('cache_values', (offset) => `values[source + ${offset}]`, q8Expressions)}`
     : storage === 'f16'
-      ? `  let slot = ((params.first_position + row) % params.capacity) * (params.width / 2u) + column / 2u;
+      ? `  let slot = ${cacheSlotWgsl(addressing.kind)} * (params.width / 2u) + column / 2u;
   let key0 = rotate(keys[source], source, params.width, false);
   let key1 = rotate(keys[source + 1u], source + 1u, params.width, false);
   cache_keys[slot] = pack_halves(key0, key1);
   cache_values[slot] = pack_halves(values[source], values[source + 1u]);`
-      : `  let slot = ((params.first_position + row) % params.capacity) * params.width + column;
+      : `  let slot = ${cacheSlotWgsl(addressing.kind)} * params.width + column;
   cache_keys[slot] = ${store('rotate(keys[source], source, params.width, false)')};
   cache_values[slot] = ${store('values[source]')};`
 }
 }`,
     },
     uniforms: uniformsAt(firstPosition),
-    position: { firstPosition, uniforms: uniformsAt },
+    ...(paged ? {} : { position: { firstPosition, uniforms: uniformsAt } }),
     buffers: [
       { tracked: query.tracked },
       { tracked: write.keys.tracked },
@@ -130,6 +156,7 @@ ${q8WritePairWgsl('cache_values', (offset) => `values[source + ${offset}]`, q8Ex
       { tracked: output.tracked },
       { tracked: write.cacheKeys.tracked },
       { tracked: write.cacheValues.tracked },
+      ...(paged ? [{ tracked: addressing.positionsAndSlots.tracked }] : []),
     ],
     workgroups: linearGrid(Math.ceil((queryCount + keyCount) / WORKGROUP)),
   });

@@ -41,10 +41,11 @@ fn rope_sincos(theta: f32) -> vec2f {
  * WGSL statements shared by the RoPE kernels: from `index` (the element's index in a row-major tensor), `dimension`
  * (its index within its head) and `row`, they define `second` (the element is the second of its pair), `partner` (the
  * other element's index) and `cs` (cos θ, sin θ scaled by `params.factor`, θ = position · frequency rounded to f32 as
- * PyTorch and the CPU backend compute it). Needs `params.rotary_dimensions`, `params.first_position`, `params.factor`,
- * `params.zero` (a uniform zero) and a `frequencies` array, plus {@link WGSL_ROPE_SINCOS}.
+ * PyTorch and the CPU backend compute it). Needs `params.rotary_dimensions`, `params.factor`, `params.zero` (a uniform
+ * zero) and a `frequencies` array, plus {@link WGSL_ROPE_SINCOS}; `position` is the WGSL expression of the element's
+ * position (default `params.first_position + row`: consecutive rows from a uniform position).
  */
-export function ropeRotationWgsl(adjacent: boolean): string {
+export function ropeRotationWgsl(adjacent: boolean, position = 'params.first_position + row'): string {
   const pairing = adjacent
     ? `let pair = dimension / 2u;
   let second = (dimension & 1u) == 1u;
@@ -55,7 +56,7 @@ export function ropeRotationWgsl(adjacent: boolean): string {
   let partner = select(index + half, index - half, second);`;
   // xor with a uniform zero keeps the compiler from contracting the product into the reduction's first subtraction.
   return `${pairing}
-  let product = f32(params.first_position + row) * frequencies[pair];
+  let product = f32(${position}) * frequencies[pair];
   let theta = bitcast<f32>(bitcast<u32>(product) ^ params.zero);
   let cs = rope_sincos(theta) * params.factor;`;
 }

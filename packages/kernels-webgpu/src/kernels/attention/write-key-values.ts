@@ -144,6 +144,21 @@ export function checkCacheWrite(runtime: GpuRuntime, cache: KeyValueCache, keys:
 }
 
 /**
+ * Where a cache write puts row r: ring row `(firstPosition + r) mod capacity` of a contiguous cache, or the storage
+ * row a paged batch gives it (column 1 of its `positionsAndSlots`).
+ */
+export type CacheAddressing =
+  | { readonly kind: 'ring'; readonly firstPosition: number }
+  | { readonly kind: 'paged'; readonly positionsAndSlots: GpuTensor };
+
+/** WGSL: the storage row of row `row` under `addressing` (ring: `params.first_position`, `params.capacity`). */
+export function cacheSlotWgsl(addressing: CacheAddressing['kind']): string {
+  return addressing === 'ring'
+    ? '(params.first_position + row) % params.capacity'
+    : 'u32(positions_and_slots[2u * row + 1u])';
+}
+
+/**
  * Writes keys and values `[rows, width]` of positions `firstPosition + row` into cache rows `position mod capacity`.
  * When more rows arrive than the cache holds, only the last `capacity` rows are written (the earlier ones would be
  * overwritten anyway), so no two invocations write one row. An `'f16'` cache gets every value rounded to half
@@ -156,19 +171,26 @@ export function writeKeyValues(
   values: Tensor,
   firstPosition: number,
 ): void {
-  const write = checkCacheWrite(runtime, cache, keys, values);
-  const { capacity, width, skipped, storage } = write;
+  dispatchCacheWrite(runtime, checkCacheWrite(runtime, cache, keys, values), { kind: 'ring', firstPosition });
+}
+
+/** Records the kernel of a checked cache write under `addressing` (a paged write never skips rows). */
+export function dispatchCacheWrite(runtime: GpuRuntime, write: CacheWrite, addressing: CacheAddressing): void {
+  const { capacity, width, storage } = write;
+  const skipped = addressing.kind === 'ring' ? write.skipped : 0;
   const { keys: newKeys, values: newValues, cacheKeys, cacheValues } = write;
   // f16 storage: one invocation per pair of columns (two halves share a word); q8_0: per pair of blocks.
   const perInvocation = columnsPerInvocation(storage);
   const count = (write.rows - skipped) * Math.ceil(width / perInvocation);
   if (count === 0) return;
+  const firstPosition = addressing.kind === 'ring' ? addressing.firstPosition : 0;
+  const paged = addressing.kind === 'paged';
   const uniformsAt = (position: number) => new Uniforms().u(count).u(width).u(capacity).u(skipped).u(position).words;
   const rounded = (name: string) => (storage === 'rounded' ? `round_to_half(${name})` : name);
   runtime.dispatch({
     shader: {
-      key: `write-key-values:${storage}`,
-      storage: ['read', 'read', 'write', 'write'],
+      key: `write-key-values:${storage}:${addressing.kind}`,
+      storage: paged ? ['read', 'read', 'write', 'write', 'read'] : ['read', 'read', 'write', 'write'],
       code: () => /* wgsl */ `
 struct Params { count: u32, width: u32, capacity: u32, first_row: u32, first_position: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
@@ -176,6 +198,7 @@ struct Params { count: u32, width: u32, capacity: u32, first_row: u32, first_pos
 @group(0) @binding(2) var<storage, read> values: array<f32>;
 @group(0) @binding(3) var<storage, read_write> cache_keys: array<${storage === 'f16' || storage === 'q8_0' ? 'u32' : 'f32'}>;
 @group(0) @binding(4) var<storage, read_write> cache_values: array<${storage === 'f16' || storage === 'q8_0' ? 'u32' : 'f32'}>;
+${paged ? '@group(0) @binding(5) var<storage, read> positions_and_slots: array<i32>;' : ''}
 ${WGSL_LINEAR_GROUP}
 ${storage === 'f32' ? '' : WGSL_ROUND_TO_HALF}
 ${storage === 'f16' || storage === 'q8_0' ? WGSL_PACK_HALVES : ''}
@@ -187,7 +210,7 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   let per_row = (params.width + ${perInvocation - 1}u) / ${perInvocation}u;
   let row = params.first_row + index / per_row;
   let column = (index % per_row) * ${perInvocation}u;
-  let slot = (params.first_position + row) % params.capacity;
+  let slot = ${cacheSlotWgsl(addressing.kind)};
   let source = row * params.width + column;
 ${
   storage === 'q8_0'
@@ -210,15 +233,13 @@ ${
 }`,
     },
     uniforms: uniformsAt(firstPosition),
-    position: {
-      firstPosition,
-      uniforms: uniformsAt,
-    },
+    ...(paged ? {} : { position: { firstPosition, uniforms: uniformsAt } }),
     buffers: [
       { tracked: newKeys.tracked },
       { tracked: newValues.tracked },
       { tracked: cacheKeys.tracked },
       { tracked: cacheValues.tracked },
+      ...(paged ? [{ tracked: addressing.positionsAndSlots.tracked }] : []),
     ],
     workgroups: linearGrid(Math.ceil(count / WORKGROUP)),
   });
