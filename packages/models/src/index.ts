@@ -8,8 +8,11 @@ export type {
   LanguageModel,
   LayerCacheSpec,
   LayerRange,
+  PagedForwardContext,
+  PagedTransformerModel,
   TransformerModel,
 } from './model/capabilities.js';
+export { supportsPagedForward } from './model/capabilities.js';
 export type { ExpertsConfig, ModelStructure, RopeConfig, TransformerConfig } from './config/transformer-config.js';
 export { type FamilyConfigDefaults, LLAMA_STRUCTURE } from './config/family-defaults.js';
 export { type GgufConfigHints, parseGgufConfig } from './config/gguf-config.js';

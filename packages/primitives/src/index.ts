@@ -4,8 +4,10 @@ export {
   type AttentionContext,
   type AttentionGeometry,
   type AttentionProjections,
+  type AttentionStepContext,
   CausalAttention,
   type FusedProjections,
+  type PagedAttentionContext,
   type SeparateProjections,
   type SequenceAttentionContext,
 } from './attention/causal-attention.js';

@@ -7,11 +7,12 @@ import type {
   LanguageModel,
   LayerCacheSpec,
   LayerRange,
-  TransformerModel,
+  PagedForwardContext,
+  PagedTransformerModel,
 } from '../model/capabilities.js';
 
-/** What every loaded transformer offers besides its capabilities. */
-export interface LoadedTransformer extends TransformerModel {
+/** What every loaded transformer offers besides its capabilities (the paged forward of a batch of sequences included). */
+export interface LoadedTransformer extends PagedTransformerModel {
   /** Which part of the model this is: decides whether `embed` and `lmHead` exist. */
   readonly part: 'complete' | 'first' | 'middle' | 'last';
   /** The normalized config the model was built from. */
@@ -67,8 +68,12 @@ export interface TransformerPieces {
   readonly dispose: () => void;
 }
 
-/** Runs blocks over hidden states, checking the caches it is handed. */
-function transformWith(blocks: readonly Block[], hidden: Tensor, context: ForwardContext): Tensor {
+/** Runs blocks over hidden states, checking the caches it is handed (one per layer, contiguous or paged). */
+function transformWith(
+  blocks: readonly Block[],
+  hidden: Tensor,
+  context: ForwardContext | PagedForwardContext,
+): Tensor {
   if (context.caches.length !== blocks.length) {
     throw new StrataError(
       'INVALID_ARGUMENT',
@@ -80,11 +85,12 @@ function transformWith(blocks: readonly Block[], hidden: Tensor, context: Forwar
   }
   let current = hidden;
   blocks.forEach((block, index) => {
-    const next = block.forward(current, {
-      backend: context.backend,
-      firstPosition: context.firstPosition,
-      cache: context.caches[index] as ForwardContext['caches'][number],
-    });
+    const next = block.forward(
+      current,
+      'batch' in context
+        ? { backend: context.backend, batch: context.batch, cache: context.caches[index]! }
+        : { backend: context.backend, firstPosition: context.firstPosition, cache: context.caches[index]! },
+    );
     if (current !== hidden) context.backend.dispose(current);
     current = next;
   });
@@ -103,6 +109,7 @@ export function assembleTransformer(pieces: TransformerPieces): TransformerPart 
     layerRange,
     cacheSpecs,
     transform: (hidden: Tensor, context: ForwardContext) => transformWith(blocks, hidden, context),
+    transformPaged: (hidden: Tensor, context: PagedForwardContext) => transformWith(blocks, hidden, context),
     dispose: pieces.dispose,
   };
   const embedPart =

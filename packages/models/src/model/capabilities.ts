@@ -1,4 +1,4 @@
-import type { Backend, KeyValueCache, Tensor } from '@strata/core';
+import type { Backend, KeyValueCache, PagedBatch, PagedKeyValueCache, Tensor } from '@strata/core';
 
 /** A half-open range of layer indices `[start, end)`. */
 export interface LayerRange {
@@ -40,6 +40,34 @@ export interface TransformerModel {
   readonly cacheSpecs: readonly LayerCacheSpec[];
   /** Runs the layers on `hidden` `[rows, hiddenSize]`, reading and writing `context.caches`. */
   transform(hidden: Tensor, context: ForwardContext): Tensor;
+}
+
+/**
+ * Runtime state of a paged step over several sequences: the step's rows (sequences, positions, page tables) and one
+ * paged pool per layer. The pipeline owns the pools and the page tables; models only read and write them.
+ */
+export interface PagedForwardContext {
+  /** The backend every op runs on (the one the weights were uploaded to). */
+  readonly backend: Backend;
+  /** The rows of the step: each sequence's rows are consecutive, at consecutive positions. */
+  readonly batch: PagedBatch;
+  /** One paged pool per layer of the model's range, indexed from the range's start; all share the page ids. */
+  readonly caches: readonly PagedKeyValueCache[];
+}
+
+/**
+ * A transformer that can run the rows of several sequences in one forward over paged KV pools (continuous batching):
+ * every weight is one mat-mul over all the rows; only the cache write and the attention go through each row's page
+ * table. Every model built by the transformer builder offers it.
+ */
+export interface PagedTransformerModel extends TransformerModel {
+  /** Runs the layers on `hidden` `[rows, hiddenSize]` (the batch's rows), reading and writing `context.caches`. */
+  transformPaged(hidden: Tensor, context: PagedForwardContext): Tensor;
+}
+
+/** Whether `model` offers {@link PagedTransformerModel.transformPaged}. */
+export function supportsPagedForward<M extends TransformerModel>(model: M): model is M & PagedTransformerModel {
+  return typeof (model as Partial<PagedTransformerModel>).transformPaged === 'function';
 }
 
 /** A model that turns token ids into hidden states (it holds the first layer). */

@@ -1,4 +1,13 @@
-import { type Backend, type KeyValueCache, type RopeParameters, StrataError, type Tensor } from '@strata/core';
+import {
+  type Backend,
+  type KeyValueCache,
+  type PagedAttentionOptions,
+  type PagedBatch,
+  type PagedKeyValueCache,
+  type RopeParameters,
+  StrataError,
+  type Tensor,
+} from '@strata/core';
 import type { Linear } from '../layers/linear.js';
 import type { Norm } from '../layers/norm.js';
 
@@ -44,6 +53,23 @@ export interface AttentionContext {
   /** This layer's KV cache (owned by the caller). */
   readonly cache: KeyValueCache;
 }
+
+/**
+ * What one attention layer is handed at each step of a batch of sequences over a paged KV pool: the step's rows
+ * (their sequences, positions and page tables) and this layer's pool. Every projection runs once over all the rows;
+ * only the cache write and the attention go through the page tables.
+ */
+export interface PagedAttentionContext {
+  /** The backend the weights live on. */
+  readonly backend: Backend;
+  /** The step's rows: which sequence each belongs to, its position, its sequence's page table. */
+  readonly batch: PagedBatch;
+  /** This layer's paged pool (owned by the caller). */
+  readonly cache: PagedKeyValueCache;
+}
+
+/** The context of a cached step: one sequence's contiguous cache, or a batch of sequences over a paged pool. */
+export type AttentionStepContext = AttentionContext | PagedAttentionContext;
 
 /** Geometry of the cache one attention layer needs. */
 export interface AttentionCacheSpec {
@@ -302,9 +328,13 @@ export class CausalAttention {
     return { query, key, value };
   }
 
-  /** `hidden` `[rows, width]` (already normed) → `[rows, width]`; writes this step's keys and values into the cache. */
-  forward(hidden: Tensor, context: AttentionContext): Tensor {
-    const { backend, firstPosition, cache } = context;
+  /**
+   * `hidden` `[rows, width]` (already normed) → `[rows, width]`; writes this step's keys and values into the cache: the
+   * one sequence's contiguous cache at positions `firstPosition …`, or, for a paged step, each row's page at its
+   * position (the rows of several sequences, attended each over its own pages).
+   */
+  forward(hidden: Tensor, context: AttentionStepContext): Tensor {
+    const { backend } = context;
     const settings = this.#settings;
     if (!settings.causal) {
       throw new StrataError(
@@ -313,29 +343,35 @@ export class CausalAttention {
       );
     }
     const { heads, keyValueHeads, headDimensions } = settings.geometry;
-    let { query, key, value } = this.#project(backend, hidden, undefined);
-    if (settings.rotary !== undefined) {
-      // Both rotations and the cache write as one op (one dispatch on the GPU).
-      query = replace(
-        backend,
-        query,
-        backend.ropeAndWriteKeyValues(query, key, value, cache, firstPosition, settings.rotary),
-      );
-    } else {
-      backend.writeKeyValues(cache, key, value, firstPosition);
-    }
-    backend.dispose(key);
-    backend.dispose(value);
-    const attended = backend.attention(query, cache, {
+    const { query, key, value } = this.#project(backend, hidden, undefined);
+    const options: PagedAttentionOptions = {
       heads,
       keyValueHeads,
       headDimensions,
-      firstPosition,
       scale: settings.scale,
       ...(settings.window === undefined ? {} : { window: settings.window }),
       ...(settings.softcap === undefined ? {} : { softcap: settings.softcap }),
-    });
-    backend.dispose(query);
+    };
+    // RoPE of both and the cache write as one op (one dispatch on the GPU), then attention over the cache.
+    const rotary = settings.rotary;
+    let rotated = query;
+    let attend: (queries: Tensor) => Tensor;
+    if ('batch' in context) {
+      const { batch, cache } = context;
+      if (rotary === undefined) backend.writePagedKeyValues(cache, key, value, batch);
+      else rotated = backend.ropeAndWritePagedKeyValues(query, key, value, cache, batch, rotary);
+      attend = (queries) => backend.pagedAttention(queries, cache, batch, options);
+    } else {
+      const { cache, firstPosition } = context;
+      if (rotary === undefined) backend.writeKeyValues(cache, key, value, firstPosition);
+      else rotated = backend.ropeAndWriteKeyValues(query, key, value, cache, firstPosition, rotary);
+      attend = (queries) => backend.attention(queries, cache, { ...options, firstPosition });
+    }
+    backend.dispose(key);
+    backend.dispose(value);
+    if (rotated !== query) backend.dispose(query);
+    const attended = attend(rotated);
+    backend.dispose(rotated);
     const output = settings.projections.output.forward(backend, attended);
     backend.dispose(attended);
     return output;

@@ -1,5 +1,5 @@
 import type { Tensor } from '@strata/core';
-import type { AttentionCacheSpec, AttentionContext, CausalAttention } from '../attention/causal-attention.js';
+import type { AttentionCacheSpec, AttentionStepContext, CausalAttention } from '../attention/causal-attention.js';
 import type { FeedForward } from '../feed-forward/feed-forward.js';
 import type { Norm } from '../layers/norm.js';
 import type { Block } from './transformer-block.js';
@@ -39,7 +39,7 @@ export class ParallelTransformerBlock<N extends Norm = Norm, F extends FeedForwa
   }
 
   /** `[rows, width]` → `[rows, width]`: one norm feeds both branches, both added to the input; writes the rows' keys and values into the context's cache. */
-  forward(hidden: Tensor, context: AttentionContext): Tensor {
+  forward(hidden: Tensor, context: AttentionStepContext): Tensor {
     const { backend } = context;
     const normed = this.parts.norm.forward(backend, hidden);
     const attended = this.parts.attention.forward(normed, context);

@@ -1,21 +1,24 @@
 import type { Backend, Tensor } from '@strata/core';
 import type {
   AttentionCacheSpec,
-  AttentionContext,
+  AttentionStepContext,
   CausalAttention,
   SequenceAttentionContext,
 } from '../attention/causal-attention.js';
 import type { FeedForward } from '../feed-forward/feed-forward.js';
 import type { Norm } from '../layers/norm.js';
 
-/** One transformer layer: hidden states in, hidden states out, through the cache in its context. */
+/**
+ * One transformer layer: hidden states in, hidden states out, through the cache in its context (one sequence's
+ * contiguous cache, or the paged pool of a batch of sequences: every op but the attention is row-wise).
+ */
 export interface Block {
   /** The layer's attention (its cache geometry). */
   readonly attention: CausalAttention;
   /** What this layer's cache must hold. */
   readonly cacheSpec: AttentionCacheSpec;
   /** `[rows, width]` → `[rows, width]`. */
-  forward(hidden: Tensor, context: AttentionContext): Tensor;
+  forward(hidden: Tensor, context: AttentionStepContext): Tensor;
 }
 
 /** A layer that runs whole padded sequences without a cache (embedding models). */
@@ -69,7 +72,7 @@ export class TransformerBlock<N extends Norm = Norm, F extends FeedForward = Fee
   }
 
   /** `[rows, width]` → `[rows, width]`: the attention then the feed-forward residual branch; writes the rows' keys and values into the context's cache. */
-  forward(hidden: Tensor, context: AttentionContext): Tensor {
+  forward(hidden: Tensor, context: AttentionStepContext): Tensor {
     return this.#forwardWith(context.backend, hidden, (normed) => this.parts.attention.forward(normed, context));
   }
 
