@@ -92,11 +92,24 @@ export {
   type PrefixBlock,
   type PrefixCacheCounters,
 } from './scheduler/prefix-cache.js';
-export type { StepExecutor, StepRow, StepRowResult } from './scheduler/step-executor.js';
+export type {
+  PageCopyingExecutor,
+  PageSharingExecutor,
+  StepExecutor,
+  StepExecutorBase,
+  StepRow,
+  StepRowResult,
+} from './scheduler/step-executor.js';
 export {
   PerSequenceStepExecutor,
   type PerSequenceStepExecutorOptions,
 } from './scheduler/per-sequence-executor.js';
+export {
+  type BatchableModel,
+  BatchedStepExecutor,
+  type BatchedStepExecutorOptions,
+} from './scheduler/batched-executor.js';
+export { PagedKeyValuePool, type PagedPoolShape } from './cache/paged-pool.js';
 export { Scheduler } from './scheduler/scheduler.js';
 export type {
   SchedulerMetrics,
@@ -106,11 +119,13 @@ export type {
 } from './scheduler/scheduler-options.js';
 export {
   createScheduler,
+  createStepExecutor,
   DEFAULT_PAGE_SIZE,
   type LoadSchedulerOptions,
   loadScheduler,
   type SchedulerModelParts,
   type SchedulerRuntimeOptions,
+  type StepExecutorLayout,
 } from './scheduler/load-scheduler.js';
 export {
   type ApiModel,

@@ -1,6 +1,6 @@
 import { type Backend, type KeyValuePrecision, StrataError } from '@strata/core';
 import { tokenizerFromModel } from '@strata/loaders';
-import { type CompleteModel, loadModel } from '@strata/models';
+import { type CompleteModel, loadModel, supportsPagedForward } from '@strata/models';
 import {
   chatTemplateOf,
   type LoadTextPipelineOptions,
@@ -10,9 +10,11 @@ import {
 import { trackProgress } from '../load/progress-store.js';
 import type { PipelineChatTemplate, PipelineTokenizer } from '../text/tokenizer.js';
 import { checkCacheType, checkRuntimeOptions, DEFAULT_CHUNK_SIZE, DEFAULT_CONTEXT_LENGTH } from '../text-pipeline.js';
+import { BatchedStepExecutor } from './batched-executor.js';
 import { PerSequenceStepExecutor } from './per-sequence-executor.js';
 import { Scheduler } from './scheduler.js';
 import type { SchedulerOptions } from './scheduler-options.js';
+import type { StepExecutor } from './step-executor.js';
 
 /** Default tokens per KV page. */
 export const DEFAULT_PAGE_SIZE = 16;
@@ -27,6 +29,11 @@ export interface SchedulerRuntimeOptions extends SchedulerOptions {
   readonly pageSize?: number;
   /** Numerics and storage of the KV cache (default `'f32'`; see `RuntimeOptions.cacheType`). */
   readonly cacheType?: KeyValuePrecision;
+  /**
+   * Run every step as one batched forward over a paged KV pool where the model supports it (default true); false
+   * runs each sequence through its own forward over contiguous caches ({@link PerSequenceStepExecutor}).
+   */
+  readonly batched?: boolean;
 }
 
 /** A model already on `backend`, with its tokenizer and chat template, to build a scheduler from. */
@@ -45,7 +52,13 @@ export interface SchedulerModelParts extends SchedulerRuntimeOptions {
   readonly onClose?: () => void;
 }
 
-/** A scheduler over a model already uploaded to its backend (today's step executor: {@link PerSequenceStepExecutor}). */
+/**
+ * A scheduler over a model already uploaded to its backend. Its step executor is the {@link BatchedStepExecutor} (one
+ * forward over every running sequence's rows, attention through a paged KV pool) when the model offers the paged
+ * forward (every model of the transformer builder: all decoder families of the registry), the
+ * {@link PerSequenceStepExecutor} (one forward per sequence over contiguous caches) otherwise, or when `batched` is
+ * false.
+ */
 export function createScheduler(parts: SchedulerModelParts): Scheduler {
   const requested = parts.contextLength ?? Math.min(DEFAULT_CONTEXT_LENGTH, parts.maxContextLength ?? Infinity);
   const pageSize = parts.pageSize ?? DEFAULT_PAGE_SIZE;
@@ -58,11 +71,12 @@ export function createScheduler(parts: SchedulerModelParts): Scheduler {
   const contextLength = Math.min(requested, parts.maxContextLength ?? Infinity);
   const chunk = Math.min(parts.chunkSize ?? DEFAULT_CHUNK_SIZE, contextLength);
   const chunkSize = Math.max(pageSize, Math.floor(chunk / pageSize) * pageSize);
-  const executor = new PerSequenceStepExecutor(parts.model, parts.backend, {
+  const executor = createStepExecutor(parts.model, parts.backend, {
     contextLength,
     chunkSize,
     pageSize,
     cacheType: checkCacheType(parts.cacheType),
+    batched: parts.batched ?? true,
   });
   return new Scheduler(
     {
@@ -73,6 +87,31 @@ export function createScheduler(parts: SchedulerModelParts): Scheduler {
     },
     parts,
   );
+}
+
+/** What {@link createStepExecutor} sizes an executor by. */
+export interface StepExecutorLayout {
+  /** Tokens one sequence may hold. */
+  readonly contextLength: number;
+  /** Most ids per row (a multiple of `pageSize`). */
+  readonly chunkSize: number;
+  /** Tokens per page. */
+  readonly pageSize: number;
+  /** Numerics and storage of the KV cache. */
+  readonly cacheType: KeyValuePrecision;
+  /** Prefer the batched executor where the model supports it. */
+  readonly batched: boolean;
+}
+
+/**
+ * The step executor of a scheduler over `model`: the {@link BatchedStepExecutor} when `batched` and the model offers
+ * the paged forward (`supportsPagedForward`), the {@link PerSequenceStepExecutor} otherwise.
+ */
+export function createStepExecutor(model: CompleteModel, backend: Backend, layout: StepExecutorLayout): StepExecutor {
+  const { batched, ...sizes } = layout;
+  return batched && supportsPagedForward(model)
+    ? new BatchedStepExecutor(model, backend, sizes)
+    : new PerSequenceStepExecutor(model, backend, sizes);
 }
 
 /** Options of {@link loadScheduler}: the loading options of a pipeline and the scheduler's. */

@@ -2,7 +2,7 @@ import type { Backend, KeyValueCache, KeyValuePrecision } from '@strata/core';
 import type { CompleteModel } from '@strata/models';
 import { cacheCapacity, checkCachePrecision, keyValueBytes } from '../cache/layer-caches.js';
 import { finishStep, transformAndRelease } from '../generation/local-executor.js';
-import type { StepExecutor, StepRow, StepRowResult } from './step-executor.js';
+import type { PageCopyingExecutor, StepRow, StepRowResult } from './step-executor.js';
 
 /** Options of {@link PerSequenceStepExecutor}. */
 export interface PerSequenceStepExecutorOptions {
@@ -30,21 +30,21 @@ interface SequenceStorage {
  * copied into a sequence's caches when it adopts them. A paged executor (attention through the page table, all rows
  * in one forward) replaces this class without changing the scheduler.
  */
-export class PerSequenceStepExecutor implements StepExecutor {
-  /** {@link StepExecutor.vocabularySize}. */
+export class PerSequenceStepExecutor implements PageCopyingExecutor {
+  /** {@link StepExecutorBase.vocabularySize}. */
   readonly vocabularySize: number;
-  /** {@link StepExecutor.contextLength}. */
+  /** {@link StepExecutorBase.contextLength}. */
   readonly contextLength: number;
-  /** {@link StepExecutor.chunkSize}. */
+  /** {@link StepExecutorBase.chunkSize}. */
   readonly chunkSize: number;
-  /** {@link StepExecutor.pageSize}. */
+  /** {@link StepExecutorBase.pageSize}. */
   readonly pageSize: number;
   /**
-   * {@link StepExecutor.bytesPerPage}: `pageSize` rows of keys and values for every layer, in the storage the backend
+   * {@link StepExecutorBase.bytesPerPage}: `pageSize` rows of keys and values for every layer, in the storage the backend
    * gives caches of the executor's `cacheType` (f32: 8 bytes per value pair; q8_0: 34 bytes per 32 values, twice).
    */
   readonly bytesPerPage: number;
-  /** {@link StepExecutor.sharesPages}: false, each sequence's caches are its own contiguous tensors. */
+  /** {@link PageCopyingExecutor.sharesPages}: false, each sequence's caches are its own contiguous tensors. */
   readonly sharesPages = false;
   private readonly precision: KeyValuePrecision;
   private readonly storage = new Map<number, SequenceStorage>();
@@ -68,7 +68,12 @@ export class PerSequenceStepExecutor implements StepExecutor {
     );
   }
 
-  /** {@link StepExecutor.step}: the rows run one after another, each through the whole model. */
+  /** {@link StepExecutorBase.reservePages}: nothing to reserve, each sequence's caches grow with its pages. */
+  reservePages(): void {
+    // Storage follows each sequence's pages (cachesOf), not the budget.
+  }
+
+  /** {@link StepExecutorBase.step}: the rows run one after another, each through the whole model. */
   async step(rows: readonly StepRow[]): Promise<StepRowResult[]> {
     const results: StepRowResult[] = [];
     const { backend, model } = this;
@@ -85,7 +90,7 @@ export class PerSequenceStepExecutor implements StepExecutor {
     return results;
   }
 
-  /** {@link StepExecutor.savePage}: the page's rows are copied out of the sequence's caches (ring wrap included). */
+  /** {@link PageCopyingExecutor.savePage}: the page's rows are copied out of the sequence's caches (ring wrap included). */
   savePage(sequence: number, pageIndex: number, pages: readonly number[], page: number): void {
     const { pageSize } = this;
     const caches = this.cachesOf(sequence, pages.length);
@@ -104,7 +109,7 @@ export class PerSequenceStepExecutor implements StepExecutor {
     this.cachedPages.set(page, copies);
   }
 
-  /** {@link StepExecutor.loadPage}: the cached page's rows are written at the page's positions. */
+  /** {@link PageCopyingExecutor.loadPage}: the cached page's rows are written at the page's positions. */
   loadPage(sequence: number, pageIndex: number, pages: readonly number[], page: number): void {
     const source = this.cachedPages.get(page);
     if (source === undefined) return;
@@ -114,7 +119,7 @@ export class PerSequenceStepExecutor implements StepExecutor {
     });
   }
 
-  /** {@link StepExecutor.release}. */
+  /** {@link StepExecutorBase.release}. */
   release(sequence: number): void {
     const storage = this.storage.get(sequence);
     if (storage === undefined) return;
@@ -122,7 +127,7 @@ export class PerSequenceStepExecutor implements StepExecutor {
     this.disposeCaches(storage.caches);
   }
 
-  /** {@link StepExecutor.releasePage}. */
+  /** {@link StepExecutorBase.releasePage}. */
   releasePage(page: number): void {
     const caches = this.cachedPages.get(page);
     if (caches === undefined) return;
@@ -130,7 +135,7 @@ export class PerSequenceStepExecutor implements StepExecutor {
     this.disposeCaches(caches);
   }
 
-  /** {@link StepExecutor.dispose}. */
+  /** {@link StepExecutorBase.dispose}. */
   async dispose(): Promise<void> {
     for (const sequence of [...this.storage.keys()]) this.release(sequence);
     for (const page of [...this.cachedPages.keys()]) this.releasePage(page);

@@ -10,7 +10,7 @@ export interface PublishTargets {
   /** Where a block's page comes from (publishing never evicts or preempts: no free page, no block). */
   readonly allocator: PageAllocator;
   /** Copies a sequence's page into the block's page, or (sharing pages) hands the page to the block as it is. */
-  readonly executor: Pick<StepExecutor, 'savePage' | 'releasePage' | 'sharesPages'>;
+  readonly executor: StepExecutor;
 }
 
 /**
@@ -26,13 +26,14 @@ export function publishPromptPages(
   targets: PublishTargets,
 ): void {
   const { pageSize } = targets.cache;
+  const executor = targets.executor;
   const promptPages = Math.floor(sequence.settings.promptIds.length / pageSize);
   const limit = Math.min(promptPages, Math.floor(end / pageSize));
   for (let index = Math.ceil(before / pageSize); index < limit; index++) {
     if (sequence.blocks.length !== index) return; // an earlier block is missing: later ones cannot be keyed
     const parent = sequence.blocks[index - 1];
     const existing = targets.cache.peek(parent, sequence.tokens, index);
-    if (targets.executor.sharesPages) {
+    if (executor.sharesPages) {
       if (sequence.sharedPages !== index) return; // shared pages must lead the page table
       const own = sequence.pages[index]!;
       let block = existing;
@@ -43,7 +44,7 @@ export function publishPromptPages(
         // Another sequence published the same block meanwhile: point at its page and give ours back.
         sequence.pages[index] = block.page;
         targets.allocator.free([own]);
-        targets.executor.releasePage(own);
+        executor.releasePage(own);
       }
       targets.cache.pin(block);
       sequence.pinned.push(block);
@@ -57,7 +58,7 @@ export function publishPromptPages(
     }
     const page = targets.allocator.allocate(1)?.[0];
     if (page === undefined) return;
-    targets.executor.savePage(sequence.id, index, sequence.pages, page);
+    executor.savePage(sequence.id, index, sequence.pages, page);
     sequence.blocks.push(targets.cache.insert(parent, sequence.tokens, index, page)!);
   }
 }

@@ -47,6 +47,11 @@ export class ScheduledSequence {
   blocks: PrefixBlock[] = [];
   /** Leading entries of `pages` that belong to prefix-cache blocks (shared, never freed by the sequence). */
   sharedPages = 0;
+  /**
+   * Leading entries of `pages` given back because they fell out of every layer's sliding window (now −1; a shared
+   * block among them is unpinned, not freed).
+   */
+  droppedPages = 0;
   /** The blocks whose pages sit in `pages` (pinned while the sequence runs). */
   pinned: PrefixBlock[] = [];
   /** Prompt tokens whose prefill was skipped thanks to the prefix cache (first admission). */

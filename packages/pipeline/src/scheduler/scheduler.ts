@@ -69,6 +69,7 @@ export class Scheduler {
     this.pageSize = executor.pageSize;
     this.allocator = new PageAllocator(this.options.totalPages);
     this.prefixCache = new PrefixCache(this.pageSize);
+    executor.reservePages(this.options.totalPages);
   }
 
   /** Tokens one sequence may hold. */
@@ -235,7 +236,8 @@ export class Scheduler {
         ? this.prefixCache.match(tokens, Math.floor((tokens.length - 1) / this.pageSize))
         : [];
       // Room for the whole known part (prompt and what it generated before a preemption), so admission never thrashes.
-      const sharing = this.executor.sharesPages;
+      const executor = this.executor;
+      const sharing = executor.sharesPages;
       const needed = Math.ceil(tokens.length / this.pageSize);
       let pages = this.allocate(needed - (sharing ? matched.length : 0), new Set(matched.map((block) => block.page)));
       if (pages === undefined && matched.length > 0 && this.running.length === 0) {
@@ -248,7 +250,7 @@ export class Scheduler {
       sequence.blocks = matched;
       sequence.computed = matched.length * this.pageSize;
       if (sequence.preemptions === 0) sequence.cachedPromptTokens = sequence.computed;
-      if (sharing) {
+      if (executor.sharesPages) {
         // The blocks' pages go straight into the page table, pinned while the sequence runs.
         for (const block of matched) this.prefixCache.pin(block);
         sequence.pinned = matched.slice();
@@ -256,7 +258,7 @@ export class Scheduler {
         sequence.pages = [...matched.map((block) => block.page), ...pages];
       } else {
         sequence.pages = pages;
-        for (const [index, block] of matched.entries()) this.executor.loadPage(sequence.id, index, pages, block.page);
+        for (const [index, block] of matched.entries()) executor.loadPage(sequence.id, index, pages, block.page);
       }
       this.running.push(sequence);
     }
@@ -322,6 +324,7 @@ export class Scheduler {
             executor: this.executor,
           });
         }
+        this.dropPagesBeforeWindow(sequence);
         const result = results[index]!;
         if (row.choice !== undefined && result.token !== undefined && !sequence.isFinished) {
           this.totals.generatedTokens++;
@@ -391,15 +394,35 @@ export class Scheduler {
     this.release(sequence);
   }
 
-  /** Frees the sequence's own pages and unpins the shared ones (they stay cached). */
+  /** Frees the sequence's own pages and unpins the shared ones (they stay cached); dropped pages are gone already. */
   private release(sequence: ScheduledSequence): void {
-    const own = sequence.pages.slice(sequence.sharedPages);
+    const own = sequence.pages.slice(Math.max(sequence.sharedPages, sequence.droppedPages));
     if (own.length > 0) this.allocator.free(own);
-    for (const block of sequence.pinned) this.prefixCache.unpin(block);
+    for (const block of sequence.pinned.slice(Math.min(sequence.droppedPages, sequence.sharedPages))) {
+      this.prefixCache.unpin(block);
+    }
     sequence.pages = [];
     sequence.pinned = [];
     sequence.sharedPages = 0;
+    sequence.droppedPages = 0;
     this.executor.release(sequence.id);
+  }
+
+  /**
+   * Gives back the sequence's pages that fell out of every layer's sliding window (when the executor says all layers
+   * have one): its next query, at `computed`, and every later one read positions ≥ `computed − window + 1` only. Own
+   * pages are freed, shared ones unpinned (they stay cached); the page table keeps −1 in their place.
+   */
+  private dropPagesBeforeWindow(sequence: ScheduledSequence): void {
+    const window = this.executor.slidingWindow;
+    if (window === undefined || sequence.isFinished) return;
+    const before = Math.floor(Math.max(0, sequence.computed - window + 1) / this.pageSize);
+    for (; sequence.droppedPages < before; sequence.droppedPages++) {
+      const index = sequence.droppedPages;
+      if (index < sequence.sharedPages) this.prefixCache.unpin(sequence.pinned[index]!);
+      else this.allocator.free([sequence.pages[index]!]);
+      sequence.pages[index] = -1;
+    }
   }
 
   private dropCachedPage(page: number): void {

@@ -7,13 +7,13 @@
 import type { Backend, KeyValueCache } from '@strata/core';
 import type { CompleteModel } from '@strata/models';
 import { finishStep, transformAndRelease } from '../generation/local-executor.js';
-import type { StepExecutor, StepRow, StepRowResult } from '../scheduler/step-executor.js';
+import type { PageSharingExecutor, StepExecutorBase, StepRow, StepRowResult } from '../scheduler/step-executor.js';
 
 /** A paged executor for tests (see the file comment). */
-export class PagedReferenceExecutor implements StepExecutor {
-  /** {@link StepExecutor.vocabularySize}. */
+export class PagedReferenceExecutor implements PageSharingExecutor {
+  /** {@link StepExecutorBase.vocabularySize}. */
   readonly vocabularySize: number;
-  /** {@link StepExecutor.bytesPerPage}. */
+  /** {@link StepExecutorBase.bytesPerPage}. */
   readonly bytesPerPage: number;
   /** Pages are read through the page table: shared without copies. */
   readonly sharesPages = true;
@@ -31,7 +31,7 @@ export class PagedReferenceExecutor implements StepExecutor {
     this.bytesPerPage = model.cacheSpecs.reduce((sum, spec) => sum + 2 * 4 * spec.keyValueWidth * pageSize, 0);
   }
 
-  /** {@link StepExecutor.step}: each row copies its pages in, runs the model, and writes its pages back. */
+  /** {@link StepExecutorBase.step}: each row copies its pages in, runs the model, and writes its pages back. */
   async step(rows: readonly StepRow[]): Promise<StepRowResult[]> {
     const results: StepRowResult[] = [];
     const { backend, model, pageSize } = this;
@@ -75,14 +75,9 @@ export class PagedReferenceExecutor implements StepExecutor {
     return results;
   }
 
-  /** Never called: pages are shared, not copied. */
-  savePage(): void {
-    throw new Error('a page-sharing executor never copies pages');
-  }
-
-  /** Never called: pages are shared, not copied. */
-  loadPage(): void {
-    throw new Error('a page-sharing executor never copies pages');
+  /** Nothing to reserve: pages are stored as they are written. */
+  reservePages(): void {
+    // Page tensors are made by the steps that write them.
   }
 
   /** Nothing to do: a sequence's state is its pages. */

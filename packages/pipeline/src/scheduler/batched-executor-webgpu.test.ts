@@ -1,0 +1,48 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { useWebGpuBackend } from '../testing/webgpu-backend.js';
+import { loadScheduler } from './load-scheduler.js';
+
+// The batched executor on WebGPU (lavapipe in CI), kept to one small test: lavapipe is a CPU Vulkan. Skips, saying why,
+// only when Dawn finds no adapter; STRATA_REQUIRE_WEBGPU=1 turns that into a failure.
+const FIXTURES = new URL('../../../../../shared/fixtures/models/', import.meta.url).pathname;
+const webGpu = useWebGpuBackend();
+
+describe('BatchedStepExecutor on WebGPU', () => {
+  it("batched greedy tokens equal the llama fixture's reference tokens", async (context) => {
+    const backend = webGpu(context);
+    const expected = JSON.parse(readFileSync(`${FIXTURES}llama/expected.json`, 'utf8')) as {
+      input_ids: number[];
+      logits: number[][];
+      greedy_new_tokens: number[];
+    };
+    const scheduler = await loadScheduler(`${FIXTURES}llama`, {
+      backend,
+      contextLength: 40,
+      chunkSize: 8,
+      pageSize: 4,
+      parallel: 3,
+    });
+    const argmax = (row: readonly number[]) => row.indexOf(Math.max(...row));
+    // Three sequences in every step (prefill chunks beside decode rows); the shorter two start like the full prompt,
+    // so their first pages come from the prefix cache once the full prompt published them.
+    const full = scheduler.submit(expected.input_ids, {
+      maxTokens: expected.greedy_new_tokens.length,
+      ignoreEndOfGeneration: true,
+    });
+    const prefixes = [9, 13].map((length) =>
+      scheduler.submit(expected.input_ids.slice(0, length), { maxTokens: 4, ignoreEndOfGeneration: true }),
+    );
+    let widest = 0;
+    scheduler.observeSteps((report) => {
+      widest = Math.max(widest, report.rows);
+    });
+    expect((await full.result).tokens).toEqual(expected.greedy_new_tokens);
+    // The reference's logits at the last prompt position give each shorter prompt's first token.
+    for (const [index, length] of [9, 13].entries()) {
+      expect((await prefixes[index]!.result).tokens[0]).toBe(argmax(expected.logits[length - 1]!));
+    }
+    expect(widest).toBe(3);
+    await scheduler.close();
+  });
+});

@@ -1,0 +1,187 @@
+import { readFileSync } from 'node:fs';
+import { createCpuBackend } from '@strata/kernels-cpu';
+import { tokenizerFromModel } from '@strata/loaders';
+import { type CompleteModel, loadModel, supportsPagedForward } from '@strata/models';
+import { describe, expect, it } from 'vitest';
+import type { GenerateOptions, GenerationDelta } from '../generation/types.js';
+import { openSource } from '../load/load-text-pipeline.js';
+import type { PipelineTokenizer } from '../text/tokenizer.js';
+import { TextPipeline } from '../text-pipeline.js';
+import { createByteTokenizer, createToyModel } from '../testing/toy-model.js';
+import { BatchedStepExecutor } from './batched-executor.js';
+import { createScheduler, createStepExecutor } from './load-scheduler.js';
+import { PerSequenceStepExecutor } from './per-sequence-executor.js';
+import type { SchedulerRuntimeOptions } from './load-scheduler.js';
+
+// Continuous batching through the batched executor on the CPU: every step is one forward over the rows of all running
+// sequences (decode rows and prefill chunks together), attention through a paged pool. Each sequence must give exactly
+// the tokens it gives alone through TextPipeline (one sequence, contiguous caches: an independent path).
+const FIXTURES = new URL('../../../../../shared/fixtures/models/', import.meta.url).pathname;
+const backend = createCpuBackend();
+const CONTEXT = 64;
+
+interface Loaded {
+  readonly model: CompleteModel;
+  readonly tokenizer: PipelineTokenizer;
+  readonly prompt: readonly number[];
+}
+
+const loaded = new Map<string, Promise<Loaded>>();
+
+/** The fixture model `name` on the CPU (loaded once per file) and its reference prompt. */
+function fixture(name: string): Promise<Loaded> {
+  let entry = loaded.get(name);
+  if (entry === undefined) {
+    entry = (async () => {
+      const opened = await openSource(`${FIXTURES}${name}`);
+      const model = await loadModel(opened, backend, { contextLength: CONTEXT });
+      const expected = JSON.parse(readFileSync(`${FIXTURES}${name}/expected.json`, 'utf8')) as { input_ids: number[] };
+      return { model, tokenizer: tokenizerFromModel(opened), prompt: expected.input_ids };
+    })();
+    loaded.set(name, entry);
+  }
+  return entry;
+}
+
+/** Prompts of different lengths (1 to 24 tokens) cut from the fixture's prompt: some share a first page, some not. */
+function promptsOf(prompt: readonly number[]): number[][] {
+  return [prompt.slice(0, 9), prompt.slice(3, 20), prompt.slice(0, 1), [...prompt.slice(11), ...prompt.slice(0, 5)]];
+}
+
+const greedy: GenerateOptions = { maxTokens: 10, ignoreEndOfGeneration: true };
+
+/** The tokens `prompt` gives alone: TextPipeline over contiguous caches, prefilled in chunks of 5. */
+async function alone(parts: Loaded, prompt: readonly number[], options: GenerateOptions) {
+  return (await aloneSteps(parts, prompt, options)).tokens;
+}
+
+/** The tokens and each step's logits `prompt` gives alone (see {@link alone}). */
+async function aloneSteps({ model, tokenizer }: Loaded, prompt: readonly number[], options: GenerateOptions) {
+  const pipeline = TextPipeline.fromParts({ model, backend, tokenizer, contextLength: CONTEXT, chunkSize: 5 });
+  const steps = await stepsOf(pipeline.generate(prompt, options));
+  await pipeline.dispose();
+  return steps;
+}
+
+/** The tokens of a generation and the logits of each of its deltas that carry them. */
+async function stepsOf(generation: AsyncIterable<GenerationDelta>) {
+  const tokens: number[] = [];
+  const logits: Float32Array[] = [];
+  for await (const delta of generation) {
+    if (delta.token !== undefined) tokens.push(delta.token);
+    if (delta.logits !== undefined) logits.push(delta.logits);
+  }
+  return { tokens, logits };
+}
+
+function schedulerOver({ model, tokenizer }: Loaded, options: SchedulerRuntimeOptions = {}) {
+  return createScheduler({ model, backend, tokenizer, contextLength: CONTEXT, chunkSize: 8, pageSize: 4, ...options });
+}
+
+describe('BatchedStepExecutor (CPU)', () => {
+  // llama: plain GQA; mistral-swa: every layer windowed (pages dropped); gemma2: softcap and alternating windows;
+  // qwen3moe: QK-norm and experts over many rows; phi2: parallel block, partial rotary, LayerNorm.
+  it.for(['llama', 'mistral-swa', 'gemma2', 'qwen3moe', 'phi2'])(
+    '%s: concurrent greedy requests give exactly the tokens and logits each gives alone',
+    async (name) => {
+      const parts = await fixture(name);
+      const engine = schedulerOver(parts, { parallel: 4 });
+      let widest = 0;
+      let mixed = false;
+      engine.observeSteps((report) => {
+        widest = Math.max(widest, report.rows);
+        mixed ||= report.rows > 1 && report.tokens > report.rows; // prefill chunks beside decode rows
+      });
+      const prompts = promptsOf(parts.prompt);
+      // Logits too: a degenerate greedy stream (one token repeated) would hide a wrong attention.
+      const options: GenerateOptions = { ...greedy, returnLogits: true };
+      const results = await Promise.all(prompts.map((prompt) => stepsOf(engine.submit(prompt, options))));
+      for (const [index, prompt] of prompts.entries()) {
+        const expected = await aloneSteps(parts, prompt, options);
+        expect(results[index]!.tokens, `prompt ${index} tokens`).toEqual(expected.tokens);
+        expect(results[index]!.logits, `prompt ${index} logits`).toEqual(expected.logits);
+      }
+      expect(widest).toBe(4);
+      expect(mixed).toBe(true);
+      expect(engine.metrics.usedPages).toBe(engine.metrics.prefixCache.blocks);
+      await engine.close();
+    },
+  );
+
+  it('builder models get the batched executor; a model without the paged forward gets the per-sequence one', async () => {
+    const { model } = await fixture('llama');
+    const toy = await createToyModel(backend);
+    const layout = { contextLength: CONTEXT, chunkSize: 8, pageSize: 4, cacheType: 'f32' as const, batched: true };
+    expect(supportsPagedForward(model)).toBe(true);
+    expect(createStepExecutor(model, backend, layout)).toBeInstanceOf(BatchedStepExecutor);
+    expect(createStepExecutor(model, backend, { ...layout, batched: false })).toBeInstanceOf(PerSequenceStepExecutor);
+    expect(supportsPagedForward(toy)).toBe(false);
+    expect(createStepExecutor(toy, backend, layout)).toBeInstanceOf(PerSequenceStepExecutor);
+    // The fallback still serves: the toy's tokens through the scheduler equal its tokens alone.
+    const tokenizer = createByteTokenizer();
+    const engine = createScheduler({ model: toy, backend, tokenizer, contextLength: CONTEXT, pageSize: 4 });
+    const prompt = [5, 9, 14, 2, 7];
+    const result = await engine.submit(prompt, greedy).result;
+    expect(result.tokens).toEqual(await alone({ model: toy, tokenizer, prompt }, prompt, greedy));
+    await engine.close();
+  });
+
+  it('shares a cached prefix in place (zero copy) and still gives exact tokens', async () => {
+    const parts = await fixture('qwen3moe');
+    const engine = schedulerOver(parts, { parallel: 2 });
+    let peak = 0;
+    engine.observeSteps(() => {
+      peak = Math.max(peak, engine.metrics.usedPages);
+    });
+    const system = parts.prompt.slice(0, 16); // 4 pages
+    const first = engine.submit([...system, 3, 4], greedy);
+    const iterator = first[Symbol.asyncIterator]();
+    await iterator.next(); // its 4 prompt pages are published
+    const secondPrompt = [...system, 9, 8, 7];
+    const second = engine.submit(secondPrompt, greedy);
+    for (;;) if ((await iterator.next()).done === true) break;
+    const secondResult = await second.result;
+    expect(secondResult.stats.cachedPromptTokens).toBe(16);
+    expect(secondResult.tokens).toEqual(await alone(parts, secondPrompt, greedy));
+    expect((await first.result).tokens).toEqual(await alone(parts, [...system, 3, 4], greedy));
+    // 28 and 29 tokens take 7 and 8 pages: shared in place, 4 prefix pages + 3 + 4 own pages = 11 at most.
+    expect(peak).toBeLessThanOrEqual(11);
+    await engine.close();
+  });
+
+  it('preempts under a tiny KV budget and still finishes everything with unchanged tokens', async () => {
+    const parts = await fixture('llama');
+    const probe = schedulerOver(parts);
+    const bytesPerPage = probe.metrics.bytesPerPage;
+    await probe.close();
+    // 12 pages of 4 tokens: four sequences of up to 30 tokens cannot all keep their pages.
+    const engine = schedulerOver(parts, { parallel: 4, kvCacheBytes: 12 * bytesPerPage, prefixCache: false });
+    const prompts = promptsOf(parts.prompt);
+    const long: GenerateOptions = { ...greedy, maxTokens: 12 };
+    const results = await Promise.all(prompts.map((prompt) => engine.submit(prompt, long).result));
+    for (const [index, prompt] of prompts.entries()) {
+      expect(results[index]!.tokens, `prompt ${index}`).toEqual(await alone(parts, prompt, long));
+    }
+    expect(engine.metrics.preemptions).toBeGreaterThan(0);
+    expect(engine.metrics.usedPages).toBe(0);
+    await engine.close();
+  });
+
+  it('gives back the pages that fall out of the sliding window (mistral-swa, window 8)', async () => {
+    const parts = await fixture('mistral-swa');
+    const engine = schedulerOver(parts, { parallel: 1, prefixCache: false });
+    const options: GenerateOptions = { maxTokens: 30, ignoreEndOfGeneration: true };
+    const generation = engine.submit(parts.prompt, options);
+    let peak = 0;
+    for await (const delta of generation) {
+      if (delta.token !== undefined) peak = Math.max(peak, engine.metrics.usedPages);
+    }
+    expect((await generation.result).tokens).toEqual(await alone(parts, parts.prompt, options));
+    // While decoding, up to 54 tokens would hold 14 pages; a window of 8 reads positions next − 7 … next: 3 pages, and
+    // the step in flight may hold the next one.
+    expect(peak).toBeGreaterThan(0);
+    expect(peak).toBeLessThanOrEqual(4);
+    expect(engine.metrics.usedPages).toBe(0);
+    await engine.close();
+  });
+});
