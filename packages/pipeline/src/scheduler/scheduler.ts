@@ -7,6 +7,7 @@ import { PageAllocator } from './page-allocator.js';
 import { PrefixCache } from './prefix-cache.js';
 import { publishPromptPages } from './publish-prompt-pages.js';
 import { ScheduledSequence } from './scheduled-sequence.js';
+import { dropPagesBeforeWindow, type PageHolders, returnSequencePages } from './sequence-pages.js';
 import { checkSequenceRequest } from './sequence-request.js';
 import {
   resolveSchedulerOptions,
@@ -42,6 +43,8 @@ export class Scheduler {
   private readonly options: ReturnType<typeof resolveSchedulerOptions>;
   private readonly allocator: PageAllocator;
   private readonly prefixCache: PrefixCache;
+  /** Where released pages go back to (the allocator and the prefix cache). */
+  private readonly holders: PageHolders;
   private readonly waiting: ScheduledSequence[] = [];
   private readonly running: ScheduledSequence[] = [];
   private readonly inStep = new Set<ScheduledSequence>();
@@ -69,6 +72,7 @@ export class Scheduler {
     this.pageSize = executor.pageSize;
     this.allocator = new PageAllocator(this.options.totalPages);
     this.prefixCache = new PrefixCache(this.pageSize);
+    this.holders = { allocator: this.allocator, prefixCache: this.prefixCache };
     executor.reservePages(this.options.totalPages);
   }
 
@@ -324,7 +328,9 @@ export class Scheduler {
             executor: this.executor,
           });
         }
-        this.dropPagesBeforeWindow(sequence);
+        const window = this.executor.slidingWindow;
+        if (window !== undefined && !sequence.isFinished)
+          dropPagesBeforeWindow(sequence, window, this.pageSize, this.holders);
         const result = results[index]!;
         if (row.choice !== undefined && result.token !== undefined && !sequence.isFinished) {
           this.totals.generatedTokens++;
@@ -394,35 +400,10 @@ export class Scheduler {
     this.release(sequence);
   }
 
-  /** Frees the sequence's own pages and unpins the shared ones (they stay cached); dropped pages are gone already. */
+  /** Gives back the sequence's pages (own ones freed, shared ones unpinned) and its executor storage. */
   private release(sequence: ScheduledSequence): void {
-    const own = sequence.pages.slice(Math.max(sequence.sharedPages, sequence.droppedPages));
-    if (own.length > 0) this.allocator.free(own);
-    for (const block of sequence.pinned.slice(Math.min(sequence.droppedPages, sequence.sharedPages))) {
-      this.prefixCache.unpin(block);
-    }
-    sequence.pages = [];
-    sequence.pinned = [];
-    sequence.sharedPages = 0;
-    sequence.droppedPages = 0;
+    returnSequencePages(sequence, this.holders);
     this.executor.release(sequence.id);
-  }
-
-  /**
-   * Gives back the sequence's pages that fell out of every layer's sliding window (when the executor says all layers
-   * have one): its next query, at `computed`, and every later one read positions ≥ `computed − window + 1` only. Own
-   * pages are freed, shared ones unpinned (they stay cached); the page table keeps −1 in their place.
-   */
-  private dropPagesBeforeWindow(sequence: ScheduledSequence): void {
-    const window = this.executor.slidingWindow;
-    if (window === undefined || sequence.isFinished) return;
-    const before = Math.floor(Math.max(0, sequence.computed - window + 1) / this.pageSize);
-    for (; sequence.droppedPages < before; sequence.droppedPages++) {
-      const index = sequence.droppedPages;
-      if (index < sequence.sharedPages) this.prefixCache.unpin(sequence.pinned[index]!);
-      else this.allocator.free([sequence.pages[index]!]);
-      sequence.pages[index] = -1;
-    }
   }
 
   private dropCachedPage(page: number): void {
