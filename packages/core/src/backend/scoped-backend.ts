@@ -31,7 +31,7 @@ export interface ScopedBackend extends Backend {
   openScope(): TensorScope;
   /**
    * Runs `work` (synchronous) in a new scope and closes it, keeping the tensors of its result: a tensor, an array of
-   * tensors, or an object whose own values are tensors or arrays of them.
+   * tensors, or an object whose own values are tensors, arrays of them or such objects (two levels).
    */
   scope<T>(work: () => T): T;
 }
@@ -49,12 +49,15 @@ function isTensor(value: unknown): value is Tensor {
   );
 }
 
-/** The tensors of an op's result: itself, the items of an array, or the values of a plain object (one level). */
+/**
+ * The tensors of an op's result: itself, the items of an array, or the values of a plain object, two levels deep (a
+ * paged KV pool holds its tensors in a `storage` cache object).
+ */
 function tensorsOf(value: unknown, found: Tensor[] = [], depth = 0): Tensor[] {
   if (isTensor(value)) found.push(value);
   else if (depth < 2 && Array.isArray(value)) for (const item of value) tensorsOf(item, found, depth + 1);
   else if (
-    depth < 1 &&
+    depth < 2 &&
     typeof value === 'object' &&
     value !== null &&
     Object.getPrototypeOf(value) === Object.prototype

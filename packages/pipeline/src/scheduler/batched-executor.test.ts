@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { createScopedBackend } from '@strata/core';
 import { createCpuBackend } from '@strata/kernels-cpu';
 import { tokenizerFromModel } from '@strata/loaders';
 import { type CompleteModel, loadModel, supportsPagedForward } from '@strata/models';
@@ -183,5 +184,30 @@ describe('BatchedStepExecutor (CPU)', () => {
     expect(peak).toBeLessThanOrEqual(4);
     expect(engine.metrics.usedPages).toBe(0);
     await engine.close();
+  });
+
+  it('frees every tensor of a step by construction: only the pool outlives steps', async () => {
+    const scoped = createScopedBackend(createCpuBackend());
+    const opened = await openSource(`${FIXTURES}qwen3moe`);
+    const model = await loadModel(opened, scoped, { contextLength: CONTEXT });
+    const engine = createScheduler({
+      model,
+      backend: scoped,
+      tokenizer: tokenizerFromModel(opened),
+      contextLength: CONTEXT,
+      chunkSize: 8,
+      pageSize: 4,
+      parallel: 3,
+    });
+    const idle = scoped.liveTensors; // the pool of every layer
+    const live: number[] = [];
+    engine.observeSteps(() => live.push(scoped.liveTensors));
+    const prompts = promptsOf((await fixture('qwen3moe')).prompt).slice(0, 3);
+    await Promise.all(prompts.map((prompt) => engine.submit(prompt, { ...greedy, maxTokens: 20 }).result));
+    expect(idle).toBeGreaterThan(0);
+    expect(live.length).toBeGreaterThan(20);
+    expect(new Set(live)).toEqual(new Set([idle]));
+    await engine.close();
+    expect(scoped.liveTensors).toBe(0);
   });
 });
