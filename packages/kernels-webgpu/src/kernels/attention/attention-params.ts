@@ -1,6 +1,7 @@
 /**
- * WGSL: the uniforms of the attention kernel (both addressings) and of its combine pass. `capacity` is the ring's rows (ring), the rows per page (paged), or the head size (the
- * combine pass); `sequences` and `table_width` (page-table columns) are the paged kernel's.
+ * WGSL: the uniforms of the attention kernel (both addressings) and of its combine pass. `capacity` is the ring's rows
+ * (ring), the rows per page (paged), or the head size (the combine pass); `sequences` and `table_width` (page-table
+ * columns) are the paged kernel's.
  */
 export const ATTENTION_PARAMS = /* wgsl */ `
 struct Params {
