@@ -23,12 +23,12 @@ interface SequenceStorage {
 }
 
 /**
- * The step executor for today's backends, whose `attention`/`writeKeyValues` take one contiguous cache per layer: each
- * running sequence keeps contiguous caches holding exactly its pages (full-attention layers: `pages · pageSize` rows,
- * grown by a device copy when the scheduler hands it more pages; sliding-window layers: a fixed ring), and a step runs
- * the rows one after another through the model's forward. Prefix-cache pages are kept as separate page tensors and
- * copied into a sequence's caches when it adopts them. A paged executor (attention through the page table, all rows
- * in one forward) replaces this class without changing the scheduler.
+ * The fallback step executor, for a model without the paged forward (see `createStepExecutor`; the
+ * `BatchedStepExecutor` serves every model of the transformer builder): each running sequence keeps contiguous caches
+ * holding exactly its pages (full-attention layers: `pages · pageSize` rows, grown by a device copy when the scheduler
+ * hands it more pages; sliding-window layers: a fixed ring), and a step runs the rows one after another through the
+ * model's contiguous forward. Prefix-cache pages are kept as separate page tensors and copied into a sequence's caches
+ * when it adopts them.
  */
 export class PerSequenceStepExecutor implements PageCopyingExecutor {
   /** {@link StepExecutorBase.vocabularySize}. */
