@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { createScopedBackend } from '@strata/core';
+import { createScopedBackend, type KeyValuePrecision } from '@strata/core';
 import { createCpuBackend } from '@strata/kernels-cpu';
 import { tokenizerFromModel } from '@strata/loaders';
 import { type CompleteModel, loadModel, supportsPagedForward } from '@strata/models';
@@ -56,9 +56,21 @@ async function alone(parts: Loaded, prompt: readonly number[], options: Generate
   return (await aloneSteps(parts, prompt, options)).tokens;
 }
 
-/** The tokens and each step's logits `prompt` gives alone (see {@link alone}). */
-async function aloneSteps({ model, tokenizer }: Loaded, prompt: readonly number[], options: GenerateOptions) {
-  const pipeline = TextPipeline.fromParts({ model, backend, tokenizer, contextLength: CONTEXT, chunkSize: 5 });
+/** The tokens and each step's logits `prompt` gives alone (see {@link alone}), with a cache of `cacheType`. */
+async function aloneSteps(
+  { model, tokenizer }: Loaded,
+  prompt: readonly number[],
+  options: GenerateOptions,
+  cacheType: KeyValuePrecision = 'f32',
+) {
+  const pipeline = TextPipeline.fromParts({
+    model,
+    backend,
+    tokenizer,
+    contextLength: CONTEXT,
+    chunkSize: 5,
+    cacheType,
+  });
   const steps = await stepsOf(pipeline.generate(prompt, options));
   await pipeline.dispose();
   return steps;
@@ -81,12 +93,21 @@ function schedulerOver({ model, tokenizer }: Loaded, options: SchedulerRuntimeOp
 
 describe('BatchedStepExecutor (CPU)', () => {
   // llama: plain GQA; mistral-swa: every layer windowed (pages dropped); gemma2: softcap and alternating windows;
-  // qwen3moe: QK-norm and experts over many rows; phi2: parallel block, partial rotary, LayerNorm.
-  it.for(['llama', 'mistral-swa', 'gemma2', 'qwen3moe', 'phi2'])(
-    '%s: concurrent greedy requests give exactly the tokens and logits each gives alone',
-    async (name) => {
+  // qwen3moe: QK-norm and experts over many rows; phi2: parallel block, partial rotary, LayerNorm; qwen3 with an f16
+  // cache; quant-base (heads of 64) with a q8_0 cache, each against the same cache type alone.
+  it.for([
+    ['llama', 'f32'],
+    ['mistral-swa', 'f32'],
+    ['gemma2', 'f32'],
+    ['qwen3moe', 'f32'],
+    ['phi2', 'f32'],
+    ['qwen3', 'f16'],
+    ['quant-base', 'q8_0'],
+  ] as const)(
+    '%s, %s cache: concurrent greedy requests give exactly the tokens and logits each gives alone',
+    async ([name, cacheType]) => {
       const parts = await fixture(name);
-      const engine = schedulerOver(parts, { parallel: 4 });
+      const engine = schedulerOver(parts, { parallel: 4, cacheType });
       let widest = 0;
       let mixed = false;
       engine.observeSteps((report) => {
@@ -98,7 +119,7 @@ describe('BatchedStepExecutor (CPU)', () => {
       const options: GenerateOptions = { ...greedy, returnLogits: true };
       const results = await Promise.all(prompts.map((prompt) => stepsOf(engine.submit(prompt, options))));
       for (const [index, prompt] of prompts.entries()) {
-        const expected = await aloneSteps(parts, prompt, options);
+        const expected = await aloneSteps(parts, prompt, options, cacheType);
         expect(results[index]!.tokens, `prompt ${index} tokens`).toEqual(expected.tokens);
         expect(results[index]!.logits, `prompt ${index} logits`).toEqual(expected.logits);
       }

@@ -35,7 +35,7 @@ interface PagedCase {
   readonly steps: readonly PagedStep[];
   readonly window?: number;
   readonly softcap?: number;
-  readonly precision?: 'f16';
+  readonly precision?: 'f16' | 'q8_0';
   /** RoPE through `ropeAndWritePagedKeyValues`; absent: `writePagedKeyValues` of the keys as given. */
   readonly rope?: RopeParameters['pairing'];
 }
@@ -119,6 +119,24 @@ const PAGED_CASES: readonly PagedCase[] = [
         { sequence: 0, firstPosition: 5, rows: 1 },
         { sequence: 1, firstPosition: 2, rows: 1 },
         { sequence: 2, firstPosition: 4, rows: 1 },
+      ],
+    ],
+  },
+  {
+    name: 'q8_0 pool: heads of 32, a shared first page, half-split RoPE',
+    heads: 4,
+    keyValueHeads: 2,
+    headDimensions: 32,
+    pageSize: 4,
+    pages: 6,
+    precision: 'q8_0',
+    rope: 'half-split',
+    sequences: [{ pages: [4, 1] }, { pages: [4, 0, 5], sharesWith: 0, sharedPositions: 4 }],
+    steps: [
+      [{ sequence: 0, firstPosition: 0, rows: 6 }],
+      [
+        { sequence: 1, firstPosition: 4, rows: 5 },
+        { sequence: 0, firstPosition: 6, rows: 1 },
       ],
     ],
   },
