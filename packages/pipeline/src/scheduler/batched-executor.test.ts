@@ -95,6 +95,7 @@ describe('BatchedStepExecutor (CPU)', () => {
   // llama: plain GQA; mistral-swa: every layer windowed (pages dropped); gemma2: softcap and alternating windows;
   // qwen3moe: QK-norm and experts over many rows; phi2: parallel block, partial rotary, LayerNorm; qwen3 with an f16
   // cache; quant-base (heads of 64) with a q8_0 cache, each against the same cache type alone.
+  // The other families of the registry go through the same blocks: each is checked the same way.
   it.for([
     ['llama', 'f32'],
     ['mistral-swa', 'f32'],
@@ -103,6 +104,13 @@ describe('BatchedStepExecutor (CPU)', () => {
     ['phi2', 'f32'],
     ['qwen3', 'f16'],
     ['quant-base', 'q8_0'],
+    ['llama-tied', 'f32'],
+    ['mixtral', 'f32'],
+    ['qwen2', 'f32'],
+    ['phi3', 'f32'],
+    ['starcoder2', 'f32'],
+    ['gemma', 'f32'],
+    ['gemma3', 'f32'],
   ] as const)(
     '%s, %s cache: concurrent greedy requests give exactly the tokens and logits each gives alone',
     async ([name, cacheType]) => {
