@@ -47,8 +47,10 @@ export type {
   Backend,
   ExpertRouting,
   ExpertRoutingOptions,
+  InputNorm,
   KeyValueCache,
   KeyValuePrecision,
+  Projection,
   SamplingParameters,
   WeightBytes,
 } from './backend/backend.js';

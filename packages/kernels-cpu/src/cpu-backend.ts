@@ -4,11 +4,13 @@ import {
   type Backend,
   type ExpertRouting,
   type ExpertRoutingOptions,
+  type InputNorm,
   type KeyValueCache,
   type KeyValuePrecision,
   type PagedAttentionOptions,
   type PagedBatch,
   type PagedKeyValueCache,
+  type Projection,
   type RopeParameters,
   type SamplingParameters,
   type StepBody,
@@ -29,6 +31,7 @@ import { CPU_BACKEND_NAME, CpuTensor, CpuWeight, cpuTensor, expectShape, fromDat
 import { attention, rope, writeKeyValues } from './ops/attention.js';
 import { pagedAttention, ropeAndWritePagedKeyValues, writePagedKeyValues } from './ops/paged-attention.js';
 import { activation, add, gatedActivation, mul, scale, softcap } from './ops/elementwise.js';
+import { matmulAdd, rmsNormGatedMatmul, rmsNormMatmul } from './ops/fused.js';
 import { embedding, matmul, matmulExperts } from './ops/linear.js';
 import { layerNorm, rmsNorm, softmax } from './ops/normalization.js';
 import { argmax, combineExperts, routeExperts } from './ops/routing.js';
@@ -244,6 +247,21 @@ class CpuBackend implements Backend {
 
   matmul(input: Tensor, weight: WeightTensor, bias?: WeightTensor): Tensor {
     return matmul(input, weight, bias);
+  }
+
+  /** The composition `rmsNorm` → `matmul` → `splitColumns` of this backend's ops (the reference of the fused op). */
+  rmsNormMatmul(input: Tensor, norm: InputNorm | undefined, projections: readonly Projection[]): Tensor[] {
+    return rmsNormMatmul(this, input, norm, projections);
+  }
+
+  /** The composition `rmsNorm` → `matmul` → `splitColumns` → `gatedActivation` of this backend's ops. */
+  rmsNormGatedMatmul(input: Tensor, norm: InputNorm | undefined, weight: WeightTensor, kind: ActivationKind): Tensor {
+    return rmsNormGatedMatmul(this, input, norm, weight, kind);
+  }
+
+  /** The composition `matmul` → `add` of this backend's ops. */
+  matmulAdd(input: Tensor, weight: WeightTensor, residual: Tensor, bias?: WeightTensor): Tensor {
+    return matmulAdd(this, input, weight, residual, bias);
   }
 
   matmulExperts(input: Tensor, weight: WeightTensor, experts: Tensor): Tensor {

@@ -7,11 +7,13 @@ import {
   type ExpertRoutingOptions,
   checkPagedPoolSize,
   elementCount,
+  type InputNorm,
   type KeyValueCache,
   type KeyValuePrecision,
   type PagedAttentionOptions,
   type PagedBatch,
   type PagedKeyValueCache,
+  type Projection,
   type RopeParameters,
   type SamplingParameters,
   type StepBody,
@@ -40,6 +42,7 @@ import { embedding } from './kernels/embedding/index.js';
 import { l2Normalize, poolSequences, selfAttention } from './kernels/encoder/index.js';
 import { copyColumns } from './kernels/layout/copy-columns.js';
 import { readCacheRows } from './kernels/layout/read-cache-rows.js';
+import { matmulAdd, rmsNormGatedMatmul, rmsNormMatmul } from './kernels/matmul/fused-matvec.js';
 import { matmul, matmulExperts } from './kernels/matmul/index.js';
 import { layerNorm, rmsNorm } from './kernels/normalization/norms.js';
 import { softmax } from './kernels/normalization/softmax.js';
@@ -377,6 +380,33 @@ export class WebGpuBackend implements Backend {
    */
   matmul(input: Tensor, weight: WeightTensor, bias?: WeightTensor): Tensor {
     return matmul(this.runtime, input, weight, bias);
+  }
+
+  /**
+   * {@link Backend.rmsNormMatmul}. One input row: one dispatch per projection, the decode mat-vec computing the row's
+   * RMS norm itself and storing up to three output parts; more rows: `rmsNorm`, one `matmul` per projection and a copy
+   * per part. Throws `SHAPE_MISMATCH` when a weight does not match the input, the widths do not add up to its rows, or
+   * a bias or the norm weight is not a float vector of the right length.
+   */
+  rmsNormMatmul(input: Tensor, norm: InputNorm | undefined, projections: readonly Projection[]): Tensor[] {
+    return rmsNormMatmul(this.runtime, input, norm, projections);
+  }
+
+  /**
+   * {@link Backend.rmsNormGatedMatmul}. One input row and a weight in one chunk: one dispatch, each workgroup computing
+   * gate and up rows of the same indices; otherwise the unfused ops. Throws `SHAPE_MISMATCH` for a weight of an odd
+   * number of rows or one that does not match the input.
+   */
+  rmsNormGatedMatmul(input: Tensor, norm: InputNorm | undefined, weight: WeightTensor, kind: ActivationKind): Tensor {
+    return rmsNormGatedMatmul(this.runtime, input, norm, weight, kind);
+  }
+
+  /**
+   * {@link Backend.matmulAdd}. One input row: the residual is added in the mat-vec's store (one dispatch per weight
+   * chunk); more rows: `matmul`, then `add`. Throws `SHAPE_MISMATCH` when the residual's shape is not the product's.
+   */
+  matmulAdd(input: Tensor, weight: WeightTensor, residual: Tensor, bias?: WeightTensor): Tensor {
+    return matmulAdd(this.runtime, input, weight, residual, bias);
   }
 
   /**

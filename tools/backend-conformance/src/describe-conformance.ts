@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe } from 'vitest';
 import { registerAttentionCases } from './cases/attention.js';
 import { registerCompositionCases } from './cases/composition.js';
 import { registerKeyValueCacheCases } from './cases/key-value-cache.js';
+import { registerFusedCases } from './cases/fused.js';
 import { registerLinearCases } from './cases/linear.js';
 import { registerMemoryCases } from './cases/memory.js';
 import { registerPagedAttentionCases } from './cases/paged-attention.js';
@@ -55,6 +56,7 @@ export function describeBackendConformance(
 
     describe('memory and errors', () => registerMemoryCases(context));
     describe('linear algebra', () => registerLinearCases(context));
+    describe('fused projections', () => registerFusedCases(context));
     describe('element-wise and normalisation', () => registerPointwiseCases(context));
     describe('rotary embedding and attention', () => registerAttentionCases(context));
     describe('KV cache storage', () => registerKeyValueCacheCases(context));

@@ -4,6 +4,9 @@ export type ConformanceOp =
   | 'embedding'
   | 'matmul'
   | 'matmulExperts'
+  | 'rmsNormMatmul'
+  | 'rmsNormGatedMatmul'
+  | 'matmulAdd'
   | 'add'
   | 'mul'
   | 'scale'
@@ -47,6 +50,11 @@ export const CONFORMANCE_TOLERANCES: Readonly<Record<ConformanceOp, Tolerance>> 
   embedding: { absolute: 1e-6, relative: 1e-6 },
   matmul: { absolute: 5e-4, relative: 1e-4 },
   matmulExperts: { absolute: 5e-4, relative: 1e-4 },
+  // The fused projections: matmul's slack (the norm's mean square may be summed in another order); the gated product
+  // multiplies two such sums, so its slack is relative to the larger magnitude.
+  rmsNormMatmul: { absolute: 5e-4, relative: 1e-4 },
+  rmsNormGatedMatmul: { absolute: 2e-3, relative: 2e-4 },
+  matmulAdd: { absolute: 5e-4, relative: 1e-4 },
   add: { absolute: 1e-6, relative: 1e-6 },
   mul: { absolute: 1e-6, relative: 1e-6 },
   scale: { absolute: 1e-6, relative: 1e-6 },

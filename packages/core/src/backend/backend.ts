@@ -58,6 +58,27 @@ export interface KeyValueCache {
 /** Numerics of a KV cache: see {@link KeyValueCache.precision}. */
 export type KeyValuePrecision = 'f32' | 'f16' | 'q8_0';
 
+/**
+ * The RMSNorm a fused projection op applies to its input rows first: the `weight` and `epsilon` of
+ * {@link Backend.rmsNorm} (no weight: 1).
+ */
+export interface InputNorm {
+  /** Scale `[columns]`, or undefined for none. */
+  readonly weight: WeightTensor | undefined;
+  /** ε inside the square root. */
+  readonly epsilon: number;
+}
+
+/** One projection of {@link Backend.rmsNormMatmul}: a weight `[out, columns]`, its bias, and its output parts. */
+export interface Projection {
+  /** Weight `[out, columns]` in any weight type (several projections' rows concatenated, say Q, K and V). */
+  readonly weight: WeightTensor;
+  /** Bias `[out]`, optional. */
+  readonly bias?: WeightTensor;
+  /** Widths of the consecutive output column ranges returned as separate tensors (summing to `out`); default `[out]`. */
+  readonly widths?: readonly number[];
+}
+
 /** Options of {@link Backend.routeExperts}. */
 export interface ExpertRoutingOptions {
   /** Experts chosen per token. */
@@ -181,6 +202,25 @@ export interface Backend {
   embedding(table: WeightTensor, ids: Tensor, scale?: number): Tensor;
   /** `input` `[rows, columns]` times `weight` `[out, columns]` transposed, plus `bias` `[out]`: `[rows, out]`. */
   matmul(input: Tensor, weight: WeightTensor, bias?: WeightTensor): Tensor;
+  /**
+   * Projections of one input, RMS-normalised first when `norm` is given: for each projection,
+   * `splitColumns(matmul(x, weight, bias), widths)` with `x = rmsNorm(input, norm.weight, norm.epsilon)` (or `input`).
+   * Returns every part of every projection, in order. The same numbers as those ops; on the GPU one input row takes one
+   * dispatch per projection, the norm computed inside the mat-vec (Q, K and V of concatenated rows in one dispatch).
+   */
+  rmsNormMatmul(input: Tensor, norm: InputNorm | undefined, projections: readonly Projection[]): Tensor[];
+  /**
+   * `activation(gate) · up` where `[gate | up]` = `matmul(x, weight)` with `x` as in {@link Backend.rmsNormMatmul}: the
+   * weight `[2 · intermediate, columns]` holds the gate rows, then the up rows (Phi-3's fused `gate_up`, or gate and up
+   * concatenated at load time). The same numbers as `matmul`, `splitColumns` and {@link Backend.gatedActivation}; on
+   * the GPU one input row takes one dispatch (each workgroup computes gate and up rows of the same index).
+   */
+  rmsNormGatedMatmul(input: Tensor, norm: InputNorm | undefined, weight: WeightTensor, kind: ActivationKind): Tensor;
+  /**
+   * `residual + matmul(input, weight, bias)` (`residual` `[rows, out]`): the residual add of a pre-norm block in the
+   * epilogue of its output projection. The same numbers as {@link Backend.matmul} then {@link Backend.add}.
+   */
+  matmulAdd(input: Tensor, weight: WeightTensor, residual: Tensor, bias?: WeightTensor): Tensor;
   /**
    * Mixture-of-experts product. `weight` is `[experts, out, columns]`, `experts` i32 `[rows, topK]`; `input` is
    * `[rows, columns]` (the same input for every slot) or `[rows · topK, columns]` (one per slot). Returns

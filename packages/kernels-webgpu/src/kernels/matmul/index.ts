@@ -1,12 +1,14 @@
-import { StrataError, type Tensor, type WeightTensor } from '@strata/core';
+import { StrataError, type Tensor, type WeightTensor, type WeightType } from '@strata/core';
 import type { GpuRuntime } from '../../runtime/runtime.js';
 import { linearGrid, MAX_WORKGROUPS_PER_DIMENSION, type ShaderSpec } from '../../runtime/shader.js';
 import type { GpuTensor } from '../../tensor/gpu-tensor.js';
 import type { GpuWeight } from '../../weights/gpu-weight.js';
 import { weightShader } from '../../wgsl/dequantize/index.js';
+import { fusionStorage, isFused, type MatvecFusion, NO_FUSION } from './matvec-fusion.js';
 import {
   DEFAULT_QUANT_TUNING,
   type QuantMatvecVariant,
+  quantMatvecFusable,
   quantMatvecKey,
   quantMatvecRowsPerWorkgroup,
   quantMatvecSupported,
@@ -33,12 +35,63 @@ import {
   tiledWgsl,
 } from './tiled-shader.js';
 
+/** The kernel of a one-input-row product: its shader, units per weight row and output rows per workgroup. */
+export interface SingleRowKernel {
+  /** The shader (storage: the mat-vec's four bindings, then the fusion's). */
+  readonly shader: ShaderSpec;
+  /** The `units` uniform. */
+  readonly units: number;
+  /** Output rows one workgroup computes. */
+  readonly rowsPerWorkgroup: number;
+}
+
+/**
+ * The decode mat-vec for a weight of `type` and `columns`: the specialised Q4_K kernel where it applies, else the wide
+ * one; `fusion` adds a norm prologue and a store epilogue to either (`matvec-fusion.ts`).
+ */
+export function singleRowKernel(
+  runtime: GpuRuntime,
+  type: WeightType,
+  columns: number,
+  bias: boolean,
+  fusion: MatvecFusion = NO_FUSION,
+): SingleRowKernel {
+  const storage = [...MATVEC_STORAGE, ...fusionStorage(fusion)];
+  if (
+    (type === 'Q4_K' || type === 'Q6_K') &&
+    quantMatvecSupported(type, columns) &&
+    (!isFused(fusion) || quantMatvecFusable(type))
+  ) {
+    const variant: QuantMatvecVariant = {
+      type,
+      columns,
+      bias,
+      subgroups: runtime.features.subgroups,
+      tuning: DEFAULT_QUANT_TUNING,
+      fusion,
+    };
+    const shader = { key: quantMatvecKey(variant), code: () => quantMatvecWgsl(variant), storage };
+    return { shader, units: 0, rowsPerWorkgroup: quantMatvecRowsPerWorkgroup(variant) };
+  }
+  const variant: WideMatvecVariant = {
+    type,
+    columns,
+    bias,
+    subgroups: runtime.features.subgroups,
+    tuning: DEFAULT_WIDE_TUNING,
+    fusion,
+  };
+  const shader = { key: wideMatvecKey(variant), code: () => wideMatvecWgsl(variant), storage };
+  const units = Math.ceil(columns / weightShader(type).unitColumns);
+  return { shader, units, rowsPerWorkgroup: DEFAULT_WIDE_TUNING.rowsPerWorkgroup };
+}
+
 function shapeError(message: string, details: Record<string, unknown>): StrataError {
   return new StrataError('SHAPE_MISMATCH', message, { details });
 }
 
 /** A matrix weight `[out, columns]` (or `[experts, out, columns]` when `experts`), checked. */
-function matrixWeight(runtime: GpuRuntime, value: WeightTensor, dimensions: 2 | 3): GpuWeight {
+export function matrixWeight(runtime: GpuRuntime, value: WeightTensor, dimensions: 2 | 3): GpuWeight {
   const weight = runtime.weight(value, 'weight');
   if (weight.shape.length !== dimensions) {
     throw shapeError(
@@ -51,7 +104,7 @@ function matrixWeight(runtime: GpuRuntime, value: WeightTensor, dimensions: 2 | 
 }
 
 /** The input as `[rows, columns]` (leading dimensions flattened into rows), checked against the weight's columns. */
-function matrixInput(
+export function matrixInput(
   runtime: GpuRuntime,
   value: Tensor,
   columns: number,
@@ -123,29 +176,9 @@ export function matmul(
     }
     return output;
   };
-  if (rows === 1 && (type === 'Q4_K' || type === 'Q6_K') && quantMatvecSupported(type, columns)) {
-    const variant: QuantMatvecVariant = {
-      type,
-      columns,
-      bias: bias !== undefined,
-      subgroups: runtime.features.subgroups,
-      tuning: DEFAULT_QUANT_TUNING,
-    };
-    const shader = { key: quantMatvecKey(variant), code: () => quantMatvecWgsl(variant), storage: MATVEC_STORAGE };
-    const perGroup = quantMatvecRowsPerWorkgroup(variant);
-    return matvecChunks(shader, 0, perGroup);
-  }
   if (rows === 1) {
-    const variant: WideMatvecVariant = {
-      type,
-      columns,
-      bias: bias !== undefined,
-      subgroups: runtime.features.subgroups,
-      tuning: DEFAULT_WIDE_TUNING,
-    };
-    const shader = { key: wideMatvecKey(variant), code: () => wideMatvecWgsl(variant), storage: MATVEC_STORAGE };
-    const units = Math.ceil(columns / weightShader(type).unitColumns);
-    return matvecChunks(shader, units, DEFAULT_WIDE_TUNING.rowsPerWorkgroup);
+    const kernel = singleRowKernel(runtime, type, columns, bias !== undefined);
+    return matvecChunks(kernel.shader, kernel.units, kernel.rowsPerWorkgroup);
   }
   if (rows <= MAX_MATVEC_ROWS) {
     const variant: MatvecVariant = {

@@ -1,4 +1,17 @@
 import type { WeightType } from '@strata/core';
+import {
+  fusionBindings,
+  fusionFunctions,
+  fusionKey,
+  fusionParamsFields,
+  fusionPrologue,
+  fusionRowStep,
+  fusionStore,
+  fusionWeightRow,
+  type MatvecFusion,
+  NO_FUSION,
+  normalizedInput,
+} from './matvec-fusion.js';
 
 /**
  * One-input-row mat-vec kernels specialised for Q4_K and Q8_0 (decode), built to stay memory-bound:
@@ -38,6 +51,11 @@ export interface QuantMatvecVariant {
   readonly subgroups: boolean;
   /** Q4_K reads `rowsPerWorkgroup` (part of the cache key). */
   readonly tuning: QuantMatvecTuning;
+  /**
+   * Norm prologue and store epilogue (`matvec-fusion.ts`; Q4_K and Q6_K only, see {@link quantMatvecFusable});
+   * default {@link NO_FUSION}.
+   */
+  readonly fusion?: MatvecFusion;
 }
 
 /**
@@ -54,6 +72,11 @@ function nextPowerOfTwo(value: number): number {
   return result;
 }
 
+/** True when the kernel of `type` takes a {@link MatvecFusion} other than {@link NO_FUSION} (Q4_K and Q6_K). */
+export function quantMatvecFusable(type: WeightType): boolean {
+  return type === 'Q4_K' || type === 'Q6_K';
+}
+
 /** Q4_K and Q6_K: invocations per workgroup, one per 64-column group of a row (32…256). */
 function q4kWorkgroupSize(columns: number): number {
   return Math.min(256, Math.max(32, nextPowerOfTwo(columns / 64)));
@@ -68,22 +91,23 @@ export function quantMatvecRowsPerWorkgroup(variant: QuantMatvecVariant): number
 export function quantMatvecKey(variant: QuantMatvecVariant): string {
   const { type, columns, bias, subgroups, tuning } = variant;
   const knobs = type === 'Q8_0' ? 'rows32' : `r=${tuning.rowsPerWorkgroup}`;
-  return `matvec-quant:${type}:c=${columns}:b=${bias ? 1 : 0}:sg=${subgroups ? 1 : 0}:${knobs}`;
+  return `matvec-quant:${type}:c=${columns}:b=${bias ? 1 : 0}:sg=${subgroups ? 1 : 0}:${knobs}${fusionKey(variant.fusion ?? NO_FUSION)}`;
 }
 
 const HEADER = (
   subgroups: boolean,
   weightWords: 'vec4<u32>' | 'u32' = 'vec4<u32>',
+  fusion: MatvecFusion = NO_FUSION,
 ) => /* wgsl */ `${subgroups ? 'enable subgroups;\ndiagnostic(off, subgroup_uniformity);' : ''}
 struct Params {
   columns: u32, rowBytes: u32, units: u32, chunkRows: u32, firstRow: u32, outStride: u32,
-  outRows: u32, topK: u32, slots: u32, slotOffset: u32, perSlotInput: u32,
+  outRows: u32, topK: u32, slots: u32, slotOffset: u32, perSlotInput: u32,${fusionParamsFields(fusion)}
 }
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> weights: array<${weightWords}>;
 @group(0) @binding(2) var<storage, read> input: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read> extra: array<f32>;
-@group(0) @binding(4) var<storage, read_write> output: array<f32>;`;
+@group(0) @binding(4) var<storage, read_write> output: array<f32>;${fusionBindings(fusion, true)}`;
 
 const BUILTINS = (subgroups: boolean) =>
   `@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) li: u32${
@@ -122,6 +146,7 @@ export function quantMatvecWgsl(variant: QuantMatvecVariant): string {
 
 function q4kWgsl(variant: QuantMatvecVariant): string {
   const { columns, bias, subgroups, tuning } = variant;
+  const fusion = variant.fusion ?? NO_FUSION;
   const R = tuning.rowsPerWorkgroup;
   const WG = q4kWorkgroupSize(columns);
   const units = columns / 64;
@@ -131,7 +156,7 @@ function q4kWgsl(variant: QuantMatvecVariant): string {
   const perRow = rows
     .map(
       (r) => `    {
-      let rowVec = min(firstRow + ${r}u, params.chunkRows - 1u) * rowVecs + (u >> 2u) * 9u;
+      let rowVec = min(${fusionWeightRow(fusion, R, r)}, params.chunkRows - 1u) * rowVecs + (u >> 2u) * 9u;
       let h = weights[rowVec];
       let q0 = weights[rowVec + 1u + g * 2u];
       let q1 = weights[rowVec + 2u + g * 2u];
@@ -153,8 +178,8 @@ ${[0, 1]
     )
     .join('\n');
   const reduction = rowReduction(R, WG, subgroups);
-  return /* wgsl */ `${HEADER(subgroups)}
-var<workgroup> scratch: array<f32, ${R * WG}>;
+  return /* wgsl */ `${HEADER(subgroups, 'vec4<u32>', fusion)}
+var<workgroup> scratch: array<f32, ${R * WG}>;${fusionFunctions(fusion, WG, subgroups, R)}
 
 // 1 + q/16 for the low / high nibbles of the 4 bytes of w (exact: the nibble lands in mantissa bits 19..22 of 1.0).
 fn low4(w: u32) -> vec4<f32> {
@@ -177,13 +202,13 @@ fn scale_min(s0: u32, s1: u32, s2: u32, index: u32) -> vec2<f32> {
 }
 
 @compute @workgroup_size(${WG})
-fn main(${BUILTINS(subgroups)}) {
-  let firstRow = (group.x + group.y * groups.x) * ${R}u;
+fn main(${BUILTINS(subgroups)}) {${fusionPrologue(fusion, WG, subgroups, true)}
+  let firstRow = (group.x + group.y * groups.x) * ${fusionRowStep(fusion, R)}u;
   let rowVecs = params.rowBytes / 16u;
 ${rows.map((r) => `  var acc${r} = 0.0;`).join('\n')}
   for (var u = li; u < ${units}u; u += ${WG}u) {
     let g = u & 3u;
-${Array.from({ length: 16 }, (_, i) => `    let x${i} = input[u * 16u + ${i}u];`).join('\n')}
+${Array.from({ length: 16 }, (_, i) => `    let x${i} = ${normalizedInput(fusion, `input[u * 16u + ${i}u]`, `(u * 16u + ${i}u) * 4u`, true)};`).join('\n')}
     let ones = vec4<f32>(1.0);
     let sumLo = dot(x0 + x1 + x2 + x3 + x4 + x5 + x6 + x7, ones);
     let sumHi = dot(x8 + x9 + x10 + x11 + x12 + x13 + x14 + x15, ones);
@@ -191,10 +216,7 @@ ${perRow}
   }
   var result = 0.0;
 ${reduction}
-  let o = firstRow + li;
-  if (li < ${R}u && o < params.chunkRows) {
-    output[params.firstRow + o] = result${bias ? ' + extra[params.firstRow + o]' : ''};
-  }
+${fusionStore(fusion, R, bias)}
 }
 `;
 }
@@ -260,6 +282,7 @@ ${Array.from({ length: 8 }, (_, b) => block(b)).join('\n')}
  */
 function q6kWgsl(variant: QuantMatvecVariant): string {
   const { columns, bias, subgroups, tuning } = variant;
+  const fusion = variant.fusion ?? NO_FUSION;
   const R = tuning.rowsPerWorkgroup;
   const WG = q4kWorkgroupSize(columns);
   const units = columns / 64;
@@ -267,7 +290,7 @@ function q6kWgsl(variant: QuantMatvecVariant): string {
   const perRow = rows
     .map(
       (r) => `    {
-      let s = min(firstRow + ${r}u, params.chunkRows - 1u) * params.rowBytes + block * 210u;
+      let s = min(${fusionWeightRow(fusion, R, r)}, params.chunkRows - 1u) * params.rowBytes + block * 210u;
       let low = words4(s + half * 64u + quarter * 16u);
       let lowHigh = words4(s + half * 64u + 32u + quarter * 16u);
       let top = words4(s + 128u + half * 32u + quarter * 16u);
@@ -296,8 +319,8 @@ ${[0, 1, 2, 3]
     }`,
     )
     .join('\n');
-  return /* wgsl */ `${HEADER(subgroups, 'u32')}
-var<workgroup> scratch: array<f32, ${R * WG}>;
+  return /* wgsl */ `${HEADER(subgroups, 'u32', fusion)}
+var<workgroup> scratch: array<f32, ${R * WG}>;${fusionFunctions(fusion, WG, subgroups, R)}
 
 // The u32 at an even byte offset (2 bytes into a word: the high half of one word and the low half of the next).
 fn word_at(byte: u32) -> u32 {
@@ -318,8 +341,8 @@ fn bytes4(w: u32) -> vec4<f32> {
 }
 
 @compute @workgroup_size(${WG})
-fn main(${BUILTINS(subgroups)}) {
-  let firstRow = (group.x + group.y * groups.x) * ${R}u;
+fn main(${BUILTINS(subgroups)}) {${fusionPrologue(fusion, WG, subgroups, true)}
+  let firstRow = (group.x + group.y * groups.x) * ${fusionRowStep(fusion, R)}u;
 ${rows.map((r) => `  var acc${r} = 0.0;`).join('\n')}
   for (var u = li; u < ${units}u; u += ${WG}u) {
     let block = u >> 2u;
@@ -327,7 +350,7 @@ ${rows.map((r) => `  var acc${r} = 0.0;`).join('\n')}
     let quarter = u & 1u;
     // Column of group g, word k: 256·block + 128·half + 32·g + 16·quarter + 4·k (as vec4 index: / 4).
     let xv = block * 64u + half * 32u + quarter * 4u;
-${[0, 1, 2, 3].flatMap((g) => [0, 1, 2, 3].map((k) => `    let x${g}_${k} = input[xv + ${g * 8 + k}u];`)).join('\n')}
+${[0, 1, 2, 3].flatMap((g) => [0, 1, 2, 3].map((k) => `    let x${g}_${k} = ${normalizedInput(fusion, `input[xv + ${g * 8 + k}u]`, `(xv + ${g * 8 + k}u) * 4u`, true)};`)).join('\n')}
     let ones = vec4<f32>(1.0);
     let sums = vec4<f32>(
       dot(x0_0 + x0_1 + x0_2 + x0_3, ones), dot(x1_0 + x1_1 + x1_2 + x1_3, ones),
@@ -336,10 +359,7 @@ ${perRow}
   }
   var result = 0.0;
 ${rowReduction(R, WG, subgroups)}
-  let o = firstRow + li;
-  if (li < ${R}u && o < params.chunkRows) {
-    output[params.firstRow + o] = result${bias ? ' + extra[params.firstRow + o]' : ''};
-  }
+${fusionStore(fusion, R, bias)}
 }
 `;
 }

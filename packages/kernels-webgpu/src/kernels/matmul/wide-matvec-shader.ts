@@ -1,5 +1,19 @@
 import type { WeightType } from '@strata/core';
 import { rowsWordAligned, weightReaderWgsl, weightShader } from '../../wgsl/dequantize/index.js';
+import {
+  fusionBindings,
+  fusionFunctions,
+  fusionKey,
+  fusionParamsFields,
+  fusionPrologue,
+  fusionRowStep,
+  fusionStore,
+  fusionWeightRow,
+  type MatvecFusion,
+  NO_FUSION,
+  normalizedInput,
+  normalizedInputFunctions,
+} from './matvec-fusion.js';
 
 /**
  * Tunables of the single-row mat-vec where the whole workgroup spans a row: each invocation keeps the input values of
@@ -30,13 +44,15 @@ export interface WideMatvecVariant {
   readonly subgroups: boolean;
   /** Workgroup size, rows per workgroup and units per invocation baked into the code (part of the cache key). */
   readonly tuning: WideMatvecTuning;
+  /** Norm prologue and store epilogue (`matvec-fusion.ts`); default {@link NO_FUSION}. */
+  readonly fusion?: MatvecFusion;
 }
 
 /** The cache key of a variant. */
 export function wideMatvecKey(variant: WideMatvecVariant): string {
   const { type, columns, bias, subgroups, tuning } = variant;
   const shape = `${columns % 4 === 0 ? 'v4' : 'ragged'}:${rowsWordAligned(type, columns) ? 'a' : 'u'}`;
-  return `matvec-wide:${type}:${shape}:b=${bias ? 1 : 0}:sg=${subgroups ? 1 : 0}:wg=${tuning.workgroupSize}:r=${tuning.rowsPerWorkgroup}:k=${tuning.unitsPerThread}`;
+  return `matvec-wide:${type}:${shape}:b=${bias ? 1 : 0}:sg=${subgroups ? 1 : 0}:wg=${tuning.workgroupSize}:r=${tuning.rowsPerWorkgroup}:k=${tuning.unitsPerThread}${fusionKey(variant.fusion ?? NO_FUSION)}`;
 }
 
 /**
@@ -47,6 +63,7 @@ export function wideMatvecKey(variant: WideMatvecVariant): string {
  */
 export function wideMatvecWgsl(variant: WideMatvecVariant): string {
   const { type, columns, bias, subgroups, tuning } = variant;
+  const fusion = variant.fusion ?? NO_FUSION;
   const shader = weightShader(type);
   const { workgroupSize, rowsPerWorkgroup, unitsPerThread } = tuning;
   const vector = columns % 4 === 0;
@@ -57,11 +74,11 @@ export function wideMatvecWgsl(variant: WideMatvecVariant): string {
     ? 'var<storage, read> input: array<vec4<f32>>;'
     : 'var<storage, read> input: array<f32>;';
   const inputRead = vector
-    ? 'fn x4(column: u32) -> vec4<f32> { return input[column >> 2u]; }'
+    ? `fn x4(column: u32) -> vec4<f32> { return ${normalizedInput(fusion, 'input[column >> 2u]', 'column', vector)}; }`
     : `fn x4(column: u32) -> vec4<f32> {
   var values = vec4<f32>(0.0);
   for (var i = 0u; i < 4u; i++) { if (column + i < params.columns) { values[i] = input[column + i]; } }
-  return values;
+  return ${normalizedInput(fusion, 'values', 'column', vector)};
 }`;
   const loadInputs = units
     .map(
@@ -77,7 +94,7 @@ ${groups.map((g) => `    let x${k}_${g} = select(vec4<f32>(0.0), x4(unit_column(
   const perRow = rows
     .map(
       (r) => `    {
-      let rowByte = min(firstRow + ${r}u, params.chunkRows - 1u) * params.rowBytes;
+      let rowByte = min(${fusionWeightRow(fusion, rowsPerWorkgroup, r)}, params.chunkRows - 1u) * params.rowBytes;
 ${units
   .map(
     (k) => `      let values${k} = unit_load(rowByte, unit${k});
@@ -110,22 +127,22 @@ ${rows.map((r) => `      scratch[${r}u * ${slots}u + li] += scratch[${r}u * ${sl
   return /* wgsl */ `${subgroups ? 'enable subgroups;\ndiagnostic(off, subgroup_uniformity);' : ''}
 struct Params {
   columns: u32, rowBytes: u32, units: u32, chunkRows: u32, firstRow: u32, outStride: u32,
-  outRows: u32, topK: u32, slots: u32, slotOffset: u32, perSlotInput: u32,
+  outRows: u32, topK: u32, slots: u32, slotOffset: u32, perSlotInput: u32,${fusionParamsFields(fusion)}
 }
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> weights: array<u32>;
 @group(0) @binding(2) ${inputDeclaration}
 @group(0) @binding(3) var<storage, read> extra: array<f32>;
-@group(0) @binding(4) var<storage, read_write> output: array<f32>;
-var<workgroup> scratch: array<f32, ${rowsPerWorkgroup * slots}>;
-${weightReaderWgsl(type, columns)}
+@group(0) @binding(4) var<storage, read_write> output: array<f32>;${fusionBindings(fusion, vector)}
+var<workgroup> scratch: array<f32, ${rowsPerWorkgroup * slots}>;${fusionFunctions(fusion, workgroupSize, subgroups, rowsPerWorkgroup)}
+${weightReaderWgsl(type, columns)}${normalizedInputFunctions(fusion, vector)}
 ${inputRead}
 
 @compute @workgroup_size(${workgroupSize})
 fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) li: u32${
     subgroups ? ', @builtin(subgroup_invocation_id) sl: u32, @builtin(subgroup_size) ss: u32' : ''
-  }) {
-  let firstRow = (group.x + group.y * groups.x) * ${rowsPerWorkgroup}u;
+  }) {${fusionPrologue(fusion, workgroupSize, subgroups, vector)}
+  let firstRow = (group.x + group.y * groups.x) * ${fusionRowStep(fusion, rowsPerWorkgroup)}u;
   let last = params.units - 1u;
 ${rows.map((r) => `  var acc${r} = 0.0;`).join('\n')}
   for (var block = 0u; block < params.units; block += ${workgroupSize * unitsPerThread}u) {
@@ -134,10 +151,7 @@ ${perRow}
   }
   var result = 0.0;
 ${reduction}
-  let o = firstRow + li;
-  if (li < ${rowsPerWorkgroup}u && o < params.chunkRows) {
-    output[params.firstRow + o] = result${bias ? ' + extra[params.firstRow + o]' : ''};
-  }
+${fusionStore(fusion, rowsPerWorkgroup, bias)}
 }
 `;
 }
