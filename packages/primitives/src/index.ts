@@ -7,10 +7,12 @@ export {
   type AttentionStepContext,
   CausalAttention,
   type FusedProjections,
+  type GroupedProjections,
   type PagedAttentionContext,
   type SeparateProjections,
   type SequenceAttentionContext,
 } from './attention/causal-attention.js';
+export type { BranchFusion } from './block/branch-fusion.js';
 export { ParallelTransformerBlock, type ParallelBlockParts } from './block/parallel-block.js';
 export {
   type Block,

@@ -53,17 +53,29 @@ async function loadAttention(
   const { hiddenSize, heads, keyValueHeads, headDimensions } = config;
   const queryWidth = heads * headDimensions;
   const keyValueWidth = keyValueHeads * headDimensions;
-  const projections: AttentionProjections = weights.hasLayer('query', layer)
-    ? {
-        query: await weights.linear('query', layer, queryWidth, hiddenSize),
-        key: await weights.linear('key', layer, keyValueWidth, hiddenSize),
-        value: await weights.linear('value', layer, keyValueWidth, hiddenSize),
-        output: await weights.linear('attentionOutput', layer, hiddenSize, queryWidth),
-      }
-    : {
-        queryKeyValue: await weights.linear('queryKeyValue', layer, queryWidth + 2 * keyValueWidth, hiddenSize),
-        output: await weights.linear('attentionOutput', layer, hiddenSize, queryWidth),
-      };
+  let projections: AttentionProjections;
+  if (weights.hasLayer('query', layer)) {
+    // Q, K and V of one type become one weight of concatenated rows (one mat-vec); V of another type (Q4_K_M) its own.
+    const groups = await weights.linearGroups(
+      [
+        { role: 'query', outputs: queryWidth },
+        { role: 'key', outputs: keyValueWidth },
+        { role: 'value', outputs: keyValueWidth },
+      ],
+      layer,
+      hiddenSize,
+    );
+    const output = await weights.linear('attentionOutput', layer, hiddenSize, queryWidth);
+    projections =
+      groups.length === 1
+        ? { queryKeyValue: groups[0]!.linear, output }
+        : { groups: groups.map((group) => group.linear), output };
+  } else {
+    projections = {
+      queryKeyValue: await weights.linear('queryKeyValue', layer, queryWidth + 2 * keyValueWidth, hiddenSize),
+      output: await weights.linear('attentionOutput', layer, hiddenSize, queryWidth),
+    };
+  }
   let attention = CausalAttention.create(projections, { heads, keyValueHeads, headDimensions })
     .withScale(config.attentionScale)
     .withRotary(rope.forLayer(layer));
@@ -98,11 +110,17 @@ async function loadFeedForward(layer: number, config: TransformerConfig, weights
   if (config.structure.feedForward === 'plain')
     return new Mlp(await weights.linear('up', layer, size, hiddenSize), down, activation);
   if (weights.hasLayer('gate', layer)) {
+    // Gate and up of one type become one weight [gate; up] (one mat-vec with the activation).
+    const [gate, up] = await weights.linearGroups(
+      [
+        { role: 'gate', outputs: size },
+        { role: 'up', outputs: size },
+      ],
+      layer,
+      hiddenSize,
+    );
     return new GatedMlp(
-      {
-        gate: await weights.linear('gate', layer, size, hiddenSize),
-        up: await weights.linear('up', layer, size, hiddenSize),
-      },
+      up === undefined ? { gateUp: gate!.linear } : { gate: gate!.linear, up: up.linear },
       down,
       activation,
     );

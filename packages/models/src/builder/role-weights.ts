@@ -76,6 +76,52 @@ export class RoleWeights {
     return new Linear(weight, bias);
   }
 
+  /**
+   * Projections of one layer that read the same input (q, k, v; gate, up), as few weights as the file allows:
+   * consecutive roles whose weights share a type, and whose biases are all absent or all present with one type, are
+   * uploaded as one weight of their rows concatenated (one mat-vec computes them together). Returns the groups in role
+   * order, each with the number of roles it holds; `SHAPE_MISMATCH` when a tensor's shape is not the config's.
+   */
+  async linearGroups(
+    roles: readonly { readonly role: LayerTensorRole; readonly outputs: number }[],
+    layer: number,
+    inputs: number,
+  ): Promise<{ readonly linear: Linear; readonly roles: number }[]> {
+    const described = roles.map(({ role, outputs }) => {
+      const name = this.#require(this.layerName(role, layer), role);
+      const entry = this.weights.entry(name);
+      if (entry.shape.length !== 2 || entry.shape[0] !== outputs || entry.shape[1] !== inputs) {
+        // The single-tensor path reports the mismatch with the file's and the config's shapes.
+        return { role, outputs, name, key: `shape:${role}` };
+      }
+      const biasName = this.layerName(role, layer, 'bias');
+      const bias = biasName !== undefined && this.weights.has(biasName) ? biasName : undefined;
+      const biasType = bias === undefined ? 'none' : this.weights.entry(bias).sourceType;
+      return { role, outputs, name, bias, key: `${entry.sourceType}|${biasType}` };
+    });
+    const groups: (typeof described)[] = [];
+    for (const item of described) {
+      const last = groups[groups.length - 1];
+      if (last !== undefined && last[0]!.key === item.key && !item.key.startsWith('shape:')) last.push(item);
+      else groups.push([item]);
+    }
+    const result: { linear: Linear; roles: number }[] = [];
+    for (const group of groups) {
+      if (group.length === 1) {
+        const { role, outputs } = group[0]!;
+        result.push({ linear: await this.linear(role, layer, outputs, inputs), roles: 1 });
+        continue;
+      }
+      const weight = await this.weights.concatenateRows(group.map((item) => item.name));
+      const biases = group.map((item) => item.bias);
+      const bias = biases.every((name) => name !== undefined)
+        ? await this.weights.concatenateRows(biases as string[])
+        : undefined;
+      result.push({ linear: new Linear(weight, bias), roles: group.length });
+    }
+    return result;
+  }
+
   /** A norm of `width` (the structure's kind; LayerNorm bias when present), the family's weight offset folded in. */
   async norm(role: LayerTensorRole, layer: number, width: number): Promise<Norm> {
     return this.#norm(this.#require(this.layerName(role, layer), role), this.layerName(role, layer, 'bias'), width);

@@ -81,6 +81,50 @@ export class WeightSource {
   }
 
   /**
+   * Uploads tensors of one type as one tensor of their rows concatenated: matrices `[rows_i, columns]` (all of
+   * `columns`) become `[Σ rows_i, columns]`, vectors `[length_i]` become `[Σ length_i]`. Q, K and V (or gate and up)
+   * as one weight, so one mat-vec computes them all. Throws `DTYPE_MISMATCH` when the types differ, `SHAPE_MISMATCH`
+   * when the columns differ.
+   */
+  async concatenateRows(names: readonly string[]): Promise<WeightTensor> {
+    const entries = names.map((name) => this.store.get(name));
+    const first = entries[0];
+    if (first === undefined) throw new StrataError('INVALID_ARGUMENT', 'Cannot concatenate zero tensors.');
+    const type = weightTypeOf(first);
+    const columns = first.shape.length === 1 ? undefined : first.shape[first.shape.length - 1];
+    let rows = 0;
+    for (const entry of entries) {
+      if (entry.type !== first.type) {
+        throw new StrataError(
+          'DTYPE_MISMATCH',
+          `Tensor '${entry.name}' is ${entry.sourceType} but '${first.name}' is ${first.sourceType}; concatenated rows must share a type.`,
+          { details: { name: entry.name, type: entry.sourceType, expected: first.sourceType } },
+        );
+      }
+      const sameColumns =
+        columns === undefined ? entry.shape.length === 1 : entry.shape.length === 2 && entry.shape[1] === columns;
+      if (!sameColumns) {
+        throw new StrataError(
+          'SHAPE_MISMATCH',
+          `Tensor '${entry.name}' has shape [${entry.shape.join(', ')}]; concatenated rows must all be vectors or all have ${columns} columns, as '${first.name}' [${first.shape.join(', ')}].`,
+          { details: { name: entry.name, shape: entry.shape, first: first.shape } },
+        );
+      }
+      rows += entry.shape[0] as number;
+    }
+    const store = this.store;
+    async function* chunks(): AsyncIterable<Uint8Array> {
+      for (const name of names) yield* store.streamBytes(name);
+    }
+    return this.#track(
+      this.backend.uploadWeight(
+        { name: names.join(' + '), type, shape: columns === undefined ? [rows] : [rows, columns] },
+        chunks(),
+      ),
+    );
+  }
+
+  /**
    * Uploads tensors of identical type and shape `[rows, columns]` as one stack `[count, rows, columns]` (experts stored
    * one tensor per expert).
    */

@@ -121,6 +121,39 @@ describe('CausalAttention', () => {
     ).toBeLessThan(1e-5);
   });
 
+  it('gives exactly the numbers of separate projections from grouped ones ([q | k] and [v]), and rejects misaligned groups', async () => {
+    const { backend, weights, projections, cache, input } = await setUp(5);
+    const separate = await backend.read(
+      CausalAttention.create(projections, geometry).forward(input, { backend, firstPosition: 0, cache }),
+    );
+    const queryKey = new Linear(
+      await uploadF32(backend, [...weights.query, ...weights.key]),
+      await uploadF32(backend, [...new Array(16).fill(0), ...weights.keyBias]),
+    );
+    const grouped = CausalAttention.create(
+      { groups: [queryKey, projections.value], output: projections.output },
+      geometry,
+    );
+    const cache2 = { keys: backend.zeros([rows, 8]), values: backend.zeros([rows, 8]) };
+    expect(await backend.read(grouped.forward(input, { backend, firstPosition: 0, cache: cache2 }))).toEqual(separate);
+    const code = (run: () => unknown) => {
+      try {
+        run();
+      } catch (error) {
+        return StrataError.isInstance(error) ? error.code : 'other';
+      }
+      return 'none';
+    };
+    // A group that ends inside the key part, and groups that leave the value out.
+    const misaligned = new Linear(await uploadF32(backend, [...weights.query, ...weights.key.slice(0, 4)]));
+    expect(code(() => CausalAttention.create({ groups: [misaligned], output: projections.output }, geometry))).toBe(
+      'SHAPE_MISMATCH',
+    );
+    expect(code(() => CausalAttention.create({ groups: [queryKey], output: projections.output }, geometry))).toBe(
+      'SHAPE_MISMATCH',
+    );
+  });
+
   it('rejects inconsistent geometry and settings with INVALID_CONFIG or SHAPE_MISMATCH', async () => {
     const { projections } = await setUp(4);
     const code = (run: () => unknown) => {

@@ -1,5 +1,6 @@
 import {
   type Backend,
+  type InputNorm,
   type KeyValueCache,
   type PagedAttentionOptions,
   type PagedBatch,
@@ -8,31 +9,16 @@ import {
   StrataError,
   type Tensor,
 } from '@strata/core';
-import type { Linear } from '../layers/linear.js';
+import type { BranchFusion } from '../block/branch-fusion.js';
+import { type AttentionProjections, type ProjectionGroup, projectionGroups } from './attention-projections.js';
 import type { Norm } from '../layers/norm.js';
 
-/** Separate query, key and value projections (most models). */
-export interface SeparateProjections {
-  /** `[heads · headDimensions, hidden]`. */
-  readonly query: Linear;
-  /** `[keyValueHeads · headDimensions, hidden]`. */
-  readonly key: Linear;
-  /** `[keyValueHeads · headDimensions, hidden]`. */
-  readonly value: Linear;
-  /** `[hidden, heads · headDimensions]`. */
-  readonly output: Linear;
-}
-
-/** One fused query/key/value projection whose output columns are [q | k | v] (Phi-3, Phi-2 GGUF). */
-export interface FusedProjections {
-  /** `[(heads + 2 · keyValueHeads) · headDimensions, hidden]`. */
-  readonly queryKeyValue: Linear;
-  /** `[hidden, heads · headDimensions]`. */
-  readonly output: Linear;
-}
-
-/** The projections of an attention layer. */
-export type AttentionProjections = SeparateProjections | FusedProjections;
+export type {
+  AttentionProjections,
+  FusedProjections,
+  GroupedProjections,
+  SeparateProjections,
+} from './attention-projections.js';
 
 /** Head geometry of an attention layer. */
 export interface AttentionGeometry {
@@ -83,6 +69,8 @@ export interface AttentionCacheSpec {
 
 interface AttentionSettings {
   readonly projections: AttentionProjections;
+  /** The q, k, v projections as groups (from `projections`). */
+  readonly groups: readonly ProjectionGroup[];
   readonly geometry: AttentionGeometry;
   readonly scale: number;
   readonly queryNorm?: Norm;
@@ -113,18 +101,6 @@ function checkPositiveInteger(value: number, name: string): void {
   }
 }
 
-function checkWidth(linear: Linear, expected: number, what: string): void {
-  if (linear.outputs !== expected) {
-    throw new StrataError(
-      'SHAPE_MISMATCH',
-      `The ${what} projection has ${linear.outputs} outputs; the head geometry needs ${expected}.`,
-      {
-        details: { what, outputs: linear.outputs, expected },
-      },
-    );
-  }
-}
-
 /**
  * Causal self-attention: projections → optional per-head QK norm → optional RoPE → cache write → attention → output.
  * An immutable value: each `with…` returns a new attention. It reads and writes the cache it is handed, never owns one.
@@ -152,15 +128,10 @@ export class CausalAttention {
     }
     const queryWidth = geometry.heads * geometry.headDimensions;
     const keyValueWidth = geometry.keyValueHeads * geometry.headDimensions;
-    if ('queryKeyValue' in projections) {
-      checkWidth(projections.queryKeyValue, queryWidth + 2 * keyValueWidth, 'fused QKV');
-    } else {
-      checkWidth(projections.query, queryWidth, 'query');
-      checkWidth(projections.key, keyValueWidth, 'key');
-      checkWidth(projections.value, keyValueWidth, 'value');
-    }
+    const groups = projectionGroups(projections, queryWidth, keyValueWidth);
     return new CausalAttention({
       projections,
+      groups,
       geometry,
       scale: 1 / Math.sqrt(geometry.headDimensions),
       causal: true,
@@ -289,33 +260,23 @@ export class CausalAttention {
   }
 
   /**
-   * Query, key and value of `hidden`: projections, per-head QK norm, then `rotate` where the attention has RoPE (none
-   * when the caller rotates later, as the cached step does together with its cache write).
+   * Query, key and value of `hidden` (RMS-normalised first by `norm`, inside the projections): projections in one
+   * `rmsNormMatmul` (one dispatch per group of concatenated rows on the GPU), per-head QK norm, then `rotate` where the
+   * attention has RoPE (none when the caller rotates later, as the cached step does together with its cache write).
    */
   #project(
     backend: Backend,
     hidden: Tensor,
     rotate: ((input: Tensor, rotary: RopeParameters) => Tensor) | undefined,
+    norm?: InputNorm,
   ): { query: Tensor; key: Tensor; value: Tensor } {
     const settings = this.#settings;
     const { heads, keyValueHeads, headDimensions } = settings.geometry;
-    const projections = settings.projections;
-    let query: Tensor;
-    let key: Tensor;
-    let value: Tensor;
-    if ('queryKeyValue' in projections) {
-      const fused = projections.queryKeyValue.forward(backend, hidden);
-      [query, key, value] = backend.splitColumns(fused, [
-        heads * headDimensions,
-        keyValueHeads * headDimensions,
-        keyValueHeads * headDimensions,
-      ]) as [Tensor, Tensor, Tensor];
-      backend.dispose(fused);
-    } else {
-      query = projections.query.forward(backend, hidden);
-      key = projections.key.forward(backend, hidden);
-      value = projections.value.forward(backend, hidden);
-    }
+    let [query, key, value] = backend.rmsNormMatmul(
+      hidden,
+      norm,
+      settings.groups.map((group) => group.linear.projection(group.widths)),
+    ) as [Tensor, Tensor, Tensor];
     if (settings.queryNorm !== undefined && settings.keyNorm !== undefined) {
       query = replace(backend, query, normPerHead(backend, settings.queryNorm, query, heads, headDimensions));
       key = replace(backend, key, normPerHead(backend, settings.keyNorm, key, keyValueHeads, headDimensions));
@@ -331,9 +292,11 @@ export class CausalAttention {
   /**
    * `hidden` `[rows, width]` (already normed) → `[rows, width]`; writes this step's keys and values into the cache: the
    * one sequence's contiguous cache at positions `firstPosition …`, or, for a paged step, each row's page at its
-   * position (the rows of several sequences, attended each over its own pages).
+   * position (the rows of several sequences, attended each over its own pages). With a `fusion` (from a pre-norm
+   * block), `hidden` is the block's input: its norm is applied inside the q/k/v projections and the residual added by
+   * the output projection, the same numbers as norm → attention → add.
    */
-  forward(hidden: Tensor, context: AttentionStepContext): Tensor {
+  forward(hidden: Tensor, context: AttentionStepContext, fusion: BranchFusion = {}): Tensor {
     const { backend } = context;
     const settings = this.#settings;
     if (!settings.causal) {
@@ -343,7 +306,7 @@ export class CausalAttention {
       );
     }
     const { heads, keyValueHeads, headDimensions } = settings.geometry;
-    const { query, key, value } = this.#project(backend, hidden, undefined);
+    const { query, key, value } = this.#project(backend, hidden, undefined, fusion.norm);
     const options: PagedAttentionOptions = {
       heads,
       keyValueHeads,
@@ -372,7 +335,11 @@ export class CausalAttention {
     if (rotated !== query) backend.dispose(query);
     const attended = attend(rotated);
     backend.dispose(rotated);
-    const output = settings.projections.output.forward(backend, attended);
+    const projection = settings.projections.output;
+    const output =
+      fusion.residual === undefined
+        ? projection.forward(backend, attended)
+        : projection.forwardAdd(backend, attended, fusion.residual);
     backend.dispose(attended);
     return output;
   }

@@ -38,18 +38,27 @@ export class ParallelTransformerBlock<N extends Norm = Norm, F extends FeedForwa
     return new ParallelTransformerBlock({ ...this.parts, ...parts });
   }
 
-  /** `[rows, width]` → `[rows, width]`: one norm feeds both branches, both added to the input; writes the rows' keys and values into the context's cache. */
+  /**
+   * `[rows, width]` → `[rows, width]`: one norm feeds both branches, both added to the input; writes the rows' keys and
+   * values into the context's cache. The adds are folded into the branches' last projections (x + attention(n) by the
+   * attention's output projection, then + ffn(n) by the network's, when it has `forwardFused`): the same sums in the
+   * same order.
+   */
   forward(hidden: Tensor, context: AttentionStepContext): Tensor {
     const { backend } = context;
     const normed = this.parts.norm.forward(backend, hidden);
-    const attended = this.parts.attention.forward(normed, context);
-    const fed = this.parts.feedForward.forward(backend, normed);
+    const partial = this.parts.attention.forward(normed, context, { residual: hidden });
+    const feedForward = this.parts.feedForward;
+    let output: Tensor;
+    if (feedForward.forwardFused !== undefined) {
+      output = feedForward.forwardFused(backend, normed, { residual: partial });
+    } else {
+      const fed = feedForward.forward(backend, normed);
+      output = backend.add(partial, fed);
+      backend.dispose(fed);
+    }
     backend.dispose(normed);
-    const partial = backend.add(hidden, attended);
-    backend.dispose(attended);
-    const output = backend.add(partial, fed);
     backend.dispose(partial);
-    backend.dispose(fed);
     return output;
   }
 }

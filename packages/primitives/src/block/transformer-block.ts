@@ -6,7 +6,8 @@ import type {
   SequenceAttentionContext,
 } from '../attention/causal-attention.js';
 import type { FeedForward } from '../feed-forward/feed-forward.js';
-import type { Norm } from '../layers/norm.js';
+import { type Norm, RmsNorm } from '../layers/norm.js';
+import type { BranchFusion } from './branch-fusion.js';
 
 /**
  * One transformer layer: hidden states in, hidden states out, through the cache in its context (one sequence's
@@ -71,9 +72,36 @@ export class TransformerBlock<N extends Norm = Norm, F extends FeedForward = Fee
     return new TransformerBlock({ ...this.parts, ...parts });
   }
 
-  /** `[rows, width]` → `[rows, width]`: the attention then the feed-forward residual branch; writes the rows' keys and values into the context's cache. */
+  /**
+   * `[rows, width]` → `[rows, width]`: the attention then the feed-forward residual branch; writes the rows' keys and
+   * values into the context's cache. Each branch folds what is exact into its projections (see {@link BranchFusion}):
+   * an RMSNorm input norm into its first projections, the residual add (without a post-norm) into its last.
+   */
   forward(hidden: Tensor, context: AttentionStepContext): Tensor {
-    return this.#forwardWith(context.backend, hidden, (normed) => this.parts.attention.forward(normed, context));
+    const { backend } = context;
+    const parts = this.parts;
+    const attended = fusedResidualBranch(
+      backend,
+      hidden,
+      parts.attentionNorm,
+      parts.postAttentionNorm,
+      (input, fusion) => parts.attention.forward(input, context, fusion),
+    );
+    const feedForward = parts.feedForward;
+    const output =
+      feedForward.forwardFused === undefined
+        ? residualBranch(
+            backend,
+            attended,
+            parts.feedForwardNorm,
+            (normed) => feedForward.forward(backend, normed),
+            parts.postFeedForwardNorm,
+          )
+        : fusedResidualBranch(backend, attended, parts.feedForwardNorm, parts.postFeedForwardNorm, (input, fusion) =>
+            feedForward.forwardFused!(backend, input, fusion),
+          );
+    backend.dispose(attended);
+    return output;
   }
 
   /** The same layer over a padded batch of whole sequences, without a cache (decoder-based embedding models). */
@@ -96,6 +124,33 @@ export class TransformerBlock<N extends Norm = Norm, F extends FeedForward = Fee
     backend.dispose(attended);
     return output;
   }
+}
+
+/**
+ * x + [post](branch(norm(x))) with the norm (an RMSNorm) and the residual add (no post-norm) handed to the branch to fold
+ * into its projections; what cannot fold runs as its own op. Disposes intermediates.
+ */
+function fusedResidualBranch(
+  backend: Backend,
+  input: Tensor,
+  norm: Norm,
+  post: Norm | undefined,
+  branch: (input: Tensor, fusion: BranchFusion) => Tensor,
+): Tensor {
+  const foldNorm = norm instanceof RmsNorm;
+  const branchInput = foldNorm ? input : norm.forward(backend, input);
+  const fusion: BranchFusion = {
+    ...(foldNorm ? { norm: { weight: norm.weight, epsilon: norm.epsilon } } : {}),
+    ...(post === undefined ? { residual: input } : {}),
+  };
+  const result = branch(branchInput, fusion);
+  if (branchInput !== input) backend.dispose(branchInput);
+  if (post === undefined) return result;
+  const posted = post.forward(backend, result);
+  backend.dispose(result);
+  const sum = backend.add(input, posted);
+  backend.dispose(posted);
+  return sum;
 }
 
 /** x + [post](branch(norm(x))), disposing intermediates. */

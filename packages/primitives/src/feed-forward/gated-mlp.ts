@@ -1,4 +1,5 @@
 import { type ActivationKind, type Backend, StrataError, type Tensor } from '@strata/core';
+import type { BranchFusion } from '../block/branch-fusion.js';
 import type { Linear } from '../layers/linear.js';
 import type { FeedForward } from './feed-forward.js';
 
@@ -42,21 +43,36 @@ export class GatedMlp implements FeedForward {
 
   /** `[rows, width]` → `[rows, width]`; a fused projection is split into its gate and up halves first. */
   forward(backend: Backend, input: Tensor): Tensor {
-    let gate: Tensor;
-    let up: Tensor;
-    if ('gateUp' in this.projections) {
-      const fused = this.projections.gateUp.forward(backend, input);
-      const half = this.projections.gateUp.outputs / 2;
-      [gate, up] = backend.splitColumns(fused, [half, half]) as [Tensor, Tensor];
-      backend.dispose(fused);
+    return this.forwardFused(backend, input, {});
+  }
+
+  /**
+   * {@link GatedMlp.forward} with the block's input norm and residual folded in: a fused gate/up projection without
+   * bias runs as one `rmsNormGatedMatmul` (gate, up and the activation together), separate ones as one
+   * `rmsNormMatmul`; the down projection adds the residual (`matmulAdd`).
+   */
+  forwardFused(backend: Backend, input: Tensor, fusion: BranchFusion): Tensor {
+    const projections = this.projections;
+    let activated: Tensor;
+    if ('gateUp' in projections && projections.gateUp.bias === undefined) {
+      activated = backend.rmsNormGatedMatmul(input, fusion.norm, projections.gateUp.weight, this.activation);
     } else {
-      gate = this.projections.gate.forward(backend, input);
-      up = this.projections.up.forward(backend, input);
+      const half = 'gateUp' in projections ? projections.gateUp.outputs / 2 : 0;
+      const [gate, up] = backend.rmsNormMatmul(
+        input,
+        fusion.norm,
+        'gateUp' in projections
+          ? [projections.gateUp.projection([half, half])]
+          : [projections.gate.projection(), projections.up.projection()],
+      ) as [Tensor, Tensor];
+      activated = backend.gatedActivation(gate, up, this.activation);
+      backend.dispose(gate);
+      backend.dispose(up);
     }
-    const activated = backend.gatedActivation(gate, up, this.activation);
-    backend.dispose(gate);
-    backend.dispose(up);
-    const output = this.down.forward(backend, activated);
+    const output =
+      fusion.residual === undefined
+        ? this.down.forward(backend, activated)
+        : this.down.forwardAdd(backend, activated, fusion.residual);
     backend.dispose(activated);
     return output;
   }

@@ -1,4 +1,5 @@
 import type { ActivationKind, Backend, Tensor } from '@strata/core';
+import type { BranchFusion } from '../block/branch-fusion.js';
 import type { Linear } from '../layers/linear.js';
 import type { FeedForward } from './feed-forward.js';
 
@@ -19,10 +20,21 @@ export class Mlp implements FeedForward {
 
   /** `[rows, width]` → `[rows, width]`: up projection, activation, down projection. */
   forward(backend: Backend, input: Tensor): Tensor {
-    const raised = this.up.forward(backend, input);
+    return this.forwardFused(backend, input, {});
+  }
+
+  /** {@link Mlp.forward} with the block's input norm folded into the up projection and the residual into the down one. */
+  forwardFused(backend: Backend, input: Tensor, fusion: BranchFusion): Tensor {
+    const raised =
+      fusion.norm === undefined
+        ? this.up.forward(backend, input)
+        : (backend.rmsNormMatmul(input, fusion.norm, [this.up.projection()])[0] as Tensor);
     const activated = backend.activation(raised, this.activation);
     backend.dispose(raised);
-    const output = this.down.forward(backend, activated);
+    const output =
+      fusion.residual === undefined
+        ? this.down.forward(backend, activated)
+        : this.down.forwardAdd(backend, activated, fusion.residual);
     backend.dispose(activated);
     return output;
   }

@@ -1,4 +1,4 @@
-import type { Backend, Tensor, WeightTensor } from '@strata/core';
+import type { Backend, Projection, Tensor, WeightTensor } from '@strata/core';
 
 /** A projection `input · weightᵀ + bias`, weight `[out, in]` in any weight format. */
 export class Linear {
@@ -20,5 +20,19 @@ export class Linear {
   /** `[rows, inputs]` → `[rows, outputs]`. */
   forward(backend: Backend, input: Tensor): Tensor {
     return backend.matmul(input, this.weight, this.bias);
+  }
+
+  /** `residual + forward(input)` in one op (`Backend.matmulAdd`): the residual add folded into the projection. */
+  forwardAdd(backend: Backend, input: Tensor, residual: Tensor): Tensor {
+    return backend.matmulAdd(input, this.weight, residual, this.bias);
+  }
+
+  /** This projection as one of `Backend.rmsNormMatmul`'s, its outputs split into `widths` when given. */
+  projection(widths?: readonly number[]): Projection {
+    return {
+      weight: this.weight,
+      ...(this.bias === undefined ? {} : { bias: this.bias }),
+      ...(widths === undefined ? {} : { widths }),
+    };
   }
 }
