@@ -12,6 +12,7 @@ import { linearGrid } from '../../runtime/shader.js';
 import type { GpuTensor } from '../../tensor/gpu-tensor.js';
 import type { GpuWeight } from '../../weights/gpu-weight.js';
 import { binary } from '../elementwise/elementwise.js';
+import { gatedHalves } from '../elementwise/gated-halves.js';
 import { copyColumns } from '../layout/copy-columns.js';
 import { rmsNorm } from '../normalization/norms.js';
 import { matmul, matrixInput, matrixWeight, singleRowKernel } from './index.js';
@@ -208,7 +209,7 @@ export function rmsNormMatmul(
 
 /**
  * `Backend.rmsNormGatedMatmul`: one dispatch for one input row when the weight is one chunk (each workgroup computes
- * gate and up rows of the same indices), else `rmsNormMatmul` into halves and `gatedActivation`.
+ * gate and up rows of the same indices), else `rmsNormMatmul` and the gated activation of the product's halves.
  */
 export function rmsNormGatedMatmul(
   runtime: GpuRuntime,
@@ -232,13 +233,9 @@ export function rmsNormGatedMatmul(
   const { rows } = matrixInput(runtime, input, columns, weight);
   const kernel = singleRowKernel(runtime, weight.storedType, columns, false);
   if (rows !== 1 || weight.chunks.length !== 1 || kernel.rowsPerWorkgroup % 2 !== 0) {
-    const [gate, up] = rmsNormMatmul(runtime, source, norm, [{ weight, widths: [half, half] }]) as [
-      GpuTensor,
-      GpuTensor,
-    ];
-    const activated = binary(runtime, gate, up, { kind: 'gated', activation: kind });
-    runtime.release(gate);
-    runtime.release(up);
+    const product = rmsNormMatmul(runtime, source, norm, [{ weight }])[0]!;
+    const activated = gatedHalves(runtime, product, kind);
+    runtime.release(product);
     return activated;
   }
   const prologue = normFusion(runtime, norm, columns);
