@@ -14,6 +14,7 @@ import type { Backend } from '@strata/core';
 import { createCpuBackend, floatToHalf } from '@strata/kernels-cpu';
 import { createWebGpuBackend } from '@strata/kernels-webgpu';
 import { type GgufTypedValue, type GgufWriteTensor, ggufValue, writeGgufTo } from '@strata/loaders';
+import { openModelFiles } from '@strata/loaders/node';
 import { EmbeddingPipeline } from '@strata/pipeline';
 
 interface EncoderShape {
@@ -149,7 +150,8 @@ for (const name of values.models.split(',')) {
   if (shape === undefined) throw new Error(`unknown model ${name}; choose from ${Object.keys(SHAPES).join(', ')}`);
   const path = join(values.dir, `${name}-${weightType}.gguf`);
   if (!existsSync(path)) await writeModel(name, shape, path);
-  const pipeline = await EmbeddingPipeline.load(path, { backend });
+  // Files opened here (not by path inside load) so that a bundler includes the Node file sources.
+  const pipeline = await EmbeddingPipeline.load(await openModelFiles(path), { backend });
   const random = randomValues(batch * tokens, 7, 0.5);
   const sequences = Array.from({ length: batch }, (_, row) =>
     Array.from({ length: tokens }, (_, column) =>

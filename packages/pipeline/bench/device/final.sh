@@ -50,15 +50,10 @@ else
   echo "peer build failed:"; tail -5 "$out/peer-build.txt"
 fi
 node "$here/peer-table.mjs" "$out/llama.json" "$out"/strata-*.json | tee "$out/table.md"
-stamp "decode at depth (1B Q4_K_M, 8B Q4_K_M; tg128 after 4096 and 16384 tokens)"
-for pair in llama-3.2-1b:Q4_K_M llama-3-8b:Q4_K_M; do
-  for depth in 4096 16384; do
-    timeout 120 node "$here/gpu-bench.mjs" --models "${pair%%:*}" --types "${pair##*:}" -p 0 -n 128 -r 1 -d "$depth" \
-      --dir "$files" --keep --cache-type f16 2>&1 | grep -E "tg run 1" | sed "s/^/depth $depth: /"
-  done
+stamp "decode at depth (tg128 after 4096 and 16384 tokens, 1B Q4_K_M; 4096, 8B Q4_K_M)"
+for run in llama-3.2-1b:Q4_K_M:4096 llama-3.2-1b:Q4_K_M:16384 llama-3-8b:Q4_K_M:4096; do
+  model=${run%%:*}; rest=${run#*:}; type=${rest%%:*}; depth=${rest##*:}
+  timeout 60 node "$here/gpu-bench.mjs" --models "$model" --types "$type" -p 0 -n 128 -r 1 -d "$depth" \
+    --dir "$files" --keep --cache-type f16 2>&1 | grep -E "tg run 1" | sed "s/^/depth $depth: /"
 done
-stamp "step profile, 8B Q4_K_M"
-timeout 90 node "$here/step-profile.mjs" --model llama-3-8b --type Q4_K_M --dir "$files" 2>&1 | grep -v Warning
-stamp "time to first token by URL, 1B Q4_K_M"
-timeout 60 node "$here/url-ttft.mjs" "$files/llama-3.2-1b-Q4_K_M.gguf" 2>&1 | grep -v Warning | tail -1
 stamp done
