@@ -5,7 +5,13 @@ export { type UrlSourceOptions, urlSource } from './byte-source/url-source.js';
 export { type DirectorySource, sourcesDirectory } from './byte-source/directory-source.js';
 export { blobsDirectory, type UrlDirectoryOptions, urlDirectory } from './byte-source/remote-directory.js';
 export { closeNames } from './close-names.js';
-export type { CacheRecord, CacheWriter, ModelCacheStore } from './cache/cache-store.js';
+export type {
+  CacheEntryLock,
+  CacheLockOptions,
+  CacheRecord,
+  CacheWriter,
+  ModelCacheStore,
+} from './cache/cache-store.js';
 export type { CacheProgress } from './cache/cache-download.js';
 export {
   type CachedEntry,
