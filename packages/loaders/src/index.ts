@@ -1,5 +1,11 @@
 /** @packageDocumentation @strata/loaders — see README.md. */
-export { allocateBytes, type ByteSource, bytesSource, checkReadRange } from './byte-source/byte-source.js';
+export {
+  allocateBytes,
+  type ByteSource,
+  bytesSource,
+  checkReadRange,
+  readIntoFrom,
+} from './byte-source/byte-source.js';
 export { blobSource } from './byte-source/blob-source.js';
 export { type UrlSourceOptions, urlSource } from './byte-source/url-source.js';
 export { type DirectorySource, sourcesDirectory } from './byte-source/directory-source.js';

@@ -58,6 +58,8 @@ export interface ModelCacheStore {
   writer(url: string, options?: { readonly truncate?: boolean }): Promise<CacheWriter>;
   /** Reads `length` stored bytes of `url` at `offset` (the range must be stored). */
   read(url: string, offset: number, length: number): Promise<Uint8Array>;
+  /** Fills `target` with stored bytes of `url` at `offset`, allocating nothing (stores that can; else `read`). */
+  readInto?(url: string, offset: number, target: Uint8Array): Promise<void>;
   /** Removes `url`'s record and data; resolves to whether anything was there. */
   remove(url: string): Promise<boolean>;
   /** Bytes the store may still take (free disk, the browser's quota left); undefined when unknown. */

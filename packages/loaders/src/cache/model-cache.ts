@@ -2,7 +2,7 @@ import { StrataError } from '@strata/core';
 import type { ByteSource } from '../byte-source/byte-source.js';
 import { checkReadRange } from '../byte-source/byte-source.js';
 import { urlSource } from '../byte-source/url-source.js';
-import { CacheDownload, type CacheProgress } from './cache-download.js';
+import { CacheDownload, type CacheProgress, readStoredInto } from './cache-download.js';
 import type { CacheEntryLock, CacheRecord, ModelCacheStore } from './cache-store.js';
 import { serverSha256, startOfContentRange, totalOfContentRange } from './http-headers.js';
 
@@ -212,6 +212,10 @@ export class ModelCache {
         checkReadRange(record.url, record.byteLength, offset, length);
         return store.read(record.url, offset, length);
       },
+      async readInto(offset, target) {
+        checkReadRange(record.url, record.byteLength, offset, target.byteLength);
+        await readStoredInto(store, record.url, offset, target);
+      },
     };
   }
 
@@ -338,6 +342,7 @@ export class ModelCache {
       from: 'network',
       completed,
       read: (offset, length) => download.read(offset, length),
+      readInto: (offset, target) => download.readInto(offset, target),
     };
   }
 

@@ -148,9 +148,14 @@ export function directoryCacheStore(
       };
     },
     async read(url, offset, length) {
-      const path = dataPath(url);
       const bytes = allocateBytes(length, url);
-      if (length === 0) return bytes;
+      await this.readInto?.(url, offset, bytes);
+      return bytes;
+    },
+    async readInto(url, offset, bytes) {
+      const path = dataPath(url);
+      const length = bytes.byteLength;
+      if (length === 0) return;
       let handle: Awaited<ReturnType<typeof open>> | undefined;
       try {
         handle = await open(path, 'r');
@@ -169,7 +174,6 @@ export function directoryCacheStore(
             },
           );
         }
-        return bytes;
       } catch (error) {
         if (StrataError.isInstance(error)) throw error;
         throw ioError(path, 'read', error);
