@@ -118,14 +118,10 @@ export class WeightSource {
       }
       rows += entry.shape[0] as number;
     }
-    const store = this.store;
-    async function* chunks(): AsyncIterable<Uint8Array> {
-      for (const name of names) yield* store.streamBytes(name);
-    }
     return this.#track(
       this.backend.uploadWeight(
         { name: names.join(' + '), type, shape: columns === undefined ? [rows] : [rows, columns] },
-        chunks(),
+        this.#pieces(names),
       ),
     );
   }
