@@ -1,13 +1,14 @@
 /**
  * The chat: a system prompt, the conversation (Markdown replies with a copy button), the past chats kept in IndexedDB,
  * the context meter, and the note shown when the oldest turns no longer fit. It talks to the model only through
- * {@link ChatCompletions}, the OpenAI-shaped protocol.
+ * OpenAI's `chat.completions.create` (`@strata/pipeline`'s {@link ChatCompletions}): streamed chunks, `truncation:
+ * 'auto'` to leave out the oldest turns when the context is full.
  */
-import type { ChatCompletionChunk, ChatCompletionMessage, ChatCompletions } from './chat-completions.js';
-import { deleteChat, listChats, type StoredChat, saveChat } from './chat-store.js';
-import { formatStats } from './format.js';
+import type { ChatCompletions, OpenAIUsage } from '@strata/pipeline';
+import { deleteChat, listChats, type StoredChat, type StoredMessage, saveChat } from './chat-store.js';
+import { formatStats, streamStats } from './format.js';
 import { renderMarkdown } from './markdown.js';
-import type { RequestOptions } from './protocol.js';
+import { type RequestOptions, requestFields } from './request-options.js';
 
 /** The page elements the chat uses. */
 export interface ChatElements {
@@ -24,6 +25,8 @@ export interface ChatElements {
 
 /** What the chat needs from the page around it. */
 export interface ChatHost {
+  /** The name of the loaded model (the `model` of requests). */
+  readonly model: () => string;
   /** The sampling options of the form. */
   readonly requestOptions: () => RequestOptions;
   /** Marks the page busy (a request runs) or idle. */
@@ -44,6 +47,7 @@ function errorText(error: unknown): string {
 export class ChatPanel {
   #chat: StoredChat;
   #contextLength = 0;
+  #running: AbortController | undefined;
 
   constructor(
     private readonly elements: ChatElements,
@@ -67,6 +71,11 @@ export class ChatPanel {
     this.#updateMeter(this.elements.meter.value);
   }
 
+  /** Stops the reply being generated (it ends where it is, as a finished reply). */
+  stop(): void {
+    this.#running?.abort();
+  }
+
   /** Starts an empty chat (the previous one stays in the list). */
   async startNew(): Promise<void> {
     this.#show(newChat(this.elements.systemPrompt.value));
@@ -80,40 +89,47 @@ export class ChatPanel {
     this.elements.error.hidden = true;
     this.elements.input.value = '';
     const system = this.elements.systemPrompt.value.trim();
-    const messages: ChatCompletionMessage[] = [...this.#chat.messages, { role: 'user', content }];
+    const messages: StoredMessage[] = [...this.#chat.messages, { role: 'user', content }];
     const user = this.#append({ role: 'user', content });
     const reply = this.#append({ role: 'assistant', content: '' });
     const options = this.host.requestOptions();
     const visible = messages.slice(this.#chat.contextStart);
+    const controller = new AbortController();
+    this.#running = controller;
     let text = '';
     let dropped = 0;
-    let last: ChatCompletionChunk | undefined;
+    let tokens: readonly number[] = [];
+    let finish: string = 'stop';
+    let usage: OpenAIUsage | null | undefined;
+    const requested = performance.now();
+    let firstToken: number | undefined;
     this.host.setBusy(true);
     this.elements.stats.textContent = 'waiting for the first token…';
     this.elements.stats.dataset.state = 'running';
     this.elements.tokenIds.textContent = '';
     try {
-      await this.completions.create(
+      const stream = await this.completions.create(
         {
+          ...requestFields(this.host.model(), options),
           messages: [...(system === '' ? [] : [{ role: 'system' as const, content: system }]), ...visible],
-          max_tokens: options.maxTokens,
-          temperature: options.temperature,
-          top_p: options.topP,
-          top_k: options.topK,
-          ...(options.seed === undefined ? {} : { seed: options.seed }),
-          stream: true,
-          truncation: 'oldest-turns',
+          // The oldest turns are left out when the conversation no longer fits; every chunk says how many.
+          truncation: 'auto',
         },
-        (chunk) => {
-          last = chunk;
-          if (chunk.strata?.droppedMessages !== undefined) dropped = chunk.strata.droppedMessages;
-          const piece = chunk.choices[0]?.delta.content;
-          if (piece !== undefined) {
-            text += piece;
-            this.#setContent(reply, text);
-          }
-        },
+        { signal: controller.signal },
       );
+      for await (const chunk of stream) {
+        dropped = chunk.truncated_messages ?? dropped;
+        usage = chunk.usage ?? usage;
+        const choice = chunk.choices[0];
+        if (choice === undefined) continue;
+        firstToken ??= performance.now();
+        if (choice.delta.content !== undefined && choice.delta.content !== '') {
+          text += choice.delta.content;
+          this.#setContent(reply, text);
+        }
+        if (choice.finish_reason !== null) finish = choice.finish_reason;
+        if (choice.tokens !== undefined) tokens = choice.tokens;
+      }
     } catch (error) {
       user.remove();
       reply.remove();
@@ -124,16 +140,16 @@ export class ChatPanel {
       this.elements.stats.dataset.state = 'failed';
       this.host.setBusy(false);
       return;
+    } finally {
+      if (this.#running === controller) this.#running = undefined;
     }
     const contextStart = this.#chat.contextStart + dropped;
     if (dropped > 0) this.#noteDropped(contextStart);
-    const finish = last?.choices[0]?.finish_reason ?? 'stop';
-    if (last?.strata?.stats !== undefined) {
-      this.elements.stats.textContent = formatStats(last.strata.stats, finish);
-    }
+    const stats = streamStats({ requested, firstToken, ended: performance.now() }, usage);
+    this.elements.stats.textContent = formatStats(stats, controller.signal.aborted ? 'aborted' : finish);
     this.elements.stats.dataset.state = 'done';
-    this.elements.tokenIds.textContent = (last?.strata?.tokens ?? []).join(', ');
-    this.#updateMeter(last?.usage?.total_tokens ?? 0);
+    this.elements.tokenIds.textContent = tokens.join(', ');
+    this.#updateMeter(usage?.total_tokens ?? 0);
     this.#chat = {
       ...this.#chat,
       title: this.#chat.title === '' ? content.slice(0, 60) : this.#chat.title,
@@ -158,7 +174,7 @@ export class ChatPanel {
     this.#updateMeter(0);
   }
 
-  #append(message: ChatCompletionMessage): HTMLLIElement {
+  #append(message: StoredMessage): HTMLLIElement {
     const item = document.createElement('li');
     item.dataset.role = message.role;
     if (message.role === 'assistant') {

@@ -1,5 +1,10 @@
 import { type DBSchema, type IDBPDatabase, openDB } from 'idb';
-import type { ChatCompletionMessage } from './chat-completions.js';
+
+/** One message of a kept chat: what the user wrote or the model replied (the system prompt is kept apart). */
+export interface StoredMessage {
+  readonly role: 'user' | 'assistant';
+  readonly content: string;
+}
 
 /** One conversation as it is kept across reloads. */
 export interface StoredChat {
@@ -10,7 +15,7 @@ export interface StoredChat {
   /** The system prompt in force. */
   readonly system: string;
   /** The messages shown (system prompt excluded), including those dropped from the model's context. */
-  readonly messages: readonly ChatCompletionMessage[];
+  readonly messages: readonly StoredMessage[];
   /** Index in `messages` before which the model no longer sees the conversation (0: it sees everything). */
   readonly contextStart: number;
   /** Milliseconds since the epoch of the last change. */

@@ -79,12 +79,20 @@ async function generateFromIds(expected: GreedyReference): Promise<void> {
  */
 async function expectReferenceTokens(transformers: GreedyReference): Promise<void> {
   const ids = (await page.locator('#token-ids').textContent())!.split(', ').map(Number);
-  const steps = await page
-    .locator('#token-list li')
-    .evaluateAll((items) =>
-      items.map((item) => JSON.parse((item as HTMLElement).dataset.alternatives!) as [number, number][]),
-    );
-  expect(steps.map((alternatives) => alternatives[0]![0])).toEqual(ids); // greedy: each token is its step's best
+  // Each step of the token list: the chosen token's text and id, and the step's most likely tokens (OpenAI's
+  // completions logprobs: text → log-probability, best first).
+  const steps = await page.locator('#token-list li').evaluateAll((items) =>
+    items.map((item) => {
+      const data = (item as HTMLElement).dataset;
+      return {
+        text: data.text!,
+        token: Number(data.token),
+        best: (JSON.parse(data.alternatives!) as [string, number][])[0]![0],
+      };
+    }),
+  );
+  expect(steps.map((step) => step.best)).toEqual(steps.map((step) => step.text)); // greedy: each token is its step's best
+  expect(steps.map((step) => step.token)).toEqual(ids);
   expect(ids).toEqual(transformers.greedy_new_tokens);
 }
 

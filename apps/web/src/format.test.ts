@@ -1,6 +1,6 @@
 import { StrataError } from '@strata/core';
 import { describe, expect, it } from 'vitest';
-import { describeProgress, formatBytes, formatStats, parseTokenIds } from './format.js';
+import { describeProgress, formatBytes, formatStats, parseTokenIds, streamStats } from './format.js';
 
 describe('format helpers', () => {
   it('writes bytes in binary units', () => {
@@ -55,16 +55,42 @@ describe('format helpers', () => {
         promptTokens: 24,
         cachedPromptTokens: 4,
         generatedTokens: 12,
-        queueMs: 0,
         timeToFirstTokenMs: 239.4,
         prefillTokensPerSecond: 100.26,
         decodeTokensPerSecond: 6.61,
-        totalMs: 2000,
       },
       'max-tokens',
     );
     expect(line).toBe(
       'first token 239 ms · prompt 24 tokens (4 cached) at 100.3 tok/s · 12 generated at 6.6 tok/s · stop: max-tokens',
     );
+  });
+
+  it('measures a stream from its usage and the arrival of its first and last tokens', () => {
+    const usage = {
+      prompt_tokens: 24,
+      completion_tokens: 11,
+      total_tokens: 35,
+      prompt_tokens_details: { cached_tokens: 4 },
+    };
+    const stats = streamStats({ requested: 1000, firstToken: 1200, ended: 3200 }, usage);
+    // 20 prompt tokens computed in the 200 ms before the first token; 10 more tokens in the 2 s after it.
+    expect(stats).toEqual({
+      timeToFirstTokenMs: 200,
+      promptTokens: 24,
+      cachedPromptTokens: 4,
+      generatedTokens: 11,
+      prefillTokensPerSecond: 100,
+      decodeTokensPerSecond: 5,
+    });
+    // No token (an immediate stop) and no usage: zeros, never a division by zero.
+    expect(streamStats({ requested: 5, firstToken: undefined, ended: 5 }, undefined)).toEqual({
+      timeToFirstTokenMs: 0,
+      promptTokens: 0,
+      cachedPromptTokens: 0,
+      generatedTokens: 0,
+      prefillTokensPerSecond: 0,
+      decodeTokensPerSecond: 0,
+    });
   });
 });

@@ -1,5 +1,5 @@
 import { StrataError } from '@strata/core';
-import type { GenerationStats, LoadProgress } from '@strata/pipeline';
+import type { LoadProgress, OpenAIUsage } from '@strata/pipeline';
 
 /** Bytes in binary units: `481.3 KiB`, `4.07 GiB`. */
 export function formatBytes(bytes: number): string {
@@ -38,8 +38,47 @@ export function parseTokenIds(text: string): number[] {
   });
 }
 
+/** The figures of one streamed request, as its client measures them. */
+export interface StreamStats {
+  /** Milliseconds from the request to the first generated token. */
+  readonly timeToFirstTokenMs: number;
+  /** Tokens of the prompt. */
+  readonly promptTokens: number;
+  /** Leading prompt tokens whose KV cache was reused. */
+  readonly cachedPromptTokens: number;
+  /** Tokens generated. */
+  readonly generatedTokens: number;
+  /** Prompt tokens computed (not reused) per second until the first token. */
+  readonly prefillTokensPerSecond: number;
+  /** Tokens generated after the first, per second. */
+  readonly decodeTokensPerSecond: number;
+}
+
+/**
+ * A stream's figures from OpenAI's `usage` (its last chunk, with `stream_options.include_usage`) and the times
+ * (`performance.now()`) when it was requested, when its first token came and when it ended.
+ */
+export function streamStats(
+  times: { readonly requested: number; readonly firstToken: number | undefined; readonly ended: number },
+  usage: OpenAIUsage | null | undefined,
+): StreamStats {
+  const promptTokens = usage?.prompt_tokens ?? 0;
+  const cachedPromptTokens = usage?.prompt_tokens_details.cached_tokens ?? 0;
+  const generatedTokens = usage?.completion_tokens ?? 0;
+  const firstToken = times.firstToken ?? times.ended;
+  const perSecond = (count: number, milliseconds: number) => (milliseconds > 0 ? (count * 1000) / milliseconds : 0);
+  return {
+    timeToFirstTokenMs: firstToken - times.requested,
+    promptTokens,
+    cachedPromptTokens,
+    generatedTokens,
+    prefillTokensPerSecond: perSecond(promptTokens - cachedPromptTokens, firstToken - times.requested),
+    decodeTokensPerSecond: perSecond(Math.max(0, generatedTokens - 1), times.ended - firstToken),
+  };
+}
+
 /** One line of generation figures: time to first token, prefill and decode speed, tokens and why it stopped. */
-export function formatStats(stats: GenerationStats, finishReason: string): string {
+export function formatStats(stats: StreamStats, finishReason: string): string {
   const cached = stats.cachedPromptTokens > 0 ? ` (${stats.cachedPromptTokens} cached)` : '';
   return [
     `first token ${stats.timeToFirstTokenMs.toFixed(0)} ms`,

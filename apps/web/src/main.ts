@@ -1,14 +1,17 @@
 /**
  * The page: pick a model, watch it load, then complete a prompt or chat with it. The model runs in a worker
- * (`worker.ts`) on WebGPU; this file only wires the DOM of `index.html` to a {@link ModelClient}.
+ * (`worker.ts`) on WebGPU behind OpenAI's API; this file only wires the DOM of `index.html` to a {@link ModelClient}
+ * (loading) and its `api` (`completions.create`; the chat uses `chat.completions.create`).
  */
 import { isModelUrl, resolveModelUrl } from '@strata/loaders';
+import type { CompletionLogprobs, OpenAIUsage } from '@strata/pipeline';
 import { ChatPanel } from './chat-panel.js';
-import { describeProgress, formatBytes, formatStats, parseTokenIds } from './format.js';
+import { describeProgress, formatBytes, formatStats, parseTokenIds, streamStats } from './format.js';
 import { acceptDroppedFiles, describeDownload, LAST_MODEL_KEY, renderCacheList } from './model-library.js';
 import { rememberSettings } from './settings.js';
-import { ModelClient, type StreamedDelta, WorkerError } from './model-client.js';
-import type { ModelInfo, RequestOptions, RequestResult } from './protocol.js';
+import { ModelClient, WorkerError } from './model-client.js';
+import type { ModelInfo } from './protocol.js';
+import { type RequestOptions, requestFields } from './request-options.js';
 
 function element<T extends HTMLElement>(id: string): T {
   const found = document.getElementById(id);
@@ -74,8 +77,9 @@ const chat = new ChatPanel(
     stats: ui.stats,
     tokenIds: ui.tokenIds,
   },
-  client,
+  client.api.chat.completions,
   {
+    model: () => model?.name ?? '',
     requestOptions: () => requestOptions(),
     setBusy: (value) => {
       busy = value;
@@ -85,6 +89,8 @@ const chat = new ChatPanel(
 );
 let model: ModelInfo | undefined;
 let busy = false;
+/** The completion running in the Complete tab (Stop aborts it). */
+let completing: AbortController | undefined;
 let mode: 'complete' | 'chat' = 'complete';
 
 function showError(error: unknown): void {
@@ -292,60 +298,30 @@ function requestOptions(): RequestOptions {
   };
 }
 
-/** One generated token with its probability and the step's most likely tokens (kept as data for scripts too). */
-function tokenItem(delta: StreamedDelta): HTMLLIElement {
+/**
+ * One generated token (as its text) with its probability and the step's most likely tokens, from a completion chunk's
+ * logprobs (kept as data for scripts too; the token's id is added when the completion ends).
+ */
+function tokenItem(logprobs: CompletionLogprobs, index: number): HTMLLIElement {
   const item = document.createElement('li');
-  const probability = (logprob: number) => Math.exp(logprob).toFixed(3);
-  item.dataset.token = String(delta.token);
-  item.dataset.logprob = String(delta.logprob);
-  item.dataset.alternatives = JSON.stringify(delta.alternatives ?? []);
-  const others = (delta.alternatives ?? []).filter(([token]) => token !== delta.token);
+  const token = logprobs.tokens[index] ?? '';
+  const logprob = logprobs.token_logprobs[index] ?? 0;
+  // A JSON object's keys keep no order of their own (integer-like ones come first): most likely first.
+  const alternatives = Object.entries(logprobs.top_logprobs[index] ?? {}).sort((left, right) => right[1] - left[1]);
+  const probability = (value: number) => Math.exp(value).toFixed(3);
+  item.dataset.text = token;
+  item.dataset.logprob = String(logprob);
+  item.dataset.alternatives = JSON.stringify(alternatives);
+  const others = alternatives.filter(([text]) => text !== token);
   item.textContent =
-    `${delta.token} ${JSON.stringify(delta.text)} p=${probability(delta.logprob ?? 0)}` +
+    `${JSON.stringify(token)} p=${probability(logprob)}` +
     (others.length === 0
       ? ''
-      : ` · next best ${others.map(([token, logprob]) => `${token} p=${probability(logprob)}`).join(', ')}`);
+      : ` · next best ${others.map(([text, value]) => `${JSON.stringify(text)} p=${probability(value)}`).join(', ')}`);
   return item;
 }
 
-/** Streams one request into `target`, keeping a live token count, then shows the stats and the token ids. */
-async function streamInto(
-  target: HTMLElement,
-  start: (onDelta: (delta: StreamedDelta) => void) => Promise<RequestResult>,
-): Promise<RequestResult | undefined> {
-  clearError();
-  busy = true;
-  refreshControls();
-  ui.stats.textContent = 'waiting for the first token…';
-  ui.stats.dataset.state = 'running';
-  ui.tokenIds.textContent = '';
-  ui.tokenList.replaceChildren();
-  ui.tokenList.hidden = !ui.showProbabilities.checked;
-  const tokens: number[] = [];
-  const started = performance.now();
-  try {
-    const result = await start((delta) => {
-      target.textContent += delta.text;
-      if (delta.token !== undefined) tokens.push(delta.token);
-      if (delta.token !== undefined && delta.logprob !== undefined) ui.tokenList.append(tokenItem(delta));
-      const seconds = (performance.now() - started) / 1000;
-      ui.stats.textContent = `${tokens.length} tokens · ${seconds.toFixed(1)} s`;
-    });
-    ui.stats.textContent = formatStats(result.stats, result.finishReason);
-    ui.stats.dataset.state = 'done';
-    ui.tokenIds.textContent = result.tokens.join(', ');
-    return result;
-  } catch (error) {
-    ui.stats.textContent = '';
-    ui.stats.dataset.state = 'failed';
-    showError(error);
-    return undefined;
-  } finally {
-    busy = false;
-    refreshControls();
-  }
-}
-
+/** Streams a completion of the prompt box into the output, with a live token count, then its figures and token ids. */
 async function complete(): Promise<void> {
   let prompt: string | number[];
   try {
@@ -354,8 +330,63 @@ async function complete(): Promise<void> {
     showError(error);
     return;
   }
+  const options = requestOptions();
+  const controller = new AbortController();
+  completing = controller;
+  clearError();
+  busy = true;
+  refreshControls();
   ui.output.textContent = '';
-  await streamInto(ui.output, (onDelta) => client.generate(prompt, requestOptions(), onDelta));
+  ui.stats.textContent = 'waiting for the first token…';
+  ui.stats.dataset.state = 'running';
+  ui.tokenIds.textContent = '';
+  ui.tokenList.replaceChildren();
+  ui.tokenList.hidden = !ui.showProbabilities.checked;
+  const requested = performance.now();
+  let firstToken: number | undefined;
+  let usage: OpenAIUsage | null | undefined;
+  let finish = 'stop';
+  let tokens: readonly number[] = [];
+  let count = 0;
+  try {
+    const stream = await client.api.completions.create(
+      {
+        ...requestFields(model?.name ?? '', options),
+        prompt,
+        ...(options.alternatives === undefined ? {} : { logprobs: options.alternatives }),
+      },
+      { signal: controller.signal },
+    );
+    for await (const chunk of stream) {
+      usage = chunk.usage ?? usage;
+      const choice = chunk.choices[0];
+      if (choice === undefined) continue;
+      firstToken ??= performance.now();
+      ui.output.textContent += choice.text;
+      const logprobs = choice.logprobs;
+      for (let index = 0; index < (logprobs?.tokens.length ?? 0); index++)
+        ui.tokenList.append(tokenItem(logprobs!, index));
+      if (choice.finish_reason !== null) finish = choice.finish_reason;
+      if (choice.tokens !== undefined) tokens = choice.tokens;
+      else if (choice.finish_reason === null) count += 1;
+      ui.stats.textContent = `${count} tokens · ${((performance.now() - requested) / 1000).toFixed(1)} s`;
+    }
+    const stats = streamStats({ requested, firstToken, ended: performance.now() }, usage);
+    ui.stats.textContent = formatStats(stats, controller.signal.aborted ? 'aborted' : finish);
+    ui.stats.dataset.state = 'done';
+    ui.tokenIds.textContent = tokens.join(', ');
+    ui.tokenList.querySelectorAll('li').forEach((item, index) => {
+      if (tokens[index] !== undefined) item.dataset.token = String(tokens[index]);
+    });
+  } catch (error) {
+    ui.stats.textContent = '';
+    ui.stats.dataset.state = 'failed';
+    showError(error);
+  } finally {
+    if (completing === controller) completing = undefined;
+    busy = false;
+    refreshControls();
+  }
 }
 
 function selectMode(next: 'complete' | 'chat'): void {
@@ -403,7 +434,11 @@ ui.folderInput.addEventListener('change', () => loadFiles(Array.from(ui.folderIn
 ui.tabComplete.addEventListener('click', () => selectMode('complete'));
 ui.tabChat.addEventListener('click', () => selectMode('chat'));
 ui.generate.addEventListener('click', () => (mode === 'chat' ? chat.send() : complete()));
-ui.stop.addEventListener('click', () => client.stop());
+ui.stop.addEventListener('click', () => {
+  client.cancelLoad();
+  completing?.abort();
+  chat.stop();
+});
 ui.newChat.addEventListener('click', () => chat.startNew());
 ui.chatInput.addEventListener('keydown', (event) => {
   if (event.key === 'Enter' && !event.shiftKey && !ui.generate.disabled) {

@@ -5,11 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createCpuBackend } from '@strata/kernels-cpu';
-import { TextPipeline } from '@strata/pipeline';
+import { type ChatMessage, dropOldestTurns, TextPipeline } from '@strata/pipeline';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ChatCompletionMessage } from './chat-completions.js';
-import { fitConversation } from './context-window.js';
 import {
   buildApp,
   CHROMIUM,
@@ -178,12 +176,9 @@ describe('apps/web: models by URL, kept in OPFS', () => {
 
     // The same conversation on the CPU reference: the fitted messages (system prompt first) give the same greedy tokens.
     const reference = await TextPipeline.load(LLAMA, { backend: createCpuBackend(), contextLength });
-    const count = (messages: readonly ChatCompletionMessage[]) =>
-      reference.tokenizer.encode(reference.renderChat(messages.map((message) => ({ ...message }))), {
-        addSpecial: false,
-        parseSpecial: true,
-      }).length;
-    const history: ChatCompletionMessage[] = [];
+    const encode = (messages: readonly ChatMessage[]) =>
+      reference.tokenizer.encode(reference.renderChat(messages), { addSpecial: false, parseSpecial: true });
+    const history: ChatMessage[] = [];
     let contextStart = 0;
     let turns = 0;
     while ((await page.locator('#chat-log li.note').count()) === 0 || turns < 2) {
@@ -194,18 +189,16 @@ describe('apps/web: models by URL, kept in OPFS', () => {
       await page.waitForSelector('#stats[data-state="done"], #stats[data-state="failed"]');
       expect((await page.locator('#chat-error').textContent()) ?? '').toBe('');
       history.push({ role: 'user', content });
-      const fitted = fitConversation(
-        [{ role: 'system', content: system }, ...history.slice(contextStart)],
-        8,
+      const fitted = dropOldestTurns([{ role: 'system', content: system }, ...history.slice(contextStart)], encode, {
         contextLength,
-        count,
-      );
+        replyRoom: 8,
+      });
       contextStart += fitted.droppedMessages;
       expect(fitted.messages[0]?.content).toBe(system);
-      const expected = await reference.chat(
-        fitted.messages.map((message) => ({ ...message })),
-        { maxTokens: fitted.maxTokens, temperature: 0 },
-      ).result;
+      const expected = await reference.chat(fitted.messages, {
+        maxTokens: Math.min(8, contextLength - fitted.ids.length),
+        temperature: 0,
+      }).result;
       await reference.reset();
       expect(await page.locator('#token-ids').textContent()).toBe(expected.tokens.join(', '));
       history.push({ role: 'assistant', content: expected.text });

@@ -1,9 +1,9 @@
 import type { CachedEntry, CacheProgress } from '@strata/loaders';
-import type { ChatMessage, LoadProgress } from '@strata/pipeline';
-import type { ChatCompletionChunk, ChatCompletionRequest, ChatCompletions } from './chat-completions.js';
-import type { ModelInfo, RequestOptions, RequestResult, WorkerEvent, WorkerRequest } from './protocol.js';
+import type { LoadProgress } from '@strata/pipeline';
+import { OpenAIWorkerClient } from './openai-worker-client.js';
+import type { ModelInfo, WorkerEvent, WorkerRequest } from './protocol.js';
 
-/** A failure reported by the model worker, with the `StrataError` code when there is one. */
+/** A failed load or cache request of the model worker, with the `StrataError` code when there is one. */
 export class WorkerError extends Error {
   constructor(
     readonly code: string,
@@ -16,31 +16,14 @@ export class WorkerError extends Error {
   }
 }
 
-/** One streamed piece of a generation. */
-export interface StreamedDelta {
-  readonly text: string;
-  readonly token?: number;
-  /** Log-probability of `token`, when alternatives were asked. */
-  readonly logprob?: number;
-  /** The most likely tokens of the step as `[token, logprob]`, when alternatives were asked. */
-  readonly alternatives?: readonly (readonly [number, number])[];
-}
-
-interface Pending {
-  readonly onDelta: (delta: StreamedDelta) => void;
-  readonly resolve: (result: RequestResult) => void;
-  readonly reject: (error: WorkerError) => void;
-}
-
-/** The page's side of the model worker: promises for loading and generating, callbacks for progress and deltas. */
-export class ModelClient implements ChatCompletions {
+/**
+ * The page's side of the model worker: promises for loading a model and for the cache of downloaded ones, callbacks
+ * for their progress, and {@link ModelClient.api}, the OpenAI-shaped API of the loaded model.
+ */
+export class ModelClient {
+  /** `chat.completions.create` and `completions.create` of the loaded model (OpenAI's shapes, streamed or not). */
+  readonly api: OpenAIWorkerClient;
   private readonly worker: Worker;
-  private nextId = 0;
-  private readonly pending = new Map<number, Pending>();
-  private readonly completions = new Map<
-    number,
-    { onChunk: (chunk: ChatCompletionChunk) => void; resolve: () => void; reject: (error: WorkerError) => void }
-  >();
   private readonly cacheWaiters: {
     resolve: (list: { entries: readonly CachedEntry[]; totalBytes: number }) => void;
     reject: (error: WorkerError) => void;
@@ -57,14 +40,16 @@ export class ModelClient implements ChatCompletions {
 
   constructor() {
     this.worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'strata-model' });
+    this.api = new OpenAIWorkerClient((message) => this.send(message));
     this.worker.addEventListener('message', (event: MessageEvent<WorkerEvent>) => this.receive(event.data));
     this.worker.addEventListener('error', (event) => {
-      const error = new WorkerError('WORKER_ERROR', event.message || 'The model worker failed to start.');
-      this.loading?.reject(error);
+      const message = event.message || 'The model worker failed to start.';
+      this.loading?.reject(new WorkerError('WORKER_ERROR', message));
       this.loading = undefined;
-      for (const waiter of [...this.pending.values(), ...this.completions.values()]) waiter.reject(error);
-      this.pending.clear();
-      this.completions.clear();
+      this.api.failAll({
+        status: 500,
+        body: { error: { message, type: 'server_error', param: null, code: 'worker_error' } },
+      });
     });
   }
 
@@ -121,47 +106,9 @@ export class ModelClient implements ChatCompletions {
     });
   }
 
-  /** Continues `prompt` (text, or token ids), streaming each delta to `onDelta`. */
-  generate(
-    prompt: string | readonly number[],
-    options: RequestOptions,
-    onDelta: (delta: StreamedDelta) => void,
-  ): Promise<RequestResult> {
-    return this.request(onDelta, (id) => ({ type: 'generate', id, prompt, options }));
-  }
-
-  /** Answers the conversation with the model's chat template, streaming each delta to `onDelta`. */
-  chat(
-    messages: readonly ChatMessage[],
-    options: RequestOptions,
-    onDelta: (delta: StreamedDelta) => void,
-  ): Promise<RequestResult> {
-    return this.request(onDelta, (id) => ({ type: 'chat', id, messages, options }));
-  }
-
-  /** Streams an OpenAI-shaped chat completion; resolves after the chunk that has a finish reason. */
-  create(request: ChatCompletionRequest, onChunk: (chunk: ChatCompletionChunk) => void): Promise<void> {
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.completions.set(id, { onChunk, resolve, reject });
-      this.send({ type: 'chat.completions', id, body: request });
-    });
-  }
-
-  /** Stops the running generation at its next step (its result then says `aborted`). */
-  stop(): void {
-    this.send({ type: 'stop' });
-  }
-
-  private request(
-    onDelta: (delta: StreamedDelta) => void,
-    message: (id: number) => WorkerRequest,
-  ): Promise<RequestResult> {
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { onDelta, resolve, reject });
-      this.send(message(id));
-    });
+  /** Stops a running download; its bytes stay in the cache and the next load of the URL resumes there. */
+  cancelLoad(): void {
+    this.send({ type: 'cancel-load' });
   }
 
   private send(message: WorkerRequest): void {
@@ -188,37 +135,18 @@ export class ModelClient implements ChatCompletions {
         this.loading?.resolve(event.info);
         this.loading = undefined;
         break;
-      case 'delta':
-        this.pending.get(event.id)?.onDelta(event);
-        break;
-      case 'chat.completion.chunk': {
-        const waiter = this.completions.get(event.id);
-        waiter?.onChunk(event.chunk);
-        if (event.chunk.choices[0]?.finish_reason != null) {
-          this.completions.delete(event.id);
-          waiter?.resolve();
-        }
-        break;
-      }
-      case 'done':
-        this.pending.get(event.id)?.resolve(event.result);
-        this.pending.delete(event.id);
-        break;
       case 'error': {
         const error = new WorkerError(event.code, event.message, event.modelKept ?? false);
         if (event.cache === true) {
           for (const waiter of this.cacheWaiters.splice(0)) waiter.reject(error);
-        } else if (event.id === undefined) {
+        } else {
           this.loading?.reject(error);
           this.loading = undefined;
-        } else {
-          this.pending.get(event.id)?.reject(error);
-          this.pending.delete(event.id);
-          this.completions.get(event.id)?.reject(error);
-          this.completions.delete(event.id);
         }
         break;
       }
+      default:
+        this.api.receive(event);
     }
   }
 }

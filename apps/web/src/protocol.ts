@@ -1,48 +1,61 @@
+/**
+ * The messages between the page and the model worker. Two kinds: the model's lifecycle (load by file or URL, the cache
+ * of downloaded models), which OpenAI's API has no words for, and the transport of `@strata/pipeline`'s
+ * `OpenAICompatibleApi` (`api*`): OpenAI's request bodies one way, its chunk, response and error objects the other.
+ */
 import type { CachedEntry, CacheProgress } from '@strata/loaders';
-import type { ChatMessage, FinishReason, GenerationStats, LoadProgress } from '@strata/pipeline';
-import type { ChatCompletionChunk, ChatCompletionRequest } from './chat-completions.js';
+import type {
+  ChatCompletion,
+  ChatCompletionChunk,
+  ChatCompletionRequest,
+  Completion,
+  CompletionRequest,
+  LoadProgress,
+  OpenAIErrorResponse,
+} from '@strata/pipeline';
 
-/** Sampling and length options the page sends with a request. */
-export interface RequestOptions {
-  readonly maxTokens: number;
-  /** 0 is greedy. */
-  readonly temperature: number;
-  readonly topK: number;
-  readonly topP: number;
-  /** Undefined: a fresh seed per request. */
-  readonly seed?: number;
-  /** Report each token's log-probability and this many most likely alternatives (costs a logits read per step). */
-  readonly alternatives?: number;
-}
+/** The endpoints of the OpenAI-shaped API the worker serves. */
+export type ApiEndpoint = 'chat.completions' | 'completions';
+
+/** A request to the worker's OpenAI-shaped API, or the abort of one. */
+export type ApiRequest =
+  | {
+      readonly type: 'api';
+      readonly id: number;
+      readonly endpoint: 'chat.completions';
+      readonly request: ChatCompletionRequest;
+    }
+  | { readonly type: 'api'; readonly id: number; readonly endpoint: 'completions'; readonly request: CompletionRequest }
+  /** Aborts request `id` (its stream then ends as the API ends an aborted one). */
+  | { readonly type: 'api-abort'; readonly id: number };
+
+/** What the worker's OpenAI-shaped API answers, by request id. */
+export type ApiEvent =
+  /** `create` resolved to a stream: chunks follow, then `api-end` (or `api-error`). */
+  | { readonly type: 'api-stream'; readonly id: number }
+  | { readonly type: 'api-chunk'; readonly id: number; readonly chunk: ChatCompletionChunk | Completion }
+  | { readonly type: 'api-end'; readonly id: number }
+  /** `create` resolved to a whole response (`stream` not set). */
+  | { readonly type: 'api-response'; readonly id: number; readonly response: ChatCompletion | Completion }
+  /** The request failed (before or during its stream), as OpenAI's error object and HTTP status. */
+  | { readonly type: 'api-error'; readonly id: number; readonly error: OpenAIErrorResponse };
 
 /** What the page asks of the model worker. */
 export type WorkerRequest =
   | { readonly type: 'load'; readonly files: readonly File[]; readonly contextLength: number }
   /** Loads a model by URL (`https://…/model.gguf`, a Hugging Face folder, `hf://…`) through the browser's model cache. */
   | { readonly type: 'load-url'; readonly url: string; readonly contextLength: number }
+  /** Stops a running download (its bytes stay in the cache; the next load resumes there). */
+  | { readonly type: 'cancel-load' }
   /** Asks for the cached files (answered by a `cache` event). */
   | { readonly type: 'cache-list' }
   /** Deletes a cached file and what was kept beside it (its kernel list); answered by a `cache` event. */
   | { readonly type: 'cache-delete'; readonly url: string }
-  | {
-      readonly type: 'generate';
-      readonly id: number;
-      /** Text (tokenized with BOS as the tokenizer declares) or token ids. */
-      readonly prompt: string | readonly number[];
-      readonly options: RequestOptions;
-    }
-  | {
-      readonly type: 'chat';
-      readonly id: number;
-      readonly messages: readonly ChatMessage[];
-      readonly options: RequestOptions;
-    }
-  /** An OpenAI-shaped chat completion (streamed as `chat.completion.chunk` events). */
-  | { readonly type: 'chat.completions'; readonly id: number; readonly body: ChatCompletionRequest }
-  | { readonly type: 'stop' };
+  | ApiRequest;
 
 /** What the loaded model is. */
 export interface ModelInfo {
+  /** The name the API serves it under (the `model` of requests): the file or folder name. */
   readonly name: string;
   /** The URL it was loaded from (undefined for picked files). */
   readonly url?: string;
@@ -67,14 +80,6 @@ export interface ModelInfo {
   readonly warmUpMs: number;
 }
 
-/** The end of a generation, as the page shows it. */
-export interface RequestResult {
-  readonly text: string;
-  readonly tokens: readonly number[];
-  readonly finishReason: FinishReason;
-  readonly stats: GenerationStats;
-}
-
 /** What the model worker reports. */
 export type WorkerEvent =
   | { readonly type: 'progress'; readonly progress: LoadProgress }
@@ -83,25 +88,13 @@ export type WorkerEvent =
   | { readonly type: 'cache'; readonly entries: readonly CachedEntry[]; readonly totalBytes: number }
   | { readonly type: 'loaded'; readonly info: ModelInfo }
   | {
-      readonly type: 'delta';
-      readonly id: number;
-      readonly text: string;
-      readonly token?: number;
-      /** Log-probability of `token`, when alternatives were asked. */
-      readonly logprob?: number;
-      /** The most likely tokens of this step as `[token, logprob]`, when alternatives were asked. */
-      readonly alternatives?: readonly (readonly [number, number])[];
-    }
-  | { readonly type: 'done'; readonly id: number; readonly result: RequestResult }
-  | { readonly type: 'chat.completion.chunk'; readonly id: number; readonly chunk: ChatCompletionChunk }
-  | {
+      /** A failed load or cache request (API requests fail with `api-error`). */
       readonly type: 'error';
-      /** The failed request; absent for a failed load. */
-      readonly id?: number;
       readonly code: string;
       readonly message: string;
       /** A failed cache request (`cache-list`, `cache-delete`), not a load. */
       readonly cache?: true;
       /** A failed load: whether the previously loaded model is still loaded (the new files could not be opened). */
       readonly modelKept?: boolean;
-    };
+    }
+  | ApiEvent;

@@ -1,6 +1,7 @@
 /**
- * The model worker: owns the WebGPU backend and the loaded pipeline, so that loading and generating never block the
- * page. It answers the messages of `protocol.ts`; one request runs at a time (the pipeline queues the rest).
+ * The model worker: owns the WebGPU backend and the loaded model's scheduler, and hosts the OpenAI-shaped API over it
+ * (`OpenAICompatibleApi`), so that loading and generating never block the page. Loading and the model cache speak the
+ * messages of `protocol.ts`; completions go through the API unchanged (`openai-worker-host.ts`).
  */
 import { StrataError } from '@strata/core';
 import {
@@ -11,10 +12,10 @@ import {
   type WebGpuBackend,
 } from '@strata/kernels-webgpu';
 import { browserModelCache, type ModelCache, type ModelFiles, openModel, openModelUrl } from '@strata/loaders';
-import { type GenerateOptions, type Generation, TextPipeline } from '@strata/pipeline';
+import { loadScheduler, OpenAICompatibleApi, type Scheduler } from '@strata/pipeline';
 import { pickedModel } from './model-source.js';
-import { streamChatCompletion } from './worker-chat.js';
-import type { ModelInfo, RequestOptions, WorkerEvent, WorkerRequest } from './protocol.js';
+import { hostOpenAIApi } from './openai-worker-host.js';
+import type { ModelInfo, WorkerEvent, WorkerRequest } from './protocol.js';
 
 /** The part of the worker's global scope used here (the root tsconfig has DOM types, not WebWorker's). */
 interface WorkerScope {
@@ -24,10 +25,12 @@ interface WorkerScope {
 
 const scope = globalThis as unknown as WorkerScope;
 let backend: WebGpuBackend | undefined;
-let pipeline: TextPipeline | undefined;
-let running: AbortController | undefined;
+let scheduler: Scheduler | undefined;
+/** The API over the loaded model; undefined until a model is loaded and warmed up. */
+let api: OpenAICompatibleApi | undefined;
 let loading: AbortController | undefined;
 let modelCache: ModelCache | undefined;
+const serveApi = hostOpenAIApi(() => api, post);
 
 /** The model cache (OPFS in this worker), opened on first use: nothing touches storage until a URL is loaded or listed. */
 function cache(): ModelCache {
@@ -47,10 +50,10 @@ function post(event: WorkerEvent): void {
   scope.postMessage(event);
 }
 
-function describeError(error: unknown, id?: number): Extract<WorkerEvent, { type: 'error' }> {
+function describeError(error: unknown): Extract<WorkerEvent, { type: 'error' }> {
   const code = StrataError.isInstance(error) ? error.code : 'ERROR';
   const message = error instanceof Error ? error.message : String(error);
-  return { type: 'error', code, message, ...(id === undefined ? {} : { id }) };
+  return { type: 'error', code, message };
 }
 
 function adapterName(device: GPUDevice): string {
@@ -93,7 +96,6 @@ async function loadUrl(url: string, contextLength: number): Promise<void> {
   }
 }
 
-/** The kernels the model used last time (saved after its warm-up), compiled while its weights load. */
 /** The context the model was trained for, from its files (GGUF `ARCH.context_length`, config.json's positions). */
 function trainedContextLength(opened: ModelFiles): number | undefined {
   if (opened.format === 'gguf') {
@@ -105,6 +107,7 @@ function trainedContextLength(opened: ModelFiles): number | undefined {
   return typeof value === 'number' ? value : undefined;
 }
 
+/** The kernels the model used last time (saved after its warm-up), compiled while its weights load. */
 async function compileSavedKernels(gpu: WebGpuBackend, url: string | undefined): Promise<number> {
   if (url === undefined || !(await cache().has(kernelsKey(url)))) return 0;
   const source = await cache().open(kernelsKey(url));
@@ -122,29 +125,31 @@ async function loadOpened(
   backend ??= await createWebGpuBackend();
   const gpu = backend;
   const ahead = compileSavedKernels(gpu, origin.url).catch(() => 0);
-  running?.abort();
-  const previous = pipeline;
-  pipeline = undefined;
-  await previous?.dispose();
+  // The model in use is let go first (its requests end with ABORTED): two models need not fit in memory at once.
+  const previous = scheduler;
+  scheduler = undefined;
+  api = undefined;
+  await previous?.close('Another model is being loaded.');
   let bytes = 0;
   for (const entry of opened.tensors.tensors.values()) bytes += entry.byteLength;
-  pipeline = await TextPipeline.load(opened, {
+  // One sequence at a time (one person's tab): the KV memory is one context, shared with the prefix cache.
+  const loaded = await loadScheduler(opened, {
     backend,
     contextLength,
+    parallel: 1,
     onProgress: (progress) => post({ type: 'progress', progress }),
   });
+  scheduler = loaded;
   await completed;
   const kernelsCompiledAhead = await ahead;
-  const loaded = performance.now();
+  const uploaded = performance.now();
   post({ type: 'warming-up' });
   // A 16-token prompt (a many-row prefill: the tiled products) and two generated tokens (one-row decode steps) run
   // the kernels most requests use once, so their pipelines are compiled before the user's first request.
-  const warmUpPrompt = new Array<number>(Math.min(16, pipeline.contextLength - 2)).fill(0);
-  await pipeline.generate(warmUpPrompt, { maxTokens: 2, ignoreEndOfGeneration: true }).result;
-  await pipeline.reset();
+  const warmUpPrompt = new Array<number>(Math.min(16, loaded.contextLength - 2)).fill(0);
+  await loaded.submit(warmUpPrompt, { maxTokens: 2, ignoreEndOfGeneration: true }).result;
   // One sampled token compiles the sampling kernels (temperature, top-k, top-p) too.
-  await pipeline.generate([0], { maxTokens: 1, temperature: 1, topK: 40, topP: 0.95, seed: 0 }).result;
-  await pipeline.reset();
+  await loaded.submit([0], { maxTokens: 1, temperature: 1, topK: 40, topP: 0.95, seed: 0 }).result;
   if (origin.url !== undefined && origin.from !== 'uncached') {
     const manifest = new TextEncoder().encode(JSON.stringify(kernelManifest(gpu)));
     await cache()
@@ -155,88 +160,21 @@ async function loadOpened(
     name: origin.name,
     ...(origin.url === undefined ? {} : { url: origin.url }),
     from: origin.from,
-    maxContextLength: trainedContextLength(opened) ?? pipeline.contextLength,
+    maxContextLength: trainedContextLength(opened) ?? loaded.contextLength,
     kernelsCompiledAhead,
     format: opened.format,
     architecture: opened.architecture ?? 'unknown',
-    contextLength: pipeline.contextLength,
-    vocabularySize: pipeline.vocabularySize,
+    contextLength: loaded.contextLength,
+    vocabularySize: loaded.vocabularySize,
     tensors: opened.tensors.tensors.size,
     bytes,
-    hasChatTemplate: pipeline.chatTemplate !== undefined,
-    adapter: adapterName(backend.device),
-    loadMs: loaded - started,
-    warmUpMs: performance.now() - loaded,
+    hasChatTemplate: loaded.chatTemplate !== undefined,
+    adapter: adapterName(gpu.device),
+    loadMs: uploaded - started,
+    warmUpMs: performance.now() - uploaded,
   };
-  modelName = origin.name;
+  api = new OpenAICompatibleApi([{ name: origin.name, scheduler: loaded }]);
   post({ type: 'loaded', info });
-}
-
-function generateOptions(options: RequestOptions, signal: AbortSignal): GenerateOptions {
-  return {
-    maxTokens: options.maxTokens,
-    temperature: options.temperature,
-    topK: options.topK,
-    topP: options.topP,
-    ...(options.seed === undefined ? {} : { seed: options.seed }),
-    ...(options.alternatives === undefined ? {} : { logprobs: options.alternatives }),
-    signal,
-  };
-}
-
-/** The loaded model's name, for chat-completion chunks. */
-let modelName = 'strata';
-
-async function completeChat(id: number, body: Extract<WorkerRequest, { type: 'chat.completions' }>['body']) {
-  const current = pipeline;
-  if (current === undefined) {
-    throw new StrataError('INVALID_ARGUMENT', 'No model is loaded yet: load one by URL, pick a file or drop one.');
-  }
-  const controller = new AbortController();
-  running = controller;
-  try {
-    await streamChatCompletion(current, modelName, body, controller.signal, (chunk) =>
-      post({ type: 'chat.completion.chunk', id, chunk }),
-    );
-  } finally {
-    if (running === controller) running = undefined;
-  }
-}
-
-async function run(
-  id: number,
-  options: RequestOptions,
-  start: (pipeline: TextPipeline, options: GenerateOptions) => Generation,
-): Promise<void> {
-  const current = pipeline;
-  if (current === undefined) {
-    throw new StrataError('INVALID_ARGUMENT', 'No model is loaded yet: pick a .gguf file or a model folder first.');
-  }
-  const controller = new AbortController();
-  running = controller;
-  try {
-    const generation = start(current, generateOptions(options, controller.signal));
-    for await (const delta of generation) {
-      post({
-        type: 'delta',
-        id,
-        text: delta.text,
-        ...(delta.token === undefined ? {} : { token: delta.token }),
-        ...(delta.logprob === undefined ? {} : { logprob: delta.logprob }),
-        ...(delta.topLogprobs === undefined
-          ? {}
-          : { alternatives: delta.topLogprobs.map(({ token, logprob }) => [token, logprob] as const) }),
-      });
-    }
-    const result = await generation.result;
-    post({
-      type: 'done',
-      id,
-      result: { text: result.text, tokens: [...result.tokens], finishReason: result.finishReason, stats: result.stats },
-    });
-  } finally {
-    if (running === controller) running = undefined;
-  }
 }
 
 scope.addEventListener('message', (event) => {
@@ -244,12 +182,12 @@ scope.addEventListener('message', (event) => {
   switch (request.type) {
     case 'load':
       load(request.files, request.contextLength).catch((error) =>
-        post({ ...describeError(error), modelKept: pipeline !== undefined }),
+        post({ ...describeError(error), modelKept: api !== undefined }),
       );
       break;
     case 'load-url':
       loadUrl(request.url, request.contextLength).catch((error) =>
-        post({ ...describeError(error), modelKept: pipeline !== undefined }),
+        post({ ...describeError(error), modelKept: api !== undefined }),
       );
       break;
     case 'cache-list':
@@ -260,22 +198,12 @@ scope.addEventListener('message', (event) => {
         .then(postCache)
         .catch((error) => post({ ...describeError(error), cache: true }));
       break;
-    case 'generate':
-      run(request.id, request.options, (model, options) => model.generate(request.prompt, options)).catch((error) =>
-        post(describeError(error, request.id)),
-      );
-      break;
-    case 'chat':
-      run(request.id, request.options, (model, options) => model.chat(request.messages, options)).catch((error) =>
-        post(describeError(error, request.id)),
-      );
-      break;
-    case 'chat.completions':
-      completeChat(request.id, request.body).catch((error) => post(describeError(error, request.id)));
-      break;
-    case 'stop':
-      running?.abort();
+    case 'cancel-load':
       loading?.abort(); // a download stops; its bytes stay in the cache and the next load resumes there
+      break;
+    case 'api':
+    case 'api-abort':
+      serveApi(request);
       break;
   }
 });

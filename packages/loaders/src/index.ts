@@ -1,11 +1,23 @@
 /** @packageDocumentation @strata/loaders — see README.md. */
-export { allocateBytes, type ByteSource, bytesSource, checkReadRange } from './byte-source/byte-source.js';
+export {
+  allocateBytes,
+  type ByteSource,
+  bytesSource,
+  checkReadRange,
+  readIntoFrom,
+} from './byte-source/byte-source.js';
 export { blobSource } from './byte-source/blob-source.js';
 export { type UrlSourceOptions, urlSource } from './byte-source/url-source.js';
 export { type DirectorySource, sourcesDirectory } from './byte-source/directory-source.js';
 export { blobsDirectory, type UrlDirectoryOptions, urlDirectory } from './byte-source/remote-directory.js';
 export { closeNames } from './close-names.js';
-export type { CacheRecord, CacheWriter, ModelCacheStore } from './cache/cache-store.js';
+export type {
+  CacheEntryLock,
+  CacheLockOptions,
+  CacheRecord,
+  CacheWriter,
+  ModelCacheStore,
+} from './cache/cache-store.js';
 export type { CacheProgress } from './cache/cache-download.js';
 export {
   type CachedEntry,

@@ -7,3 +7,4 @@ export { directorySource, fileSource } from './node/file-source.js';
 export { openGgufFile, writeGgufFile } from './node/gguf-files.js';
 export { openModelFiles } from './node/model-files.js';
 export { defaultCacheDirectory, directoryCacheStore } from './node/directory-cache-store.js';
+export { acquireEntryLock, type EntryLockTimings } from './node/entry-lock.js';

@@ -1,5 +1,5 @@
 import { type GgmlTypeName, StrataError } from '@strata/core';
-import type { ByteSource } from './byte-source/byte-source.js';
+import { type ByteSource, readIntoFrom } from './byte-source/byte-source.js';
 import { closeNames } from './close-names.js';
 
 /** One tensor of a model file, whatever the format. */
@@ -26,9 +26,11 @@ export interface TensorStore {
   readBytes(name: string): Promise<Uint8Array>;
   /**
    * A tensor's bytes as consecutive chunks of at most `chunkBytes` (default 64 MiB), read one at a time, so a large model
-   * can be uploaded while holding one chunk.
+   * can be uploaded while holding one chunk. With `into`, every chunk is a view of `into` (at most its length), read in
+   * place where the source can (`ByteSource.readInto`) and overwritten by the next: a consumer that copies each chunk
+   * before asking for the next streams a whole model through one buffer.
    */
-  streamBytes(name: string, chunkBytes?: number): AsyncIterable<Uint8Array>;
+  streamBytes(name: string, chunkBytes?: number, into?: Uint8Array): AsyncIterable<Uint8Array>;
 }
 
 /** Where one tensor's bytes lie: a source and an absolute byte offset in it. */
@@ -97,18 +99,30 @@ export class LocatedTensorStore implements TensorStore {
     return source.read(offset, entry.byteLength);
   }
 
-  /** The tensor's bytes in chunks of at most `chunkBytes` (default 64 MiB), each read on demand; throws `INVALID_ARGUMENT` for a chunk size that is not a positive integer. */
-  streamBytes(name: string, chunkBytes: number = DEFAULT_CHUNK_BYTES): AsyncIterable<Uint8Array> {
+  /**
+   * The tensor's bytes in chunks of at most `chunkBytes` (default 64 MiB), each read on demand (into `into` when given:
+   * see {@link TensorStore.streamBytes}); throws `INVALID_ARGUMENT` for a chunk size that is not a positive integer.
+   */
+  streamBytes(name: string, chunkBytes: number = DEFAULT_CHUNK_BYTES, into?: Uint8Array): AsyncIterable<Uint8Array> {
     const { source, offset, entry } = this.locate(name);
-    if (!Number.isSafeInteger(chunkBytes) || chunkBytes <= 0) {
-      throw new StrataError('INVALID_ARGUMENT', `chunkBytes must be a positive integer, got ${chunkBytes}.`, {
-        details: { chunkBytes },
-      });
+    if (!Number.isSafeInteger(chunkBytes) || chunkBytes <= 0 || into?.byteLength === 0) {
+      throw new StrataError(
+        'INVALID_ARGUMENT',
+        `chunkBytes must be a positive integer (and the buffer to read into not empty), got ${chunkBytes}.`,
+        { details: { chunkBytes } },
+      );
     }
+    const piece = into === undefined ? chunkBytes : Math.min(chunkBytes, into.byteLength);
     return {
       async *[Symbol.asyncIterator]() {
-        for (let done = 0; done < entry.byteLength; done += chunkBytes) {
-          yield await source.read(offset + done, Math.min(chunkBytes, entry.byteLength - done));
+        for (let done = 0; done < entry.byteLength; done += piece) {
+          const length = Math.min(piece, entry.byteLength - done);
+          if (into === undefined) yield await source.read(offset + done, length);
+          else {
+            const target = into.subarray(0, length);
+            await readIntoFrom(source, offset + done, target);
+            yield target;
+          }
         }
       },
     };

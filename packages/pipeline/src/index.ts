@@ -34,6 +34,8 @@ export {
   checkContextOverflow,
   type ContextOverflow,
   type ConversationBudget,
+  dropOldestTurns,
+  type FittedConversation,
   fitConversation,
 } from './text/fit-conversation.js';
 export {

@@ -69,8 +69,14 @@ export async function buildCacheProbe(target: string): Promise<string> {
   return readFileSync(join(target, 'probe.js'), 'utf8');
 }
 
-/** Serves the built files on 127.0.0.1 (a secure context, as WebGPU requires) on a free port. */
-export function serveApp(root: string): Promise<{ server: Server; origin: string }> {
+/**
+ * Serves the built files on 127.0.0.1 (a secure context, as WebGPU requires) on a free port, with `headers` on every
+ * answer (for example COOP and COEP, which make the page cross-origin isolated).
+ */
+export function serveApp(
+  root: string,
+  headers: Readonly<Record<string, string>> = {},
+): Promise<{ server: Server; origin: string }> {
   const server = createServer((request, response) => {
     const path = normalize(decodeURIComponent(new URL(request.url ?? '/', 'http://x').pathname));
     const file = join(root, path === '/' ? 'index.html' : path);
@@ -78,7 +84,7 @@ export function serveApp(root: string): Promise<{ server: Server; origin: string
       response.writeHead(404).end();
       return;
     }
-    response.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
+    response.writeHead(200, { ...headers, 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
     response.end(readFileSync(file));
   });
   return new Promise((resolve) =>

@@ -17,6 +17,7 @@ export type StrataErrorCode =
   | 'IO_ERROR'
   | 'NETWORK_ERROR'
   | 'STORAGE_QUOTA'
+  | 'CACHE_LOCKED'
   // configuration and models
   | 'INVALID_CONFIG'
   | 'UNKNOWN_ARCHITECTURE'

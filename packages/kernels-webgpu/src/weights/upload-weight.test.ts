@@ -68,6 +68,19 @@ describe('uploadWeight', () => {
     expect(await chunkBytes(b, streamed)).toEqual(await chunkBytes(b, whole));
   });
 
+  it('streams uneven pieces into chunks that end mid-word (18-byte rows), keeping the file bytes', async (context) => {
+    const b = backend(context);
+    const rows = 131; // chunks of 56, 56 and 19 rows: the last one is 342 bytes, not whole words
+    const bytes = Uint8Array.from({ length: rows * 18 }, (_, index) => (index * 29 + 3) & 255);
+    const streamed = (await b.uploadWeight(
+      { name: 'q', type: 'Q4_0', shape: [rows, 32] },
+      pieces(bytes, [1, 3, 500, 77, 1024, 2, 6]),
+    )) as GpuWeight;
+    expect(streamed.chunks.at(-1)!.byteLength % 4).not.toBe(0);
+    const joined = Uint8Array.from((await chunkBytes(b, streamed)).flatMap((chunk) => Array.from(chunk)));
+    expect(joined).toEqual(bytes);
+  });
+
   it('keeps whole experts per chunk for expert stacks', async (context) => {
     const b = backend(context);
     const bytes = new Uint8Array(6 * 5 * 32 * 4);

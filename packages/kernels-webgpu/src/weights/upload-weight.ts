@@ -28,7 +28,6 @@ export function rowsPerChunk(rowBytes: number, rows: number, limits: ChunkLimits
   return Math.min(fit, rows);
 }
 
-const STAGING_BYTES = 8 * 1024 * 1024;
 const SYNC_EVERY_BYTES = 256 * 1024 * 1024;
 
 /** Converts one F16 value (bits) to a number. */
@@ -60,8 +59,8 @@ function truncated(expected: number, got: number): StrataError {
 }
 
 /**
- * Uploads a weight chunk by chunk without holding more than a small staging window on the host (when `bytes` is an
- * async iterable). Vectors of F32/F16/BF16 become f32.
+ * Uploads a weight chunk by chunk, holding on the host nothing beyond the piece being written (when `bytes` is an async
+ * iterable: each piece may be reused by its producer once the next is asked for). Vectors of F32/F16/BF16 become f32.
  */
 export async function uploadWeight(
   device: GPUDevice,
@@ -136,13 +135,17 @@ export async function uploadWeight(
   );
 }
 
-/** Streams bytes into consecutive chunk buffers through a small staging window (writes are 4-byte aligned). */
+/**
+ * Streams bytes into consecutive chunk buffers. Runs of whole 4-byte words go to `writeBuffer` straight from the pieces
+ * (the queue copies them during the call, so nothing is kept); only a word split between two pieces, or the unaligned
+ * end of a chunk, passes through one 4-byte word. The host holds no copy of the weight and no staging window.
+ */
 class ChunkWriter {
   private chunkIndex = 0;
+  /** Bytes of the current chunk taken so far (the last `wordUsed` of them wait in `word`). */
   private chunkOffset = 0;
-  private readonly staging = new Uint8Array(STAGING_BYTES);
-  private stagingUsed = 0;
-  private stagingStart = 0;
+  private readonly word = new Uint8Array(4);
+  private wordUsed = 0;
   private written = 0;
   private sinceSync = 0;
 
@@ -156,20 +159,37 @@ class ChunkWriter {
     while (position < piece.byteLength) {
       const chunk = this.chunks[this.chunkIndex];
       if (chunk === undefined) throw truncated(this.written, this.written + piece.byteLength - position);
-      const room = Math.min(chunk.byteLength - this.chunkOffset, STAGING_BYTES - this.stagingUsed);
-      const take = Math.min(room, piece.byteLength - position);
-      if (this.stagingUsed === 0) this.stagingStart = this.chunkOffset;
-      this.staging.set(piece.subarray(position, position + take), this.stagingUsed);
-      this.stagingUsed += take;
-      this.chunkOffset += take;
-      this.written += take;
+      const left = chunk.byteLength - this.chunkOffset;
+      const available = piece.byteLength - position;
+      let take: number;
+      if (this.wordUsed === 0 && left >= 4 && available >= 4) {
+        // chunkOffset is a multiple of 4 here: write every whole word of the run at once.
+        const run = Math.min(left, available);
+        take = run - (run % 4);
+        writeAt(this.device, chunk.tracked, this.chunkOffset, piece.subarray(position, position + take));
+        this.chunkOffset += take;
+      } else {
+        take = Math.min(4 - this.wordUsed, left, available);
+        this.word.set(piece.subarray(position, position + take), this.wordUsed);
+        this.wordUsed += take;
+        this.chunkOffset += take;
+        if (this.wordUsed === 4 || this.chunkOffset === chunk.byteLength) {
+          this.word.fill(0, this.wordUsed);
+          writeAt(this.device, chunk.tracked, this.chunkOffset - this.wordUsed, this.word);
+          this.wordUsed = 0;
+        }
+      }
       position += take;
+      this.written += take;
+      this.sinceSync += take;
       if (this.chunkOffset === chunk.byteLength) {
-        await this.flushStaging(chunk);
         this.chunkIndex++;
         this.chunkOffset = 0;
-      } else if (this.stagingUsed === STAGING_BYTES) {
-        await this.flushStaging(chunk);
+      }
+      // Dawn copies each write into its own staging memory: let the queue drain now and then on big uploads.
+      if (this.sinceSync >= SYNC_EVERY_BYTES) {
+        this.sinceSync = 0;
+        await this.device.queue.onSubmittedWorkDone();
       }
     }
   }
@@ -177,20 +197,6 @@ class ChunkWriter {
   async finish(total: number): Promise<void> {
     if (this.written !== total) throw truncated(total, this.written);
     await this.device.queue.onSubmittedWorkDone();
-  }
-
-  private async flushStaging(chunk: WeightChunk): Promise<void> {
-    if (this.stagingUsed === 0) return;
-    const size = Math.ceil(this.stagingUsed / 4) * 4;
-    this.staging.fill(0, this.stagingUsed, size);
-    writeAt(this.device, chunk.tracked, this.stagingStart, this.staging.subarray(0, size));
-    this.stagingUsed = 0;
-    this.sinceSync += size;
-    // Dawn copies each write into its own staging memory: let the queue drain now and then on big uploads.
-    if (this.sinceSync >= SYNC_EVERY_BYTES) {
-      this.sinceSync = 0;
-      await this.device.queue.onSubmittedWorkDone();
-    }
   }
 }
 

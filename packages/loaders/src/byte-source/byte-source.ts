@@ -14,6 +14,17 @@ export interface ByteSource {
    * `TRUNCATED_FILE`.
    */
   read(offset: number, length: number): Promise<Uint8Array>;
+  /**
+   * Fills `target` with the `target.byteLength` bytes at `offset`, allocating nothing (sources that can: the model
+   * cache's stores, local files). Callers fall back to {@link ByteSource.read} where a source has none.
+   */
+  readInto?(offset: number, target: Uint8Array): Promise<void>;
+}
+
+/** Fills `target` from `source` at `offset`: with its `readInto` when it has one, else a read and a copy. */
+export async function readIntoFrom(source: ByteSource, offset: number, target: Uint8Array): Promise<void> {
+  if (source.readInto !== undefined) await source.readInto(offset, target);
+  else target.set(await source.read(offset, target.byteLength));
 }
 
 /**

@@ -52,8 +52,21 @@ export interface DownloadPlan {
 
 /** Bytes gathered before one store write: few large writes instead of many small ones, at a bounded memory cost. */
 const WRITE_BYTES = 1024 * 1024;
+/** Bytes one network read may bring (the receive buffer of a BYOB read). */
+const RECEIVE_BYTES = 256 * 1024;
 /** Bytes of stored data hashed per read when a resumed download re-hashes what it already has. */
 const HASH_READ_BYTES = 8 * 1024 * 1024;
+
+/** Fills `target` with stored bytes: the store's `readInto` where it has one, else a read and a copy. */
+export async function readStoredInto(
+  store: ModelCacheStore,
+  url: string,
+  offset: number,
+  target: Uint8Array,
+): Promise<void> {
+  if (store.readInto !== undefined) await store.readInto(url, offset, target);
+  else target.set(await store.read(url, offset, target.byteLength));
+}
 
 function abortedError(url: string, cause: unknown): StrataError {
   return new StrataError(
@@ -80,6 +93,10 @@ export class CacheDownload {
   readonly #waiters = new Set<{ end: number; wake: () => void }>();
   readonly #started = performance.now();
   #lastReport = 0;
+  /** The write buffer, reused by every response of the download. */
+  #writeBuffer: Uint8Array | undefined;
+  /** The receive buffer of BYOB reads, reused while reads succeed. */
+  #receiveBuffer: Uint8Array | undefined;
 
   /** Starts the download at once. */
   constructor(plan: DownloadPlan) {
@@ -100,12 +117,23 @@ export class CacheDownload {
   /** Reads bytes once they are stored; rejects with the download's error if it fails first. */
   async read(offset: number, length: number): Promise<Uint8Array> {
     checkReadRange(this.#url, this.#total, offset, length);
-    const end = offset + length;
+    await this.#stored(offset + length);
+    return this.#plan.store.read(this.#url, offset, length);
+  }
+
+  /** Fills `target` with the bytes at `offset` once they are stored (in place, where the store can). */
+  async readInto(offset: number, target: Uint8Array): Promise<void> {
+    checkReadRange(this.#url, this.#total, offset, target.byteLength);
+    await this.#stored(offset + target.byteLength);
+    await readStoredInto(this.#plan.store, this.#url, offset, target);
+  }
+
+  /** Waits until the bytes before `end` are stored; rejects with the download's error if it fails first. */
+  async #stored(end: number): Promise<void> {
     while (this.#frontier < end) {
       if (this.#failure !== undefined) throw this.#failure;
       await new Promise<void>((wake) => this.#waiters.add({ end, wake }));
     }
-    return this.#plan.store.read(this.#url, offset, length);
   }
 
   /** Whether a read is waiting for bytes that end at or before `end`. */
@@ -215,6 +243,11 @@ export class CacheDownload {
     }
   }
 
+  /**
+   * Reads `response`'s body into the store. Two buffers serve the whole download, whatever its size: bytes arrive in a
+   * receive buffer (a BYOB read, where the body is a byte stream, so the network allocates nothing per chunk) and
+   * gather in a write buffer that goes to the store when full, or at once when a reader waits for them.
+   */
   async #pump(
     response: Response,
     skip: number,
@@ -223,45 +256,58 @@ export class CacheDownload {
   ): Promise<void> {
     const body = response.body;
     if (body === null) throw new StrataError('NETWORK_ERROR', `${this.#url} answered without a body.`);
-    const reader = body.getReader();
+    let byob: ReadableStreamBYOBReader | undefined;
+    try {
+      byob = body.getReader({ mode: 'byob' });
+    } catch {
+      byob = undefined; // not a byte stream: chunks come as the stream makes them
+    }
+    const reader = byob ?? body.getReader();
+    this.#writeBuffer ??= new Uint8Array(WRITE_BYTES);
+    const gathered = this.#writeBuffer;
+    let used = 0;
     let toSkip = skip;
-    let pending: Uint8Array[] = [];
-    let pendingBytes = 0;
     const flush = async () => {
-      if (pendingBytes === 0) return;
-      const joined = pending.length === 1 ? (pending[0] as Uint8Array) : new Uint8Array(pendingBytes);
-      if (pending.length > 1) {
-        let at = 0;
-        for (const part of pending) {
-          joined.set(part, at);
-          at += part.byteLength;
-        }
-      }
-      pending = [];
-      pendingBytes = 0;
-      await writer.write(joined);
-      hash?.update(joined);
-      this.#frontier += joined.byteLength;
+      if (used === 0) return;
+      const bytes = gathered.subarray(0, used);
+      await writer.write(bytes);
+      hash?.update(bytes);
+      this.#frontier += used;
+      used = 0;
       this.#wake(false);
       this.#report(false);
     };
     try {
       for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        let chunk = value;
+        let chunk: Uint8Array;
+        if (byob !== undefined) {
+          // A failed read keeps the receive buffer (it was handed to the stream): a new one is made next time.
+          const receive = this.#receiveBuffer ?? new Uint8Array(RECEIVE_BYTES);
+          this.#receiveBuffer = undefined;
+          const { done, value } = await byob.read(receive);
+          if (value !== undefined) this.#receiveBuffer = new Uint8Array(value.buffer);
+          if (done || value === undefined) break;
+          chunk = value;
+        } else {
+          const { done, value } = await (reader as ReadableStreamDefaultReader<Uint8Array>).read();
+          if (done) break;
+          chunk = value;
+        }
         if (toSkip > 0) {
           const dropped = Math.min(toSkip, chunk.byteLength);
           toSkip -= dropped;
           chunk = chunk.subarray(dropped);
         }
-        const room = this.#total - this.#frontier - pendingBytes;
+        const room = this.#total - this.#frontier - used;
         if (chunk.byteLength > room) chunk = chunk.subarray(0, room);
-        if (chunk.byteLength === 0) continue;
-        pending.push(chunk);
-        pendingBytes += chunk.byteLength;
-        // Write when the buffer is full, or at once when a reader waits for bytes that have arrived.
-        if (pendingBytes >= WRITE_BYTES || this.#awaited(this.#frontier + pendingBytes)) await flush();
+        while (chunk.byteLength > 0) {
+          const take = Math.min(chunk.byteLength, gathered.byteLength - used);
+          gathered.set(chunk.subarray(0, take), used);
+          used += take;
+          chunk = chunk.subarray(take);
+          // Write when the buffer is full, or at once when a reader waits for bytes that have arrived.
+          if (used === gathered.byteLength || this.#awaited(this.#frontier + used)) await flush();
+        }
       }
     } finally {
       // Bytes received before a dropped connection are still good: store them so the resume starts after them.

@@ -24,6 +24,20 @@ export interface CacheWriter {
   close(): Promise<void>;
 }
 
+/** The exclusive use of one cache entry, across processes, until released. */
+export interface CacheEntryLock {
+  /** Gives the entry up (once; later calls do nothing). */
+  release(): Promise<void>;
+}
+
+/** Options of {@link ModelCacheStore.lock}. */
+export interface CacheLockOptions {
+  /** Stops waiting (`ABORTED`). */
+  readonly signal?: AbortSignal;
+  /** How long to wait while the holder makes no progress before `CACHE_LOCKED` (the store's default otherwise). */
+  readonly timeoutMs?: number;
+}
+
 /**
  * Where a {@link ModelCache} keeps records and bytes: a directory in Node (`directoryCacheStore` from
  * `@strata/loaders/node`), the Origin Private File System or the Cache API in browsers. A store knows nothing of HTTP or
@@ -44,8 +58,16 @@ export interface ModelCacheStore {
   writer(url: string, options?: { readonly truncate?: boolean }): Promise<CacheWriter>;
   /** Reads `length` stored bytes of `url` at `offset` (the range must be stored). */
   read(url: string, offset: number, length: number): Promise<Uint8Array>;
+  /** Fills `target` with stored bytes of `url` at `offset`, allocating nothing (stores that can; else `read`). */
+  readInto?(url: string, offset: number, target: Uint8Array): Promise<void>;
   /** Removes `url`'s record and data; resolves to whether anything was there. */
   remove(url: string): Promise<boolean>;
   /** Bytes the store may still take (free disk, the browser's quota left); undefined when unknown. */
   available(): Promise<number | undefined>;
+  /**
+   * Waits for the exclusive use of `url`'s entry among every process sharing the store (the directory store: a lock
+   * file), so that two of them never download or write the same entry at once. Stores used by one process only may
+   * leave it out. Rejects with `CACHE_LOCKED` when the holder makes no progress for the timeout, `ABORTED` on `signal`.
+   */
+  lock?(url: string, options?: CacheLockOptions): Promise<CacheEntryLock>;
 }

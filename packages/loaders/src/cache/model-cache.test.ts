@@ -80,6 +80,21 @@ describe('ModelCache over a directory, against a local HTTP server', () => {
     expect(server.requests.length).toBe(requestsBefore);
   });
 
+  it('reads in place (readInto) while downloading and from the cache, the same bytes as read', async () => {
+    const cache = new ModelCache(directoryCacheStore(directory));
+    const url = `${server.base}/model.gguf`;
+    for (const expected of ['network', 'cache']) {
+      const source = await cache.open(url);
+      expect(source.from).toBe(expected);
+      const target = new Uint8Array(4096);
+      for (const offset of [0, 100_000, model.byteLength - 4096]) {
+        await source.readInto!(offset, target);
+        expect(Buffer.from(target).equals(Buffer.from(model.subarray(offset, offset + 4096)))).toBe(true);
+      }
+      await source.completed;
+    }
+  });
+
   it('resumes a dropped download with a range request on the next load; the file is byte-identical', async () => {
     const cache = new ModelCache(directoryCacheStore(directory));
     const url = `${server.base}/model.gguf`;

@@ -2,8 +2,8 @@ import { StrataError } from '@strata/core';
 import type { ByteSource } from '../byte-source/byte-source.js';
 import { checkReadRange } from '../byte-source/byte-source.js';
 import { urlSource } from '../byte-source/url-source.js';
-import { CacheDownload, type CacheProgress } from './cache-download.js';
-import type { CacheRecord, ModelCacheStore } from './cache-store.js';
+import { CacheDownload, type CacheProgress, readStoredInto } from './cache-download.js';
+import type { CacheEntryLock, CacheRecord, ModelCacheStore } from './cache-store.js';
 import { serverSha256, startOfContentRange, totalOfContentRange } from './http-headers.js';
 
 /** One cached URL as {@link ModelCache.list} shows it. */
@@ -26,6 +26,11 @@ export interface ModelCacheOptions {
   readonly fetch?: typeof fetch;
   /** The most bytes the cache may hold in all; a download that would exceed it fails with `STORAGE_QUOTA`. */
   readonly budgetBytes?: number;
+  /**
+   * Where the store locks entries across processes (the directory store): how long to wait for another process's
+   * download while it makes no progress, before `CACHE_LOCKED` (default: the store's, 60 s).
+   */
+  readonly lockTimeoutMs?: number;
 }
 
 /** Options of {@link ModelCache.open}. */
@@ -70,6 +75,7 @@ export class ModelCache {
   readonly store: ModelCacheStore;
   readonly #fetch: typeof fetch | undefined;
   readonly #budgetBytes: number | undefined;
+  readonly #lockTimeoutMs: number | undefined;
   readonly #downloads = new Map<string, CacheDownload>();
 
   /** A cache over `store`. */
@@ -77,6 +83,35 @@ export class ModelCache {
     this.store = store;
     this.#fetch = options.fetch;
     this.#budgetBytes = options.budgetBytes;
+    this.#lockTimeoutMs = options.lockTimeoutMs;
+  }
+
+  /**
+   * Runs `work` holding `url`'s entry lock (where the store has one), and releases it when the promise `work` returns
+   * as `until` settles: at once for a read from the store, after the whole download for one that keeps streaming.
+   */
+  async #locked<T>(
+    url: string,
+    signal: AbortSignal | undefined,
+    work: () => Promise<{ readonly value: T; readonly until?: Promise<unknown> }>,
+  ): Promise<T> {
+    const lock: CacheEntryLock | undefined = await this.store.lock?.(url, {
+      ...(signal === undefined ? {} : { signal }),
+      ...(this.#lockTimeoutMs === undefined ? {} : { timeoutMs: this.#lockTimeoutMs }),
+    });
+    let until: Promise<unknown> | undefined;
+    try {
+      const result = await work();
+      until = result.until;
+      return result.value;
+    } finally {
+      if (until === undefined) await lock?.release();
+      else
+        void until
+          .then(undefined, () => undefined)
+          .then(() => lock?.release())
+          .catch(() => undefined); // a lock file that cannot be removed goes stale and is broken by the next waiter
+    }
   }
 
   /** Whether `url` is stored complete and verified. */
@@ -103,14 +138,14 @@ export class ModelCache {
     return entries.sort((a, b) => b.lastUsed - a.lastUsed);
   }
 
-  /** Removes `url`'s entry; resolves to whether there was one. */
+  /** Removes `url`'s entry (after another process's download of it ends); resolves to whether there was one. */
   async delete(url: string): Promise<boolean> {
-    return this.store.remove(url);
+    return this.#locked(url, undefined, async () => ({ value: await this.store.remove(url) }));
   }
 
   /** Removes every entry. */
   async clear(): Promise<void> {
-    for (const record of await this.store.records()) await this.store.remove(record.url);
+    for (const record of await this.store.records()) await this.delete(record.url);
   }
 
   /** Bytes stored in all, partial entries included. */
@@ -121,30 +156,38 @@ export class ModelCache {
 
   /** Stores `bytes` as the complete entry of `url` (small files a caller made, such as a folder's list of files). */
   async put(url: string, bytes: Uint8Array): Promise<void> {
-    const record: CacheRecord = { url, byteLength: bytes.byteLength, complete: false, lastUsed: Date.now() };
-    await this.store.putRecord(record);
-    const writer = await this.store.writer(url, { truncate: true });
-    try {
-      await writer.write(bytes);
-    } finally {
-      await writer.close();
-    }
-    await this.store.putRecord({ ...record, complete: true });
+    await this.#locked(url, undefined, async () => {
+      const record: CacheRecord = { url, byteLength: bytes.byteLength, complete: false, lastUsed: Date.now() };
+      await this.store.putRecord(record);
+      const writer = await this.store.writer(url, { truncate: true });
+      try {
+        await writer.write(bytes);
+      } finally {
+        await writer.close();
+      }
+      await this.store.putRecord({ ...record, complete: true });
+      return { value: undefined };
+    });
   }
 
   /**
    * Opens `url` as a ByteSource: from storage when complete (no request is made), else downloading into storage from
    * where a partial entry stopped. `STORAGE_QUOTA` when the rest does not fit (unless `allowUncached`), `NETWORK_ERROR`
-   * when the server fails, `ABORTED` when `signal` fires.
+   * when the server fails, `ABORTED` when `signal` fires. Where the store locks entries across processes, a download
+   * holds the entry's lock until it ends, and another process opening the same URL waits for it (then reads the
+   * complete entry), or fails with `CACHE_LOCKED` when that download makes no progress for `lockTimeoutMs`.
    */
   async open(url: string, options: CacheOpenOptions = {}): Promise<CachedSource> {
     const running = this.#downloads.get(url);
     if (running !== undefined) await running.completed.catch(() => undefined);
-    const record = await this.store.record(url);
-    if (record?.complete === true && (await this.store.storedBytes(url)) === record.byteLength) {
-      return this.#fromStore(record, options);
-    }
-    return this.#download(url, record, options);
+    return this.#locked(url, options.signal, async () => {
+      const record = await this.store.record(url);
+      if (record?.complete === true && (await this.store.storedBytes(url)) === record.byteLength) {
+        return { value: await this.#fromStore(record, options) };
+      }
+      const source = await this.#download(url, record, options);
+      return { value: source, until: source.completed };
+    });
   }
 
   async #fromStore(record: CacheRecord, options: CacheOpenOptions): Promise<CachedSource> {
@@ -168,6 +211,10 @@ export class ModelCache {
       async read(offset, length) {
         checkReadRange(record.url, record.byteLength, offset, length);
         return store.read(record.url, offset, length);
+      },
+      async readInto(offset, target) {
+        checkReadRange(record.url, record.byteLength, offset, target.byteLength);
+        await readStoredInto(store, record.url, offset, target);
       },
     };
   }
@@ -295,6 +342,7 @@ export class ModelCache {
       from: 'network',
       completed,
       read: (offset, length) => download.read(offset, length),
+      readInto: (offset, target) => download.readInto(offset, target),
     };
   }
 

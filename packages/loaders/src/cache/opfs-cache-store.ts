@@ -160,17 +160,43 @@ export function opfsCacheStore(folder = 'strata-cache'): ModelCacheStore {
         },
       };
     },
+    async readInto(url, offset, target) {
+      const readWith = (handle: SyncAccessHandle) => {
+        const read = handle.read(target, { at: offset });
+        if (read !== target.byteLength) {
+          throw storageError(`reading ${url}`, new Error(`read ${read} of ${target.byteLength} bytes at ${offset}`));
+        }
+      };
+      const open = handles.get(url);
+      if (open !== undefined) return readWith(open.handle);
+      // In a dedicated worker the file is read in place through a sync handle, open for this read only; where that
+      // cannot be had (another tab holds the file), through a Blob and a copy.
+      const handle = canWriteOpfs() ? await acquire(url).catch(() => undefined) : undefined;
+      if (handle === undefined) {
+        target.set(await this.read(url, offset, target.byteLength));
+        return;
+      }
+      try {
+        readWith(handle);
+      } finally {
+        release(url);
+      }
+    },
     async read(url, offset, length) {
-      const bytes = new Uint8Array(length);
       const open = handles.get(url);
       if (open !== undefined) {
+        const bytes = new Uint8Array(length);
         const read = open.handle.read(bytes, { at: offset });
         if (read !== length) throw storageError(`reading ${url}`, new Error(`read ${read} of ${length} bytes`));
         return bytes;
       }
       try {
         const file = await (await (await directory()).getFileHandle(`${cacheKey(url)}.bin`)).getFile();
-        bytes.set(new Uint8Array(await file.slice(offset, offset + length).arrayBuffer()));
+        // The Blob's own buffer is the result: one copy of the bytes, not two.
+        const bytes = new Uint8Array(await file.slice(offset, offset + length).arrayBuffer());
+        if (bytes.byteLength !== length) {
+          throw new Error(`read ${bytes.byteLength} of ${length} bytes at ${offset}`);
+        }
         return bytes;
       } catch (cause) {
         throw storageError(`reading ${url}`, cause);

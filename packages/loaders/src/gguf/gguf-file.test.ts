@@ -113,6 +113,29 @@ describe('GGUF reader on llama.cpp-made fixtures', () => {
     expect(Buffer.concat(chunks).equals(Buffer.from(whole))).toBe(true);
   });
 
+  it('streams a tensor through one buffer: chunks are views of it, read in place, equal to one read', async () => {
+    const file = await openGgufFile(`${fixtures}models/quant-base/model-Q8_0.gguf`);
+    const whole = await file.tensors.readBytes('token_embd.weight');
+    const into = new Uint8Array(1000);
+    let copied = Buffer.alloc(0);
+    for await (const chunk of file.tensors.streamBytes('token_embd.weight', 4096, into)) {
+      expect(chunk.buffer).toBe(into.buffer); // no new buffer per chunk: the file source reads in place
+      expect(chunk.byteLength).toBeLessThanOrEqual(1000);
+      copied = Buffer.concat([copied, chunk]); // a consumer copies before asking for the next chunk
+    }
+    expect(copied.equals(Buffer.from(whole))).toBe(true);
+    // A source without readInto: the same bytes, copied into the buffer.
+    const source = await fileSource(`${fixtures}models/quant-base/model-Q8_0.gguf`);
+    const { openGguf } = await import('./gguf-file.js');
+    const plain = await openGguf({ name: source.name, byteLength: source.byteLength, read: source.read });
+    copied = Buffer.alloc(0);
+    for await (const chunk of plain.tensors.streamBytes('token_embd.weight', 4096, into)) {
+      expect(chunk.buffer).toBe(into.buffer);
+      copied = Buffer.concat([copied, chunk]);
+    }
+    expect(copied.equals(Buffer.from(whole))).toBe(true);
+  });
+
   it('names close tensors when one is missing', async () => {
     const file = await openGgufFile(`${fixtures}models/llama/model-f32.gguf`);
     const error = (() => {

@@ -5,6 +5,7 @@ import { StrataError } from '@strata/core';
 import { allocateBytes } from '../byte-source/byte-source.js';
 import { cacheKey } from '../cache/cache-key.js';
 import type { CacheRecord, CacheWriter, ModelCacheStore } from '../cache/cache-store.js';
+import { acquireEntryLock, type EntryLockTimings } from './entry-lock.js';
 
 /** The cache directory: `$STRATA_CACHE`, else `~/.cache/strata`. */
 export function defaultCacheDirectory(): string {
@@ -48,11 +49,16 @@ function isRecord(value: unknown): value is CacheRecord {
 /**
  * A {@link ModelCacheStore} in a directory (default {@link defaultCacheDirectory}): per URL, `KEY.json` holds the record
  * and `KEY.bin` the bytes, KEY being the SHA-256 of the URL. Records are replaced atomically (write, then rename); the
- * data file only grows by appends, so what is stored is always a prefix of the file.
+ * data file only grows by appends, so what is stored is always a prefix of the file. Processes sharing the directory
+ * take turns on an entry through `KEY.lock` ({@link ModelCacheStore.lock}; `lockTimings` tune it).
  */
-export function directoryCacheStore(directory: string = defaultCacheDirectory()): ModelCacheStore {
+export function directoryCacheStore(
+  directory: string = defaultCacheDirectory(),
+  lockTimings: EntryLockTimings = {},
+): ModelCacheStore {
   const recordPath = (url: string) => join(directory, `${cacheKey(url)}.json`);
   const dataPath = (url: string) => join(directory, `${cacheKey(url)}.bin`);
+  const lockPath = (url: string) => join(directory, `${cacheKey(url)}.lock`);
   const ensure = async () => {
     try {
       await mkdir(directory, { recursive: true });
@@ -142,9 +148,14 @@ export function directoryCacheStore(directory: string = defaultCacheDirectory())
       };
     },
     async read(url, offset, length) {
-      const path = dataPath(url);
       const bytes = allocateBytes(length, url);
-      if (length === 0) return bytes;
+      await this.readInto?.(url, offset, bytes);
+      return bytes;
+    },
+    async readInto(url, offset, bytes) {
+      const path = dataPath(url);
+      const length = bytes.byteLength;
+      if (length === 0) return;
       let handle: Awaited<ReturnType<typeof open>> | undefined;
       try {
         handle = await open(path, 'r');
@@ -163,7 +174,6 @@ export function directoryCacheStore(directory: string = defaultCacheDirectory())
             },
           );
         }
-        return bytes;
       } catch (error) {
         if (StrataError.isInstance(error)) throw error;
         throw ioError(path, 'read', error);
@@ -180,6 +190,16 @@ export function directoryCacheStore(directory: string = defaultCacheDirectory())
         throw ioError(directory, 'delete in', cause);
       }
       return existed;
+    },
+    async lock(url, options = {}) {
+      await ensure();
+      // A holder that is downloading makes progress: the entry's data grows. A waiter gives up only when it stops.
+      const timings = options.timeoutMs === undefined ? lockTimings : { ...lockTimings, timeoutMs: options.timeoutMs };
+      return acquireEntryLock(
+        lockPath(url),
+        { ...timings, ...(options.signal === undefined ? {} : { signal: options.signal }) },
+        () => this.storedBytes(url),
+      );
     },
     async available() {
       try {

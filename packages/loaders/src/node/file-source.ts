@@ -50,42 +50,51 @@ export async function fileSource(path: string): Promise<ByteSource> {
       () => undefined,
     );
   };
-  return {
+  const source: ByteSource = {
     name: path,
     byteLength,
     async read(offset, length) {
       checkReadRange(path, byteLength, offset, length);
       const bytes = allocateBytes(length, path);
-      if (length === 0) return bytes;
-      active += 1;
-      shared ??= open(path, 'r');
-      const pending = shared;
-      try {
-        const handle = await pending;
-        let done = 0;
-        while (done < length) {
-          const { bytesRead } = await handle.read(bytes, done, length - done, offset + done);
-          if (bytesRead === 0) break;
-          done += bytesRead;
-        }
-        if (done < length) {
-          throw new StrataError(
-            'TRUNCATED_FILE',
-            `${path} ended after ${offset + done} bytes while ${length} were read at ${offset}; it shrank while open.`,
-            {
-              details: { path, offset, length },
-            },
-          );
-        }
-        return bytes;
-      } catch (error) {
-        if (StrataError.isInstance(error)) throw error;
-        throw ioError(path, 'read', error);
-      } finally {
-        await release();
-      }
+      await readInto(offset, bytes);
+      return bytes;
+    },
+    readInto: (offset, target) => {
+      checkReadRange(path, byteLength, offset, target.byteLength);
+      return readInto(offset, target);
     },
   };
+  async function readInto(offset: number, bytes: Uint8Array): Promise<void> {
+    const length = bytes.byteLength;
+    if (length === 0) return;
+    active += 1;
+    shared ??= open(path, 'r');
+    const pending = shared;
+    try {
+      const handle = await pending;
+      let done = 0;
+      while (done < length) {
+        const { bytesRead } = await handle.read(bytes, done, length - done, offset + done);
+        if (bytesRead === 0) break;
+        done += bytesRead;
+      }
+      if (done < length) {
+        throw new StrataError(
+          'TRUNCATED_FILE',
+          `${path} ended after ${offset + done} bytes while ${length} were read at ${offset}; it shrank while open.`,
+          {
+            details: { path, offset, length },
+          },
+        );
+      }
+    } catch (error) {
+      if (StrataError.isInstance(error)) throw error;
+      throw ioError(path, 'read', error);
+    } finally {
+      await release();
+    }
+  }
+  return source;
 }
 
 /** A DirectorySource over a local folder. Names are relative paths inside it; one that leaves it is `INVALID_ARGUMENT`. */

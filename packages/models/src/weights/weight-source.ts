@@ -2,6 +2,12 @@ import { type Backend, isWeightType, StrataError, type WeightTensor, type Weight
 import type { TensorEntry, TensorStore } from '@strata/loaders';
 import { decodeFloats, encodeFloats } from './float-decoding.js';
 
+/**
+ * Bytes read per piece while a weight uploads: the host holds one piece (plus what the backend copies it into), not the
+ * whole tensor, and a piece freed early is cheap for the garbage collector to lag behind on.
+ */
+const UPLOAD_PIECE_BYTES = 8 * 1024 * 1024;
+
 /** Options of {@link WeightSource.vector}. */
 export interface VectorOptions {
   /** Added to every element before upload (Gemma's 1 + w norms from Hugging Face files). */
@@ -19,6 +25,8 @@ export class WeightSource {
   readonly backend: Backend;
   readonly #uploaded = new Map<string, Promise<WeightTensor>>();
   readonly #weights: WeightTensor[] = [];
+  /** The buffer uploads read their pieces into, while no upload uses it (a second one at once gets its own). */
+  #idleBuffer: Uint8Array | undefined;
 
   constructor(store: TensorStore, backend: Backend) {
     this.store = store;
@@ -48,9 +56,7 @@ export class WeightSource {
     const type = weightTypeOf(entry);
     let uploaded = this.#uploaded.get(name);
     if (uploaded === undefined) {
-      uploaded = this.#track(
-        this.backend.uploadWeight({ name, type, shape: entry.shape }, this.store.streamBytes(name)),
-      );
+      uploaded = this.#track(this.backend.uploadWeight({ name, type, shape: entry.shape }, this.#pieces([name])));
       this.#uploaded.set(name, uploaded);
     }
     return uploaded;
@@ -112,14 +118,10 @@ export class WeightSource {
       }
       rows += entry.shape[0] as number;
     }
-    const store = this.store;
-    async function* chunks(): AsyncIterable<Uint8Array> {
-      for (const name of names) yield* store.streamBytes(name);
-    }
     return this.#track(
       this.backend.uploadWeight(
         { name: names.join(' + '), type, shape: columns === undefined ? [rows] : [rows, columns] },
-        chunks(),
+        this.#pieces(names),
       ),
     );
   }
@@ -145,16 +147,26 @@ export class WeightSource {
         );
       }
     }
-    const store = this.store;
-    async function* chunks(): AsyncIterable<Uint8Array> {
-      for (const name of names) yield* store.streamBytes(name);
-    }
     return this.#track(
       this.backend.uploadWeight(
         { name: `${first.name} (×${names.length})`, type, shape: [names.length, ...expectedShape] },
-        chunks(),
+        this.#pieces(names),
       ),
     );
+  }
+
+  /**
+   * The bytes of `names`, one after the other, in pieces read into one reused buffer (backends copy each piece before
+   * asking for the next): uploading a whole model allocates one piece's worth of host memory.
+   */
+  async *#pieces(names: readonly string[]): AsyncIterable<Uint8Array> {
+    const buffer = this.#idleBuffer ?? new Uint8Array(UPLOAD_PIECE_BYTES);
+    this.#idleBuffer = undefined;
+    try {
+      for (const name of names) yield* this.store.streamBytes(name, UPLOAD_PIECE_BYTES, buffer);
+    } finally {
+      this.#idleBuffer = buffer;
+    }
   }
 }
 

@@ -39,8 +39,8 @@ export function trackProgress(
       report(false);
       return bytes;
     },
-    async *streamBytes(name, chunkBytes) {
-      for await (const chunk of store.streamBytes(name, chunkBytes)) {
+    async *streamBytes(name, chunkBytes, into) {
+      for await (const chunk of store.streamBytes(name, chunkBytes, into)) {
         loadedBytes += chunk.byteLength;
         report(false);
         yield chunk;

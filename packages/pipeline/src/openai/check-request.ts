@@ -16,6 +16,8 @@ export interface CheckedRequest {
   readonly includeUsage: boolean;
   /** −1: no log-probabilities; otherwise how many alternatives per position (0: the chosen token only). */
   readonly topLogprobs: number;
+  /** Whether each choice's token ids come back (`return_tokens`). */
+  readonly returnTokens: boolean;
   /** Generation options of choice 0 (choice i adds i to the seed). */
   readonly options: GenerateOptions;
 }
@@ -28,6 +30,8 @@ export interface CheckedChatRequest extends CheckedRequest {
   readonly tools?: readonly ToolDefinition[];
   /** `none` when there are no tools. */
   readonly toolChoice: ToolChoice;
+  /** Whether the oldest turns are left out when the conversation does not fit (`truncation: 'auto'`). */
+  readonly truncation: boolean;
 }
 
 /** A checked completions request. */
@@ -143,7 +147,8 @@ function checkCommon(
     ...(logitBias === undefined ? {} : { logitBias }),
     ...(typeof grammar === 'string' ? { grammar } : {}),
   };
-  return { body: request, model: request.model, n, stream, includeUsage, options };
+  const returnTokens = optionalBoolean(request, 'return_tokens') ?? false;
+  return { body: request, model: request.model, n, stream, includeUsage, returnTokens, options };
 }
 
 function messageOf(message: unknown, index: number): ChatMessage {
@@ -220,11 +225,16 @@ export function checkChatRequest(body: unknown): CheckedChatRequest {
   const tools = checkTools(request.tools);
   const toolChoice = checkToolChoice(request.tool_choice, tools);
   const topLogprobs = logprobs ? (top ?? 0) : -1;
+  const truncation = request.truncation ?? 'disabled';
+  if (truncation !== 'auto' && truncation !== 'disabled') {
+    throw invalid('truncation', `'truncation' is ${JSON.stringify(truncation)}; use 'auto' or 'disabled'.`);
+  }
   const { body: _body, ...checked } = common;
   const options = withLogprobs(checked.options, topLogprobs);
   return {
     ...checked,
     topLogprobs,
+    truncation: truncation === 'auto',
     messages,
     ...(tools === undefined ? {} : { tools }),
     toolChoice,

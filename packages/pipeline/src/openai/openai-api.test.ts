@@ -99,6 +99,70 @@ describe('OpenAICompatibleApi (toy model)', () => {
     expect(reply.choices[0]!.logprobs!.text_offset[0]).toBe(3);
   });
 
+  it('truncation auto: the oldest turns left out (system prompt kept), reported, and the reply of the kept messages', async () => {
+    const history: { role: 'system' | 'user' | 'assistant'; content: string }[] = [
+      { role: 'system', content: 'Be brief.' },
+    ];
+    for (let turn = 0; turn < 5; turn++) {
+      history.push(
+        { role: 'user' as const, content: `question ${turn}` },
+        { role: 'assistant' as const, content: `answer ${turn}` },
+      );
+    }
+    const conversation = [...history, { role: 'user' as const, content: 'last one' }];
+    const request = { model: 'toy', messages: conversation, temperature: 0, max_tokens: 8 };
+    await expect(api.chat.completions.create(request)).rejects.toMatchObject({ code: 'CONTEXT_OVERFLOW' });
+    const reply = await api.chat.completions.create({ ...request, truncation: 'auto', return_tokens: true });
+    const dropped = reply.truncated_messages!;
+    expect(dropped).toBeGreaterThan(0);
+    // The reference: the same kept messages (the system prompt, then the newest turns) through TextPipeline.
+    const kept = [conversation[0]!, ...conversation.slice(1 + dropped)];
+    expect(kept[1]!.role).toBe('user');
+    const rendered = chatTemplate.render({ messages: kept });
+    expect(rendered.length + 8).toBeLessThanOrEqual(96);
+    expect(
+      chatTemplate.render({ messages: [kept[0]!, ...conversation.slice(dropped - 1)] }).length + 8,
+    ).toBeGreaterThan(96);
+    const expected = await reference.chat(kept, { maxTokens: 8 }).result;
+    await reference.reset();
+    expect(reply.choices[0]!.tokens).toEqual(expected.tokens);
+    expect(reply.usage.prompt_tokens).toBe(rendered.length);
+    // Streamed: every chunk says how many were left out; the chunk that ends the choice has its tokens.
+    const chunks: ChatCompletionChunk[] = [];
+    for await (const chunk of await api.chat.completions.create({
+      ...request,
+      truncation: 'auto',
+      return_tokens: true,
+      stream: true,
+    })) {
+      chunks.push(chunk);
+    }
+    expect(chunks.every((chunk) => chunk.truncated_messages === dropped)).toBe(true);
+    expect(chunks.at(-1)!.choices[0]!.tokens).toEqual(expected.tokens);
+    expect(chunks.slice(0, -1).every((chunk) => chunk.choices[0]!.tokens === undefined)).toBe(true);
+    // Without return_tokens or truncation, neither field appears.
+    const plain = await api.chat.completions.create({ ...request, messages: conversation.slice(-1) });
+    expect(plain.truncated_messages).toBeUndefined();
+    expect(plain.choices[0]!.tokens).toBeUndefined();
+  });
+
+  it('return_tokens on completions: the token ids of every choice, streamed and not', async () => {
+    const request = { model: 'toy', prompt: 'abc', temperature: 0, max_tokens: 5, return_tokens: true };
+    const expected = await reference.generate('abc', { maxTokens: 5 }).result;
+    await reference.reset();
+    const reply = await api.completions.create(request);
+    expect(reply.choices[0]!.tokens).toEqual(expected.tokens);
+    const ends = [];
+    for await (const chunk of await api.completions.create({ ...request, n: 2, seed: 3, stream: true })) {
+      if (chunk.choices[0]?.finish_reason != null) ends.push(chunk.choices[0]);
+      else expect(chunk.choices[0]?.tokens).toBeUndefined();
+    }
+    expect(ends.map((choice) => choice.tokens)).toEqual([expected.tokens, expected.tokens]);
+    await expect(api.completions.create({ ...request, return_tokens: 'yes' as never })).rejects.toMatchObject({
+      details: { param: 'return_tokens' },
+    });
+  });
+
   it('maps bad requests to OpenAI error objects', async () => {
     const status = async (request: unknown) => {
       try {

@@ -2,7 +2,8 @@ import { StrataError } from '@strata/core';
 import { type AssistantDelta, splitReasoning } from '@strata/structured';
 import type { GenerationResult } from '../generation/types.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
-import { checkChatRequest, checkCompletionRequest } from './check-request.js';
+import { type CheckedChatRequest, checkChatRequest, checkCompletionRequest } from './check-request.js';
+import { dropOldestTurns } from '../text/fit-conversation.js';
 import { createReasoningStream, promptOpensReasoning } from './reasoning-stream.js';
 import { type ChoiceToolStream, createChoiceToolStream, parseChoice, toolCallingOf } from './tool-calling.js';
 import {
@@ -11,21 +12,14 @@ import {
   type EmbeddingRequest,
   type EmbeddingResponse,
 } from './embeddings.js';
-import {
-  appendCompletionLogprobs,
-  type ChoiceRun,
-  chatLogprobsOf,
-  finishReasonOf,
-  runChoices,
-  usageOf,
-} from './choice-runner.js';
+import { type ChoiceRun, chatLogprobsOf, finishReasonOf, runChoices, usageOf } from './choice-runner.js';
+import { createTextCompletion } from './text-completions.js';
 import type {
   ChatCompletion,
   ChatCompletionChunk,
   ChatCompletionRequest,
   ChatTokenLogprob,
   Completion,
-  CompletionLogprobs,
   CompletionRequest,
   OpenAIModelList,
 } from './openai-types.js';
@@ -110,7 +104,10 @@ export class OpenAICompatibleApi {
       completions: { create: ((request, options) => this.createChat(request, options)) as ChatCompletions['create'] },
     };
     this.completions = {
-      create: ((request, options) => this.createCompletion(request, options)) as Completions['create'],
+      create: (async (request, options = {}) => {
+        const checked = checkCompletionRequest(request);
+        return createTextCompletion(this.scheduler(checked.model), checked, options.signal);
+      }) as Completions['create'],
     };
     this.models = {
       list: () => ({
@@ -170,24 +167,37 @@ export class OpenAICompatibleApi {
       calling?.constraint === undefined
         ? checked
         : { ...checked, options: { ...checked.options, constraint: calling.constraint } };
-    const prompt = scheduler.renderChat(request.messages, offered);
+    const render = (messages: CheckedChatRequest['messages']) => scheduler.renderChat(messages, offered);
+    const tokenize = (text: string) => scheduler.tokenizer.encode(text, { addSpecial: false, parseSpecial: true });
+    let prompt = render(request.messages);
+    let ids = tokenize(prompt);
+    // With `truncation: 'auto'`, the oldest turns are left out until the prompt leaves room for the reply.
+    const fitted = request.truncation
+      ? dropOldestTurns(
+          request.messages,
+          (messages) => tokenize(render(messages)),
+          { contextLength: scheduler.contextLength, replyRoom: request.options.maxTokens ?? 1 },
+          ids,
+        )
+      : undefined;
+    if (fitted !== undefined && fitted.droppedMessages > 0) {
+      prompt = render(fitted.messages);
+      ids = fitted.ids;
+    }
     const opensReasoning = promptOpensReasoning(prompt);
-    const ids = scheduler.tokenizer.encode(prompt, { addSpecial: false, parseSpecial: true });
     const run = runChoices(scheduler, ids, request, options.signal);
     const tokenText = (token: number) => scheduler.tokenizer.decode([token]);
-    const base = { id: `chatcmpl-${randomId()}`, created: seconds(), model: request.model };
+    const base = {
+      id: `chatcmpl-${randomId()}`,
+      created: seconds(),
+      model: request.model,
+      ...(fitted === undefined ? {} : { truncated_messages: fitted.droppedMessages }),
+    };
+    const tokensOf = (result: GenerationResult) => (request.returnTokens ? { tokens: [...result.tokens] } : {});
     if (request.stream) {
       const toolStream = calling === undefined ? undefined : () => createChoiceToolStream(scheduler.tokenizer, calling);
       const reasoningStream = () => createReasoningStream(opensReasoning);
-      return this.streamChat(
-        run,
-        base,
-        request.includeUsage,
-        request.topLogprobs >= 0,
-        tokenText,
-        toolStream,
-        reasoningStream,
-      );
+      return this.streamChat(run, base, request, tokenText, toolStream, reasoningStream);
     }
     const texts: string[] = Array(request.n).fill('');
     const logprobs: ChatTokenLogprob[][] = Array.from({ length: request.n }, () => []);
@@ -220,6 +230,7 @@ export class OpenAICompatibleApi {
           },
           logprobs: request.topLogprobs >= 0 ? { content: logprobs[index]!, refusal: null } : null,
           finish_reason: calls.length > 0 ? 'tool_calls' : finishReasonOf(result.finishReason),
+          ...tokensOf(result),
         };
       }),
       usage: usageOf(run.promptTokens, results),
@@ -228,13 +239,14 @@ export class OpenAICompatibleApi {
 
   private async *streamChat(
     run: ChoiceRun,
-    base: { id: string; created: number; model: string },
-    includeUsage: boolean,
-    withLogprobs: boolean,
+    base: { id: string; created: number; model: string; truncated_messages?: number },
+    request: CheckedChatRequest,
     tokenText: (token: number) => string,
     toolStream?: () => ChoiceToolStream,
     reasoningStream?: () => ReturnType<typeof createReasoningStream>,
   ): AsyncGenerator<ChatCompletionChunk> {
+    const { includeUsage } = request;
+    const withLogprobs = request.topLogprobs >= 0;
     const chunk = (
       choices: ChatCompletionChunk['choices'],
       usage?: ChatCompletionChunk['usage'],
@@ -244,6 +256,17 @@ export class OpenAICompatibleApi {
       choices,
       ...(includeUsage ? { usage: usage ?? null } : {}),
     });
+    // The chunk that ends a choice carries its token ids when the request asked for them.
+    const end = (index: number, reason: ChatCompletionChunk['choices'][0]['finish_reason'], result: GenerationResult) =>
+      chunk([
+        {
+          index,
+          delta: {},
+          logprobs: null,
+          finish_reason: reason,
+          ...(request.returnTokens ? { tokens: [...result.tokens] } : {}),
+        },
+      ]);
     const results: GenerationResult[] = [];
     const started = new Set<number>();
     // With tools, each choice's tokens go through a tool-call parser: content, reasoning and call deltas come out.
@@ -268,7 +291,7 @@ export class OpenAICompatibleApi {
           const { deltas, message } = parser.finish();
           yield* parsed(index, deltas);
           const reason = message.tool_calls.length > 0 ? 'tool_calls' : finishReasonOf(event.result.finishReason);
-          yield chunk([{ index, delta: {}, logprobs: null, finish_reason: reason }]);
+          yield end(index, reason, event.result);
         }
         continue;
       }
@@ -290,95 +313,9 @@ export class OpenAICompatibleApi {
         results[index] = event.result;
         const rest = splitter?.finish();
         if (rest !== undefined) yield chunk([{ index, delta: rest, logprobs: null, finish_reason: null }]);
-        yield chunk([{ index, delta: {}, logprobs: null, finish_reason: finishReasonOf(event.result.finishReason) }]);
+        yield end(index, finishReasonOf(event.result.finishReason), event.result);
       }
     }
     if (includeUsage) yield chunk([], usageOf(run.promptTokens, results));
-  }
-
-  private async createCompletion(
-    body: CompletionRequest,
-    options: CreateOptions = {},
-  ): Promise<Completion | AsyncIterable<Completion>> {
-    const request = checkCompletionRequest(body);
-    const scheduler = this.scheduler(request.model);
-    const { tokenizer } = scheduler;
-    const ids =
-      typeof request.prompt === 'string'
-        ? tokenizer.encode(request.prompt, { addSpecial: true, parseSpecial: true })
-        : request.prompt.slice();
-    const run = runChoices(scheduler, ids, request, options.signal);
-    const tokenText = (token: number) => tokenizer.decode([token]);
-    const echo = !request.echo
-      ? ''
-      : typeof request.prompt === 'string'
-        ? request.prompt
-        : tokenizer.decode(request.prompt.slice(), { skipSpecial: true });
-    const base = {
-      id: `cmpl-${randomId()}`,
-      object: 'text_completion' as const,
-      created: seconds(),
-      model: request.model,
-    };
-    const withLogprobs = request.topLogprobs >= 0;
-    const emptyLogprobs = (): CompletionLogprobs => ({
-      tokens: [],
-      token_logprobs: [],
-      top_logprobs: [],
-      text_offset: [],
-    });
-    if (request.stream) {
-      const includeUsage = request.includeUsage;
-      return (async function* () {
-        const results: GenerationResult[] = [];
-        const offsets: number[] = Array(request.n).fill(echo.length);
-        const usage = includeUsage ? { usage: null } : {};
-        if (echo.length > 0) {
-          for (let index = 0; index < request.n; index++) {
-            yield { ...base, choices: [{ index, text: echo, logprobs: null, finish_reason: null }], ...usage };
-          }
-        }
-        for await (const event of run.events) {
-          const { index } = event;
-          if ('delta' in event) {
-            const logprobs = emptyLogprobs();
-            appendCompletionLogprobs(logprobs, event.delta, offsets[index]!, tokenText);
-            offsets[index]! += event.delta.text.length;
-            if (event.delta.text.length === 0 && logprobs.tokens.length === 0) continue;
-            yield {
-              ...base,
-              choices: [
-                { index, text: event.delta.text, logprobs: withLogprobs ? logprobs : null, finish_reason: null },
-              ],
-              ...usage,
-            };
-          } else {
-            results[index] = event.result;
-            const finish = finishReasonOf(event.result.finishReason);
-            yield { ...base, choices: [{ index, text: '', logprobs: null, finish_reason: finish }], ...usage };
-          }
-        }
-        if (includeUsage) yield { ...base, choices: [], usage: usageOf(run.promptTokens, results) };
-      })();
-    }
-    const texts: string[] = Array(request.n).fill(echo);
-    const logprobs = Array.from({ length: request.n }, emptyLogprobs);
-    const results: GenerationResult[] = [];
-    for await (const event of run.events) {
-      if ('delta' in event) {
-        appendCompletionLogprobs(logprobs[event.index]!, event.delta, texts[event.index]!.length, tokenText);
-        texts[event.index] += event.delta.text;
-      } else results[event.index] = event.result;
-    }
-    return {
-      ...base,
-      choices: results.map((result, index) => ({
-        index,
-        text: texts[index]!,
-        logprobs: withLogprobs ? logprobs[index]! : null,
-        finish_reason: finishReasonOf(result.finishReason),
-      })),
-      usage: usageOf(run.promptTokens, results),
-    };
   }
 }

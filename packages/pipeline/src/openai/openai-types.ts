@@ -57,6 +57,11 @@ export interface OpenAISamplingRequest {
   readonly stream_options?: { readonly include_usage?: boolean } | null;
   /** A caller id (accepted, unused). */
   readonly user?: string;
+  /**
+   * llama-server's extension: each choice's generated token ids come back as `tokens`, on the chunk that ends the choice
+   * (streamed) or on the choice (not streamed).
+   */
+  readonly return_tokens?: boolean | null;
 }
 
 /** `POST /v1/chat/completions`. */
@@ -91,6 +96,13 @@ export interface ChatCompletionRequest extends OpenAISamplingRequest {
         readonly json_schema: { readonly name: string; readonly schema?: unknown; readonly strict?: boolean | null };
       }
     | null;
+  /**
+   * What to do when the conversation does not fit the model's context (the name of OpenAI's Responses API): `auto`
+   * leaves out the oldest turns (system messages and the newest turn stay) until the prompt leaves room for the reply
+   * (`max_tokens`, else one token), and reports how many as `truncated_messages`; `disabled` (the default) fails with
+   * `context_length_exceeded`.
+   */
+  readonly truncation?: 'auto' | 'disabled' | null;
 }
 
 /** `POST /v1/completions`. */
@@ -172,9 +184,13 @@ export interface ChatCompletion {
     };
     readonly logprobs: ChatChoiceLogprobs | null;
     readonly finish_reason: OpenAIFinishReason;
+    /** The generated token ids (requests with `return_tokens`). */
+    readonly tokens?: readonly number[];
   }[];
   /** Token counts. */
   readonly usage: OpenAIUsage;
+  /** Requests with `truncation: 'auto'`: how many of the oldest messages were left out to fit the context. */
+  readonly truncated_messages?: number;
 }
 
 /** One streamed chunk of a chat completion. */
@@ -204,9 +220,13 @@ export interface ChatCompletionChunk {
     };
     readonly logprobs: ChatChoiceLogprobs | null;
     readonly finish_reason: OpenAIFinishReason | null;
+    /** On the chunk that ends the choice, with `return_tokens`: its generated token ids. */
+    readonly tokens?: readonly number[];
   }[];
   /** Null, except in the last chunk when `stream_options.include_usage` was set. */
   readonly usage?: OpenAIUsage | null;
+  /** Requests with `truncation: 'auto'` (every chunk): how many of the oldest messages were left out to fit the context. */
+  readonly truncated_messages?: number;
 }
 
 /** Log-probabilities of a text completion. */
@@ -237,6 +257,8 @@ export interface Completion {
     readonly text: string;
     readonly logprobs: CompletionLogprobs | null;
     readonly finish_reason: OpenAIFinishReason | null;
+    /** With `return_tokens`: the generated token ids (streamed: on the chunk that ends the choice). */
+    readonly tokens?: readonly number[];
   }[];
   /** Token counts (null in streamed chunks but the last with `include_usage`). */
   readonly usage?: OpenAIUsage | null;

@@ -3,7 +3,7 @@ import { createCpuBackend } from '@strata/kernels-cpu';
 import { describe, expect, it } from 'vitest';
 import { createByteTokenizer, createToyModel } from '../testing/toy-model.js';
 import { TextPipeline } from '../text-pipeline.js';
-import { fitConversation } from './fit-conversation.js';
+import { dropOldestTurns, fitConversation } from './fit-conversation.js';
 import type { ChatMessage } from './tokenizer.js';
 
 const backend = createCpuBackend();
@@ -66,6 +66,23 @@ describe('fitConversation', () => {
       policy: 'drop-oldest-turns',
     });
     expect(decode(tight)).toBe('<system>be brief<user>third<a>');
+  });
+
+  it('dropOldestTurns says which messages it kept and how many it left out', () => {
+    const fitted = dropOldestTurns(CONVERSATION, encode, { contextLength: 96, replyRoom: 16 });
+    expect(fitted.droppedMessages).toBe(2);
+    expect(fitted.messages).toEqual([CONVERSATION[0], ...CONVERSATION.slice(3)]);
+    expect(fitted.ids).toEqual(encode(fitted.messages));
+    expect(fitted.ids).toEqual(
+      fitConversation(CONVERSATION, encode, { contextLength: 96, replyRoom: 16, policy: 'drop-oldest-turns' }),
+    );
+    // One turn more would not have left the reply's room.
+    expect(encode([CONVERSATION[0]!, ...CONVERSATION.slice(1)]).length + 16).toBeGreaterThan(96);
+    expect(dropOldestTurns(CONVERSATION, encode, { contextLength: 200, replyRoom: 20 })).toEqual({
+      messages: CONVERSATION,
+      droppedMessages: 0,
+      ids: encode(CONVERSATION),
+    });
   });
 
   it('shifts like llama.cpp: the first `keep` tokens, then the newest that fit', () => {

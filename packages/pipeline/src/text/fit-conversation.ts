@@ -80,20 +80,48 @@ export function fitConversation(
     if (keep + tail >= full.length) return full;
     return [...full.slice(0, keep), ...full.slice(full.length - tail)];
   }
-  // Drop the oldest turns after the leading system messages; never the last message.
+  return dropOldestTurns(messages, encode, budget, full).ids;
+}
+
+/** A conversation whose oldest turns were left out to fit the context. */
+export interface FittedConversation {
+  /** The messages kept: the leading system messages, then the newest turns. */
+  readonly messages: readonly ChatMessage[];
+  /** How many messages after the leading system messages were left out. */
+  readonly droppedMessages: number;
+  /** The prompt ids of `messages`. */
+  readonly ids: number[];
+}
+
+/**
+ * The `'drop-oldest-turns'` policy of {@link fitConversation}, saying what it dropped: the oldest turns after the
+ * leading system messages are left out (the kept part restarts on a user turn; the last message always stays) until
+ * the prompt leaves `budget.replyRoom` tokens free; when even the last message leaves fewer, the shortest prompt is
+ * kept if one token still fits, else `CONTEXT_OVERFLOW`. `full` is `encode(messages)` when the caller has it.
+ */
+export function dropOldestTurns(
+  messages: readonly ChatMessage[],
+  encode: (messages: readonly ChatMessage[]) => number[],
+  budget: Pick<ConversationBudget, 'contextLength' | 'replyRoom'>,
+  full: number[] = encode(messages),
+): FittedConversation {
+  const { contextLength, replyRoom } = budget;
+  const target = Math.max(1, contextLength - replyRoom);
+  if (full.length <= target) return { messages, droppedMessages: 0, ids: full };
   let system = 0;
   while (system < messages.length - 1 && messages[system]!.role === 'system') system++;
   const head = messages.slice(0, system);
-  let shortest = full;
+  let shortest: FittedConversation = { messages, droppedMessages: 0, ids: full };
   for (let first = system + 1; first < messages.length; first++) {
     // A conversation restarts on a user turn (templates may require user/assistant alternation).
     if (first < messages.length - 1 && messages[first]!.role !== 'user') continue;
-    shortest = encode([...head, ...messages.slice(first)]);
-    if (shortest.length <= target) return shortest;
+    const kept = [...head, ...messages.slice(first)];
+    shortest = { messages: kept, droppedMessages: first - system, ids: encode(kept) };
+    if (shortest.ids.length <= target) return shortest;
   }
-  if (shortest.length < contextLength) return shortest;
+  if (shortest.ids.length < contextLength) return shortest;
   throw overflow(
-    shortest.length,
+    shortest.ids.length,
     contextLength,
     system > 0 ? 'The last message with the system prompt' : 'The last message',
   );

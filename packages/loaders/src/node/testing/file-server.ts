@@ -27,6 +27,8 @@ export interface FileServer {
   dropAfter(path: string, offset: number): void;
   /** The next GET of `path` sends bytes up to absolute offset `offset`, then sends nothing more (until closed). */
   stallAfter(path: string, offset: number): void;
+  /** Every GET of `path` from now on sends its body in pieces of `pieceBytes`, one every `intervalMs` (a slow link). */
+  pace(path: string, pieceBytes: number, intervalMs: number): void;
   /** Answers `Repr-Digest: sha-256=…` for `path` with `digest` (the real one when omitted). */
   sendDigest(path: string, digest?: Uint8Array): void;
   /** Stops the server and every open connection. */
@@ -40,6 +42,7 @@ export async function startFileServer(files: Record<string, Uint8Array>): Promis
   const drops = new Map<string, number>();
   const stalls = new Map<string, number>();
   const digests = new Map<string, Uint8Array | undefined>();
+  const paces = new Map<string, { pieceBytes: number; intervalMs: number }>();
   const etagOf = (bytes: Uint8Array) => `"${createHash('sha256').update(bytes).digest('hex').slice(0, 16)}"`;
   const server: Server = createServer((request, response) => {
     const path = decodeURIComponent(new URL(request.url ?? '/', 'http://localhost').pathname);
@@ -91,7 +94,22 @@ export async function startFileServer(files: Record<string, Uint8Array>): Promis
       });
       return;
     }
-    response.end(file.subarray(start, end + 1));
+    const paced = paces.get(path);
+    if (paced === undefined) {
+      response.end(file.subarray(start, end + 1));
+      return;
+    }
+    let at = start;
+    const timer = setInterval(() => {
+      const next = Math.min(end + 1, at + paced.pieceBytes);
+      response.write(file.subarray(at, next));
+      at = next;
+      if (at > end) {
+        clearInterval(timer);
+        response.end();
+      }
+    }, paced.intervalMs);
+    response.on('close', () => clearInterval(timer));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
@@ -100,6 +118,7 @@ export async function startFileServer(files: Record<string, Uint8Array>): Promis
     requests,
     dropAfter: (path, offset) => drops.set(path, offset),
     stallAfter: (path, offset) => stalls.set(path, offset),
+    pace: (path, pieceBytes, intervalMs) => paces.set(path, { pieceBytes, intervalMs }),
     sendDigest: (path, digest) => digests.set(path, digest),
     close: () =>
       new Promise<void>((resolve) => {
