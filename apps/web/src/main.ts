@@ -4,14 +4,14 @@
  * (loading) and its `api` (`completions.create`; the chat uses `chat.completions.create`).
  */
 import { isModelUrl, resolveModelUrl } from '@strata/loaders';
-import type { CompletionLogprobs, OpenAIUsage } from '@strata/pipeline';
 import { ChatPanel } from './chat-panel.js';
-import { describeProgress, formatBytes, formatStats, parseTokenIds, streamStats } from './format.js';
+import { CompletePanel } from './complete-panel.js';
+import { describeProgress, formatBytes } from './format.js';
 import { acceptDroppedFiles, describeDownload, LAST_MODEL_KEY, renderCacheList } from './model-library.js';
 import { rememberSettings } from './settings.js';
 import { ModelClient, WorkerError } from './model-client.js';
 import type { ModelInfo } from './protocol.js';
-import { type RequestOptions, requestFields } from './request-options.js';
+import type { RequestOptions } from './request-options.js';
 
 function element<T extends HTMLElement>(id: string): T {
   const found = document.getElementById(id);
@@ -87,10 +87,30 @@ const chat = new ChatPanel(
     },
   },
 );
+const completion = new CompletePanel(
+  {
+    prompt: ui.prompt,
+    promptIds: ui.promptIds,
+    showProbabilities: ui.showProbabilities,
+    output: ui.output,
+    stats: ui.stats,
+    tokenIds: ui.tokenIds,
+    tokenList: ui.tokenList,
+  },
+  client.api.completions,
+  {
+    model: () => model?.name ?? '',
+    requestOptions: () => requestOptions(),
+    setBusy: (value) => {
+      busy = value;
+      refreshControls();
+    },
+    showError: (error) => showError(error),
+    clearError: () => clearError(),
+  },
+);
 let model: ModelInfo | undefined;
 let busy = false;
-/** The completion running in the Complete tab (Stop aborts it). */
-let completing: AbortController | undefined;
 let mode: 'complete' | 'chat' = 'complete';
 
 function showError(error: unknown): void {
@@ -298,97 +318,6 @@ function requestOptions(): RequestOptions {
   };
 }
 
-/**
- * One generated token (as its text) with its probability and the step's most likely tokens, from a completion chunk's
- * logprobs (kept as data for scripts too; the token's id is added when the completion ends).
- */
-function tokenItem(logprobs: CompletionLogprobs, index: number): HTMLLIElement {
-  const item = document.createElement('li');
-  const token = logprobs.tokens[index] ?? '';
-  const logprob = logprobs.token_logprobs[index] ?? 0;
-  // A JSON object's keys keep no order of their own (integer-like ones come first): most likely first.
-  const alternatives = Object.entries(logprobs.top_logprobs[index] ?? {}).sort((left, right) => right[1] - left[1]);
-  const probability = (value: number) => Math.exp(value).toFixed(3);
-  item.dataset.text = token;
-  item.dataset.logprob = String(logprob);
-  item.dataset.alternatives = JSON.stringify(alternatives);
-  const others = alternatives.filter(([text]) => text !== token);
-  item.textContent =
-    `${JSON.stringify(token)} p=${probability(logprob)}` +
-    (others.length === 0
-      ? ''
-      : ` · next best ${others.map(([text, value]) => `${JSON.stringify(text)} p=${probability(value)}`).join(', ')}`);
-  return item;
-}
-
-/** Streams a completion of the prompt box into the output, with a live token count, then its figures and token ids. */
-async function complete(): Promise<void> {
-  let prompt: string | number[];
-  try {
-    prompt = ui.promptIds.checked ? parseTokenIds(ui.prompt.value) : ui.prompt.value;
-  } catch (error) {
-    showError(error);
-    return;
-  }
-  const options = requestOptions();
-  const controller = new AbortController();
-  completing = controller;
-  clearError();
-  busy = true;
-  refreshControls();
-  ui.output.textContent = '';
-  ui.stats.textContent = 'waiting for the first token…';
-  ui.stats.dataset.state = 'running';
-  ui.tokenIds.textContent = '';
-  ui.tokenList.replaceChildren();
-  ui.tokenList.hidden = !ui.showProbabilities.checked;
-  const requested = performance.now();
-  let firstToken: number | undefined;
-  let usage: OpenAIUsage | null | undefined;
-  let finish = 'stop';
-  let tokens: readonly number[] = [];
-  let count = 0;
-  try {
-    const stream = await client.api.completions.create(
-      {
-        ...requestFields(model?.name ?? '', options),
-        prompt,
-        ...(options.alternatives === undefined ? {} : { logprobs: options.alternatives }),
-      },
-      { signal: controller.signal },
-    );
-    for await (const chunk of stream) {
-      usage = chunk.usage ?? usage;
-      const choice = chunk.choices[0];
-      if (choice === undefined) continue;
-      firstToken ??= performance.now();
-      ui.output.textContent += choice.text;
-      const logprobs = choice.logprobs;
-      for (let index = 0; index < (logprobs?.tokens.length ?? 0); index++)
-        ui.tokenList.append(tokenItem(logprobs!, index));
-      if (choice.finish_reason !== null) finish = choice.finish_reason;
-      if (choice.tokens !== undefined) tokens = choice.tokens;
-      else if (choice.finish_reason === null) count += 1;
-      ui.stats.textContent = `${count} tokens · ${((performance.now() - requested) / 1000).toFixed(1)} s`;
-    }
-    const stats = streamStats({ requested, firstToken, ended: performance.now() }, usage);
-    ui.stats.textContent = formatStats(stats, controller.signal.aborted ? 'aborted' : finish);
-    ui.stats.dataset.state = 'done';
-    ui.tokenIds.textContent = tokens.join(', ');
-    ui.tokenList.querySelectorAll('li').forEach((item, index) => {
-      if (tokens[index] !== undefined) item.dataset.token = String(tokens[index]);
-    });
-  } catch (error) {
-    ui.stats.textContent = '';
-    ui.stats.dataset.state = 'failed';
-    showError(error);
-  } finally {
-    if (completing === controller) completing = undefined;
-    busy = false;
-    refreshControls();
-  }
-}
-
 function selectMode(next: 'complete' | 'chat'): void {
   mode = next;
   ui.tabComplete.setAttribute('aria-selected', String(next === 'complete'));
@@ -433,10 +362,10 @@ ui.ggufInput.addEventListener('change', () => loadFiles(Array.from(ui.ggufInput.
 ui.folderInput.addEventListener('change', () => loadFiles(Array.from(ui.folderInput.files ?? [])));
 ui.tabComplete.addEventListener('click', () => selectMode('complete'));
 ui.tabChat.addEventListener('click', () => selectMode('chat'));
-ui.generate.addEventListener('click', () => (mode === 'chat' ? chat.send() : complete()));
+ui.generate.addEventListener('click', () => (mode === 'chat' ? chat.send() : completion.run()));
 ui.stop.addEventListener('click', () => {
   client.cancelLoad();
-  completing?.abort();
+  completion.stop();
   chat.stop();
 });
 ui.newChat.addEventListener('click', () => chat.startNew());
