@@ -25,7 +25,26 @@ for (const name of [
 ] as const) {
   limits[name] = adapter.limits[name];
 }
+// GPUAdapterInfo's fields are getters (JSON.stringify sees none); the subgroup-matrix configurations (component and
+// result types, M × N × K) say which element types a cooperative-matrix mat-mul could use.
+const info = adapter.info as GPUAdapterInfo & { readonly subgroupMatrixConfigs?: readonly Record<string, unknown>[] };
+const subgroupMatrixConfigs = (info.subgroupMatrixConfigs ?? []).map((config) => ({
+  componentType: config.componentType,
+  resultComponentType: config.resultComponentType,
+  M: config.M,
+  N: config.N,
+  K: config.K,
+}));
+const described = {
+  vendor: info.vendor,
+  architecture: info.architecture,
+  device: info.device,
+  description: info.description,
+  subgroupMinSize: info.subgroupMinSize,
+  subgroupMaxSize: info.subgroupMaxSize,
+  subgroupMatrixConfigs,
+};
 process.stdout.write(
-  `${JSON.stringify({ info: adapter.info, features: [...adapter.features].sort(), limits }, null, 1)}\n`,
+  `${JSON.stringify({ info: described, features: [...adapter.features].sort(), limits }, null, 1)}\n`,
 );
 export {};

@@ -1,6 +1,6 @@
 /**
  * Prints the side-by-side table of strata (`gpu-bench.ts --out`) and llama.cpp (`llama-bench -o json`) on the same
- * files, with the ratios. Used by `bench/device/run-peer-bench.sh`.
+ * files, with the ratios. Used by `bench/device/final.sh`.
  *
  *   node peer-table.mjs llama.json strata.json [strata2.json …]
  */

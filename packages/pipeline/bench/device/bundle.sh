@@ -3,7 +3,8 @@
 # .device-pack/ (git-ignored), with llama.cpp's CUDA peer sources in .device-pack/peers/. From the repository root:
 #
 #   bash packages/pipeline/bench/device/bundle.sh
-#   device run, carry [".device-pack"]:  bash .device-pack/run-peer-bench.sh [MODELS] [TYPES]
+#   device run, carry [".device-pack"]:  bash .device-pack/final.sh [MODEL:TYPE,…] [REPETITIONS]
+#   (then, on the same warm machine: bash .device-pack/serve-bench.sh; bash .device-pack/diagnose.sh for profiles)
 set -euo pipefail
 out=/tmp/strata-device-bundle
 rm -rf "$out"; mkdir -p "$out"

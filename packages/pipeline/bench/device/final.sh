@@ -17,7 +17,10 @@ exec > >(tee "$out/final.txt") 2>&1
 started=$SECONDS
 stamp() { echo "== $* ($((SECONDS - started)) s)"; }
 nvidia-smi --query-gpu=name,memory.total,clocks.sm,clocks.mem --format=csv,noheader
-(bash "$here/peers/build-llama-cuda.sh" llama-bench > "$out/peer-build.txt" 2>&1; echo "exit $?" >> "$out/peer-build.txt") &
+# llama-server is built in the same compile (ggml-cuda is the long part), so serve-bench.sh finds it ready.
+# (if llama-server fails to build, llama-bench alone is built again so the table still comes).
+(bash "$here/peers/build-llama-cuda.sh" llama-bench llama-server > "$out/peer-build.txt" 2>&1 \
+  || bash "$here/peers/build-llama-cuda.sh" llama-bench >> "$out/peer-build.txt" 2>&1; echo "exit $?" >> "$out/peer-build.txt") &
 builder=$!
 stamp "files"
 writers=()
@@ -40,7 +43,7 @@ for pair in ${pairs//,/ }; do
   grep -E "run [0-9]" "$out/strata-log.txt" | tail -$((2 * repetitions + 2)) | tr '\n' ' '; echo
 done
 stamp "strata measured"
-bin=$(grep -v '^exit' "$out/peer-build.txt" | tail -1)
+bin=${LLAMA_PEER_DIR:-/tmp/llama-peer}/build/bin
 if [ -x "$bin/llama-bench" ]; then
   list=()
   for pair in ${pairs//,/ }; do list+=(-m "$files/${pair%%:*}-${pair##*:}.gguf"); done
