@@ -2,6 +2,7 @@ import {
   type ActivationKind,
   type AttentionOptions,
   type Backend,
+  type DType,
   type ExpertRouting,
   type ExpertRoutingOptions,
   type InputNorm,
@@ -38,6 +39,7 @@ import { argmax, combineExperts, routeExperts } from './ops/routing.js';
 import { sampleToken } from './ops/sampling.js';
 import { l2Normalize, poolSequences, selfAttention } from './ops/sequences.js';
 import { blockGeometry, dequantize } from './quant/dequantize.js';
+import { halvesToFloats } from './quant/half.js';
 import { dequantizeQ8Rows, q8Layout } from './quant/q8-cache.js';
 
 function isValidShape(shape: readonly number[]): boolean {
@@ -71,13 +73,24 @@ async function collectBytes(bytes: WeightBytes, expected: number): Promise<Uint8
   return storage;
 }
 
-/** Throws `DTYPE_MISMATCH` for a q8_0 tensor, which `operation` cannot take (its bytes are laid out by rows). */
-function rejectQuantized(tensor: CpuTensor, operation: string): void {
-  if (tensor.dtype === 'q8_0') {
-    throw new StrataError('DTYPE_MISMATCH', `${operation} cannot take a q8_0 KV cache tensor; read it (f32) instead.`, {
-      details: { operation },
-    });
+/**
+ * Throws `DTYPE_MISMATCH` when `tensor` is a KV cache tensor of one of the storage types `refused`, which `operation`
+ * cannot take (q8_0 bytes are laid out by rows; f16 halves are storage only).
+ */
+function rejectCacheStorage(tensor: CpuTensor, operation: string, refused: readonly DType[]): void {
+  if (refused.includes(tensor.dtype)) {
+    throw new StrataError(
+      'DTYPE_MISMATCH',
+      `${operation} cannot take a ${tensor.dtype} KV cache tensor; read it (f32) or slice its rows instead.`,
+      { details: { operation, dtype: tensor.dtype } },
+    );
   }
+}
+
+/** The f32 values of rows `[start, start + count)` of a KV cache tensor's storage: f16 halves or q8_0 bytes. */
+function decodeCacheRows(data: Uint16Array | Uint8Array, rows: number, columns: number, start: number, count: number) {
+  if (data instanceof Uint16Array) return halvesToFloats(data, start * columns, count * columns);
+  return dequantizeQ8Rows(data, q8Layout(rows, columns), start, count);
 }
 
 /** The reference backend: plain TypeScript over typed arrays, f32 results with f64 accumulation. */
@@ -124,19 +137,19 @@ class CpuBackend implements Backend {
   }
 
   createKeyValueCache(capacity: number, width: number, precision: KeyValuePrecision = 'f32'): KeyValueCache {
+    expectShape(isValidShape([capacity, width]), `createKeyValueCache: [${capacity}, ${width}] is not a shape.`);
     if (precision === 'q8_0') {
-      expectShape(isValidShape([capacity, width]), `createKeyValueCache: [${capacity}, ${width}] is not a shape.`);
       // Bytes laid out as the WebGPU backend's (quants, then each row's scales); written by quantizing.
       const layout = q8Layout(capacity, width);
       const make = () => fromData(new Uint8Array(layout.byteLength), [capacity, width]);
       return { keys: make(), values: make(), precision };
     }
-    // The reference keeps f32 storage; an f16 cache rounds what is written (see KeyValueCache.precision).
-    return {
-      keys: this.zeros([capacity, width]),
-      values: this.zeros([capacity, width]),
-      ...(precision === 'f16' ? { precision } : {}),
-    };
+    if (precision === 'f16') {
+      // Halves (f16 bit patterns, half the bytes of f32): rounded to nearest even when written, decoded when read.
+      const make = () => fromData(new Uint16Array(capacity * width), [capacity, width]);
+      return { keys: make(), values: make(), precision };
+    }
+    return { keys: this.zeros([capacity, width]), values: this.zeros([capacity, width]) };
   }
 
   createPagedKeyValueCache(
@@ -152,9 +165,9 @@ class CpuBackend implements Backend {
   async read(tensor: Tensor): Promise<Float32Array | Int32Array> {
     const source = cpuTensor(tensor, 'read', 'any');
     const data = source.storage.data;
-    if (data instanceof Uint8Array) {
-      const [rows, columns] = source.shape as [number, number];
-      return dequantizeQ8Rows(data, q8Layout(rows, columns), 0, rows);
+    if (data instanceof Uint16Array || data instanceof Uint8Array) {
+      const { rows, columns } = matrixShape(source.shape);
+      return decodeCacheRows(data, rows, columns, 0, rows);
     }
     return data.slice();
   }
@@ -180,7 +193,7 @@ class CpuBackend implements Backend {
 
   reshape(tensor: Tensor, shape: readonly number[]): Tensor {
     const source = cpuTensor(tensor, 'reshape', 'any');
-    rejectQuantized(source, 'reshape');
+    rejectCacheStorage(source, 'reshape', ['q8_0']);
     expectShape(
       isValidShape(shape) && elementCount(shape) === source.storage.data.length,
       `reshape: [${tensor.shape.join(', ')}] has ${source.storage.data.length} elements; [${shape.join(', ')}] has ${elementCount(shape)}.`,
@@ -197,18 +210,24 @@ class CpuBackend implements Backend {
       `sliceRows: rows ${start}…${start + count - 1} are outside the ${rows} rows of the tensor.`,
     );
     const data = source.storage.data;
-    if (data instanceof Uint8Array)
-      return fromData(dequantizeQ8Rows(data, q8Layout(rows, columns), start, count), [count, columns]);
+    if (data instanceof Uint16Array || data instanceof Uint8Array)
+      return fromData(decodeCacheRows(data, rows, columns, start, count), [count, columns]);
     return fromData(data.slice(start * columns, (start + count) * columns), [count, columns]);
   }
 
   gatherRows(tensor: Tensor, rows: readonly number[]): Tensor {
     const source = cpuTensor(tensor, 'gatherRows', 'any');
+    rejectCacheStorage(source, 'gatherRows', ['q8_0']);
     expectShape(tensor.shape.length === 2, `gatherRows needs a 2-D tensor; got [${tensor.shape.join(', ')}].`);
     const [count, columns] = tensor.shape as [number, number];
     const data = source.storage.data;
+    const length = rows.length * columns;
     const gathered =
-      data instanceof Int32Array ? new Int32Array(rows.length * columns) : new Float32Array(rows.length * columns);
+      data instanceof Int32Array
+        ? new Int32Array(length)
+        : data instanceof Uint16Array
+          ? new Uint16Array(length)
+          : new Float32Array(length);
     rows.forEach((row, index) => {
       expectShape(
         Number.isInteger(row) && row >= 0 && row < count,
@@ -221,7 +240,7 @@ class CpuBackend implements Backend {
 
   splitColumns(tensor: Tensor, widths: readonly number[]): Tensor[] {
     const source = cpuTensor(tensor, 'splitColumns', 'any');
-    rejectQuantized(source, 'splitColumns');
+    rejectCacheStorage(source, 'splitColumns', ['f16', 'q8_0']);
     const { rows, columns } = matrixShape(tensor.shape);
     expectShape(
       tensor.shape.length === 2 &&

@@ -3,13 +3,27 @@ import { type DType, StrataError, type Tensor, type WeightTensor, type WeightTyp
 /** The name every CPU tensor carries. */
 export const CPU_BACKEND_NAME = 'cpu';
 
+/** The typed arrays a CPU tensor's storage can be: f32, i32, f16 bit patterns or q8_0 bytes. */
+export type CpuData = Float32Array | Int32Array | Uint16Array | Uint8Array;
+
+/** The dtype of a CPU tensor over `data`: by the kind of typed array. */
+function dtypeOf(data: CpuData): DType {
+  if (data instanceof Int32Array) return 'i32';
+  if (data instanceof Uint16Array) return 'f16';
+  if (data instanceof Uint8Array) return 'q8_0';
+  return 'f32';
+}
+
 /**
  * Host storage shared by a tensor and its reshaped views. Each of them is disposed on its own; the storage is handed
  * back once all of them are (as the WebGPU backend's pooled buffers).
  */
 export interface CpuStorage {
-  /** The elements, row-major; the bytes of a q8_0 KV cache tensor (layout: `q8Layout`). */
-  readonly data: Float32Array | Int32Array | Uint8Array;
+  /**
+   * The elements, row-major: f32, i32, the half-precision bit patterns of an f16 KV cache tensor (Uint16Array), or the
+   * bytes of a q8_0 KV cache tensor (layout: `q8Layout`).
+   */
+  readonly data: CpuData;
   /** Tensors (the original and its views) over this storage not disposed yet. */
   references: number;
   /** Set once the storage was handed back (every tensor over it disposed). */
@@ -20,7 +34,10 @@ export interface CpuStorage {
 export class CpuTensor implements Tensor {
   /** Always `'cpu'` ({@link CPU_BACKEND_NAME}); other backends reject the tensor by this name. */
   readonly backendName = CPU_BACKEND_NAME;
-  /** `'i32'` when the storage is an Int32Array, `'q8_0'` when it is bytes (a q8_0 KV cache), otherwise `'f32'`. */
+  /**
+   * `'i32'` when the storage is an Int32Array, `'f16'` when it is a Uint16Array (an f16 KV cache), `'q8_0'` when it is
+   * bytes (a q8_0 KV cache), otherwise `'f32'`.
+   */
   readonly dtype: DType;
   /** Row-major shape in elements (frozen); its product equals the storage length. */
   readonly shape: readonly number[];
@@ -33,7 +50,7 @@ export class CpuTensor implements Tensor {
   constructor(storage: CpuStorage, shape: readonly number[]) {
     this.storage = storage;
     storage.references++;
-    this.dtype = storage.data instanceof Int32Array ? 'i32' : storage.data instanceof Uint8Array ? 'q8_0' : 'f32';
+    this.dtype = dtypeOf(storage.data);
     this.shape = Object.freeze([...shape]);
   }
 }
@@ -124,8 +141,8 @@ export function intData(tensor: Tensor, operation: string): Int32Array {
   return cpuTensor(tensor, operation, 'i32').storage.data as Int32Array;
 }
 
-/** A new tensor owning `data` (bytes: a q8_0 tensor). */
-export function fromData(data: Float32Array | Int32Array | Uint8Array, shape: readonly number[]): CpuTensor {
+/** A new tensor owning `data` (halves: an f16 tensor; bytes: a q8_0 tensor). */
+export function fromData(data: CpuData, shape: readonly number[]): CpuTensor {
   return new CpuTensor({ data, references: 0, disposed: false }, shape);
 }
 

@@ -40,7 +40,7 @@ export interface RuntimeOptions {
   /**
    * Numerics of the KV cache. `'f32'` (default): keys and values kept exactly, the path that matches transformers.
    * `'f16'`: every key and value is rounded to half precision when written, as llama.cpp's default f16 cache does
-   * (to reproduce its tokens), stored in half precision where the backend can (WebGPU: half the bytes of f32).
+   * (to reproduce its tokens), stored in half precision (half the bytes of f32, on the CPU and WebGPU).
    * `'q8_0'`: llama.cpp's q8_0 cache type, each block of 32 values of a head stored as 32 int8 quants and an f16 scale
    * (34 bytes per 32 values, about 27% of f32, on every backend); needs heads of a multiple of 32 dimensions
    * (`INVALID_ARGUMENT` otherwise). See `KeyValueCache.precision` in core for the exact quantization.

@@ -77,7 +77,7 @@ export const SHARED_USAGE = `  -n, --n-predict N      tokens to generate (defaul
   --chunk-size N         prefill rows per step (default 256)
   --cache-type f32|f16|q8_0
                          KV cache numerics (default f32, transformers' exact path; f16 rounds keys and values
-                         to half precision as llama.cpp's default cache does, and on WebGPU takes half the memory;
+                         to half precision as llama.cpp's default cache does, and takes half the memory;
                          q8_0 stores blocks of 32 int8 values and a scale, 34/128 of f32, heads of 32k dimensions)`;
 
 /** A number option: undefined when absent; `INVALID_ARGUMENT` naming the flag when not a number. */

@@ -42,7 +42,8 @@ export interface KeyValueCache {
    * Numerics of the cache (default `'f32'`). `'f16'`: every key and value written is rounded to half precision
    * (round-to-nearest-even; beyond ±65504 after rounding, ±infinity), the numerics of an f16 cache such as
    * llama.cpp's default. Storage is the tensors' dtype: a cache made by {@link Backend.createKeyValueCache} with
-   * `'f16'` holds halves where the backend can (WebGPU: half the bytes); an f32 tensor pair with `'f16'` rounds only.
+   * `'f16'` holds halves (f16 tensors, half the bytes of f32; WebGPU keeps f32 for an odd width); an f32 tensor pair
+   * with `'f16'` rounds only.
    *
    * `'q8_0'` (llama.cpp's q8_0 cache type): each block of 32 consecutive values of a row (rows are whole blocks; with
    * heads of a multiple of 32 dimensions no block straddles two heads) is stored as 32 int8 quants and one f16 scale
@@ -157,7 +158,7 @@ export interface Backend {
   zeros(shape: readonly number[]): Tensor;
   /**
    * A zeroed KV cache of `capacity` rows of `width` keys and values, stored in `precision` where the backend can
-   * (`'f16'`: f16 tensors, half the bytes of f32; the CPU reference keeps f32 storage and rounds. `'q8_0'`: q8_0
+   * (`'f16'`: f16 tensors, half the bytes of f32, on the CPU reference too. `'q8_0'`: q8_0
    * tensors on every backend, 34 bytes per 32 values; `width` must be a multiple of 32, else `SHAPE_MISMATCH`). Its
    * bytes are `2 · storageBytes(keys.dtype, [capacity, width])`.
    */

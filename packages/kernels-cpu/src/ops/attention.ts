@@ -1,7 +1,7 @@
 import type { AttentionOptions, KeyValueCache, RopeParameters, Tensor } from '@strata/core';
 import { Q8_0_BLOCK_SIZE, StrataError } from '@strata/core';
 import { expectShape, floatData, fromData, matrixShape } from '../cpu-tensor.js';
-import { floatToHalf, halfTable16 } from '../quant/half.js';
+import { floatsToHalvesInto, floatToHalf, halfTable16 } from '../quant/half.js';
 import { quantizeQ8Row } from '../quant/q8-cache.js';
 import { type CachedRows, type CacheStorage, cachedRows, cacheStorage } from './cache-storage.js';
 
@@ -62,8 +62,8 @@ export function ropeAtPositions(
 
 /**
  * Writes rows of keys/values for positions `firstPosition + row` into cache rows `(firstPosition + row) mod capacity`:
- * exactly (`'f32'`), rounded to half precision (`'f16'`) or quantized into q8_0 blocks (`'q8_0'`, see
- * `KeyValueCache.precision`).
+ * exactly (`'f32'`), rounded to half precision (`'f16'`: stored as halves, or rounded in f32 storage) or quantized
+ * into q8_0 blocks (`'q8_0'`, see `KeyValueCache.precision`).
  */
 export function writeKeyValues(cache: KeyValueCache, keys: Tensor, values: Tensor, firstPosition: number): void {
   if (!(Number.isInteger(firstPosition) && firstPosition >= 0)) {
@@ -76,8 +76,9 @@ export function writeKeyValues(cache: KeyValueCache, keys: Tensor, values: Tenso
 }
 
 /**
- * Writes row r of keys/values into cache row `storageRow(r, capacity)` in the cache's precision: exactly, rounded to
- * half precision or quantized into q8_0 blocks (the storage of every cache write, contiguous or paged).
+ * Writes row r of keys/values into cache row `storageRow(r, capacity)` in the cache's precision: exactly, as f16 bit
+ * patterns (rounded to nearest even), rounded to half precision in f32 storage, or quantized into q8_0 blocks (the
+ * storage of every cache write, contiguous or paged).
  */
 export function writeRows(
   cache: KeyValueCache,
@@ -94,24 +95,27 @@ export function writeRows(
     columns === target.width && keys.shape.length === values.shape.length && newKeys.length === newValues.length,
     `${operation}: keys [${keys.shape.join(', ')}] and values [${values.shape.join(', ')}] must both be [rows, ${target.width}].`,
   );
-  const { precision, layout } = target;
+  const { precision, storageType, layout, width } = target;
+  const cacheKeys = target.keys.storage.data;
+  const cacheValues = target.values.storage.data;
   for (let row = 0; row < rows; row++) {
     const slot = storageRow(row, target.capacity);
     if (layout !== undefined) {
-      quantizeQ8Row(newKeys, row * columns, target.keys.storage.data as Uint8Array, layout, slot);
-      quantizeQ8Row(newValues, row * columns, target.values.storage.data as Uint8Array, layout, slot);
-      continue;
+      quantizeQ8Row(newKeys, row * columns, cacheKeys as Uint8Array, layout, slot);
+      quantizeQ8Row(newValues, row * columns, cacheValues as Uint8Array, layout, slot);
+    } else if (storageType === 'f16') {
+      floatsToHalvesInto(newKeys, row * columns, columns, cacheKeys as Uint16Array, slot * width);
+      floatsToHalvesInto(newValues, row * columns, columns, cacheValues as Uint16Array, slot * width);
+    } else {
+      const rowKeys = newKeys.subarray(row * columns, (row + 1) * columns);
+      const rowValues = newValues.subarray(row * columns, (row + 1) * columns);
+      (cacheKeys as Float32Array).set(precision === 'f16' ? roundToHalf(rowKeys) : rowKeys, slot * width);
+      (cacheValues as Float32Array).set(precision === 'f16' ? roundToHalf(rowValues) : rowValues, slot * width);
     }
-    const rowKeys = newKeys.subarray(row * columns, (row + 1) * columns);
-    const rowValues = newValues.subarray(row * columns, (row + 1) * columns);
-    const cacheKeys = target.keys.storage.data as Float32Array;
-    const cacheValues = target.values.storage.data as Float32Array;
-    cacheKeys.set(precision === 'f16' ? roundToHalf(rowKeys) : rowKeys, slot * target.width);
-    cacheValues.set(precision === 'f16' ? roundToHalf(rowValues) : rowValues, slot * target.width);
   }
 }
 
-/** Each value rounded to the nearest half-precision value (ties to even), as an f16 cache stores it. */
+/** Each value rounded to the nearest half-precision value (ties to even), as an f16 cache in f32 storage keeps it. */
 function roundToHalf(data: Float32Array): Float32Array {
   const table = halfTable16();
   return data.map((value) => table[floatToHalf(value)]!);
@@ -205,14 +209,16 @@ export interface RowAttentionInputs {
 
 /**
  * The attention of one query row over every head, as a reusable function: the row at `position` sees keys at
- * positions max(0, position − window + 1) … position, read from `cached` (f32 rows of the cache, see `cachedRows`);
- * scores and sums in f64, softcap on the scaled score before the softmax.
+ * positions max(0, position − window + 1) … position, read from `cached` (f32 rows of the cache, or the halves of an
+ * f16 cache decoded by table as they are read; see `cachedRows`); scores and sums in f64, softcap on the scaled score
+ * before the softmax.
  */
 export function rowAttention(inputs: RowAttentionInputs): (row: number, position: number, cached: CachedRows) => void {
   const { query, options, output } = inputs;
   const { heads, keyValueHeads, headDimensions, scale, window, softcap } = options;
   const columns = heads * headDimensions;
   const group = heads / keyValueHeads;
+  const halves = halfTable16();
   let scores = new Float64Array(0);
   const accumulator = new Float64Array(headDimensions);
   return (row, position, { keys, values, rowOf }) => {
@@ -225,8 +231,14 @@ export function rowAttention(inputs: RowAttentionInputs): (row: number, position
       for (let key = start; key <= position; key++) {
         const keyBase = rowOf(key) + keyOffset;
         let dot = 0;
-        for (let dimension = 0; dimension < headDimensions; dimension++)
-          dot += query[queryBase + dimension]! * keys[keyBase + dimension]!;
+        // Two loops, so that each reads one kind of array (f16 bit patterns through the table, or f32 values).
+        if (keys instanceof Uint16Array) {
+          for (let dimension = 0; dimension < headDimensions; dimension++)
+            dot += query[queryBase + dimension]! * halves[keys[keyBase + dimension]!]!;
+        } else {
+          for (let dimension = 0; dimension < headDimensions; dimension++)
+            dot += query[queryBase + dimension]! * keys[keyBase + dimension]!;
+        }
         let score = dot * scale;
         if (softcap !== undefined) score = softcap * Math.tanh(score / softcap);
         scores[key] = score;
@@ -238,8 +250,13 @@ export function rowAttention(inputs: RowAttentionInputs): (row: number, position
         const weight = Math.exp(scores[key]! - maximum);
         total += weight;
         const valueBase = rowOf(key) + keyOffset;
-        for (let dimension = 0; dimension < headDimensions; dimension++)
-          accumulator[dimension] = accumulator[dimension]! + weight * values[valueBase + dimension]!;
+        if (values instanceof Uint16Array) {
+          for (let dimension = 0; dimension < headDimensions; dimension++)
+            accumulator[dimension] = accumulator[dimension]! + weight * halves[values[valueBase + dimension]!]!;
+        } else {
+          for (let dimension = 0; dimension < headDimensions; dimension++)
+            accumulator[dimension] = accumulator[dimension]! + weight * values[valueBase + dimension]!;
+        }
       }
       for (let dimension = 0; dimension < headDimensions; dimension++)
         output[queryBase + dimension] = accumulator[dimension]! / total;

@@ -56,6 +56,28 @@ export function floatToHalf(value: number): number {
   return sign | result;
 }
 
+/**
+ * Encodes `count` values of `source` from `sourceOffset` as f16 bit patterns ({@link floatToHalf}: nearest even) into
+ * `target` from `targetOffset`: the write of an f16 KV cache.
+ */
+export function floatsToHalvesInto(
+  source: Float32Array,
+  sourceOffset: number,
+  count: number,
+  target: Uint16Array,
+  targetOffset: number,
+): void {
+  for (let index = 0; index < count; index++) target[targetOffset + index] = floatToHalf(source[sourceOffset + index]!);
+}
+
+/** The f32 values of `count` f16 bit patterns of `halves` from `offset` (a read of f16 KV cache rows). */
+export function halvesToFloats(halves: Uint16Array, offset: number, count: number): Float32Array {
+  const table = halfTable16();
+  const output = new Float32Array(count);
+  for (let index = 0; index < count; index++) output[index] = table[halves[offset + index]!]!;
+  return output;
+}
+
 /** Decodes one bfloat16 bit pattern (the upper half of an f32). */
 export function bfloat16ToFloat(bits: number): number {
   conversionBits[0] = (bits & 0xffff) << 16;

@@ -182,7 +182,7 @@ describe('KV cache types (CPU backend)', () => {
     }
   });
 
-  it('measures the bytes per token of each cache type: f16 as f32 on the CPU (it rounds only), q8_0 34/128 of f32', async () => {
+  it('measures the bytes per token of each cache type: f16 half of f32 (halves), q8_0 34/128 of f32', async () => {
     const backend = createCpuBackend();
     const model = await loadModel(await openModelFiles(QUANT_BASE), backend);
     const perToken = (cacheType: CacheType) => {
@@ -193,7 +193,7 @@ describe('KV cache types (CPU backend)', () => {
     };
     // quant-base: 2 layers, 2 KV heads of 64.
     expect(perToken('f32')).toBe(2 * 2 * 128 * 4);
-    expect(perToken('f16')).toBe(perToken('f32'));
+    expect(perToken('f16')).toBe(perToken('f32') / 2);
     expect(perToken('q8_0') / perToken('f32')).toBe(34 / 128);
     model.dispose();
     // llama-3.2-1b's cache shape: 16 layers, 8 KV heads of 64.
@@ -204,6 +204,7 @@ describe('KV cache types (CPU backend)', () => {
       return caches.byteLength / 16;
     };
     expect(shapePerToken('f32')).toBe(16 * 2 * 512 * 4);
+    expect(shapePerToken('f16')).toBe(shapePerToken('f32') / 2);
     expect(shapePerToken('q8_0') / shapePerToken('f32')).toBe(34 / 128);
   });
 

@@ -53,8 +53,8 @@ export function checkCachePrecision(specs: readonly LayerCacheSpec[], precision:
 
 /**
  * Allocates zeroed caches on `backend` for every layer spec, sized to the requested context (not the model's);
- * `precision` `'f16'` stores halves where the backend can (WebGPU: half the bytes) and rounds what is written to half
- * precision everywhere; `'q8_0'` stores blocks of 32 int8 quants and an f16 scale on every backend (34 bytes per 32
+ * `precision` `'f16'` stores halves (half the bytes of f32, on the CPU and WebGPU) and rounds what is written to
+ * half precision; `'q8_0'` stores blocks of 32 int8 quants and an f16 scale on every backend (34 bytes per 32
  * values; see `Backend.createKeyValueCache`). Throws `INVALID_ARGUMENT` when the heads do not fit the precision
  * ({@link checkCachePrecision}).
  */
@@ -81,7 +81,7 @@ export function allocateLayerCaches(
 
 /**
  * Bytes of `rows` rows of keys and values of `width` in a cache of `precision` on `backend`: `2 · storageBytes` of the
- * storage type the backend picks (the CPU keeps f16 caches in f32; q8_0 takes 34 bytes per 32 values everywhere).
+ * storage type the backend picks (f16: 2 bytes per value; q8_0: 34 bytes per 32 values, on every backend).
  * Found by making a one-row cache and handing it back.
  */
 export function keyValueBytes(backend: Backend, width: number, rows: number, precision: KeyValuePrecision): number {
