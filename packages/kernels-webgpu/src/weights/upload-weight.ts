@@ -30,6 +30,13 @@ export function rowsPerChunk(rowBytes: number, rows: number, limits: ChunkLimits
 
 const SYNC_EVERY_BYTES = 256 * 1024 * 1024;
 
+/**
+ * Bytes written to each device's queue since it last drained, across uploads: a model's weights are uploaded one
+ * tensor after another, and the queue drains once every {@link SYNC_EVERY_BYTES} of them, not after each tensor (a wait
+ * per tensor stopped the host from reading the next one while the GPU copied the last).
+ */
+const bytesSinceDrain = new WeakMap<GPUDevice, { bytes: number }>();
+
 /** Converts one F16 value (bits) to a number. */
 function halfToFloat(bits: number): number {
   const exponent = (bits >> 10) & 0x1f;
@@ -122,7 +129,7 @@ export async function uploadWeight(
   } else {
     for await (const piece of bytes) await writer.write(piece);
   }
-  await writer.finish(totalBytes);
+  writer.finish(totalBytes);
   return new GpuWeight(
     descriptor.name,
     descriptor.type,
@@ -147,12 +154,19 @@ class ChunkWriter {
   private readonly word = new Uint8Array(4);
   private wordUsed = 0;
   private written = 0;
-  private sinceSync = 0;
+  private readonly sinceDrain: { bytes: number };
 
   constructor(
     private readonly device: GPUDevice,
     private readonly chunks: readonly WeightChunk[],
-  ) {}
+  ) {
+    let counter = bytesSinceDrain.get(device);
+    if (counter === undefined) {
+      counter = { bytes: 0 };
+      bytesSinceDrain.set(device, counter);
+    }
+    this.sinceDrain = counter;
+  }
 
   async write(piece: Uint8Array): Promise<void> {
     let position = 0;
@@ -181,22 +195,22 @@ class ChunkWriter {
       }
       position += take;
       this.written += take;
-      this.sinceSync += take;
+      this.sinceDrain.bytes += take;
       if (this.chunkOffset === chunk.byteLength) {
         this.chunkIndex++;
         this.chunkOffset = 0;
       }
       // Dawn copies each write into its own staging memory: let the queue drain now and then on big uploads.
-      if (this.sinceSync >= SYNC_EVERY_BYTES) {
-        this.sinceSync = 0;
+      if (this.sinceDrain.bytes >= SYNC_EVERY_BYTES) {
+        this.sinceDrain.bytes = 0;
         await this.device.queue.onSubmittedWorkDone();
       }
     }
   }
 
-  async finish(total: number): Promise<void> {
+  /** Checks every byte came; the queue keeps the copies in order before any later use of the weight. */
+  finish(total: number): void {
     if (this.written !== total) throw truncated(total, this.written);
-    await this.device.queue.onSubmittedWorkDone();
   }
 }
 
