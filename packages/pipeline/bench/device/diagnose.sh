@@ -1,58 +1,80 @@
 #!/usr/bin/env bash
-# Runs on the GPU machine (see bundle.sh): where a decode step's GPU time goes, whether Dawn's own costs matter, and
-# the figures that need no peer. Everything goes to stdout and to $OUT/diagnose.txt.
+# Runs on the GPU machine (see bundle.sh): the measurements that choose between kernels and settings, and those that
+# need no peer. Everything goes to stdout and to $OUT/diagnose.txt; a CPU profile of loading goes to $OUT/load.cpuprofile.
 #
-#   bash .device-pack/diagnose.sh
+#   bash .device-pack/diagnose.sh [SECTION …]     (default: every section, in this order)
 #
-# 1. the adapter's features and limits (subgroup matrices?);
-# 2. the Q4_K/Q8_0 one-row mat-vec section of the kernel benchmark, with Dawn's defaults and without robustness;
-# 3. step-profile (per-kernel GPU time, the whole step in one pass, and ablations) on 1B F16, 1B Q4_K_M and 8B Q4_K_M,
-#    with Dawn's defaults, with validation skipped, and with validation and robustness off;
-# 4. decode at long context (1B, 4096 and 16384 tokens), embeddings/s, and time to first token by URL.
+#   adapter      the adapter's features, limits and subgroup-matrix configurations
+#   matvec       the one-row quantized mat-vec kernels side by side (every layout the kernel bench knows)
+#   split        step-profile of 1B and 8B Q4_K_M with decode attention split every 16, 32 and 64 keys
+#   load         file open to first token (1B and 8B Q4_K_M) and a CPU profile of the 8B load
+#   conformance  the backend conformance suite on this GPU (conformance-run.mjs)
+#   peer         starts building llama.cpp's llama-bench and llama-server in the background (serve-bench.sh or
+#                final.sh on the same warm machine then find them built); waits for it at the end
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 out=${OUT:-/tmp/strata-out}
 files=/tmp/strata-bench
+sections=${*:-adapter matvec split load conformance}
 mkdir -p "$out" "$files"
 source "$here/setup.sh"
 exec > >(tee "$out/diagnose.txt") 2>&1
 started=$SECONDS
 stamp() { echo "== $* ($((SECONDS - started)) s)"; }
+wants() { [[ " $sections " == *" $1 "* ]]; }
 nvidia-smi --query-gpu=name,memory.total,clocks.sm,clocks.mem --format=csv,noheader
-stamp adapter
-node "$here/adapter-info.mjs" --unsafe 2>&1 | grep -v Warning | head -70
+builder=
+if wants peer; then
+  (bash "$here/peers/build-llama-cuda.sh" llama-bench llama-server > "$out/peer-build.txt" 2>&1
+    echo "exit $?" >> "$out/peer-build.txt") &
+  builder=$!
+fi
+if wants adapter; then
+  stamp adapter
+  node "$here/adapter-info.mjs" --unsafe 2>&1 | grep -v Warning | head -60
+fi
 stamp files
 writers=()
-for pair in llama-3.2-1b:F16 llama-3.2-1b:Q4_K_M llama-3-8b:Q4_K_M; do
-  node "$here/write-random-gguf.mjs" --model "${pair%%:*}" --type "${pair##*:}" --out "$files/${pair%%:*}-${pair##*:}.gguf" &
+for pair in llama-3.2-1b:Q4_K_M llama-3-8b:Q4_K_M; do
+  target="$files/${pair%%:*}-${pair##*:}.gguf"
+  [ -f "$target" ] && continue
+  node "$here/write-random-gguf.mjs" --model "${pair%%:*}" --type "${pair##*:}" --out "$target" > /dev/null &
   writers+=($!)
 done
-wait "${writers[@]}"
-unsafe='enable-dawn-features=allow_unsafe_apis,disable_robustness'
-stamp "mat-vec, defaults"
-timeout 120 node "$here/matvec-bench.mjs" --quant 2>&1 | grep -v Warning | tail -25
-stamp "tiled mat-mul tilings"
-timeout 150 node "$here/matvec-bench.mjs" --tiled 2>&1 | grep -v Warning | tail -20
-stamp "mat-vec, robustness off"
-DAWN_FLAGS="$unsafe" timeout 120 node "$here/matvec-bench.mjs" --quant 2>&1 | grep -v Warning | tail -25
-for flags in '' 'enable-dawn-features=skip_validation' 'enable-dawn-features=allow_unsafe_apis,skip_validation,disable_robustness'; do
-  for pair in llama-3.2-1b:F16 llama-3.2-1b:Q4_K_M llama-3-8b:Q4_K_M; do
-    stamp "step-profile $pair flags '$flags'"
-    timeout 150 node "$here/step-profile.mjs" --model "${pair%%:*}" --type "${pair##*:}" --dir "$files" \
-      --dawn-flags "$flags" 2>&1 | grep -v Warning
+[ ${#writers[@]} -gt 0 ] && wait "${writers[@]}"
+if wants matvec; then
+  stamp "one-row quantized mat-vec, every layout"
+  timeout 150 node "$here/matvec-bench.mjs" --quant 2>&1 | grep -v Warning | sed -n '/Correctness/,$p'
+fi
+if wants split; then
+  for pair in llama-3.2-1b:Q4_K_M llama-3-8b:Q4_K_M; do
+    for keys in 16 32 64; do
+      stamp "step-profile $pair, decode attention split every $keys keys"
+      timeout 100 node "$here/step-profile.mjs" --model "${pair%%:*}" --type "${pair##*:}" --dir "$files" \
+        --split-keys "$keys" 2>&1 | grep -v Warning | grep -E 'dispatches per decode|GPU|ablation|attention|mat-vec|tok/s'
+    done
   done
-done
-stamp "submit every 16, 1B Q4_K_M"
-timeout 100 node "$here/step-profile.mjs" --model llama-3.2-1b --type Q4_K_M --dir "$files" --submit-every 16 2>&1 \
-  | grep -v Warning | head -1
-for context in 4096 16384; do
-  stamp "long context $context, 1B Q4_K_M"
-  timeout 150 node "$here/step-profile.mjs" --model llama-3.2-1b --type Q4_K_M --dir "$files" --context "$context" \
-    2>&1 | grep -v Warning | grep -E 'dispatches per decode|ablation|attention'
-done
-stamp embeddings
-timeout 200 node "$here/embedding-bench.mjs" --models bge-small,bge-base --batch 32 --tokens 128 -r 5 --type F16 \
-  --backend webgpu --dir "$files" 2>&1 | grep -v Warning | tail -30
-stamp "time to first token by URL, 1B Q4_K_M"
-timeout 100 node "$here/url-ttft.mjs" "$files/llama-3.2-1b-Q4_K_M.gguf" 2>&1 | grep -v Warning | tail -3
+fi
+if wants load; then
+  for pair in llama-3.2-1b:Q4_K_M llama-3-8b:Q4_K_M; do
+    stamp "load time $pair"
+    timeout 120 node "$here/load-time.mjs" "$files/${pair%%:*}-${pair##*:}.gguf" --repetitions 2 2>&1 | grep -v Warning
+  done
+  stamp "CPU profile of the 8B Q4_K_M load"
+  rm -rf /tmp/strata-profile
+  timeout 120 node --cpu-prof --cpu-prof-dir=/tmp/strata-profile "$here/load-time.mjs" \
+    "$files/llama-3-8b-Q4_K_M.gguf" --repetitions 1 2>&1 | grep -v Warning
+  largest=$(ls -S /tmp/strata-profile/*.cpuprofile 2>/dev/null | head -1)
+  [ -n "$largest" ] && cp "$largest" "$out/load.cpuprofile"
+fi
+if wants conformance; then
+  stamp "conformance suite on this GPU"
+  timeout 400 node "$here/conformance-run.mjs" 2>&1 | grep -v Warning > "$out/conformance.txt"
+  echo "exit ${PIPESTATUS[0]}"
+  grep -iE 'fail|passed|total' "$out/conformance.txt" | tail -15
+fi
+if [ -n "$builder" ]; then
+  wait "$builder"
+  stamp "peer build: $(tail -1 "$out/peer-build.txt")"
+fi
 stamp done
