@@ -90,12 +90,23 @@ export {
 } from './benchmark/benchmark.js';
 export { PageAllocator } from './scheduler/page-allocator.js';
 export {
+  type GroupPage,
   PrefixCache,
   type PrefixBlock,
   type PrefixCacheCounters,
 } from './scheduler/prefix-cache.js';
+export {
+  budgetTokensOf,
+  defaultGroupPages,
+  groupLayersByWindow,
+  type LayerGrouping,
+  type PageBudgetShape,
+  splitPageBudget,
+  windowedPagesPerSequence,
+} from './scheduler/page-groups.js';
 export type {
   PageCopyingExecutor,
+  PageGroup,
   PageSharingExecutor,
   StepExecutor,
   StepExecutorBase,
@@ -114,6 +125,7 @@ export {
 export { PagedKeyValuePool, type PagedPoolShape } from './cache/paged-pool.js';
 export { Scheduler } from './scheduler/scheduler.js';
 export type {
+  PageGroupMetrics,
   SchedulerMetrics,
   SchedulerOptions,
   SchedulerParts,

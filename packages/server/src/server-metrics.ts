@@ -11,10 +11,16 @@ export interface ServerMetrics {
   dispose(): void;
 }
 
+/** The `group` label of a page group: `full` for the full-attention layers, `window-N` for a window of N tokens. */
+function groupLabel(window: number | undefined): string {
+  return window === undefined ? 'full' : `window-${window}`;
+}
+
 /**
  * Requests by endpoint and status; per model: prompt and generated tokens, queue depth, running sequences, KV pages
- * used and free, prefix-cache hits, preemptions, and a histogram of engine step times. Gauges and totals are read from
- * the schedulers when scraped.
+ * used and free (every page group together, and per group: `full` for the full-attention layers, `window-N` for the
+ * layers of a sliding window of N tokens, whose pages are given back once they fall out of it), prefix-cache hits,
+ * preemptions, and a histogram of engine step times. Gauges and totals are read from the schedulers when scraped.
  */
 export function createServerMetrics(models: readonly ApiModel[]): ServerMetrics {
   const registry = new Registry();
@@ -64,7 +70,38 @@ export function createServerMetrics(models: readonly ApiModel[]): ServerMetrics 
     (m) => m.usedPages,
   );
   fromSchedulers('gauge', 'strata_kv_pages_free', 'KV pages free.', (m) => m.freePages);
-  fromSchedulers('gauge', 'strata_kv_page_bytes', 'Bytes of one KV page.', (m) => m.bytesPerPage);
+  fromSchedulers(
+    'gauge',
+    'strata_kv_page_bytes',
+    'Bytes of one KV page of every page group together.',
+    (m) => m.bytesPerPage,
+  );
+  const perGroup = (
+    name: string,
+    help: string,
+    read: (group: ApiModel['scheduler']['metrics']['pageGroups'][number]) => number,
+  ) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['model', 'group'] as const,
+      registers: [registry],
+      collect(this: Gauge<'model' | 'group'>) {
+        this.reset();
+        for (const { name: model, scheduler } of models) {
+          for (const group of scheduler.metrics.pageGroups) {
+            this.set({ model, group: groupLabel(group.window) }, read(group));
+          }
+        }
+      },
+    });
+  perGroup(
+    'strata_kv_group_pages_used',
+    'KV pages of one page group held by sequences and cached prefixes.',
+    (group) => group.usedPages,
+  );
+  perGroup('strata_kv_group_pages_free', 'KV pages of one page group free.', (group) => group.freePages);
+  perGroup('strata_kv_group_page_bytes', 'Bytes of one KV page of one page group.', (group) => group.bytesPerPage);
   fromSchedulers('gauge', 'strata_prefix_cache_blocks', 'Blocks in the prefix cache.', (m) => m.prefixCache.blocks);
   fromSchedulers(
     'counter',

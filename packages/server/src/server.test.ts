@@ -26,6 +26,17 @@ async function serve(options: SchedulerRuntimeOptions & { apiKey?: string } = {}
   return started;
 }
 
+/** The value of the gauge `name` with exactly the labels `labels` (in order). */
+async function labelled(target: RunningServer, name: string, labels: Record<string, string>): Promise<number> {
+  const text = await (await fetch(`${target.url}/metrics`, { headers: { authorization: `Bearer ${KEY}` } })).text();
+  const rendered = Object.entries(labels)
+    .map(([label, value]) => `${label}="${value}"`)
+    .join(',');
+  const match = new RegExp(`^${name}\\{${rendered}\\} (\\S+)$`, 'm').exec(text);
+  if (match === null) throw new Error(`metric ${name}{${rendered}} not found`);
+  return Number(match[1]);
+}
+
 async function metric(target: RunningServer, name: string): Promise<number> {
   const text = await (await fetch(`${target.url}/metrics`, { headers: { authorization: `Bearer ${KEY}` } })).text();
   const match = new RegExp(`^${name}\\{model="llama"\\} (\\S+)$`, 'm').exec(text);
@@ -202,6 +213,56 @@ describe('strata server through the official openai client (llama fixture, CPU)'
     );
     // The sequence stopped long before its 200 tokens: the disconnect aborted it.
     expect((await metric(server, 'strata_generated_tokens_total')) - generatedBefore).toBeLessThan(100);
+  });
+});
+
+describe('a mixed-window model through HTTP (gemma2 fixture: windowed and full-attention layers, window 8)', () => {
+  it('reports KV pages per page group; the windowed group holds its window only; an abort frees every group', async () => {
+    const gemma = await loadScheduler(MODEL.replace('/llama/', '/gemma2/'), {
+      backend,
+      contextLength: 128,
+      pageSize: 4,
+      chunkSize: 8,
+      parallel: 2,
+      prefixCache: false,
+    });
+    const mixed = await startServer({ models: [{ name: 'gemma2', scheduler: gemma }], port: 0 });
+    servers.push(mixed);
+    const mixedClient = new OpenAI({ baseURL: `${mixed.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+    const groups = ['full', 'window-8'];
+    const used = (group: string) => labelled(mixed, 'strata_kv_group_pages_used', { model: 'gemma2', group });
+    const total = () => labelled(mixed, 'strata_kv_pages_used', { model: 'gemma2' });
+    for (const group of groups) {
+      const free = await labelled(mixed, 'strata_kv_group_pages_free', { model: 'gemma2', group });
+      expect(free).toBe(gemma.metrics.pageGroups[groups.indexOf(group)]!.totalPages);
+    }
+    const controller = new AbortController();
+    const stream = await mixedClient.completions.create(
+      { model: 'gemma2', prompt: 'abort me', temperature: 0, max_tokens: 100, logit_bias: { '2': -100 }, stream: true },
+      { signal: controller.signal },
+    );
+    let chunks = 0;
+    try {
+      for await (const _ of stream) {
+        if (++chunks === 40) {
+          const [full, windowed] = [await used('full'), await used('window-8')];
+          expect(full + windowed).toBe(await total());
+          // 40 tokens in, the full-attention layers hold all of them; the windowed ones the pages of 8 positions.
+          expect(full).toBeGreaterThanOrEqual(10);
+          expect(windowed).toBeGreaterThan(0);
+          expect(windowed).toBeLessThanOrEqual(Math.ceil(7 / 4) + 2);
+          controller.abort();
+        }
+      }
+    } catch {
+      // the client reports its own abort
+    }
+    expect(chunks).toBeGreaterThanOrEqual(40);
+    for (let attempt = 0; attempt < 50 && gemma.metrics.running > 0; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    for (const group of groups) expect(await used(group)).toBe(0);
+    expect(await total()).toBe(0);
   });
 });
 

@@ -83,12 +83,19 @@ function transformWith(
       },
     );
   }
+  if ('batches' in context && context.batches.length !== blocks.length) {
+    throw new StrataError(
+      'INVALID_ARGUMENT',
+      `The model holds ${blocks.length} layers but ${context.batches.length} paged batches were passed; pass one per layer of the range.`,
+      { details: { layers: blocks.length, batches: context.batches.length } },
+    );
+  }
   let current = hidden;
   blocks.forEach((block, index) => {
     const next = block.forward(
       current,
-      'batch' in context
-        ? { backend: context.backend, batch: context.batch, cache: context.caches[index]! }
+      'batches' in context
+        ? { backend: context.backend, batch: context.batches[index]!, cache: context.caches[index]! }
         : { backend: context.backend, firstPosition: context.firstPosition, cache: context.caches[index]! },
     );
     if (current !== hidden) context.backend.dispose(current);

@@ -49,9 +49,14 @@ export interface TransformerModel {
 export interface PagedForwardContext {
   /** The backend every op runs on (the one the weights were uploaded to). */
   readonly backend: Backend;
-  /** The rows of the step: each sequence's rows are consecutive, at consecutive positions. */
-  readonly batch: PagedBatch;
-  /** One paged pool per layer of the model's range, indexed from the range's start; all share the page ids. */
+  /**
+   * The rows of the step, one batch per layer of the range (indexed like `caches`): every batch has the same rows at
+   * the same positions (each sequence's rows consecutive, at consecutive positions); only the page tables may differ.
+   * Layers whose pools share page ids pass the same batch, so a pipeline whose windowed layers keep pages of their own
+   * (given back once they fall out of the window) hands those layers a batch of their own page tables.
+   */
+  readonly batches: readonly PagedBatch[];
+  /** One paged pool per layer of the model's range, indexed from the range's start; each read through its batch. */
   readonly caches: readonly PagedKeyValueCache[];
 }
 

@@ -14,7 +14,10 @@ function cacheBytes(cache: KeyValueCache): number {
 
 /** Shape of a {@link PagedKeyValuePool}. */
 export interface PagedPoolShape {
-  /** What each layer's cache holds (its width; windows do not change the storage of a page). */
+  /**
+   * What each layer's cache holds (its width; windows do not change the storage of a page): every layer of a model,
+   * or the layers of one page group (the scheduler's batched executor keeps a pool per group).
+   */
   readonly specs: readonly LayerCacheSpec[];
   /** Rows per page. */
   readonly pageSize: number;
@@ -23,9 +26,10 @@ export interface PagedPoolShape {
 }
 
 /**
- * The paged KV memory of a whole model: one {@link PagedKeyValueCache} per layer, all with the same pages, so a page
- * id names `pageSize` positions of every layer. Sized once from the scheduler's budget; the scheduler hands out the
- * page ids, the model reads and writes the pages through each step's page tables.
+ * The paged KV memory of a set of layers (a whole model, or one page group of it): one {@link PagedKeyValueCache} per
+ * layer, all with the same pages, so a page id names `pageSize` positions of every layer of the set. Sized once from
+ * the scheduler's budget; the scheduler hands out the page ids, the model reads and writes the pages through each
+ * step's page tables.
  */
 export class PagedKeyValuePool {
   /** One pool per layer, in the order of the model's cache specs. */

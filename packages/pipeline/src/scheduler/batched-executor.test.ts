@@ -1,14 +1,18 @@
-import { readFileSync } from 'node:fs';
 import { createScopedBackend, type KeyValuePrecision } from '@strata/core';
 import { createCpuBackend } from '@strata/kernels-cpu';
 import { tokenizerFromModel } from '@strata/loaders';
-import { type CompleteModel, loadModel, supportsPagedForward } from '@strata/models';
+import { loadModel, supportsPagedForward } from '@strata/models';
 import { describe, expect, it } from 'vitest';
-import type { GenerateOptions, GenerationDelta } from '../generation/types.js';
+import type { GenerateOptions } from '../generation/types.js';
 import { openSource } from '../load/load-text-pipeline.js';
-import type { PipelineTokenizer } from '../text/tokenizer.js';
-import { TextPipeline } from '../text-pipeline.js';
 import { createByteTokenizer, createToyModel } from '../testing/toy-model.js';
+import {
+  aloneSteps as aloneStepsOn,
+  FIXTURES,
+  type FixtureModel as Loaded,
+  fixtureLoader,
+  stepsOf,
+} from '../testing/fixture-models.js';
 import { BatchedStepExecutor } from './batched-executor.js';
 import { createScheduler, createStepExecutor } from './load-scheduler.js';
 import { PerSequenceStepExecutor } from './per-sequence-executor.js';
@@ -17,32 +21,11 @@ import type { SchedulerRuntimeOptions } from './load-scheduler.js';
 // Continuous batching through the batched executor on the CPU: every step is one forward over the rows of all running
 // sequences (decode rows and prefill chunks together), attention through a paged pool. Each sequence must give exactly
 // the tokens it gives alone through TextPipeline (one sequence, contiguous caches: an independent path).
-const FIXTURES = new URL('../../../../../shared/fixtures/models/', import.meta.url).pathname;
 const backend = createCpuBackend();
 const CONTEXT = 64;
 
-interface Loaded {
-  readonly model: CompleteModel;
-  readonly tokenizer: PipelineTokenizer;
-  readonly prompt: readonly number[];
-}
-
-const loaded = new Map<string, Promise<Loaded>>();
-
 /** The fixture model `name` on the CPU (loaded once per file) and its reference prompt. */
-function fixture(name: string): Promise<Loaded> {
-  let entry = loaded.get(name);
-  if (entry === undefined) {
-    entry = (async () => {
-      const opened = await openSource(`${FIXTURES}${name}`);
-      const model = await loadModel(opened, backend, { contextLength: CONTEXT });
-      const expected = JSON.parse(readFileSync(`${FIXTURES}${name}/expected.json`, 'utf8')) as { input_ids: number[] };
-      return { model, tokenizer: tokenizerFromModel(opened), prompt: expected.input_ids };
-    })();
-    loaded.set(name, entry);
-  }
-  return entry;
-}
+const fixture = fixtureLoader(backend, CONTEXT);
 
 /** Prompts of different lengths (1 to 24 tokens) cut from the fixture's prompt: some share a first page, some not. */
 function promptsOf(prompt: readonly number[]): number[][] {
@@ -57,34 +40,13 @@ async function alone(parts: Loaded, prompt: readonly number[], options: Generate
 }
 
 /** The tokens and each step's logits `prompt` gives alone (see {@link alone}), with a cache of `cacheType`. */
-async function aloneSteps(
-  { model, tokenizer }: Loaded,
+function aloneSteps(
+  parts: Loaded,
   prompt: readonly number[],
   options: GenerateOptions,
   cacheType: KeyValuePrecision = 'f32',
 ) {
-  const pipeline = TextPipeline.fromParts({
-    model,
-    backend,
-    tokenizer,
-    contextLength: CONTEXT,
-    chunkSize: 5,
-    cacheType,
-  });
-  const steps = await stepsOf(pipeline.generate(prompt, options));
-  await pipeline.dispose();
-  return steps;
-}
-
-/** The tokens of a generation and the logits of each of its deltas that carry them. */
-async function stepsOf(generation: AsyncIterable<GenerationDelta>) {
-  const tokens: number[] = [];
-  const logits: Float32Array[] = [];
-  for await (const delta of generation) {
-    if (delta.token !== undefined) tokens.push(delta.token);
-    if (delta.logits !== undefined) logits.push(delta.logits);
-  }
-  return { tokens, logits };
+  return aloneStepsOn(parts, prompt, options, { backend, contextLength: CONTEXT, cacheType });
 }
 
 function schedulerOver({ model, tokenizer }: Loaded, options: SchedulerRuntimeOptions = {}) {
@@ -133,7 +95,11 @@ describe('BatchedStepExecutor (CPU)', () => {
       }
       expect(widest).toBe(4);
       expect(mixed).toBe(true);
-      expect(engine.metrics.usedPages).toBe(engine.metrics.prefixCache.blocks);
+      // Only cached prefix blocks hold pages once every sequence ended (a page per group, windowed ones evictable).
+      const cachedPages = engine.metrics.prefixCache.pages.reduce((sum, pages) => sum + pages, 0);
+      expect(engine.metrics.usedPages).toBe(cachedPages);
+      const full = engine.metrics.pageGroups.filter((group) => group.window === undefined);
+      for (const group of full) expect(group.usedPages).toBe(engine.metrics.prefixCache.blocks);
       await engine.close();
     },
   );

@@ -10,7 +10,8 @@ import type { CompleteModel, PagedTransformerModel } from '@strata/models';
 import { PagedKeyValuePool, type PagedPoolShape } from '../cache/paged-pool.js';
 import { inStepScope, transformAndRelease } from '../generation/local-executor.js';
 import { readBatchedResults } from './batched-results.js';
-import type { PageSharingExecutor, StepRow, StepRowResult } from './step-executor.js';
+import { groupLayersByWindow } from './page-groups.js';
+import type { PageGroup, PageSharingExecutor, StepRow, StepRowResult } from './step-executor.js';
 
 /** A whole model that also runs paged batches (every model of the transformer builder). */
 export type BatchableModel = CompleteModel & PagedTransformerModel;
@@ -34,9 +35,13 @@ export interface BatchedStepExecutorOptions {
  * Continuous batching in one forward per engine step: the rows of every running sequence (a decode token each, plus
  * the prefill chunks of newly admitted ones) are embedded, run through every layer and, for the rows that want a
  * token, through the lm head together, so each weight is one mat-mul over all the rows. Only the cache write and the
- * attention are per sequence, through each row's page table into one paged KV pool (`Backend.pagedAttention`), so
- * prefix-cache pages are shared in place (`sharesPages`). A step runs in a tensor scope: everything it makes is freed
- * when it ends; only the pool outlives it.
+ * attention are per sequence, through each row's page tables into paged KV pools (`Backend.pagedAttention`), so
+ * prefix-cache pages are shared in place (`sharesPages`). The layers are grouped by sliding window (`pageGroups`: the
+ * full-attention layers, each window): each group has a pool of its own (a page holds only the group's layers) and
+ * each sequence a page table per group, so a windowed group's pages are given back once they fall out of its window
+ * while the full-attention group keeps every position (gemma2/3 mix both). A step uploads one `PagedBatch` per group
+ * and hands each layer its group's. A step runs in a tensor scope: everything it makes is freed when it ends; only
+ * the pools outlive it.
  */
 export class BatchedStepExecutor implements PageSharingExecutor {
   /** {@link StepExecutorBase.vocabularySize}. */
@@ -47,15 +52,16 @@ export class BatchedStepExecutor implements PageSharingExecutor {
   readonly chunkSize: number;
   /** {@link StepExecutorBase.pageSize}. */
   readonly pageSize: number;
-  /** {@link StepExecutorBase.bytesPerPage}: one page of every layer's pool, as the backend stores it. */
-  readonly bytesPerPage: number;
-  /** {@link StepExecutorBase.slidingWindow}: the largest window when every layer has one. */
-  readonly slidingWindow: number | undefined;
+  /** {@link StepExecutorBase.pageGroups}: the full-attention layers, then each sliding window's layers. */
+  readonly pageGroups: readonly PageGroup[];
   /** {@link PageSharingExecutor.sharesPages}: attention reads pages through the page tables. */
   readonly sharesPages = true;
   private readonly backend: ScopedBackend;
-  private readonly shape: PagedPoolShape;
-  private pool: PagedKeyValuePool | undefined;
+  /** The shape of each group's pool (its layers' specs). */
+  private readonly shapes: readonly PagedPoolShape[];
+  /** For each layer, its group and its index among the group's layers. */
+  private readonly layerSlots: readonly { readonly group: number; readonly index: number }[];
+  private pools: readonly PagedKeyValuePool[] | undefined;
 
   /** An executor over `model` (already on `backend`); its pool is sized by {@link BatchedStepExecutor.reservePages}. */
   constructor(
@@ -68,43 +74,84 @@ export class BatchedStepExecutor implements PageSharingExecutor {
     this.contextLength = options.contextLength;
     this.chunkSize = options.chunkSize;
     this.pageSize = options.pageSize;
-    this.shape = { specs: model.cacheSpecs, pageSize: options.pageSize, precision: options.cacheType ?? 'f32' };
-    this.bytesPerPage = PagedKeyValuePool.bytesPerPage(this.backend, this.shape);
-    const windows = model.cacheSpecs.map((spec) => spec.window);
-    this.slidingWindow = windows.every((window) => window !== undefined) ? Math.max(...windows) : undefined;
+    const specs = model.cacheSpecs;
+    const { windows, groupOfLayer } = groupLayersByWindow(specs, options.contextLength);
+    const precision = options.cacheType ?? 'f32';
+    this.shapes = windows.map((_, group) => ({
+      specs: specs.filter((_, layer) => groupOfLayer[layer] === group),
+      pageSize: options.pageSize,
+      precision,
+    }));
+    this.pageGroups = windows.map((window, group) => ({
+      window,
+      bytesPerPage: PagedKeyValuePool.bytesPerPage(this.backend, this.shapes[group]!),
+    }));
+    this.layerSlots = groupOfLayer.map((group, layer) => ({
+      group,
+      index: groupOfLayer.slice(0, layer).filter((other) => other === group).length,
+    }));
   }
 
-  /** Bytes of the KV pool on the device (0 before {@link BatchedStepExecutor.reservePages}). */
+  /** Bytes of one page in every group together (`pageSize` positions of every layer), as the backend stores them. */
+  get bytesPerPage(): number {
+    return this.pageGroups.reduce((sum, group) => sum + group.bytesPerPage, 0);
+  }
+
+  /** Bytes of the KV pools on the device (0 before {@link BatchedStepExecutor.reservePages}). */
   get cacheByteLength(): number {
-    return this.pool?.byteLength ?? 0;
+    return (this.pools ?? []).reduce((sum, pool) => sum + pool.byteLength, 0);
   }
 
-  /** {@link StepExecutorBase.reservePages}: allocates the pool of every layer, `totalPages` pages each. */
-  reservePages(totalPages: number): void {
-    if (this.pool !== undefined) {
+  /** {@link StepExecutorBase.reservePages}: allocates each group's pool, `pages[g]` pages of its layers. */
+  reservePages(pages: readonly number[]): void {
+    if (this.pools !== undefined) {
       throw new StrataError(
         'INVALID_ARGUMENT',
         'This executor already holds a KV pool; give each scheduler an executor of its own.',
       );
     }
-    this.pool = new PagedKeyValuePool(this.backend, this.shape, totalPages);
+    if (pages.length !== this.shapes.length) {
+      throw new StrataError(
+        'INVALID_ARGUMENT',
+        `This executor has ${this.shapes.length} page groups but ${pages.length} page counts were given; give one per group.`,
+        { details: { groups: this.shapes.length, counts: pages.length } },
+      );
+    }
+    this.pools = this.shapes.map((shape, group) => new PagedKeyValuePool(this.backend, shape, pages[group]!));
   }
 
   /** {@link StepExecutorBase.step}: one forward over every row, then the lm head over the rows that want a token. */
   async step(rows: readonly StepRow[]): Promise<StepRowResult[]> {
-    const pool = this.pool;
-    if (pool === undefined) {
+    const pools = this.pools;
+    if (pools === undefined) {
       throw new StrataError('INVALID_ARGUMENT', 'reservePages must size the KV pool before the first step.');
     }
     if (rows.length === 0) return [];
-    const { backend, model, pageSize } = this;
+    const misfit = rows.find((row) => row.pageTables.length !== pools.length);
+    if (misfit !== undefined) {
+      throw new StrataError(
+        'INVALID_ARGUMENT',
+        `Sequence ${misfit.sequence} has ${misfit.pageTables.length} page tables but the executor has ${pools.length} page groups; give one table per group.`,
+        { details: { sequence: misfit.sequence, tables: misfit.pageTables.length, groups: pools.length } },
+      );
+    }
+    const { backend, model, pageSize, layerSlots } = this;
     // Every op is recorded before the step's first await (the reads), so the scope sees the whole step.
     return inStepScope(backend, () => {
-      const batch = createPagedBatch(backend, {
-        pageSize,
-        sequences: rows.map((row) => ({ firstPosition: row.firstPosition, rows: row.ids.length, pages: row.pages })),
-      });
-      const ids = new Int32Array(batch.rows);
+      // One batch per group: the same rows and positions, each group's page tables.
+      const groupBatches = pools.map((_, group) =>
+        createPagedBatch(backend, {
+          pageSize,
+          sequences: rows.map((row) => ({
+            firstPosition: row.firstPosition,
+            rows: row.ids.length,
+            pages: row.pageTables[group]!,
+          })),
+        }),
+      );
+      const batches = layerSlots.map((slot) => groupBatches[slot.group]!);
+      const caches = layerSlots.map((slot) => pools[slot.group]!.caches[slot.index]!);
+      const ids = new Int32Array(groupBatches[0]!.rows);
       let offset = 0;
       for (const row of rows) {
         ids.set(row.ids, offset);
@@ -114,7 +161,7 @@ export class BatchedStepExecutor implements PageSharingExecutor {
       const embedded = model.embed(input);
       backend.dispose(input);
       const hidden = transformAndRelease(backend, embedded, (states) =>
-        model.transformPaged(states, { backend, batch, caches: pool.caches }),
+        model.transformPaged(states, { backend, batches, caches }),
       );
       return readBatchedResults(backend, hidden, rows, (last) => model.lmHead(last));
     });
@@ -130,9 +177,9 @@ export class BatchedStepExecutor implements PageSharingExecutor {
     // A freed page is overwritten by the next sequence that writes it; nothing reads it before.
   }
 
-  /** {@link StepExecutorBase.dispose}: hands the pool back; the model's weights stay. */
+  /** {@link StepExecutorBase.dispose}: hands the pools back; the model's weights stay. */
   async dispose(): Promise<void> {
-    this.pool?.dispose();
-    this.pool = undefined;
+    for (const pool of this.pools ?? []) pool.dispose();
+    this.pools = undefined;
   }
 }

@@ -1,8 +1,8 @@
 import { StrataError } from '@strata/core';
 
 /**
- * Hands out the pages of a KV memory budget. A page holds the keys and values of `pageSize` consecutive tokens for
- * every layer; pages are identified by integers `0 … totalPages − 1`. Allocation is all-or-nothing, so a failed request
+ * Hands out the pages of one page group of a KV memory budget. A page holds the keys and values of `pageSize`
+ * consecutive tokens for every layer of the group; pages are identified by integers `0 … totalPages − 1`. Allocation is all-or-nothing, so a failed request
  * changes nothing (the scheduler then evicts cached prefixes or preempts a sequence and tries again).
  */
 export class PageAllocator {

@@ -2,7 +2,7 @@ import type { Backend, KeyValueCache, KeyValuePrecision } from '@strata/core';
 import type { CompleteModel } from '@strata/models';
 import { cacheCapacity, checkCachePrecision, keyValueBytes } from '../cache/layer-caches.js';
 import { finishStep, transformAndRelease } from '../generation/local-executor.js';
-import type { PageCopyingExecutor, StepRow, StepRowResult } from './step-executor.js';
+import type { PageCopyingExecutor, PageGroup, StepRow, StepRowResult } from './step-executor.js';
 
 /** Options of {@link PerSequenceStepExecutor}. */
 export interface PerSequenceStepExecutorOptions {
@@ -40,10 +40,15 @@ export class PerSequenceStepExecutor implements PageCopyingExecutor {
   /** {@link StepExecutorBase.pageSize}. */
   readonly pageSize: number;
   /**
-   * {@link StepExecutorBase.bytesPerPage}: `pageSize` rows of keys and values for every layer, in the storage the backend
-   * gives caches of the executor's `cacheType` (f32: 8 bytes per value pair; q8_0: 34 bytes per 32 values, twice).
+   * Bytes of one page: `pageSize` rows of keys and values for every layer, in the storage the backend gives caches of
+   * the executor's `cacheType` (f32: 8 bytes per value pair; q8_0: 34 bytes per 32 values, twice).
    */
   readonly bytesPerPage: number;
+  /**
+   * {@link PageCopyingExecutor.pageGroups}: one group of every layer, without a window (the windowed layers' rings are
+   * a sequence's own storage; the pages count its positions).
+   */
+  readonly pageGroups: readonly [PageGroup & { readonly window: undefined }];
   /** {@link PageCopyingExecutor.sharesPages}: false, each sequence's caches are its own contiguous tensors. */
   readonly sharesPages = false;
   private readonly precision: KeyValuePrecision;
@@ -66,6 +71,7 @@ export class PerSequenceStepExecutor implements PageCopyingExecutor {
       (sum, spec) => sum + keyValueBytes(backend, spec.keyValueWidth, this.pageSize, this.precision),
       0,
     );
+    this.pageGroups = [{ window: undefined, bytesPerPage: this.bytesPerPage }];
   }
 
   /** {@link StepExecutorBase.reservePages}: nothing to reserve, each sequence's caches grow with its pages. */
@@ -78,7 +84,7 @@ export class PerSequenceStepExecutor implements PageCopyingExecutor {
     const results: StepRowResult[] = [];
     const { backend, model } = this;
     for (const row of rows) {
-      const caches = this.cachesOf(row.sequence, row.pages.length);
+      const caches = this.cachesOf(row.sequence, row.pageTables[0]!.length);
       const ids = backend.upload(row.ids, [row.ids.length]);
       const embedded = model.embed(ids);
       backend.dispose(ids);
@@ -105,7 +111,7 @@ export class PerSequenceStepExecutor implements PageCopyingExecutor {
       if (head < pageSize) this.copyRows(cache, 0, pageSize - head, target, head);
       return target;
     });
-    this.releasePage(page);
+    this.releasePage(0, page);
     this.cachedPages.set(page, copies);
   }
 
@@ -127,8 +133,8 @@ export class PerSequenceStepExecutor implements PageCopyingExecutor {
     this.disposeCaches(storage.caches);
   }
 
-  /** {@link StepExecutorBase.releasePage}. */
-  releasePage(page: number): void {
+  /** {@link StepExecutorBase.releasePage} (of the one group). */
+  releasePage(_group: number, page: number): void {
     const caches = this.cachedPages.get(page);
     if (caches === undefined) return;
     this.cachedPages.delete(page);
@@ -138,7 +144,7 @@ export class PerSequenceStepExecutor implements PageCopyingExecutor {
   /** {@link StepExecutorBase.dispose}. */
   async dispose(): Promise<void> {
     for (const sequence of [...this.storage.keys()]) this.release(sequence);
-    for (const page of [...this.cachedPages.keys()]) this.releasePage(page);
+    for (const page of [...this.cachedPages.keys()]) this.releasePage(0, page);
   }
 
   /** The sequence's caches, allocated or grown to hold `pageCount` pages. */

@@ -7,6 +7,7 @@ import { StopStringMatcher } from '../text/stop-strings.js';
 import type { PipelineTokenizer } from '../text/tokenizer.js';
 import { DeltaChannel } from './delta-channel.js';
 import type { PrefixBlock } from './prefix-cache.js';
+import type { PageTable } from './sequence-pages.js';
 
 /** What a sequence was asked to do, checked by the scheduler. */
 export interface SequenceSettings {
@@ -39,21 +40,12 @@ export class ScheduledSequence {
   readonly tokens: number[];
   /** Generated tokens (a stop token included). */
   readonly generated: number[] = [];
-  /** Page table: page `pages[i]` holds positions `i · pageSize …`. */
-  pages: number[] = [];
+  /** One page table per page group (empty while it holds no pages: waiting, preempted or finished). */
+  tables: PageTable[] = [];
   /** Tokens whose keys and values are written (positions `0 … computed − 1`). */
   computed = 0;
   /** Prefix-cache blocks of this sequence's prompt, in order (matched or published). */
   blocks: PrefixBlock[] = [];
-  /** Leading entries of `pages` that belong to prefix-cache blocks (shared, never freed by the sequence). */
-  sharedPages = 0;
-  /**
-   * Leading entries of `pages` given back because they fell out of every layer's sliding window (now −1; a shared
-   * block among them is unpinned, not freed).
-   */
-  droppedPages = 0;
-  /** The blocks whose pages sit in `pages` (pinned while the sequence runs). */
-  pinned: PrefixBlock[] = [];
   /** Prompt tokens whose prefill was skipped thanks to the prefix cache (first admission). */
   cachedPromptTokens = 0;
   /** Times it was preempted. */

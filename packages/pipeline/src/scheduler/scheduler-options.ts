@@ -1,6 +1,7 @@
 import { StrataError } from '@strata/core';
 import type { PrefixCacheCounters } from './prefix-cache.js';
 import type { PipelineChatTemplate, PipelineTokenizer } from '../text/tokenizer.js';
+import { budgetTokensOf, bytesPerPosition, defaultGroupPages, splitPageBudget } from './page-groups.js';
 import type { StepExecutor } from './step-executor.js';
 
 /** Limits of a {@link Scheduler}. */
@@ -10,8 +11,9 @@ export interface SchedulerOptions {
   /** Sequences that may wait for a free slot; a request beyond it is refused. Default 64. */
   readonly maxWaiting?: number;
   /**
-   * Bytes of KV memory (`--kv-budget`): the pool of pages every sequence and the prefix cache draw from. Default: room
-   * for `parallel` full contexts.
+   * Bytes of KV memory (`--kv-budget`): the pools of pages every sequence and the prefix cache draw from, split
+   * between the page groups (full-attention layers, each sliding window) by `splitPageBudget`. Default: room for
+   * `parallel` full contexts (a windowed group: what `parallel` running sequences can hold in its window).
    */
   readonly kvCacheBytes?: number;
   /** Tokens one step feeds at most (decode tokens first, then prefill chunks); default the executor's chunk size. */
@@ -28,8 +30,10 @@ export interface ResolvedSchedulerOptions {
   readonly parallel: number;
   /** Waiting sequences at most. */
   readonly maxWaiting: number;
-  /** Pages of the budget. */
-  readonly totalPages: number;
+  /** Pages of the budget in each page group (the executor's `pageGroups` order). */
+  readonly groupPages: readonly number[];
+  /** Tokens one sequence alone can always hold in the budget (`budgetTokensOf`). */
+  readonly budgetTokens: number;
   /** Tokens per step at most. */
   readonly stepTokenBudget: number;
   /** Whether prefixes are cached. */
@@ -38,20 +42,38 @@ export interface ResolvedSchedulerOptions {
   readonly onStep: ((report: StepReport) => void) | undefined;
 }
 
+/** Gauges of one page group of a scheduler (see `StepExecutorBase.pageGroups`). */
+export interface PageGroupMetrics {
+  /** The sliding window of the group's layers; undefined for the full-attention layers. */
+  readonly window: number | undefined;
+  /** Bytes of one page of the group. */
+  readonly bytesPerPage: number;
+  /** Pages of the group's pool. */
+  readonly totalPages: number;
+  /** Pages held by sequences and cached prefixes. */
+  readonly usedPages: number;
+  /** Pages free. */
+  readonly freePages: number;
+  /** Pages held by prefix-cache blocks (some of them also in running sequences' page tables). */
+  readonly cachedPages: number;
+}
+
 /** Gauges and counters of a scheduler. */
 export interface SchedulerMetrics {
   /** Sequences waiting for a slot (or for pages). */
   readonly waiting: number;
   /** Sequences running. */
   readonly running: number;
-  /** Pages of the KV budget. */
+  /** Pages of the KV budget, every group's together. */
   readonly totalPages: number;
-  /** Pages held by sequences and cached prefixes. */
+  /** Pages held by sequences and cached prefixes, every group's together. */
   readonly usedPages: number;
-  /** Pages free. */
+  /** Pages free, every group's together. */
   readonly freePages: number;
-  /** Bytes of one page. */
+  /** Bytes of one page in every group together (`pageSize` positions of every layer). */
   readonly bytesPerPage: number;
+  /** The same gauges per page group (one group unless some layers have a sliding window). */
+  readonly pageGroups: readonly PageGroupMetrics[];
   /** Prefix-cache counters. */
   readonly prefixCache: PrefixCacheCounters;
   /** Prompt tokens computed (cached ones not counted). */
@@ -81,20 +103,28 @@ export function resolveSchedulerOptions(options: SchedulerOptions, executor: Ste
   const parallel = positiveInteger('parallel', options.parallel, 4);
   const maxWaiting = positiveInteger('maxWaiting', options.maxWaiting, 64);
   const stepTokenBudget = positiveInteger('stepTokenBudget', options.stepTokenBudget, executor.chunkSize);
-  const pagesPerContext = Math.ceil(executor.contextLength / executor.pageSize);
-  const bytes = options.kvCacheBytes ?? parallel * pagesPerContext * executor.bytesPerPage;
-  const totalPages = Math.floor(bytes / executor.bytesPerPage);
-  if (!Number.isFinite(bytes) || totalPages < 1) {
+  const shape = {
+    groups: executor.pageGroups,
+    parallel,
+    contextLength: executor.contextLength,
+    chunkSize: executor.chunkSize,
+    pageSize: executor.pageSize,
+  };
+  const bytes = options.kvCacheBytes;
+  const groupPages = bytes === undefined ? defaultGroupPages(shape) : splitPageBudget(bytes, shape);
+  const bytesPerPage = bytesPerPosition(executor.pageGroups);
+  if ((bytes !== undefined && !Number.isFinite(bytes)) || groupPages.some((pages) => pages < 1)) {
     throw new StrataError(
       'INVALID_ARGUMENT',
-      `kvCacheBytes is ${bytes}; one page of ${executor.pageSize} tokens takes ${executor.bytesPerPage} bytes, so give at least that.`,
-      { details: { kvCacheBytes: bytes, bytesPerPage: executor.bytesPerPage } },
+      `kvCacheBytes is ${bytes}; one page of ${executor.pageSize} tokens of every layer takes ${bytesPerPage} bytes, so give at least that.`,
+      { details: { kvCacheBytes: bytes, bytesPerPage } },
     );
   }
   return {
     parallel,
     maxWaiting,
-    totalPages,
+    groupPages,
+    budgetTokens: budgetTokensOf(groupPages, shape),
     stepTokenBudget,
     prefixCache: options.prefixCache ?? true,
     onStep: options.onStep,

@@ -64,7 +64,9 @@ describe.each<ExecutorKind>(['per-sequence', 'paged reference'])(
       }
       const metrics = engine.metrics;
       expect(metrics.running).toBe(0);
-      expect(metrics.usedPages).toBe(metrics.prefixCache.blocks); // only cached prefix blocks hold pages
+      // Only cached prefix blocks hold pages: one of the full-attention group each, and the windowed pages not evicted.
+      expect(metrics.usedPages).toBe(metrics.prefixCache.pages.reduce((sum, pages) => sum + pages, 0));
+      expect(metrics.pageGroups[0]!.usedPages).toBe(metrics.prefixCache.blocks);
       expect(metrics.steps).toBeLessThan(prompts.length * 10); // sequences shared steps
       await engine.close();
     });
@@ -107,7 +109,7 @@ describe.each<ExecutorKind>(['per-sequence', 'paged reference'])(
       const engine = scheduler({ parallel: 2 });
       let peak = 0;
       engine.observeSteps(() => {
-        peak = Math.max(peak, engine.metrics.usedPages);
+        peak = Math.max(peak, engine.metrics.pageGroups[0]!.usedPages); // the full-attention layers' pages
       });
       const system = Array.from({ length: 20 }, (_, index) => 60 + index);
       const options = { ...greedy, maxTokens: 10 };

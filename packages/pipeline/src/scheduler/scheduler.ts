@@ -3,14 +3,12 @@ import { Generation, type GenerationChannel } from '../generation/generation.js'
 import type { GenerateOptions } from '../generation/types.js';
 import { normalizeSamplingOptions } from '../sampling/sampling-options.js';
 import type { ChatMessage, PipelineChatTemplate, PipelineTokenizer } from '../text/tokenizer.js';
-import { PageAllocator } from './page-allocator.js';
-import { PrefixCache } from './prefix-cache.js';
-import { publishPromptPages } from './publish-prompt-pages.js';
+import { KeyValuePages } from './key-value-pages.js';
 import { ScheduledSequence } from './scheduled-sequence.js';
-import { dropPagesBeforeWindow, type PageHolders, returnSequencePages } from './sequence-pages.js';
 import { checkSequenceRequest } from './sequence-request.js';
 import {
   resolveSchedulerOptions,
+  type PageGroupMetrics,
   type SchedulerMetrics,
   type SchedulerOptions,
   type SchedulerParts,
@@ -32,19 +30,18 @@ const nextTask = (): Promise<void> =>
 /**
  * Owns many sequences at once and advances every running one by one step per engine step (continuous batching: a
  * sequence joins or leaves between steps). Each sequence has its own sampling, stop conditions, `AbortSignal` and
- * page table into one KV memory budget; a bounded queue holds the waiting ones. When pages run out, cached prefix
- * blocks are evicted, then the newest running sequence is preempted (pages freed, recomputed when readmitted, with the
- * same tokens). Prompt blocks are published to a prefix cache so a request that starts the same way prefills only its
- * own tokens. The forward itself is the {@link StepExecutor}'s.
+ * page tables (one per page group: full-attention layers, each sliding window) into one KV memory budget; a bounded
+ * queue holds the waiting ones. Pages that fall out of a windowed group's window are given back as a sequence
+ * advances. When pages run out, cached prefix pages are evicted, then the newest running sequence is preempted (pages
+ * freed, recomputed when readmitted, with the same tokens). Prompt blocks are published to a prefix cache so a request
+ * that starts the same way prefills only its own tokens. The forward itself is the {@link StepExecutor}'s.
  */
 export class Scheduler {
   /** Tokens per page. */
   readonly pageSize: number;
   private readonly options: ReturnType<typeof resolveSchedulerOptions>;
-  private readonly allocator: PageAllocator;
-  private readonly prefixCache: PrefixCache;
-  /** Where released pages go back to (the allocator and the prefix cache). */
-  private readonly holders: PageHolders;
+  /** The page pools of every group and the prefix cache. */
+  private readonly pages: KeyValuePages;
   private readonly waiting: ScheduledSequence[] = [];
   private readonly running: ScheduledSequence[] = [];
   private readonly inStep = new Set<ScheduledSequence>();
@@ -70,10 +67,7 @@ export class Scheduler {
     const executor = this.executor;
     this.options = resolveSchedulerOptions(options, executor);
     this.pageSize = executor.pageSize;
-    this.allocator = new PageAllocator(this.options.totalPages);
-    this.prefixCache = new PrefixCache(this.pageSize);
-    this.holders = { allocator: this.allocator, prefixCache: this.prefixCache };
-    executor.reservePages(this.options.totalPages);
+    this.pages = new KeyValuePages(executor, this.options.groupPages);
   }
 
   /** Tokens one sequence may hold. */
@@ -88,14 +82,18 @@ export class Scheduler {
 
   /** Counters and gauges for metrics and tests. */
   get metrics(): SchedulerMetrics {
+    const pageGroups = this.pages.groupMetrics;
+    const sum = (read: (group: PageGroupMetrics) => number) =>
+      pageGroups.reduce((total, group) => total + read(group), 0);
     return {
       waiting: this.waiting.length,
       running: this.running.length,
-      totalPages: this.allocator.totalPages,
-      usedPages: this.allocator.usedPages,
-      freePages: this.allocator.freePages,
-      bytesPerPage: this.executor.bytesPerPage,
-      prefixCache: this.prefixCache.counters,
+      totalPages: sum((group) => group.totalPages),
+      usedPages: sum((group) => group.usedPages),
+      freePages: sum((group) => group.freePages),
+      bytesPerPage: sum((group) => group.bytesPerPage),
+      pageGroups,
+      prefixCache: this.pages.prefixCache.counters,
       ...this.totals,
     };
   }
@@ -151,7 +149,7 @@ export class Scheduler {
     await this.loop;
     for (const sequence of [...this.running]) this.retire(sequence);
     this.waiting.length = 0;
-    for (const page of this.prefixCache.clear()) this.dropCachedPage(page);
+    this.pages.clear();
     await this.executor.dispose();
     this.onClose?.();
   }
@@ -236,34 +234,22 @@ export class Scheduler {
     while (this.waiting.length > 0 && this.running.length < this.options.parallel) {
       const sequence = this.waiting[0]!;
       const tokens = sequence.tokens;
-      const matched = this.options.prefixCache
-        ? this.prefixCache.match(tokens, Math.floor((tokens.length - 1) / this.pageSize))
+      let matched = this.options.prefixCache
+        ? this.pages.prefixCache.match(tokens, Math.floor((tokens.length - 1) / this.pageSize))
         : [];
-      // Room for the whole known part (prompt and what it generated before a preemption), so admission never thrashes.
-      const executor = this.executor;
-      const sharing = executor.sharesPages;
-      const needed = Math.ceil(tokens.length / this.pageSize);
-      let pages = this.allocate(needed - (sharing ? matched.length : 0), new Set(matched.map((block) => block.page)));
-      if (pages === undefined && matched.length > 0 && this.running.length === 0) {
-        matched.length = 0; // a lone sequence always fits without its cached prefix (checked at submit)
-        pages = this.allocate(needed, new Set());
+      // Room for the known part (prompt and what it generated before a preemption; a windowed group: its first chunk),
+      // so admission never thrashes.
+      let admitted = this.pages.admit(sequence, matched);
+      if (!admitted && matched.length > 0 && this.running.length === 0) {
+        matched = []; // a lone sequence always fits without its cached prefix (checked at submit)
+        admitted = this.pages.admit(sequence, matched);
       }
-      if (pages === undefined) return;
+      if (!admitted) return;
       this.waiting.shift();
       sequence.markStarted();
-      sequence.blocks = matched;
+      sequence.blocks = matched.slice();
       sequence.computed = matched.length * this.pageSize;
       if (sequence.preemptions === 0) sequence.cachedPromptTokens = sequence.computed;
-      if (executor.sharesPages) {
-        // The blocks' pages go straight into the page table, pinned while the sequence runs.
-        for (const block of matched) this.prefixCache.pin(block);
-        sequence.pinned = matched.slice();
-        sequence.sharedPages = matched.length;
-        sequence.pages = [...matched.map((block) => block.page), ...pages];
-      } else {
-        sequence.pages = pages;
-        for (const [index, block] of matched.entries()) executor.loadPage(sequence.id, index, pages, block.page);
-      }
       this.running.push(sequence);
     }
   }
@@ -309,7 +295,7 @@ export class Scheduler {
         sequence: sequence.id,
         ids: Int32Array.from(sequence.tokens.slice(sequence.computed, end)),
         firstPosition: sequence.computed,
-        pages: sequence.pages.slice(),
+        pageTables: sequence.tables.map((table) => table.pages.slice()),
         ...(choice === undefined ? {} : { choice, returnLogits: sequence.wantsLogits }),
       };
       active.push({ sequence, end, row });
@@ -321,16 +307,7 @@ export class Scheduler {
         const before = sequence.computed;
         sequence.computed = end;
         this.totals.promptTokens += Math.max(0, Math.min(end, sequence.settings.promptIds.length) - before);
-        if (this.options.prefixCache) {
-          publishPromptPages(sequence, before, end, {
-            cache: this.prefixCache,
-            allocator: this.allocator,
-            executor: this.executor,
-          });
-        }
-        const window = this.executor.slidingWindow;
-        if (window !== undefined && !sequence.isFinished)
-          dropPagesBeforeWindow(sequence, window, this.pageSize, this.holders);
+        this.pages.advance(sequence, before, this.options.prefixCache);
         const result = results[index]!;
         if (row.choice !== undefined && result.token !== undefined && !sequence.isFinished) {
           this.totals.generatedTokens++;
@@ -352,33 +329,15 @@ export class Scheduler {
     for (const listener of this.stepListeners) listener(report);
   }
 
-  /** Gives `sequence` the pages for positions up to `end`; false when it was preempted itself. */
+  /** Gives `sequence` the pages of every group for positions up to `end`; false when it was preempted itself. */
   private ensurePages(sequence: ScheduledSequence, end: number): boolean {
-    const missing = Math.ceil(end / this.pageSize) - sequence.pages.length;
-    if (missing <= 0) return true;
     for (;;) {
-      const pages = this.allocate(missing, new Set());
-      if (pages !== undefined) {
-        sequence.pages.push(...pages);
-        return true;
-      }
+      if (this.pages.extend(sequence, end)) return true;
       let newest: ScheduledSequence | undefined;
       for (const other of this.running) if (newest === undefined || other.id > newest.id) newest = other;
       if (newest === undefined) return false;
       this.preempt(newest);
       if (newest === sequence) return false;
-    }
-  }
-
-  /** `count` pages, evicting cached prefix blocks (not those in `keep`) least recently used first as needed. */
-  private allocate(count: number, keep: ReadonlySet<number>): number[] | undefined {
-    for (;;) {
-      const pages = this.allocator.allocate(count);
-      if (pages !== undefined) return pages;
-      if (this.allocator.freePages + this.prefixCache.evictableBlocks - keep.size < count) return undefined;
-      const page = this.prefixCache.evictLeastRecentlyUsed(keep);
-      if (page === undefined) return undefined;
-      this.dropCachedPage(page);
     }
   }
 
@@ -402,20 +361,15 @@ export class Scheduler {
 
   /** Gives back the sequence's pages (own ones freed, shared ones unpinned) and its executor storage. */
   private release(sequence: ScheduledSequence): void {
-    returnSequencePages(sequence, this.holders);
+    this.pages.release(sequence);
     this.executor.release(sequence.id);
-  }
-
-  private dropCachedPage(page: number): void {
-    this.executor.releasePage(page);
-    this.allocator.free([page]);
   }
 
   private settingsOf(promptIds: readonly number[], options: GenerateOptions) {
     return checkSequenceRequest(promptIds, options, {
       vocabularySize: this.executor.vocabularySize,
       contextLength: this.executor.contextLength,
-      budgetTokens: this.allocator.totalPages * this.pageSize,
+      budgetTokens: this.options.budgetTokens,
       endOfGenerationIds: this.tokenizer.endOfGenerationIds,
       normalize: normalizeSamplingOptions,
     });

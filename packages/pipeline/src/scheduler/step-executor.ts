@@ -12,10 +12,12 @@ export interface StepRow {
   /** Position of the first id; the sequence's pages hold the positions before it. */
   readonly firstPosition: number;
   /**
-   * The sequence's page table: page `pages[i]` holds positions `i · pageSize … (i + 1) · pageSize − 1`; −1 marks a
-   * page given back because it fell out of every layer's sliding window ({@link StepExecutorBase.slidingWindow}).
+   * The sequence's page tables, one per page group ({@link StepExecutorBase.pageGroups}, same order): page
+   * `pageTables[g][i]` of group g holds positions `i · pageSize … (i + 1) · pageSize − 1` of the group's layers; −1
+   * marks a page of a windowed group given back because it fell out of the group's window (or never held, for
+   * positions before the window of a reused prefix).
    */
-  readonly pages: readonly number[];
+  readonly pageTables: readonly (readonly number[])[];
   /** When set, a token is chosen from the row's last logits (on the device) and its id read back. */
   readonly choice?: TokenChoice;
   /** When true, the row's last logits are read back too. */
@@ -30,6 +32,23 @@ export interface StepRowResult {
   readonly logits?: Float32Array;
 }
 
+/**
+ * Layers whose keys and values live in pages of their own, with one page table per sequence: the full-attention
+ * layers, or the layers of one sliding window. A page of a group holds `pageSize` positions of the group's layers
+ * only, so a windowed group's pages can be given back once they fall out of its window while the full-attention
+ * group keeps every position.
+ */
+export interface PageGroup {
+  /**
+   * The sliding window of every layer of the group: a sequence's pages wholly before position `next − window + 1`
+   * (`next`: the position it computes next) are never read again and the scheduler gives them back (−1 in the page
+   * table). Undefined for the group of full-attention layers, which keeps every page.
+   */
+  readonly window: number | undefined;
+  /** Bytes of keys and values one page of the group holds across the group's layers, as the executor stores them. */
+  readonly bytesPerPage: number;
+}
+
 /** What every step executor offers (see {@link StepExecutor}). */
 export interface StepExecutorBase {
   /** Logit columns. */
@@ -40,25 +59,22 @@ export interface StepExecutorBase {
   readonly chunkSize: number;
   /** Tokens per page. */
   readonly pageSize: number;
-  /** Bytes of keys and values one page holds across every layer. */
-  readonly bytesPerPage: number;
   /**
-   * When every layer attends to a sliding window, the largest window: a sequence's pages wholly before position
-   * `next − slidingWindow + 1` (`next`: the position it computes next) are never read again, and the scheduler gives
-   * them back (−1 in the page table). Undefined when some layer attends to every position.
+   * The page groups (at least one): each row carries one page table per group, in this order. At most one group has
+   * no window (the full-attention layers); the others each hold the layers of one window.
    */
-  readonly slidingWindow?: number;
+  readonly pageGroups: readonly PageGroup[];
   /**
-   * Sizes the executor's KV storage for the scheduler's budget of `totalPages` pages (ids `0 … totalPages − 1`);
+   * Sizes the executor's KV storage for the scheduler's budget: `pages[g]` pages of group g (ids `0 … pages[g] − 1`);
    * called once by the scheduler, before any step.
    */
-  reservePages(totalPages: number): void;
+  reservePages(pages: readonly number[]): void;
   /** Runs one step over `rows` (at most one row per sequence); results are in row order. */
   step(rows: readonly StepRow[]): Promise<StepRowResult[]>;
   /** Releases whatever storage the executor keeps for a sequence that finished or was preempted. */
   release(sequence: number): void;
-  /** Releases the storage of a page that is no longer cached. */
-  releasePage(page: number): void;
+  /** Releases the storage of page `page` of group `group`, which is no longer cached. */
+  releasePage(group: number, page: number): void;
   /** Releases everything; the executor cannot run steps afterwards. */
   dispose(): Promise<void>;
 }
@@ -79,6 +95,11 @@ export interface PageSharingExecutor extends StepExecutorBase {
 export interface PageCopyingExecutor extends StepExecutorBase {
   /** Pages are copied in and out of each sequence's storage. */
   readonly sharesPages: false;
+  /**
+   * One group of every layer, without a window: a sequence's own storage holds what its layers need (windowed layers
+   * in rings of their own), so the pages only count its positions, and a block is copied whole.
+   */
+  readonly pageGroups: readonly [PageGroup & { readonly window: undefined }];
   /** Copies the keys and values of the sequence's page `pageIndex` into page `page` (a prefix-cache block). */
   savePage(sequence: number, pageIndex: number, pages: readonly number[], page: number): void;
   /** Copies page `page` (a prefix-cache block) into the sequence's page `pageIndex`. */
