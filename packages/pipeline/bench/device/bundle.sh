@@ -5,6 +5,8 @@
 #   bash packages/pipeline/bench/device/bundle.sh
 #   device run, carry [".device-pack"]:  bash .device-pack/final.sh [MODEL:TYPE,…] [REPETITIONS]
 #   (then, on the same warm machine: bash .device-pack/serve-bench.sh; bash .device-pack/diagnose.sh for profiles)
+#   the WebGPU op-conformance suite, no vitest (packages/kernels-webgpu/bench/conformance-run.ts; -t REGEX, --unsafe):
+#   device run, carry [".device-pack"]:  source .device-pack/setup.sh && node .device-pack/conformance-run.mjs
 set -euo pipefail
 out=/tmp/strata-device-bundle
 rm -rf "$out"; mkdir -p "$out"
@@ -23,6 +25,8 @@ mv "$out/matvec-bench.js" "$out/matvec-bench.mjs"
 pnpm exec tsup packages/kernels-webgpu/bench/subgroup-matrix-probe.ts --format esm --platform node --target node20 \
   --external webgpu -d "$out" --no-config --tsconfig tsconfig.json --silent
 mv "$out/subgroup-matrix-probe.js" "$out/subgroup-matrix-probe.mjs"
+# The WebGPU conformance suite without vitest (`vitest` aliased to a shim, @vitest/expect inlined): conformance-run.mjs.
+STRATA_DEVICE_OUT="$out" pnpm exec tsup --config packages/kernels-webgpu/bench/conformance.tsup.config.ts
 bash ../shared/tools/device/pack.sh "$out"/*.mjs packages/pipeline/bench/device/*.sh >/dev/null
 # tsup splits code the entries share into chunk files the .mjs entries import: they travel too.
 cp "$out"/*.js .device-pack/ 2>/dev/null || true

@@ -1,0 +1,116 @@
+/**
+ * The WebGPU op-conformance suite (`src/webgpu-backend.conformance.test.ts`: every op against the CPU reference) run
+ * without vitest, for the GPU machine, which has node and Dawn but no node_modules. Bundled into one file by
+ * `conformance.tsup.config.ts` (from bundle.sh as `.device-pack/conformance-run.mjs`), with `vitest` aliased to the
+ * standalone runner of `@strata/backend-conformance/standalone` and `@vitest/expect` inlined.
+ *
+ * It lives here, beside `matvec-bench.ts`, because what it adds is WebGPU's: the backend, Dawn's flags and the
+ * features to turn off; the runner it uses is generic and stays in tools/backend-conformance.
+ *
+ *   node .device-pack/conformance-run.mjs [-t REGEX] [--unsafe] [--dawn-flags 'a;b'] [--disable-features subgroups]
+ *                                         [--timeout SECONDS] [--list]
+ *
+ * `-t`/`--filter`: runs the tests whose full name (`backend conformance: webgpu > group > test`, as printed) matches
+ * the regular expression. `--unsafe`: Dawn's `allow_unsafe_apis`. `--dawn-flags`: Dawn instance flags separated by
+ * `;` (several `enable-dawn-features=` merge into one). `--disable-features`: optional features to leave off
+ * (`subgroups`, `shader-f16`, `timestamp-query`), to test the fallback kernels. `--timeout`: limit of each test and
+ * hook (default 180 s, vitest.config.ts's). `--list`: prints the selected names and their count, runs nothing.
+ * Prints one `PASS`/`FAIL` line per test and a summary; exits 0 when all pass, 1 on any failure, 2 on bad arguments or
+ * when the filter selects nothing.
+ */
+import { parseArgs } from 'node:util';
+import { describeBackendConformance } from '@strata/backend-conformance';
+import { describeError, reportRun, standaloneRegistry } from '@strata/backend-conformance/standalone';
+import { createWebGpuBackend, type WebGpuBackend } from '../src/webgpu-backend.js';
+
+type OptionalFeature = 'subgroups' | 'shader-f16' | 'timestamp-query';
+const OPTIONAL_FEATURES: readonly OptionalFeature[] = ['subgroups', 'shader-f16', 'timestamp-query'];
+const DAWN_FEATURES = 'enable-dawn-features=';
+
+function usage(message: string): never {
+  console.error(`conformance-run: ${message}`);
+  process.exit(2);
+}
+
+/** Dawn flags with every `enable-dawn-features=` merged into one (Dawn keeps only one of each flag). */
+function mergeDawnFlags(flags: readonly string[]): string[] {
+  const features = flags
+    .filter((flag) => flag.startsWith(DAWN_FEATURES))
+    .map((flag) => flag.slice(DAWN_FEATURES.length));
+  const others = flags.filter((flag) => !flag.startsWith(DAWN_FEATURES));
+  return features.length === 0 ? others : [...others, DAWN_FEATURES + features.join(',')];
+}
+
+function parseCommandLine() {
+  try {
+    return parseArgs({
+      options: {
+        filter: { type: 'string', short: 't' },
+        unsafe: { type: 'boolean', default: false },
+        'dawn-flags': { type: 'string', default: '' },
+        'disable-features': { type: 'string', default: '' },
+        timeout: { type: 'string', default: '180' },
+        list: { type: 'boolean', default: false },
+      },
+    }).values;
+  } catch (error) {
+    return usage(describeError(error));
+  }
+}
+const values = parseCommandLine();
+
+let filter: RegExp | undefined;
+try {
+  filter = values.filter === undefined ? undefined : new RegExp(values.filter);
+} catch (error) {
+  usage(`--filter: ${describeError(error)}`);
+}
+const timeoutSeconds = Number(values.timeout);
+if (!(timeoutSeconds > 0)) usage(`--timeout takes a positive number of seconds, not '${values.timeout}'`);
+const disableFeatures = values['disable-features'].split(',').filter((name) => name !== '');
+for (const name of disableFeatures) {
+  if (!OPTIONAL_FEATURES.includes(name as OptionalFeature)) {
+    usage(`--disable-features: '${name}' is none of ${OPTIONAL_FEATURES.join(', ')}`);
+  }
+}
+const dawnFlags = mergeDawnFlags([
+  ...values['dawn-flags'].split(';').filter((flag) => flag !== ''),
+  ...(values.unsafe ? [`${DAWN_FEATURES}allow_unsafe_apis`] : []),
+]);
+
+describeBackendConformance(
+  'webgpu',
+  async () => {
+    const backend = await createWebGpuBackend({
+      powerPreference: 'high-performance',
+      dawnFlags,
+      disableFeatures: disableFeatures as OptionalFeature[],
+    });
+    const info = backend.device.adapterInfo;
+    const adapter = { vendor: info?.vendor, architecture: info?.architecture, device: info?.device };
+    console.log(
+      `WebGPU adapter ${JSON.stringify(adapter)} ${info?.description ?? ''}; features ${JSON.stringify(backend.features)}; ` +
+        `Dawn flags ${JSON.stringify(dawnFlags)}`,
+    );
+    return backend;
+  },
+  { release: (backend) => (backend as WebGpuBackend).destroy() },
+);
+
+// An error no test awaited (a rejected promise of a timed-out test, say) fails the run, as it does under vitest.
+let unhandled = 0;
+const onUnhandled = (error: unknown): void => {
+  unhandled++;
+  console.log(`ERROR unhandled: ${describeError(error)}`);
+};
+process.on('unhandledRejection', onUnhandled);
+process.on('uncaughtException', onUnhandled);
+
+const code = await reportRun(standaloneRegistry, {
+  ...(filter === undefined ? {} : { filter }),
+  timeoutMilliseconds: timeoutSeconds * 1000,
+  list: values.list,
+});
+if (unhandled > 0) console.log(`${unhandled} unhandled errors`);
+// Dawn may keep handles open after the backend is destroyed: exit explicitly.
+process.exit(code !== 0 ? code : unhandled > 0 ? 1 : 0);
