@@ -17,6 +17,7 @@ import {
 } from '../src/kernels/matmul/wide-matvec-shader.js';
 import {
   type QuantMatvecTuning,
+  quantMatvecKey,
   quantMatvecRowsPerWorkgroup,
   quantMatvecSupported,
   quantMatvecWgsl,
@@ -40,9 +41,13 @@ import {
   uniformBuffer,
 } from '../src/wgsl/dequantize/raw-device.js';
 import { type Timing, timeDispatches } from './gpu-timer.js';
+import { QUANT_VARIANTS, type QuantType, quantVariantName } from './quant-variants.js';
 
 const QUICK = process.argv.includes('--quick');
-/** `--quant`: only the Q4_K/Q8_0 one-row kernels (checks, then the old wide kernel against the quantized tunings). */
+/**
+ * `--quant`: only the Q4_K/Q6_K/Q8_0 one-row kernels: every variant of `quant-variants.ts` checked against the CPU,
+ * then timed beside the wide kernel (first and last), one table per type.
+ */
 const QUANT_ONLY = process.argv.includes('--quant');
 /** `--tiled`: only the prefill mat-mul, every tiling on the 1B and 8B shapes (correctness first). */
 const TILED_ONLY = process.argv.includes('--tiled');
@@ -108,11 +113,18 @@ const KERNEL_BINDINGS: readonly GPUBufferBindingType[] = [
 
 type Tuning = MatvecTuning | WideMatvecTuning | QuantMatvecTuning;
 
+function isWide(tuning: Tuning): tuning is WideMatvecTuning {
+  return 'unitsPerThread' in tuning;
+}
+
+function isRowGroup(tuning: Tuning): tuning is MatvecTuning {
+  return 'threadsPerRow' in tuning;
+}
+
 function tuningName(tuning: Tuning): string {
-  if (!('workgroupSize' in tuning)) return `quant r${tuning.rowsPerWorkgroup}`;
-  return 'rowsPerWorkgroup' in tuning
-    ? `wide wg${tuning.workgroupSize}/r${tuning.rowsPerWorkgroup}/k${tuning.unitsPerThread}`
-    : `wg${tuning.workgroupSize}/tpr${tuning.threadsPerRow}/u${tuning.unroll}`;
+  if (isWide(tuning)) return `wide wg${tuning.workgroupSize}/r${tuning.rowsPerWorkgroup}/k${tuning.unitsPerThread}`;
+  if (isRowGroup(tuning)) return `wg${tuning.workgroupSize}/tpr${tuning.threadsPerRow}/u${tuning.unroll}`;
+  return `quant ${JSON.stringify(tuning)}`;
 }
 
 function grid(groups: number): [number, number] {
@@ -196,17 +208,13 @@ class Bench {
     inputRows: number,
     tuning: Tuning,
   ): Promise<{ pipeline: GPUComputePipeline; rowsPerGroup: number }> {
-    if (!('workgroupSize' in tuning)) {
+    if (!isWide(tuning) && !isRowGroup(tuning)) {
       if (!quantMatvecSupported(type, columns)) throw new Error(`no quantized kernel for ${type} × ${columns}`);
       const variant = { type, columns, bias: false, subgroups: this.raw.features.has('subgroups'), tuning };
-      const pipeline = await this.pipeline(
-        `quant:${JSON.stringify(variant)}`,
-        () => quantMatvecWgsl(variant),
-        KERNEL_BINDINGS,
-      );
+      const pipeline = await this.pipeline(quantMatvecKey(variant), () => quantMatvecWgsl(variant), KERNEL_BINDINGS);
       return { pipeline, rowsPerGroup: quantMatvecRowsPerWorkgroup(variant) };
     }
-    if ('rowsPerWorkgroup' in tuning) {
+    if (isWide(tuning)) {
       const variant = { type, columns, bias: false, subgroups: this.raw.features.has('subgroups'), tuning };
       const pipeline = await this.pipeline(
         `wide:${JSON.stringify(variant)}`,
@@ -475,9 +483,6 @@ async function attentionDecode(): Promise<void> {
   }
 }
 
-/** Q4_K rows per workgroup to compare (Q8_0 has one layout, so it repeats). */
-const QUANT_TUNINGS: QuantMatvecTuning[] = [{ rowsPerWorkgroup: 4 }, { rowsPerWorkgroup: 8 }, { rowsPerWorkgroup: 16 }];
-
 async function tiledSection(bench: Bench): Promise<void> {
   const rows = QUICK ? 64 : 512;
   const shapes = QUICK
@@ -509,36 +514,44 @@ async function tiledSection(bench: Bench): Promise<void> {
   }
 }
 
+const QUANT_TYPES: readonly QuantType[] = ['Q4_K', 'Q6_K', 'Q8_0'];
+
 async function quantSection(bench: Bench): Promise<void> {
-  log('\n## Quantized one-row kernels: correctness (100 rows; worst error / Σ|x·w|)');
+  log('\n## Quantized one-row kernels: correctness (100 rows; worst error / Σ|x·w|; * = routed)');
   const failures: string[] = [];
-  for (const type of ['Q4_K', 'Q6_K', 'Q8_0'] as const) {
-    const errors: string[] = [];
-    for (const columns of QUICK ? [512, 1536] : [4096, 14336, 512, 1536]) {
-      for (const tuning of QUANT_TUNINGS) {
+  for (const type of QUANT_TYPES) {
+    for (const tuning of QUANT_VARIANTS[type]) {
+      const errors: string[] = [];
+      for (const columns of QUICK ? [512, 1536] : [4096, 14336, 512, 1536]) {
         const error = await bench.check(type, 100, columns, 1, tuning);
-        errors.push(error.toExponential(1));
-        if (!(error < 1e-5)) failures.push(`${type} ${columns} ${tuningName(tuning)}: ${error}`);
+        errors.push(`${columns}: ${error.toExponential(1)}`);
+        if (!(error < 1e-5)) failures.push(`${type} ${columns} ${quantVariantName(type, tuning)}: ${error}`);
       }
+      log(`- ${type} ${quantVariantName(type, tuning)}: ${errors.join(', ')}`);
     }
-    log(`- ${type}: ${errors.join(' ')}`);
   }
   log(failures.length === 0 ? 'all correct (< 1e-5)' : `FAILURES: ${failures.join('; ')}`);
   const warmUntil = performance.now() + (QUICK ? 200 : 8000);
   while (performance.now() < warmUntil) await bench.matvec('F16', 14336, 4096, 1, DEFAULT_WIDE_TUNING);
-  const tunings: Tuning[] = [DEFAULT_WIDE_TUNING, ...QUANT_TUNINGS, DEFAULT_WIDE_TUNING];
-  log('\n## Quantized one-row kernels: GB/s of weights (µs per call); r: Q4_K/Q6_K rows per workgroup');
-  log(`| type | shape | ${tunings.map(tuningName).join(' | ')} |`);
-  log(`|---|---|${tunings.map(() => '---:').join('|')}|`);
-  for (const type of ['Q4_K', 'Q6_K', 'Q8_0'] as const) {
+  log('\n## Quantized one-row kernels: GB/s of weights (µs per call), wide kernel first and last; * = routed');
+  log('Names: layout, rows per workgroup, workgroup size, conversion when not the default (quant-variants.ts).');
+  for (const type of QUANT_TYPES) {
+    const variants = QUANT_VARIANTS[type];
+    const names = ['wide (first)', ...variants.map((tuning) => quantVariantName(type, tuning)), 'wide (last)'];
+    log(`\n### ${type}`);
+    log(`| shape | ${names.join(' | ')} |`);
+    log(`|---|${names.map(() => '---:').join('|')}|`);
     for (const [out, columns] of SHAPES) {
-      if (overBudget()) break;
+      if (overBudget()) {
+        log('(time budget reached)');
+        break;
+      }
       const cells: string[] = [];
-      for (const tuning of tunings) {
+      for (const tuning of [DEFAULT_WIDE_TUNING, ...variants, DEFAULT_WIDE_TUNING]) {
         const { bytes, timing } = await bench.matvec(type, out, columns, 1, tuning);
         cells.push(`${gbps(bytes, timing)} (${(seconds(timing) * 1e6).toFixed(1)})`);
       }
-      log(`| ${type} | ${out}×${columns} | ${cells.join(' | ')} |`);
+      log(`| ${out}×${columns} | ${cells.join(' | ')} |`);
     }
   }
 }

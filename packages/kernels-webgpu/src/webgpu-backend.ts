@@ -44,6 +44,7 @@ import { copyColumns } from './kernels/layout/copy-columns.js';
 import { readCacheRows } from './kernels/layout/read-cache-rows.js';
 import { matmulAdd, rmsNormGatedMatmul, rmsNormMatmul } from './kernels/matmul/fused-matvec.js';
 import { matmul, matmulExperts } from './kernels/matmul/index.js';
+import { type QuantMatvecTunings, quantTuningProblem } from './kernels/matmul/quant-matvec-shader.js';
 import { layerNorm, rmsNorm } from './kernels/normalization/norms.js';
 import { softmax } from './kernels/normalization/softmax.js';
 import { rope } from './kernels/attention/rope.js';
@@ -64,6 +65,13 @@ export interface WebGpuBackendOptions extends DeviceOptions {
    * the chunked paths in tests.
    */
   readonly maxChunkBytes?: number;
+  /**
+   * Tests and benchmarks of the one-row quantized mat-vec variants (`kernels/matmul/quant-matvec-shader.ts`): for
+   * each type named, one-row products use the specialised kernel with this layout and tuning instead of the routed
+   * kernel (Q4_K: `Q4K_MATVEC_TUNING`; Q8_0: the wide kernel). `createWebGpuBackend` throws `INVALID_CONFIG` for a
+   * tuning no kernel can take.
+   */
+  readonly quantMatvecTunings?: QuantMatvecTunings;
 }
 
 /** Reads up to this many bytes go through a reused staging buffer (a token id, a row of logits). */
@@ -96,7 +104,7 @@ export class WebGpuBackend implements Backend {
       device.limits.maxStorageBufferBindingSize,
       device.limits.maxBufferSize,
     );
-    this.runtime = new GpuRuntime(device, acquired.features, errors, maxChunkBytes);
+    this.runtime = new GpuRuntime(device, acquired.features, errors, maxChunkBytes, options.quantMatvecTunings);
   }
 
   /** The device in use. */
@@ -630,9 +638,18 @@ export class WebGpuBackend implements Backend {
 
 /**
  * Creates a WebGPU backend: `navigator.gpu` in browsers and workers; in Node the optional `webgpu` package (Dawn).
- * Throws `NO_ADAPTER` when there is no WebGPU adapter. Call `destroy()` when done so Node can exit.
+ * Throws `NO_ADAPTER` when there is no WebGPU adapter and `INVALID_CONFIG` for a `quantMatvecTunings` entry no kernel
+ * can take. Call `destroy()` when done so Node can exit.
  */
 export async function createWebGpuBackend(options: WebGpuBackendOptions = {}): Promise<WebGpuBackend> {
+  for (const [type, tuning] of Object.entries(options.quantMatvecTunings ?? {})) {
+    const problem = quantTuningProblem(type, tuning);
+    if (problem !== undefined) {
+      throw new StrataError('INVALID_CONFIG', `Bad quantMatvecTunings.${type}: ${problem}.`, {
+        details: { type, tuning: { ...tuning } },
+      });
+    }
+  }
   const acquired = await acquireDevice(options);
   return new WebGpuBackend(acquired, options);
 }

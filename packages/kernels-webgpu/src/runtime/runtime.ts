@@ -1,5 +1,6 @@
 import { type DType, StrataError, storageBytes, type Tensor, type WeightTensor } from '@strata/core';
 import type { GpuFeatures } from '../device/acquire-device.js';
+import type { QuantMatvecTunings } from '../kernels/matmul/quant-matvec-shader.js';
 import type { ErrorTracker } from '../device/error-tracker.js';
 import { BACKEND_NAME, GpuStorage, GpuTensor } from '../tensor/gpu-tensor.js';
 import { GpuWeight } from '../weights/gpu-weight.js';
@@ -27,6 +28,8 @@ export class GpuRuntime {
     readonly errors: ErrorTracker,
     /** Largest bytes of one weight chunk (≤ `maxStorageBufferBindingSize`). */
     readonly maxChunkBytes: number,
+    /** One-row kernels of the quantized types to use instead of the routed ones (tests and benchmarks). */
+    readonly quantMatvecTunings: QuantMatvecTunings = {},
   ) {
     this.pool = new BufferPool(device);
     this.pipelines = new PipelineCache(device);

@@ -7,6 +7,8 @@ import { weightShader } from '../../wgsl/dequantize/index.js';
 import { fusionStorage, isFused, type MatvecFusion, NO_FUSION } from './matvec-fusion.js';
 import {
   DEFAULT_QUANT_TUNING,
+  Q4K_MATVEC_TUNING,
+  type QuantMatvecTuning,
   type QuantMatvecVariant,
   quantMatvecFusable,
   quantMatvecKey,
@@ -45,9 +47,19 @@ export interface SingleRowKernel {
   readonly rowsPerWorkgroup: number;
 }
 
+/** The tuning of the specialised one-row kernel `matmul` routes `type` to, or undefined (the wide kernel). */
+function routedQuantTuning(runtime: GpuRuntime, type: WeightType): QuantMatvecTuning | undefined {
+  if (type !== 'Q4_K' && type !== 'Q6_K' && type !== 'Q8_0') return undefined;
+  const chosen = runtime.quantMatvecTunings[type];
+  if (chosen !== undefined) return chosen;
+  if (type === 'Q4_K') return Q4K_MATVEC_TUNING;
+  return type === 'Q6_K' ? DEFAULT_QUANT_TUNING : undefined;
+}
+
 /**
- * The decode mat-vec for a weight of `type` and `columns`: the specialised Q4_K kernel where it applies, else the wide
- * one; `fusion` adds a norm prologue and a store epilogue to either (`matvec-fusion.ts`).
+ * The decode mat-vec for a weight of `type` and `columns`: the specialised Q4_K (`Q4K_MATVEC_TUNING`) or Q6_K kernel
+ * where it applies (or the one a backend's `quantMatvecTunings` names), else the wide one; `fusion` adds a norm
+ * prologue and a store epilogue to either (`matvec-fusion.ts`).
  */
 export function singleRowKernel(
   runtime: GpuRuntime,
@@ -57,17 +69,18 @@ export function singleRowKernel(
   fusion: MatvecFusion = NO_FUSION,
 ): SingleRowKernel {
   const storage = [...MATVEC_STORAGE, ...fusionStorage(fusion)];
+  const tuning = routedQuantTuning(runtime, type);
   if (
-    (type === 'Q4_K' || type === 'Q6_K') &&
+    tuning !== undefined &&
     quantMatvecSupported(type, columns) &&
-    (!isFused(fusion) || quantMatvecFusable(type))
+    (!isFused(fusion) || quantMatvecFusable(type, tuning))
   ) {
     const variant: QuantMatvecVariant = {
       type,
       columns,
       bias,
       subgroups: runtime.features.subgroups,
-      tuning: DEFAULT_QUANT_TUNING,
+      tuning,
       fusion,
     };
     const shader = { key: quantMatvecKey(variant), code: () => quantMatvecWgsl(variant), storage };

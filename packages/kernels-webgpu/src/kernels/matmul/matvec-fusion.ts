@@ -197,6 +197,16 @@ export function fusionWeightRow(fusion: MatvecFusion, rowsPerWorkgroup: number, 
 }
 
 /**
+ * {@link fusionWeightRow} for a row known only when the kernel runs: `row` is a WGSL `u32` expression below
+ * `rowsPerWorkgroup` (kernels where each invocation sums one row).
+ */
+export function fusionLaneWeightRow(fusion: MatvecFusion, rowsPerWorkgroup: number, row: string): string {
+  if (fusion.epilogue.kind !== 'gated') return `firstRow + ${row}`;
+  const half = rowsPerWorkgroup / 2;
+  return `select(firstRow + ${row}, params.boundary1 + firstRow + ${row} - ${half}u, ${row} >= ${half}u)`;
+}
+
+/**
  * The final store: invocation `li < rowsPerWorkgroup` holds row `firstRow + li`'s total in `result`. `bias`: add
  * `extra[row]` first (not with `gated`).
  */

@@ -1,9 +1,7 @@
 import type { WeightType } from '@strata/core';
 import {
-  fusionBindings,
   fusionFunctions,
   fusionKey,
-  fusionParamsFields,
   fusionPrologue,
   fusionRowStep,
   fusionStore,
@@ -12,32 +10,65 @@ import {
   NO_FUSION,
   normalizedInput,
 } from './matvec-fusion.js';
+import { q4kMatvecWgsl, q4kTuningKey, q4kTuningProblem } from './q4k-matvec-shader.js';
+import { q80MatvecWgsl, q80RowsPerWorkgroup } from './q80-matvec-shader.js';
+import { groupWorkgroupSize, quantMatvecBuiltins, quantMatvecHeader } from './quant-matvec-header.js';
+import { rowReduction } from './row-reduction.js';
 
 /**
- * One-input-row mat-vec kernels specialised for Q4_K and Q8_0 (decode), built to stay memory-bound:
+ * One-input-row mat-vec kernels specialised for Q4_K, Q6_K and Q8_0 (decode), built to stay memory-bound:
  *
- * - weights are read as `vec4<u32>` (16-byte loads) through an `array<vec4<u32>>` binding of the chunk; this needs
- *   every row to start on a 16-byte boundary, hence `columns % 256 == 0` for both types;
- * - an invocation owns whole pieces of a row (Q4_K: one 64-column group of a super-block, Q8_0: 8 blocks = 272 bytes),
- *   so the scales are decoded once per sub-block / block, not once per 16 weights;
- * - quants become floats without integer→float conversions: the quant bits are OR-ed into the top of the mantissa of
- *   1.0 (`1 + q/16` for a nibble, `1 + (q + 128)/256` for a signed byte); every step is exact and the values stay in
- *   [1, 2), so no driver reassociation can lose precision (unlike the `2^23` trick, see BENCHMARKS.md). The offset is
- *   removed once per sub-block with the sub-block's input sum (Q4_K) or per element by an exact subtraction (Q8_0);
- * - Q4_K keeps its 64 input values in registers and reuses them for `rowsPerWorkgroup` weight rows.
+ * - Q4_K and Q8_0 `rows` read weights as `vec4<u32>` (16-byte loads) through an `array<vec4<u32>>` binding of the
+ *   chunk, Q6_K and Q8_0 `group` as aligned `u32` words; this needs every row to start on a 16-byte boundary, hence
+ *   `columns % 256 == 0` for every type;
+ * - an invocation owns whole pieces of a row (Q4_K: see `q4k-matvec-shader.ts`, Q6_K: 64 columns of a block, Q8_0:
+ *   see `q80-matvec-shader.ts`), so the scales are decoded once per sub-block / block, not once per 16 weights;
+ * - Q8_0 and Q4_K's default `mantissa` conversion turn quants into floats without integer→float conversions: the
+ *   quant bits are OR-ed into the top of the mantissa of 1.0 (`1 + q/16` for a nibble, `1 + (q + 128)/256` for a signed
+ *   byte); every step is exact and the values stay in [1, 2), so no driver reassociation can lose precision (unlike the
+ *   `2^23` trick, see BENCHMARKS.md). The offset is removed once per sub-block with the sub-block's input sum (Q4_K)
+ *   or per element by an exact subtraction (Q8_0);
+ * - Q4_K (layouts `group`, `vector`), Q8_0 `group` and Q6_K keep their input values in registers and reuse them for
+ *   `rowsPerWorkgroup` weight rows.
  *
  * Bindings and `Params` are those of `matvec-shader.ts` (`matvecUniforms`); grid: `ceil(chunkRows / rowsPerWorkgroup)`
  * groups, linear over x and y.
  */
 
+/**
+ * How a kernel spreads rows over invocations. Q4_K (`q4k-matvec-shader.ts`): `group` (the first kernel and the
+ * default, one invocation per 64 columns), `vector` (one per 32 columns) or `rows` (lanes over rows). Q8_0
+ * (`q80-matvec-shader.ts`): `rows` (the first kernel and the default) or `group`. Q6_K has one layout and ignores it.
+ */
+export type QuantMatvecLayout = 'group' | 'vector' | 'rows';
+
 /** Tunables of the quantized one-row mat-vec (defaults: {@link DEFAULT_QUANT_TUNING}). */
 export interface QuantMatvecTuning {
-  /** Q4_K: output rows per workgroup (each invocation computes all of them over its 64 columns). Q8_0: unused. */
+  /** Output rows per workgroup (Q8_0 `rows`: unused, 32). */
   readonly rowsPerWorkgroup: number;
+  /** Q4_K and Q8_0: the layout (default `group` for Q4_K, `rows` for Q8_0). */
+  readonly layout?: QuantMatvecLayout;
+  /** Q4_K `vector` and `rows`: invocations per workgroup, a power of two up to 256 (default 64 and 256). */
+  readonly workgroupSize?: number;
+  /**
+   * Q4_K and Q8_0 `group`: how quants become floats: `mantissa` (OR-ed into the mantissa of 1.0, integer
+   * instructions only; the Q4_K default) or `integer` (`u32/i32 → f32` conversions, as the Q6_K kernel; the Q8_0
+   * default).
+   */
+  readonly conversion?: 'mantissa' | 'integer';
 }
 
-/** Measured best on an NVIDIA H200 (see BENCHMARKS.md). */
+/** Q6_K (and Q4_K before the layouts): measured best on an NVIDIA H200 (see BENCHMARKS.md). */
 export const DEFAULT_QUANT_TUNING: QuantMatvecTuning = { rowsPerWorkgroup: 8 };
+
+/**
+ * The Q4_K kernel `matmul` and the fused projections route one-row products to: change this one constant to route
+ * another layout (compare them with `bench/matvec-bench.ts --quant`). A backend's `quantMatvecTunings` option overrides it.
+ */
+export const Q4K_MATVEC_TUNING: QuantMatvecTuning = { layout: 'group', rowsPerWorkgroup: 8 };
+
+/** A tuning per quantized type with a specialised one-row kernel (a backend option: tests and benchmarks). */
+export type QuantMatvecTunings = { readonly [type in 'Q4_K' | 'Q6_K' | 'Q8_0']?: QuantMatvecTuning };
 
 /** What a quantized one-row mat-vec kernel is specialised for. */
 export interface QuantMatvecVariant {
@@ -49,227 +80,63 @@ export interface QuantMatvecVariant {
   readonly bias: boolean;
   /** The device has `subgroups`: row sums reduce within a subgroup by `subgroupAdd`, then across subgroups in memory. */
   readonly subgroups: boolean;
-  /** Q4_K reads `rowsPerWorkgroup` (part of the cache key). */
+  /** Q4_K and Q8_0 read every field they use, Q6_K `rowsPerWorkgroup` (part of the cache key). */
   readonly tuning: QuantMatvecTuning;
   /**
-   * Norm prologue and store epilogue (`matvec-fusion.ts`; Q4_K and Q6_K only, see {@link quantMatvecFusable});
-   * default {@link NO_FUSION}.
+   * Norm prologue and store epilogue (`matvec-fusion.ts`; Q4_K (every layout), Q6_K and Q8_0 `group` only, see
+   * {@link quantMatvecFusable}); default {@link NO_FUSION}.
    */
   readonly fusion?: MatvecFusion;
 }
 
 /**
  * True when {@link quantMatvecWgsl} handles weights of `type` with `columns` columns. `matmul` routes Q4_K and Q6_K
- * here: on the H200 none of the Q8_0 variants beat the wide kernel yet (BENCHMARKS.md).
+ * here: on the H200 the Q8_0 `rows` kernel did not beat the wide kernel (BENCHMARKS.md), so Q8_0 comes here only
+ * when a backend's `quantMatvecTunings` asks for it.
  */
 export function quantMatvecSupported(type: WeightType, columns: number): type is 'Q4_K' | 'Q6_K' | 'Q8_0' {
   return (type === 'Q4_K' || type === 'Q6_K' || type === 'Q8_0') && columns > 0 && columns % 256 === 0;
 }
 
-function nextPowerOfTwo(value: number): number {
-  let result = 1;
-  while (result < value) result *= 2;
-  return result;
+/**
+ * True when the kernel of `type` and `tuning` takes a {@link MatvecFusion} other than {@link NO_FUSION}: Q4_K (every
+ * layout), Q6_K and Q8_0 `group`.
+ */
+export function quantMatvecFusable(type: WeightType, tuning?: QuantMatvecTuning): boolean {
+  return type === 'Q4_K' || type === 'Q6_K' || (type === 'Q8_0' && tuning?.layout === 'group');
 }
 
-/** True when the kernel of `type` takes a {@link MatvecFusion} other than {@link NO_FUSION} (Q4_K and Q6_K). */
-export function quantMatvecFusable(type: WeightType): boolean {
-  return type === 'Q4_K' || type === 'Q6_K';
-}
-
-/** Q4_K and Q6_K: invocations per workgroup, one per 64-column group of a row (32…256). */
-function q4kWorkgroupSize(columns: number): number {
-  return Math.min(256, Math.max(32, nextPowerOfTwo(columns / 64)));
+/** Why `tuning` cannot build a kernel for `type`, or undefined when it can. */
+export function quantTuningProblem(type: string, tuning: QuantMatvecTuning): string | undefined {
+  if (type !== 'Q4_K' && type !== 'Q6_K' && type !== 'Q8_0') return `${type} has no specialised one-row kernel`;
+  if (type === 'Q4_K') return q4kTuningProblem(tuning);
+  if (type === 'Q8_0' && tuning.layout !== 'group') return undefined;
+  const rows = tuning.rowsPerWorkgroup;
+  return Number.isInteger(rows) && rows >= 1 && rows <= 64 ? undefined : `rowsPerWorkgroup must be 1…64, got ${rows}`;
 }
 
 /** Output rows one workgroup computes. */
 export function quantMatvecRowsPerWorkgroup(variant: QuantMatvecVariant): number {
-  return variant.type === 'Q8_0' ? 32 : variant.tuning.rowsPerWorkgroup;
+  return variant.type === 'Q8_0' ? q80RowsPerWorkgroup(variant) : variant.tuning.rowsPerWorkgroup;
+}
+
+function q80Knobs(tuning: QuantMatvecTuning): string {
+  if (tuning.layout !== 'group') return 'rows32';
+  return `r=${tuning.rowsPerWorkgroup}:group${tuning.conversion === 'mantissa' ? ':mantissa' : ''}`;
 }
 
 /** The cache key of a variant. */
 export function quantMatvecKey(variant: QuantMatvecVariant): string {
   const { type, columns, bias, subgroups, tuning } = variant;
-  const knobs = type === 'Q8_0' ? 'rows32' : `r=${tuning.rowsPerWorkgroup}`;
+  const knobs =
+    type === 'Q8_0' ? q80Knobs(tuning) : `r=${tuning.rowsPerWorkgroup}${type === 'Q4_K' ? q4kTuningKey(tuning) : ''}`;
   return `matvec-quant:${type}:c=${columns}:b=${bias ? 1 : 0}:sg=${subgroups ? 1 : 0}:${knobs}${fusionKey(variant.fusion ?? NO_FUSION)}`;
-}
-
-const HEADER = (
-  subgroups: boolean,
-  weightWords: 'vec4<u32>' | 'u32' = 'vec4<u32>',
-  fusion: MatvecFusion = NO_FUSION,
-) => /* wgsl */ `${subgroups ? 'enable subgroups;\ndiagnostic(off, subgroup_uniformity);' : ''}
-struct Params {
-  columns: u32, rowBytes: u32, units: u32, chunkRows: u32, firstRow: u32, outStride: u32,
-  outRows: u32, topK: u32, slots: u32, slotOffset: u32, perSlotInput: u32,${fusionParamsFields(fusion)}
-}
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> weights: array<${weightWords}>;
-@group(0) @binding(2) var<storage, read> input: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> extra: array<f32>;
-@group(0) @binding(4) var<storage, read_write> output: array<f32>;${fusionBindings(fusion, true)}`;
-
-const BUILTINS = (subgroups: boolean) =>
-  `@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) li: u32${
-    subgroups ? ', @builtin(subgroup_invocation_id) sl: u32, @builtin(subgroup_size) ss: u32' : ''
-  }`;
-
-/** WGSL that sums `acc0 … acc{R−1}` over the workgroup into `result` of invocation r < R (row r of the workgroup). */
-function rowReduction(R: number, WG: number, subgroups: boolean): string {
-  const rows = Array.from({ length: R }, (_, index) => index);
-  return subgroups
-    ? `
-${rows.map((r) => `  let total${r} = subgroupAdd(acc${r});\n  if (sl == 0u) { scratch[${r}u * ${WG}u + li / ss] = total${r}; }`).join('\n')}
-  workgroupBarrier();
-  if (li < ${R}u) {
-    var sum = 0.0;
-    for (var k = 0u; k < (${WG}u + ss - 1u) / ss; k++) { sum += scratch[li * ${WG}u + k]; }
-    result = sum;
-  }`
-    : `
-${rows.map((r) => `  scratch[${r}u * ${WG}u + li] = acc${r};`).join('\n')}
-  workgroupBarrier();
-  for (var stride = ${WG / 2}u; stride > 0u; stride >>= 1u) {
-    if (li < stride) {
-${rows.map((r) => `      scratch[${r}u * ${WG}u + li] += scratch[${r}u * ${WG}u + li + stride];`).join('\n')}
-    }
-    workgroupBarrier();
-  }
-  if (li < ${R}u) { result = scratch[li * ${WG}u]; }`;
 }
 
 /** WGSL of the kernel (see the file comment). */
 export function quantMatvecWgsl(variant: QuantMatvecVariant): string {
   if (variant.type === 'Q6_K') return q6kWgsl(variant);
-  return variant.type === 'Q4_K' ? q4kWgsl(variant) : q80Wgsl(variant);
-}
-
-function q4kWgsl(variant: QuantMatvecVariant): string {
-  const { columns, bias, subgroups, tuning } = variant;
-  const fusion = variant.fusion ?? NO_FUSION;
-  const R = tuning.rowsPerWorkgroup;
-  const WG = q4kWorkgroupSize(columns);
-  const units = columns / 64;
-  const rows = Array.from({ length: R }, (_, index) => index);
-  const words = ['x', 'y', 'z', 'w'];
-  // Per row: the header and the two quant vectors of this group, then the 2 sub-block sums.
-  const perRow = rows
-    .map(
-      (r) => `    {
-      let rowVec = min(${fusionWeightRow(fusion, R, r)}, params.chunkRows - 1u) * rowVecs + (u >> 2u) * 9u;
-      let h = weights[rowVec];
-      let q0 = weights[rowVec + 1u + g * 2u];
-      let q1 = weights[rowVec + 2u + g * 2u];
-      var lo = 0.0;
-      var hi = 0.0;
-${[0, 1]
-  .flatMap((v) =>
-    words.map(
-      (c, i) =>
-        `      lo += dot(low4(q${v}.${c}), x${v * 4 + i});\n      hi += dot(high4(q${v}.${c}), x${8 + v * 4 + i});`,
-    ),
-  )
-  .join('\n')}
-      let dm = unpack2x16float(h.x);
-      let a = scale_min(h.y, h.z, h.w, g * 2u) * dm;
-      let b = scale_min(h.y, h.z, h.w, g * 2u + 1u) * dm;
-      acc${r} += a.x * 16.0 * (lo - sumLo) - a.y * sumLo + b.x * 16.0 * (hi - sumHi) - b.y * sumHi;
-    }`,
-    )
-    .join('\n');
-  const reduction = rowReduction(R, WG, subgroups);
-  return /* wgsl */ `${HEADER(subgroups, 'vec4<u32>', fusion)}
-var<workgroup> scratch: array<f32, ${R * WG}>;${fusionFunctions(fusion, WG, subgroups, R)}
-
-// 1 + q/16 for the low / high nibbles of the 4 bytes of w (exact: the nibble lands in mantissa bits 19..22 of 1.0).
-fn low4(w: u32) -> vec4<f32> {
-  let v = vec4<u32>(w << 19u, w << 11u, w << 3u, w >> 5u);
-  return bitcast<vec4<f32>>((v & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u));
-}
-fn high4(w: u32) -> vec4<f32> {
-  let v = vec4<u32>(w << 15u, w << 7u, w >> 1u, w >> 9u);
-  return bitcast<vec4<f32>>((v & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u));
-}
-// Six-bit scale and min of sub-block index (0…7) from the 12 scale bytes (words s0, s1, s2).
-fn scale_min(s0: u32, s1: u32, s2: u32, index: u32) -> vec2<f32> {
-  let shift = (index & 3u) * 8u;
-  let a = (s0 >> shift) & 0xffu;
-  let b = (s1 >> shift) & 0xffu;
-  let c = (s2 >> shift) & 0xffu;
-  let low = vec2<u32>(a & 63u, b & 63u);
-  let high = vec2<u32>((c & 15u) | ((a >> 6u) << 4u), (c >> 4u) | ((b >> 6u) << 4u));
-  return vec2<f32>(select(high, low, index < 4u));
-}
-
-@compute @workgroup_size(${WG})
-fn main(${BUILTINS(subgroups)}) {${fusionPrologue(fusion, WG, subgroups, true)}
-  let firstRow = (group.x + group.y * groups.x) * ${fusionRowStep(fusion, R)}u;
-  let rowVecs = params.rowBytes / 16u;
-${rows.map((r) => `  var acc${r} = 0.0;`).join('\n')}
-  for (var u = li; u < ${units}u; u += ${WG}u) {
-    let g = u & 3u;
-${Array.from({ length: 16 }, (_, i) => `    let x${i} = ${normalizedInput(fusion, `input[u * 16u + ${i}u]`, `(u * 16u + ${i}u) * 4u`, true)};`).join('\n')}
-    let ones = vec4<f32>(1.0);
-    let sumLo = dot(x0 + x1 + x2 + x3 + x4 + x5 + x6 + x7, ones);
-    let sumHi = dot(x8 + x9 + x10 + x11 + x12 + x13 + x14 + x15, ones);
-${perRow}
-  }
-  var result = 0.0;
-${reduction}
-${fusionStore(fusion, R, bias)}
-}
-`;
-}
-
-function q80Wgsl(variant: QuantMatvecVariant): string {
-  const { columns, bias, subgroups } = variant;
-  const units = columns / 256;
-  // Word k of the 272-byte unit: component k & 3 of vector k >> 2.
-  const word = (k: number) => `v${k >> 2}.${['x', 'y', 'z', 'w'][k & 3]}`;
-  // f = 1 + (q + 128)/256 of byte `offset` of the unit (words pre-xored with 0x80808080); f − 1.5 = q/256 exactly.
-  const byte = (offset: number) => {
-    const k = offset >> 2;
-    const shift = 15 - (offset & 3) * 8;
-    const moved = shift >= 0 ? `(s${k} << ${shift}u)` : `(s${k} >> ${-shift}u)`;
-    return `((${moved} & 0x007f8000u) | 0x3f800000u)`;
-  };
-  const block = (b: number) => {
-    const base = b * 34;
-    const dHalf = (base & 3) === 0 ? 'x' : 'y';
-    const dots = Array.from({ length: 8 }, (_, i) => {
-      const q = base + 2 + i * 4;
-      return `dot(bitcast<vec4<f32>>(vec4<u32>(${byte(q)}, ${byte(q + 1)}, ${byte(q + 2)}, ${byte(q + 3)})) - vec4<f32>(1.5), input[xv + ${b * 8 + i}u])`;
-    });
-    return `    acc += unpack2x16float(d${base >> 2}).${dHalf} * (${dots.join('\n      + ')});`;
-  };
-  // The 32 lanes of a subgroup take 32 consecutive rows, the 8 subgroups split the units of those rows: every input
-  // load is one address across the subgroup (lanes 272 bytes apart on the input made the loads 2–3× slower).
-  return /* wgsl */ `${HEADER(subgroups)}
-var<workgroup> scratch: array<f32, 256>;
-
-@compute @workgroup_size(256)
-fn main(${BUILTINS(subgroups)}) {
-  let lane = li % 32u;
-  let split = li / 32u;
-  let o = (group.x + group.y * groups.x) * 32u + lane;
-  let rowVec = min(o, params.chunkRows - 1u) * (params.rowBytes / 16u);
-  var acc = 0.0;
-  for (var u = split; u < ${units}u; u += 8u) {
-    let unitVec = rowVec + u * 17u;
-    let xv = u * 64u;
-${Array.from({ length: 17 }, (_, k) => `    let v${k} = weights[unitVec + ${k}u];`).join('\n')}
-${Array.from({ length: 68 }, (_, k) => `    let d${k} = ${word(k)};\n    let s${k} = d${k} ^ 0x80808080u;`).join('\n')}
-${Array.from({ length: 8 }, (_, b) => block(b)).join('\n')}
-  }
-  scratch[li] = acc * 256.0;
-  workgroupBarrier();
-  if (split == 0u && o < params.chunkRows) {
-    var total = 0.0;
-    for (var k = 0u; k < 8u; k++) { total += scratch[k * 32u + lane]; }
-    output[params.firstRow + o] = total${bias ? ' + extra[params.firstRow + o]' : ''};
-  }
-}
-`;
+  return variant.type === 'Q4_K' ? q4kMatvecWgsl(variant) : q80MatvecWgsl(variant);
 }
 
 /**
@@ -284,7 +151,7 @@ function q6kWgsl(variant: QuantMatvecVariant): string {
   const { columns, bias, subgroups, tuning } = variant;
   const fusion = variant.fusion ?? NO_FUSION;
   const R = tuning.rowsPerWorkgroup;
-  const WG = q4kWorkgroupSize(columns);
+  const WG = groupWorkgroupSize(columns);
   const units = columns / 64;
   const rows = Array.from({ length: R }, (_, index) => index);
   const perRow = rows
@@ -319,7 +186,7 @@ ${[0, 1, 2, 3]
     }`,
     )
     .join('\n');
-  return /* wgsl */ `${HEADER(subgroups, 'u32', fusion)}
+  return /* wgsl */ `${quantMatvecHeader(subgroups, 'u32', fusion)}
 var<workgroup> scratch: array<f32, ${R * WG}>;${fusionFunctions(fusion, WG, subgroups, R)}
 
 // The u32 at an even byte offset (2 bytes into a word: the high half of one word and the low half of the next).
@@ -341,7 +208,7 @@ fn bytes4(w: u32) -> vec4<f32> {
 }
 
 @compute @workgroup_size(${WG})
-fn main(${BUILTINS(subgroups)}) {${fusionPrologue(fusion, WG, subgroups, true)}
+fn main(${quantMatvecBuiltins(subgroups)}) {${fusionPrologue(fusion, WG, subgroups, true)}
   let firstRow = (group.x + group.y * groups.x) * ${fusionRowStep(fusion, R)}u;
 ${rows.map((r) => `  var acc${r} = 0.0;`).join('\n')}
   for (var u = li; u < ${units}u; u += ${WG}u) {

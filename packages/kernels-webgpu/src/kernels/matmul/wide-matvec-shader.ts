@@ -14,6 +14,7 @@ import {
   normalizedInput,
   normalizedInputFunctions,
 } from './matvec-fusion.js';
+import { rowReduction } from './row-reduction.js';
 
 /**
  * Tunables of the single-row mat-vec where the whole workgroup spans a row: each invocation keeps the input values of
@@ -104,26 +105,7 @@ ${groups.map((g) => `      var w${k}_${g} = values${k}[${g}];\n      ${guard(k, 
     }`,
     )
     .join('\n');
-  const slots = workgroupSize; // upper bound on subgroups per workgroup
-  const reduction = subgroups
-    ? `
-${rows.map((r) => `  let total${r} = subgroupAdd(acc${r});\n  if (sl == 0u) { scratch[${r}u * ${slots}u + li / ss] = total${r}; }`).join('\n')}
-  workgroupBarrier();
-  if (li < ${rowsPerWorkgroup}u) {
-    var sum = 0.0;
-    for (var k = 0u; k < ${workgroupSize}u / ss; k++) { sum += scratch[li * ${slots}u + k]; }
-    result = sum;
-  }`
-    : `
-${rows.map((r) => `  scratch[${r}u * ${slots}u + li] = acc${r};`).join('\n')}
-  workgroupBarrier();
-  for (var stride = ${workgroupSize / 2}u; stride > 0u; stride >>= 1u) {
-    if (li < stride) {
-${rows.map((r) => `      scratch[${r}u * ${slots}u + li] += scratch[${r}u * ${slots}u + li + stride];`).join('\n')}
-    }
-    workgroupBarrier();
-  }
-  if (li < ${rowsPerWorkgroup}u) { result = scratch[li * ${slots}u]; }`;
+  const reduction = rowReduction(rowsPerWorkgroup, workgroupSize, subgroups);
   return /* wgsl */ `${subgroups ? 'enable subgroups;\ndiagnostic(off, subgroup_uniformity);' : ''}
 struct Params {
   columns: u32, rowBytes: u32, units: u32, chunkRows: u32, firstRow: u32, outStride: u32,
@@ -134,7 +116,7 @@ struct Params {
 @group(0) @binding(2) ${inputDeclaration}
 @group(0) @binding(3) var<storage, read> extra: array<f32>;
 @group(0) @binding(4) var<storage, read_write> output: array<f32>;${fusionBindings(fusion, vector)}
-var<workgroup> scratch: array<f32, ${rowsPerWorkgroup * slots}>;${fusionFunctions(fusion, workgroupSize, subgroups, rowsPerWorkgroup)}
+var<workgroup> scratch: array<f32, ${rowsPerWorkgroup * workgroupSize}>;${fusionFunctions(fusion, workgroupSize, subgroups, rowsPerWorkgroup)}
 ${weightReaderWgsl(type, columns)}${normalizedInputFunctions(fusion, vector)}
 ${inputRead}
 

@@ -1,0 +1,44 @@
+import { fusionBindings, fusionParamsFields, type MatvecFusion, NO_FUSION } from './matvec-fusion.js';
+
+/**
+ * Module-scope WGSL shared by the specialised one-row kernels (`quant-matvec-shader.ts`, `q4k-matvec-shader.ts`): the
+ * subgroups enable, `Params` (those of `matvecUniforms`, then the fusion's) and the bindings `params`, `weights` (as
+ * `weightWords`), `input` (`vec4<f32>`), `extra` (bias), `output`, then the fusion's.
+ */
+export function quantMatvecHeader(
+  subgroups: boolean,
+  weightWords: 'vec4<u32>' | 'u32' = 'vec4<u32>',
+  fusion: MatvecFusion = NO_FUSION,
+): string {
+  return /* wgsl */ `${subgroups ? 'enable subgroups;\ndiagnostic(off, subgroup_uniformity);' : ''}
+struct Params {
+  columns: u32, rowBytes: u32, units: u32, chunkRows: u32, firstRow: u32, outStride: u32,
+  outRows: u32, topK: u32, slots: u32, slotOffset: u32, perSlotInput: u32,${fusionParamsFields(fusion)}
+}
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> weights: array<${weightWords}>;
+@group(0) @binding(2) var<storage, read> input: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> extra: array<f32>;
+@group(0) @binding(4) var<storage, read_write> output: array<f32>;${fusionBindings(fusion, true)}`;
+}
+
+/** The entry point's parameters: `group`, `groups`, `li`, and with `subgroups` also `sl` and `ss`. */
+export function quantMatvecBuiltins(subgroups: boolean): string {
+  return `@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) li: u32${
+    subgroups ? ', @builtin(subgroup_invocation_id) sl: u32, @builtin(subgroup_size) ss: u32' : ''
+  }`;
+}
+
+function nextPowerOfTwo(value: number): number {
+  let result = 1;
+  while (result < value) result *= 2;
+  return result;
+}
+
+/**
+ * Invocations per workgroup of the kernels with one invocation per 64-column group of a row (Q4_K `group` layout,
+ * Q6_K): one per group, a power of two from 32 to 256.
+ */
+export function groupWorkgroupSize(columns: number): number {
+  return Math.min(256, Math.max(32, nextPowerOfTwo(columns / 64)));
+}
