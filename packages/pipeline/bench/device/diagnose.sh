@@ -44,7 +44,7 @@ done
 [ ${#writers[@]} -gt 0 ] && wait "${writers[@]}"
 if wants matvec; then
   stamp "one-row quantized mat-vec, every layout"
-  timeout 150 node "$here/matvec-bench.mjs" --quant 2>&1 | grep -v Warning | sed -n '/Correctness/,$p'
+  BENCH_BUDGET_SECONDS=${BENCH_BUDGET_SECONDS:-140} timeout 180 node "$here/matvec-bench.mjs" --quant 2>&1 | grep -v Warning | sed -n '/Correctness/,$p'
 fi
 if wants split; then
   for pair in llama-3.2-1b:Q4_K_M llama-3-8b:Q4_K_M; do
@@ -69,7 +69,7 @@ if wants load; then
 fi
 if wants conformance; then
   stamp "conformance suite on this GPU"
-  timeout 400 node "$here/conformance-run.mjs" 2>&1 | grep -v Warning > "$out/conformance.txt"
+  timeout 250 node "$here/conformance-run.mjs" 2>&1 | grep -v Warning > "$out/conformance.txt"
   echo "exit ${PIPESTATUS[0]}"
   grep -iE 'fail|passed|total' "$out/conformance.txt" | tail -15
 fi
