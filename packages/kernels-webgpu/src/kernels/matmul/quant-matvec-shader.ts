@@ -202,7 +202,7 @@ fn scale_min(s0: u32, s1: u32, s2: u32, index: u32) -> vec2<f32> {
 }
 
 @compute @workgroup_size(${WG})
-fn main(${BUILTINS(subgroups)}) {${fusionPrologue(fusion, WG, subgroups, true)}
+fn main(${BUILTINS(subgroups)}) {${fusionPrologue(fusion)}
   let firstRow = (group.x + group.y * groups.x) * ${fusionRowStep(fusion, R)}u;
   let rowVecs = params.rowBytes / 16u;
 ${rows.map((r) => `  var acc${r} = 0.0;`).join('\n')}
@@ -216,7 +216,7 @@ ${perRow}
   }
   var result = 0.0;
 ${reduction}
-${fusionStore(fusion, R, bias)}
+${fusionStore(fusion, { rowsPerWorkgroup: R, workgroupSize: WG, subgroups, bias })}
 }
 `;
 }
@@ -341,7 +341,7 @@ fn bytes4(w: u32) -> vec4<f32> {
 }
 
 @compute @workgroup_size(${WG})
-fn main(${BUILTINS(subgroups)}) {${fusionPrologue(fusion, WG, subgroups, true)}
+fn main(${BUILTINS(subgroups)}) {${fusionPrologue(fusion)}
   let firstRow = (group.x + group.y * groups.x) * ${fusionRowStep(fusion, R)}u;
 ${rows.map((r) => `  var acc${r} = 0.0;`).join('\n')}
   for (var u = li; u < ${units}u; u += ${WG}u) {
@@ -359,7 +359,7 @@ ${perRow}
   }
   var result = 0.0;
 ${rowReduction(R, WG, subgroups)}
-${fusionStore(fusion, R, bias)}
+${fusionStore(fusion, { rowsPerWorkgroup: R, workgroupSize: WG, subgroups, bias })}
 }
 `;
 }
