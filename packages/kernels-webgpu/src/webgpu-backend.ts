@@ -52,6 +52,7 @@ import { sampleToken } from './kernels/sampling/sample-token.js';
 import { combineExperts, routeExperts } from './kernels/routing/experts.js';
 import { GpuRuntime } from './runtime/runtime.js';
 import { GpuStepPlan } from './runtime/step-plan.js';
+import { resolveTuning, type WebGpuTuning } from './runtime/tuning.js';
 import { BACKEND_NAME, GpuTensor } from './tensor/gpu-tensor.js';
 import { halvesToFloats, q8ToFloats } from './tensor/host-decode.js';
 import { GpuWeight } from './weights/gpu-weight.js';
@@ -64,6 +65,11 @@ export interface WebGpuBackendOptions extends DeviceOptions {
    * the chunked paths in tests.
    */
   readonly maxChunkBytes?: number;
+  /**
+   * Kernel tunables over the defaults (`DEFAULT_WEBGPU_TUNING`; benchmarks), e.g. `{ decodeAttentionMinKeysPerSplit: 16 }`.
+   * A value out of range throws `INVALID_ARGUMENT` before a device is acquired.
+   */
+  readonly tuning?: Partial<WebGpuTuning>;
 }
 
 /** Reads up to this many bytes go through a reused staging buffer (a token id, a row of logits). */
@@ -96,7 +102,7 @@ export class WebGpuBackend implements Backend {
       device.limits.maxStorageBufferBindingSize,
       device.limits.maxBufferSize,
     );
-    this.runtime = new GpuRuntime(device, acquired.features, errors, maxChunkBytes);
+    this.runtime = new GpuRuntime(device, acquired.features, errors, maxChunkBytes, resolveTuning(options.tuning));
   }
 
   /** The device in use. */
@@ -630,9 +636,11 @@ export class WebGpuBackend implements Backend {
 
 /**
  * Creates a WebGPU backend: `navigator.gpu` in browsers and workers; in Node the optional `webgpu` package (Dawn).
- * Throws `NO_ADAPTER` when there is no WebGPU adapter. Call `destroy()` when done so Node can exit.
+ * Throws `NO_ADAPTER` when there is no WebGPU adapter, `INVALID_ARGUMENT` for a tuning out of range. Call `destroy()`
+ * when done so Node can exit.
  */
 export async function createWebGpuBackend(options: WebGpuBackendOptions = {}): Promise<WebGpuBackend> {
+  resolveTuning(options.tuning);
   const acquired = await acquireDevice(options);
   return new WebGpuBackend(acquired, options);
 }

@@ -6,6 +6,7 @@ import { GpuWeight } from '../weights/gpu-weight.js';
 import { BufferPool, createTrackedBuffer, type TrackedBuffer } from './buffer-pool.js';
 import { PipelineCache } from './pipeline-cache.js';
 import { type DispatchCommand, Recorder } from './recorder.js';
+import { DEFAULT_WEBGPU_TUNING, type WebGpuTuning } from './tuning.js';
 
 /**
  * What kernels compute with: the device and its features, output allocation, argument checks and dispatch recording.
@@ -27,6 +28,8 @@ export class GpuRuntime {
     readonly errors: ErrorTracker,
     /** Largest bytes of one weight chunk (≤ `maxStorageBufferBindingSize`). */
     readonly maxChunkBytes: number,
+    /** Kernel tunables (`WebGpuBackendOptions.tuning` over the defaults). */
+    readonly tuning: WebGpuTuning = DEFAULT_WEBGPU_TUNING,
   ) {
     this.pool = new BufferPool(device);
     this.pipelines = new PipelineCache(device);

@@ -1,0 +1,36 @@
+import { StrataError } from '@strata/core';
+
+/**
+ * Kernel tunables a caller may set through `createWebGpuBackend({ tuning })`, for benchmarks that compare settings on
+ * one GPU. Every field has a default ({@link DEFAULT_WEBGPU_TUNING}); the numbers computed do not depend on them beyond
+ * f32 rounding.
+ */
+export interface WebGpuTuning {
+  /**
+   * Fewest keys per split of the one-row (decode) attention kernel: a step over `n` visible keys runs
+   * `⌈n / this⌉` splits (at most those planned for the cache), each a workgroup per key/value head, and a combine pass
+   * merges them. Fewer keys per split mean more workgroups at short contexts. An integer from 1 to
+   * {@link MAX_DECODE_KEYS_PER_SPLIT}; default 64.
+   */
+  readonly decodeAttentionMinKeysPerSplit: number;
+}
+
+/** Most keys one decode attention workgroup holds (its score buffer). */
+export const MAX_DECODE_KEYS_PER_SPLIT = 512;
+
+/** The tuning measured best so far (see BENCHMARKS.md). */
+export const DEFAULT_WEBGPU_TUNING: WebGpuTuning = Object.freeze({ decodeAttentionMinKeysPerSplit: 64 });
+
+/** The defaults with `overrides` applied; throws `INVALID_ARGUMENT` for a value out of range. */
+export function resolveTuning(overrides: Partial<WebGpuTuning> = {}): WebGpuTuning {
+  const tuning = { ...DEFAULT_WEBGPU_TUNING, ...overrides };
+  const minKeys = tuning.decodeAttentionMinKeysPerSplit;
+  if (!Number.isInteger(minKeys) || minKeys < 1 || minKeys > MAX_DECODE_KEYS_PER_SPLIT) {
+    throw new StrataError(
+      'INVALID_ARGUMENT',
+      `tuning.decodeAttentionMinKeysPerSplit must be an integer from 1 to ${MAX_DECODE_KEYS_PER_SPLIT}, got ${minKeys}.`,
+      { details: { decodeAttentionMinKeysPerSplit: minKeys } },
+    );
+  }
+  return Object.freeze(tuning);
+}
