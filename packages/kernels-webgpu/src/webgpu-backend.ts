@@ -44,7 +44,6 @@ import { copyColumns } from './kernels/layout/copy-columns.js';
 import { readCacheRows } from './kernels/layout/read-cache-rows.js';
 import { matmulAdd, rmsNormGatedMatmul, rmsNormMatmul } from './kernels/matmul/fused-matvec.js';
 import { matmul, matmulExperts } from './kernels/matmul/index.js';
-import { type QuantMatvecTunings, quantTuningProblem } from './kernels/matmul/quant-matvec-shader.js';
 import { layerNorm, rmsNorm } from './kernels/normalization/norms.js';
 import { softmax } from './kernels/normalization/softmax.js';
 import { rope } from './kernels/attention/rope.js';
@@ -53,6 +52,7 @@ import { sampleToken } from './kernels/sampling/sample-token.js';
 import { combineExperts, routeExperts } from './kernels/routing/experts.js';
 import { GpuRuntime } from './runtime/runtime.js';
 import { GpuStepPlan } from './runtime/step-plan.js';
+import { resolveTuning, type WebGpuTuning } from './runtime/tuning.js';
 import { BACKEND_NAME, GpuTensor } from './tensor/gpu-tensor.js';
 import { halvesToFloats, q8ToFloats } from './tensor/host-decode.js';
 import { GpuWeight } from './weights/gpu-weight.js';
@@ -66,12 +66,13 @@ export interface WebGpuBackendOptions extends DeviceOptions {
    */
   readonly maxChunkBytes?: number;
   /**
-   * Tests and benchmarks of the one-row quantized mat-vec variants (`kernels/matmul/quant-matvec-shader.ts`): for
-   * each type named, one-row products use the specialised kernel with this layout and tuning instead of the routed
-   * kernel (Q4_K: `Q4K_MATVEC_TUNING`; Q8_0: the wide kernel). `createWebGpuBackend` throws `INVALID_CONFIG` for a
-   * tuning no kernel can take.
+   * Kernel tunables over the defaults (`DEFAULT_WEBGPU_TUNING`; tests and benchmarks), e.g.
+   * `{ decodeAttentionMinKeysPerSplit: 16 }` or `{ quantMatvec: { Q4_K: { layout: 'vector', rowsPerWorkgroup: 4 } } }`
+   * (the one-row quantized kernel variants, `kernels/matmul/quant-matvec-shader.ts`). Checked before a device is
+   * acquired: a key-split floor out of range throws `INVALID_ARGUMENT`, a quantized tuning no kernel can take
+   * `INVALID_CONFIG`.
    */
-  readonly quantMatvecTunings?: QuantMatvecTunings;
+  readonly tuning?: Partial<WebGpuTuning>;
 }
 
 /** Reads up to this many bytes go through a reused staging buffer (a token id, a row of logits). */
@@ -104,7 +105,7 @@ export class WebGpuBackend implements Backend {
       device.limits.maxStorageBufferBindingSize,
       device.limits.maxBufferSize,
     );
-    this.runtime = new GpuRuntime(device, acquired.features, errors, maxChunkBytes, options.quantMatvecTunings);
+    this.runtime = new GpuRuntime(device, acquired.features, errors, maxChunkBytes, resolveTuning(options.tuning));
   }
 
   /** The device in use. */
@@ -638,18 +639,11 @@ export class WebGpuBackend implements Backend {
 
 /**
  * Creates a WebGPU backend: `navigator.gpu` in browsers and workers; in Node the optional `webgpu` package (Dawn).
- * Throws `NO_ADAPTER` when there is no WebGPU adapter and `INVALID_CONFIG` for a `quantMatvecTunings` entry no kernel
- * can take. Call `destroy()` when done so Node can exit.
+ * Throws `NO_ADAPTER` when there is no WebGPU adapter, `INVALID_ARGUMENT` for a key-split floor out of range and
+ * `INVALID_CONFIG` for a `tuning.quantMatvec` entry no kernel can take. Call `destroy()` when done so Node can exit.
  */
 export async function createWebGpuBackend(options: WebGpuBackendOptions = {}): Promise<WebGpuBackend> {
-  for (const [type, tuning] of Object.entries(options.quantMatvecTunings ?? {})) {
-    const problem = quantTuningProblem(type, tuning);
-    if (problem !== undefined) {
-      throw new StrataError('INVALID_CONFIG', `Bad quantMatvecTunings.${type}: ${problem}.`, {
-        details: { type, tuning: { ...tuning } },
-      });
-    }
-  }
+  resolveTuning(options.tuning);
   const acquired = await acquireDevice(options);
   return new WebGpuBackend(acquired, options);
 }

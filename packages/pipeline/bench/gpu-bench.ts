@@ -33,6 +33,9 @@ const { values } = parseArgs({
     'dawn-flags': { type: 'string', default: '' },
     // Dispatches per queue submission while a step is encoded (the recorder's default when empty).
     'submit-every': { type: 'string', default: '' },
+    // Fewest keys per split of the decode attention kernel (WebGpuTuning.decodeAttentionMinKeysPerSplit; the
+    // backend's default when empty), e.g. 16, 32 or 64.
+    'split-keys': { type: 'string', default: '' },
   },
 });
 const promptTokens = Number(values['n-prompt']);
@@ -43,11 +46,13 @@ mkdirSync(values.dir!, { recursive: true });
 const backend = await createWebGpuBackend({
   powerPreference: 'high-performance',
   dawnFlags: values['dawn-flags']!.split(';').filter((flag) => flag !== ''),
+  tuning: values['split-keys'] === '' ? {} : { decodeAttentionMinKeysPerSplit: Number(values['split-keys']) },
 });
 if (values['submit-every'] !== '') backend.runtime.recorder.submitEvery = Number(values['submit-every']);
 const device = {
   adapter: backend.device.adapterInfo?.description ?? backend.device.adapterInfo?.device,
   features: backend.features,
+  tuning: backend.runtime.tuning,
 };
 process.stderr.write(`WebGPU device: ${JSON.stringify(device)}\n`);
 const results: unknown[] = [];

@@ -5,6 +5,8 @@
  * time from a normal run.
  *
  *   pnpm exec tsx --conditions=@strata/source packages/pipeline/bench/step-profile.ts --model llama-3.2-1b --type F16
+ *
+ * `--split-keys N` sets the fewest keys per split of decode attention (`WebGpuTuning.decodeAttentionMinKeysPerSplit`).
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -24,6 +26,9 @@ const { values } = parseArgs({
     'dawn-flags': { type: 'string', default: '' },
     // Dispatches per queue submission while a step is encoded (the recorder's default when empty).
     'submit-every': { type: 'string', default: '' },
+    // Fewest keys per split of the decode attention kernel (WebGpuTuning.decodeAttentionMinKeysPerSplit; the
+    // backend's default when empty), e.g. 16, 32 or 64.
+    'split-keys': { type: 'string', default: '' },
   },
 });
 const dimensions = MODELS[values.model!];
@@ -34,6 +39,7 @@ if (!existsSync(path)) await writeRandomGguf(dimensions, values.type as FileType
 const backend = await createWebGpuBackend({
   powerPreference: 'high-performance',
   dawnFlags: values['dawn-flags']!.split(';').filter((flag) => flag !== ''),
+  tuning: values['split-keys'] === '' ? {} : { decodeAttentionMinKeysPerSplit: Number(values['split-keys']) },
 });
 const device = backend.device;
 if (!backend.features.timestampQuery) throw new Error('step-profile needs the timestamp-query feature');
@@ -67,7 +73,7 @@ const sortedReplay = [...replayMs].sort((a, b) => a - b);
 const dispatches = captured?.filter((command) => command.kind === 'dispatch') ?? [];
 const replayMedianMs = sortedReplay[Math.floor(sortedReplay.length / 2)] ?? 0;
 process.stdout.write(
-  `${values.model} ${values.type}: ${dispatches.length} dispatches per decode step; replay (CPU) median ${(replayMedianMs * 1000).toFixed(0)} µs = ${((replayMedianMs * 1000) / Math.max(1, dispatches.length)).toFixed(2)} µs per dispatch; ${steps} tokens incl. prefill in ${wallMs.toFixed(0)} ms; decode ${stats.decodeTokensPerSecond.toFixed(1)} tok/s at ${context} tokens (submit every ${recorder.submitEvery})\n`,
+  `${values.model} ${values.type}: ${dispatches.length} dispatches per decode step; replay (CPU) median ${(replayMedianMs * 1000).toFixed(0)} µs = ${((replayMedianMs * 1000) / Math.max(1, dispatches.length)).toFixed(2)} µs per dispatch; ${steps} tokens incl. prefill in ${wallMs.toFixed(0)} ms; decode ${stats.decodeTokensPerSecond.toFixed(1)} tok/s at ${context} tokens (submit every ${recorder.submitEvery}; decode attention splits of ${backend.runtime.tuning.decodeAttentionMinKeysPerSplit}+ keys)\n`,
 );
 
 // One profiled replay: each dispatch in its own pass with timestamps at both ends.

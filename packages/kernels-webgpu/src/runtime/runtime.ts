@@ -1,12 +1,12 @@
 import { type DType, StrataError, storageBytes, type Tensor, type WeightTensor } from '@strata/core';
 import type { GpuFeatures } from '../device/acquire-device.js';
-import type { QuantMatvecTunings } from '../kernels/matmul/quant-matvec-shader.js';
 import type { ErrorTracker } from '../device/error-tracker.js';
 import { BACKEND_NAME, GpuStorage, GpuTensor } from '../tensor/gpu-tensor.js';
 import { GpuWeight } from '../weights/gpu-weight.js';
 import { BufferPool, createTrackedBuffer, type TrackedBuffer } from './buffer-pool.js';
 import { PipelineCache } from './pipeline-cache.js';
 import { type DispatchCommand, Recorder } from './recorder.js';
+import { DEFAULT_WEBGPU_TUNING, type WebGpuTuning } from './tuning.js';
 
 /**
  * What kernels compute with: the device and its features, output allocation, argument checks and dispatch recording.
@@ -28,8 +28,8 @@ export class GpuRuntime {
     readonly errors: ErrorTracker,
     /** Largest bytes of one weight chunk (≤ `maxStorageBufferBindingSize`). */
     readonly maxChunkBytes: number,
-    /** One-row kernels of the quantized types to use instead of the routed ones (tests and benchmarks). */
-    readonly quantMatvecTunings: QuantMatvecTunings = {},
+    /** Kernel tunables (`WebGpuBackendOptions.tuning` over the defaults). */
+    readonly tuning: WebGpuTuning = DEFAULT_WEBGPU_TUNING,
   ) {
     this.pool = new BufferPool(device);
     this.pipelines = new PipelineCache(device);

@@ -1,13 +1,16 @@
 import type { Backend, KeyValueCache } from '@strata/core';
 import { createCpuBackend } from '@strata/kernels-cpu';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { useBackendForTests } from '../../testing/backend-for-tests.js';
 import type { WebGpuBackend } from '../../webgpu-backend.js';
 import { attention } from './attention.js';
 import { type AttentionTuning, planAttention } from './attention-plan.js';
+import { planDecodeAttention } from './decode-attention.js';
 import { testValues } from '../../testing/test-values.js';
 
 const backend = useBackendForTests();
+// Decode attention with 4 keys per split at least (the default is 64): a step over a few dozen keys runs several splits.
+const splitBackend = useBackendForTests({ tuning: { decodeAttentionMinKeysPerSplit: 4 } });
 
 interface Step {
   readonly firstPosition: number;
@@ -94,6 +97,42 @@ describe('attention on WebGPU', () => {
     const tuning = { maxSlots: 4, targetWorkgroups: 64, minKeysPerSplit: 4, maxKeyTile: 4 };
     const expected = await runSteps(createCpuBackend(), shape, steps);
     const actual = await runSteps(gpu, shape, steps, tuning);
+    for (const [index, output] of actual.entries()) {
+      for (const [element, value] of output.entries()) expect(value).toBeCloseTo(expected[index]![element]!, 4);
+    }
+  });
+
+  it('plans decode key splits from the tuning floor, within the score buffer', () => {
+    const shape = { rows: 1, heads: 32, keyValueHeads: 8, headDimensions: 128, keys: 512 };
+    // 8 blocks of 4 heads: 32 splits planned (256 workgroups); a step runs ⌈keys / floor⌉ of them.
+    expect(planDecodeAttention(shape, 32768, 64)).toMatchObject({ keysPerSplit: 512, splits: 32, minKeysPerSplit: 64 });
+    expect(planDecodeAttention(shape, 32768, 16)).toMatchObject({ keysPerSplit: 512, splits: 32, minKeysPerSplit: 16 });
+    // Below 16 keys per split the planner also allows more splits than one per 16 keys.
+    expect(planDecodeAttention({ ...shape, keyValueHeads: 32, keys: 64 }, 32768, 16)?.splits).toBe(4);
+    expect(planDecodeAttention({ ...shape, keyValueHeads: 32, keys: 64 }, 32768, 4)?.splits).toBe(8);
+    // 8 KB of workgroup memory holds 64 scores per head: the score buffer shrinks to the floor, never below it.
+    expect(planDecodeAttention(shape, 8192, 64)?.keysPerSplit).toBe(64);
+    expect(planDecodeAttention(shape, 8192, 48)?.keysPerSplit).toBe(64);
+    expect(planDecodeAttention(shape, 8192, 100)).toBeUndefined();
+  });
+
+  it('matches the CPU backend with a decode key-split floor of 4 (many splits and their combine)', async (context) => {
+    const gpu = splitBackend(context);
+    const shape = { heads: 4, keyValueHeads: 2, headDimensions: 16, capacity: 40, window: 30 };
+    const steps = [
+      { firstPosition: 0, rows: 27 },
+      { firstPosition: 27, rows: 1 },
+      { firstPosition: 28, rows: 1 },
+      { firstPosition: 29, rows: 1 },
+      { firstPosition: 30, rows: 1 },
+    ];
+    const spy = vi.spyOn(gpu.runtime, 'dispatch');
+    const actual = await runSteps(gpu, shape, steps);
+    const keys = spy.mock.calls.map(([command]) => command.shader.key);
+    spy.mockRestore();
+    expect(keys.filter((key) => key.startsWith('attention-decode:') && key.includes(':min=4:'))).toHaveLength(4);
+    expect(keys.filter((key) => key.startsWith('attention-decode-combine:'))).toHaveLength(4);
+    const expected = await runSteps(createCpuBackend(), shape, steps);
     for (const [index, output] of actual.entries()) {
       for (const [element, value] of output.entries()) expect(value).toBeCloseTo(expected[index]![element]!, 4);
     }

@@ -66,6 +66,7 @@ export function attention(
   const decode = planDecodeAttention(
     { rows, heads, keyValueHeads, headDimensions, keys: visibleKeys },
     runtime.limits.maxComputeWorkgroupStorageSize,
+    runtime.tuning.decodeAttentionMinKeysPerSplit,
   );
   if (decode !== undefined) {
     const output = runtime.allocate('f32', query.shape);

@@ -1,14 +1,17 @@
 import type { AttentionOptions } from '@strata/core';
 import type { GpuRuntime } from '../../runtime/runtime.js';
-import { linearGrid, Uniforms, WGSL_LINEAR_GROUP } from '../../runtime/shader.js';
+import { linearGrid, WGSL_LINEAR_GROUP } from '../../runtime/shader.js';
+import { MAX_DECODE_KEYS_PER_SPLIT } from '../../runtime/tuning.js';
 import type { GpuTensor } from '../../tensor/gpu-tensor.js';
+import { decodeParamsWgsl, decodeUniforms } from './decode-params.js';
 import { WGSL_Q8_READ } from './q8-cache-wgsl.js';
 
 /**
  * Attention of ONE query row (a decode step) over an f32, f16 or q8_0 cache, built to read the cache at the memory rate:
  *
  * - a workgroup takes one key/value head, the query heads of its GQA group (up to {@link MAX_GROUP}) and one split of
- *   the keys (at most {@link KEYS_PER_SPLIT}); splits are combined by the `attention-combine` pass of attention.ts;
+ *   the keys (at most `MAX_DECODE_KEYS_PER_SPLIT`, at least `DecodePlan.minKeysPerSplit` while there are keys enough);
+ *   splits are combined by the combine pass below;
  * - scores: each invocation takes whole keys and computes their dot products with every query head of the group (the
  *   queries sit in workgroup memory, read as broadcasts), the key row read in 16-byte pieces (q8_0: 16 quants, one
  *   block's, and the block's scale, which multiplies the piece's dot product);
@@ -20,10 +23,6 @@ import { WGSL_Q8_READ } from './q8-cache-wgsl.js';
  * position with the same workgroup count.
  */
 
-/** Most keys one workgroup handles (fewer when workgroup memory is short): bounds the score buffer. */
-export const KEYS_PER_SPLIT = 512;
-/** Fewest keys per split worth the kernel; below that the tiled kernel of attention.ts runs. */
-const MIN_KEYS_PER_SPLIT = 64;
 /** Most query heads per workgroup (larger GQA groups take several workgroups per key/value head). */
 export const MAX_GROUP = 8;
 /** Invocations per workgroup. */
@@ -39,32 +38,40 @@ export interface DecodePlan {
   readonly headBlocks: number;
   /** Most keys per workgroup (the score buffer's size). */
   readonly keysPerSplit: number;
-  /** Key splits (1: the kernel writes the output itself). */
+  /** Key splits planned (1: the kernel writes the output itself); a step runs those that hold keys. */
   readonly splits: number;
+  /**
+   * Fewest keys per split (`WebGpuTuning.decodeAttentionMinKeysPerSplit`): a step over `n` keys runs
+   * `min(⌈n / minKeysPerSplit⌉, splits)` of them. At most `keysPerSplit`.
+   */
+  readonly minKeysPerSplit: number;
 }
 
 /**
  * The plan for one query row over `keys` visible keys (planned from the capacity while capturing: see attention.ts), or
- * undefined when the kernel does not apply (several rows, a head size it does not read, too little workgroup memory).
- * Workgroup memory: the group's queries, its scores and one reduction buffer, 4 bytes each.
+ * undefined when the kernel does not apply (several rows, a head size it does not read, too little workgroup memory
+ * for a score buffer of `minKeysPerSplit` keys). Workgroup memory: the group's queries, its scores and one reduction
+ * buffer, 4 bytes each.
  */
 export function planDecodeAttention(
   shape: { rows: number; heads: number; keyValueHeads: number; headDimensions: number; keys: number },
   workgroupStorageBytes: number,
+  minKeysPerSplit: number,
 ): DecodePlan | undefined {
   const { rows, heads, keyValueHeads, headDimensions: HD, keys } = shape;
   if (rows !== 1 || HD % 8 !== 0 || HD > WORKGROUP) return undefined;
   const groupSize = heads / keyValueHeads;
   const group = Math.min(groupSize, MAX_GROUP);
   const headBlocks = Math.ceil(groupSize / group);
-  let keysPerSplit = KEYS_PER_SPLIT;
+  let keysPerSplit = MAX_DECODE_KEYS_PER_SPLIT;
   const bytes = (perSplit: number) => 4 * (group * HD + group * perSplit + group * WORKGROUP + 2 * group);
-  while (bytes(keysPerSplit) > workgroupStorageBytes && keysPerSplit > MIN_KEYS_PER_SPLIT) keysPerSplit /= 2;
-  if (bytes(keysPerSplit) > workgroupStorageBytes) return undefined;
+  // Halved while it stays at least minKeysPerSplit: a split never holds more keys than its score buffer.
+  while (bytes(keysPerSplit) > workgroupStorageBytes && keysPerSplit / 2 >= minKeysPerSplit) keysPerSplit /= 2;
+  if (bytes(keysPerSplit) > workgroupStorageBytes || keysPerSplit < minKeysPerSplit) return undefined;
   const blocks = keyValueHeads * headBlocks;
   const bySize = Math.ceil(keys / keysPerSplit);
-  const byOccupancy = Math.min(Math.ceil(TARGET_WORKGROUPS / blocks), Math.ceil(keys / 16));
-  return { group, headBlocks, keysPerSplit, splits: Math.max(1, bySize, byOccupancy) };
+  const byOccupancy = Math.min(Math.ceil(TARGET_WORKGROUPS / blocks), Math.ceil(keys / Math.min(16, minKeysPerSplit)));
+  return { group, headBlocks, keysPerSplit, splits: Math.max(1, bySize, byOccupancy), minKeysPerSplit };
 }
 
 /** How the cache holds keys and values: f32, f16 (two halves per word) or q8_0 (`WGSL_Q8_READ`). */
@@ -126,12 +133,7 @@ function decodeShader(
     : halves
       ? 'unpack2x16float(values[(row + d) >> 1u])[d & 1u]'
       : 'values[row + d]';
-  return /* wgsl */ `
-struct Params {
-  heads: u32, key_value_heads: u32, position: u32, capacity: u32, window: u32, first_key: u32,
-  scale: f32, softcap: f32, splits: u32,
-}
-@group(0) @binding(0) var<uniform> params: Params;
+  return /* wgsl */ `${decodeParamsWgsl(plan.minKeysPerSplit)}
 @group(0) @binding(1) var<storage, read> queries: array<f32>;
 @group(0) @binding(2) var<storage, read> keys: array<${elements === 'f32' ? 'vec4<f32>' : 'vec4<u32>'}>;
 @group(0) @binding(3) var<storage, read> values: array<${elements === 'f32' ? 'f32' : 'u32'}>;
@@ -143,7 +145,6 @@ const G = ${G}u;
 const WG = ${WORKGROUP}u;
 const KEYS = ${KEYS}u;
 const KEY_LANES = ${keyLanes}u;
-const MIN_KEYS = ${MIN_KEYS_PER_SPLIT}u;
 const MASKED = -3.0e38;
 var<workgroup> query: array<vec4<f32>, ${(G * HD) / 4}>;
 var<workgroup> scores: array<f32, ${G * KEYS}>;
@@ -152,11 +153,6 @@ var<workgroup> reduce: array<f32, ${G * WORKGROUP}>;
 var<workgroup> head_max: array<f32, ${G}>;
 var<workgroup> head_sum: array<f32, ${G}>;
 ${WGSL_LINEAR_GROUP}
-
-// Splits that hold keys at this position: at least MIN_KEYS keys each (the grid is planned for the most keys).
-fn active_splits(visible: u32) -> u32 {
-  return clamp((visible + MIN_KEYS - 1u) / MIN_KEYS, 1u, params.splits);
-}
 
 // Tree reduction of reduce[h * WG + ...] for every head; maximum or sum.
 fn reduce_all(li: u32, maximum: bool) {
@@ -184,14 +180,12 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   if (kv_head >= params.key_value_heads) { return; }
   let first_head = kv_head * group_size + (block % head_blocks) * G;
   let head_count = min(G, kv_head * group_size + group_size - first_head);
-  // Visible keys: first_key … position (causal), narrowed by the window; then this split's share.
-  var first_key = params.first_key;
-  if (params.window > 0u && params.position + 1u > params.window) { first_key = max(first_key, params.position + 1u - params.window); }
-  let visible = params.position + 1u - min(first_key, params.position + 1u);
-  let splits = active_splits(visible);
+  // This split's share of the visible keys.
+  let visible = visible_keys();
+  let splits = visible.splits;
   if (split >= splits) { return; }
-  let share = (visible + splits - 1u) / splits;
-  let start = first_key + split * share;
+  let share = (visible.count + splits - 1u) / splits;
+  let start = visible.first + split * share;
   let count = select(0u, min(share, params.position + 1u - start), start <= params.position);
 
   for (var index = li; index < G * HD; index += WG) {
@@ -281,27 +275,18 @@ ${Array.from(
  * The combine pass of the decode kernel: one invocation per output element merges the softmax states of the splits
  * that held keys at this position (the same count the decode kernel derived from the same uniforms), four at a time.
  */
-function combineShader(headDimensions: number): string {
-  return /* wgsl */ `
-struct Params {
-  heads: u32, key_value_heads: u32, position: u32, capacity: u32, window: u32, first_key: u32,
-  scale: f32, softcap: f32, splits: u32,
-}
-@group(0) @binding(0) var<uniform> params: Params;
+function combineShader(headDimensions: number, minKeysPerSplit: number): string {
+  return /* wgsl */ `${decodeParamsWgsl(minKeysPerSplit)}
 @group(0) @binding(1) var<storage, read> partial_values: array<f32>;
 @group(0) @binding(2) var<storage, read> partial_state: array<vec2<f32>>;
 @group(0) @binding(3) var<storage, read_write> destination: array<f32>;
 const HD = ${headDimensions}u;
-const MIN_KEYS = ${MIN_KEYS_PER_SPLIT}u;
 ${WGSL_LINEAR_GROUP}
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) li: u32) {
   let index = linear_group(group, groups) * 256u + li;
   if (index >= params.heads * HD) { return; }
-  var first_key = params.first_key;
-  if (params.window > 0u && params.position + 1u > params.window) { first_key = max(first_key, params.position + 1u - params.window); }
-  let visible = params.position + 1u - min(first_key, params.position + 1u);
-  let splits = clamp((visible + MIN_KEYS - 1u) / MIN_KEYS, 1u, params.splits);
+  let splits = visible_keys().splits;
   let base = (index / HD) * params.splits;
   var best = -3.0e38;
   for (var split = 0u; split < splits; split++) {
@@ -318,21 +303,6 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   }
   destination[index] = select(0.0, numerator / denominator, denominator > 0.0);
 }`;
-}
-
-/** Uniform words of {@link decodeAttention}'s kernel for a query at `position`. */
-function decodeUniforms(options: AttentionOptions, capacity: number, splits: number, position: number): Uint32Array {
-  const softcap = options.softcap !== undefined && options.softcap > 0 ? options.softcap : 0;
-  return new Uniforms()
-    .u(options.heads)
-    .u(options.keyValueHeads)
-    .u(position)
-    .u(capacity)
-    .u(options.window ?? 0)
-    .u(Math.max(0, position + 1 - capacity))
-    .f(options.scale)
-    .f(softcap)
-    .u(splits).words;
 }
 
 /**
@@ -354,7 +324,7 @@ export function dispatchDecodeAttention(
   const split = splits > 1;
   runtime.dispatch({
     shader: {
-      key: `attention-decode:hd=${headDimensions}:g=${group}:k=${keysPerSplit}:kv=${elements}:cap=${softcap ? 1 : 0}:split=${split ? 1 : 0}`,
+      key: `attention-decode:hd=${headDimensions}:g=${group}:k=${keysPerSplit}:min=${plan.minKeysPerSplit}:kv=${elements}:cap=${softcap ? 1 : 0}:split=${split ? 1 : 0}`,
       storage: ['read', 'read', 'read', 'write', 'write'],
       code: () => decodeShader(headDimensions, plan, elements, softcap, split),
     },
@@ -382,9 +352,9 @@ export function dispatchDecodeCombine(
   const { heads, headDimensions, firstPosition } = options;
   runtime.dispatch({
     shader: {
-      key: `attention-decode-combine:hd=${headDimensions}`,
+      key: `attention-decode-combine:hd=${headDimensions}:min=${plan.minKeysPerSplit}`,
       storage: ['read', 'read', 'write'],
-      code: () => combineShader(headDimensions),
+      code: () => combineShader(headDimensions, plan.minKeysPerSplit),
     },
     uniforms: decodeUniforms(options, capacity, plan.splits, firstPosition),
     position: { firstPosition, uniforms: (position) => decodeUniforms(options, capacity, plan.splits, position) },

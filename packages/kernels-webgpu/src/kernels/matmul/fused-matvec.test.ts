@@ -6,10 +6,11 @@ import type { GpuWeight } from '../../weights/gpu-weight.js';
 import { randomValues } from './testing/weight-fixtures.js';
 
 // The fused projection ops against the unfused ops on the same device: the epilogues (parts, gate·up, residual) must
-// give the unfused numbers bit for bit (the same per-row sums, stored elsewhere); the norm prologue sums the mean
-// square in another order, so those compare within f32 rounding. One input row takes one dispatch per weight; weights
-// split into chunks, more rows and a device without subgroups take the other paths. F32 weights only: the conformance
-// suite covers the weight types, and lavapipe compiles each kernel variant slowly.
+// give the unfused numbers bit for bit (the same per-row sums, stored elsewhere); the fused norm sums the mean square
+// in another order and scales each row's total instead of each input, so those compare within f32 rounding. One input
+// row takes one dispatch per weight; weights split into chunks, more rows and a device without subgroups take the
+// other paths. F32 weights only: the conformance suite covers the weight types, and lavapipe compiles each kernel
+// variant slowly.
 
 let chunked: WebGpuBackend | undefined;
 let plain: WebGpuBackend | undefined;
@@ -99,6 +100,28 @@ describe('WebGPU fused projections', () => {
         if (rows === 1) expect(withNorm.dispatches).toBe(chunks);
       }
     }
+  });
+
+  it('rmsNormMatmul: the norm over a row longer than one pass of the workgroup (the last pass part-empty)', async (context) => {
+    if (plain === undefined) return context.skip(reason);
+    // 1100 F32 columns are 275 units of 4: a workgroup of 256 takes two column blocks, the second with 19 live units
+    // (the same kernel variant as the 64-column case, so nothing new to compile).
+    const columns = 1100;
+    const out = QUERY + 2 * KEY_VALUE;
+    const weight = await floatWeight(plain, [out, columns], 17);
+    const bias = await floatWeight(plain, [out], 18);
+    const gain = await floatWeight(plain, [columns], 19);
+    const widths = [QUERY, KEY_VALUE, KEY_VALUE];
+    const input = plain.upload(randomValues(columns, 20), [1, columns]);
+    const result = await compare(
+      plain,
+      () => plain!.rmsNormMatmul(input, { weight: gain, epsilon: 1e-5 }, [{ weight, bias, widths }]),
+      () => plain!.splitColumns(plain!.matmul(plain!.rmsNorm(input, gain, 1e-5), weight, bias), widths),
+    );
+    expect(result.dispatches).toBe(1);
+    result.fused.forEach((values, index) => {
+      expectNear(values, result.unfused[index]!, `long row, part ${index}`);
+    });
   });
 
   it('rmsNormGatedMatmul: gate and up rows of one workgroup, SwiGLU and GeGLU; chunks and more rows unfused', async (context) => {

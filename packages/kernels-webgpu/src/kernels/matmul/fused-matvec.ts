@@ -8,20 +8,19 @@ import {
 } from '@strata/core';
 import type { BufferBinding } from '../../runtime/recorder.js';
 import type { GpuRuntime } from '../../runtime/runtime.js';
-import { linearGrid } from '../../runtime/shader.js';
 import type { GpuTensor } from '../../tensor/gpu-tensor.js';
 import type { GpuWeight } from '../../weights/gpu-weight.js';
 import { binary } from '../elementwise/elementwise.js';
 import { gatedHalves } from '../elementwise/gated-halves.js';
 import { copyColumns } from '../layout/copy-columns.js';
 import { rmsNorm } from '../normalization/norms.js';
-import { matmul, matrixInput, matrixWeight, singleRowKernel } from './index.js';
-import { fusionUniforms, type MatvecFusion } from './matvec-fusion.js';
-import { matvecUniforms } from './matvec-shader.js';
+import { type MatvecChunkFusion, matmul, matrixInput, matrixWeight, matvecChunks, singleRowKernel } from './index.js';
+import type { MatvecFusion } from './matvec-fusion.js';
 
 // The fused projection ops of the Backend contract (`rmsNormMatmul`, `rmsNormGatedMatmul`, `matmulAdd`). One input
-// row (decode) runs the decode mat-vec kernels with a norm prologue and a store epilogue (`matvec-fusion.ts`): one
-// dispatch per projection. More rows run the plain ops one after another (the same numbers, more dispatches).
+// row (decode) runs the decode mat-vec kernels with the RMS norm in the same pass and a store epilogue
+// (`matvec-fusion.ts`): one dispatch per projection. More rows run the plain ops one after another (the same numbers,
+// more dispatches).
 
 function shapeError(message: string, details: Record<string, unknown> = {}): StrataError {
   return new StrataError('SHAPE_MISMATCH', message, { details });
@@ -80,10 +79,10 @@ function checkProjection(runtime: GpuRuntime, projection: Projection, columns: n
   return { weight, bias, widths };
 }
 
-/** Vectors of ones by length: the gain a norm without weight binds (x · inverse · 1 is exactly x · inverse). */
+/** Vectors of ones by length: the gain a norm without weight binds (x · 1 is exactly x). */
 const ONES = new Map<number, Float32Array>();
 
-/** The norm prologue a fused kernel needs: whether it has one, its gain binding and ε. */
+/** The norm a fused kernel computes: whether it has one, its gain binding and ε. */
 function normFusion(
   runtime: GpuRuntime,
   norm: InputNorm | undefined,
@@ -103,50 +102,17 @@ function normFusion(
 }
 
 /**
- * Records the single-row kernel of `fusion` once per chunk of `weight`: bindings weights, input, bias, `output`, then
- * `extra` (the fusion's own, in `matvec-fusion.ts` order); `workgroups` from the chunk's rows.
+ * Records the single-row kernel of `fused.fusion` once per chunk of the weight (`matvecChunks`): bindings weights,
+ * input, bias, output, then `fused.buffers` (the fusion's own, in `matvec-fusion.ts` order).
  */
 function dispatchFused(
   runtime: GpuRuntime,
-  source: GpuTensor,
-  weight: GpuWeight,
-  bias: GpuWeight | undefined,
-  fusion: MatvecFusion,
-  output: GpuTensor,
-  extra: readonly BufferBinding[],
-  boundaries: { epsilon: number; boundary1: number; boundary2: number },
-  groupsOf: (chunkRows: number, rowsPerWorkgroup: number) => number,
+  tensors: { weight: GpuWeight; input: GpuTensor; bias: GpuWeight | undefined; output: GpuTensor },
+  fused: MatvecChunkFusion,
 ): void {
-  const [out, columns] = weight.shape as [number, number];
-  const kernel = singleRowKernel(runtime, weight.storedType, columns, bias !== undefined, fusion);
-  const biasBinding = { tracked: bias === undefined ? runtime.emptyBuffer : bias.chunks[0]!.tracked };
-  for (const chunk of weight.chunks) {
-    const words = matvecUniforms({
-      columns,
-      rowBytes: weight.rowBytes,
-      units: kernel.units,
-      chunkRows: chunk.rows,
-      firstRow: chunk.firstRow,
-      outStride: out,
-      outRows: out,
-      topK: 1,
-      slots: 0,
-      slotOffset: 0,
-      perSlotInput: 0,
-    });
-    runtime.dispatch({
-      shader: kernel.shader,
-      uniforms: fusionUniforms(fusion, words, boundaries),
-      buffers: [
-        { tracked: chunk.tracked },
-        { tracked: source.tracked },
-        biasBinding,
-        { tracked: output.tracked },
-        ...extra,
-      ],
-      workgroups: linearGrid(groupsOf(chunk.rows, kernel.rowsPerWorkgroup)),
-    });
-  }
+  const { weight, bias } = tensors;
+  const kernel = singleRowKernel(runtime, weight.storedType, weight.shape[1]!, bias !== undefined, fused.fusion);
+  matvecChunks(runtime, kernel, tensors, fused);
 }
 
 /** Columns `widths` of `product` `[…, out]` as tensors `[…, width]` (copies; `product` is released). */
@@ -181,7 +147,7 @@ export function rmsNormMatmul(
   const checked = projections.map((projection) => checkProjection(runtime, projection, columns));
   const rows = columns === 0 ? 0 : source.size / columns;
   const leading = source.shape.slice(0, -1);
-  const prologue = normFusion(runtime, norm, columns);
+  const inputNorm = normFusion(runtime, norm, columns);
   const singleRow = rows === 1 && checked.every((projection) => projection.widths.length <= 3);
   if (!singleRow) {
     const normed = norm === undefined ? source : rmsNorm(runtime, source, norm.weight, norm.epsilon);
@@ -192,17 +158,15 @@ export function rmsNormMatmul(
     return parts;
   }
   return checked.flatMap(({ weight, bias, widths }) => {
-    if (!prologue.norm && widths.length === 1) return [matmul(runtime, source, weight, bias)];
+    if (!inputNorm.norm && widths.length === 1) return [matmul(runtime, source, weight, bias)];
     const outputs = widths.map((width) => runtime.allocate('f32', [...leading, width]));
     const fusion: MatvecFusion = {
-      norm: prologue.norm,
+      norm: inputNorm.norm,
       epilogue: widths.length === 1 ? { kind: 'store' } : { kind: 'split', parts: widths.length as 2 | 3 },
     };
-    const boundaries = { epsilon: prologue.epsilon, boundary1: widths[0]!, boundary2: widths[0]! + (widths[1] ?? 0) };
-    const extra = [...prologue.gain, ...outputs.slice(1).map((output) => ({ tracked: output.tracked }))];
-    dispatchFused(runtime, source, weight, bias, fusion, outputs[0]!, extra, boundaries, (chunkRows, perGroup) =>
-      Math.ceil(chunkRows / perGroup),
-    );
+    const params = { epsilon: inputNorm.epsilon, boundary1: widths[0]!, boundary2: widths[0]! + (widths[1] ?? 0) };
+    const buffers = [...inputNorm.gain, ...outputs.slice(1).map((output) => ({ tracked: output.tracked }))];
+    dispatchFused(runtime, { weight, input: source, bias, output: outputs[0]! }, { fusion, params, buffers });
     return outputs;
   });
 }
@@ -238,12 +202,15 @@ export function rmsNormGatedMatmul(
     runtime.release(product);
     return activated;
   }
-  const prologue = normFusion(runtime, norm, columns);
-  const fusion: MatvecFusion = { norm: prologue.norm, epilogue: { kind: 'gated', activation: kind } };
+  const inputNorm = normFusion(runtime, norm, columns);
+  const fusion: MatvecFusion = { norm: inputNorm.norm, epilogue: { kind: 'gated', activation: kind } };
   const output = runtime.allocate('f32', [...source.shape.slice(0, -1), half]);
-  const boundaries = { epsilon: prologue.epsilon, boundary1: half, boundary2: out };
-  dispatchFused(runtime, source, weight, undefined, fusion, output, prologue.gain, boundaries, (_, perGroup) =>
-    Math.ceil(half / (perGroup / 2)),
+  const params = { epsilon: inputNorm.epsilon, boundary1: half, boundary2: out };
+  // One chunk of `out` rows: ⌈out / rowsPerWorkgroup⌉ workgroups of rowsPerWorkgroup / 2 gate rows each.
+  dispatchFused(
+    runtime,
+    { weight, input: source, bias: undefined, output },
+    { fusion, params, buffers: inputNorm.gain },
   );
   return output;
 }
@@ -282,14 +249,8 @@ export function matmulAdd(
   const fusion: MatvecFusion = { norm: false, epilogue: { kind: 'residual' } };
   dispatchFused(
     runtime,
-    source,
-    weight,
-    bias,
-    fusion,
-    output,
-    [{ tracked: residual.tracked }],
-    { epsilon: 0, boundary1: 0, boundary2: 0 },
-    (chunkRows, perGroup) => Math.ceil(chunkRows / perGroup),
+    { weight, input: source, bias, output },
+    { fusion, params: { epsilon: 0, boundary1: 0, boundary2: 0 }, buffers: [{ tracked: residual.tracked }] },
   );
   return output;
 }

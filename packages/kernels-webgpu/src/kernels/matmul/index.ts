@@ -1,10 +1,18 @@
 import { StrataError, type Tensor, type WeightTensor, type WeightType } from '@strata/core';
+import type { BufferBinding } from '../../runtime/recorder.js';
 import type { GpuRuntime } from '../../runtime/runtime.js';
 import { linearGrid, MAX_WORKGROUPS_PER_DIMENSION, type ShaderSpec } from '../../runtime/shader.js';
 import type { GpuTensor } from '../../tensor/gpu-tensor.js';
 import type { GpuWeight } from '../../weights/gpu-weight.js';
 import { weightShader } from '../../wgsl/dequantize/index.js';
-import { fusionStorage, isFused, type MatvecFusion, NO_FUSION } from './matvec-fusion.js';
+import {
+  type FusionParams,
+  fusionStorage,
+  fusionUniforms,
+  isFused,
+  type MatvecFusion,
+  NO_FUSION,
+} from './matvec-fusion.js';
 import {
   DEFAULT_QUANT_TUNING,
   Q4K_MATVEC_TUNING,
@@ -37,8 +45,8 @@ import {
   tiledWgsl,
 } from './tiled-shader.js';
 
-/** The kernel of a one-input-row product: its shader, units per weight row and output rows per workgroup. */
-export interface SingleRowKernel {
+/** A mat-vec kernel as {@link matvecChunks} records it: its shader, units per weight row and output rows per workgroup. */
+export interface MatvecKernel {
   /** The shader (storage: the mat-vec's four bindings, then the fusion's). */
   readonly shader: ShaderSpec;
   /** The `units` uniform. */
@@ -50,7 +58,7 @@ export interface SingleRowKernel {
 /** The tuning of the specialised one-row kernel `matmul` routes `type` to, or undefined (the wide kernel). */
 function routedQuantTuning(runtime: GpuRuntime, type: WeightType): QuantMatvecTuning | undefined {
   if (type !== 'Q4_K' && type !== 'Q6_K' && type !== 'Q8_0') return undefined;
-  const chosen = runtime.quantMatvecTunings[type];
+  const chosen = runtime.tuning.quantMatvec[type];
   if (chosen !== undefined) return chosen;
   if (type === 'Q4_K') return Q4K_MATVEC_TUNING;
   return type === 'Q6_K' ? DEFAULT_QUANT_TUNING : undefined;
@@ -58,8 +66,8 @@ function routedQuantTuning(runtime: GpuRuntime, type: WeightType): QuantMatvecTu
 
 /**
  * The decode mat-vec for a weight of `type` and `columns`: the specialised Q4_K (`Q4K_MATVEC_TUNING`) or Q6_K kernel
- * where it applies (or the one a backend's `quantMatvecTunings` names), else the wide one; `fusion` adds a norm
- * prologue and a store epilogue to either (`matvec-fusion.ts`).
+ * where it applies (or the one a backend's `tuning.quantMatvec` names), else the wide one; `fusion` adds the RMS norm
+ * (in the same pass) and a store epilogue to either (`matvec-fusion.ts`).
  */
 export function singleRowKernel(
   runtime: GpuRuntime,
@@ -67,7 +75,7 @@ export function singleRowKernel(
   columns: number,
   bias: boolean,
   fusion: MatvecFusion = NO_FUSION,
-): SingleRowKernel {
+): MatvecKernel {
   const storage = [...MATVEC_STORAGE, ...fusionStorage(fusion)];
   const tuning = routedQuantTuning(runtime, type);
   if (
@@ -134,6 +142,60 @@ export function matrixInput(
   return { tensor, rows: columns === 0 ? 0 : tensor.size / columns };
 }
 
+/** What a fused kernel adds to the dispatches of {@link matvecChunks} (`fused-matvec.ts`). */
+export interface MatvecChunkFusion {
+  /** The fusion the kernel was built with: its uniforms follow the plain ones ({@link fusionUniforms}). */
+  readonly fusion: MatvecFusion;
+  /** The values of those uniforms. */
+  readonly params: FusionParams;
+  /** The fusion's bindings after the four of the mat-vec, in `matvec-fusion.ts` order. */
+  readonly buffers: readonly BufferBinding[];
+}
+
+/**
+ * Records a mat-vec `kernel` (the three take the same uniforms and bindings) once per chunk of `weight`: bindings
+ * weights (the chunk), input, bias (or an empty buffer), `output` `[rows, out]`, then `fused.buffers`;
+ * `ceil(chunk rows / rowsPerWorkgroup)` workgroups. Returns `output`.
+ */
+export function matvecChunks(
+  runtime: GpuRuntime,
+  kernel: MatvecKernel,
+  tensors: { weight: GpuWeight; input: GpuTensor; bias: GpuWeight | undefined; output: GpuTensor },
+  fused?: MatvecChunkFusion,
+): GpuTensor {
+  const { weight, input, bias, output } = tensors;
+  const [out, columns] = weight.shape as [number, number];
+  const biasBinding = { tracked: bias === undefined ? runtime.emptyBuffer : bias.chunks[0]!.tracked };
+  for (const chunk of weight.chunks) {
+    const words = matvecUniforms({
+      columns,
+      rowBytes: weight.rowBytes,
+      units: kernel.units,
+      chunkRows: chunk.rows,
+      firstRow: chunk.firstRow,
+      outStride: out,
+      outRows: out,
+      topK: 1,
+      slots: 0,
+      slotOffset: 0,
+      perSlotInput: 0,
+    });
+    runtime.dispatch({
+      shader: kernel.shader,
+      uniforms: fused === undefined ? words : fusionUniforms(fused.fusion, words, fused.params),
+      buffers: [
+        { tracked: chunk.tracked },
+        { tracked: input.tracked },
+        biasBinding,
+        { tracked: output.tracked },
+        ...(fused?.buffers ?? []),
+      ],
+      workgroups: linearGrid(Math.ceil(chunk.rows / kernel.rowsPerWorkgroup)),
+    });
+  }
+  return output;
+}
+
 /**
  * `input` `[rows, columns]` × `weight` `[out, columns]`ᵀ (+ `bias` `[out]`): f32 `[rows, out]`. `tiling` forces the
  * tile shape of the many-row product (tests; default `DEFAULT_TILES`).
@@ -164,35 +226,8 @@ export function matmul(
   const output = runtime.allocate('f32', [...source.shape.slice(0, -1), out]);
   if (rows === 0) return output;
   const type = weight.storedType;
-  const biasBinding = { tracked: bias === undefined ? runtime.emptyBuffer : bias.chunks[0]!.tracked };
-  // The three mat-vec kernels take the same uniforms and bindings: one dispatch per weight chunk.
-  const matvecChunks = (shader: ShaderSpec, units: number, rowsPerWorkgroup: number): GpuTensor => {
-    for (const chunk of weight.chunks) {
-      runtime.dispatch({
-        shader,
-        uniforms: matvecUniforms({
-          columns,
-          rowBytes: weight.rowBytes,
-          units,
-          chunkRows: chunk.rows,
-          firstRow: chunk.firstRow,
-          outStride: out,
-          outRows: out,
-          topK: 1,
-          slots: 0,
-          slotOffset: 0,
-          perSlotInput: 0,
-        }),
-        buffers: [{ tracked: chunk.tracked }, { tracked: source.tracked }, biasBinding, { tracked: output.tracked }],
-        workgroups: linearGrid(Math.ceil(chunk.rows / rowsPerWorkgroup)),
-      });
-    }
-    return output;
-  };
-  if (rows === 1) {
-    const kernel = singleRowKernel(runtime, type, columns, bias !== undefined);
-    return matvecChunks(kernel.shader, kernel.units, kernel.rowsPerWorkgroup);
-  }
+  const tensors = { weight, input: source, bias, output };
+  if (rows === 1) return matvecChunks(runtime, singleRowKernel(runtime, type, columns, bias !== undefined), tensors);
   if (rows <= MAX_MATVEC_ROWS) {
     const variant: MatvecVariant = {
       type,
@@ -205,9 +240,13 @@ export function matmul(
     };
     const shader = { key: matvecKey(variant), code: () => matvecWgsl(variant), storage: MATVEC_STORAGE };
     const units = Math.ceil(columns / weightShader(type).unitColumns);
-    const perGroup = matvecRowsPerWorkgroup(DEFAULT_MATVEC_TUNING);
-    return matvecChunks(shader, units, perGroup);
+    return matvecChunks(
+      runtime,
+      { shader, units, rowsPerWorkgroup: matvecRowsPerWorkgroup(DEFAULT_MATVEC_TUNING) },
+      tensors,
+    );
   }
+  const biasBinding = { tracked: bias === undefined ? runtime.emptyBuffer : bias.chunks[0]!.tracked };
   const tuning = tiling ?? DEFAULT_TILES;
   const variant: TiledVariant = { type, columns, bias: bias !== undefined, tuning };
   const shader = { key: tiledKey(variant), code: () => tiledWgsl(variant), storage: TILED_STORAGE };

@@ -5,10 +5,12 @@ import { workgroupReduction } from '../wgsl/reduce.js';
 
 /**
  * What a one-input-row mat-vec kernel (`wide-matvec-shader.ts`, `quant-matvec-shader.ts`) does besides the product:
- * a prologue on its input and an epilogue on its output rows. Both are generated here, around the builders' unchanged
- * inner loops: the builders call these helpers at fixed places (the `Params` struct, the bindings, the input read, the
- * weight row of each accumulator, the start of `main` and the final store), and with {@link NO_FUSION} every helper
- * returns the text the builder had before, so plain kernels are unchanged.
+ * an RMS norm of its input row, computed in the same pass, and an epilogue on its output rows. Both are generated here,
+ * around the builders' unchanged inner loops: the builders call these helpers at fixed places (the `Params` struct, the
+ * bindings, each input load, the weight row of each accumulator, the start of `main` and the final store), and with
+ * {@link NO_FUSION} every helper returns the text the builder had before, so plain kernels are unchanged. The norm
+ * needs a kernel whose workgroup loads every column of the input row; a kernel whose invocations load some columns
+ * more than once keeps one share per column with {@link fusionSquaresOnlyWhere}.
  *
  * Bindings after the four of every mat-vec (weights, input, bias, output), in this order: `norm_gain` (with a
  * norm), `residual` (`'residual'`), `output1` and `output2` (`'split'`). Uniform words after the eleven of
@@ -16,10 +18,12 @@ import { workgroupReduction } from '../wgsl/reduce.js';
  */
 export interface MatvecFusion {
   /**
-   * RMS-norm prologue: the input row times 1/√(mean(x²) + ε), times the `norm_gain` vector, as `rmsNorm` computes it
-   * (`x · inverse · gain`; a norm without weight binds a vector of ones, which gives its numbers exactly). Every
-   * workgroup computes the mean square of the whole input row itself (a few KB, read from cache) before its first
-   * product.
+   * RMS norm of the input row, in the same pass as the product: `rmsNorm(x) · g · w = inverse · Σ xᵢ·gᵢ·wᵢ` with
+   * `inverse = 1/√(mean(x²) + ε)`. Each invocation multiplies the values it loads by the `norm_gain` vector (a norm
+   * without weight binds a vector of ones) and adds their squares to its share of `Σ x²`; the store reduces the shares
+   * over the workgroup, whose invocations together load every column of the row, and scales each row's total by
+   * `inverse` (the bias, residual and activation come after). The numbers differ from `rmsNorm` then `matmul` by f32
+   * rounding only.
    */
   readonly norm: boolean;
   /** How output rows are stored. */
@@ -42,7 +46,7 @@ export type MatvecEpilogue =
   | { readonly kind: 'split'; readonly parts: 2 | 3 }
   | { readonly kind: 'gated'; readonly activation: ActivationKind };
 
-/** A plain mat-vec: no prologue, a plain store. */
+/** A plain mat-vec: no norm, a plain store. */
 export const NO_FUSION: MatvecFusion = Object.freeze({ norm: false, epilogue: Object.freeze({ kind: 'store' }) });
 
 /** True when the fusion changes anything (the kernel gets the extra uniforms). */
@@ -119,8 +123,8 @@ export function fusionBindings(fusion: MatvecFusion, vectorInput: boolean): stri
 }
 
 /**
- * Module-scope WGSL of the fusion: the norm's reduction and factor, and the shared totals and activation of `gated`.
- * `workgroupSize` and `subgroups` are the kernel's; `rowsPerWorkgroup` its output rows per workgroup.
+ * Module-scope WGSL of the fusion: the norm's reduction and `norm_input`, and the shared totals and activation of
+ * `gated`. `workgroupSize` and `subgroups` are the kernel's; `rowsPerWorkgroup` its output rows per workgroup.
  */
 export function fusionFunctions(
   fusion: MatvecFusion,
@@ -131,7 +135,11 @@ export function fusionFunctions(
   const parts: string[] = [];
   if (fusion.norm) {
     parts.push(workgroupReduction(subgroups, workgroupSize).functions);
-    parts.push('var<private> norm_inverse: f32;');
+    parts.push(`// An input vec4 for the product: x · gain; its x² go to the invocation's share of the row's sum of squares.
+fn norm_input(x: vec4<f32>, gain: vec4<f32>, squares: ptr<function, f32>) -> vec4<f32> {
+  *squares += dot(x, x);
+  return x * gain;
+}`);
   }
   if (fusion.epilogue.kind === 'gated') {
     parts.push(WGSL_MATH);
@@ -141,33 +149,24 @@ export function fusionFunctions(
 }
 
 /**
- * Statements at the start of `main` (in uniform control flow): the norm prologue, which sets `norm_inverse` from the
- * whole input row (`input` as `array<vec4<f32>>` when `vectorInput`). Empty without a norm.
+ * Statements at the start of `main`: with a norm, the invocation's share of the row's sum of squares, which
+ * {@link normalizedInput} adds to. Empty without a norm.
  */
-export function fusionPrologue(
-  fusion: MatvecFusion,
-  workgroupSize: number,
-  subgroups: boolean,
-  vectorInput: boolean,
-): string {
-  if (!fusion.norm) return '';
-  const args = workgroupReduction(subgroups, workgroupSize).args;
-  const count = vectorInput ? '(params.columns >> 2u)' : 'params.columns';
-  const square = vectorInput ? 'dot(value, value)' : 'value * value';
-  return `
-  var norm_squares = 0.0;
-  for (var index = li; index < ${count}; index += ${workgroupSize}u) { let value = input[index]; norm_squares += ${square}; }
-  norm_inverse = 1.0 / sqrt(reduce_sum(norm_squares, ${args}) / f32(params.columns) + params.epsilon);`;
+export function fusionPrologue(fusion: MatvecFusion): string {
+  return fusion.norm ? '\n  var norm_squares = 0.0;' : '';
 }
 
 /**
- * The normalised value of a `vec4` of input read by `raw` that starts at column `column` (an expression): `raw` itself
- * without a norm; else `raw · norm_inverse · gain`, the order of `rmsNorm`'s arithmetic. `vectorInput`: the gain
- * binding is `vec4` (the column is a multiple of 4); otherwise its values past the row's end count as 0.
+ * A `vec4` of input `raw` that starts at column `column` (an expression), as the product takes it: `raw` itself
+ * without a norm; else `raw · gain`, with `dot(raw, raw)` added to `norm_squares` (the `inverse` of the norm scales
+ * the row totals in {@link fusionStore}). Use it once per loaded value, in `main`, with `raw` zero where the value is
+ * not the row's (a unit past the end, columns past `params.columns`): every column must count once. `vectorInput`:
+ * the gain binding is `vec4` (the column is a multiple of 4); otherwise its values past the row's end count as 0.
  */
 export function normalizedInput(fusion: MatvecFusion, raw: string, column: string, vectorInput: boolean): string {
   if (!fusion.norm) return raw;
-  return `${raw} * norm_inverse * ${vectorInput ? `norm_gain[(${column}) >> 2u]` : `norm_gain4(${column})`}`;
+  const gain = vectorInput ? `norm_gain[(${column}) >> 2u]` : `norm_gain4(${column})`;
+  return `norm_input(${raw}, ${gain}, &norm_squares)`;
 }
 
 /** Module-scope WGSL the ragged gain read needs (`norm_gain4`), or nothing. */
@@ -197,6 +196,28 @@ export function fusionWeightRow(fusion: MatvecFusion, rowsPerWorkgroup: number, 
 }
 
 /**
+ * For kernels where several invocations of a workgroup load the same input columns (the Q4_K `rows` layout: the lanes
+ * of a slice take different rows of the same columns): a statement, before {@link fusionStore}, that keeps an
+ * invocation's share of the sum of squares only where `counts` (a WGSL `bool`) holds, which must pick exactly one
+ * invocation per loaded column. Empty without a norm.
+ */
+export function fusionSquaresOnlyWhere(fusion: MatvecFusion, counts: string): string {
+  return fusion.norm ? `\n  if (!(${counts})) { norm_squares = 0.0; }` : '';
+}
+
+/** What {@link fusionStore} needs of the kernel. */
+export interface FusionStoreShape {
+  /** Output rows per workgroup (invocation `li` below it holds row `firstRow + li`'s total). */
+  readonly rowsPerWorkgroup: number;
+  /** Invocations per workgroup (the norm's reduction). */
+  readonly workgroupSize: number;
+  /** The kernel enables subgroups (the norm's reduction; its entry point has `sl` and `ss`). */
+  readonly subgroups: boolean;
+  /** Add `extra[row]` (not with `gated`). */
+  readonly bias: boolean;
+}
+
+/**
  * {@link fusionWeightRow} for a row known only when the kernel runs: `row` is a WGSL `u32` expression below
  * `rowsPerWorkgroup` (kernels where each invocation sums one row).
  */
@@ -207,21 +228,29 @@ export function fusionLaneWeightRow(fusion: MatvecFusion, rowsPerWorkgroup: numb
 }
 
 /**
- * The final store: invocation `li < rowsPerWorkgroup` holds row `firstRow + li`'s total in `result`. `bias`: add
- * `extra[row]` first (not with `gated`).
+ * The final store, in uniform control flow: invocation `li < rowsPerWorkgroup` holds row `firstRow + li`'s total in
+ * `result`. With a norm, the shares of `norm_squares` are reduced over the workgroup first and the totals scaled by
+ * the norm's `inverse`.
  */
-export function fusionStore(fusion: MatvecFusion, rowsPerWorkgroup: number, bias: boolean): string {
+export function fusionStore(fusion: MatvecFusion, shape: FusionStoreShape): string {
+  const { rowsPerWorkgroup, workgroupSize, subgroups, bias } = shape;
   const epilogue = fusion.epilogue;
+  const norm = fusion.norm
+    ? `  // The norm's 1/√(mean(x²) + ε): the workgroup's invocations loaded every column of the row once.
+  let norm_inverse = 1.0 / sqrt(reduce_sum(norm_squares, ${workgroupReduction(subgroups, workgroupSize).args}) / f32(params.columns) + params.epsilon);
+`
+    : '';
+  const total = fusion.norm ? 'result * norm_inverse' : 'result';
   if (epilogue.kind === 'gated') {
     const half = rowsPerWorkgroup / 2;
-    return `  if (li < ${rowsPerWorkgroup}u) { gated_totals[li] = result; }
+    return `${norm}  if (li < ${rowsPerWorkgroup}u) { gated_totals[li] = ${total}; }
   workgroupBarrier();
   let o = firstRow + li;
   if (li < ${half}u && o < params.boundary1) {
     output[o] = ${activationFunction(epilogue.activation)}(gated_totals[li]) * gated_totals[li + ${half}u];
   }`;
   }
-  const value = `result${bias ? ' + extra[params.firstRow + o]' : ''}`;
+  const value = `${total}${bias ? ' + extra[params.firstRow + o]' : ''}`;
   const store =
     epilogue.kind === 'store'
       ? `    output[params.firstRow + o] = ${value};`
@@ -240,7 +269,7 @@ export function fusionStore(fusion: MatvecFusion, rowsPerWorkgroup: number, bias
       output2[row - params.boundary2] = value;
     }`
     }`;
-  return `  let o = firstRow + li;
+  return `${norm}  let o = firstRow + li;
   if (li < ${rowsPerWorkgroup}u && o < params.chunkRows) {
 ${store}
   }`;

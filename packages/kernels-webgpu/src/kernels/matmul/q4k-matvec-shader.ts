@@ -3,6 +3,7 @@ import {
   fusionLaneWeightRow,
   fusionPrologue,
   fusionRowStep,
+  fusionSquaresOnlyWhere,
   fusionStore,
   fusionWeightRow,
   NO_FUSION,
@@ -27,7 +28,9 @@ import { rowReduction } from './row-reduction.js';
  *   `group` at the same rows per workgroup, half the registers, shorter dependent chains (tree sums);
  * - `rows`: the `rowsPerWorkgroup` lanes of each subgroup-sized slice take different rows and the
  *   `workgroupSize / rowsPerWorkgroup` slices split the 64-column groups, so every input load is the same address
- *   across those lanes (a broadcast) and nothing is reused in registers; each invocation sums one row.
+ *   across those lanes (a broadcast) and nothing is reused in registers; each invocation sums one row. All the lanes
+ *   of a slice load the same columns, so with the fused norm only lane 0 of each slice keeps its sum of squares
+ *   (every column then counts once).
  *
  * `conversion`: `mantissa` turns a nibble into `1 + q/16` by OR-ing it into the mantissa of 1.0 (exact, integer
  * instructions only) and removes the offset per sub-block with the input sum; `integer` converts the masked nibbles
@@ -158,7 +161,7 @@ var<workgroup> scratch: array<f32, ${R * WG}>;${fusionFunctions(fusion, WG, subg
 ${nibbleFunctions(integer)}
 
 @compute @workgroup_size(${WG})
-fn main(${quantMatvecBuiltins(subgroups)}) {${fusionPrologue(fusion, WG, subgroups, true)}
+fn main(${quantMatvecBuiltins(subgroups)}) {${fusionPrologue(fusion)}
   let firstRow = (group.x + group.y * groups.x) * ${fusionRowStep(fusion, R)}u;
   let rowVecs = params.rowBytes / 16u;
 ${rows.map((r) => `  var acc${r} = 0.0;`).join('\n')}
@@ -172,7 +175,7 @@ ${perRow}
   }
   var result = 0.0;
 ${rowReduction(R, WG, subgroups)}
-${fusionStore(fusion, R, bias)}
+${fusionStore(fusion, { rowsPerWorkgroup: R, workgroupSize: WG, subgroups, bias })}
 }
 `;
 }
@@ -208,7 +211,7 @@ var<workgroup> scratch: array<f32, ${R * WG}>;${fusionFunctions(fusion, WG, subg
 ${nibbleFunctions(integer)}
 
 @compute @workgroup_size(${WG})
-fn main(${quantMatvecBuiltins(subgroups)}) {${fusionPrologue(fusion, WG, subgroups, true)}
+fn main(${quantMatvecBuiltins(subgroups)}) {${fusionPrologue(fusion)}
   let firstRow = (group.x + group.y * groups.x) * ${fusionRowStep(fusion, R)}u;
   let rowVecs = params.rowBytes / 16u;
 ${rows.map((r) => `  var acc${r} = 0.0;`).join('\n')}
@@ -225,7 +228,7 @@ ${perRow}
   }
   var result = 0.0;
 ${rowReduction(R, WG, subgroups)}
-${fusionStore(fusion, R, bias)}
+${fusionStore(fusion, { rowsPerWorkgroup: R, workgroupSize: WG, subgroups, bias })}
 }
 `;
 }
@@ -244,7 +247,7 @@ var<workgroup> scratch: array<f32, ${WG}>;${fusionFunctions(fusion, WG, subgroup
 ${nibbleFunctions(integer)}
 
 @compute @workgroup_size(${WG})
-fn main(${quantMatvecBuiltins(subgroups)}) {${fusionPrologue(fusion, WG, subgroups, true)}
+fn main(${quantMatvecBuiltins(subgroups)}) {${fusionPrologue(fusion)}
   let firstRow = (group.x + group.y * groups.x) * ${fusionRowStep(fusion, R)}u;
   // Lane: the row (${R} per workgroup); split: which of the ${splits} slices of the row's 64-column groups.
   let lane = li % ${R}u;
@@ -275,8 +278,8 @@ ${Array.from({ length: 16 }, (_, i) => `    let x${i} = ${normalizedInput(fusion
   var result = 0.0;
   if (li < ${R}u) {
     for (var s = 0u; s < ${splits}u; s++) { result += scratch[s * ${R}u + li]; }
-  }
-${fusionStore(fusion, R, bias)}
+  }${fusionSquaresOnlyWhere(fusion, 'lane == 0u')}
+${fusionStore(fusion, { rowsPerWorkgroup: R, workgroupSize: WG, subgroups, bias })}
 }
 `;
 }

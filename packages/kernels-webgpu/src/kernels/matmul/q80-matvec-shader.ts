@@ -21,7 +21,7 @@ import { rowReduction } from './row-reduction.js';
  * - `group`: one invocation per 64 columns (2 blocks = 68 bytes = 17 aligned words, read as `u32`), its 64 inputs in
  *   registers reused for `rowsPerWorkgroup` rows (like the Q4_K `group` and Q6_K kernels); the first block's quants
  *   start 2 bytes into a word and are shifted into place; `conversion` `integer` (default here) converts sign-extended
- *   bytes, `mantissa` uses the bit trick of `rows`. Takes the norm prologue and store epilogues.
+ *   bytes, `mantissa` uses the bit trick of `rows`. Takes the fused norm and store epilogues.
  */
 export function q80MatvecWgsl(variant: QuantMatvecVariant): string {
   return variant.tuning.layout === 'group' ? groupWgsl(variant) : rowsWgsl(variant);
@@ -83,7 +83,7 @@ var<workgroup> scratch: array<f32, ${R * WG}>;${fusionFunctions(fusion, WG, subg
 ${bytes}
 
 @compute @workgroup_size(${WG})
-fn main(${quantMatvecBuiltins(subgroups)}) {${fusionPrologue(fusion, WG, subgroups, true)}
+fn main(${quantMatvecBuiltins(subgroups)}) {${fusionPrologue(fusion)}
   let firstRow = (group.x + group.y * groups.x) * ${fusionRowStep(fusion, R)}u;
   let rowWords = params.rowBytes / 4u;
 ${rows.map((r) => `  var acc${r} = 0.0;`).join('\n')}
@@ -94,7 +94,7 @@ ${perRow}
 ${mantissa ? rows.map((r) => `  acc${r} *= 256.0;`).join('\n') : ''}
   var result = 0.0;
 ${rowReduction(R, WG, subgroups)}
-${fusionStore(fusion, R, bias)}
+${fusionStore(fusion, { rowsPerWorkgroup: R, workgroupSize: WG, subgroups, bias })}
 }
 `;
 }

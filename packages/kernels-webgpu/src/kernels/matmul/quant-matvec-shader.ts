@@ -63,11 +63,11 @@ export const DEFAULT_QUANT_TUNING: QuantMatvecTuning = { rowsPerWorkgroup: 8 };
 
 /**
  * The Q4_K kernel `matmul` and the fused projections route one-row products to: change this one constant to route
- * another layout (compare them with `bench/matvec-bench.ts --quant`). A backend's `quantMatvecTunings` option overrides it.
+ * another layout (compare them with `bench/matvec-bench.ts --quant`). A backend's `tuning.quantMatvec` option overrides it.
  */
 export const Q4K_MATVEC_TUNING: QuantMatvecTuning = { layout: 'group', rowsPerWorkgroup: 8 };
 
-/** A tuning per quantized type with a specialised one-row kernel (a backend option: tests and benchmarks). */
+/** A tuning per quantized type with a specialised one-row kernel (the backend's `tuning.quantMatvec`: tests, benchmarks). */
 export type QuantMatvecTunings = { readonly [type in 'Q4_K' | 'Q6_K' | 'Q8_0']?: QuantMatvecTuning };
 
 /** What a quantized one-row mat-vec kernel is specialised for. */
@@ -83,7 +83,7 @@ export interface QuantMatvecVariant {
   /** Q4_K and Q8_0 read every field they use, Q6_K `rowsPerWorkgroup` (part of the cache key). */
   readonly tuning: QuantMatvecTuning;
   /**
-   * Norm prologue and store epilogue (`matvec-fusion.ts`; Q4_K (every layout), Q6_K and Q8_0 `group` only, see
+   * Fused RMS norm (in the same pass) and store epilogue (`matvec-fusion.ts`; Q4_K (every layout), Q6_K and Q8_0 `group` only, see
    * {@link quantMatvecFusable}); default {@link NO_FUSION}.
    */
   readonly fusion?: MatvecFusion;
@@ -92,7 +92,7 @@ export interface QuantMatvecVariant {
 /**
  * True when {@link quantMatvecWgsl} handles weights of `type` with `columns` columns. `matmul` routes Q4_K and Q6_K
  * here: on the H200 the Q8_0 `rows` kernel did not beat the wide kernel (BENCHMARKS.md), so Q8_0 comes here only
- * when a backend's `quantMatvecTunings` asks for it.
+ * when a backend's `tuning.quantMatvec` asks for it.
  */
 export function quantMatvecSupported(type: WeightType, columns: number): type is 'Q4_K' | 'Q6_K' | 'Q8_0' {
   return (type === 'Q4_K' || type === 'Q6_K' || type === 'Q8_0') && columns > 0 && columns % 256 === 0;
@@ -208,7 +208,7 @@ fn bytes4(w: u32) -> vec4<f32> {
 }
 
 @compute @workgroup_size(${WG})
-fn main(${quantMatvecBuiltins(subgroups)}) {${fusionPrologue(fusion, WG, subgroups, true)}
+fn main(${quantMatvecBuiltins(subgroups)}) {${fusionPrologue(fusion)}
   let firstRow = (group.x + group.y * groups.x) * ${fusionRowStep(fusion, R)}u;
 ${rows.map((r) => `  var acc${r} = 0.0;`).join('\n')}
   for (var u = li; u < ${units}u; u += ${WG}u) {
@@ -226,7 +226,7 @@ ${perRow}
   }
   var result = 0.0;
 ${rowReduction(R, WG, subgroups)}
-${fusionStore(fusion, R, bias)}
+${fusionStore(fusion, { rowsPerWorkgroup: R, workgroupSize: WG, subgroups, bias })}
 }
 `;
 }

@@ -7,9 +7,10 @@ import { type QuantMatvecTuning, quantMatvecKey } from './quant-matvec-shader.js
 import { quantBaseFile, randomValues } from './testing/weight-fixtures.js';
 
 // The one-row quantized layouts `matmul` does not route (the conformance suite and `matmul.test.ts` cover the routed
-// ones), selected with the backend's `quantMatvecTunings`, against the CPU backend on real rows of the quant-base
+// ones), selected with the backend's `tuning.quantMatvec`, against the CPU backend on real rows of the quant-base
 // model (512 columns): the product with bias (9 rows: a partly filled workgroup) and, for one variant of each layout,
-// the norm prologue with a 3-part split store and the norm prologue with the gate·up store (2 × 9 rows). The other
+// the fused norm with a 3-part split store and the fused norm with the gate·up store (2 × 9 rows; the `rows` layout,
+// whose lanes load the same columns, checks that each column counts once in the sum of squares). The other
 // conversion of a layout runs the product only; the reductions without subgroups are the ones `matmul.test.ts` runs
 // on the routed Q4_K layout. Few cases: lavapipe compiles each kernel slowly.
 
@@ -80,7 +81,7 @@ describe('WebGPU one-row quantized layouts', () => {
     const name = `${type} ${tuning.layout} r${tuning.rowsPerWorkgroup} wg${tuning.workgroupSize ?? '-'} ${tuning.conversion ?? 'default'}`;
     it(`${name}: product with bias${test.fused ? ', norm + split store, norm + gate·up' : ''}`, async (context) => {
       const { bytes, columns } = await weightRows(type);
-      const backend = await backendForTests({ quantMatvecTunings: { [type]: tuning } });
+      const backend = await backendForTests({ tuning: { quantMatvec: { [type]: tuning } } });
       if (typeof backend === 'string') return context.skip(backend);
       try {
         const expected = await run(createCpuBackend(), test, columns, bytes);
@@ -107,7 +108,7 @@ describe('WebGPU one-row quantized layouts', () => {
 
   it('rejects a tuning no kernel can take', async () => {
     const tuning = { layout: 'rows', rowsPerWorkgroup: 12, workgroupSize: 64 } as const;
-    await expect(backendForTests({ quantMatvecTunings: { Q4_K: tuning } })).rejects.toMatchObject({
+    await expect(backendForTests({ tuning: { quantMatvec: { Q4_K: tuning } } })).rejects.toMatchObject({
       code: 'INVALID_CONFIG',
     });
   });

@@ -45,7 +45,7 @@ export interface WideMatvecVariant {
   readonly subgroups: boolean;
   /** Workgroup size, rows per workgroup and units per invocation baked into the code (part of the cache key). */
   readonly tuning: WideMatvecTuning;
-  /** Norm prologue and store epilogue (`matvec-fusion.ts`); default {@link NO_FUSION}. */
+  /** Fused RMS norm (in the same pass) and store epilogue (`matvec-fusion.ts`); default {@link NO_FUSION}. */
   readonly fusion?: MatvecFusion;
 }
 
@@ -75,17 +75,24 @@ export function wideMatvecWgsl(variant: WideMatvecVariant): string {
     ? 'var<storage, read> input: array<vec4<f32>>;'
     : 'var<storage, read> input: array<f32>;';
   const inputRead = vector
-    ? `fn x4(column: u32) -> vec4<f32> { return ${normalizedInput(fusion, 'input[column >> 2u]', 'column', vector)}; }`
+    ? 'fn x4(column: u32) -> vec4<f32> { return input[column >> 2u]; }'
     : `fn x4(column: u32) -> vec4<f32> {
   var values = vec4<f32>(0.0);
   for (var i = 0u; i < 4u; i++) { if (column + i < params.columns) { values[i] = input[column + i]; } }
-  return ${normalizedInput(fusion, 'values', 'column', vector)};
+  return values;
 }`;
+  // The norm (if any) takes the loads after the zeroing of units past the end, so each column counts once.
   const loadInputs = units
     .map(
       (k) => `    let unit${k} = min(block + li + ${k * workgroupSize}u, last);
     let live${k} = block + li + ${k * workgroupSize}u <= last;
-${groups.map((g) => `    let x${k}_${g} = select(vec4<f32>(0.0), x4(unit_column(unit${k}, ${g}u)), live${k});`).join('\n')}`,
+${groups
+  .map((g) => {
+    const column = `unit_column(unit${k}, ${g}u)`;
+    const load = `select(vec4<f32>(0.0), x4(${column}), live${k})`;
+    return `    let x${k}_${g} = ${normalizedInput(fusion, load, column, vector)};`;
+  })
+  .join('\n')}`,
     )
     .join('\n');
   const guard = (k: number, g: number) =>
@@ -123,7 +130,7 @@ ${inputRead}
 @compute @workgroup_size(${workgroupSize})
 fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) li: u32${
     subgroups ? ', @builtin(subgroup_invocation_id) sl: u32, @builtin(subgroup_size) ss: u32' : ''
-  }) {${fusionPrologue(fusion, workgroupSize, subgroups, vector)}
+  }) {${fusionPrologue(fusion)}
   let firstRow = (group.x + group.y * groups.x) * ${fusionRowStep(fusion, rowsPerWorkgroup)}u;
   let last = params.units - 1u;
 ${rows.map((r) => `  var acc${r} = 0.0;`).join('\n')}
@@ -133,7 +140,7 @@ ${perRow}
   }
   var result = 0.0;
 ${reduction}
-${fusionStore(fusion, rowsPerWorkgroup, bias)}
+${fusionStore(fusion, { rowsPerWorkgroup, workgroupSize, subgroups, bias })}
 }
 `;
 }

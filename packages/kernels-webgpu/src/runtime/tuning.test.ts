@@ -1,0 +1,47 @@
+import { StrataError } from '@strata/core';
+import { describe, expect, it } from 'vitest';
+import { createWebGpuBackend } from '../webgpu-backend.js';
+import { DEFAULT_WEBGPU_TUNING, MAX_DECODE_KEYS_PER_SPLIT, resolveTuning } from './tuning.js';
+
+function errorCode(run: () => unknown): string {
+  try {
+    run();
+  } catch (error) {
+    return StrataError.isInstance(error) ? error.code : String(error);
+  }
+  return 'no error';
+}
+
+describe('WebGPU kernel tuning', () => {
+  it('fills the defaults and takes overrides in range', () => {
+    expect(resolveTuning()).toEqual(DEFAULT_WEBGPU_TUNING);
+    expect(resolveTuning({}).decodeAttentionMinKeysPerSplit).toBe(DEFAULT_WEBGPU_TUNING.decodeAttentionMinKeysPerSplit);
+    expect(resolveTuning({ decodeAttentionMinKeysPerSplit: 16 }).decodeAttentionMinKeysPerSplit).toBe(16);
+    expect(resolveTuning({ decodeAttentionMinKeysPerSplit: 1 }).decodeAttentionMinKeysPerSplit).toBe(1);
+    const largest = resolveTuning({ decodeAttentionMinKeysPerSplit: MAX_DECODE_KEYS_PER_SPLIT });
+    expect(largest.decodeAttentionMinKeysPerSplit).toBe(MAX_DECODE_KEYS_PER_SPLIT);
+  });
+
+  it('rejects a key-split floor that is not an integer from 1 to the score buffer', () => {
+    for (const value of [0, -4, 1.5, Number.NaN, MAX_DECODE_KEYS_PER_SPLIT + 1]) {
+      expect(
+        errorCode(() => resolveTuning({ decodeAttentionMinKeysPerSplit: value })),
+        String(value),
+      ).toBe('INVALID_ARGUMENT');
+    }
+  });
+
+  it('takes quantized mat-vec variants and rejects one no kernel can take (INVALID_CONFIG naming the type)', () => {
+    expect(resolveTuning().quantMatvec).toEqual({});
+    const vector = { layout: 'vector', rowsPerWorkgroup: 4, workgroupSize: 64 } as const;
+    expect(resolveTuning({ quantMatvec: { Q4_K: vector } }).quantMatvec.Q4_K).toEqual(vector);
+    const bad = { layout: 'rows', rowsPerWorkgroup: 12, workgroupSize: 64 } as const;
+    expect(errorCode(() => resolveTuning({ quantMatvec: { Q4_K: bad } }))).toBe('INVALID_CONFIG');
+    expect(() => resolveTuning({ quantMatvec: { Q6_K: { rowsPerWorkgroup: 0 } } })).toThrow('tuning.quantMatvec.Q6_K');
+  });
+
+  it('createWebGpuBackend rejects a bad tuning before it looks for a device', async () => {
+    const created = createWebGpuBackend({ tuning: { decodeAttentionMinKeysPerSplit: 0 } });
+    await expect(created).rejects.toSatisfy((error) => StrataError.isInstance(error, 'INVALID_ARGUMENT'));
+  });
+});

@@ -1,0 +1,57 @@
+import { StrataError } from '@strata/core';
+import { type QuantMatvecTunings, quantTuningProblem } from '../kernels/matmul/quant-matvec-shader.js';
+
+/**
+ * Kernel tunables a caller may set through `createWebGpuBackend({ tuning })`, for tests and benchmarks that compare
+ * settings on one GPU. Every field has a default ({@link DEFAULT_WEBGPU_TUNING}); the numbers computed do not depend on
+ * them beyond f32 rounding.
+ */
+export interface WebGpuTuning {
+  /**
+   * Fewest keys per split of the one-row (decode) attention kernel: a step over `n` visible keys runs
+   * `⌈n / this⌉` splits (at most those planned for the cache), each a workgroup per key/value head, and a combine pass
+   * merges them. Fewer keys per split mean more workgroups at short contexts. An integer from 1 to
+   * {@link MAX_DECODE_KEYS_PER_SPLIT}; default 64.
+   */
+  readonly decodeAttentionMinKeysPerSplit: number;
+  /**
+   * One-row quantized mat-vec variants (`kernels/matmul/quant-matvec-shader.ts`): for each type named, one-row
+   * products (plain and fused) use the specialised kernel with this layout and tuning instead of the routed kernel
+   * (Q4_K: `Q4K_MATVEC_TUNING`; Q6_K: `DEFAULT_QUANT_TUNING`; Q8_0: the wide kernel). Default `{}` (the routed ones).
+   */
+  readonly quantMatvec: QuantMatvecTunings;
+}
+
+/** Most keys one decode attention workgroup holds (its score buffer). */
+export const MAX_DECODE_KEYS_PER_SPLIT = 512;
+
+/** The tuning measured best so far (see BENCHMARKS.md). */
+export const DEFAULT_WEBGPU_TUNING: WebGpuTuning = Object.freeze({
+  decodeAttentionMinKeysPerSplit: 64,
+  quantMatvec: Object.freeze({}),
+});
+
+/**
+ * The defaults with `overrides` applied; throws `INVALID_ARGUMENT` for a key-split floor out of range and
+ * `INVALID_CONFIG` for a `quantMatvec` entry no kernel can take.
+ */
+export function resolveTuning(overrides: Partial<WebGpuTuning> = {}): WebGpuTuning {
+  const tuning = { ...DEFAULT_WEBGPU_TUNING, ...overrides };
+  const minKeys = tuning.decodeAttentionMinKeysPerSplit;
+  if (!Number.isInteger(minKeys) || minKeys < 1 || minKeys > MAX_DECODE_KEYS_PER_SPLIT) {
+    throw new StrataError(
+      'INVALID_ARGUMENT',
+      `tuning.decodeAttentionMinKeysPerSplit must be an integer from 1 to ${MAX_DECODE_KEYS_PER_SPLIT}, got ${minKeys}.`,
+      { details: { decodeAttentionMinKeysPerSplit: minKeys } },
+    );
+  }
+  for (const [type, quantTuning] of Object.entries(tuning.quantMatvec)) {
+    const problem = quantTuningProblem(type, quantTuning);
+    if (problem !== undefined) {
+      throw new StrataError('INVALID_CONFIG', `Bad tuning.quantMatvec.${type}: ${problem}.`, {
+        details: { type, tuning: { ...quantTuning } },
+      });
+    }
+  }
+  return Object.freeze({ ...tuning, quantMatvec: Object.freeze({ ...tuning.quantMatvec }) });
+}
