@@ -10,7 +10,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createWebGpuBackend } from '@strata/kernels-webgpu';
+import { createWebGpuBackend, type QuantMatvecTunings } from '@strata/kernels-webgpu';
 import { openModelFiles } from '@strata/loaders/node';
 import { benchmarkPipeline, checkCacheType, TextPipeline } from '@strata/pipeline';
 import { type FileType, MODELS, writeRandomGguf } from './random-gguf.js';
@@ -36,6 +36,9 @@ const { values } = parseArgs({
     // Fewest keys per split of the decode attention kernel (WebGpuTuning.decodeAttentionMinKeysPerSplit; the
     // backend's default when empty), e.g. 16, 32 or 64.
     'split-keys': { type: 'string', default: '' },
+    // One-row quantized kernels to use instead of the routed ones (WebGpuTuning.quantMatvec), as JSON, e.g.
+    // '{"Q4_K":{"layout":"vector","rowsPerWorkgroup":4,"workgroupSize":64}}'.
+    'quant-matvec': { type: 'string', default: '' },
   },
 });
 const promptTokens = Number(values['n-prompt']);
@@ -46,7 +49,10 @@ mkdirSync(values.dir!, { recursive: true });
 const backend = await createWebGpuBackend({
   powerPreference: 'high-performance',
   dawnFlags: values['dawn-flags']!.split(';').filter((flag) => flag !== ''),
-  tuning: values['split-keys'] === '' ? {} : { decodeAttentionMinKeysPerSplit: Number(values['split-keys']) },
+  tuning: {
+    ...(values['split-keys'] === '' ? {} : { decodeAttentionMinKeysPerSplit: Number(values['split-keys']) }),
+    ...(values['quant-matvec'] === '' ? {} : { quantMatvec: JSON.parse(values['quant-matvec']!) as QuantMatvecTunings }),
+  },
 });
 if (values['submit-every'] !== '') backend.runtime.recorder.submitEvery = Number(values['submit-every']);
 const device = {
