@@ -51,7 +51,9 @@ const backend = await createWebGpuBackend({
   dawnFlags: values['dawn-flags']!.split(';').filter((flag) => flag !== ''),
   tuning: {
     ...(values['split-keys'] === '' ? {} : { decodeAttentionMinKeysPerSplit: Number(values['split-keys']) }),
-    ...(values['quant-matvec'] === '' ? {} : { quantMatvec: JSON.parse(values['quant-matvec']!) as QuantMatvecTunings }),
+    ...(values['quant-matvec'] === ''
+      ? {}
+      : { quantMatvec: JSON.parse(values['quant-matvec']!) as QuantMatvecTunings }),
   },
 });
 if (values['submit-every'] !== '') backend.runtime.recorder.submitEvery = Number(values['submit-every']);
