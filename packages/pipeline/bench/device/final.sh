@@ -5,7 +5,8 @@
 # with the CPU idle, strata and llama.cpp on the same files one after the other, the table and decode at depth.
 # Everything goes to stdout and $OUT/final.txt; the table to $OUT/table.md. Then serve-bench.sh on the warm machine.
 #
-#   bash .device-pack/final.sh [MODEL:TYPE,…] [REPETITIONS]
+#   [FINAL_SKIP="matvec candidates probe depth"] bash .device-pack/final.sh [MODEL:TYPE,…] [REPETITIONS]
+#   (FINAL_SKIP names sections to leave out when device time is short)
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 pairs=${1:-llama-3.2-1b:F16,llama-3.2-1b:Q8_0,llama-3.2-1b:Q4_K_M,llama-3-8b:F16,llama-3-8b:Q8_0,llama-3-8b:Q4_K_M}
@@ -31,8 +32,11 @@ for pair in ${pairs//,/ }; do
   writers+=($!)
 done
 wait "${writers[@]}"
-stamp "while the peer builds: one-row quantized mat-vec, every layout (GPU-timed)"
-BENCH_BUDGET_SECONDS=80 timeout 110 node "$here/matvec-bench.mjs" --quant 2>&1 | grep -v Warning | sed -n '/Correctness/,$p'
+skips() { [[ " ${FINAL_SKIP:-} " == *" $1 "* ]]; }
+if ! skips matvec; then
+  stamp "while the peer builds: one-row quantized mat-vec, every layout (GPU-timed)"
+  BENCH_BUDGET_SECONDS=80 timeout 110 node "$here/matvec-bench.mjs" --quant 2>&1 | grep -v Warning | sed -n '/Correctness/,$p'
+fi
 stamp "while the peer builds: decode with other kernels and attention splits (A/B on the same busy CPU; default first)"
 vector='{"Q4_K":{"layout":"vector","rowsPerWorkgroup":4,"workgroupSize":64}}'
 rows='{"Q4_K":{"layout":"rows","rowsPerWorkgroup":32,"workgroupSize":256,"conversion":"integer"}}'
@@ -42,18 +46,20 @@ candidate() { # MODEL TYPE LABEL [gpu-bench flags…]
   timeout 90 node "$here/gpu-bench.mjs" --models "$model" --types "$type" -p 0 -n 128 -r 1 --dir "$files" --keep \
     --cache-type f16 "$@" 2>&1 | grep -E "tg run" | tr '\n' ' ' | sed "s/^/candidate $label: /"; echo
 }
-for model in llama-3.2-1b llama-3-8b; do
+skips candidates || for model in llama-3.2-1b llama-3-8b; do
   candidate "$model" Q4_K_M "$model Q4_K_M routed"
   candidate "$model" Q4_K_M "$model Q4_K_M vector r4 wg64" --quant-matvec "$vector"
   candidate "$model" Q4_K_M "$model Q4_K_M rows r32 integer" --quant-matvec "$rows"
 done
-candidate llama-3-8b Q4_K_M "8B split 32" --split-keys 32
+skips candidates || candidate llama-3-8b Q4_K_M "8B split 32" --split-keys 32
 
-candidate llama-3.2-1b Q8_0 "1B Q8_0 wide (routed)"
-candidate llama-3.2-1b Q8_0 "1B Q8_0 group r8" --quant-matvec "$group80"
-stamp "while the peer builds: the subgroup-matrix 8-bit GEMM probe (GPU-timed)"
-BENCH_BUDGET_SECONDS=40 timeout 70 node "$here/subgroup-matrix-probe.mjs" 2>&1 | grep -v Warning > "$out/probe.txt"
-grep -E "componentType|config|EXACT|WRONG|rror|TOPS" "$out/probe.txt" | head -40
+skips candidates || candidate llama-3.2-1b Q8_0 "1B Q8_0 wide (routed)"
+skips candidates || candidate llama-3.2-1b Q8_0 "1B Q8_0 group r8" --quant-matvec "$group80"
+if ! skips probe; then
+  stamp "while the peer builds: the subgroup-matrix 8-bit GEMM probe (GPU-timed)"
+  BENCH_BUDGET_SECONDS=40 timeout 70 node "$here/subgroup-matrix-probe.mjs" 2>&1 | grep -v Warning > "$out/probe.txt"
+  grep -E "componentType|config|EXACT|WRONG|rror|TOPS" "$out/probe.txt" | head -40
+fi
 wait "$builder"
 stamp "peer built"
 for pair in ${pairs//,/ }; do
@@ -72,8 +78,8 @@ else
   echo "peer build failed:"; tail -5 "$out/peer-build.txt"
 fi
 node "$here/peer-table.mjs" "$out/llama.json" "$out"/strata-*.json | tee "$out/table.md"
-stamp "decode at depth (tg128 after 4096 and 16384 tokens, 1B Q4_K_M)"
-for run in llama-3.2-1b:Q4_K_M:4096 llama-3.2-1b:Q4_K_M:16384; do
+skips depth || stamp "decode at depth (tg128 after 4096 and 16384 tokens, 1B Q4_K_M)"
+skips depth || for run in llama-3.2-1b:Q4_K_M:4096 llama-3.2-1b:Q4_K_M:16384; do
   model=${run%%:*}; rest=${run#*:}; type=${rest%%:*}; depth=${rest##*:}
   timeout 60 node "$here/gpu-bench.mjs" --models "$model" --types "$type" -p 0 -n 128 -r 1 -d "$depth" \
     --dir "$files" --keep --cache-type f16 2>&1 | grep -E "tg run 1" | sed "s/^/depth $depth: /"
