@@ -173,6 +173,34 @@ export class Bench {
     return { pipeline, rowsPerGroup: tuning.workgroupSize / tuning.threadsPerRow };
   }
 
+  /** The uniform buffer of a one-chunk mat-vec of `[out, columns]` weights of `type` (no slots, one input row set). */
+  private matvecParams(type: WeightType, out: number, columns: number): GPUBuffer {
+    return uniformBuffer(
+      this.device,
+      matvecUniforms({
+        columns,
+        rowBytes: rowByteLength(type, columns),
+        units: Math.ceil(columns / weightShader(type).unitColumns),
+        chunkRows: out,
+        firstRow: 0,
+        outStride: out,
+        outRows: out,
+        topK: 1,
+        slots: 0,
+        slotOffset: 0,
+        perSlotInput: 0,
+      }).buffer as ArrayBuffer,
+    );
+  }
+
+  /** A mat-vec kernel's bind group of `buffers`: params, weights, input, bias, output (bindings 0…4). */
+  private matvecBindGroup(pipeline: GPUComputePipeline, buffers: readonly GPUBuffer[]): GPUBindGroup {
+    return this.device.createBindGroup({
+      layout: pipeline.getBindGroupLayout(0),
+      entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
+    });
+  }
+
   /** Seconds per mat-vec of `[out, columns]` weights of `type` with `inputRows` rows, rotating over weight copies. */
   async matvec(
     type: WeightType,
@@ -190,36 +218,9 @@ export class Bench {
     const input = await this.filled(inputRows * columns * 4, 99);
     const output = storageBuffer(this.device, inputRows * out * 4);
     const empty = storageBuffer(this.device, 16);
-    const units = Math.ceil(columns / weightShader(type).unitColumns);
-    const params = uniformBuffer(
-      this.device,
-      matvecUniforms({
-        columns,
-        rowBytes,
-        units,
-        chunkRows: out,
-        firstRow: 0,
-        outStride: out,
-        outRows: out,
-        topK: 1,
-        slots: 0,
-        slotOffset: 0,
-        perSlotInput: 0,
-      }).buffer as ArrayBuffer,
-    );
+    const params = this.matvecParams(type, out, columns);
     const groups = grid(Math.ceil(out / rowsPerGroup));
-    const bindGroups = weights.map((buffer) =>
-      this.device.createBindGroup({
-        layout: pipeline.getBindGroupLayout(0),
-        entries: [
-          { binding: 0, resource: { buffer: params } },
-          { binding: 1, resource: { buffer } },
-          { binding: 2, resource: { buffer: input } },
-          { binding: 3, resource: { buffer: empty } },
-          { binding: 4, resource: { buffer: output } },
-        ],
-      }),
-    );
+    const bindGroups = weights.map((buffer) => this.matvecBindGroup(pipeline, [params, buffer, input, empty, output]));
     const count = Math.max(copies, Math.min(2000, Math.ceil(BATCH_BYTES / bytes)));
     const timing = await timeDispatches(this.device, this.timestamps, count, (pass, index) => {
       pass.setPipeline(pipeline);
@@ -245,39 +246,11 @@ export class Bench {
     const input = storageBuffer(this.device, inputValues);
     const output = storageBuffer(this.device, inputRows * out * 4);
     const empty = storageBuffer(this.device, 16);
-    const units = Math.ceil(columns / weightShader(type).unitColumns);
-    const params = uniformBuffer(
-      this.device,
-      matvecUniforms({
-        columns,
-        rowBytes,
-        units,
-        chunkRows: out,
-        firstRow: 0,
-        outStride: out,
-        outRows: out,
-        topK: 1,
-        slots: 0,
-        slotOffset: 0,
-        perSlotInput: 0,
-      }).buffer as ArrayBuffer,
-    );
+    const params = this.matvecParams(type, out, columns);
     const encoder = this.device.createCommandEncoder();
     const pass = encoder.beginComputePass();
     pass.setPipeline(pipeline);
-    pass.setBindGroup(
-      0,
-      this.device.createBindGroup({
-        layout: pipeline.getBindGroupLayout(0),
-        entries: [
-          { binding: 0, resource: { buffer: params } },
-          { binding: 1, resource: { buffer: weights } },
-          { binding: 2, resource: { buffer: input } },
-          { binding: 3, resource: { buffer: empty } },
-          { binding: 4, resource: { buffer: output } },
-        ],
-      }),
-    );
+    pass.setBindGroup(0, this.matvecBindGroup(pipeline, [params, weights, input, empty, output]));
     pass.dispatchWorkgroups(...grid(Math.ceil(out / rowsPerGroup)));
     pass.end();
     this.device.queue.submit([encoder.finish()]);

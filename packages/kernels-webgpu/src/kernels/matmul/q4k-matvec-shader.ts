@@ -1,17 +1,14 @@
+import { SCALE_MIN_WGSL } from '../../wgsl/dequantize/k-quants.js';
 import {
-  fusionFunctions,
   fusionLaneWeightRow,
-  fusionPrologue,
-  fusionRowStep,
   fusionSquaresOnlyWhere,
   fusionStore,
-  fusionWeightRow,
   NO_FUSION,
   normalizedInput,
 } from './matvec-fusion.js';
-import { groupWorkgroupSize, quantMatvecBuiltins, quantMatvecHeader } from './quant-matvec-header.js';
+import { groupWorkgroupSize, quantMatvecOpening } from './quant-matvec-header.js';
 import type { QuantMatvecTuning, QuantMatvecVariant } from './quant-matvec-shader.js';
-import { rowReduction } from './row-reduction.js';
+import { groupInputs, registerRowsKernel } from './register-rows-kernel.js';
 
 /**
  * The one-row Q4_K mat-vec kernels (decode), one per {@link QuantMatvecTuning.layout}. A Q4_K super-block is 144 bytes
@@ -93,16 +90,7 @@ fn high4(w: u32) -> vec4<f32> {
   return bitcast<vec4<f32>>((v & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u));
 }`;
   return `${nibbles}
-// Six-bit scale and min of sub-block index (0…7) from the 12 scale bytes (words s0, s1, s2).
-fn scale_min(s0: u32, s1: u32, s2: u32, index: u32) -> vec2<f32> {
-  let shift = (index & 3u) * 8u;
-  let a = (s0 >> shift) & 0xffu;
-  let b = (s1 >> shift) & 0xffu;
-  let c = (s2 >> shift) & 0xffu;
-  let low = vec2<u32>(a & 63u, b & 63u);
-  let high = vec2<u32>((c & 15u) | ((a >> 6u) << 4u), (c >> 4u) | ((b >> 6u) << 4u));
-  return vec2<f32>(select(high, low, index < 4u));
-}`;
+${SCALE_MIN_WGSL}`;
 }
 
 /**
@@ -122,19 +110,37 @@ function tree(terms: readonly string[]): string {
 
 const WORDS = ['x', 'y', 'z', 'w'] as const;
 
+/**
+ * Statements that add a 64-column group's two sub-blocks to `accumulator`: the header `h` gives `d`, `dmin` and the
+ * scales of sub-blocks `2g` and `2g + 1`, `lo` / `hi` are their nibble dots and `sumLo` / `sumHi` their input sums.
+ */
+function groupSubBlocks(integer: boolean, accumulator: string, indent: string): string {
+  return [
+    'let dm = unpack2x16float(h.x);',
+    'let a = scale_min(h.y, h.z, h.w, g * 2u) * dm;',
+    'let b = scale_min(h.y, h.z, h.w, g * 2u + 1u) * dm;',
+    `${accumulator} += ${subBlock(integer, 'a', 'lo', 'sumLo')} + ${subBlock(integer, 'b', 'hi', 'sumHi')};`,
+  ]
+    .map((line) => `${indent}${line}`)
+    .join('\n');
+}
+
 function groupWgsl(variant: QuantMatvecVariant): string {
-  const { columns, bias, subgroups, tuning } = variant;
   const fusion = variant.fusion ?? NO_FUSION;
-  const integer = tuning.conversion === 'integer';
-  const R = tuning.rowsPerWorkgroup;
-  const WG = groupWorkgroupSize(columns);
-  const units = columns / 64;
-  const rows = Array.from({ length: R }, (_, index) => index);
-  // Per row: the header and the two quant vectors of this group, then the 2 sub-block sums.
-  const perRow = rows
-    .map(
-      (r) => `    {
-      let rowVec = min(${fusionWeightRow(fusion, R, r)}, params.chunkRows - 1u) * rowVecs + (u >> 2u) * 9u;
+  const integer = variant.tuning.conversion === 'integer';
+  return registerRowsKernel(variant, {
+    weightWords: 'vec4<u32>',
+    workgroupSize: groupWorkgroupSize(variant.columns),
+    units: variant.columns / 64,
+    functions: nibbleFunctions(integer),
+    setup: '  let rowVecs = params.rowBytes / 16u;',
+    loads: `    let g = u & 3u;
+${groupInputs(fusion)}
+    let ones = vec4<f32>(1.0);
+    let sumLo = dot(x0 + x1 + x2 + x3 + x4 + x5 + x6 + x7, ones);
+    let sumHi = dot(x8 + x9 + x10 + x11 + x12 + x13 + x14 + x15, ones);`,
+    // Per row: the header and the two quant vectors of this group, then the 2 sub-block sums.
+    row: (r, weightRow) => `      let rowVec = ${weightRow} * rowVecs + (u >> 2u) * 9u;
       let h = weights[rowVec];
       let q0 = weights[rowVec + 1u + g * 2u];
       let q1 = weights[rowVec + 2u + g * 2u];
@@ -148,89 +154,36 @@ ${[0, 1]
     ),
   )
   .join('\n')}
-      let dm = unpack2x16float(h.x);
-      let a = scale_min(h.y, h.z, h.w, g * 2u) * dm;
-      let b = scale_min(h.y, h.z, h.w, g * 2u + 1u) * dm;
-      acc${r} += ${subBlock(integer, 'a', 'lo', 'sumLo')} + ${subBlock(integer, 'b', 'hi', 'sumHi')};
-    }`,
-    )
-    .join('\n');
-  return /* wgsl */ `${quantMatvecHeader(subgroups, 'vec4<u32>', fusion)}
-var<workgroup> scratch: array<f32, ${R * WG}>;${fusionFunctions(fusion, WG, subgroups, R)}
-
-${nibbleFunctions(integer)}
-
-@compute @workgroup_size(${WG})
-fn main(${quantMatvecBuiltins(subgroups)}) {${fusionPrologue(fusion)}
-  let firstRow = (group.x + group.y * groups.x) * ${fusionRowStep(fusion, R)}u;
-  let rowVecs = params.rowBytes / 16u;
-${rows.map((r) => `  var acc${r} = 0.0;`).join('\n')}
-  for (var u = li; u < ${units}u; u += ${WG}u) {
-    let g = u & 3u;
-${Array.from({ length: 16 }, (_, i) => `    let x${i} = ${normalizedInput(fusion, `input[u * 16u + ${i}u]`, `(u * 16u + ${i}u) * 4u`, true)};`).join('\n')}
-    let ones = vec4<f32>(1.0);
-    let sumLo = dot(x0 + x1 + x2 + x3 + x4 + x5 + x6 + x7, ones);
-    let sumHi = dot(x8 + x9 + x10 + x11 + x12 + x13 + x14 + x15, ones);
-${perRow}
-  }
-  var result = 0.0;
-${rowReduction(R, WG, subgroups)}
-${fusionStore(fusion, { rowsPerWorkgroup: R, workgroupSize: WG, subgroups, bias })}
-}
-`;
+${groupSubBlocks(integer, `acc${r}`, '      ')}`,
+  });
 }
 
 function vectorWgsl(variant: QuantMatvecVariant): string {
-  const { columns, bias, subgroups, tuning } = variant;
   const fusion = variant.fusion ?? NO_FUSION;
-  const integer = tuning.conversion === 'integer';
-  const R = tuning.rowsPerWorkgroup;
-  const WG = q4kWorkgroupSize(columns, tuning);
-  const units = columns / 32;
-  const rows = Array.from({ length: R }, (_, index) => index);
-  // Per row: the header and this invocation's quant vector; word k holds columns xv·4 + 4k … (low nibbles) and
-  // xv·4 + 32 + 4k … (high nibbles).
-  const perRow = rows
-    .map(
-      (r) => `    {
-      let rowVec = min(${fusionWeightRow(fusion, R, r)}, params.chunkRows - 1u) * rowVecs;
-      let h = weights[rowVec + block];
-      let q = weights[rowVec + block + 1u + (u & 7u)];
-      let lo = ${tree(WORDS.map((c, k) => `dot(low4(q.${c}), x${k})`))};
-      let hi = ${tree(WORDS.map((c, k) => `dot(high4(q.${c}), x${4 + k})`))};
-      let dm = unpack2x16float(h.x);
-      let a = scale_min(h.y, h.z, h.w, g * 2u) * dm;
-      let b = scale_min(h.y, h.z, h.w, g * 2u + 1u) * dm;
-      acc${r} += ${subBlock(integer, 'a', 'lo', 'sumLo')} + ${subBlock(integer, 'b', 'hi', 'sumHi')};
-    }`,
-    )
-    .join('\n');
-  return /* wgsl */ `${quantMatvecHeader(subgroups, 'vec4<u32>', fusion)}
-var<workgroup> scratch: array<f32, ${R * WG}>;${fusionFunctions(fusion, WG, subgroups, R)}
-
-${nibbleFunctions(integer)}
-
-@compute @workgroup_size(${WG})
-fn main(${quantMatvecBuiltins(subgroups)}) {${fusionPrologue(fusion)}
-  let firstRow = (group.x + group.y * groups.x) * ${fusionRowStep(fusion, R)}u;
-  let rowVecs = params.rowBytes / 16u;
-${rows.map((r) => `  var acc${r} = 0.0;`).join('\n')}
-  // Unit u: quant vector u & 7 of super-block u >> 3, in group g = (u >> 1) & 3, half u & 1.
-  for (var u = li; u < ${units}u; u += ${WG}u) {
+  const integer = variant.tuning.conversion === 'integer';
+  return registerRowsKernel(variant, {
+    weightWords: 'vec4<u32>',
+    workgroupSize: q4kWorkgroupSize(variant.columns, variant.tuning),
+    units: variant.columns / 32,
+    functions: nibbleFunctions(integer),
+    setup: '  let rowVecs = params.rowBytes / 16u;',
+    loads: `    // Unit u: quant vector u & 7 of super-block u >> 3, in group g = (u >> 1) & 3, half u & 1.
     let block = (u >> 3u) * 9u;
     let g = (u >> 1u) & 3u;
     let xv = (u >> 1u) * 16u + (u & 1u) * 4u;
 ${[0, 1, 2, 3, 8, 9, 10, 11].map((offset, i) => `    let x${i} = ${normalizedInput(fusion, `input[xv + ${offset}u]`, `(xv + ${offset}u) * 4u`, true)};`).join('\n')}
     let ones = vec4<f32>(1.0);
     let sumLo = dot((x0 + x1) + (x2 + x3), ones);
-    let sumHi = dot((x4 + x5) + (x6 + x7), ones);
-${perRow}
-  }
-  var result = 0.0;
-${rowReduction(R, WG, subgroups)}
-${fusionStore(fusion, { rowsPerWorkgroup: R, workgroupSize: WG, subgroups, bias })}
-}
-`;
+    let sumHi = dot((x4 + x5) + (x6 + x7), ones);`,
+    // Per row: the header and this invocation's quant vector; word k holds columns xv·4 + 4k … (low nibbles) and
+    // xv·4 + 32 + 4k … (high nibbles).
+    row: (r, weightRow) => `      let rowVec = ${weightRow} * rowVecs;
+      let h = weights[rowVec + block];
+      let q = weights[rowVec + block + 1u + (u & 7u)];
+      let lo = ${tree(WORDS.map((c, k) => `dot(low4(q.${c}), x${k})`))};
+      let hi = ${tree(WORDS.map((c, k) => `dot(high4(q.${c}), x${4 + k})`))};
+${groupSubBlocks(integer, `acc${r}`, '      ')}`,
+  });
 }
 
 function rowsWgsl(variant: QuantMatvecVariant): string {
@@ -241,14 +194,16 @@ function rowsWgsl(variant: QuantMatvecVariant): string {
   const WG = q4kWorkgroupSize(columns, tuning);
   const splits = WG / R;
   const units = columns / 64;
-  return /* wgsl */ `${quantMatvecHeader(subgroups, 'vec4<u32>', fusion)}
-var<workgroup> scratch: array<f32, ${WG}>;${fusionFunctions(fusion, WG, subgroups, R)}
-
-${nibbleFunctions(integer)}
-
-@compute @workgroup_size(${WG})
-fn main(${quantMatvecBuiltins(subgroups)}) {${fusionPrologue(fusion)}
-  let firstRow = (group.x + group.y * groups.x) * ${fusionRowStep(fusion, R)}u;
+  const opening = quantMatvecOpening({
+    subgroups,
+    fusion,
+    weightWords: 'vec4<u32>',
+    rowsPerWorkgroup: R,
+    workgroupSize: WG,
+    scratch: WG,
+    functions: nibbleFunctions(integer),
+  });
+  return /* wgsl */ `${opening}
   // Lane: the row (${R} per workgroup); split: which of the ${splits} slices of the row's 64-column groups.
   let lane = li % ${R}u;
   let split = li / ${R}u;
@@ -260,7 +215,7 @@ fn main(${quantMatvecBuiltins(subgroups)}) {${fusionPrologue(fusion)}
     let h = weights[block];
     let q0 = weights[block + 1u + g * 2u];
     let q1 = weights[block + 2u + g * 2u];
-${Array.from({ length: 16 }, (_, i) => `    let x${i} = ${normalizedInput(fusion, `input[u * 16u + ${i}u]`, `(u * 16u + ${i}u) * 4u`, true)};`).join('\n')}
+${groupInputs(fusion)}
     let ones = vec4<f32>(1.0);
     let sumLo = dot(((x0 + x1) + (x2 + x3)) + ((x4 + x5) + (x6 + x7)), ones);
     let sumHi = dot(((x8 + x9) + (x10 + x11)) + ((x12 + x13) + (x14 + x15)), ones);
@@ -268,10 +223,7 @@ ${Array.from({ length: 16 }, (_, i) => `    let x${i} = ${normalizedInput(fusion
       + (${tree(WORDS.map((c, k) => `dot(low4(q1.${c}), x${4 + k})`))});
     let hi = (${tree(WORDS.map((c, k) => `dot(high4(q0.${c}), x${8 + k})`))})
       + (${tree(WORDS.map((c, k) => `dot(high4(q1.${c}), x${12 + k})`))});
-    let dm = unpack2x16float(h.x);
-    let a = scale_min(h.y, h.z, h.w, g * 2u) * dm;
-    let b = scale_min(h.y, h.z, h.w, g * 2u + 1u) * dm;
-    acc += ${subBlock(integer, 'a', 'lo', 'sumLo')} + ${subBlock(integer, 'b', 'hi', 'sumHi')};
+${groupSubBlocks(integer, 'acc', '    ')}
   }
   scratch[li] = acc;
   workgroupBarrier();

@@ -1,15 +1,7 @@
-import {
-  fusionFunctions,
-  fusionPrologue,
-  fusionRowStep,
-  fusionStore,
-  fusionWeightRow,
-  NO_FUSION,
-  normalizedInput,
-} from './matvec-fusion.js';
+import { NO_FUSION } from './matvec-fusion.js';
 import { groupWorkgroupSize, quantMatvecBuiltins, quantMatvecHeader } from './quant-matvec-header.js';
 import type { QuantMatvecVariant } from './quant-matvec-shader.js';
-import { rowReduction } from './row-reduction.js';
+import { groupInputs, registerRowsKernel } from './register-rows-kernel.js';
 
 /**
  * The one-row Q8_0 mat-vec kernels (decode), by the tuning's `layout` (`QuantMatvecTuning`). A Q8_0 block is 34 bytes: an f16
@@ -40,31 +32,14 @@ function tree(terms: readonly string[]): string {
 }
 
 function groupWgsl(variant: QuantMatvecVariant): string {
-  const { columns, bias, subgroups, tuning } = variant;
   const fusion = variant.fusion ?? NO_FUSION;
-  const mantissa = tuning.conversion === 'mantissa';
-  const R = tuning.rowsPerWorkgroup;
-  const WG = groupWorkgroupSize(columns);
-  const units = columns / 64;
-  const rows = Array.from({ length: R }, (_, index) => index);
+  const mantissa = variant.tuning.conversion === 'mantissa';
+  const rows = Array.from({ length: variant.tuning.rowsPerWorkgroup }, (_, index) => index);
   // Quant word k (0…7) of the unit's first block (bytes 2 + 4k …) and second block (bytes 36 + 4k …).
   const first = (k: number) => `(w${k} >> 16u) | (w${k + 1} << 16u)`;
   const second = (k: number) => `w${9 + k}`;
   const half = (word: (k: number) => string, offset: number, part: number) =>
     tree(WORDS.map((_, i) => `dot(bytes4(${word(4 * part + i)}), x${offset + 4 * part + i})`));
-  const perRow = rows
-    .map(
-      (r) => `    {
-      let base = min(${fusionWeightRow(fusion, R, r)}, params.chunkRows - 1u) * rowWords + u * 17u;
-${Array.from({ length: 17 }, (_, k) => `      let w${k} = weights[base + ${k}u];`).join('\n')}
-      let a = (${half(first, 0, 0)})
-        + (${half(first, 0, 1)});
-      let b = (${half(second, 8, 0)})
-        + (${half(second, 8, 1)});
-      acc${r} += unpack2x16float(w0).x * a + unpack2x16float(w8).y * b;
-    }`,
-    )
-    .join('\n');
   const bytes = mantissa
     ? `// 1 + (q + 128)/256 − 1.5 = q/256 for the 4 signed bytes of w (exact: the flipped byte lands in mantissa bits
 // 15..22 of 1.0).
@@ -77,26 +52,22 @@ fn bytes4(w: u32) -> vec4<f32> {
 fn bytes4(w: u32) -> vec4<f32> {
   return vec4<f32>(bitcast<vec4<i32>>(vec4<u32>(w << 24u, w << 16u, w << 8u, w)) >> vec4<u32>(24u));
 }`;
-  return /* wgsl */ `${quantMatvecHeader(subgroups, 'u32', fusion)}
-var<workgroup> scratch: array<f32, ${R * WG}>;${fusionFunctions(fusion, WG, subgroups, R)}
-
-${bytes}
-
-@compute @workgroup_size(${WG})
-fn main(${quantMatvecBuiltins(subgroups)}) {${fusionPrologue(fusion)}
-  let firstRow = (group.x + group.y * groups.x) * ${fusionRowStep(fusion, R)}u;
-  let rowWords = params.rowBytes / 4u;
-${rows.map((r) => `  var acc${r} = 0.0;`).join('\n')}
-  for (var u = li; u < ${units}u; u += ${WG}u) {
-${Array.from({ length: 16 }, (_, i) => `    let x${i} = ${normalizedInput(fusion, `input[u * 16u + ${i}u]`, `(u * 16u + ${i}u) * 4u`, true)};`).join('\n')}
-${perRow}
-  }
-${mantissa ? rows.map((r) => `  acc${r} *= 256.0;`).join('\n') : ''}
-  var result = 0.0;
-${rowReduction(R, WG, subgroups)}
-${fusionStore(fusion, { rowsPerWorkgroup: R, workgroupSize: WG, subgroups, bias })}
-}
-`;
+  return registerRowsKernel(variant, {
+    weightWords: 'u32',
+    workgroupSize: groupWorkgroupSize(variant.columns),
+    units: variant.columns / 64,
+    functions: bytes,
+    setup: '  let rowWords = params.rowBytes / 4u;',
+    loads: groupInputs(fusion),
+    row: (r, weightRow) => `      let base = ${weightRow} * rowWords + u * 17u;
+${Array.from({ length: 17 }, (_, k) => `      let w${k} = weights[base + ${k}u];`).join('\n')}
+      let a = (${half(first, 0, 0)})
+        + (${half(first, 0, 1)});
+      let b = (${half(second, 8, 0)})
+        + (${half(second, 8, 1)});
+      acc${r} += unpack2x16float(w0).x * a + unpack2x16float(w8).y * b;`,
+    after: mantissa ? rows.map((r) => `  acc${r} *= 256.0;`).join('\n') : '',
+  });
 }
 
 function rowsWgsl(variant: QuantMatvecVariant): string {

@@ -1,4 +1,12 @@
-import { fusionBindings, fusionParamsFields, type MatvecFusion, NO_FUSION } from './matvec-fusion.js';
+import {
+  fusionBindings,
+  fusionFunctions,
+  fusionParamsFields,
+  fusionPrologue,
+  fusionRowStep,
+  type MatvecFusion,
+  NO_FUSION,
+} from './matvec-fusion.js';
 
 /**
  * Module-scope WGSL shared by the specialised one-row kernels (`quant-matvec-shader.ts`, `q4k-matvec-shader.ts`): the
@@ -27,6 +35,40 @@ export function quantMatvecBuiltins(subgroups: boolean): string {
   return `@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) li: u32${
     subgroups ? ', @builtin(subgroup_invocation_id) sl: u32, @builtin(subgroup_size) ss: u32' : ''
   }`;
+}
+
+/** What {@link quantMatvecOpening} needs of a kernel. */
+export interface QuantMatvecOpening {
+  /** The device has `subgroups`. */
+  readonly subgroups: boolean;
+  /** The kernel's fusion. */
+  readonly fusion: MatvecFusion;
+  /** How the kernel reads `weights`. */
+  readonly weightWords: 'vec4<u32>' | 'u32';
+  /** Output rows per workgroup. */
+  readonly rowsPerWorkgroup: number;
+  /** Invocations per workgroup. */
+  readonly workgroupSize: number;
+  /** Floats of the `scratch` workgroup array. */
+  readonly scratch: number;
+  /** The kernel's own module-scope WGSL functions. */
+  readonly functions: string;
+}
+
+/**
+ * The text of a specialised one-row kernel up to `main`'s first statement: {@link quantMatvecHeader}, `scratch`, the
+ * fusion's functions, the kernel's functions, the entry point and `firstRow` (the workgroup's first output row).
+ */
+export function quantMatvecOpening(kernel: QuantMatvecOpening): string {
+  const { subgroups, fusion, rowsPerWorkgroup, workgroupSize } = kernel;
+  return /* wgsl */ `${quantMatvecHeader(subgroups, kernel.weightWords, fusion)}
+var<workgroup> scratch: array<f32, ${kernel.scratch}>;${fusionFunctions(fusion, workgroupSize, subgroups, rowsPerWorkgroup)}
+
+${kernel.functions}
+
+@compute @workgroup_size(${workgroupSize})
+fn main(${quantMatvecBuiltins(subgroups)}) {${fusionPrologue(fusion)}
+  let firstRow = (group.x + group.y * groups.x) * ${fusionRowStep(fusion, rowsPerWorkgroup)}u;`;
 }
 
 function nextPowerOfTwo(value: number): number {

@@ -1,19 +1,9 @@
 import type { WeightType } from '@strata/core';
-import {
-  fusionFunctions,
-  fusionKey,
-  fusionPrologue,
-  fusionRowStep,
-  fusionStore,
-  fusionWeightRow,
-  type MatvecFusion,
-  NO_FUSION,
-  normalizedInput,
-} from './matvec-fusion.js';
+import { fusionKey, type MatvecFusion, NO_FUSION, normalizedInput } from './matvec-fusion.js';
 import { q4kMatvecWgsl, q4kTuningKey, q4kTuningProblem } from './q4k-matvec-shader.js';
 import { q80MatvecWgsl, q80RowsPerWorkgroup } from './q80-matvec-shader.js';
-import { groupWorkgroupSize, quantMatvecBuiltins, quantMatvecHeader } from './quant-matvec-header.js';
-import { rowReduction } from './row-reduction.js';
+import { groupWorkgroupSize } from './quant-matvec-header.js';
+import { registerRowsKernel } from './register-rows-kernel.js';
 
 /**
  * One-input-row mat-vec kernels specialised for Q4_K, Q6_K and Q8_0 (decode), built to stay memory-bound:
@@ -148,16 +138,39 @@ export function quantMatvecWgsl(variant: QuantMatvecVariant): string {
  * per 16 columns with their input sum.
  */
 function q6kWgsl(variant: QuantMatvecVariant): string {
-  const { columns, bias, subgroups, tuning } = variant;
   const fusion = variant.fusion ?? NO_FUSION;
-  const R = tuning.rowsPerWorkgroup;
-  const WG = groupWorkgroupSize(columns);
-  const units = columns / 64;
-  const rows = Array.from({ length: R }, (_, index) => index);
-  const perRow = rows
-    .map(
-      (r) => `    {
-      let s = min(${fusionWeightRow(fusion, R, r)}, params.chunkRows - 1u) * params.rowBytes + block * 210u;
+  return registerRowsKernel(variant, {
+    weightWords: 'u32',
+    workgroupSize: groupWorkgroupSize(variant.columns),
+    units: variant.columns / 64,
+    functions: `// The u32 at an even byte offset (2 bytes into a word: the high half of one word and the low half of the next).
+fn word_at(byte: u32) -> u32 {
+  let index = byte >> 2u;
+  let first = weights[index];
+  return select(first, (first >> 16u) | (weights[index + 1u] << 16u), (byte & 2u) != 0u);
+}
+// Four consecutive words from an even byte offset: five aligned loads.
+fn words4(byte: u32) -> vec4<u32> {
+  let index = byte >> 2u;
+  let w = array<u32, 5>(weights[index], weights[index + 1u], weights[index + 2u], weights[index + 3u], weights[index + 4u]);
+  if ((byte & 2u) == 0u) { return vec4<u32>(w[0], w[1], w[2], w[3]); }
+  return vec4<u32>((w[0] >> 16u) | (w[1] << 16u), (w[1] >> 16u) | (w[2] << 16u), (w[2] >> 16u) | (w[3] << 16u), (w[3] >> 16u) | (w[4] << 16u));
+}
+// The 4 bytes of w as floats (exact).
+fn bytes4(w: u32) -> vec4<f32> {
+  return vec4<f32>(vec4<u32>(w, w >> 8u, w >> 16u, w >> 24u) & vec4<u32>(0xffu));
+}`,
+    loads: `    let block = u >> 2u;
+    let half = (u >> 1u) & 1u;
+    let quarter = u & 1u;
+    // Column of group g, word k: 256·block + 128·half + 32·g + 16·quarter + 4·k (as vec4 index: / 4).
+    let xv = block * 64u + half * 32u + quarter * 4u;
+${[0, 1, 2, 3].flatMap((g) => [0, 1, 2, 3].map((k) => `    let x${g}_${k} = ${normalizedInput(fusion, `input[xv + ${g * 8 + k}u]`, `(xv + ${g * 8 + k}u) * 4u`, true)};`)).join('\n')}
+    let ones = vec4<f32>(1.0);
+    let sums = vec4<f32>(
+      dot(x0_0 + x0_1 + x0_2 + x0_3, ones), dot(x1_0 + x1_1 + x1_2 + x1_3, ones),
+      dot(x2_0 + x2_1 + x2_2 + x2_3, ones), dot(x3_0 + x3_1 + x3_2 + x3_3, ones));`,
+    row: (r, weightRow) => `      let s = ${weightRow} * params.rowBytes + block * 210u;
       let low = words4(s + half * 64u + quarter * 16u);
       let lowHigh = words4(s + half * 64u + 32u + quarter * 16u);
       let top = words4(s + 128u + half * 32u + quarter * 16u);
@@ -182,51 +195,6 @@ ${[0, 1, 2, 3]
         f32(bitcast<i32>(scaleWords.x << (8u - 8u * quarter)) >> 24u),
         f32(bitcast<i32>(scaleWords.y << (24u - 8u * quarter)) >> 24u),
         f32(bitcast<i32>(scaleWords.y << (8u - 8u * quarter)) >> 24u));
-      acc${r} += d * dot(scales, part - 32.0 * sums);
-    }`,
-    )
-    .join('\n');
-  return /* wgsl */ `${quantMatvecHeader(subgroups, 'u32', fusion)}
-var<workgroup> scratch: array<f32, ${R * WG}>;${fusionFunctions(fusion, WG, subgroups, R)}
-
-// The u32 at an even byte offset (2 bytes into a word: the high half of one word and the low half of the next).
-fn word_at(byte: u32) -> u32 {
-  let index = byte >> 2u;
-  let first = weights[index];
-  return select(first, (first >> 16u) | (weights[index + 1u] << 16u), (byte & 2u) != 0u);
-}
-// Four consecutive words from an even byte offset: five aligned loads.
-fn words4(byte: u32) -> vec4<u32> {
-  let index = byte >> 2u;
-  let w = array<u32, 5>(weights[index], weights[index + 1u], weights[index + 2u], weights[index + 3u], weights[index + 4u]);
-  if ((byte & 2u) == 0u) { return vec4<u32>(w[0], w[1], w[2], w[3]); }
-  return vec4<u32>((w[0] >> 16u) | (w[1] << 16u), (w[1] >> 16u) | (w[2] << 16u), (w[2] >> 16u) | (w[3] << 16u), (w[3] >> 16u) | (w[4] << 16u));
-}
-// The 4 bytes of w as floats (exact).
-fn bytes4(w: u32) -> vec4<f32> {
-  return vec4<f32>(vec4<u32>(w, w >> 8u, w >> 16u, w >> 24u) & vec4<u32>(0xffu));
-}
-
-@compute @workgroup_size(${WG})
-fn main(${quantMatvecBuiltins(subgroups)}) {${fusionPrologue(fusion)}
-  let firstRow = (group.x + group.y * groups.x) * ${fusionRowStep(fusion, R)}u;
-${rows.map((r) => `  var acc${r} = 0.0;`).join('\n')}
-  for (var u = li; u < ${units}u; u += ${WG}u) {
-    let block = u >> 2u;
-    let half = (u >> 1u) & 1u;
-    let quarter = u & 1u;
-    // Column of group g, word k: 256·block + 128·half + 32·g + 16·quarter + 4·k (as vec4 index: / 4).
-    let xv = block * 64u + half * 32u + quarter * 4u;
-${[0, 1, 2, 3].flatMap((g) => [0, 1, 2, 3].map((k) => `    let x${g}_${k} = ${normalizedInput(fusion, `input[xv + ${g * 8 + k}u]`, `(xv + ${g * 8 + k}u) * 4u`, true)};`)).join('\n')}
-    let ones = vec4<f32>(1.0);
-    let sums = vec4<f32>(
-      dot(x0_0 + x0_1 + x0_2 + x0_3, ones), dot(x1_0 + x1_1 + x1_2 + x1_3, ones),
-      dot(x2_0 + x2_1 + x2_2 + x2_3, ones), dot(x3_0 + x3_1 + x3_2 + x3_3, ones));
-${perRow}
-  }
-  var result = 0.0;
-${rowReduction(R, WG, subgroups)}
-${fusionStore(fusion, { rowsPerWorkgroup: R, workgroupSize: WG, subgroups, bias })}
-}
-`;
+      acc${r} += d * dot(scales, part - 32.0 * sums);`,
+  });
 }

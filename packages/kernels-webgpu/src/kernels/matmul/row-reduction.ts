@@ -1,7 +1,7 @@
 /**
  * WGSL that sums per-invocation accumulators `acc0 … acc{rows−1}` over a workgroup of `workgroupSize` invocations
  * into `result` of invocation `r < rows` (row r of the workgroup): the reduction at the end of the one-row mat-vec
- * kernels (`wide-matvec-shader.ts`, `quant-matvec-shader.ts`, `q4k-matvec-shader.ts`).
+ * kernels (`wide-matvec-shader.ts`, and `register-rows-kernel.ts` for the specialised ones).
  *
  * The kernel declares `var<workgroup> scratch: array<f32, rows · workgroupSize>` and `var result = 0.0;` before this
  * text, and has `li` (and, with `subgroups`, `sl` and `ss`) in scope. With subgroups each subgroup sums by

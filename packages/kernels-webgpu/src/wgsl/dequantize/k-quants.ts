@@ -13,8 +13,12 @@ fn unit_column(unit: u32, group: u32) -> u32 {
   return (unit >> 4u) * 256u + ((unit >> 2u) & 3u) * 64u + (unit & 3u) * 8u + (group & 1u) * 4u + (group >> 1u) * 32u;
 }`;
 
-// The 12 scale bytes of Q4_K/Q5_K hold 8 six-bit scales and 8 six-bit minima (words s0, s1, s2).
-const SCALE_MIN = /* wgsl */ `
+/**
+ * WGSL `scale_min(s0, s1, s2, index) -> vec2<f32>`: the six-bit scale and min of sub-block `index` (0…7) of a Q4_K /
+ * Q5_K super-block, whose 12 scale bytes (the words s0, s1, s2) hold 8 six-bit scales and 8 six-bit minima. The one
+ * source of the function: these readers and the Q4_K one-row kernels (`q4k-matvec-shader.ts`) use it.
+ */
+export const SCALE_MIN_WGSL = /* wgsl */ `// Six-bit scale and min of sub-block index (0…7) from the 12 scale bytes (words s0, s1, s2).
 fn scale_min(s0: u32, s1: u32, s2: u32, index: u32) -> vec2<f32> {
   let shift = (index & 3u) * 8u;
   let a = (s0 >> shift) & 0xffu;
@@ -113,7 +117,8 @@ export const Q4_K_SHADER: WeightShader = {
   type: 'Q4_K',
   unitColumns: 16,
   groups: 4,
-  code: /* wgsl */ `${SCALE_MIN}
+  code: /* wgsl */ `
+${SCALE_MIN_WGSL}
 fn unit_load(row: u32, unit: u32) -> array<vec4<f32>, 4> {
   let base = row + (unit >> 4u) * 144u;
   let g = (unit >> 2u) & 3u;
@@ -148,7 +153,8 @@ export const Q5_K_SHADER: WeightShader = {
   type: 'Q5_K',
   unitColumns: 16,
   groups: 4,
-  code: /* wgsl */ `${SCALE_MIN}
+  code: /* wgsl */ `
+${SCALE_MIN_WGSL}
 fn unit_load(row: u32, unit: u32) -> array<vec4<f32>, 4> {
   let base = row + (unit >> 4u) * 176u;
   let g = (unit >> 2u) & 3u;
