@@ -26,6 +26,31 @@ function unaryExpression(operation: UnaryOperation): string {
   }
 }
 
+/**
+ * WGSL of a kernel with one invocation per element: `declarations` (its `Params` with `count` first, and bindings),
+ * the math helpers, and `body` run for each `index < params.count`. Dispatch it over `linearGrid(⌈count / 256⌉)`.
+ */
+export function elementwiseKernelWgsl(declarations: string, body: string): string {
+  return /* wgsl */ `
+${declarations}
+${WGSL_MATH}
+${WGSL_LINEAR_GROUP}
+@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) li: u32) {
+  let index = linear_group(group, groups) * ${WORKGROUP}u + li;
+  if (index >= params.count) { return; }
+${body}
+}`;
+}
+
+/** Invocations per workgroup of {@link elementwiseKernelWgsl}. */
+export const ELEMENTWISE_WORKGROUP = WORKGROUP;
+
+/** The gated product `activation(x) · y` as a WGSL expression of `x` (gate) and `y` (up). */
+export function gatedExpression(activation: ActivationKind): string {
+  return `${activationFunction(activation)}(x) * y`;
+}
+
 function binaryExpression(operation: BinaryOperation): string {
   switch (operation.kind) {
     case 'add':
@@ -33,7 +58,7 @@ function binaryExpression(operation: BinaryOperation): string {
     case 'mul':
       return 'x * y';
     case 'gated':
-      return `${activationFunction(operation.activation)}(x) * y`;
+      return gatedExpression(operation.activation);
   }
 }
 
@@ -51,20 +76,15 @@ export function unary(runtime: GpuRuntime, input: Tensor, operation: UnaryOperat
     shader: {
       key,
       storage: ['read', 'write'],
-      code: () => /* wgsl */ `
-struct Params { count: u32, factor: f32 }
+      code: () =>
+        elementwiseKernelWgsl(
+          `struct Params { count: u32, factor: f32 }
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> source: array<f32>;
-@group(0) @binding(2) var<storage, read_write> destination: array<f32>;
-${WGSL_MATH}
-${WGSL_LINEAR_GROUP}
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) li: u32) {
-  let index = linear_group(group, groups) * ${WORKGROUP}u + li;
-  if (index >= params.count) { return; }
-  let x = source[index];
-  destination[index] = ${unaryExpression(operation)};
-}`,
+@group(0) @binding(2) var<storage, read_write> destination: array<f32>;`,
+          `  let x = source[index];
+  destination[index] = ${unaryExpression(operation)};`,
+        ),
     },
     uniforms: new Uniforms().u(source.size).f(factor).words,
     buffers: [{ tracked: source.tracked }, { tracked: output.tracked }],
@@ -97,22 +117,17 @@ export function binary(runtime: GpuRuntime, a: Tensor, b: Tensor, operation: Bin
     shader: {
       key,
       storage: ['read', 'read', 'write'],
-      code: () => /* wgsl */ `
-struct Params { count: u32, columns: u32, broadcast: u32 }
+      code: () =>
+        elementwiseKernelWgsl(
+          `struct Params { count: u32, columns: u32, broadcast: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> left: array<f32>;
 @group(0) @binding(2) var<storage, read> right: array<f32>;
-@group(0) @binding(3) var<storage, read_write> destination: array<f32>;
-${WGSL_MATH}
-${WGSL_LINEAR_GROUP}
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) li: u32) {
-  let index = linear_group(group, groups) * ${WORKGROUP}u + li;
-  if (index >= params.count) { return; }
-  let x = left[index];
+@group(0) @binding(3) var<storage, read_write> destination: array<f32>;`,
+          `  let x = left[index];
   let y = right[select(index, index % params.columns, params.broadcast != 0u)];
-  destination[index] = ${binaryExpression(operation)};
-}`,
+  destination[index] = ${binaryExpression(operation)};`,
+        ),
     },
     uniforms: new Uniforms()
       .u(left.size)

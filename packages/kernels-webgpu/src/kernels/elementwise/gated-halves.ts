@@ -1,15 +1,13 @@
 import type { ActivationKind } from '@strata/core';
 import type { GpuRuntime } from '../../runtime/runtime.js';
-import { linearGrid, Uniforms, WGSL_LINEAR_GROUP } from '../../runtime/shader.js';
+import { linearGrid, Uniforms } from '../../runtime/shader.js';
 import type { GpuTensor } from '../../tensor/gpu-tensor.js';
-import { activationFunction, WGSL_MATH } from '../wgsl/math.js';
-
-const WORKGROUP = 256;
+import { ELEMENTWISE_WORKGROUP as WORKGROUP, elementwiseKernelWgsl, gatedExpression } from './elementwise.js';
 
 /**
  * `activation(gate) · up` of the two halves of each row of `source` `[rows, 2 · half]` (gate columns, then up columns):
  * a new `[rows, half]` tensor. The gated activation of a fused gate/up product without splitting it first (the
- * arithmetic of the gated element-wise kernel, so the same numbers).
+ * gated element-wise kernel's expression in its skeleton, so the same numbers).
  */
 export function gatedHalves(runtime: GpuRuntime, source: GpuTensor, kind: ActivationKind): GpuTensor {
   const columns = source.shape[source.shape.length - 1] ?? 0;
@@ -20,23 +18,18 @@ export function gatedHalves(runtime: GpuRuntime, source: GpuTensor, kind: Activa
     shader: {
       key: `gated-halves:${kind}`,
       storage: ['read', 'write'],
-      code: () => /* wgsl */ `
-struct Params { count: u32, half: u32 }
+      code: () =>
+        elementwiseKernelWgsl(
+          `struct Params { count: u32, half: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> source: array<f32>;
-@group(0) @binding(2) var<storage, read_write> destination: array<f32>;
-${WGSL_MATH}
-${WGSL_LINEAR_GROUP}
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) li: u32) {
-  let index = linear_group(group, groups) * ${WORKGROUP}u + li;
-  if (index >= params.count) { return; }
-  let row = index / params.half;
+@group(0) @binding(2) var<storage, read_write> destination: array<f32>;`,
+          `  let row = index / params.half;
   let gate = row * 2u * params.half + index % params.half;
   let x = source[gate];
   let y = source[gate + params.half];
-  destination[index] = ${activationFunction(kind)}(x) * y;
-}`,
+  destination[index] = ${gatedExpression(kind)};`,
+        ),
     },
     uniforms: new Uniforms().u(output.size).u(half).words,
     buffers: [{ tracked: source.tracked }, { tracked: output.tracked }],
