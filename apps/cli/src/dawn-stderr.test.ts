@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -54,4 +54,36 @@ describe("Dawn's native warnings", () => {
     expect(stderr).toContain('[webgpu: ');
     expect(stderr).not.toContain('artificially reduced');
   });
+
+  it('a SIGINT sent to the CLI alone (no terminal) shuts the filtered `strata serve` child down', async (context) => {
+    if ((await probeWebGpuAdapter()) === undefined) return context.skip('no WebGPU adapter on this machine');
+    const tsx = join(ROOT, 'node_modules/tsx/dist/cli.mjs');
+    const argv = ['serve', '--model', `m=${LLAMA}`, '--port', '0', '--backend', 'webgpu', '--parallel', '1'];
+    const cli = spawn(
+      process.execPath,
+      [tsx, '--conditions=@strata/source', join(ROOT, 'apps/cli/src/main.ts'), ...argv],
+      {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let stderr = '';
+    cli.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => cli.once('exit', (code) => resolve(code)));
+    await new Promise<void>((resolve, reject) => {
+      cli.stdout.on('data', (chunk: Buffer) => {
+        if (chunk.toString().includes('strata: serving')) resolve();
+      });
+      cli.once('exit', () => reject(new Error(`strata serve exited before it was ready: ${stderr}`)));
+    });
+    // Only the CLI's own process gets the signal, as from a supervisor or a load generator.
+    cli.kill('SIGINT');
+    const timeout = setTimeout(() => cli.kill('SIGKILL'), 60_000);
+    const code = await exited;
+    clearTimeout(timeout);
+    expect(stderr).toContain('strata: shutting down');
+    expect(code).toBe(0);
+  }, 120_000);
 });

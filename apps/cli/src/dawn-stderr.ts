@@ -62,9 +62,18 @@ export function needsFilteredChild(argv: readonly string[]): boolean {
 }
 
 /**
+ * Whether this process is attached to a terminal (any of stdin, stdout and stderr is one): then a Ctrl-C signals the
+ * whole foreground process group, the filtered child included, and SIGINT must not be sent to it a second time.
+ */
+function attachedToTerminal(): boolean {
+  return process.stdin.isTTY === true || process.stdout.isTTY === true || process.stderr.isTTY === true;
+}
+
+/**
  * Runs this CLI again as a child with the same arguments, its stdin and stdout inherited and its stderr filtered;
- * resolves to its exit code (128 + the signal's number when a signal ended it). Ctrl-C reaches the child (the terminal
- * signals both); this process waits for it.
+ * resolves to its exit code (128 + the signal's number when a signal ended it). SIGTERM is passed on to the child.
+ * SIGINT is passed on too unless a terminal is attached: a terminal's Ctrl-C reaches the child by itself, while a
+ * SIGINT from a supervisor or a load generator reaches only this process. Either way this process waits for the child.
  */
 export function runFilteredChild(): Promise<number> {
   const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
@@ -74,15 +83,17 @@ export function runFilteredChild(): Promise<number> {
   const filter = dawnNoiseFilter((text) => process.stderr.write(text));
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (chunk: string) => filter.push(chunk));
-  // Ctrl-C goes from the terminal to the child too, which handles it: here it must only not end this process.
-  const ignore = () => {};
+  const interactive = attachedToTerminal();
+  const interrupt = () => {
+    if (!interactive) child.kill('SIGINT');
+  };
   const forward = () => child.kill('SIGTERM');
-  process.on('SIGINT', ignore);
+  process.on('SIGINT', interrupt);
   process.on('SIGTERM', forward);
   return new Promise((resolve) => {
     child.on('close', (code, signal) => {
       filter.end();
-      process.off('SIGINT', ignore);
+      process.off('SIGINT', interrupt);
       process.off('SIGTERM', forward);
       resolve(code ?? 128 + (signal === null ? 0 : constants.signals[signal]));
     });

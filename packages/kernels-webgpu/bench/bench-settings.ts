@@ -11,6 +11,11 @@ export const QUICK = process.argv.includes('--quick');
 export const QUANT_ONLY = process.argv.includes('--quant');
 /** `--tiled`: only the prefill mat-mul, every tiling on the 1B and 8B shapes (correctness first). */
 export const TILED_ONLY = process.argv.includes('--tiled');
+/**
+ * `--batch`: only the products of a batched decode step (16, 32 and 64 input rows): each tiling beside the row-group
+ * mat-vec run once per 8 rows, on the 1B and 8B shapes.
+ */
+export const BATCH_ONLY = process.argv.includes('--batch');
 /** Seconds after which the long tables stop (`BENCH_BUDGET_SECONDS`, default 420). */
 export const BUDGET_SECONDS = Number(process.env.BENCH_BUDGET_SECONDS ?? 420);
 const started = performance.now();

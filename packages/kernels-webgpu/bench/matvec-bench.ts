@@ -2,12 +2,13 @@
 // a tuning sweep, several input rows, the tiled prefill mat-mul, raw read ceilings and attention decode time.
 // Run: `pnpm bench` in packages/kernels-webgpu (tsx), or bundled for the GPU machine (see BENCHMARKS.md).
 // Sections: matvec-harness.ts (the harness), weight-types-section.ts, tiled-section.ts, quant-section.ts,
-// attention-section.ts; flags and budget in bench-settings.ts.
+// batch-section.ts, attention-section.ts; flags and budget in bench-settings.ts.
 import { DEFAULT_MATVEC_TUNING } from '../src/kernels/matmul/matvec-shader.js';
 import { DEFAULT_WIDE_TUNING } from '../src/kernels/matmul/wide-matvec-shader.js';
 import { openRawDevice } from '../src/wgsl/dequantize/raw-device.js';
 import { attentionDecode } from './attention-section.js';
-import { elapsed, gbps, log, QUANT_ONLY, QUICK, TILED_ONLY } from './bench-settings.js';
+import { batchSection } from './batch-section.js';
+import { BATCH_ONLY, elapsed, gbps, log, QUANT_ONLY, QUICK, TILED_ONLY } from './bench-settings.js';
 import { Bench, tuningName } from './matvec-harness.js';
 import { quantSection } from './quant-section.js';
 import { tiledPrefillSection, tiledSection } from './tiled-section.js';
@@ -39,6 +40,12 @@ async function main(): Promise<void> {
     );
   }
 
+  if (BATCH_ONLY) {
+    await batchSection(bench);
+    raw.device.destroy();
+    log(`\ntotal ${elapsed().toFixed(0)} s`);
+    return;
+  }
   if (TILED_ONLY) {
     await tiledSection(bench);
     raw.device.destroy();

@@ -2,7 +2,7 @@
  * GGUF files with the dimensions of released models and random (but valid) weights, for benchmarks:
  * Llama-3.2-1B or Llama-3-8B shapes in F16, Q8_0 or a Q4_K_M-like mix (Q4_K, with Q6_K for the output/tied embedding and
  * for attn_v / ffn_down of the layers llama.cpp gives more bits). Streams through the loaders' GGUF writer, so a
- * 16 GB file never sits in memory. A minimal SentencePiece-style tokenizer (byte tokens + reserved fillers) is embedded
+ * 16 GB file never sits in memory. A minimal SentencePiece-style tokenizer (byte tokens + filler words) is embedded
  * so that `strata run`/`strata bench` load it. The command line is write-random-gguf.ts.
  */
 import { createWriteStream } from 'node:fs';
@@ -176,7 +176,7 @@ export function llamaTensors(dimensions: LlamaDimensions, fileType: FileType): G
   return tensors;
 }
 
-/** Metadata: llama hyper-parameters and a minimal SentencePiece vocabulary (unk, bos, eos, 256 bytes, '▁', fillers). */
+/** Metadata: llama hyper-parameters and a minimal SentencePiece vocabulary (unk, bos, eos, 256 bytes, '▁', words). */
 export function llamaMetadata(dimensions: LlamaDimensions, fileType: FileType): Record<string, GgufTypedValue> {
   const { vocabulary } = dimensions;
   const tokens: string[] = ['<unk>', '<s>', '</s>'];
@@ -187,9 +187,10 @@ export function llamaMetadata(dimensions: LlamaDimensions, fileType: FileType): 
   }
   tokens.push('▁');
   types.push(1);
+  // Ordinary words (not control tokens), so that generated ids decode to text a load generator can see and compare.
   while (tokens.length < vocabulary) {
-    tokens.push(`<reserved_${tokens.length}>`);
-    types.push(3);
+    tokens.push(`▁w${tokens.length}`);
+    types.push(1);
   }
   return {
     'general.architecture': ggufValue.string('llama'),

@@ -90,6 +90,7 @@ async function runClient(index: number): Promise<void> {
     const sent = performance.now();
     let last = sent;
     let text = '';
+    let chunks = 0;
     let finished = false;
     try {
       const stream = await client.completions.create({
@@ -102,9 +103,10 @@ async function runClient(index: number): Promise<void> {
       });
       for await (const chunk of stream) {
         const choice = chunk.choices[0];
-        if (choice !== undefined && choice.text.length > 0) {
+        // A chunk per token: timed even when the token decodes to no text yet (a control token, part of a character).
+        if (choice !== undefined && (choice.text.length > 0 || !choice.finish_reason)) {
           const now = performance.now();
-          if (text.length === 0) firstTokenMs.push(now - sent);
+          if (chunks++ === 0) firstTokenMs.push(now - sent);
           else interTokenMs.push(now - last);
           last = now;
           text += choice.text;

@@ -1,5 +1,6 @@
 import { StrataError } from '@strata/core';
 import { describe, expect, it } from 'vitest';
+import { BATCH_TILES_16, BATCH_TILES_32, DEFAULT_TILES, tilingForRows } from '../kernels/matmul/tiled-shader.js';
 import { createWebGpuBackend } from '../webgpu-backend.js';
 import { DEFAULT_WEBGPU_TUNING, MAX_DECODE_KEYS_PER_SPLIT, resolveTuning } from './tuning.js';
 
@@ -20,6 +21,16 @@ describe('WebGPU kernel tuning', () => {
     expect(resolveTuning({ decodeAttentionMinKeysPerSplit: 1 }).decodeAttentionMinKeysPerSplit).toBe(1);
     const largest = resolveTuning({ decodeAttentionMinKeysPerSplit: MAX_DECODE_KEYS_PER_SPLIT });
     expect(largest.decodeAttentionMinKeysPerSplit).toBe(MAX_DECODE_KEYS_PER_SPLIT);
+  });
+
+  it('routes batched decode rows to the batch tiles unless batchTiling is off', () => {
+    expect(tilingForRows(9, true)).toBe(BATCH_TILES_16);
+    expect(tilingForRows(16, true)).toBe(BATCH_TILES_16);
+    expect(tilingForRows(17, true)).toBe(BATCH_TILES_32);
+    expect(tilingForRows(32, true)).toBe(BATCH_TILES_32);
+    expect(tilingForRows(33, true)).toBe(DEFAULT_TILES);
+    expect(tilingForRows(20, false)).toBe(DEFAULT_TILES);
+    expect(resolveTuning({ batchTiling: false }).batchTiling).toBe(false);
   });
 
   it('rejects a key-split floor that is not an integer from 1 to the score buffer', () => {

@@ -20,6 +20,12 @@ export interface WebGpuTuning {
    * (Q4_K: `Q4K_MATVEC_TUNING`; Q6_K: `DEFAULT_QUANT_TUNING`; Q8_0: the wide kernel). Default `{}` (the routed ones).
    */
   readonly quantMatvec: QuantMatvecTunings;
+  /**
+   * Products of 9 to 32 input rows (a batched decode step over that many sequences) use tiles of their size
+   * (`BATCH_TILES_16` up to 16 rows, `BATCH_TILES_32` up to 32) instead of the 128-row prefill tile, which would compute
+   * mostly padding. Default true.
+   */
+  readonly batchTiling: boolean;
 }
 
 /** Most keys one decode attention workgroup holds (its score buffer). */
@@ -29,6 +35,7 @@ export const MAX_DECODE_KEYS_PER_SPLIT = 512;
 export const DEFAULT_WEBGPU_TUNING: WebGpuTuning = Object.freeze({
   decodeAttentionMinKeysPerSplit: 64,
   quantMatvec: Object.freeze({}),
+  batchTiling: true,
 });
 
 /**

@@ -25,7 +25,7 @@ wants() { [[ " $sections " == *" $1 "* ]]; }
 nvidia-smi --query-gpu=name,memory.total,clocks.sm,clocks.mem --format=csv,noheader
 builder=
 if wants peer; then
-  (bash "$here/peers/build-llama-cuda.sh" llama-bench llama-server > "$out/peer-build.txt" 2>&1
+  (bash "$here/build-peer.sh" llama-bench llama-server > "$out/peer-build.txt" 2>&1
     echo "exit $?" >> "$out/peer-build.txt") &
   builder=$!
 fi

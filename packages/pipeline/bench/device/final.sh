@@ -21,8 +21,8 @@ stamp() { echo "== $* ($((SECONDS - started)) s)"; }
 nvidia-smi --query-gpu=name,memory.total,clocks.sm,clocks.mem --format=csv,noheader
 # llama-server is built in the same compile (ggml-cuda is the long part), so serve-bench.sh finds it ready.
 # (if llama-server fails to build, llama-bench alone is built again so the table still comes).
-(bash "$here/peers/build-llama-cuda.sh" llama-bench llama-server > "$out/peer-build.txt" 2>&1 \
-  || bash "$here/peers/build-llama-cuda.sh" llama-bench >> "$out/peer-build.txt" 2>&1; echo "exit $?" >> "$out/peer-build.txt") &
+(bash "$here/build-peer.sh" llama-bench llama-server > "$out/peer-build.txt" 2>&1 \
+  || bash "$here/build-peer.sh" llama-bench >> "$out/peer-build.txt" 2>&1; echo "exit $?" >> "$out/peer-build.txt") &
 builder=$!
 stamp "files"
 writers=()

@@ -17,7 +17,7 @@ started=$SECONDS
 stamp() { echo "== $* ($((SECONDS - started)) s)"; }
 [ -f "$model" ] || node "$here/write-random-gguf.mjs" --model llama-3.2-1b --type Q4_K_M --out "$model" > /dev/null
 stamp "building llama-server (incremental when final.sh built it on this machine)"
-bin=$(bash "$here/peers/build-llama-cuda.sh" llama-server 2> "$out/server-build.txt" | tail -1)
+bin=$(bash "$here/build-peer.sh" llama-server 2> "$out/server-build.txt" | tail -1)
 stamp "built: $bin"
 for clients in 1 8 32; do
   stamp "strata serve, $clients clients"

@@ -36,13 +36,13 @@ import {
   matvecWgsl,
 } from './matvec-shader.js';
 import {
-  DEFAULT_TILES,
   TILED_STORAGE,
   type TiledTuning,
   type TiledVariant,
   tiledKey,
   tiledUniforms,
   tiledWgsl,
+  tilingForRows,
 } from './tiled-shader.js';
 
 /** A mat-vec kernel as {@link matvecChunks} records it: its shader, units per weight row and output rows per workgroup. */
@@ -198,7 +198,7 @@ export function matvecChunks(
 
 /**
  * `input` `[rows, columns]` × `weight` `[out, columns]`ᵀ (+ `bias` `[out]`): f32 `[rows, out]`. `tiling` forces the
- * tile shape of the many-row product (tests; default `DEFAULT_TILES`).
+ * tile shape of the many-row product (tests; default `tilingForRows`: a batch tile up to 32 rows, then `DEFAULT_TILES`).
  */
 export function matmul(
   runtime: GpuRuntime,
@@ -247,7 +247,7 @@ export function matmul(
     );
   }
   const biasBinding = { tracked: bias === undefined ? runtime.emptyBuffer : bias.chunks[0]!.tracked };
-  const tuning = tiling ?? DEFAULT_TILES;
+  const tuning = tiling ?? tilingForRows(rows, runtime.tuning.batchTiling);
   const variant: TiledVariant = { type, columns, bias: bias !== undefined, tuning };
   const shader = { key: tiledKey(variant), code: () => tiledWgsl(variant), storage: TILED_STORAGE };
   for (const chunk of weight.chunks) {

@@ -102,6 +102,28 @@ describe('WebGPU matmul, every weight type', () => {
     });
   }
 
+  it('batched decode rows (12 and 30: the batch tiles, some invocations idle while loading) for Q4_K, Q8_0 and F16', async (context) => {
+    if (backend === undefined) return context.skip('Dawn found no WebGPU adapter');
+    for (const type of ['Q4_K', 'Q8_0', 'F16'] as const) {
+      const { bytes, columns } = await weightRows(type, OUT);
+      const values = dequantize(type, bytes, OUT * columns);
+      const weight = await backend.uploadWeight({ name: 'w', type, shape: [OUT, columns] }, bytes);
+      for (const rows of [12, 30]) {
+        const input = randomValues(rows * columns, rows + 20);
+        const x = backend.upload(input, [rows, columns]);
+        const y = backend.matmul(x, weight);
+        expectClose(
+          (await backend.read(y)) as Float32Array,
+          reference(input, values, rows, OUT, columns),
+          `${type} rows=${rows}`,
+        );
+        backend.dispose(x);
+        backend.dispose(y);
+      }
+      backend.dispose(weight);
+    }
+  });
+
   for (const type of ['F32', 'F16', 'BF16'] as const) {
     it(`${type} with an odd number of columns (unaligned rows)`, async (context) => {
       if (backend === undefined) return context.skip('Dawn found no WebGPU adapter');

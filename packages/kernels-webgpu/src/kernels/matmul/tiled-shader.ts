@@ -4,7 +4,8 @@ import { rowsWordAligned, weightReaderWgsl } from '../../wgsl/dequantize/index.j
 /**
  * The tile shape of the tiled mat-mul: a 256-invocation workgroup computes `rows × out` outputs, each invocation
  * `threadRows × threadOut` of them (register blocking), stepping through the columns `depth` at a time. Workgroup memory:
- * `(rows + out) · depth · 4` bytes, kept ≤ 16 KiB (WebGPU's default limit).
+ * `(rows + out) · depth · 4` bytes, kept ≤ 16 KiB (WebGPU's default limit). Each tile of a step (`rows · depth / 4` and
+ * `out · depth / 4` vec4s) is loaded by the 256 invocations evenly: a multiple of 256 vec4s, or a divisor of 256.
  */
 export interface TiledTuning {
   /** Input rows per tile. */
@@ -24,11 +25,27 @@ export const SMALL_TILES: TiledTuning = { rows: 64, out: 64, threadRows: 4, thre
 /** 128 × 128 tiles, 8 × 8 per invocation, 16 columns per step (bench only: too few workgroups on 1B shapes). */
 export const LARGE_TILES: TiledTuning = { rows: 128, out: 128, threadRows: 8, threadOut: 8, depth: 16 };
 /**
+ * Few input rows (a batched decode step of 9–32 sequences): 32 rows × 128 outputs, 4 × 4 per invocation, 16 columns
+ * per step, so a tile wastes no rows on 32 sequences (the default tile computes 128).
+ */
+export const BATCH_TILES_32: TiledTuning = { rows: 32, out: 128, threadRows: 4, threadOut: 4, depth: 16 };
+/** Fewer input rows still (9–16): 16 rows × 256 outputs, 4 × 4 per invocation, 8 columns per step. */
+export const BATCH_TILES_16: TiledTuning = { rows: 16, out: 256, threadRows: 4, threadOut: 4, depth: 8 };
+/**
  * The default: 128 input rows × 64 outputs, 8 × 4 per invocation, 16 columns per step. Fastest of the four tilings
  * `bench --tiled` compares on every 1B and 8B shape measured on an H100 (27–31 TFLOP/s at 512 rows against 20–22 for
  * {@link SMALL_TILES}; see BENCHMARKS.md).
  */
 export const DEFAULT_TILES: TiledTuning = { rows: 128, out: 64, threadRows: 8, threadOut: 4, depth: 16 };
+
+/**
+ * The tile for a product of `rows` input rows: with `batchTiling`, {@link BATCH_TILES_16} up to 16 rows and
+ * {@link BATCH_TILES_32} up to 32 (a batched decode step); otherwise, and past 32 rows, {@link DEFAULT_TILES}.
+ */
+export function tilingForRows(rows: number, batchTiling: boolean): TiledTuning {
+  if (!batchTiling || rows > BATCH_TILES_32.rows) return DEFAULT_TILES;
+  return rows <= BATCH_TILES_16.rows ? BATCH_TILES_16 : BATCH_TILES_32;
+}
 
 /** What a tiled mat-mul kernel is specialised for. */
 export interface TiledVariant {
@@ -78,7 +95,17 @@ export function tiledWgsl(variant: TiledVariant): string {
   const { rows: TM, out: TN, threadRows: RM, threadOut: RN, depth: TK } = tuning;
   const threadsY = TM / RM;
   const threadsX = TN / RN;
-  if (threadsX * threadsY !== 256 || RM % 4 !== 0 || RN % 4 !== 0 || (TM * TK) % 1024 !== 0 || (TN * TK) % 1024 !== 0) {
+  const slotsA = (TM * TK) / 4; // vec4 loads per step of the input tile
+  const slotsW = (TN * TK) / 4;
+  const evenLoads = (slots: number) => slots % 256 === 0 || 256 % slots === 0;
+  if (
+    threadsX * threadsY !== 256 ||
+    RM % 4 !== 0 ||
+    RN % 4 !== 0 ||
+    TK % 4 !== 0 ||
+    !evenLoads(slotsA) ||
+    !evenLoads(slotsW)
+  ) {
     throw new Error(`tiled mat-mul: unsupported tiling ${JSON.stringify(tuning)}`);
   }
   const vector = columns % 4 === 0;
@@ -98,8 +125,11 @@ fn x4(row: u32, column: u32) -> vec4<f32> {
   const guard = vector
     ? ''
     : 'w = select(vec4<f32>(0.0), w, (vec4<u32>(column) + vec4<u32>(0u, 1u, 2u, 3u)) < vec4<u32>(params.columns));';
-  const loadsA = (TM * TK) / 4 / 256;
-  const loadsW = (TN * TK) / 4 / 256;
+  // Loads per invocation and step; a tile of fewer than 256 vec4s leaves the invocations past it idle.
+  const loadsA = Math.ceil(slotsA / 256);
+  const loadsW = Math.ceil(slotsW / 256);
+  const idleA = slotsA < 256 ? `if (li >= ${slotsA}u) { continue; }\n      ` : '';
+  const idleW = slotsW < 256 ? `if (li >= ${slotsW}u) { continue; }\n      ` : '';
   const components = ['x', 'y', 'z', 'w'];
   const inner: string[] = [];
   for (let b = 0; b < blocksA; b++) inner.push(`      let a${b} = tileA[k * ${groupsA}u + ty + ${b * threadsY}u];`);
@@ -152,7 +182,7 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_index) li
   var acc: array<vec4<f32>, ${(RM * RN) / 4}>;
   for (var k0 = 0u; k0 < params.columns; k0 += ${TK}u) {
     for (var step = 0u; step < ${loadsA}u; step++) {
-      let slot = li + step * 256u;
+      ${idleA}let slot = li + step * 256u;
       let r = slot / ${TK / 4}u;
       let k = (slot % ${TK / 4}u) * 4u;
       let column = k0 + k;
@@ -161,7 +191,7 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_index) li
       for (var i = 0u; i < 4u; i++) { tileA[(k + i) * ${groupsA}u + r / 4u][r % 4u] = a[i]; }
     }
     for (var step = 0u; step < ${loadsW}u; step++) {
-      let slot = li + step * 256u;
+      ${idleW}let slot = li + step * 256u;
       let r = slot / ${TK / 4}u;
       let k = (slot % ${TK / 4}u) * 4u;
       let column = k0 + k;

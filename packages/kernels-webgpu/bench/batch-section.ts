@@ -1,0 +1,58 @@
+// The mat-vec benchmark's batched-decode section (`--batch`): the product of a decode step over 16–64 sequences.
+import { DEFAULT_MATVEC_TUNING, MAX_MATVEC_ROWS } from '../src/kernels/matmul/matvec-shader.js';
+import {
+  BATCH_TILES_16,
+  BATCH_TILES_32,
+  DEFAULT_TILES,
+  SMALL_TILES,
+  type TiledTuning,
+} from '../src/kernels/matmul/tiled-shader.js';
+import { log, overBudget, QUICK, seconds } from './bench-settings.js';
+import type { Bench } from './matvec-harness.js';
+
+/** The tilings compared, by name. */
+const TILINGS: readonly [string, TiledTuning][] = [
+  ['default 128×64', DEFAULT_TILES],
+  ['64×64', SMALL_TILES],
+  ['batch 32×128', BATCH_TILES_32],
+  ['batch 16×256', BATCH_TILES_16],
+];
+
+/**
+ * `--batch`: µs per product of `rows` input rows with `[out, columns]` weights for every tiling of {@link TILINGS}, and
+ * for the row-group mat-vec (8 rows per dispatch, weights read once per 8 rows) run `rows / 8` times.
+ */
+export async function batchSection(bench: Bench): Promise<void> {
+  const shapes: readonly [number, number][] = QUICK
+    ? [
+        [256, 512],
+        [512, 256],
+      ]
+    : [
+        [2048, 2048],
+        [512, 2048],
+        [8192, 2048],
+        [2048, 8192],
+        [4096, 4096],
+        [14336, 4096],
+        [4096, 14336],
+        [128256, 2048],
+      ];
+  log('\n## Batched decode products: µs per call (rows × out × columns)');
+  log(`| type | out×columns | rows | ${TILINGS.map(([name]) => name).join(' | ')} | mat-vec × rows/8 |`);
+  log(`|---|---|---:|${TILINGS.map(() => '---:').join('|')}|---:|`);
+  for (const type of ['Q4_K', 'Q8_0', 'F16'] as const) {
+    for (const [out, columns] of shapes) {
+      if (overBudget()) return;
+      const { timing: eight } = await bench.matvec(type, out, columns, MAX_MATVEC_ROWS, DEFAULT_MATVEC_TUNING);
+      for (const rows of [16, 32, 64]) {
+        const cells: string[] = [];
+        for (const [, tuning] of TILINGS) {
+          cells.push((seconds(await bench.tiled(type, out, columns, rows, tuning)) * 1e6).toFixed(1));
+        }
+        const matvec = ((seconds(eight) * 1e6 * rows) / MAX_MATVEC_ROWS).toFixed(1);
+        log(`| ${type} | ${out}×${columns} | ${rows} | ${cells.join(' | ')} | ${matvec} |`);
+      }
+    }
+  }
+}

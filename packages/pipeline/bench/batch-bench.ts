@@ -1,0 +1,84 @@
+/**
+ * Batched decode in one process, without HTTP: a scheduler over a random-weight GGUF file runs B greedy sequences at
+ * once (B = 1, 8, 16, 32, 64 by default), each a short distinct prompt and `--tokens` generated tokens, and prints per
+ * B the median engine-step time of the decode steps (every sequence one row), the aggregate generated tokens per
+ * second over the whole run (prefill included) and the step rate. Each B runs twice; the first compiles its kernels. `--batch-tiling off` runs the products of 9–32 rows
+ * with the prefill tile instead of the batch tiles (`WebGpuTuning.batchTiling`), for an A/B on one GPU.
+ *
+ *   pnpm exec tsx --conditions=@strata/source packages/pipeline/bench/batch-bench.ts --model llama-3.2-1b --type Q4_K_M
+ *     [--sequences 1,8,16,32,64] [--tokens 64] [--backend webgpu|cpu] [--batch-tiling on|off] [--dir /tmp/strata-bench]
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import type { Backend } from '@strata/core';
+import { createCpuBackend } from '@strata/kernels-cpu';
+import { createWebGpuBackend } from '@strata/kernels-webgpu';
+import { openModelFiles } from '@strata/loaders/node';
+import { loadScheduler, type StepReport } from '@strata/pipeline';
+import { type FileType, MODELS, writeRandomGguf } from './random-gguf.js';
+
+const { values } = parseArgs({
+  options: {
+    model: { type: 'string', default: 'llama-3.2-1b' },
+    type: { type: 'string', default: 'Q4_K_M' },
+    dir: { type: 'string', default: '/tmp/strata-bench' },
+    sequences: { type: 'string', default: '1,8,16,32,64' },
+    tokens: { type: 'string', default: '64' },
+    backend: { type: 'string', default: 'webgpu' },
+    'batch-tiling': { type: 'string', default: 'on' },
+  },
+});
+const dimensions = MODELS[values.model!];
+if (dimensions === undefined) throw new Error(`unknown model ${values.model}`);
+mkdirSync(values.dir!, { recursive: true });
+const path = `${values.dir}/${values.model}-${values.type}.gguf`;
+if (!existsSync(path)) await writeRandomGguf(dimensions, values.type as FileType, path);
+const counts = values.sequences!.split(',').map(Number);
+const tokens = Number(values.tokens);
+const largest = Math.max(...counts);
+const backend: Backend =
+  values.backend === 'cpu'
+    ? createCpuBackend()
+    : await createWebGpuBackend({
+        powerPreference: 'high-performance',
+        tuning: { batchTiling: values['batch-tiling'] !== 'off' },
+      });
+const reports: StepReport[] = [];
+const scheduler = await loadScheduler(await openModelFiles(path), {
+  backend,
+  parallel: largest,
+  contextLength: 256,
+  cacheType: 'f16',
+  onStep: (report) => reports.push(report),
+});
+const median = (list: readonly number[]) => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)] ?? Number.NaN;
+process.stdout.write(
+  `${values.model} ${values.type} on ${values.backend}, batch tiling ${values['batch-tiling']}, ${tokens} tokens per sequence\n`,
+);
+process.stdout.write('| sequences | decode step ms (median) | steps/s | aggregate tok/s |\n|---:|---:|---:|---:|\n');
+for (const [run, count] of counts.flatMap((count) => [count, count]).entries()) {
+  reports.length = 0;
+  const started = performance.now();
+  const runs = Array.from(
+    { length: count },
+    (_, index) =>
+      scheduler.submit(
+        Array.from(
+          { length: 12 },
+          (_, position) => 260 + ((index * 37 + position * 11) % (dimensions.vocabulary - 260)),
+        ),
+        { maxTokens: tokens, temperature: 0, ignoreEndOfGeneration: true },
+      ).result,
+  );
+  const results = await Promise.all(runs);
+  const seconds = (performance.now() - started) / 1000;
+  const generated = results.reduce((sum, result) => sum + result.stats.generatedTokens, 0);
+  const decodeSteps = reports.filter((report) => report.rows === count && report.tokens === count);
+  const stepMs = median(decodeSteps.map((report) => report.milliseconds));
+  // The first run of each count compiles its kernels (the products of that many rows) and is not printed.
+  if (run % 2 === 0) continue;
+  process.stdout.write(
+    `| ${count} | ${stepMs.toFixed(2)} | ${(1000 / stepMs).toFixed(0)} | ${(generated / seconds).toFixed(0)} |\n`,
+  );
+}
+await scheduler.close();

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Batched decode on the GPU machine, in one device call (see bundle.sh): builds llama-server in the background while
+# the products of a batched step are timed per tiling (matvec-bench --batch, GPU-timed), then, with the CPU idle, the
+# engine step at 1–64 sequences with the batch tiles and without (batch-bench), and serve-bench.sh against llama-server.
+#
+#   bash .device-pack/batch.sh [SECONDS]      (seconds of load per serve-bench run, default 20)
+set -uo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+out=${OUT:-/tmp/strata-out}
+files=/tmp/strata-bench
+mkdir -p "$out" "$files"
+source "$here/setup.sh"
+started=$SECONDS
+stamp() { echo "== $* ($((SECONDS - started)) s)"; }
+(bash "$here/build-peer.sh" llama-server > "$out/peer-build.txt" 2>&1; echo "exit $?" >> "$out/peer-build.txt") &
+builder=$!
+node "$here/write-random-gguf.mjs" --model llama-3.2-1b --type Q4_K_M --out "$files/llama-3.2-1b-Q4_K_M.gguf" > /dev/null
+stamp "while the peer builds: batched-step products per tiling (GPU-timed)"
+BENCH_BUDGET_SECONDS=100 timeout 150 node "$here/matvec-bench.mjs" --batch 2>&1 | grep -v Warning | tee "$out/batch-kernels.txt" \
+  | grep -E "^\|" | head -80
+wait "$builder"
+stamp "peer built: $(tail -1 "$out/peer-build.txt")"
+for tiling in on off; do
+  timeout 120 node "$here/batch-bench.mjs" --model llama-3.2-1b --type Q4_K_M --dir "$files" --batch-tiling "$tiling" \
+    2>&1 | grep -v Warning
+done
+stamp "serve-bench"
+bash "$here/serve-bench.sh" "$files/llama-3.2-1b-Q4_K_M.gguf" "${1:-20}"
+stamp done
