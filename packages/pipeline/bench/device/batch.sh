@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Batched decode on the GPU machine, in one device call (see bundle.sh): builds llama-server in the background while
-# the products of a batched step are timed per tiling (matvec-bench --batch, GPU-timed), then, with the CPU idle, the
+# the products of a batched step are timed per tiling (matvec-bench --batch, GPU-timed) and a decode step is profiled
+# (step-profile), then, with the CPU idle, the
 # engine step at 1–64 sequences with the batch tiles and without (batch-bench), and serve-bench.sh against llama-server.
 #
 #   bash .device-pack/batch.sh [SECONDS]      (seconds of load per serve-bench run, default 20)
@@ -18,6 +19,9 @@ node "$here/write-random-gguf.mjs" --model llama-3.2-1b --type Q4_K_M --out "$fi
 stamp "while the peer builds: batched-step products per tiling (GPU-timed)"
 BENCH_BUDGET_SECONDS=100 timeout 150 node "$here/matvec-bench.mjs" --batch 2>&1 | grep -v Warning | tee "$out/batch-kernels.txt" \
   | grep -E "^\|" | head -80
+stamp "while the peer builds: where a single-sequence decode step's GPU time goes (step-profile; CPU figures are busy)"
+timeout 70 node "$here/step-profile.mjs" --model llama-3.2-1b --type Q4_K_M --dir "$files" 2>&1 | grep -v Warning \
+  | tee "$out/step-profile.txt" | head -40
 wait "$builder"
 stamp "peer built: $(tail -1 "$out/peer-build.txt")"
 for tiling in on off; do
