@@ -28,6 +28,15 @@ for tiling in on off; do
   timeout 120 node "$here/batch-bench.mjs" --model llama-3.2-1b --type Q4_K_M --dir "$files" --batch-tiling "$tiling" \
     2>&1 | grep -v Warning
 done
+# Q4_K one-row layout A/B on an idle CPU (routed, then the `vector` layout), when the call has room for it.
+if [ $((SECONDS - started)) -lt 330 ]; then
+  node "$here/write-random-gguf.mjs" --model llama-3-8b --type Q4_K_M --out "$files/llama-3-8b-Q4_K_M.gguf" > /dev/null
+  for layout in routed '{"Q4_K":{"layout":"vector","rowsPerWorkgroup":4,"workgroupSize":64}}'; do
+    flags=(); [ "$layout" = routed ] || flags=(--quant-matvec "$layout")
+    timeout 60 node "$here/gpu-bench.mjs" --models llama-3-8b --types Q4_K_M -p 0 -n 128 -r 2 --dir "$files" --keep \
+      --cache-type f16 "${flags[@]}" 2>&1 | grep -E "tg run" | tr '\n' ' ' | sed "s/^/8B Q4_K_M $layout: /"; echo
+  done
+fi
 stamp "serve-bench"
 bash "$here/serve-bench.sh" "$files/llama-3.2-1b-Q4_K_M.gguf" "${1:-20}"
 stamp done
