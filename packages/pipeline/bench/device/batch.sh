@@ -11,13 +11,14 @@ out=${OUT:-/tmp/strata-out}
 files=/tmp/strata-bench
 mkdir -p "$out" "$files"
 source "$here/setup.sh"
+exec > >(tee "$out/batch.txt") 2>&1
 started=$SECONDS
 stamp() { echo "== $* ($((SECONDS - started)) s)"; }
 (bash "$here/build-peer.sh" llama-server > "$out/peer-build.txt" 2>&1; echo "exit $?" >> "$out/peer-build.txt") &
 builder=$!
 node "$here/write-random-gguf.mjs" --model llama-3.2-1b --type Q4_K_M --out "$files/llama-3.2-1b-Q4_K_M.gguf" > /dev/null
 stamp "while the peer builds: batched-step products per tiling (GPU-timed)"
-BENCH_BUDGET_SECONDS=100 timeout 150 node "$here/matvec-bench.mjs" --batch 2>&1 | grep -v Warning | tee "$out/batch-kernels.txt" \
+BENCH_BUDGET_SECONDS=70 timeout 110 node "$here/matvec-bench.mjs" --batch 2>&1 | grep -v Warning | tee "$out/batch-kernels.txt" \
   | grep -E "^\|" | head -80
 stamp "while the peer builds: where a single-sequence decode step's GPU time goes (step-profile; CPU figures are busy)"
 timeout 70 node "$here/step-profile.mjs" --model llama-3.2-1b --type Q4_K_M --dir "$files" 2>&1 | grep -v Warning \
@@ -26,10 +27,11 @@ wait "$builder"
 stamp "peer built: $(tail -1 "$out/peer-build.txt")"
 for tiling in on off; do
   timeout 120 node "$here/batch-bench.mjs" --model llama-3.2-1b --type Q4_K_M --dir "$files" --batch-tiling "$tiling" \
+    --sequences 1,8,16,32 --tokens 48 \
     2>&1 | grep -v Warning
 done
 # Q4_K one-row layout A/B on an idle CPU (routed, then the `vector` layout), when the call has room for it.
-if [ $((SECONDS - started)) -lt 330 ]; then
+if [ $((SECONDS - started)) -lt "${AB_BEFORE:-280}" ]; then
   node "$here/write-random-gguf.mjs" --model llama-3-8b --type Q4_K_M --out "$files/llama-3-8b-Q4_K_M.gguf" > /dev/null
   for layout in routed '{"Q4_K":{"layout":"vector","rowsPerWorkgroup":4,"workgroupSize":64}}'; do
     flags=(); [ "$layout" = routed ] || flags=(--quant-matvec "$layout")
