@@ -18,6 +18,7 @@ stamp() { echo "== $* ($((SECONDS - started)) s)"; }
 cores=$(nproc)
 build_cores="0-$((cores - 5))"
 strata_cores="$((cores - 4))-$((cores - 1))"
+command -v taskset > /dev/null || taskset() { shift 2; "$@"; }
 (taskset -c "$build_cores" bash "$here/build-peer.sh" llama-server > "$out/peer-build.txt" 2>&1
   echo "exit $?" >> "$out/peer-build.txt") &
 builder=$!
