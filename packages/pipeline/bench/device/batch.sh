@@ -4,7 +4,8 @@
 # GPU-timed), the engine step at 1–32 sequences with the batch tiles and without (batch-bench), and `strata serve` under
 # 1, 8 and 32 streaming clients; then llama-server under the same load on the same file.
 #
-#   bash .device-pack/batch.sh [SECONDS]      (seconds of load per serving run, default 15)
+#   [PEER=0] bash .device-pack/batch.sh [SECONDS]      (seconds of load per serving run, default 15; PEER=0: no
+#   llama-server, when device time is short)
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 out=${OUT:-/tmp/strata-out}
@@ -19,9 +20,12 @@ cores=$(nproc)
 build_cores="0-$((cores - 5))"
 strata_cores="$((cores - 4))-$((cores - 1))"
 command -v taskset > /dev/null || taskset() { shift 2; "$@"; }
-(taskset -c "$build_cores" bash "$here/build-peer.sh" llama-server > "$out/peer-build.txt" 2>&1
-  echo "exit $?" >> "$out/peer-build.txt") &
-builder=$!
+builder=
+if [ "${PEER:-1}" != 0 ]; then
+  (taskset -c "$build_cores" bash "$here/build-peer.sh" llama-server > "$out/peer-build.txt" 2>&1
+    echo "exit $?" >> "$out/peer-build.txt") &
+  builder=$!
+fi
 pin() { taskset -c "$strata_cores" "$@"; }
 model="$files/llama-3.2-1b-Q4_K_M.gguf"
 node "$here/write-random-gguf.mjs" --model llama-3.2-1b --type Q4_K_M --out "$model" > /dev/null
@@ -38,10 +42,9 @@ for clients in 1 8 32; do
   pin timeout $((seconds + 100)) node "$here/bench-serve.mjs" "$model" --cli "$here/strata-cli.mjs" --backend webgpu \
     --clients "$clients" --parallel 32 --seconds "$seconds" --max-tokens 128 --ctx 512 2>&1 | grep -v Warning | tail -5
 done
-wait "$builder"
-stamp "peer built: $(tail -2 "$out/peer-build.txt" | tr '\n' ' ')"
+[ -z "$builder" ] || { wait "$builder"; stamp "peer built: $(tail -2 "$out/peer-build.txt" | tr '\n' ' ')"; }
 bin=${LLAMA_PEER_DIR:-/tmp/llama-peer}/build/bin
-if [ -x "$bin/llama-server" ]; then
+if [ -n "$builder" ] && [ -x "$bin/llama-server" ]; then
   "$bin/llama-server" -m "$model" -ngl 99 -fa on -c $((32 * 512)) --parallel 32 --port 18080 --host 127.0.0.1 \
     > "$out/llama-server.txt" 2>&1 &
   server=$!
