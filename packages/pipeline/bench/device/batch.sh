@@ -37,26 +37,7 @@ for tiling in on off; do
   pin timeout 100 node "$here/batch-bench.mjs" --model llama-3.2-1b --type Q4_K_M --dir "$files" --batch-tiling "$tiling" \
     --sequences 1,8,16,32 --tokens 48 2>&1 | grep -v Warning
 done
-for clients in 1 8 32; do
-  stamp "strata serve, $clients clients"
-  pin timeout $((seconds + 100)) node "$here/bench-serve.mjs" "$model" --cli "$here/strata-cli.mjs" --backend webgpu \
-    --clients "$clients" --parallel 32 --seconds "$seconds" --max-tokens 128 --ctx 512 2>&1 | grep -v Warning | tail -5
-done
+SERVE_PARTS=strata SERVE_PIN="$(command -v taskset > /dev/null && echo "taskset -c $strata_cores")" bash "$here/serve-bench.sh" "$model" "$seconds"
 [ -z "$builder" ] || { wait "$builder"; stamp "peer built: $(tail -2 "$out/peer-build.txt" | tr '\n' ' ')"; }
-bin=${LLAMA_PEER_DIR:-/tmp/llama-peer}/build/bin
-if [ -n "$builder" ] && [ -x "$bin/llama-server" ]; then
-  "$bin/llama-server" -m "$model" -ngl 99 -fa on -c $((32 * 512)) --parallel 32 --port 18080 --host 127.0.0.1 \
-    > "$out/llama-server.txt" 2>&1 &
-  server=$!
-  for attempt in $(seq 90); do
-    node -e "fetch('http://127.0.0.1:18080/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))" && break
-    sleep 1
-  done
-  for clients in 1 8 32; do
-    stamp "llama-server, $clients clients"
-    timeout $((seconds + 100)) node "$here/bench-serve.mjs" "$model" --url http://127.0.0.1:18080 --clients "$clients" \
-      --seconds "$seconds" --max-tokens 128 2>&1 | tail -5
-  done
-  kill "$server"
-fi
+[ -z "$builder" ] || SERVE_PARTS=peer bash "$here/serve-bench.sh" "$model" "$seconds"
 stamp done

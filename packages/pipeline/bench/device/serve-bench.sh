@@ -3,7 +3,8 @@
 # generator (bench-serve) against `strata serve` and llama-server on the same GGUF file, at 1, 8 and 32 concurrent
 # streaming clients (each server allows 32 parallel sequences). Run after final.sh on the same warm machine, or alone.
 #
-#   bash .device-pack/serve-bench.sh [FILE] [SECONDS]
+#   [SERVE_PARTS="strata peer"] [SERVE_PIN="taskset -c 12-15"] bash .device-pack/serve-bench.sh [FILE] [SECONDS]
+#   (SERVE_PARTS: which servers to load, default both; SERVE_PIN: a command prefix for the strata runs)
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 out=${OUT:-/tmp/strata-out}
@@ -12,18 +13,23 @@ model=${1:-$files/llama-3.2-1b-Q4_K_M.gguf}
 seconds=${2:-30}
 mkdir -p "$out" "$files"
 source "$here/setup.sh"
-exec > >(tee "$out/serve.txt") 2>&1
+exec > >(tee -a "$out/serve.txt") 2>&1
 started=$SECONDS
 stamp() { echo "== $* ($((SECONDS - started)) s)"; }
 [ -f "$model" ] || node "$here/write-random-gguf.mjs" --model llama-3.2-1b --type Q4_K_M --out "$model" > /dev/null
-stamp "building llama-server (incremental when final.sh built it on this machine)"
+parts=${SERVE_PARTS:-strata peer}
+if [[ " $parts " == *" strata "* ]]; then
+  for clients in 1 8 32; do
+    stamp "strata serve, $clients clients"
+    ${SERVE_PIN:-} timeout $((seconds + 120)) node "$here/bench-serve.mjs" "$model" --cli "$here/strata-cli.mjs" \
+      --backend webgpu --clients "$clients" --parallel 32 --seconds "$seconds" --max-tokens 128 --ctx 512 2>&1 \
+      | grep -v Warning | tail -5
+  done
+fi
+[[ " $parts " == *" peer "* ]] || exit 0
+stamp "building llama-server (incremental when final.sh or batch.sh built it on this machine)"
 bin=$(bash "$here/build-peer.sh" llama-server 2> "$out/server-build.txt" | tail -1)
 stamp "built: $bin"
-for clients in 1 8 32; do
-  stamp "strata serve, $clients clients"
-  timeout $((seconds + 120)) node "$here/bench-serve.mjs" "$model" --cli "$here/strata-cli.mjs" --backend webgpu \
-    --clients "$clients" --parallel 32 --seconds "$seconds" --max-tokens 128 --ctx 512 2>&1 | grep -v Warning | tail -4
-done
 if [ -x "$bin/llama-server" ]; then
   "$bin/llama-server" -m "$model" -ngl 99 -fa on -c $((32 * 512)) --parallel 32 --port 18080 --host 127.0.0.1 \
     > "$out/llama-server.txt" 2>&1 &
@@ -35,7 +41,7 @@ if [ -x "$bin/llama-server" ]; then
   for clients in 1 8 32; do
     stamp "llama-server, $clients clients"
     timeout $((seconds + 120)) node "$here/bench-serve.mjs" "$model" --url http://127.0.0.1:18080 --clients "$clients" \
-      --seconds "$seconds" --max-tokens 128 2>&1 | tail -4
+      --seconds "$seconds" --max-tokens 128 2>&1 | tail -5
   done
   kill "$server"
 else
