@@ -7,7 +7,7 @@ export interface AheadPlanner {
   leaves(row: StepRow): boolean;
   /**
    * The sequence's page tables holding `position` as well (pages taken now, from the scheduler's own bookkeeping, for
-   * the step launched ahead to write), or undefined when they cannot be had without evicting a running sequence.
+   * the step launched ahead to write), or undefined when they cannot be had without preempting a running sequence.
    */
   pagesAt(row: StepRow, position: number): readonly (readonly number[])[] | undefined;
 }
@@ -73,6 +73,7 @@ export class StepAhead {
   private guess: Guess | undefined;
   private counts = { launched: 0, used: 0, dropped: 0 };
 
+  /** Launches steps through `executor`. */
   constructor(private readonly executor: StepAheadExecutor) {}
 
   /** Guesses launched, used and dropped. */
