@@ -3,10 +3,14 @@
  * once (B = 1, 8, 16, 32, 64 by default), each a short distinct prompt and `--tokens` generated tokens, and prints per
  * B the median engine-step time of the decode steps (every sequence one row), the aggregate generated tokens per
  * second over the whole run (prefill included) and the step rate. Each B runs twice; the first compiles its kernels. `--batch-tiling off` runs the products of 9–32 rows
- * with the prefill tile instead of the batch tiles (`WebGpuTuning.batchTiling`), for an A/B on one GPU.
+ * with the prefill tile instead of the batch tiles (`WebGpuTuning.batchTiling`), for an A/B on one GPU. `--ahead off`
+ * runs every step after the previous one was read back (`SchedulerOptions.stepAhead: false`); `on` (the default)
+ * launches each decode step while the previous one is read back, and the table's last column counts the decode steps
+ * whose forward was launched ahead.
  *
  *   pnpm exec tsx --conditions=@strata/source packages/pipeline/bench/batch-bench.ts --model llama-3.2-1b --type Q4_K_M
- *     [--sequences 1,8,16,32,64] [--tokens 64] [--backend webgpu|cpu] [--batch-tiling on|off] [--dir /tmp/strata-bench]
+ *     [--sequences 1,8,16,32,64] [--tokens 64] [--backend webgpu|cpu] [--batch-tiling on|off] [--ahead on|off]
+ *     [--dir /tmp/strata-bench]
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -26,8 +30,10 @@ const { values } = parseArgs({
     tokens: { type: 'string', default: '64' },
     backend: { type: 'string', default: 'webgpu' },
     'batch-tiling': { type: 'string', default: 'on' },
+    ahead: { type: 'string', default: 'on' },
   },
 });
+if (values.ahead !== 'on' && values.ahead !== 'off') throw new Error(`--ahead is on or off; got ${values.ahead}`);
 const dimensions = MODELS[values.model!];
 if (dimensions === undefined) throw new Error(`unknown model ${values.model}`);
 mkdirSync(values.dir!, { recursive: true });
@@ -49,13 +55,16 @@ const scheduler = await loadScheduler(await openModelFiles(path), {
   parallel: largest,
   contextLength: 256,
   cacheType: 'f16',
+  stepAhead: values.ahead === 'on',
   onStep: (report) => reports.push(report),
 });
 const median = (list: readonly number[]) => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)] ?? Number.NaN;
 process.stdout.write(
-  `${values.model} ${values.type} on ${values.backend}, batch tiling ${values['batch-tiling']}, ${tokens} tokens per sequence\n`,
+  `${values.model} ${values.type} on ${values.backend}, batch tiling ${values['batch-tiling']}, step ahead ${values.ahead}, ${tokens} tokens per sequence\n`,
 );
-process.stdout.write('| sequences | decode step ms (median) | steps/s | aggregate tok/s |\n|---:|---:|---:|---:|\n');
+process.stdout.write(
+  '| sequences | decode step ms (median) | steps/s | aggregate tok/s | decode steps launched ahead |\n|---:|---:|---:|---:|---:|\n',
+);
 for (const [run, count] of counts.flatMap((count) => [count, count]).entries()) {
   reports.length = 0;
   const started = performance.now();
@@ -77,8 +86,9 @@ for (const [run, count] of counts.flatMap((count) => [count, count]).entries()) 
   const stepMs = median(decodeSteps.map((report) => report.milliseconds));
   // The first run of each count compiles its kernels (the products of that many rows) and is not printed.
   if (run % 2 === 0) continue;
+  const ahead = decodeSteps.filter((report) => report.ahead).length;
   process.stdout.write(
-    `| ${count} | ${stepMs.toFixed(2)} | ${(1000 / stepMs).toFixed(0)} | ${(generated / seconds).toFixed(0)} |\n`,
+    `| ${count} | ${stepMs.toFixed(2)} | ${(1000 / stepMs).toFixed(0)} | ${(generated / seconds).toFixed(0)} | ${ahead}/${decodeSteps.length} |\n`,
   );
 }
 await scheduler.close();

@@ -114,6 +114,13 @@ export type {
   StepRowResult,
 } from './scheduler/step-executor.js';
 export {
+  type AheadRow,
+  type LaunchedStep,
+  type StepAheadExecutor,
+  supportsStepAhead,
+} from './scheduler/step-ahead-executor.js';
+export type { StepAheadCounters } from './scheduler/step-ahead.js';
+export {
   PerSequenceStepExecutor,
   type PerSequenceStepExecutorOptions,
 } from './scheduler/per-sequence-executor.js';

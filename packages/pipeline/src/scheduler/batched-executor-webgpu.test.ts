@@ -45,4 +45,45 @@ describe('BatchedStepExecutor on WebGPU', () => {
     expect(widest).toBe(3);
     await scheduler.close();
   });
+  it('steps ahead by default (guesses used and dropped) with the tokens of the plain step loop', async (context) => {
+    const backend = webGpu(context);
+    const expected = JSON.parse(readFileSync(`${FIXTURES}llama/expected.json`, 'utf8')) as {
+      input_ids: number[];
+      greedy_new_tokens: number[];
+    };
+    const prompts = [expected.input_ids, expected.input_ids.slice(2, 5), expected.input_ids.slice(5, 17)];
+    // The first stops on its fourth token while the second decodes on and the third waits for a slot: the guess
+    // launched with that token is dropped when the third joins.
+    const stopTokens = [expected.greedy_new_tokens[3]!];
+    const run = async (stepAhead: boolean | undefined) => {
+      const scheduler = await loadScheduler(`${FIXTURES}llama`, {
+        backend,
+        contextLength: 40,
+        chunkSize: 8,
+        pageSize: 4,
+        parallel: 2,
+        ...(stepAhead === undefined ? {} : { stepAhead }),
+      });
+      const results = await Promise.all(
+        prompts.map(
+          (prompt, index) =>
+            scheduler.submit(prompt, {
+              maxTokens: index === 1 ? 20 : 8,
+              ignoreEndOfGeneration: true,
+              ...(index === 0 ? { stopTokens } : {}),
+            }).result,
+        ),
+      );
+      const counters = scheduler.metrics.stepsAhead;
+      await scheduler.close();
+      return { tokens: results.map((result) => result.tokens), counters };
+    };
+    const ahead = await run(undefined);
+    const plain = await run(false);
+    expect(ahead.tokens[0]).toEqual(expected.greedy_new_tokens.slice(0, 4));
+    expect(ahead.tokens).toEqual(plain.tokens);
+    expect(ahead.counters.used).toBeGreaterThan(3);
+    expect(ahead.counters.dropped).toBeGreaterThan(0);
+    expect(plain.counters.launched).toBe(0);
+  });
 });

@@ -5,13 +5,22 @@ import {
   type KeyValuePrecision,
   type ScopedBackend,
   StrataError,
+  type Tensor,
 } from '@strata/core';
 import type { CompleteModel, PagedTransformerModel } from '@strata/models';
 import { PagedKeyValuePool, type PagedPoolShape } from '../cache/paged-pool.js';
-import { inStepScope, transformAndRelease } from '../generation/local-executor.js';
-import { readBatchedResults } from './batched-results.js';
+import { transformAndRelease } from '../generation/local-executor.js';
+import type { TokenChoice } from '../sampling/token-sampler.js';
+import { type ChosenTokens, chooseBatchedTokens, type ResultRow } from './batched-results.js';
 import { groupLayersByWindow } from './page-groups.js';
+import type { AheadRow, LaunchedStep, StepAheadExecutor } from './step-ahead-executor.js';
 import type { PageGroup, PageSharingExecutor, StepRow, StepRowResult } from './step-executor.js';
+
+/** A row of one forward: its ids' count, positions, page tables and what it asks for. */
+type ForwardRow = ResultRow & Pick<StepRow, 'sequence' | 'firstPosition' | 'pageTables'>;
+
+/** The choice of every row of a step launched ahead. */
+const GREEDY: TokenChoice = { kind: 'greedy' };
 
 /** A whole model that also runs paged batches (every model of the transformer builder). */
 export type BatchableModel = CompleteModel & PagedTransformerModel;
@@ -41,9 +50,13 @@ export interface BatchedStepExecutorOptions {
  * each sequence a page table per group, so a windowed group's pages are given back once they fall out of its window
  * while the full-attention group keeps every position (gemma2/3 mix both). A step uploads one `PagedBatch` per group
  * and hands each layer its group's. A step runs in a tensor scope: everything it makes is freed when it ends; only
- * the pools outlive it.
+ * the pools outlive it (and, until released, the greedy tokens of a launched step).
+ *
+ * It can launch a step ahead ({@link StepAheadExecutor}): `launch` records a step and issues its reads without awaiting
+ * them, and `launchAhead` records the next step of its greedy decode rows with their ids gathered on the device from
+ * the tokens the first step chose, so the device runs step N + 1 while the host reads step N back.
  */
-export class BatchedStepExecutor implements PageSharingExecutor {
+export class BatchedStepExecutor implements PageSharingExecutor, StepAheadExecutor {
   /** {@link StepExecutorBase.vocabularySize}. */
   readonly vocabularySize: number;
   /** {@link StepExecutorBase.contextLength}. */
@@ -62,6 +75,7 @@ export class BatchedStepExecutor implements PageSharingExecutor {
   /** For each layer, its group and its index among the group's layers. */
   private readonly layerSlots: readonly { readonly group: number; readonly index: number }[];
   private pools: readonly PagedKeyValuePool[] | undefined;
+  private defersWork: boolean | undefined;
 
   /** An executor over `model` (already on `backend`); its pool is sized by {@link BatchedStepExecutor.reservePages}. */
   constructor(
@@ -90,6 +104,19 @@ export class BatchedStepExecutor implements PageSharingExecutor {
       group,
       index: groupOfLayer.slice(0, layer).filter((other) => other === group).length,
     }));
+  }
+
+  /**
+   * {@link StepAheadExecutor.deferred}: whether the backend records work that the device runs later, as its step plans
+   * say (`StepPlan.deferred`: WebGPU yes, the CPU no); asked once, of a plan that never runs.
+   */
+  get deferred(): boolean {
+    if (this.defersWork === undefined) {
+      const plan = this.backend.captureStep(1, (ids) => ids);
+      this.defersWork = plan.deferred;
+      plan.dispose();
+    }
+    return this.defersWork;
   }
 
   /** Bytes of one page in every group together (`pageSize` positions of every layer), as the backend stores them. */
@@ -122,11 +149,65 @@ export class BatchedStepExecutor implements PageSharingExecutor {
 
   /** {@link StepExecutorBase.step}: one forward over every row, then the lm head over the rows that want a token. */
   async step(rows: readonly StepRow[]): Promise<StepRowResult[]> {
+    const launched = this.launch(rows);
+    try {
+      return await launched.results;
+    } finally {
+      launched.release();
+    }
+  }
+
+  /** {@link StepAheadExecutor.launch}: {@link BatchedStepExecutor.step}'s forward, recorded and its reads issued. */
+  launch(rows: readonly StepRow[]): LaunchedStep {
+    const forwardRows = rows.map((row) => ({ ...row, length: row.ids.length }));
+    return this.record(forwardRows, () => {
+      const ids = new Int32Array(forwardRows.reduce((sum, row) => sum + row.length, 0));
+      let offset = 0;
+      for (const row of rows) {
+        ids.set(row.ids, offset);
+        offset += row.ids.length;
+      }
+      return this.backend.upload(ids, [ids.length]);
+    });
+  }
+
+  /**
+   * {@link StepAheadExecutor.launchAhead}: one forward over decode rows whose ids are gathered on the device from the
+   * greedy tokens of `source` (no read-back in between), each row's token chosen greedily. Throws `INVALID_ARGUMENT`
+   * when a row's source row chose no greedy token or `source` holds none.
+   */
+  launchAhead(source: LaunchedStep, rows: readonly AheadRow[]): LaunchedStep {
+    const tokens = source.greedyTokens;
+    const picked = rows.map((row) => source.greedyIndex[row.from] ?? -1);
+    const missing = picked.findIndex((index) => index < 0);
+    if (tokens === undefined || missing >= 0) {
+      throw new StrataError(
+        'INVALID_ARGUMENT',
+        `A step launched ahead feeds on greedy tokens of its source step, but source row ${rows[Math.max(0, missing)]?.from} chose none; guess only greedy rows.`,
+        { details: { from: rows[Math.max(0, missing)]?.from } },
+      );
+    }
+    const forwardRows = rows.map((row) => ({ ...row, length: 1, choice: GREEDY }));
+    return this.record(forwardRows, () => {
+      const { backend } = this;
+      const column = backend.reshape(tokens, [tokens.shape[0] ?? 0, 1]);
+      const gathered = backend.gatherRows(column, picked);
+      backend.dispose(column);
+      const ids = backend.reshape(gathered, [rows.length]);
+      backend.dispose(gathered);
+      return ids;
+    });
+  }
+
+  /**
+   * Records one forward over `rows` from the ids `input` makes (i32 `[rows' ids]`), the token choices and the reads,
+   * in a tensor scope that closes once the reads are in, keeping only the greedy tokens (freed by `release`).
+   */
+  private record(rows: readonly ForwardRow[], input: () => Tensor): LaunchedStep {
     const pools = this.pools;
     if (pools === undefined) {
       throw new StrataError('INVALID_ARGUMENT', 'reservePages must size the KV pool before the first step.');
     }
-    if (rows.length === 0) return [];
     const misfit = rows.find((row) => row.pageTables.length !== pools.length);
     if (misfit !== undefined) {
       throw new StrataError(
@@ -136,35 +217,50 @@ export class BatchedStepExecutor implements PageSharingExecutor {
       );
     }
     const { backend, model, pageSize, layerSlots } = this;
-    // Every op is recorded before the step's first await (the reads), so the scope sees the whole step.
-    return inStepScope(backend, () => {
-      // One batch per group: the same rows and positions, each group's page tables.
-      const groupBatches = pools.map((_, group) =>
-        createPagedBatch(backend, {
-          pageSize,
-          sequences: rows.map((row) => ({
-            firstPosition: row.firstPosition,
-            rows: row.ids.length,
-            pages: row.pageTables[group]!,
-          })),
-        }),
-      );
-      const batches = layerSlots.map((slot) => groupBatches[slot.group]!);
-      const caches = layerSlots.map((slot) => pools[slot.group]!.caches[slot.index]!);
-      const ids = new Int32Array(groupBatches[0]!.rows);
-      let offset = 0;
-      for (const row of rows) {
-        ids.set(row.ids, offset);
-        offset += row.ids.length;
-      }
-      const input = backend.upload(ids, [ids.length]);
-      const embedded = model.embed(input);
-      backend.dispose(input);
-      const hidden = transformAndRelease(backend, embedded, (states) =>
-        model.transformPaged(states, { backend, batches, caches }),
-      );
-      return readBatchedResults(backend, hidden, rows, (last) => model.lmHead(last));
-    });
+    if (rows.length === 0) {
+      return { results: Promise.resolve([]), greedyTokens: undefined, greedyIndex: [], release() {} };
+    }
+    const scope = backend.openScope();
+    let chosen: ChosenTokens;
+    try {
+      chosen = scope.run(() => {
+        // One batch per group: the same rows and positions, each group's page tables.
+        const groupBatches = pools.map((_, group) =>
+          createPagedBatch(backend, {
+            pageSize,
+            sequences: rows.map((row) => ({
+              firstPosition: row.firstPosition,
+              rows: row.length,
+              pages: row.pageTables[group]!,
+            })),
+          }),
+        );
+        const batches = layerSlots.map((slot) => groupBatches[slot.group]!);
+        const caches = layerSlots.map((slot) => pools[slot.group]!.caches[slot.index]!);
+        const ids = input();
+        const embedded = model.embed(ids);
+        backend.dispose(ids);
+        const hidden = transformAndRelease(backend, embedded, (states) =>
+          model.transformPaged(states, { backend, batches, caches }),
+        );
+        return chooseBatchedTokens(backend, hidden, rows, (last) => model.lmHead(last));
+      });
+    } catch (error) {
+      scope.close();
+      throw error;
+    }
+    const greedy = chosen.greedy;
+    // Every op was recorded above, so the scope saw the whole step; it closes once the reads are in.
+    const results = chosen.results.finally(() => scope.close(greedy === undefined ? [] : [greedy]));
+    results.catch(() => {}); // a dropped guess's failure surfaces only if someone awaits it
+    return {
+      results,
+      greedyTokens: greedy,
+      greedyIndex: chosen.greedyIndex,
+      release: () => {
+        if (greedy !== undefined) backend.dispose(greedy);
+      },
+    };
   }
 
   /** {@link StepExecutorBase.release}: nothing to do, a sequence's state is its pages. */

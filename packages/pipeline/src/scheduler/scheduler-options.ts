@@ -1,5 +1,6 @@
 import { StrataError } from '@strata/core';
 import type { PrefixCacheCounters } from './prefix-cache.js';
+import type { StepAheadCounters } from './step-ahead.js';
 import type { PipelineChatTemplate, PipelineTokenizer } from '../text/tokenizer.js';
 import { budgetTokensOf, bytesPerPosition, defaultGroupPages, splitPageBudget } from './page-groups.js';
 import type { StepExecutor } from './step-executor.js';
@@ -22,6 +23,13 @@ export interface SchedulerOptions {
   readonly prefixCache?: boolean;
   /** Called after every engine step (metrics: a step-time histogram). */
   readonly onStep?: (report: StepReport) => void;
+  /**
+   * Launch each step of greedy decode rows one step ahead, while the previous one is read back (`StepAhead`), where
+   * the executor can (`StepAheadExecutor`: the batched executor). Default: where launching only records work the
+   * device runs later (WebGPU), not on the CPU, where it would change the order of work, not its amount. True turns
+   * it on wherever the executor can (tests on the CPU), false off (an A/B).
+   */
+  readonly stepAhead?: boolean;
 }
 
 /** {@link SchedulerOptions} checked, with defaults, and the page count of the budget. */
@@ -40,6 +48,8 @@ export interface ResolvedSchedulerOptions {
   readonly prefixCache: boolean;
   /** The step callback. */
   readonly onStep: ((report: StepReport) => void) | undefined;
+  /** Steps ahead on, off, or (undefined) where the executor's steps are deferred. */
+  readonly stepAhead: boolean | undefined;
 }
 
 /** Gauges of one page group of a scheduler (see `StepExecutorBase.pageGroups`). */
@@ -76,6 +86,8 @@ export interface SchedulerMetrics {
   readonly pageGroups: readonly PageGroupMetrics[];
   /** Prefix-cache counters. */
   readonly prefixCache: PrefixCacheCounters;
+  /** Steps launched one ahead (guesses), used as the next step, and dropped (all 0 when stepping ahead is off). */
+  readonly stepsAhead: StepAheadCounters;
   /** Prompt tokens computed (cached ones not counted). */
   readonly promptTokens: number;
   /** Tokens generated. */
@@ -128,6 +140,7 @@ export function resolveSchedulerOptions(options: SchedulerOptions, executor: Ste
     stepTokenBudget,
     prefixCache: options.prefixCache ?? true,
     onStep: options.onStep,
+    stepAhead: options.stepAhead,
   };
 }
 
@@ -139,6 +152,8 @@ export interface StepReport {
   readonly rows: number;
   /** Tokens fed in the step (prefill chunks and decode tokens). */
   readonly tokens: number;
+  /** Whether the step's forward was launched one step ahead, while the previous step was read back (`stepAhead`). */
+  readonly ahead: boolean;
 }
 
 /** What a scheduler runs on. */

@@ -3,6 +3,7 @@ import { Generation, type GenerationChannel } from '../generation/generation.js'
 import type { GenerateOptions } from '../generation/types.js';
 import { normalizeSamplingOptions } from '../sampling/sampling-options.js';
 import type { ChatMessage, PipelineChatTemplate, PipelineTokenizer } from '../text/tokenizer.js';
+import { planAhead } from './ahead-planner.js';
 import { KeyValuePages } from './key-value-pages.js';
 import { ScheduledSequence } from './scheduled-sequence.js';
 import { checkSequenceRequest } from './sequence-request.js';
@@ -14,6 +15,8 @@ import {
   type SchedulerParts,
   type StepReport,
 } from './scheduler-options.js';
+import { StepAhead } from './step-ahead.js';
+import { supportsStepAhead } from './step-ahead-executor.js';
 import type { StepExecutor, StepRow } from './step-executor.js';
 
 /**
@@ -34,7 +37,8 @@ const nextTask = (): Promise<void> =>
  * queue holds the waiting ones. Pages that fall out of a windowed group's window are given back as a sequence
  * advances. When pages run out, cached prefix pages are evicted, then the newest running sequence is preempted (pages
  * freed, recomputed when readmitted, with the same tokens). Prompt blocks are published to a prefix cache so a request
- * that starts the same way prefills only its own tokens. The forward itself is the {@link StepExecutor}'s.
+ * that starts the same way prefills only its own tokens. The forward itself is the {@link StepExecutor}'s; an executor
+ * that can launch steps ahead runs each greedy decode step while the previous one is read back ({@link StepAhead}).
  */
 export class Scheduler {
   /** Tokens per page. */
@@ -56,6 +60,8 @@ export class Scheduler {
   /** The chat template, if the model has one. */
   readonly chatTemplate: PipelineChatTemplate | undefined;
   private readonly executor: StepExecutor;
+  /** Steps launched one ahead, when the executor can and `stepAhead` allows it. */
+  private readonly stepAhead: StepAhead | undefined;
   private readonly onClose: (() => void) | undefined;
 
   /** A scheduler over `parts.executor`; `options` size the queue, the parallelism and the KV budget. */
@@ -68,6 +74,8 @@ export class Scheduler {
     this.options = resolveSchedulerOptions(options, executor);
     this.pageSize = executor.pageSize;
     this.pages = new KeyValuePages(executor, this.options.groupPages);
+    const ahead = supportsStepAhead(executor) && (this.options.stepAhead ?? executor.deferred);
+    this.stepAhead = ahead ? new StepAhead(executor) : undefined;
   }
 
   /** Tokens one sequence may hold. */
@@ -94,6 +102,7 @@ export class Scheduler {
       bytesPerPage: sum((group) => group.bytesPerPage),
       pageGroups,
       prefixCache: this.pages.prefixCache.counters,
+      stepsAhead: this.stepAhead?.counters ?? { launched: 0, used: 0, dropped: 0 },
       ...this.totals,
     };
   }
@@ -149,6 +158,7 @@ export class Scheduler {
     await this.loop;
     for (const sequence of [...this.running]) this.retire(sequence);
     this.waiting.length = 0;
+    await this.stepAhead?.cancel();
     this.pages.clear();
     await this.executor.dispose();
     this.onClose?.();
@@ -223,7 +233,10 @@ export class Scheduler {
     await nextTask();
     while (!this.closed) {
       this.admit();
-      if (this.running.length === 0) return;
+      if (this.running.length === 0) {
+        await this.stepAhead?.cancel(); // nothing goes on: the guess in flight is void
+        return;
+      }
       await this.step();
       await nextTask();
     }
@@ -301,8 +314,10 @@ export class Scheduler {
       active.push({ sequence, end, row });
     }
     const rows = active.map(({ row }) => row);
+    let ahead = false;
     try {
-      const results = await this.executor.step(rows);
+      const { results, ...step } = await this.runStep(rows, active);
+      ahead = step.ahead;
       active.forEach(({ sequence, end, row }, index) => {
         const before = sequence.computed;
         sequence.computed = end;
@@ -324,9 +339,16 @@ export class Scheduler {
     }
     this.totals.steps++;
     const tokens = rows.reduce((sum, row) => sum + row.ids.length, 0);
-    const report = { milliseconds: performance.now() - started, rows: rows.length, tokens };
+    const report = { milliseconds: performance.now() - started, rows: rows.length, tokens, ahead };
     this.options.onStep?.(report);
     for (const listener of this.stepListeners) listener(report);
+  }
+
+  /** Runs the step's rows through the executor, or through {@link StepAhead} (launching the next step if it can). */
+  private async runStep(rows: readonly StepRow[], active: readonly { sequence: ScheduledSequence; row: StepRow }[]) {
+    if (this.stepAhead === undefined) return { results: await this.executor.step(rows), ahead: false };
+    const queue = { waiting: this.waiting.length, running: this.running.length, parallel: this.options.parallel };
+    return this.stepAhead.step(rows, planAhead(active, this.pages, queue));
   }
 
   /** Gives `sequence` the pages of every group for positions up to `end`; false when it was preempted itself. */
