@@ -16,6 +16,12 @@ export const TILED_ONLY = process.argv.includes('--tiled');
  * mat-vec run once per 8 rows, on the 1B and 8B shapes.
  */
 export const BATCH_ONLY = process.argv.includes('--batch');
+/**
+ * `--int8`: only the int8 prefill path (quantize + int8 GEMM, `tuning.int8Prefill`) beside the f32 tiled kernel, Q8_0
+ * and Q4_K at 512 rows, each int8 variant checked against the CPU first; the device is opened with Dawn's
+ * `allow_unsafe_apis` and subgroup matrices when the adapter lists them.
+ */
+export const INT8_ONLY = process.argv.includes('--int8');
 /** Seconds after which the long tables stop (`BENCH_BUDGET_SECONDS`, default 420). */
 export const BUDGET_SECONDS = Number(process.env.BENCH_BUDGET_SECONDS ?? 420);
 const started = performance.now();

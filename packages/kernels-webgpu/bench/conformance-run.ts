@@ -8,23 +8,32 @@
  * features to turn off; the runner it uses is generic and stays in tools/backend-conformance.
  *
  *   node .device-pack/conformance-run.mjs [-t REGEX] [--unsafe] [--dawn-flags 'a;b'] [--disable-features subgroups]
- *                                         [--timeout SECONDS] [--list]
+ *                                         [--int8-prefill] [--timeout SECONDS] [--list]
  *
  * `-t`/`--filter`: runs the tests whose full name (`backend conformance: webgpu > group > test`, as printed) matches
  * the regular expression. `--unsafe`: Dawn's `allow_unsafe_apis`. `--dawn-flags`: Dawn instance flags separated by
  * `;` (several `enable-dawn-features=` merge into one). `--disable-features`: optional features to leave off
- * (`subgroups`, `shader-f16`, `timestamp-query`), to test the fallback kernels. `--timeout`: limit of each test and
+ * (`subgroups`, `shader-f16`, `timestamp-query`, `chromium-experimental-subgroup-matrix`), to test the fallback kernels.
+ * `--int8-prefill`: the backend with `tuning.int8Prefill` (prefill products of Q8_0/Q4_K weights through 8-bit
+ * activations; implies `--unsafe`, under which Dawn lists subgroup matrices, so the subgroup-matrix kernel runs where
+ * the adapter has an i8 configuration, else the portable one) and `INT8_ACTIVATION_TOLERANCE` for `prefillMatmul`;
+ * the adapter line says which kernel (`subgroupMatrix` in the features). `--timeout`: limit of each test and
  * hook (default 180 s, vitest.config.ts's). `--list`: prints the selected names and their count, runs nothing.
  * Prints one `PASS`/`FAIL` line per test and a summary; exits 0 when all pass, 1 on any failure, 2 on bad arguments or
  * when the filter selects nothing.
  */
 import { parseArgs } from 'node:util';
-import { describeBackendConformance } from '@strata/backend-conformance';
+import { describeBackendConformance, INT8_ACTIVATION_TOLERANCE } from '@strata/backend-conformance';
 import { describeError, reportRun, standaloneRegistry } from '@strata/backend-conformance/standalone';
 import { createWebGpuBackend, type WebGpuBackend } from '../src/webgpu-backend.js';
 
-type OptionalFeature = 'subgroups' | 'shader-f16' | 'timestamp-query';
-const OPTIONAL_FEATURES: readonly OptionalFeature[] = ['subgroups', 'shader-f16', 'timestamp-query'];
+type OptionalFeature = 'subgroups' | 'shader-f16' | 'timestamp-query' | 'chromium-experimental-subgroup-matrix';
+const OPTIONAL_FEATURES: readonly OptionalFeature[] = [
+  'subgroups',
+  'shader-f16',
+  'timestamp-query',
+  'chromium-experimental-subgroup-matrix',
+];
 const DAWN_FEATURES = 'enable-dawn-features=';
 
 function usage(message: string): never {
@@ -49,6 +58,7 @@ function parseCommandLine() {
         unsafe: { type: 'boolean', default: false },
         'dawn-flags': { type: 'string', default: '' },
         'disable-features': { type: 'string', default: '' },
+        'int8-prefill': { type: 'boolean', default: false },
         timeout: { type: 'string', default: '180' },
         list: { type: 'boolean', default: false },
       },
@@ -75,8 +85,9 @@ for (const name of disableFeatures) {
 }
 const dawnFlags = mergeDawnFlags([
   ...values['dawn-flags'].split(';').filter((flag) => flag !== ''),
-  ...(values.unsafe ? [`${DAWN_FEATURES}allow_unsafe_apis`] : []),
+  ...(values.unsafe || values['int8-prefill'] ? [`${DAWN_FEATURES}allow_unsafe_apis`] : []),
 ]);
+const int8Prefill = values['int8-prefill'];
 
 describeBackendConformance(
   'webgpu',
@@ -85,6 +96,7 @@ describeBackendConformance(
       powerPreference: 'high-performance',
       dawnFlags,
       disableFeatures: disableFeatures as OptionalFeature[],
+      tuning: { int8Prefill },
     });
     const info = backend.device.adapterInfo;
     const adapter = { vendor: info?.vendor, architecture: info?.architecture, device: info?.device };
@@ -92,9 +104,18 @@ describeBackendConformance(
       `WebGPU adapter ${JSON.stringify(adapter)} ${info?.description ?? ''}; features ${JSON.stringify(backend.features)}; ` +
         `Dawn flags ${JSON.stringify(dawnFlags)}`,
     );
+    if (int8Prefill) {
+      const matrix = backend.features.subgroupMatrix;
+      console.log(
+        `int8 prefill: ${matrix === undefined ? 'portable dot4I8Packed kernel' : `subgroup-matrix kernel ${JSON.stringify(matrix)}`}`,
+      );
+    }
     return backend;
   },
-  { release: (backend) => (backend as WebGpuBackend).destroy() },
+  {
+    release: (backend) => (backend as WebGpuBackend).destroy(),
+    ...(int8Prefill ? { tolerances: { prefillMatmul: INT8_ACTIVATION_TOLERANCE } } : {}),
+  },
 );
 
 // An error no test awaited (a rejected promise of a timed-out test, say) fails the run, as it does under vitest.

@@ -50,8 +50,8 @@ export class WebGpuBackend extends WebGpuEncoderRoutingSamplingOps implements Ba
  * `INVALID_CONFIG` for a `tuning.quantMatvec` entry no kernel can take. Call `destroy()` when done so Node can exit.
  */
 export async function createWebGpuBackend(options: WebGpuBackendOptions = {}): Promise<WebGpuBackend> {
-  resolveTuning(options.tuning);
-  const acquired = await acquireDevice(options);
+  const tuning = resolveTuning(options.tuning);
+  const acquired = await acquireDevice(options, { subgroupMatrix: tuning.int8Prefill });
   return new WebGpuBackend(acquired, options);
 }
 

@@ -18,5 +18,10 @@ export {
 } from './harness.js';
 export { SeededRandom } from './random.js';
 export { samplingParameters } from './sampling.js';
-export { CONFORMANCE_TOLERANCES, type ConformanceOp, type Tolerance } from './tolerances.js';
+export {
+  CONFORMANCE_TOLERANCES,
+  type ConformanceOp,
+  INT8_ACTIVATION_TOLERANCE,
+  type Tolerance,
+} from './tolerances.js';
 export { conformanceColumns, randomWeightBytes } from './weights.js';

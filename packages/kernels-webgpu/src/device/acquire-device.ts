@@ -1,4 +1,5 @@
 import { StrataError } from '@strata/core';
+import { type AdapterMatrixConfig, type Int8SubgroupMatrix, pickInt8SubgroupMatrix } from './subgroup-matrix.js';
 
 /** Optional features the backend uses when the adapter offers them; every kernel has a path without each one. */
 export interface GpuFeatures {
@@ -8,7 +9,19 @@ export interface GpuFeatures {
   readonly shaderF16: boolean;
   /** `timestamp-query` is enabled (benchmarks). */
   readonly timestampQuery: boolean;
+  /**
+   * Dawn's `chromium-experimental-subgroup-matrix` with an i8 → i32 configuration the int8 prefill mat-mul can use
+   * (requested only with `tuning.int8Prefill` and when the adapter lists it; Dawn lists it with `allow_unsafe_apis`),
+   * or undefined.
+   */
+  readonly subgroupMatrix: Int8SubgroupMatrix | undefined;
 }
+
+/** The optional features `DeviceOptions.disableFeatures` may name. */
+export type OptionalFeatureName = 'subgroups' | 'shader-f16' | 'timestamp-query' | typeof SUBGROUP_MATRIX_FEATURE;
+
+/** Dawn's name of the subgroup-matrix (cooperative matrix) feature. */
+export const SUBGROUP_MATRIX_FEATURE = 'chromium-experimental-subgroup-matrix';
 
 /** Options of {@link acquireDevice} and `createWebGpuBackend`. */
 export interface DeviceOptions {
@@ -17,7 +30,7 @@ export interface DeviceOptions {
   /** Adapter power preference. */
   readonly powerPreference?: GPUPowerPreference;
   /** Turn off optional features even where the adapter has them (tests of the fallback paths). */
-  readonly disableFeatures?: readonly ('subgroups' | 'shader-f16' | 'timestamp-query')[];
+  readonly disableFeatures?: readonly OptionalFeatureName[];
   /**
    * Node only (ignored in browsers): flags for Dawn's instance, as the `webgpu` package's `create(flags)` takes them,
    * e.g. `['enable-dawn-features=skip_validation']`. Benchmarks use them to measure Dawn's own costs.
@@ -77,15 +90,35 @@ async function findGpu(dawnFlags: readonly string[]): Promise<{ gpu: GPU; keepAl
   return { gpu, keepAlive: gpu };
 }
 
+/** What the backend asks of {@link acquireDevice} beyond the caller's options. */
+export interface DeviceRequest {
+  /** Request `chromium-experimental-subgroup-matrix` when the adapter lists it with a usable i8 configuration. */
+  readonly subgroupMatrix: boolean;
+}
+
+/** Adapter information with Dawn's subgroup fields (absent in browsers that do not report them). */
+type DawnAdapterInfo = GPUAdapterInfo & {
+  readonly subgroupMinSize?: number;
+  readonly subgroupMaxSize?: number;
+  readonly subgroupMatrixConfigs?: readonly AdapterMatrixConfig[];
+};
+
 /**
  * Requests an adapter and a device with the adapter's largest storage and workgroup limits and every optional feature
- * it has. Throws `NO_ADAPTER` (saying what to install) when there is none.
+ * it has (the subgroup-matrix feature only when `request.subgroupMatrix`). Throws `NO_ADAPTER` (saying what to
+ * install) when there is none.
  */
-export async function acquireDevice(options: DeviceOptions = {}): Promise<AcquiredDevice> {
+export async function acquireDevice(
+  options: DeviceOptions = {},
+  request: DeviceRequest = { subgroupMatrix: false },
+): Promise<AcquiredDevice> {
   const disabled = new Set<string>(options.disableFeatures ?? []);
+  if (!request.subgroupMatrix) disabled.add(SUBGROUP_MATRIX_FEATURE);
   if (options.device !== undefined) {
     const device = options.device;
-    return { device, features: featuresOf(device.features, disabled), instance: undefined, release: () => {} };
+    const info = (device as GPUDevice & { adapterInfo?: DawnAdapterInfo }).adapterInfo;
+    const features = featuresOf(device.features, disabled, info);
+    return { device, features, instance: undefined, release: () => {} };
   }
   const { gpu, keepAlive } = await findGpu(options.dawnFlags ?? []);
   const adapter = await gpu.requestAdapter(
@@ -97,7 +130,12 @@ export async function acquireDevice(options: DeviceOptions = {}): Promise<Acquir
       'No WebGPU adapter found. Install a GPU driver with Vulkan/Metal/D3D12 support, or Mesa >= 25 lavapipe for a CPU fallback (see .ci/install-system.sh).',
     );
   }
-  const requiredFeatures = OPTIONAL_FEATURES.filter((name) => adapter.features.has(name) && !disabled.has(name));
+  const info = adapter.info as DawnAdapterInfo;
+  const requiredFeatures: string[] = OPTIONAL_FEATURES.filter(
+    (name) => adapter.features.has(name) && !disabled.has(name),
+  );
+  const matrixUsable = featuresOf(adapter.features, disabled, info).subgroupMatrix !== undefined;
+  if (matrixUsable) requiredFeatures.push(SUBGROUP_MATRIX_FEATURE);
   const requiredLimits: Record<string, number> = {};
   for (const name of MAXIMISED_LIMITS) {
     const value = (adapter.limits as unknown as Record<string, number | undefined>)[name];
@@ -112,7 +150,7 @@ export async function acquireDevice(options: DeviceOptions = {}): Promise<Acquir
   let released = false;
   const acquired: AcquiredDevice = {
     device,
-    features: featuresOf(device.features, disabled),
+    features: featuresOf(device.features, disabled, info),
     instance: keepAlive,
     release: () => {
       if (released) return;
@@ -124,7 +162,20 @@ export async function acquireDevice(options: DeviceOptions = {}): Promise<Acquir
   return acquired;
 }
 
-function featuresOf(features: GPUSupportedFeatures, disabled: ReadonlySet<string>): GpuFeatures {
+function featuresOf(
+  features: GPUSupportedFeatures,
+  disabled: ReadonlySet<string>,
+  info: DawnAdapterInfo | undefined,
+): GpuFeatures {
   const has = (name: string) => features.has(name) && !disabled.has(name);
-  return { subgroups: has('subgroups'), shaderF16: has('shader-f16'), timestampQuery: has('timestamp-query') };
+  const subgroupMatrix =
+    has(SUBGROUP_MATRIX_FEATURE) && has('subgroups')
+      ? pickInt8SubgroupMatrix(info?.subgroupMatrixConfigs ?? [], info?.subgroupMinSize, info?.subgroupMaxSize)
+      : undefined;
+  return {
+    subgroups: has('subgroups'),
+    shaderF16: has('shader-f16'),
+    timestampQuery: has('timestamp-query'),
+    subgroupMatrix,
+  };
 }

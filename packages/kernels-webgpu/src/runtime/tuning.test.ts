@@ -2,7 +2,7 @@ import { StrataError } from '@strata/core';
 import { describe, expect, it } from 'vitest';
 import { BATCH_TILES_16, BATCH_TILES_32, DEFAULT_TILES, tilingForRows } from '../kernels/matmul/tiled-shader.js';
 import { createWebGpuBackend } from '../webgpu-backend.js';
-import { DEFAULT_WEBGPU_TUNING, MAX_DECODE_KEYS_PER_SPLIT, resolveTuning } from './tuning.js';
+import { DEFAULT_WEBGPU_TUNING, MAX_DECODE_KEYS_PER_SPLIT, resolveTuning, type WebGpuTuning } from './tuning.js';
 
 function errorCode(run: () => unknown): string {
   try {
@@ -49,6 +49,13 @@ describe('WebGPU kernel tuning', () => {
     const bad = { layout: 'rows', rowsPerWorkgroup: 12, workgroupSize: 64 } as const;
     expect(errorCode(() => resolveTuning({ quantMatvec: { Q4_K: bad } }))).toBe('INVALID_CONFIG');
     expect(() => resolveTuning({ quantMatvec: { Q6_K: { rowsPerWorkgroup: 0 } } })).toThrow('tuning.quantMatvec.Q6_K');
+  });
+
+  it('keeps int8Prefill off by default and takes only a boolean', () => {
+    expect(resolveTuning().int8Prefill).toBe(false);
+    expect(resolveTuning({ int8Prefill: true }).int8Prefill).toBe(true);
+    const notBoolean = { int8Prefill: 'yes' } as unknown as Partial<WebGpuTuning>;
+    expect(errorCode(() => resolveTuning(notBoolean))).toBe('INVALID_ARGUMENT');
   });
 
   it('createWebGpuBackend rejects a bad tuning before it looks for a device', async () => {

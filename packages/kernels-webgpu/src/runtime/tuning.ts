@@ -4,7 +4,7 @@ import { type QuantMatvecTunings, quantTuningProblem } from '../kernels/matmul/q
 /**
  * Kernel tunables a caller may set through `createWebGpuBackend({ tuning })`, for tests and benchmarks that compare
  * settings on one GPU. Every field has a default ({@link DEFAULT_WEBGPU_TUNING}); the numbers computed do not depend on
- * them beyond f32 rounding.
+ * them beyond f32 rounding, except `int8Prefill`, which rounds prefill inputs to 8 bits.
  */
 export interface WebGpuTuning {
   /**
@@ -26,6 +26,14 @@ export interface WebGpuTuning {
    * mostly padding. Default true.
    */
   readonly batchTiling: boolean;
+  /**
+   * Products of more than 32 input rows (prefill) with a Q8_0 or Q4_K weight quantize the input rows to int8 blocks of
+   * 32 (`kernels/matmul/int8/`) and multiply them with the weight's integer quants: dot products of packed 8-bit values
+   * (`dot4I8Packed`), or subgroup matrices where the device has an i8 configuration (the backend then requests Dawn's
+   * `chromium-experimental-subgroup-matrix`, which Dawn lists with `allow_unsafe_apis`). Changes the numbers: each
+   * input value is rounded to 8 bits per block (see the package README for the precision contract). Default false.
+   */
+  readonly int8Prefill: boolean;
 }
 
 /** Most keys one decode attention workgroup holds (its score buffer). */
@@ -36,10 +44,12 @@ export const DEFAULT_WEBGPU_TUNING: WebGpuTuning = Object.freeze({
   decodeAttentionMinKeysPerSplit: 64,
   quantMatvec: Object.freeze({}),
   batchTiling: true,
+  int8Prefill: false,
 });
 
 /**
- * The defaults with `overrides` applied; throws `INVALID_ARGUMENT` for a key-split floor out of range and
+ * The defaults with `overrides` applied; throws `INVALID_ARGUMENT` for a key-split floor out of range or an
+ * `int8Prefill` that is not a boolean, and
  * `INVALID_CONFIG` for a `quantMatvec` entry no kernel can take.
  */
 export function resolveTuning(overrides: Partial<WebGpuTuning> = {}): WebGpuTuning {
@@ -50,6 +60,15 @@ export function resolveTuning(overrides: Partial<WebGpuTuning> = {}): WebGpuTuni
       'INVALID_ARGUMENT',
       `tuning.decodeAttentionMinKeysPerSplit must be an integer from 1 to ${MAX_DECODE_KEYS_PER_SPLIT}, got ${minKeys}.`,
       { details: { decodeAttentionMinKeysPerSplit: minKeys } },
+    );
+  }
+  if (typeof tuning.int8Prefill !== 'boolean') {
+    throw new StrataError(
+      'INVALID_ARGUMENT',
+      `tuning.int8Prefill must be true or false, got ${String(tuning.int8Prefill)}.`,
+      {
+        details: { int8Prefill: String(tuning.int8Prefill) },
+      },
     );
   }
   for (const [type, quantTuning] of Object.entries(tuning.quantMatvec)) {

@@ -1,7 +1,7 @@
 import { Q8_0_BLOCK_SIZE } from '@strata/core';
 
 /** The value of one IEEE half-precision bit pattern (exact). */
-function halfValue(bits: number): number {
+export function halfValue(bits: number): number {
   const sign = bits & 0x8000 ? -1 : 1;
   const exponent = (bits >> 10) & 0x1f;
   const mantissa = bits & 0x3ff;

@@ -56,6 +56,23 @@ export function registerLinearCases(context: ConformanceContext): void {
     });
   }
 
+  // Prefill-sized products: more rows than the batched-decode tiles (32), where a backend may take another path
+  // (WebGPU: the 128-row tiles, or 8-bit activations with tuning.int8Prefill; tolerance `prefillMatmul`).
+  for (const type of ['Q8_0', 'Q4_K'] as const) {
+    it(`prefill matmul with ${type} weights: 40 rows over 512 columns, 67 outputs, f32 bias`, async () => {
+      const [rows, out, columns] = [40, 67, 512];
+      const weightBytes = weightBytesFor('matmul-prefill', type, out, columns);
+      const random = randomFor(`matmul-prefill:${type}`);
+      const input = random.floats(rows * columns);
+      const bias = new Uint8Array(random.floats(out).buffer);
+      await compareWithReference(context, 'prefillMatmul', type, async (backend) => {
+        const weight = await uploadWeight(backend, type, [out, columns], weightBytes);
+        const biasWeight = await uploadWeight(backend, 'F32', [out], bias, 'conformance.bias');
+        return backend.matmul(backend.upload(input, [rows, columns]), weight, biasWeight);
+      });
+    });
+  }
+
   for (const type of WEIGHT_TYPES) {
     const columns = conformanceColumns(type);
     it(`matmulExperts with ${type} experts: shared input and one input per slot`, async () => {

@@ -35,7 +35,10 @@ import {
   matvecUniforms,
   matvecWgsl,
 } from './matvec-shader.js';
+import { int8Matmul } from './int8/int8-matmul.js';
+import { isInt8WeightType } from './int8/int8-weight-blocks.js';
 import {
+  BATCH_TILES_32,
   TILED_STORAGE,
   type TiledTuning,
   type TiledVariant,
@@ -199,6 +202,8 @@ export function matvecChunks(
 /**
  * `input` `[rows, columns]` × `weight` `[out, columns]`ᵀ (+ `bias` `[out]`): f32 `[rows, out]`. `tiling` forces the
  * tile shape of the many-row product (tests; default `tilingForRows`: a batch tile up to 32 rows, then `DEFAULT_TILES`).
+ * With `tuning.int8Prefill`, more than 32 rows with a Q8_0 or Q4_K weight (and no forced tiling) go through 8-bit
+ * activations instead (`int8/int8-matmul.ts`).
  */
 export function matmul(
   runtime: GpuRuntime,
@@ -245,6 +250,9 @@ export function matmul(
       { shader, units, rowsPerWorkgroup: matvecRowsPerWorkgroup(DEFAULT_MATVEC_TUNING) },
       tensors,
     );
+  }
+  if (runtime.tuning.int8Prefill && tiling === undefined && rows > BATCH_TILES_32.rows && isInt8WeightType(type)) {
+    return int8Matmul(runtime, { source, weight, bias, output }, rows);
   }
   const biasBinding = { tracked: bias === undefined ? runtime.emptyBuffer : bias.chunks[0]!.tracked };
   const tuning = tiling ?? tilingForRows(rows, runtime.tuning.batchTiling);

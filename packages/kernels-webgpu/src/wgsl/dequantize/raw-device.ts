@@ -1,3 +1,5 @@
+import type { AdapterMatrixConfig } from '../../device/subgroup-matrix.js';
+
 /**
  * A bare Dawn device and one-shot kernel runs, for the kernel tests and the benchmark before (and independent of) the
  * backend's device layer. Node only: imports `webgpu` lazily.
@@ -9,21 +11,29 @@ export interface RawDevice {
   readonly features: ReadonlySet<string>;
   /** The adapter's subgroup size range, when it reports one. */
   readonly subgroupSizes: { readonly min: number; readonly max: number } | undefined;
+  /** The adapter's subgroup-matrix configurations (Dawn; empty when it reports none). */
+  readonly subgroupMatrixConfigs: readonly AdapterMatrixConfig[];
   /** Keeps Dawn alive as long as the device is used. */
   readonly keepAlive: unknown;
 }
 
 /**
- * Opens the first adapter with the optional features it has; undefined when Dawn finds no adapter. `dawnFlags` go to
- * Dawn's `create` (e.g. `disable-dawn-features=timestamp_quantization` for benchmarks).
+ * Opens the first adapter with the optional features it has (`subgroups`, `timestamp-query`, and those of
+ * `extraFeatures` it lists); undefined when Dawn finds no adapter. `dawnFlags` go to Dawn's `create` (e.g.
+ * `disable-dawn-features=timestamp_quantization` for benchmarks).
  */
-export async function openRawDevice(dawnFlags: string[] = []): Promise<RawDevice | undefined> {
+export async function openRawDevice(
+  dawnFlags: string[] = [],
+  extraFeatures: readonly string[] = [],
+): Promise<RawDevice | undefined> {
   const { create, globals } = await import('webgpu');
   Object.assign(globalThis, globals);
   const gpu = create(dawnFlags);
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   if (adapter === null) return undefined;
-  const wanted = ['subgroups', 'timestamp-query'].filter((name) => adapter.features.has(name)) as GPUFeatureName[];
+  const wanted = ['subgroups', 'timestamp-query', ...extraFeatures].filter((name) =>
+    adapter.features.has(name),
+  ) as GPUFeatureName[];
   const limits = adapter.limits;
   const device = await adapter.requestDevice({
     requiredFeatures: wanted,
@@ -35,12 +45,23 @@ export async function openRawDevice(dawnFlags: string[] = []): Promise<RawDevice
       maxComputeWorkgroupSizeX: limits.maxComputeWorkgroupSizeX,
     },
   });
-  const info = adapter.info as GPUAdapterInfo & { subgroupMinSize?: number; subgroupMaxSize?: number };
+  const info = adapter.info as GPUAdapterInfo & {
+    subgroupMinSize?: number;
+    subgroupMaxSize?: number;
+    subgroupMatrixConfigs?: readonly AdapterMatrixConfig[];
+  };
   const subgroupSizes =
     info.subgroupMinSize !== undefined && info.subgroupMaxSize !== undefined
       ? { min: info.subgroupMinSize, max: info.subgroupMaxSize }
       : undefined;
-  return { device, features: new Set(wanted), subgroupSizes, keepAlive: gpu };
+  const subgroupMatrixConfigs = (info.subgroupMatrixConfigs ?? []).map((config) => ({
+    componentType: config.componentType,
+    resultComponentType: config.resultComponentType,
+    M: config.M,
+    N: config.N,
+    K: config.K,
+  }));
+  return { device, features: new Set(wanted), subgroupSizes, subgroupMatrixConfigs, keepAlive: gpu };
 }
 
 /** A storage buffer holding `data` (padded to 4 bytes). */

@@ -1,0 +1,93 @@
+// The mat-vec benchmark's int8 prefill section (`--int8`): quantize + int8 GEMM (tuning.int8Prefill's path) beside
+// the f32 tiled kernel, for 512 input rows on the 1B and 8B shapes, Q8_0 and Q4_K, each int8 variant the device has.
+import {
+  DEFAULT_PACKED_TILING,
+  DEFAULT_SUBGROUP_MATRIX_TILING,
+  type Int8GemmVariant,
+} from '../src/kernels/matmul/int8/int8-gemm-shader.js';
+import type { Int8WeightType } from '../src/kernels/matmul/int8/int8-weight-blocks.js';
+import { log, overBudget, QUICK, seconds } from './bench-settings.js';
+import { checkInt8, deviceMatrix, timeInt8, variantFits } from './int8-harness.js';
+import type { Bench } from './matvec-harness.js';
+
+/** The int8 variants this device can run, by name: the portable kernel, and subgroup matrices where available. */
+function variants(bench: Bench, type: Int8WeightType): [string, Int8GemmVariant][] {
+  const list: [string, Int8GemmVariant][] = [
+    ['int8 dot4I8Packed', { type, bias: false, inner: { kind: 'packed', tiling: DEFAULT_PACKED_TILING } }],
+  ];
+  const matrix = deviceMatrix(bench);
+  if (matrix !== undefined) {
+    const variant: Int8GemmVariant = {
+      type,
+      bias: false,
+      inner: { kind: 'subgroup-matrix', matrix, tiling: DEFAULT_SUBGROUP_MATRIX_TILING },
+    };
+    if (variantFits(bench, variant)) list.push([`int8 subgroup-matrix ${matrix.M}×${matrix.N}×${matrix.K}`, variant]);
+  }
+  return list;
+}
+
+/**
+ * `--int8`: first each variant checked against the CPU computation of the int8 contract (worst error over its
+ * f32-rounding tolerance; `FAILURES:` when any is above 1), then TFLOP/s (2 · rows · out · columns per second, ms per
+ * call in parentheses) of the f32 tiled kernel and of each int8 variant, quantization included, on each shape.
+ */
+export async function int8Section(bench: Bench): Promise<void> {
+  const rows = QUICK ? 64 : 512;
+  const shapes: readonly [number, number][] = QUICK
+    ? [
+        [256, 1024],
+        [512, 512],
+      ]
+    : [
+        [2048, 2048],
+        [8192, 2048],
+        [4096, 4096],
+        [14336, 4096],
+        [4096, 14336],
+      ];
+  const matrix = deviceMatrix(bench);
+  log(
+    `\n## Int8 prefill (tuning.int8Prefill): subgroup matrices ${matrix === undefined ? 'unavailable' : JSON.stringify(matrix)}`,
+  );
+  const check = QUICK ? { rows: 70, out: 37, columns: 96 } : { rows: 200, out: 300, columns: 1056 };
+  const failures: string[] = [];
+  for (const type of ['Q8_0', 'Q4_K'] as const) {
+    const columns = type === 'Q4_K' ? Math.ceil(check.columns / 256) * 256 : check.columns;
+    for (const [name, variant] of variants(bench, type)) {
+      try {
+        const worst = await checkInt8(bench, variant, { ...check, columns });
+        log(
+          `- check ${type} ${name}, ${check.rows}×${check.out}×${columns}: worst error / tolerance ${worst.toFixed(3)}`,
+        );
+        if (!(worst <= 1)) failures.push(`${type} ${name}`);
+      } catch (error) {
+        log(`- check ${type} ${name}: FAILED ${String(error)}`);
+        failures.push(`${type} ${name}`);
+      }
+    }
+  }
+  if (failures.length > 0) log(`FAILURES: ${failures.join(', ')}`);
+
+  log(`\n### ${rows} input rows: TFLOP/s (ms per call), int8 = quantize + GEMM`);
+  const names = variants(bench, 'Q8_0').map(([name]) => name);
+  log(`| type | out×columns | f32 tiled | ${names.join(' | ')} |`);
+  log(`|---|---|---:|${names.map(() => '---:').join('|')}|`);
+  const cell = (out: number, columns: number, time: number) =>
+    `${((2 * rows * out * columns) / time / 1e12).toFixed(2)} (${(time * 1e3).toFixed(3)})`;
+  for (const type of ['Q8_0', 'Q4_K'] as const) {
+    for (const [out, columns] of shapes) {
+      if (overBudget()) return;
+      const cells = [cell(out, columns, seconds(await bench.tiled(type, out, columns, rows)))];
+      for (const [name, variant] of variants(bench, type)) {
+        try {
+          cells.push(cell(out, columns, seconds(await timeInt8(bench, variant, { rows, out, columns }))));
+        } catch (error) {
+          log(`  ${type} ${out}×${columns} ${name}: FAILED ${String(error)}`);
+          cells.push('FAILED');
+        }
+      }
+      log(`| ${type} | ${out}×${columns} | ${cells.join(' | ')} |`);
+    }
+  }
+}

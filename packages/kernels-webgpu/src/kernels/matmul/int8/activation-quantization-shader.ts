@@ -1,0 +1,104 @@
+import { WGSL_LINEAR_GROUP } from '../../../runtime/shader.js';
+import {
+  ACTIVATION_SCALE_BITS,
+  ACTIVATION_SCALE_FACTOR,
+  SMALLEST_ACTIVATION_SCALE,
+} from './activation-quantization.js';
+
+const SCRATCH_F32 = new Float32Array(1);
+const SCRATCH_U32 = new Uint32Array(SCRATCH_F32.buffer);
+
+/** The bits of an f32 as a WGSL `u32` literal (a bit pattern, so no compiler rounds the constant another way). */
+function floatBits(value: number): string {
+  SCRATCH_F32[0] = value;
+  return `0x${SCRATCH_U32[0]!.toString(16)}u`;
+}
+
+/** Invocations per workgroup of the quantizer: one per block of 32 values. */
+export const QUANTIZE_WORKGROUP_SIZE = 64;
+
+/** Storage bindings (from 1): input rows (f32), quants (4 per word), scales (f32), sums (i32). */
+export const QUANTIZE_STORAGE = ['read', 'write', 'write', 'write'] as const;
+
+/** The cache key of the quantizer (`sums`: whether it writes the quant sums). */
+export function quantizeActivationsKey(sums: boolean): string {
+  return `int8-quantize-activations:sums=${sums ? 1 : 0}`;
+}
+
+/** Uniform words: `rows, columns, blocks` (blocks per row). */
+export function quantizeActivationsUniforms(rows: number, columns: number): Uint32Array {
+  return new Uint32Array([rows, columns, columns / 32]);
+}
+
+/**
+ * WGSL: `activation_scale(amax)` and `activation_quant(x, d)`, bit for bit the CPU reference
+ * (`activation-quantization.ts`). The scale is a product (WGSL rounds products correctly; its division may be off by
+ * 2.5 ulp) rounded to 11 significant bits with integer operations. The quotient `x / d` is only a candidate: `x` is
+ * compared with the midpoints `(q ± ½) · d`, exact in f32, and the candidate moved by one where it was wrong, so ties
+ * go away from zero and near-ties land as on the CPU.
+ */
+export const WGSL_ACTIVATION_QUANT = /* wgsl */ `
+fn activation_scale(amax: f32) -> f32 {
+  let bits = bitcast<u32>(amax * bitcast<f32>(${floatBits(ACTIVATION_SCALE_FACTOR)}));
+  let dropped = ${23 - (ACTIVATION_SCALE_BITS - 1)}u;
+  let rounded = bitcast<f32>((bits + ((1u << (dropped - 1u)) - 1u) + ((bits >> dropped) & 1u)) & ~((1u << dropped) - 1u));
+  return select(0.0, rounded, rounded >= bitcast<f32>(${floatBits(SMALLEST_ACTIVATION_SCALE)}));
+}
+fn activation_quant(x: f32, d: f32) -> i32 {
+  if (d == 0.0) { return 0; }
+  var q = round(x / d);
+  let upper = (q + 0.5) * d;
+  let lower = (q - 0.5) * d;
+  if (x > upper || (x == upper && x > 0.0)) { q += 1.0; }
+  else if (x < lower || (x == lower && x < 0.0)) { q -= 1.0; }
+  return i32(clamp(q, -127.0, 127.0));
+}
+`;
+
+/**
+ * WGSL of the quantizer: one invocation per block of 32 values of a row (`linearGrid(ceil(rows · blocks / 64))`
+ * workgroups): the block's largest magnitude, its scale, 32 quants packed 4 per word (lowest byte first) into 8 words
+ * at word `(row · columns + 32 · block) / 4`, the scale at `row · blocks + block`, and (when `sums`) the quants' sum.
+ */
+export function quantizeActivationsWgsl(sums: boolean): string {
+  return /* wgsl */ `
+struct Params { rows: u32, columns: u32, blocks: u32 }
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> input: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> quants: array<vec4<u32>>;
+@group(0) @binding(3) var<storage, read_write> scales: array<f32>;
+@group(0) @binding(4) var<storage, read_write> sums: array<i32>;
+${WGSL_LINEAR_GROUP}
+${WGSL_ACTIVATION_QUANT}
+@compute @workgroup_size(${QUANTIZE_WORKGROUP_SIZE})
+fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: vec3u,
+        @builtin(local_invocation_index) li: u32) {
+  let index = linear_group(group, groups) * ${QUANTIZE_WORKGROUP_SIZE}u + li;
+  if (index >= params.rows * params.blocks) { return; }
+  let row = index / params.blocks;
+  let block = index % params.blocks;
+  let first = (row * params.columns + block * 32u) / 4u;
+  var values: array<vec4<f32>, 8>;
+  var amax = 0.0;
+  for (var i = 0u; i < 8u; i++) {
+    let value = input[first + i];
+    values[i] = value;
+    let magnitude = abs(value);
+    amax = max(amax, max(max(magnitude.x, magnitude.y), max(magnitude.z, magnitude.w)));
+  }
+  let d = activation_scale(amax);
+  var sum = 0;
+  var words: array<u32, 8>;
+  for (var i = 0u; i < 8u; i++) {
+    let value = values[i];
+    let q = vec4<i32>(activation_quant(value.x, d), activation_quant(value.y, d), activation_quant(value.z, d),
+      activation_quant(value.w, d));
+    sum += q.x + q.y + q.z + q.w;
+    words[i] = pack4xI8(q);
+  }
+  quants[first / 4u] = vec4<u32>(words[0], words[1], words[2], words[3]);
+  quants[first / 4u + 1u] = vec4<u32>(words[4], words[5], words[6], words[7]);
+  scales[index] = d;${sums ? '\n  sums[index] = sum;' : ''}
+}
+`;
+}
