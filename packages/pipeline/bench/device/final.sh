@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # One device call for the closing figures (see bundle.sh): builds llama.cpp's CUDA llama-bench and llama-server in the
 # background and, while they compile, runs what needs no idle CPU: the kernel benchmarks (GPU-timed), decode A/B runs of
-# kernel layouts and attention splits (each against the default in the same window), the subgroup-matrix probe; then,
-# with the CPU idle, strata and llama.cpp on the same files one after the other, the table and decode at depth.
+# kernel layouts and attention splits (each against the default in the same window), the subgroup-matrix probe, the
+# int8 prefill kernels and their conformance cases, batched engine steps as routed and as before; then,
+# with the CPU idle, strata and llama.cpp on the same files one after the other, the table, the table again with int8
+# prefill (table-int8.md) and decode at depth.
 # Everything goes to stdout and $OUT/final.txt; the table to $OUT/table.md. Then serve-bench.sh on the warm machine.
 #
-#   [FINAL_SKIP="matvec candidates probe depth"] bash .device-pack/final.sh [MODEL:TYPE,…] [REPETITIONS]
+#   [FINAL_SKIP="matvec candidates probe int8 batch depth"] bash .device-pack/final.sh [MODEL:TYPE,…] [REPETITIONS]
 #   (FINAL_SKIP names sections to leave out when device time is short)
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -13,7 +15,7 @@ pairs=${1:-llama-3.2-1b:F16,llama-3.2-1b:Q8_0,llama-3.2-1b:Q4_K_M,llama-3-8b:F16
 repetitions=${2:-2}
 out=${OUT:-/tmp/strata-out}
 files=/tmp/strata-bench
-mkdir -p "$out" "$files"
+mkdir -p "$out" "$out/int8" "$files"
 source "$here/setup.sh"
 exec > >(tee "$out/final.txt") 2>&1
 started=$SECONDS
@@ -60,6 +62,20 @@ if ! skips probe; then
   BENCH_BUDGET_SECONDS=40 timeout 70 node "$here/subgroup-matrix-probe.mjs" 2>&1 | grep -v Warning > "$out/probe.txt"
   grep -E "componentType|config|EXACT|WRONG|rror|TOPS" "$out/probe.txt" | head -40
 fi
+if ! skips int8; then
+  stamp "while the peer builds: int8 prefill kernels (GPU-timed, checked against the CPU) and their conformance cases"
+  BENCH_BUDGET_SECONDS=40 timeout 70 node "$here/matvec-bench.mjs" --int8 2>&1 | grep -v Warning > "$out/int8.txt"
+  grep -E "subgroup|check|FAIL|^\|" "$out/int8.txt" | head -30
+  timeout 60 node "$here/conformance-run.mjs" --int8-prefill 2>&1 | grep -v Warning | grep -E "int8|passed|FAIL" | head
+fi
+if ! skips batch; then
+  stamp "while the peer builds: engine steps at 1-32 sequences, as routed and as before (batch tiles, stepping ahead)"
+  for setting in "on on" "off off"; do
+    set -- $setting
+    timeout 80 node "$here/batch-bench.mjs" --model llama-3.2-1b --type Q4_K_M --dir "$files" --batch-tiling "$1" \
+      --ahead "$2" --sequences 1,8,16,32 --tokens 48 2>&1 | grep -v Warning
+  done
+fi
 wait "$builder"
 stamp "peer built"
 for pair in ${pairs//,/ }; do
@@ -78,6 +94,15 @@ else
   echo "peer build failed:"; tail -5 "$out/peer-build.txt"
 fi
 node "$here/peer-table.mjs" "$out/llama.json" "$out"/strata-*.json | tee "$out/table.md"
+if ! skips int8; then
+  stamp "prefill with int8 activations (tuning.int8Prefill) on the same files, against the same llama.cpp runs"
+  for pair in ${pairs//,/ }; do
+    node "$here/gpu-bench.mjs" --models "${pair%%:*}" --types "${pair##*:}" -p 512 -n 16 -r "$repetitions" --dir "$files" \
+      --keep --cache-type f16 --int8-prefill --out "$out/int8/strata-${pair/:/-}.json" > /dev/null 2>> "$out/strata-log.txt"
+  done
+  echo "(read the pp columns: strata's tg here is 16 tokens, llama.cpp's 128)"
+  node "$here/peer-table.mjs" "$out/llama.json" "$out"/int8/strata-*.json | tee "$out/table-int8.md"
+fi
 skips depth || stamp "decode at depth (tg128 after 4096 and 16384 tokens, 1B Q4_K_M)"
 skips depth || for run in llama-3.2-1b:Q4_K_M:4096 llama-3.2-1b:Q4_K_M:16384; do
   model=${run%%:*}; rest=${run#*:}; type=${rest%%:*}; depth=${rest##*:}
