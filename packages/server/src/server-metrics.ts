@@ -20,7 +20,8 @@ function groupLabel(window: number | undefined): string {
  * Requests by endpoint and status; per model: prompt and generated tokens, queue depth, running sequences, KV pages
  * used and free (every page group together, and per group: `full` for the full-attention layers, `window-N` for the
  * layers of a sliding window of N tokens, whose pages are given back once they fall out of it), prefix-cache hits,
- * preemptions, and a histogram of engine step times. Gauges and totals are read from the schedulers when scraped.
+ * preemptions, steps started ahead (launched, used, dropped), and a histogram of engine step times. Gauges and
+ * totals are read from the schedulers when scraped.
  */
 export function createServerMetrics(models: readonly ApiModel[]): ServerMetrics {
   const registry = new Registry();
@@ -121,6 +122,14 @@ export function createServerMetrics(models: readonly ApiModel[]): ServerMetrics 
     'Sequences preempted for lack of KV pages.',
     (m) => m.preemptions,
   );
+  for (const outcome of ['launched', 'used', 'dropped'] as const) {
+    fromSchedulers(
+      'counter',
+      `strata_steps_ahead_${outcome}_total`,
+      `Engine steps started on the device before the previous step was read back: ${outcome}.`,
+      (m) => m.stepsAhead[outcome],
+    );
+  }
   const stepSeconds = new Histogram({
     name: 'strata_step_seconds',
     help: 'Wall time of one engine step (every running sequence advanced by one step).',

@@ -337,6 +337,17 @@ describe('concurrency, prefix cache and preemption through HTTP', () => {
     expect(await metric(tight, 'strata_kv_pages_used')).toBe(0);
   });
 
+  it('counts the engine steps started ahead in /metrics (none on the CPU by default, used when forced on)', async () => {
+    expect(await metric(server, 'strata_steps_ahead_launched_total')).toBe(0);
+    const ahead = await serve({ parallel: 2, apiKey: KEY, stepAhead: true });
+    const aheadClient = new OpenAI({ baseURL: `${ahead.url}/v1`, apiKey: KEY, maxRetries: 0 });
+    const prompt = 'The llama walked';
+    const reply = await aheadClient.completions.create({ model: 'llama', prompt, temperature: 0, max_tokens: 12 });
+    expect(reply.choices[0]!.text).toBe(await alone(prompt, 12));
+    expect(await metric(ahead, 'strata_steps_ahead_launched_total')).toBeGreaterThan(0);
+    expect(await metric(ahead, 'strata_steps_ahead_used_total')).toBeGreaterThan(0);
+  });
+
   it('graceful shutdown ends a running stream with an error chunk and releases everything', async () => {
     const closing = await serve({ parallel: 2 });
     const closingClient = new OpenAI({ baseURL: `${closing.url}/v1`, apiKey: 'unused', maxRetries: 0 });
