@@ -31,6 +31,7 @@ describe('WebGPU kernel tuning', () => {
     expect(tilingForRows(33, true)).toBe(DEFAULT_TILES);
     expect(tilingForRows(20, false)).toBe(DEFAULT_TILES);
     expect(resolveTuning({ batchTiling: false }).batchTiling).toBe(false);
+    expect(errorCode(() => resolveTuning({ batchTiling: 'no' as unknown as boolean }))).toBe('INVALID_ARGUMENT');
   });
 
   it('rejects a key-split floor that is not an integer from 1 to the score buffer', () => {

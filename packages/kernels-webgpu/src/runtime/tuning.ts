@@ -62,14 +62,12 @@ export function resolveTuning(overrides: Partial<WebGpuTuning> = {}): WebGpuTuni
       { details: { decodeAttentionMinKeysPerSplit: minKeys } },
     );
   }
-  if (typeof tuning.int8Prefill !== 'boolean') {
-    throw new StrataError(
-      'INVALID_ARGUMENT',
-      `tuning.int8Prefill must be true or false, got ${String(tuning.int8Prefill)}.`,
-      {
-        details: { int8Prefill: String(tuning.int8Prefill) },
-      },
-    );
+  for (const flag of ['int8Prefill', 'batchTiling'] as const) {
+    if (typeof tuning[flag] !== 'boolean') {
+      throw new StrataError('INVALID_ARGUMENT', `tuning.${flag} must be true or false, got ${String(tuning[flag])}.`, {
+        details: { [flag]: String(tuning[flag]) },
+      });
+    }
   }
   for (const [type, quantTuning] of Object.entries(tuning.quantMatvec)) {
     const problem = quantTuningProblem(type, quantTuning);
