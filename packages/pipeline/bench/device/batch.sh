@@ -8,14 +8,8 @@
 #   llama-server, when device time is short)
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-out=${OUT:-/tmp/strata-out}
-files=/tmp/strata-bench
+source "$here/preamble.sh" batch.txt
 seconds=${1:-15}
-mkdir -p "$out" "$files"
-source "$here/setup.sh"
-exec > >(tee "$out/batch.txt") 2>&1
-started=$SECONDS
-stamp() { echo "== $* ($((SECONDS - started)) s)"; }
 cores=$(nproc)
 build_cores="0-$((cores - 5))"
 strata_cores="$((cores - 4))-$((cores - 1))"

@@ -13,14 +13,8 @@
 #                final.sh on the same warm machine then find them built); waits for it at the end
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-out=${OUT:-/tmp/strata-out}
-files=/tmp/strata-bench
+source "$here/preamble.sh" diagnose.txt
 sections=${*:-adapter matvec split load conformance}
-mkdir -p "$out" "$files"
-source "$here/setup.sh"
-exec > >(tee "$out/diagnose.txt") 2>&1
-started=$SECONDS
-stamp() { echo "== $* ($((SECONDS - started)) s)"; }
 wants() { [[ " $sections " == *" $1 "* ]]; }
 nvidia-smi --query-gpu=name,memory.total,clocks.sm,clocks.mem --format=csv,noheader
 builder=

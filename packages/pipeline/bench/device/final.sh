@@ -13,13 +13,8 @@ set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 pairs=${1:-llama-3.2-1b:F16,llama-3.2-1b:Q8_0,llama-3.2-1b:Q4_K_M,llama-3-8b:F16,llama-3-8b:Q8_0,llama-3-8b:Q4_K_M}
 repetitions=${2:-2}
-out=${OUT:-/tmp/strata-out}
-files=/tmp/strata-bench
-mkdir -p "$out" "$out/int8" "$files"
-source "$here/setup.sh"
-exec > >(tee "$out/final.txt") 2>&1
-started=$SECONDS
-stamp() { echo "== $* ($((SECONDS - started)) s)"; }
+source "$here/preamble.sh" final.txt
+mkdir -p "$out/int8"
 nvidia-smi --query-gpu=name,memory.total,clocks.sm,clocks.mem --format=csv,noheader
 # llama-server is built in the same compile (ggml-cuda is the long part), so serve-bench.sh finds it ready.
 # (if llama-server fails to build, llama-bench alone is built again so the table still comes).

@@ -7,15 +7,9 @@
 #   (SERVE_PARTS: which servers to load, default both; SERVE_PIN: a command prefix for the strata runs)
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-out=${OUT:-/tmp/strata-out}
-files=/tmp/strata-bench
+source "$here/preamble.sh" serve.txt append
 model=${1:-$files/llama-3.2-1b-Q4_K_M.gguf}
 seconds=${2:-30}
-mkdir -p "$out" "$files"
-source "$here/setup.sh"
-exec > >(tee -a "$out/serve.txt") 2>&1
-started=$SECONDS
-stamp() { echo "== $* ($((SECONDS - started)) s)"; }
 [ -f "$model" ] || node "$here/write-random-gguf.mjs" --model llama-3.2-1b --type Q4_K_M --out "$model" > /dev/null
 parts=${SERVE_PARTS:-strata peer}
 if [[ " $parts " == *" strata "* ]]; then

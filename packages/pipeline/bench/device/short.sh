@@ -7,14 +7,8 @@
 #   bash .device-pack/short.sh [SECONDS]      (seconds of load per serving run, default 10)
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-out=${OUT:-/tmp/strata-out}
-files=/tmp/strata-bench
+source "$here/preamble.sh" short.txt
 seconds=${1:-10}
-mkdir -p "$out" "$files"
-source "$here/setup.sh"
-exec > >(tee "$out/short.txt") 2>&1
-started=$SECONDS
-stamp() { echo "== $* ($((SECONDS - started)) s)"; }
 nvidia-smi --query-gpu=name --format=csv,noheader
 model="$files/llama-3.2-1b-Q4_K_M.gguf"
 node "$here/write-random-gguf.mjs" --model llama-3.2-1b --type Q4_K_M --out "$model" > /dev/null
