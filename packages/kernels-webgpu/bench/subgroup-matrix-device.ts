@@ -1,24 +1,9 @@
 // Opens a Dawn device with `chromium-experimental-subgroup-matrix` for the subgroup-matrix probe, and the helpers that
 // keep one failing kernel from ending the run: compilation with every compiler message printed, error scopes around
 // GPU work, timeouts on GPU waits. Node only: imports `webgpu` lazily.
+import { SUBGROUP_MATRIX_FEATURE } from '../src/device/acquire-device.js';
+import { type AdapterMatrixConfig, adapterMatrixConfigs, type DawnAdapterInfo } from '../src/device/subgroup-matrix.js';
 import type { IntegerMatrixConfig } from './subgroup-matrix-gemm-shader.js';
-
-/** The Dawn feature that exposes subgroup matrices (listed only with the `allow_unsafe_apis` toggle). */
-export const SUBGROUP_MATRIX_FEATURE = 'chromium-experimental-subgroup-matrix';
-
-/** One configuration as the adapter reports it. */
-export interface AdapterMatrixConfig {
-  /** Component type of the left and right matrices ('f16', 'i8', …). */
-  readonly componentType: string;
-  /** Component type of the result matrix. */
-  readonly resultComponentType: string;
-  /** Rows of left and result. */
-  readonly M: number;
-  /** Columns of right and result. */
-  readonly N: number;
-  /** Columns of left, rows of right. */
-  readonly K: number;
-}
 
 /** An open device, or why there is none. */
 export type ProbeDevice =
@@ -69,18 +54,8 @@ export async function openProbeDevice(
   const gpu = create([...flags]);
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   if (adapter === null) return { kind: 'missing', reason: 'no WebGPU adapter' };
-  const info = adapter.info as GPUAdapterInfo & {
-    readonly subgroupMinSize?: number;
-    readonly subgroupMaxSize?: number;
-    readonly subgroupMatrixConfigs?: readonly AdapterMatrixConfig[];
-  };
-  const configs = (info.subgroupMatrixConfigs ?? []).map((config) => ({
-    componentType: config.componentType,
-    resultComponentType: config.resultComponentType,
-    M: config.M,
-    N: config.N,
-    K: config.K,
-  }));
+  const info = adapter.info as DawnAdapterInfo;
+  const configs = adapterMatrixConfigs(info);
   if (describe) {
     log(`adapter: ${info.vendor} / ${info.architecture} / ${info.description}; Dawn flags: ${flags.join(' ')}`);
     log(`subgroup sizes: ${info.subgroupMinSize ?? '?'}…${info.subgroupMaxSize ?? '?'}`);

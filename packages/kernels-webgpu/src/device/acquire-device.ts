@@ -1,5 +1,5 @@
 import { StrataError } from '@strata/core';
-import { type AdapterMatrixConfig, type Int8SubgroupMatrix, pickInt8SubgroupMatrix } from './subgroup-matrix.js';
+import { type DawnAdapterInfo, type Int8SubgroupMatrix, pickInt8SubgroupMatrix } from './subgroup-matrix.js';
 
 /** Optional features the backend uses when the adapter offers them; every kernel has a path without each one. */
 export interface GpuFeatures {
@@ -95,13 +95,6 @@ export interface DeviceRequest {
   /** Request `chromium-experimental-subgroup-matrix` when the adapter lists it with a usable i8 configuration. */
   readonly subgroupMatrix: boolean;
 }
-
-/** Adapter information with Dawn's subgroup fields (absent in browsers that do not report them). */
-type DawnAdapterInfo = GPUAdapterInfo & {
-  readonly subgroupMinSize?: number;
-  readonly subgroupMaxSize?: number;
-  readonly subgroupMatrixConfigs?: readonly AdapterMatrixConfig[];
-};
 
 /**
  * Requests an adapter and a device with the adapter's largest storage and workgroup limits and every optional feature

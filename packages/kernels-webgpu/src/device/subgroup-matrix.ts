@@ -12,6 +12,24 @@ export interface AdapterMatrixConfig {
   readonly K: number;
 }
 
+/** Adapter information with Dawn's subgroup fields (absent in browsers that do not report them). */
+export type DawnAdapterInfo = GPUAdapterInfo & {
+  readonly subgroupMinSize?: number;
+  readonly subgroupMaxSize?: number;
+  readonly subgroupMatrixConfigs?: readonly AdapterMatrixConfig[];
+};
+
+/** The adapter's subgroup-matrix configurations as plain objects (Dawn's fields are getters); none when it reports none. */
+export function adapterMatrixConfigs(info: DawnAdapterInfo): AdapterMatrixConfig[] {
+  return (info.subgroupMatrixConfigs ?? []).map((config) => ({
+    componentType: config.componentType,
+    resultComponentType: config.resultComponentType,
+    M: config.M,
+    N: config.N,
+    K: config.K,
+  }));
+}
+
 /**
  * The i8 → i32 subgroup-matrix shape the int8 prefill mat-mul is built for, with the adapter's (fixed) subgroup size:
  * left matrices `M × K`, right `K × N`, results `M × N`.

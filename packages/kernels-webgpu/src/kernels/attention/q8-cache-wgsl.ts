@@ -1,13 +1,5 @@
 import { Q8_0_BLOCK_SIZE } from '@strata/core';
-
-const SCRATCH_F32 = new Float32Array(1);
-const SCRATCH_U32 = new Uint32Array(SCRATCH_F32.buffer);
-
-/** The bits of fl32(1/127), as a WGSL `u32` literal (a bit pattern, so no compiler rounds the constant another way). */
-function inverse127Bits(): string {
-  SCRATCH_F32[0] = 1 / 127;
-  return `0x${SCRATCH_U32[0]!.toString(16)}u`;
-}
+import { wgslFloatBits, wgslInt8QuantFunction } from '../../wgsl/int8-quantization-wgsl.js';
 
 /**
  * WGSL: exact decoding of f16 bits and of q8_0 elements (the layout of `storageBytes` in core: quants, then each
@@ -43,16 +35,8 @@ fn q8_element(quant_word: u32, column: u32, scale_word: u32) -> f32 {
  * - `q8_pack(a, b, c, d)`: four quants as the bytes of one word, `a` lowest.
  */
 export const WGSL_Q8_WRITE = /* wgsl */ `
-fn q8_scale(amax: f32) -> f32 { return round_to_half(amax * bitcast<f32>(${inverse127Bits()})); }
-fn q8_quant(x: f32, d: f32) -> i32 {
-  if (d == 0.0) { return 0; }
-  var q = round(x / d);
-  let upper = (q + 0.5) * d;
-  let lower = (q - 0.5) * d;
-  if (x > upper || (x == upper && x > 0.0)) { q += 1.0; }
-  else if (x < lower || (x == lower && x < 0.0)) { q -= 1.0; }
-  return i32(clamp(q, -127.0, 127.0));
-}
+fn q8_scale(amax: f32) -> f32 { return round_to_half(amax * bitcast<f32>(${wgslFloatBits(1 / 127)})); }
+${wgslInt8QuantFunction('q8_quant')}
 fn q8_pack(a: i32, b: i32, c: i32, d: i32) -> u32 {
   return (u32(a) & 0xffu) | ((u32(b) & 0xffu) << 8u) | ((u32(c) & 0xffu) << 16u) | ((u32(d) & 0xffu) << 24u);
 }

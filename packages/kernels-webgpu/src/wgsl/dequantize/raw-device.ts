@@ -1,4 +1,4 @@
-import type { AdapterMatrixConfig } from '../../device/subgroup-matrix.js';
+import { type AdapterMatrixConfig, adapterMatrixConfigs, type DawnAdapterInfo } from '../../device/subgroup-matrix.js';
 
 /**
  * A bare Dawn device and one-shot kernel runs, for the kernel tests and the benchmark before (and independent of) the
@@ -45,22 +45,12 @@ export async function openRawDevice(
       maxComputeWorkgroupSizeX: limits.maxComputeWorkgroupSizeX,
     },
   });
-  const info = adapter.info as GPUAdapterInfo & {
-    subgroupMinSize?: number;
-    subgroupMaxSize?: number;
-    subgroupMatrixConfigs?: readonly AdapterMatrixConfig[];
-  };
+  const info = adapter.info as DawnAdapterInfo;
   const subgroupSizes =
     info.subgroupMinSize !== undefined && info.subgroupMaxSize !== undefined
       ? { min: info.subgroupMinSize, max: info.subgroupMaxSize }
       : undefined;
-  const subgroupMatrixConfigs = (info.subgroupMatrixConfigs ?? []).map((config) => ({
-    componentType: config.componentType,
-    resultComponentType: config.resultComponentType,
-    M: config.M,
-    N: config.N,
-    K: config.K,
-  }));
+  const subgroupMatrixConfigs = adapterMatrixConfigs(info);
   return { device, features: new Set(wanted), subgroupSizes, subgroupMatrixConfigs, keepAlive: gpu };
 }
 

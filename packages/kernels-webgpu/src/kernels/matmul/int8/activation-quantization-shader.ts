@@ -1,18 +1,10 @@
 import { WGSL_LINEAR_GROUP } from '../../../runtime/shader.js';
+import { wgslFloatBits, wgslInt8QuantFunction } from '../../../wgsl/int8-quantization-wgsl.js';
 import {
   ACTIVATION_SCALE_BITS,
   ACTIVATION_SCALE_FACTOR,
   SMALLEST_ACTIVATION_SCALE,
 } from './activation-quantization.js';
-
-const SCRATCH_F32 = new Float32Array(1);
-const SCRATCH_U32 = new Uint32Array(SCRATCH_F32.buffer);
-
-/** The bits of an f32 as a WGSL `u32` literal (a bit pattern, so no compiler rounds the constant another way). */
-function floatBits(value: number): string {
-  SCRATCH_F32[0] = value;
-  return `0x${SCRATCH_U32[0]!.toString(16)}u`;
-}
 
 /** Invocations per workgroup of the quantizer: one per block of 32 values. */
 export const QUANTIZE_WORKGROUP_SIZE = 64;
@@ -39,20 +31,12 @@ export function quantizeActivationsUniforms(rows: number, columns: number): Uint
  */
 export const WGSL_ACTIVATION_QUANT = /* wgsl */ `
 fn activation_scale(amax: f32) -> f32 {
-  let bits = bitcast<u32>(amax * bitcast<f32>(${floatBits(ACTIVATION_SCALE_FACTOR)}));
+  let bits = bitcast<u32>(amax * bitcast<f32>(${wgslFloatBits(ACTIVATION_SCALE_FACTOR)}));
   let dropped = ${23 - (ACTIVATION_SCALE_BITS - 1)}u;
   let rounded = bitcast<f32>((bits + ((1u << (dropped - 1u)) - 1u) + ((bits >> dropped) & 1u)) & ~((1u << dropped) - 1u));
-  return select(0.0, rounded, rounded >= bitcast<f32>(${floatBits(SMALLEST_ACTIVATION_SCALE)}));
+  return select(0.0, rounded, rounded >= bitcast<f32>(${wgslFloatBits(SMALLEST_ACTIVATION_SCALE)}));
 }
-fn activation_quant(x: f32, d: f32) -> i32 {
-  if (d == 0.0) { return 0; }
-  var q = round(x / d);
-  let upper = (q + 0.5) * d;
-  let lower = (q - 0.5) * d;
-  if (x > upper || (x == upper && x > 0.0)) { q += 1.0; }
-  else if (x < lower || (x == lower && x < 0.0)) { q -= 1.0; }
-  return i32(clamp(q, -127.0, 127.0));
-}
+${wgslInt8QuantFunction('activation_quant')}
 `;
 
 /**
