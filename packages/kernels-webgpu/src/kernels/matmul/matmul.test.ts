@@ -1,10 +1,10 @@
-import { WEIGHT_TYPES, type WeightType } from '@strata/core';
-import { dequantize, floatToBfloat16, floatToHalf, rowByteLength } from '@strata/kernels-cpu';
-import { openGgufFile } from '@strata/loaders/node';
+import { WEIGHT_TYPES } from '@strata/core';
+import { dequantize, floatToBfloat16, floatToHalf } from '@strata/kernels-cpu';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backendForTests } from '../../testing/backend-for-tests.js';
 import type { WebGpuBackend } from '../../webgpu-backend.js';
-import { quantBaseFile, randomValues } from './testing/weight-fixtures.js';
+import { floatProductReference } from './testing/float-product-reference.js';
+import { quantBaseRows, randomValues } from './testing/weight-fixtures.js';
 
 // matmul and matmulExperts for every weight type against "dequantize on the CPU, multiply in float64": real quantized
 // rows of the quant-base model, odd output counts, 1 input row (wide mat-vec) and 3 with bias (row-group mat-vec),
@@ -26,41 +26,6 @@ afterAll(() => {
   plain?.destroy();
 });
 
-/** `rows` rows of real `type` bytes with `columns` columns (from the quant-base model). */
-async function weightRows(type: WeightType, rows: number): Promise<{ bytes: Uint8Array; columns: number }> {
-  const file = await openGgufFile(quantBaseFile(type));
-  const name = 'blk.1.ffn_down.weight';
-  const [, columns] = file.tensors.get(name).shape as [number, number];
-  const bytes = await file.tensors.readBytes(name);
-  return { bytes: bytes.subarray(0, rows * rowByteLength(type, columns)), columns };
-}
-
-function reference(
-  input: Float32Array,
-  weights: Float32Array,
-  rows: number,
-  out: number,
-  columns: number,
-  bias?: Float32Array,
-) {
-  const result = new Float64Array(rows * out);
-  const magnitude = new Float64Array(rows * out);
-  for (let r = 0; r < rows; r++) {
-    for (let o = 0; o < out; o++) {
-      let sum = bias?.[o] ?? 0;
-      let size = Math.abs(sum);
-      for (let c = 0; c < columns; c++) {
-        const product = input[r * columns + c]! * weights[o * columns + c]!;
-        sum += product;
-        size += Math.abs(product);
-      }
-      result[r * out + o] = sum;
-      magnitude[r * out + o] = size;
-    }
-  }
-  return { result, magnitude };
-}
-
 function expectClose(actual: Float32Array, expected: { result: Float64Array; magnitude: Float64Array }, what: string) {
   expect(actual.length, what).toBe(expected.result.length);
   for (let index = 0; index < actual.length; index++) {
@@ -75,7 +40,7 @@ describe('WebGPU matmul, every weight type', () => {
   for (const type of WEIGHT_TYPES) {
     it(`${type}: mat-vec (1 and 3 rows, chunks; 1 row without subgroups), tiled (70 rows), bias`, async (context) => {
       if (backend === undefined || plain === undefined) return context.skip('Dawn found no WebGPU adapter');
-      const { bytes, columns } = await weightRows(type, OUT);
+      const { bytes, columns } = await quantBaseRows(type, OUT);
       const values = dequantize(type, bytes, OUT * columns);
       const biasValues = randomValues(OUT, 7);
       for (const gpu of [backend, plain]) {
@@ -92,7 +57,11 @@ describe('WebGPU matmul, every weight type', () => {
           expect(y.shape).toEqual([rows, OUT]);
           const actual = (await gpu.read(y)) as Float32Array;
           const what = `${type} rows=${rows}${gpu === plain ? ' (no subgroups)' : ''}`;
-          expectClose(actual, reference(input, values, rows, OUT, columns, withBias ? biasValues : undefined), what);
+          expectClose(
+            actual,
+            floatProductReference(input, values, rows, OUT, columns, withBias ? biasValues : undefined),
+            what,
+          );
           gpu.dispose(x);
           gpu.dispose(y);
         }
@@ -105,7 +74,7 @@ describe('WebGPU matmul, every weight type', () => {
   it('batched decode rows (12 and 30: the batch tiles, some invocations idle while loading) for Q4_K, Q8_0 and F16', async (context) => {
     if (backend === undefined) return context.skip('Dawn found no WebGPU adapter');
     for (const type of ['Q4_K', 'Q8_0', 'F16'] as const) {
-      const { bytes, columns } = await weightRows(type, OUT);
+      const { bytes, columns } = await quantBaseRows(type, OUT);
       const values = dequantize(type, bytes, OUT * columns);
       const weight = await backend.uploadWeight({ name: 'w', type, shape: [OUT, columns] }, bytes);
       for (const rows of [12, 30]) {
@@ -114,7 +83,7 @@ describe('WebGPU matmul, every weight type', () => {
         const y = backend.matmul(x, weight);
         expectClose(
           (await backend.read(y)) as Float32Array,
-          reference(input, values, rows, OUT, columns),
+          floatProductReference(input, values, rows, OUT, columns),
           `${type} rows=${rows}`,
         );
         backend.dispose(x);
@@ -146,7 +115,7 @@ describe('WebGPU matmul, every weight type', () => {
         const y = backend.matmul(x, weight);
         expectClose(
           (await backend.read(y)) as Float32Array,
-          reference(input, values, rows, out, columns),
+          floatProductReference(input, values, rows, out, columns),
           `${type} rows=${rows}`,
         );
       }
@@ -160,7 +129,7 @@ describe('WebGPU matmulExperts', () => {
       if (backend === undefined) return context.skip('Dawn found no WebGPU adapter');
       const experts = 3;
       const out = 13;
-      const { bytes, columns } = await weightRows(type, experts * out);
+      const { bytes, columns } = await quantBaseRows(type, experts * out);
       const values = dequantize(type, bytes, experts * out * columns);
       const weight = await backend.uploadWeight({ name: 'experts', type, shape: [experts, out, columns] }, bytes);
       const rows = 2;
@@ -176,7 +145,7 @@ describe('WebGPU matmulExperts', () => {
         for (let slot = 0; slot < rows * topK; slot++) {
           const expert = chosen[slot]!;
           const inputRow = inputRows === rows ? Math.floor(slot / topK) : slot;
-          const expected = reference(
+          const expected = floatProductReference(
             input.subarray(inputRow * columns, (inputRow + 1) * columns),
             values.subarray(expert * out * columns, (expert + 1) * out * columns),
             1,

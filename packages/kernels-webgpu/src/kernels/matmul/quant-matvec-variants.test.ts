@@ -1,10 +1,9 @@
 import type { Backend, Tensor } from '@strata/core';
-import { createCpuBackend, rowByteLength } from '@strata/kernels-cpu';
-import { openGgufFile } from '@strata/loaders/node';
+import { createCpuBackend } from '@strata/kernels-cpu';
 import { describe, expect, it, vi } from 'vitest';
 import { backendForTests } from '../../testing/backend-for-tests.js';
 import { type QuantMatvecTuning, quantMatvecKey } from './quant-matvec-shader.js';
-import { quantBaseFile, randomValues } from './testing/weight-fixtures.js';
+import { quantBaseRows, randomValues } from './testing/weight-fixtures.js';
 
 // The one-row quantized layouts `matmul` does not route (the conformance suite and `matmul.test.ts` cover the routed
 // ones), selected with the backend's `tuning.quantMatvec`, against the CPU backend on real rows of the quant-base
@@ -34,15 +33,6 @@ const CASES: readonly Case[] = [
 ];
 
 const ROWS = 9;
-
-/** The first 2 × 9 rows of the quant-base `ffn_down` weight in `type` (512 columns). */
-async function weightRows(type: Case['type']): Promise<{ bytes: Uint8Array; columns: number }> {
-  const file = await openGgufFile(quantBaseFile(type));
-  const name = 'blk.1.ffn_down.weight';
-  const [, columns] = file.tensors.get(name).shape as [number, number];
-  const bytes = await file.tensors.readBytes(name);
-  return { bytes: bytes.subarray(0, 2 * ROWS * rowByteLength(type, columns)), columns };
-}
 
 /** The outputs of the case's ops on `backend` (the same calls on the GPU and the CPU). */
 async function run(backend: Backend, test: Case, columns: number, bytes: Uint8Array): Promise<Float32Array[]> {
@@ -80,7 +70,7 @@ describe('WebGPU one-row quantized layouts', () => {
     const { type, tuning } = test;
     const name = `${type} ${tuning.layout} r${tuning.rowsPerWorkgroup} wg${tuning.workgroupSize ?? '-'} ${tuning.conversion ?? 'default'}`;
     it(`${name}: product with bias${test.fused ? ', norm + split store, norm + gate·up' : ''}`, async (context) => {
-      const { bytes, columns } = await weightRows(type);
+      const { bytes, columns } = await quantBaseRows(type, 2 * ROWS);
       const backend = await backendForTests({ tuning: { quantMatvec: { [type]: tuning } } });
       if (typeof backend === 'string') return context.skip(backend);
       try {

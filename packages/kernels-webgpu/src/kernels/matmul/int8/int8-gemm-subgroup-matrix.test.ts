@@ -1,9 +1,8 @@
 import { rowByteLength } from '@strata/kernels-cpu';
-import { openGgufFile } from '@strata/loaders/node';
 import { describe, expect, it } from 'vitest';
 import { pickInt8SubgroupMatrix } from '../../../device/subgroup-matrix.js';
 import { useBackendForTests } from '../../../testing/backend-for-tests.js';
-import { quantBaseFile, randomValues, seededRandom } from '../testing/weight-fixtures.js';
+import { quantBaseRows, randomValues, seededRandom } from '../testing/weight-fixtures.js';
 import { quantizeActivations } from './activation-quantization.js';
 import { int8GemmReference, int8WeightBlocks } from './int8-gemm-reference.js';
 import {
@@ -83,8 +82,7 @@ describe('int8 GEMM on subgroup matrices, builtins emulated (WebGPU)', () => {
       const backend = gpu(context);
       let bytes: Uint8Array;
       if (type === 'Q4_K') {
-        const file = await openGgufFile(quantBaseFile(type));
-        bytes = (await file.tensors.readBytes('blk.1.ffn_down.weight')).subarray(0, out * rowByteLength(type, columns));
+        bytes = (await quantBaseRows(type, out)).bytes;
       } else {
         const next = seededRandom(9);
         bytes = Uint8Array.from({ length: out * rowByteLength(type, columns) }, (_, index) =>

@@ -1,9 +1,9 @@
 import { dequantize, floatToHalf, rowByteLength } from '@strata/kernels-cpu';
-import { openGgufFile } from '@strata/loaders/node';
 import { describe, expect, it } from 'vitest';
 import { kernelManifest } from '../../../runtime/kernel-warm-up.js';
 import { useBackendForTests } from '../../../testing/backend-for-tests.js';
-import { quantBaseFile, randomValues, seededRandom } from '../testing/weight-fixtures.js';
+import { floatProductReference } from '../testing/float-product-reference.js';
+import { quantBaseRows, randomValues, seededRandom } from '../testing/weight-fixtures.js';
 import { INT8_BLOCK_COLUMNS, quantizeActivations } from './activation-quantization.js';
 import { int8GemmReference, int8WeightBlocks } from './int8-gemm-reference.js';
 import type { Int8WeightType } from './int8-weight-blocks.js';
@@ -16,15 +16,6 @@ import type { Int8WeightType } from './int8-weight-blocks.js';
 
 const ROWS = 40;
 const OUT = 37;
-
-/** `rows` rows of the quant-base model's `blk.1.ffn_down.weight` (512 columns) in `type`. */
-async function modelWeight(type: Int8WeightType, rows: number): Promise<{ bytes: Uint8Array; columns: number }> {
-  const file = await openGgufFile(quantBaseFile(type));
-  const name = 'blk.1.ffn_down.weight';
-  const [, columns] = file.tensors.get(name).shape as [number, number];
-  const bytes = await file.tensors.readBytes(name);
-  return { bytes: bytes.subarray(0, rows * rowByteLength(type, columns)), columns };
-}
 
 /** Random Q8_0 rows of `columns` (3 blocks of 34 bytes: rows start 2 bytes off a word, the last step has one block). */
 function randomQ80(rows: number, columns: number): Uint8Array {
@@ -43,21 +34,16 @@ function randomQ80(rows: number, columns: number): Uint8Array {
 function floatReference(input: Float32Array, weights: Float32Array, columns: number, bias: Float32Array | undefined) {
   const { scales } = quantizeActivations(input, ROWS, columns);
   const blocks = columns / INT8_BLOCK_COLUMNS;
-  const result = new Float64Array(ROWS * OUT);
+  const { result, magnitude } = floatProductReference(input, weights, ROWS, OUT, columns, bias);
   const bound = new Float64Array(ROWS * OUT);
   for (let r = 0; r < ROWS; r++) {
     for (let o = 0; o < OUT; o++) {
-      let sum = bias?.[o] ?? 0;
       let rounding = 0;
-      let size = Math.abs(sum);
       for (let c = 0; c < columns; c++) {
-        const weight = weights[o * columns + c]!;
-        sum += input[r * columns + c]! * weight;
-        size += Math.abs(input[r * columns + c]! * weight);
-        rounding += (Math.abs(weight) * scales[r * blocks + Math.floor(c / INT8_BLOCK_COLUMNS)]!) / 2;
+        rounding +=
+          (Math.abs(weights[o * columns + c]!) * scales[r * blocks + Math.floor(c / INT8_BLOCK_COLUMNS)]!) / 2;
       }
-      result[r * OUT + o] = sum;
-      bound[r * OUT + o] = rounding + 2e-5 * size + 1e-6;
+      bound[r * OUT + o] = rounding + 2e-5 * magnitude[r * OUT + o]! + 1e-6;
     }
   }
   return { result, bound };
@@ -72,14 +58,14 @@ describe('WebGPU int8 prefill mat-mul (tuning.int8Prefill)', () => {
     bias: boolean;
     weight: () => Promise<{ bytes: Uint8Array; columns: number }>;
   }[] = [
-    { name: 'Q8_0 model rows, 512 columns, bias', type: 'Q8_0', bias: true, weight: () => modelWeight('Q8_0', OUT) },
+    { name: 'Q8_0 model rows, 512 columns, bias', type: 'Q8_0', bias: true, weight: () => quantBaseRows('Q8_0', OUT) },
     {
       name: 'Q8_0 random rows, 96 columns (misaligned rows, a half step)',
       type: 'Q8_0',
       bias: true,
       weight: async () => ({ bytes: randomQ80(OUT, 96), columns: 96 }),
     },
-    { name: 'Q4_K model rows, 512 columns', type: 'Q4_K', bias: false, weight: () => modelWeight('Q4_K', OUT) },
+    { name: 'Q4_K model rows, 512 columns', type: 'Q4_K', bias: false, weight: () => quantBaseRows('Q4_K', OUT) },
   ];
   for (const { name, type, bias: withBias, weight: load } of cases) {
     it(`${name}: the int8 contract (tight) and the f32 product (within the int8 rounding bound)`, async (context) => {

@@ -1,5 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import type { WeightType } from '@strata/core';
+import { rowByteLength } from '@strata/kernels-cpu';
+import { openGgufFile } from '@strata/loaders/node';
 
 /** Folder of the quant-base model (one GGUF file per weight type), relative to this package's sources. */
 export const QUANT_BASE = fileURLToPath(
@@ -9,6 +11,15 @@ export const QUANT_BASE = fileURLToPath(
 /** The quant-base GGUF file holding every matrix in `type`. */
 export function quantBaseFile(type: WeightType): string {
   return `${QUANT_BASE}model-${type === 'F32' ? 'f32' : type}.gguf`;
+}
+
+/** The first `rows` rows of the quant-base model's `blk.1.ffn_down.weight` (512 columns) in `type`, and its columns. */
+export async function quantBaseRows(type: WeightType, rows: number): Promise<{ bytes: Uint8Array; columns: number }> {
+  const file = await openGgufFile(quantBaseFile(type));
+  const name = 'blk.1.ffn_down.weight';
+  const [, columns] = file.tensors.get(name).shape as [number, number];
+  const bytes = await file.tensors.readBytes(name);
+  return { bytes: bytes.subarray(0, rows * rowByteLength(type, columns)), columns };
 }
 
 /** A deterministic pseudo-random generator (mulberry32) giving values in [-1, 1). */
