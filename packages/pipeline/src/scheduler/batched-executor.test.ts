@@ -1,18 +1,17 @@
-import { createScopedBackend, type KeyValuePrecision } from '@strata/core';
+import type { KeyValuePrecision } from '@strata/core';
 import { createCpuBackend } from '@strata/kernels-cpu';
-import { tokenizerFromModel } from '@strata/loaders';
-import { loadModel, supportsPagedForward } from '@strata/models';
+import { supportsPagedForward } from '@strata/models';
 import { describe, expect, it } from 'vitest';
 import type { GenerateOptions } from '../generation/types.js';
-import { openSource } from '../load/load-text-pipeline.js';
 import { createByteTokenizer, createToyModel } from '../testing/toy-model.js';
 import {
   aloneSteps as aloneStepsOn,
-  FIXTURES,
   type FixtureModel as Loaded,
   fixtureLoader,
+  promptsOf,
   stepsOf,
 } from '../testing/fixture-models.js';
+import { schedulerTensorCounts } from '../testing/scheduler-tensor-counts.js';
 import { BatchedStepExecutor } from './batched-executor.js';
 import { createScheduler, createStepExecutor } from './load-scheduler.js';
 import { PerSequenceStepExecutor } from './per-sequence-executor.js';
@@ -26,11 +25,6 @@ const CONTEXT = 64;
 
 /** The fixture model `name` on the CPU (loaded once per file) and its reference prompt. */
 const fixture = fixtureLoader(backend, CONTEXT);
-
-/** Prompts of different lengths (1 to 24 tokens) cut from the fixture's prompt: some share a first page, some not. */
-function promptsOf(prompt: readonly number[]): number[][] {
-  return [prompt.slice(0, 9), prompt.slice(3, 20), prompt.slice(0, 1), [...prompt.slice(11), ...prompt.slice(0, 5)]];
-}
 
 const greedy: GenerateOptions = { maxTokens: 10, ignoreEndOfGeneration: true };
 
@@ -182,27 +176,15 @@ describe('BatchedStepExecutor (CPU)', () => {
   });
 
   it('frees every tensor of a step by construction: only the pool outlives steps', async () => {
-    const scoped = createScopedBackend(createCpuBackend());
-    const opened = await openSource(`${FIXTURES}qwen3moe`);
-    const model = await loadModel(opened, scoped, { contextLength: CONTEXT });
-    const engine = createScheduler({
-      model,
-      backend: scoped,
-      tokenizer: tokenizerFromModel(opened),
+    const { idle, live, afterClose } = await schedulerTensorCounts('qwen3moe', {
       contextLength: CONTEXT,
       chunkSize: 8,
       pageSize: 4,
       parallel: 3,
     });
-    const idle = scoped.liveTensors; // the pool of every layer
-    const live: number[] = [];
-    engine.observeSteps(() => live.push(scoped.liveTensors));
-    const prompts = promptsOf((await fixture('qwen3moe')).prompt).slice(0, 3);
-    await Promise.all(prompts.map((prompt) => engine.submit(prompt, { ...greedy, maxTokens: 20 }).result));
     expect(idle).toBeGreaterThan(0);
     expect(live.length).toBeGreaterThan(20);
     expect(new Set(live)).toEqual(new Set([idle]));
-    await engine.close();
-    expect(scoped.liveTensors).toBe(0);
+    expect(afterClose).toBe(0);
   });
 });

@@ -1,7 +1,7 @@
 import { createCpuBackend } from '@strata/kernels-cpu';
 import { describe, expect, it } from 'vitest';
 import type { GenerateOptions } from '../generation/types.js';
-import { aloneSteps, type FixtureModel, fixtureLoader, stepsOf } from '../testing/fixture-models.js';
+import { aloneSteps, type FixtureModel, fixtureLoader, promptsOf, stepsOf } from '../testing/fixture-models.js';
 import { createScheduler, type SchedulerRuntimeOptions } from './load-scheduler.js';
 import type { Scheduler } from './scheduler.js';
 
@@ -42,11 +42,6 @@ function groupsOf(engine: Scheduler) {
     full: groups.find((group) => group.window === undefined)!,
     windowed: groups.find((group) => group.window !== undefined)!,
   };
-}
-
-/** Prompts of different lengths cut from the fixture's prompt (two share their first two pages). */
-function promptsOf(prompt: readonly number[]): number[][] {
-  return [prompt.slice(0, 9), prompt.slice(3, 20), prompt.slice(0, 1), [...prompt.slice(11), ...prompt.slice(0, 5)]];
 }
 
 async function alone(parts: FixtureModel, prompt: readonly number[], options: GenerateOptions) {

@@ -1,12 +1,10 @@
-import { createScopedBackend } from '@strata/core';
 import { createCpuBackend } from '@strata/kernels-cpu';
-import { tokenizerFromModel } from '@strata/loaders';
-import { loadModel, supportsPagedForward } from '@strata/models';
+import { supportsPagedForward } from '@strata/models';
 import { describe, expect, it } from 'vitest';
 import type { GenerateOptions } from '../generation/types.js';
-import { openSource } from '../load/load-text-pipeline.js';
 import { createByteTokenizer, createToyModel } from '../testing/toy-model.js';
-import { aloneSteps, FIXTURES, type FixtureModel, fixtureLoader, stepsOf } from '../testing/fixture-models.js';
+import { aloneSteps, type FixtureModel, fixtureLoader, promptsOf, stepsOf } from '../testing/fixture-models.js';
+import { schedulerTensorCounts } from '../testing/scheduler-tensor-counts.js';
 import { BatchedStepExecutor } from './batched-executor.js';
 import { createScheduler, type SchedulerRuntimeOptions } from './load-scheduler.js';
 import type { StepReport } from './scheduler-options.js';
@@ -37,11 +35,6 @@ function schedulerOver({ model, tokenizer }: FixtureModel, options: SchedulerRun
 
 async function alone(parts: FixtureModel, prompt: readonly number[], options: GenerateOptions) {
   return (await aloneSteps(parts, prompt, options, { backend, contextLength: CONTEXT })).tokens;
-}
-
-/** Prompts of 9, 17, 1 and 18 tokens cut from the fixture's prompt. */
-function promptsOf(prompt: readonly number[]): number[][] {
-  return [prompt.slice(0, 9), prompt.slice(3, 20), prompt.slice(0, 1), [...prompt.slice(11), ...prompt.slice(0, 5)]];
 }
 
 /**
@@ -256,31 +249,19 @@ describe('StepAhead: continuous batching one step ahead (CPU)', () => {
   });
 
   it('frees every tensor by construction: a guess keeps only its tokens, and nothing outlives close', async () => {
-    const scoped = createScopedBackend(createCpuBackend());
-    const opened = await openSource(`${FIXTURES}llama`);
-    const model = await loadModel(opened, scoped, { contextLength: CONTEXT });
-    const engine = createScheduler({
-      model,
-      backend: scoped,
-      tokenizer: tokenizerFromModel(opened),
+    const { idle, live, metrics, afterClose } = await schedulerTensorCounts('llama', {
       contextLength: CONTEXT,
       chunkSize: 8,
       pageSize: PAGE,
       parallel: 3,
       stepAhead: true,
     });
-    const idle = scoped.liveTensors; // the pool of every layer
-    const live: number[] = [];
-    engine.observeSteps(() => live.push(scoped.liveTensors));
-    const prompts = promptsOf((await fixture('llama')).prompt).slice(0, 3);
-    await Promise.all(prompts.map((prompt) => engine.submit(prompt, { ...greedy, maxTokens: 20 }).result));
-    expect(engine.metrics.stepsAhead.used).toBeGreaterThan(10);
+    expect(metrics.stepsAhead.used).toBeGreaterThan(10);
     expect(live.length).toBeGreaterThan(20);
     // Besides the pools, at most the guess in flight: its batch's three index uploads until its reads are in, and its
     // greedy tokens; the count never grows from step to step.
     expect(Math.max(...live)).toBeLessThanOrEqual(idle + 4);
     expect(Math.max(...live.slice(-10))).toBeLessThanOrEqual(Math.max(...live.slice(0, 10)));
-    await engine.close();
-    expect(scoped.liveTensors).toBe(0);
+    expect(afterClose).toBe(0);
   });
 });

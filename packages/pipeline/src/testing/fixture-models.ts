@@ -45,6 +45,14 @@ export function fixtureLoader(backend: Backend, contextLength: number): (name: s
   };
 }
 
+/**
+ * Four prompts of 9, 17, 1 and 18 tokens cut from a fixture's prompt: different lengths, some sharing their first
+ * pages (the first two start alike), some not.
+ */
+export function promptsOf(prompt: readonly number[]): number[][] {
+  return [prompt.slice(0, 9), prompt.slice(3, 20), prompt.slice(0, 1), [...prompt.slice(11), ...prompt.slice(0, 5)]];
+}
+
 /** The tokens of a generation and the logits of each of its deltas that carry them. */
 export async function stepsOf(generation: AsyncIterable<GenerationDelta>) {
   const tokens: number[] = [];
