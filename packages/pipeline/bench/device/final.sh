@@ -14,6 +14,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 pairs=${1:-llama-3.2-1b:F16,llama-3.2-1b:Q8_0,llama-3.2-1b:Q4_K_M,llama-3-8b:F16,llama-3-8b:Q8_0,llama-3-8b:Q4_K_M}
 repetitions=${2:-2}
 source "$here/preamble.sh" final.txt
+source "$here/sections.sh"
 mkdir -p "$out/int8"
 nvidia-smi --query-gpu=name,memory.total,clocks.sm,clocks.mem --format=csv,noheader
 # llama-server is built in the same compile (ggml-cuda is the long part), so serve-bench.sh finds it ready.
@@ -57,20 +58,8 @@ if ! skips probe; then
   BENCH_BUDGET_SECONDS=40 timeout 70 node "$here/subgroup-matrix-probe.mjs" 2>&1 | grep -v Warning > "$out/probe.txt"
   grep -E "componentType|config|EXACT|WRONG|rror|TOPS" "$out/probe.txt" | head -40
 fi
-if ! skips int8; then
-  stamp "while the peer builds: int8 prefill kernels (GPU-timed, checked against the CPU) and their conformance cases"
-  BENCH_BUDGET_SECONDS=40 timeout 70 node "$here/matvec-bench.mjs" --int8 2>&1 | grep -v Warning > "$out/int8.txt"
-  grep -E "subgroup|check|FAIL|^\|" "$out/int8.txt" | head -30
-  timeout 60 node "$here/conformance-run.mjs" --int8-prefill 2>&1 | grep -v Warning | grep -E "int8|passed|FAIL" | head
-fi
-if ! skips batch; then
-  stamp "while the peer builds: engine steps at 1-32 sequences, as routed and as before (batch tiles, stepping ahead)"
-  for setting in "on on" "off off"; do
-    set -- $setting
-    timeout 80 node "$here/batch-bench.mjs" --model llama-3.2-1b --type Q4_K_M --dir "$files" --batch-tiling "$1" \
-      --ahead "$2" --sequences 1,8,16,32 --tokens 48 2>&1 | grep -v Warning
-  done
-fi
+skips int8 || int8_kernels 40
+skips batch || engine_ab 1,8,16,32
 wait "$builder"
 stamp "peer built"
 for pair in ${pairs//,/ }; do

@@ -3,8 +3,8 @@
 # generator (bench-serve) against `strata serve` and llama-server on the same GGUF file, at 1, 8 and 32 concurrent
 # streaming clients (each server allows 32 parallel sequences). Run after final.sh on the same warm machine, or alone.
 #
-#   [SERVE_PARTS="strata peer"] [SERVE_PIN="taskset -c 12-15"] bash .device-pack/serve-bench.sh [FILE] [SECONDS]
-#   (SERVE_PARTS: which servers to load, default both; SERVE_PIN: a command prefix for the strata runs)
+#   [SERVE_PARTS="strata peer"] [SERVE_CLIENTS="1 8 32"] bash .device-pack/serve-bench.sh [FILE] [SECONDS]
+#   (SERVE_PARTS: which servers to load, default both; SERVE_CLIENTS: the client counts, default 1, 8 and 32)
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$here/preamble.sh" serve.txt append
@@ -12,16 +12,17 @@ model=${1:-$files/llama-3.2-1b-Q4_K_M.gguf}
 seconds=${2:-30}
 [ -f "$model" ] || node "$here/write-random-gguf.mjs" --model llama-3.2-1b --type Q4_K_M --out "$model" > /dev/null
 parts=${SERVE_PARTS:-strata peer}
+counts=${SERVE_CLIENTS:-1 8 32}
 if [[ " $parts " == *" strata "* ]]; then
-  for clients in 1 8 32; do
+  for clients in $counts; do
     stamp "strata serve, $clients clients"
-    ${SERVE_PIN:-} timeout $((seconds + 120)) node "$here/bench-serve.mjs" "$model" --cli "$here/strata-cli.mjs" \
+    timeout $((seconds + 120)) node "$here/bench-serve.mjs" "$model" --cli "$here/strata-cli.mjs" \
       --backend webgpu --clients "$clients" --parallel 32 --seconds "$seconds" --max-tokens 128 --ctx 512 2>&1 \
       | grep -v Warning | tail -5
   done
 fi
 [[ " $parts " == *" peer "* ]] || exit 0
-stamp "building llama-server (incremental when final.sh or batch.sh built it on this machine)"
+stamp "building llama-server (incremental when final.sh built it on this machine)"
 bin=$(bash "$here/build-peer.sh" llama-server 2> "$out/server-build.txt" | tail -1)
 stamp "built: $bin"
 if [ -x "$bin/llama-server" ]; then
@@ -32,7 +33,7 @@ if [ -x "$bin/llama-server" ]; then
     node -e "fetch('http://127.0.0.1:18080/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))" && break
     sleep 1
   done
-  for clients in 1 8 32; do
+  for clients in $counts; do
     stamp "llama-server, $clients clients"
     timeout $((seconds + 120)) node "$here/bench-serve.mjs" "$model" --url http://127.0.0.1:18080 --clients "$clients" \
       --seconds "$seconds" --max-tokens 128 2>&1 | tail -5
