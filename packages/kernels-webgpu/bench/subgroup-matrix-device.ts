@@ -1,7 +1,7 @@
 // Opens a Dawn device with `chromium-experimental-subgroup-matrix` for the subgroup-matrix probe, and the helpers that
 // keep one failing kernel from ending the run: compilation with every compiler message printed, error scopes around
 // GPU work, timeouts on GPU waits. Node only: imports `webgpu` lazily.
-import { SUBGROUP_MATRIX_FEATURE } from '../src/device/acquire-device.js';
+import { maximisedLimits, SUBGROUP_MATRIX_FEATURE } from '../src/device/acquire-device.js';
 import { type AdapterMatrixConfig, adapterMatrixConfigs, type DawnAdapterInfo } from '../src/device/subgroup-matrix.js';
 import type { IntegerMatrixConfig } from './subgroup-matrix-gemm-shader.js';
 
@@ -79,18 +79,11 @@ export async function openProbeDevice(
   const features = [SUBGROUP_MATRIX_FEATURE, 'subgroups', 'timestamp-query', 'shader-f16'].filter((name) =>
     adapter.features.has(name),
   ) as GPUFeatureName[];
-  const limits = adapter.limits;
   let device: GPUDevice;
   try {
     device = await adapter.requestDevice({
       requiredFeatures: features,
-      requiredLimits: {
-        maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
-        maxBufferSize: limits.maxBufferSize,
-        maxComputeWorkgroupStorageSize: limits.maxComputeWorkgroupStorageSize,
-        maxComputeInvocationsPerWorkgroup: limits.maxComputeInvocationsPerWorkgroup,
-        maxComputeWorkgroupSizeX: limits.maxComputeWorkgroupSizeX,
-      },
+      requiredLimits: maximisedLimits(adapter),
     });
   } catch (error) {
     return { kind: 'missing', reason: `requestDevice failed: ${String(error)}` };

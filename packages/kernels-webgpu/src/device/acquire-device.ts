@@ -57,6 +57,7 @@ export interface AcquiredDevice {
 }
 
 const OPTIONAL_FEATURES = ['subgroups', 'shader-f16', 'timestamp-query'] as const;
+/** Limits a device is asked for at the adapter's maximum (large weight bindings, big workgroups). */
 const MAXIMISED_LIMITS = [
   'maxStorageBufferBindingSize',
   'maxBufferSize',
@@ -65,6 +66,19 @@ const MAXIMISED_LIMITS = [
   'maxComputeWorkgroupSizeX',
   'maxStorageBuffersPerShaderStage',
 ] as const;
+
+/**
+ * The limits strata's kernels want, each at `adapter`'s maximum (the largest storage binding and buffer, workgroup
+ * storage and size, storage buffers per stage): the `requiredLimits` of every device strata opens.
+ */
+export function maximisedLimits(adapter: GPUAdapter): Record<string, number> {
+  const limits: Record<string, number> = {};
+  for (const name of MAXIMISED_LIMITS) {
+    const value = (adapter.limits as unknown as Record<string, number | undefined>)[name];
+    if (typeof value === 'number') limits[name] = value;
+  }
+  return limits;
+}
 
 /** Finds `navigator.gpu` in a browser or worker, otherwise loads Dawn through the optional `webgpu` package (Node). */
 async function findGpu(dawnFlags: readonly string[]): Promise<{ gpu: GPU; keepAlive: unknown }> {
@@ -129,14 +143,12 @@ export async function acquireDevice(
   );
   const matrixUsable = featuresOf(adapter.features, disabled, info).subgroupMatrix !== undefined;
   if (matrixUsable) requiredFeatures.push(SUBGROUP_MATRIX_FEATURE);
-  const requiredLimits: Record<string, number> = {};
-  for (const name of MAXIMISED_LIMITS) {
-    const value = (adapter.limits as unknown as Record<string, number | undefined>)[name];
-    if (typeof value === 'number') requiredLimits[name] = value;
-  }
   let device: GPUDevice;
   try {
-    device = await adapter.requestDevice({ requiredFeatures: requiredFeatures as GPUFeatureName[], requiredLimits });
+    device = await adapter.requestDevice({
+      requiredFeatures: requiredFeatures as GPUFeatureName[],
+      requiredLimits: maximisedLimits(adapter),
+    });
   } catch (cause) {
     throw new StrataError('NO_ADAPTER', `The WebGPU adapter refused to create a device: ${String(cause)}`, { cause });
   }

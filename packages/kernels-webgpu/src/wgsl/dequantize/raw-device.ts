@@ -1,3 +1,4 @@
+import { maximisedLimits } from '../../device/acquire-device.js';
 import { type AdapterMatrixConfig, adapterMatrixConfigs, type DawnAdapterInfo } from '../../device/subgroup-matrix.js';
 
 /**
@@ -34,16 +35,9 @@ export async function openRawDevice(
   const wanted = ['subgroups', 'timestamp-query', ...extraFeatures].filter((name) =>
     adapter.features.has(name),
   ) as GPUFeatureName[];
-  const limits = adapter.limits;
   const device = await adapter.requestDevice({
     requiredFeatures: wanted,
-    requiredLimits: {
-      maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
-      maxBufferSize: limits.maxBufferSize,
-      maxComputeWorkgroupStorageSize: limits.maxComputeWorkgroupStorageSize,
-      maxComputeInvocationsPerWorkgroup: limits.maxComputeInvocationsPerWorkgroup,
-      maxComputeWorkgroupSizeX: limits.maxComputeWorkgroupSizeX,
-    },
+    requiredLimits: maximisedLimits(adapter),
   });
   const info = adapter.info as DawnAdapterInfo;
   const subgroupSizes =
