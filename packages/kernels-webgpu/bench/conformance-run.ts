@@ -1,8 +1,8 @@
 /**
  * The WebGPU op-conformance suite (`src/webgpu-backend.conformance.test.ts`: every op against the CPU reference) run
  * without vitest, for the GPU machine, which has node and Dawn but no node_modules. Bundled into one file by
- * `conformance.tsup.config.ts` (from bundle.sh as `.device-pack/conformance-run.mjs`), with `vitest` aliased to the
- * standalone runner of `@strata/backend-conformance/standalone` and `@vitest/expect` inlined.
+ * `packages/pipeline/bench/device/device.tsup.config.ts` (from bundle.sh as `.device-pack/conformance-run.mjs`), with
+ * `vitest` aliased to the standalone runner of `@strata/backend-conformance/standalone` and `@vitest/expect` inlined.
  *
  * It lives here, beside `matvec-bench.ts`, because what it adds is WebGPU's: the backend, Dawn's flags and the
  * features to turn off; the runner it uses is generic and stays in tools/backend-conformance.

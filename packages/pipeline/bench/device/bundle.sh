@@ -15,8 +15,9 @@ for entry in gpu-bench decode-profile step-profile batch-bench write-random-gguf
     -d "$out" --no-config --tsconfig tsconfig.json --silent
   mv "$out/$entry.js" "$out/$entry.mjs"
 done
-# The strata CLI (strata serve) and the serving load generator, each one file with every dependency inlined.
-STRATA_DEVICE_OUT="$out" pnpm exec tsup --config packages/pipeline/bench/device/cli.tsup.config.ts
+# The strata CLI (strata serve), the serving load generator and the WebGPU conformance suite without vitest (`vitest`
+# aliased to a shim, @vitest/expect inlined), each one file with every dependency inlined (device.tsup.config.ts).
+STRATA_DEVICE_OUT="$out" pnpm exec tsup --config packages/pipeline/bench/device/device.tsup.config.ts
 # The kernels' mat-vec benchmark (one file, webgpu external) travels as matvec-bench.mjs.
 pnpm exec tsup packages/kernels-webgpu/bench/matvec-bench.ts --format esm --platform node --target node20 \
   --external webgpu -d "$out" --no-config --tsconfig tsconfig.json --silent
@@ -25,8 +26,6 @@ mv "$out/matvec-bench.js" "$out/matvec-bench.mjs"
 pnpm exec tsup packages/kernels-webgpu/bench/subgroup-matrix-probe.ts --format esm --platform node --target node20 \
   --external webgpu -d "$out" --no-config --tsconfig tsconfig.json --silent
 mv "$out/subgroup-matrix-probe.js" "$out/subgroup-matrix-probe.mjs"
-# The WebGPU conformance suite without vitest (`vitest` aliased to a shim, @vitest/expect inlined): conformance-run.mjs.
-STRATA_DEVICE_OUT="$out" pnpm exec tsup --config packages/kernels-webgpu/bench/conformance.tsup.config.ts
 bash ../shared/tools/device/pack.sh "$out"/*.mjs packages/pipeline/bench/device/*.sh >/dev/null
 # tsup splits code the entries share into chunk files the .mjs entries import: they travel too.
 cp "$out"/*.js .device-pack/ 2>/dev/null || true

@@ -1,6 +1,6 @@
 /**
  * What a bundle gets instead of `vitest` (the bundler aliases `vitest` to this file; see
- * packages/kernels-webgpu/bench/conformance.tsup.config.ts): the exports of `vitest` that the conformance suite uses,
+ * packages/pipeline/bench/device/device.tsup.config.ts): the exports of `vitest` that the conformance suite uses,
  * backed by one {@link TestRegistry} (`standaloneRegistry`) and `@vitest/expect`. A bundle that imports anything else
  * from `vitest` fails to build ("No matching export"), so nothing is silently missing at run time.
  */
