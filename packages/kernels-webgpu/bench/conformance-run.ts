@@ -8,16 +8,17 @@
  * features to turn off; the runner it uses is generic and stays in tools/backend-conformance.
  *
  *   node .device-pack/conformance-run.mjs [-t REGEX] [--unsafe] [--dawn-flags 'a;b'] [--disable-features subgroups]
- *                                         [--int8-prefill] [--timeout SECONDS] [--list]
+ *                                         [--f32-prefill] [--timeout SECONDS] [--list]
  *
  * `-t`/`--filter`: runs the tests whose full name (`backend conformance: webgpu > group > test`, as printed) matches
  * the regular expression. `--unsafe`: Dawn's `allow_unsafe_apis`. `--dawn-flags`: Dawn instance flags separated by
  * `;` (several `enable-dawn-features=` merge into one). `--disable-features`: optional features to leave off
  * (`subgroups`, `shader-f16`, `timestamp-query`, `chromium-experimental-subgroup-matrix`), to test the fallback kernels.
- * `--int8-prefill`: the backend with `tuning.int8Prefill` (prefill products of Q8_0/Q4_K weights through 8-bit
- * activations; implies `--unsafe`, under which Dawn lists subgroup matrices, so the subgroup-matrix kernel runs where
- * the adapter has an i8 configuration, else the portable one) and `INT8_ACTIVATION_TOLERANCE` for `prefillMatmul`;
- * the adapter line says which kernel (`subgroupMatrix` in the features). `--timeout`: limit of each test and
+ * By default the backend runs as users get it, with `tuning.int8Prefill` (prefill products of Q8_0/Q4_K weights
+ * through 8-bit activations; the backend then creates Dawn with `allow_unsafe_apis`, under which Dawn lists subgroup
+ * matrices, so the subgroup-matrix kernel runs where the adapter has an i8 configuration, else the portable one) and
+ * `INT8_ACTIVATION_TOLERANCE` for `prefillMatmul`; the adapter line says which kernel (`subgroupMatrix` in the
+ * features). `--f32-prefill`: `tuning.int8Prefill` off and the f32 tolerance. `--timeout`: limit of each test and
  * hook (default 180 s, vitest.config.ts's). `--list`: prints the selected names and their count, runs nothing.
  * Prints one `PASS`/`FAIL` line per test and a summary; exits 0 when all pass, 1 on any failure, 2 on bad arguments or
  * when the filter selects nothing.
@@ -26,6 +27,7 @@ import { parseArgs } from 'node:util';
 import { describeBackendConformance, INT8_ACTIVATION_TOLERANCE } from '@strata/backend-conformance';
 import { describeError, reportRun, standaloneRegistry } from '@strata/backend-conformance/standalone';
 import { createWebGpuBackend, type WebGpuBackend } from '../src/webgpu-backend.js';
+import { withDawnFeatures } from '../src/device/dawn-flags.js';
 
 type OptionalFeature = 'subgroups' | 'shader-f16' | 'timestamp-query' | 'chromium-experimental-subgroup-matrix';
 const OPTIONAL_FEATURES: readonly OptionalFeature[] = [
@@ -34,20 +36,10 @@ const OPTIONAL_FEATURES: readonly OptionalFeature[] = [
   'timestamp-query',
   'chromium-experimental-subgroup-matrix',
 ];
-const DAWN_FEATURES = 'enable-dawn-features=';
 
 function usage(message: string): never {
   console.error(`conformance-run: ${message}`);
   process.exit(2);
-}
-
-/** Dawn flags with every `enable-dawn-features=` merged into one (Dawn keeps only one of each flag). */
-function mergeDawnFlags(flags: readonly string[]): string[] {
-  const features = flags
-    .filter((flag) => flag.startsWith(DAWN_FEATURES))
-    .map((flag) => flag.slice(DAWN_FEATURES.length));
-  const others = flags.filter((flag) => !flag.startsWith(DAWN_FEATURES));
-  return features.length === 0 ? others : [...others, DAWN_FEATURES + features.join(',')];
 }
 
 function parseCommandLine() {
@@ -58,7 +50,7 @@ function parseCommandLine() {
         unsafe: { type: 'boolean', default: false },
         'dawn-flags': { type: 'string', default: '' },
         'disable-features': { type: 'string', default: '' },
-        'int8-prefill': { type: 'boolean', default: false },
+        'f32-prefill': { type: 'boolean', default: false },
         timeout: { type: 'string', default: '180' },
         list: { type: 'boolean', default: false },
       },
@@ -83,11 +75,11 @@ for (const name of disableFeatures) {
     usage(`--disable-features: '${name}' is none of ${OPTIONAL_FEATURES.join(', ')}`);
   }
 }
-const dawnFlags = mergeDawnFlags([
-  ...values['dawn-flags'].split(';').filter((flag) => flag !== ''),
-  ...(values.unsafe || values['int8-prefill'] ? [`${DAWN_FEATURES}allow_unsafe_apis`] : []),
-]);
-const int8Prefill = values['int8-prefill'];
+const dawnFlags = withDawnFeatures(
+  values['dawn-flags'].split(';').filter((flag) => flag !== ''),
+  ...(values.unsafe ? ['allow_unsafe_apis'] : []),
+);
+const int8Prefill = !values['f32-prefill'];
 
 describeBackendConformance(
   'webgpu',

@@ -1,6 +1,7 @@
 // The int8 prefill section's harness on the benchmark's raw device: the quantizer and the int8 GEMM built straight from
 // their WGSL, checked against the CPU computation of the int8 contract and timed as one quantize + GEMM pair.
 import { SUBGROUP_MATRIX_FEATURE } from '../src/device/acquire-device.js';
+import { withDawnFeatures } from '../src/device/dawn-flags.js';
 import { type Int8SubgroupMatrix, pickInt8SubgroupMatrix } from '../src/device/subgroup-matrix.js';
 import { quantizeActivations } from '../src/kernels/matmul/int8/activation-quantization.js';
 import {
@@ -40,17 +41,9 @@ const GEMM_BINDINGS: readonly GPUBufferBindingType[] = [
   'read-only-storage',
   'storage',
 ];
-const DAWN_FEATURES = 'enable-dawn-features=';
-
 /** Dawn flags with `allow_unsafe_apis` added (merged into one `enable-dawn-features=`): Dawn then lists subgroup matrices. */
 export function withUnsafeApis(flags: readonly string[]): string[] {
-  const features = flags
-    .filter((flag) => flag.startsWith(DAWN_FEATURES))
-    .map((flag) => flag.slice(DAWN_FEATURES.length));
-  return [
-    ...flags.filter((flag) => !flag.startsWith(DAWN_FEATURES)),
-    `${DAWN_FEATURES}${[...features, 'allow_unsafe_apis'].join(',')}`,
-  ];
+  return withDawnFeatures(flags, 'allow_unsafe_apis');
 }
 
 /** The features the int8 section asks the raw device for, beyond the usual ones. */

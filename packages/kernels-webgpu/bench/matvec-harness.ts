@@ -173,8 +173,8 @@ export class Bench {
     return { pipeline, rowsPerGroup: tuning.workgroupSize / tuning.threadsPerRow };
   }
 
-  /** The uniform buffer of a one-chunk mat-vec of `[out, columns]` weights of `type` (no slots, one input row set). */
-  private matvecParams(type: WeightType, out: number, columns: number): GPUBuffer {
+  /** The uniform buffer of a one-chunk mat-vec of `[out, columns]` weights of `type` over `rows` input rows. */
+  private matvecParams(type: WeightType, out: number, columns: number, rows: number): GPUBuffer {
     return uniformBuffer(
       this.device,
       matvecUniforms({
@@ -186,7 +186,7 @@ export class Bench {
         outStride: out,
         outRows: out,
         topK: 1,
-        slots: 0,
+        slots: rows,
         slotOffset: 0,
         perSlotInput: 0,
       }).buffer as ArrayBuffer,
@@ -201,13 +201,17 @@ export class Bench {
     });
   }
 
-  /** Seconds per mat-vec of `[out, columns]` weights of `type` with `inputRows` rows, rotating over weight copies. */
+  /**
+   * Seconds per mat-vec of `[out, columns]` weights of `type` with `inputRows` rows, rotating over weight copies;
+   * `productRows` (default `inputRows`) runs the multi-row kernel over that many rows in row groups of `inputRows`.
+   */
   async matvec(
     type: WeightType,
     out: number,
     columns: number,
     inputRows: number,
     tuning: Tuning,
+    productRows = inputRows,
   ): Promise<{ bytes: number; timing: Timing }> {
     const { pipeline, rowsPerGroup } = await this.kernel(type, columns, inputRows, tuning);
     const rowBytes = rowByteLength(type, columns);
@@ -215,11 +219,11 @@ export class Bench {
     const copies = Math.max(1, Math.min(128, Math.ceil(ROTATION_BYTES / bytes)));
     const weights: GPUBuffer[] = [];
     for (let copy = 0; copy < copies; copy++) weights.push(await this.filled(bytes, copy + 1));
-    const input = await this.filled(inputRows * columns * 4, 99);
-    const output = storageBuffer(this.device, inputRows * out * 4);
+    const input = await this.filled(productRows * columns * 4, 99);
+    const output = storageBuffer(this.device, productRows * out * 4);
     const empty = storageBuffer(this.device, 16);
-    const params = this.matvecParams(type, out, columns);
-    const groups = grid(Math.ceil(out / rowsPerGroup));
+    const params = this.matvecParams(type, out, columns, productRows);
+    const groups = [...grid(Math.ceil(out / rowsPerGroup)), Math.ceil(productRows / inputRows)] as const;
     const bindGroups = weights.map((buffer) => this.matvecBindGroup(pipeline, [params, buffer, input, empty, output]));
     const count = Math.max(copies, Math.min(2000, Math.ceil(BATCH_BYTES / bytes)));
     const timing = await timeDispatches(this.device, this.timestamps, count, (pass, index) => {
@@ -246,7 +250,7 @@ export class Bench {
     const input = storageBuffer(this.device, inputValues);
     const output = storageBuffer(this.device, inputRows * out * 4);
     const empty = storageBuffer(this.device, 16);
-    const params = this.matvecParams(type, out, columns);
+    const params = this.matvecParams(type, out, columns, inputRows);
     const encoder = this.device.createCommandEncoder();
     const pass = encoder.beginComputePass();
     pass.setPipeline(pipeline);

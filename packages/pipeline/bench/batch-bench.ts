@@ -2,14 +2,14 @@
  * Batched decode in one process, without HTTP: a scheduler over a random-weight GGUF file runs B greedy sequences at
  * once (B = 1, 8, 16, 32, 64 by default), each a short distinct prompt and `--tokens` generated tokens, and prints per
  * B the median engine-step time of the decode steps (every sequence one row), the aggregate generated tokens per
- * second over the whole run (prefill included) and the step rate. Each B runs twice; the first compiles its kernels. `--batch-tiling off` runs the products of 9–32 rows
- * with the prefill tile instead of the batch tiles (`WebGpuTuning.batchTiling`), for an A/B on one GPU. `--ahead off`
+ * second over the whole run (prefill included) and the step rate. Each B runs twice; the first compiles its kernels. `--batch-matvec off` runs the products of 9–32 rows
+ * on the prefill tile instead of the mat-vec row groups (`WebGpuTuning.batchMatvec`), for an A/B on one GPU. `--ahead off`
  * runs every step after the previous one was read back (`SchedulerOptions.stepAhead: false`); `on` (the default)
  * launches each decode step while the previous one is read back, and the table's last column counts the decode steps
  * whose forward was launched ahead.
  *
  *   pnpm exec tsx --conditions=@strata/source packages/pipeline/bench/batch-bench.ts --model llama-3.2-1b --type Q4_K_M
- *     [--sequences 1,8,16,32,64] [--tokens 64] [--backend webgpu|cpu] [--batch-tiling on|off] [--ahead on|off]
+ *     [--sequences 1,8,16,32,64] [--tokens 64] [--backend webgpu|cpu] [--batch-matvec on|off] [--ahead on|off]
  *     [--dir /tmp/strata-bench]
  */
 import { existsSync, mkdirSync } from 'node:fs';
@@ -29,7 +29,7 @@ const { values } = parseArgs({
     sequences: { type: 'string', default: '1,8,16,32,64' },
     tokens: { type: 'string', default: '64' },
     backend: { type: 'string', default: 'webgpu' },
-    'batch-tiling': { type: 'string', default: 'on' },
+    'batch-matvec': { type: 'string', default: 'on' },
     ahead: { type: 'string', default: 'on' },
   },
 });
@@ -47,7 +47,7 @@ const backend: Backend =
     ? createCpuBackend()
     : await createWebGpuBackend({
         powerPreference: 'high-performance',
-        tuning: { batchTiling: values['batch-tiling'] !== 'off' },
+        tuning: { batchMatvec: values['batch-matvec'] !== 'off' },
       });
 const reports: StepReport[] = [];
 const scheduler = await loadScheduler(await openModelFiles(path), {
@@ -60,7 +60,7 @@ const scheduler = await loadScheduler(await openModelFiles(path), {
 });
 const median = (list: readonly number[]) => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)] ?? Number.NaN;
 process.stdout.write(
-  `${values.model} ${values.type} on ${values.backend}, batch tiling ${values['batch-tiling']}, step ahead ${values.ahead}, ${tokens} tokens per sequence\n`,
+  `${values.model} ${values.type} on ${values.backend}, batch mat-vec ${values['batch-matvec']}, step ahead ${values.ahead}, ${tokens} tokens per sequence\n`,
 );
 process.stdout.write(
   '| sequences | decode step ms (median) | steps/s | aggregate tok/s | decode steps launched ahead |\n|---:|---:|---:|---:|---:|\n',

@@ -39,9 +39,9 @@ const { values } = parseArgs({
     // One-row quantized kernels to use instead of the routed ones (WebGpuTuning.quantMatvec), as JSON, e.g.
     // '{"Q4_K":{"layout":"vector","rowsPerWorkgroup":4,"workgroupSize":64}}'.
     'quant-matvec': { type: 'string', default: '' },
-    // Products of more than 32 rows with Q8_0/Q4_K weights on 8-bit activations (WebGpuTuning.int8Prefill; subgroup
-    // matrices where the adapter has them, which Dawn exposes only with allow_unsafe_apis, added here).
-    'int8-prefill': { type: 'boolean', default: false },
+    // Products of more than 32 rows with Q8_0/Q4_K weights on f32 activations (WebGpuTuning.int8Prefill false; the
+    // default is 8-bit activations, on subgroup matrices where the adapter has them).
+    'f32-prefill': { type: 'boolean', default: false },
   },
 });
 const promptTokens = Number(values['n-prompt']);
@@ -51,12 +51,9 @@ mkdirSync(values.dir!, { recursive: true });
 
 const backend = await createWebGpuBackend({
   powerPreference: 'high-performance',
-  dawnFlags: [
-    ...values['dawn-flags']!.split(';').filter((flag) => flag !== ''),
-    ...(values['int8-prefill'] ? ['enable-dawn-features=allow_unsafe_apis'] : []),
-  ],
+  dawnFlags: values['dawn-flags']!.split(';').filter((flag) => flag !== ''),
   tuning: {
-    ...(values['int8-prefill'] ? { int8Prefill: true } : {}),
+    ...(values['f32-prefill'] ? { int8Prefill: false } : {}),
     ...(values['split-keys'] === '' ? {} : { decodeAttentionMinKeysPerSplit: Number(values['split-keys']) }),
     ...(values['quant-matvec'] === ''
       ? {}

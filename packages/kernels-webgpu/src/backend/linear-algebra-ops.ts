@@ -18,8 +18,9 @@ export abstract class WebGpuLinearAlgebraOps extends WebGpuMemoryOps {
 
   /**
    * {@link Backend.matmul}, dequantizing the weight inside the kernel; leading input dimensions are flattened into
-   * rows. One row (decode) runs the wide mat-vec, up to `MAX_MATVEC_ROWS` rows the mat-vec, more the tiled mat-mul
-   * (a batch tile up to 32 rows, `tuning.batchTiling`; then 128 × 64 tiles); chunked weights take one dispatch per chunk. Throws `SHAPE_MISMATCH` when the weight is not `[out,
+   * rows. One row (decode) runs the one-row mat-vec, up to `MAX_MATVEC_ROWS` rows the mat-vec, up to 32 rows (a batched
+   * decode step, `tuning.batchMatvec`) the mat-vec as row groups, more the tiled mat-mul (128 × 64 tiles, or int8
+   * activations with `tuning.int8Prefill`); chunked weights take one dispatch per chunk. Throws `SHAPE_MISMATCH` when the weight is not `[out,
    * columns]`, the input's last dimension is not `columns` or the bias is not a float vector `[out]`;
    * `UNSUPPORTED_TENSOR_TYPE` for a weight type the kernels cannot read.
    */

@@ -1,4 +1,5 @@
 import { StrataError } from '@strata/core';
+import { withDawnFeatures } from './dawn-flags.js';
 import { type DawnAdapterInfo, type Int8SubgroupMatrix, pickInt8SubgroupMatrix } from './subgroup-matrix.js';
 
 /** Optional features the backend uses when the adapter offers them; every kernel has a path without each one. */
@@ -106,7 +107,10 @@ async function findGpu(dawnFlags: readonly string[]): Promise<{ gpu: GPU; keepAl
 
 /** What the backend asks of {@link acquireDevice} beyond the caller's options. */
 export interface DeviceRequest {
-  /** Request `chromium-experimental-subgroup-matrix` when the adapter lists it with a usable i8 configuration. */
+  /**
+   * Request `chromium-experimental-subgroup-matrix` when the adapter lists it with a usable i8 configuration (in Node the
+   * Dawn instance is then created with `allow_unsafe_apis`, the toggle under which Dawn lists it).
+   */
   readonly subgroupMatrix: boolean;
 }
 
@@ -127,7 +131,10 @@ export async function acquireDevice(
     const features = featuresOf(device.features, disabled, info);
     return { device, features, instance: undefined, release: () => {} };
   }
-  const { gpu, keepAlive } = await findGpu(options.dawnFlags ?? []);
+  // Dawn lists subgroup matrices only with its `allow_unsafe_apis` toggle: turned on (Node) when they are wanted.
+  const wantsMatrices = request.subgroupMatrix && !disabled.has(SUBGROUP_MATRIX_FEATURE);
+  const flags = options.dawnFlags ?? [];
+  const { gpu, keepAlive } = await findGpu(wantsMatrices ? withDawnFeatures(flags, 'allow_unsafe_apis') : flags);
   const adapter = await gpu.requestAdapter(
     options.powerPreference === undefined ? undefined : { powerPreference: options.powerPreference },
   );

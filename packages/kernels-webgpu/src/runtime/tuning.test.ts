@@ -1,6 +1,6 @@
 import { StrataError } from '@strata/core';
 import { describe, expect, it } from 'vitest';
-import { BATCH_TILES_16, BATCH_TILES_32, DEFAULT_TILES, tilingForRows } from '../kernels/matmul/tiled-shader.js';
+import { MAX_MATVEC_ROWS, matvecGroupRows } from '../kernels/matmul/matvec-shader.js';
 import { createWebGpuBackend } from '../webgpu-backend.js';
 import { DEFAULT_WEBGPU_TUNING, MAX_DECODE_KEYS_PER_SPLIT, resolveTuning, type WebGpuTuning } from './tuning.js';
 
@@ -23,15 +23,19 @@ describe('WebGPU kernel tuning', () => {
     expect(largest.decodeAttentionMinKeysPerSplit).toBe(MAX_DECODE_KEYS_PER_SPLIT);
   });
 
-  it('routes batched decode rows to the batch tiles unless batchTiling is off', () => {
-    expect(tilingForRows(9, true)).toBe(BATCH_TILES_16);
-    expect(tilingForRows(16, true)).toBe(BATCH_TILES_16);
-    expect(tilingForRows(17, true)).toBe(BATCH_TILES_32);
-    expect(tilingForRows(32, true)).toBe(BATCH_TILES_32);
-    expect(tilingForRows(33, true)).toBe(DEFAULT_TILES);
-    expect(tilingForRows(20, false)).toBe(DEFAULT_TILES);
-    expect(resolveTuning({ batchTiling: false }).batchTiling).toBe(false);
-    expect(errorCode(() => resolveTuning({ batchTiling: 'no' as unknown as boolean }))).toBe('INVALID_ARGUMENT');
+  it('splits batched decode rows into the fewest even row groups of at most 8', () => {
+    for (let rows = 2; rows <= 32; rows++) {
+      const size = matvecGroupRows(rows);
+      const groups = Math.ceil(rows / size);
+      expect(size).toBeLessThanOrEqual(MAX_MATVEC_ROWS);
+      expect(groups).toBe(Math.ceil(rows / MAX_MATVEC_ROWS));
+      // Padding (rows the last group computes for nothing) is less than one row per group.
+      expect(groups * size - rows).toBeLessThan(groups);
+    }
+    expect(matvecGroupRows(13)).toBe(7);
+    expect(matvecGroupRows(32)).toBe(8);
+    expect(resolveTuning({ batchMatvec: false }).batchMatvec).toBe(false);
+    expect(errorCode(() => resolveTuning({ batchMatvec: 'no' as unknown as boolean }))).toBe('INVALID_ARGUMENT');
   });
 
   it('rejects a key-split floor that is not an integer from 1 to the score buffer', () => {
@@ -52,9 +56,9 @@ describe('WebGPU kernel tuning', () => {
     expect(() => resolveTuning({ quantMatvec: { Q6_K: { rowsPerWorkgroup: 0 } } })).toThrow('tuning.quantMatvec.Q6_K');
   });
 
-  it('keeps int8Prefill off by default and takes only a boolean', () => {
-    expect(resolveTuning().int8Prefill).toBe(false);
-    expect(resolveTuning({ int8Prefill: true }).int8Prefill).toBe(true);
+  it('turns int8Prefill on by default and takes only a boolean', () => {
+    expect(resolveTuning().int8Prefill).toBe(true);
+    expect(resolveTuning({ int8Prefill: false }).int8Prefill).toBe(false);
     const notBoolean = { int8Prefill: 'yes' } as unknown as Partial<WebGpuTuning>;
     expect(errorCode(() => resolveTuning(notBoolean))).toBe('INVALID_ARGUMENT');
   });

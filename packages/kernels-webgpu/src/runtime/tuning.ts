@@ -21,17 +21,20 @@ export interface WebGpuTuning {
    */
   readonly quantMatvec: QuantMatvecTunings;
   /**
-   * Products of 9 to 32 input rows (a batched decode step over that many sequences) use tiles of their size
-   * (`BATCH_TILES_16` up to 16 rows, `BATCH_TILES_32` up to 32) instead of the 128-row prefill tile, which would compute
-   * mostly padding. Default true.
+   * Products of 9 to 32 input rows (a batched decode step over that many sequences) run the multi-row mat-vec as row
+   * groups of at most 8 rows (workgroup z; each group re-reads the weights, mostly from L2) instead of the 128-row
+   * prefill tile, which computes mostly padding and, on 2048-wide weights, runs too few workgroups to fill a GPU.
+   * Default true; false gives the prefill tile (benchmarks' A/B).
    */
-  readonly batchTiling: boolean;
+  readonly batchMatvec: boolean;
   /**
    * Products of more than 32 input rows (prefill) with a Q8_0 or Q4_K weight quantize the input rows to int8 blocks of
    * 32 (`kernels/matmul/int8/`) and multiply them with the weight's integer quants: dot products of packed 8-bit values
    * (`dot4I8Packed`), or subgroup matrices where the device has an i8 configuration (the backend then requests Dawn's
-   * `chromium-experimental-subgroup-matrix`, which Dawn lists with `allow_unsafe_apis`). Changes the numbers: each
-   * input value is rounded to 8 bits per block (see the package README for the precision contract). Default false.
+   * `chromium-experimental-subgroup-matrix`, which Dawn lists with `allow_unsafe_apis`, the toggle Node's instance then
+   * gets). Changes the numbers: each input value is rounded to 8 bits per block, as llama.cpp's CUDA backend does for
+   * quantized weights (see the package README for the precision contract). Default true (on an H100 it took pp512 from
+   * 0.17–0.28× llama.cpp CUDA to 0.26–0.36×; see BENCHMARKS.md); false keeps f32 activations.
    */
   readonly int8Prefill: boolean;
 }
@@ -43,8 +46,8 @@ export const MAX_DECODE_KEYS_PER_SPLIT = 512;
 export const DEFAULT_WEBGPU_TUNING: WebGpuTuning = Object.freeze({
   decodeAttentionMinKeysPerSplit: 64,
   quantMatvec: Object.freeze({}),
-  batchTiling: true,
-  int8Prefill: false,
+  batchMatvec: true,
+  int8Prefill: true,
 });
 
 /**
@@ -62,7 +65,7 @@ export function resolveTuning(overrides: Partial<WebGpuTuning> = {}): WebGpuTuni
       { details: { decodeAttentionMinKeysPerSplit: minKeys } },
     );
   }
-  for (const flag of ['int8Prefill', 'batchTiling'] as const) {
+  for (const flag of ['int8Prefill', 'batchMatvec'] as const) {
     if (typeof tuning[flag] !== 'boolean') {
       throw new StrataError('INVALID_ARGUMENT', `tuning.${flag} must be true or false, got ${String(tuning[flag])}.`, {
         details: { [flag]: String(tuning[flag]) },

@@ -3,11 +3,11 @@
 # background and, while they compile, runs what needs no idle CPU: the kernel benchmarks (GPU-timed), decode A/B runs of
 # kernel layouts and attention splits (each against the default in the same window), the subgroup-matrix probe, the
 # int8 prefill kernels and their conformance cases, batched engine steps as routed and as before; then,
-# with the CPU idle, strata and llama.cpp on the same files one after the other, the table, the table again with int8
-# prefill (table-int8.md) and decode at depth.
+# with the CPU idle, strata and llama.cpp on the same files one after the other, the table, the table again with f32
+# prefill activations (table-f32.md, the A/B of the int8 default) and decode at depth.
 # Everything goes to stdout and $OUT/final.txt; the table to $OUT/table.md. Then serve-bench.sh on the warm machine.
 #
-#   [FINAL_SKIP="matvec candidates probe int8 batch depth"] bash .device-pack/final.sh [MODEL:TYPE,…] [REPETITIONS]
+#   [FINAL_SKIP="matvec candidates probe int8 batch f32 depth"] bash .device-pack/final.sh [MODEL:TYPE,…] [REPETITIONS]
 #   (FINAL_SKIP names sections to leave out when device time is short)
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -15,7 +15,7 @@ pairs=${1:-llama-3.2-1b:F16,llama-3.2-1b:Q8_0,llama-3.2-1b:Q4_K_M,llama-3-8b:F16
 repetitions=${2:-2}
 source "$here/preamble.sh" final.txt
 source "$here/sections.sh"
-mkdir -p "$out/int8"
+mkdir -p "$out/f32"
 nvidia-smi --query-gpu=name,memory.total,clocks.sm,clocks.mem --format=csv,noheader
 # llama-server is built in the same compile (ggml-cuda is the long part), so serve-bench.sh finds it ready.
 # (if llama-server fails to build, llama-bench alone is built again so the table still comes).
@@ -78,14 +78,14 @@ else
   echo "peer build failed:"; tail -5 "$out/peer-build.txt"
 fi
 node "$here/peer-table.mjs" "$out/llama.json" "$out"/strata-*.json | tee "$out/table.md"
-if ! skips int8; then
-  stamp "prefill with int8 activations (tuning.int8Prefill) on the same files, against the same llama.cpp runs"
+if ! skips f32; then
+  stamp "prefill with f32 activations (tuning.int8Prefill off) on the same files, against the same llama.cpp runs"
   for pair in ${pairs//,/ }; do
     node "$here/gpu-bench.mjs" --models "${pair%%:*}" --types "${pair##*:}" -p 512 -n 16 -r "$repetitions" --dir "$files" \
-      --keep --cache-type f16 --int8-prefill --out "$out/int8/strata-${pair/:/-}.json" > /dev/null 2>> "$out/strata-log.txt"
+      --keep --cache-type f16 --f32-prefill --out "$out/f32/strata-${pair/:/-}.json" > /dev/null 2>> "$out/strata-log.txt"
   done
   echo "(read the pp columns: strata's tg here is 16 tokens, llama.cpp's 128)"
-  node "$here/peer-table.mjs" "$out/llama.json" "$out"/int8/strata-*.json | tee "$out/table-int8.md"
+  node "$here/peer-table.mjs" "$out/llama.json" "$out"/f32/strata-*.json | tee "$out/table-f32.md"
 fi
 skips depth || stamp "decode at depth (tg128 after 4096 and 16384 tokens, 1B Q4_K_M)"
 skips depth || for run in llama-3.2-1b:Q4_K_M:4096 llama-3.2-1b:Q4_K_M:16384; do

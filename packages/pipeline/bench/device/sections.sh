@@ -2,16 +2,16 @@
 # sections both run.
 #
 #   engine_ab SEQUENCES          batch-bench on the 1B-shape Q4_K_M file at SEQUENCES (e.g. 1,8,32): the step as main
-#                                routes it (batch tiles, stepping ahead), then as before both (prefill tile, no ahead)
+#                                routes it (mat-vec row groups, stepping ahead), then the prefill tile without stepping ahead
 #   int8_kernels BUDGET [ARG…]   bench --int8 for BUDGET seconds ($out/int8.txt, GPU-timed, checked against the CPU),
-#                                then the conformance suite with --int8-prefill (ARG…: e.g. -t prefill)
+#                                then the conformance suite (int8 prefill is the default; ARG…: e.g. -t prefill)
 #   batch_products BUDGET        bench --batch for BUDGET seconds ($out/batch-kernels.txt): µs per product per tiling
 engine_ab() {
   local setting
   for setting in "on on" "off off"; do
     set -- "$1" $setting
-    stamp "engine steps at $1 sequences: batch tiling $2, step ahead $3"
-    timeout 80 node "$here/batch-bench.mjs" --model llama-3.2-1b --type Q4_K_M --dir "$files" --batch-tiling "$2" \
+    stamp "engine steps at $1 sequences: batch mat-vec $2, step ahead $3"
+    timeout 80 node "$here/batch-bench.mjs" --model llama-3.2-1b --type Q4_K_M --dir "$files" --batch-matvec "$2" \
       --ahead "$3" --sequences "$1" --tokens 48 2>&1 | grep -v Warning
   done
 }
@@ -22,7 +22,7 @@ int8_kernels() {
   BENCH_BUDGET_SECONDS="$budget" timeout $((budget + 30)) node "$here/matvec-bench.mjs" --int8 2>&1 | grep -v Warning \
     > "$out/int8.txt"
   grep -E "subgroup|check|FAIL|^\|" "$out/int8.txt" | head -30
-  timeout 60 node "$here/conformance-run.mjs" --int8-prefill "$@" 2>&1 | grep -v Warning | grep -E "int8|passed|FAIL" | head
+  timeout 60 node "$here/conformance-run.mjs" "$@" 2>&1 | grep -v Warning | grep -E "int8|passed|FAIL" | head
 }
 
 batch_products() {

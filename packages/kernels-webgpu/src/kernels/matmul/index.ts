@@ -28,8 +28,10 @@ import { DEFAULT_WIDE_TUNING, type WideMatvecVariant, wideMatvecKey, wideMatvecW
 import {
   DEFAULT_MATVEC_TUNING,
   MATVEC_STORAGE,
+  MAX_GROUPED_MATVEC_ROWS,
   MAX_MATVEC_ROWS,
   type MatvecVariant,
+  matvecGroupRows,
   matvecKey,
   matvecRowsPerWorkgroup,
   matvecUniforms,
@@ -38,14 +40,13 @@ import {
 import { int8Matmul } from './int8/int8-matmul.js';
 import { isInt8WeightType } from './int8/int8-weight-blocks.js';
 import {
-  BATCH_TILES_32,
+  DEFAULT_TILES,
   TILED_STORAGE,
   type TiledTuning,
   type TiledVariant,
   tiledKey,
   tiledUniforms,
   tiledWgsl,
-  tilingForRows,
 } from './tiled-shader.js';
 
 /** A mat-vec kernel as {@link matvecChunks} records it: its shader, units per weight row and output rows per workgroup. */
@@ -56,6 +57,11 @@ export interface MatvecKernel {
   readonly units: number;
   /** Output rows one workgroup computes. */
   readonly rowsPerWorkgroup: number;
+  /**
+   * The multi-row kernel only: input rows of the product (the `slots` uniform) and row groups (workgroup z); one
+   * group when absent.
+   */
+  readonly inputRows?: { readonly rows: number; readonly groups: number };
 }
 
 /** The tuning of the specialised one-row kernel `matmul` routes `type` to, or undefined (the wide kernel). */
@@ -179,7 +185,7 @@ export function matvecChunks(
       outStride: out,
       outRows: out,
       topK: 1,
-      slots: 0,
+      slots: kernel.inputRows?.rows ?? 0,
       slotOffset: 0,
       perSlotInput: 0,
     });
@@ -193,17 +199,18 @@ export function matvecChunks(
         { tracked: output.tracked },
         ...(fused?.buffers ?? []),
       ],
-      workgroups: linearGrid(Math.ceil(chunk.rows / kernel.rowsPerWorkgroup)),
+      workgroups: [...linearGrid(Math.ceil(chunk.rows / kernel.rowsPerWorkgroup)), kernel.inputRows?.groups ?? 1],
     });
   }
   return output;
 }
 
 /**
- * `input` `[rows, columns]` × `weight` `[out, columns]`ᵀ (+ `bias` `[out]`): f32 `[rows, out]`. `tiling` forces the
- * tile shape of the many-row product (tests; default `tilingForRows`: a batch tile up to 32 rows, then `DEFAULT_TILES`).
- * With `tuning.int8Prefill`, more than 32 rows with a Q8_0 or Q4_K weight (and no forced tiling) go through 8-bit
- * activations instead (`int8/int8-matmul.ts`).
+ * `input` `[rows, columns]` × `weight` `[out, columns]`ᵀ (+ `bias` `[out]`): f32 `[rows, out]`. One row runs the
+ * decode kernel (`singleRowKernel`); 2 to 8 rows the multi-row mat-vec, and with `tuning.batchMatvec` up to 32 rows
+ * (a batched decode step) as row groups of at most 8 (`matvecGroupRows`); more rows the tiled mat-mul
+ * (`DEFAULT_TILES`), or with `tuning.int8Prefill` and a Q8_0 or Q4_K weight 8-bit activations (`int8/int8-matmul.ts`).
+ * `tiling` forces the tiled mat-mul with that tile shape for more than one row (tests, benchmarks).
  */
 export function matmul(
   runtime: GpuRuntime,
@@ -233,11 +240,12 @@ export function matmul(
   const type = weight.storedType;
   const tensors = { weight, input: source, bias, output };
   if (rows === 1) return matvecChunks(runtime, singleRowKernel(runtime, type, columns, bias !== undefined), tensors);
-  if (rows <= MAX_MATVEC_ROWS) {
+  if (rows <= (runtime.tuning.batchMatvec ? MAX_GROUPED_MATVEC_ROWS : MAX_MATVEC_ROWS) && tiling === undefined) {
+    const groupRows = matvecGroupRows(rows);
     const variant: MatvecVariant = {
       type,
       columns,
-      inputRows: rows,
+      inputRows: groupRows,
       mode: 'matmul',
       bias: bias !== undefined,
       subgroups: runtime.features.subgroups,
@@ -245,17 +253,15 @@ export function matmul(
     };
     const shader = { key: matvecKey(variant), code: () => matvecWgsl(variant), storage: MATVEC_STORAGE };
     const units = Math.ceil(columns / weightShader(type).unitColumns);
-    return matvecChunks(
-      runtime,
-      { shader, units, rowsPerWorkgroup: matvecRowsPerWorkgroup(DEFAULT_MATVEC_TUNING) },
-      tensors,
-    );
+    const rowsPerWorkgroup = matvecRowsPerWorkgroup(DEFAULT_MATVEC_TUNING);
+    const inputRows = { rows, groups: Math.ceil(rows / groupRows) };
+    return matvecChunks(runtime, { shader, units, rowsPerWorkgroup, inputRows }, tensors);
   }
-  if (runtime.tuning.int8Prefill && tiling === undefined && rows > BATCH_TILES_32.rows && isInt8WeightType(type)) {
+  if (runtime.tuning.int8Prefill && tiling === undefined && rows > MAX_GROUPED_MATVEC_ROWS && isInt8WeightType(type)) {
     return int8Matmul(runtime, { source, weight, bias, output }, rows);
   }
   const biasBinding = { tracked: bias === undefined ? runtime.emptyBuffer : bias.chunks[0]!.tracked };
-  const tuning = tiling ?? tilingForRows(rows, runtime.tuning.batchTiling);
+  const tuning = tiling ?? DEFAULT_TILES;
   const variant: TiledVariant = { type, columns, bias: bias !== undefined, tuning };
   const shader = { key: tiledKey(variant), code: () => tiledWgsl(variant), storage: TILED_STORAGE };
   for (const chunk of weight.chunks) {

@@ -16,7 +16,8 @@ const OUT = 37;
 let backend: WebGpuBackend | undefined;
 let plain: WebGpuBackend | undefined;
 beforeAll(async () => {
-  const chunked = await backendForTests({ maxChunkBytes: 4096 });
+  // f32 activations: the 70-row products test the f32 tiles (int8-matmul.test.ts covers the int8 default).
+  const chunked = await backendForTests({ maxChunkBytes: 4096, tuning: { int8Prefill: false } });
   const withoutSubgroups = await backendForTests({ disableFeatures: ['subgroups'] });
   if (typeof chunked !== 'string') backend = chunked;
   if (typeof withoutSubgroups !== 'string') plain = withoutSubgroups;
@@ -71,8 +72,13 @@ describe('WebGPU matmul, every weight type', () => {
     });
   }
 
-  it('batched decode rows (12 and 30: the batch tiles, some invocations idle while loading) for Q4_K, Q8_0 and F16', async (context) => {
+  it('batched decode rows (12: 2 row groups of 6; 30: 4 of 8, the last padded; bias) for Q4_K, Q8_0 and F16', async (context) => {
     if (backend === undefined) return context.skip('Dawn found no WebGPU adapter');
+    const biasValues = randomValues(OUT, 9);
+    const bias = await backend.uploadWeight(
+      { name: 'b', type: 'F32', shape: [OUT] },
+      new Uint8Array(biasValues.buffer),
+    );
     for (const type of ['Q4_K', 'Q8_0', 'F16'] as const) {
       const { bytes, columns } = await quantBaseRows(type, OUT);
       const values = dequantize(type, bytes, OUT * columns);
@@ -80,10 +86,11 @@ describe('WebGPU matmul, every weight type', () => {
       for (const rows of [12, 30]) {
         const input = randomValues(rows * columns, rows + 20);
         const x = backend.upload(input, [rows, columns]);
-        const y = backend.matmul(x, weight);
+        const withBias = rows === 30;
+        const y = backend.matmul(x, weight, withBias ? bias : undefined);
         expectClose(
           (await backend.read(y)) as Float32Array,
-          floatProductReference(input, values, rows, OUT, columns),
+          floatProductReference(input, values, rows, OUT, columns, withBias ? biasValues : undefined),
           `${type} rows=${rows}`,
         );
         backend.dispose(x);
@@ -91,6 +98,7 @@ describe('WebGPU matmul, every weight type', () => {
       }
       backend.dispose(weight);
     }
+    backend.dispose(bias);
   });
 
   for (const type of ['F32', 'F16', 'BF16'] as const) {

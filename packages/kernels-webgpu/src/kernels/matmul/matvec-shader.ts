@@ -1,8 +1,25 @@
 import type { WeightType } from '@strata/core';
 import { rowsWordAligned, weightReaderWgsl, weightShader } from '../../wgsl/dequantize/index.js';
 
-/** Most input rows the mat-vec kernel takes at once (decode and short prompts); more go to the tiled mat-mul. */
+/**
+ * Most input rows one mat-vec workgroup multiplies with each weight row it reads (held in registers). A product of more
+ * rows runs as row groups of at most this many (workgroup z), each re-reading the weights (mostly from L2).
+ */
 export const MAX_MATVEC_ROWS = 8;
+
+/**
+ * Most input rows a product runs on the mat-vec kernel (a batched decode step over up to this many sequences, as
+ * ⌈rows / 8⌉ row groups); more go to the tiled (or int8) mat-mul.
+ */
+export const MAX_GROUPED_MATVEC_ROWS = 32;
+
+/**
+ * Input rows per row group for a product of `rows` rows (2 … {@link MAX_GROUPED_MATVEC_ROWS}): the fewest groups of at
+ * most {@link MAX_MATVEC_ROWS}, evened out (13 rows: 2 groups of 7, one row of padding instead of three).
+ */
+export function matvecGroupRows(rows: number): number {
+  return Math.ceil(rows / Math.ceil(rows / MAX_MATVEC_ROWS));
+}
 
 /** Tunables of the mat-vec kernel (defaults: {@link DEFAULT_MATVEC_TUNING}). */
 export interface MatvecTuning {
@@ -23,7 +40,11 @@ export interface MatvecVariant {
   readonly type: WeightType;
   /** Columns (decides word alignment of rows and whether input rows are vec4-aligned). */
   readonly columns: number;
-  /** Input rows computed per weight row read (1…{@link MAX_MATVEC_ROWS}); 1 for experts. */
+  /**
+   * Input rows computed per weight row read (1…{@link MAX_MATVEC_ROWS}); 1 for experts. In `matmul` mode a product
+   * of more rows runs row groups of this many (workgroup z; the last group clamps its reads to the product's last row
+   * and stores only its own rows).
+   */
   readonly inputRows: number;
   /** `matmul`: output rows of one chunk; `experts`: slots × output rows, the expert chosen per slot. */
   readonly mode: 'matmul' | 'experts';
@@ -66,7 +87,7 @@ export interface MatvecParams {
   readonly outRows: number;
   /** Experts: slots per input row. */
   readonly topK: number;
-  /** Experts: slots in this dispatch. */
+  /** Experts: slots in this dispatch; `matmul`: input rows of the product (all row groups). */
   readonly slots: number;
   /** Experts: first slot of this dispatch. */
   readonly slotOffset: number;
@@ -102,8 +123,9 @@ export function matvecRowsPerWorkgroup(tuning: MatvecTuning): number {
  * registers; the partial sums meet in a subgroup reduction (shuffles or `subgroupAdd`, shared memory across subgroups)
  * or, without subgroups, a shared-memory tree.
  *
- * Grid: `matmul` — `ceil(chunkRows / rowsPerWorkgroup)` groups (linear over x, y); `experts` — x over
- * `ceil(outRows / rowsPerWorkgroup)`, y over slots.
+ * Grid: `matmul` — `ceil(chunkRows / rowsPerWorkgroup)` groups (linear over x, y), z over the row groups of
+ * `inputRows` input rows (`params.slots` rows in all); `experts` — x over `ceil(outRows / rowsPerWorkgroup)`, y over
+ * slots.
  */
 export function matvecWgsl(variant: MatvecVariant): string {
   const { type, columns, inputRows, mode, bias, subgroups, tuning } = variant;
@@ -200,13 +222,15 @@ ${rows.map((row) => `  acc${row} = scratch[${row}u * ${workgroupSize}u + li];`).
   let o = linear_group(group, groups) * ${rowsPerGroup}u + li / ${threadsPerRow}u;
   let valid = o < params.chunkRows;
   let localRow = select(0u, o, valid);
-${rows.map((row) => `  let inputBase${row} = ${row}u * params.columns;`).join('\n')}`;
+  // Row group z: input rows z·${inputRows} … (the last group reads its missing rows as the product's last row).
+  let firstInput = group.z * ${inputRows}u;
+${rows.map((row) => `  let inputBase${row} = min(firstInput + ${row}u, params.slots - 1u) * params.columns;`).join('\n')}`;
   const store = experts
     ? `    output[slot * params.outStride + o] = acc0;`
     : rows
         .map(
           (row) =>
-            `    output[${row}u * params.outStride + params.firstRow + o] = acc${row}${bias ? ' + extra[params.firstRow + o]' : ''};`,
+            `    if (firstInput + ${row}u < params.slots) { output[(firstInput + ${row}u) * params.outStride + params.firstRow + o] = acc${row}${bias ? ' + extra[params.firstRow + o]' : ''}; }`,
         )
         .join('\n');
 

@@ -55,7 +55,7 @@ export const DEFAULT_QUANT_TUNING: QuantMatvecTuning = { rowsPerWorkgroup: 8 };
  * The Q4_K kernel `matmul` and the fused projections route one-row products to: change this one constant to route
  * another layout (compare them with `bench/matvec-bench.ts --quant`). A backend's `tuning.quantMatvec` option overrides it.
  */
-export const Q4K_MATVEC_TUNING: QuantMatvecTuning = { layout: 'group', rowsPerWorkgroup: 8 };
+export const Q4K_MATVEC_TUNING: QuantMatvecTuning = { layout: 'vector', rowsPerWorkgroup: 4, workgroupSize: 64 };
 
 /** A tuning per quantized type with a specialised one-row kernel (the backend's `tuning.quantMatvec`: tests, benchmarks). */
 export type QuantMatvecTunings = { readonly [type in 'Q4_K' | 'Q6_K' | 'Q8_0']?: QuantMatvecTuning };

@@ -25,11 +25,12 @@ export const SMALL_TILES: TiledTuning = { rows: 64, out: 64, threadRows: 4, thre
 /** 128 × 128 tiles, 8 × 8 per invocation, 16 columns per step (bench only: too few workgroups on 1B shapes). */
 export const LARGE_TILES: TiledTuning = { rows: 128, out: 128, threadRows: 8, threadOut: 8, depth: 16 };
 /**
- * Few input rows (a batched decode step of 9–32 sequences): 32 rows × 128 outputs, 4 × 4 per invocation, 16 columns
- * per step, so a tile wastes no rows on 32 sequences (the default tile computes 128).
+ * 32 input rows × 128 outputs, 4 × 4 per invocation, 16 columns per step (bench only: on an H100 a batched decode step
+ * of 32 sequences took 23 ms with it against far less with the row-grouped mat-vec, as few outputs per workgroup
+ * leave most of the GPU idle on 2048-wide weights; see BENCHMARKS.md).
  */
 export const BATCH_TILES_32: TiledTuning = { rows: 32, out: 128, threadRows: 4, threadOut: 4, depth: 16 };
-/** Fewer input rows still (9–16): 16 rows × 256 outputs, 4 × 4 per invocation, 8 columns per step. */
+/** 16 input rows × 256 outputs, 4 × 4 per invocation, 8 columns per step (bench only, as {@link BATCH_TILES_32}). */
 export const BATCH_TILES_16: TiledTuning = { rows: 16, out: 256, threadRows: 4, threadOut: 4, depth: 8 };
 /**
  * The default: 128 input rows × 64 outputs, 8 × 4 per invocation, 16 columns per step. Fastest of the four tilings
@@ -37,15 +38,6 @@ export const BATCH_TILES_16: TiledTuning = { rows: 16, out: 256, threadRows: 4, 
  * {@link SMALL_TILES}; see BENCHMARKS.md).
  */
 export const DEFAULT_TILES: TiledTuning = { rows: 128, out: 64, threadRows: 8, threadOut: 4, depth: 16 };
-
-/**
- * The tile for a product of `rows` input rows: with `batchTiling`, {@link BATCH_TILES_16} up to 16 rows and
- * {@link BATCH_TILES_32} up to 32 (a batched decode step); otherwise, and past 32 rows, {@link DEFAULT_TILES}.
- */
-export function tilingForRows(rows: number, batchTiling: boolean): TiledTuning {
-  if (!batchTiling || rows > BATCH_TILES_32.rows) return DEFAULT_TILES;
-  return rows <= BATCH_TILES_16.rows ? BATCH_TILES_16 : BATCH_TILES_32;
-}
 
 /** What a tiled mat-mul kernel is specialised for. */
 export interface TiledVariant {
