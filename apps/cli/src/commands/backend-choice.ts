@@ -92,11 +92,24 @@ function cpu(): ChosenBackend {
   return { backend: createCpuBackend(), label: 'cpu', release: () => {} };
 }
 
+/** What a command asks of the WebGPU backend beyond its defaults. */
+export interface BackendWishes {
+  /**
+   * `tuning.int8Prefill` of `@strata/kernels-webgpu` (8-bit activations for prefill products of Q8_0/Q4_K weights);
+   * the backend's default (on) when absent.
+   */
+  readonly int8Prefill?: boolean;
+}
+
 /**
  * `--backend cpu|webgpu`, or, when not given: WebGPU on a hardware adapter, the CPU backend when the only adapter is a
- * software one (saying so in one line) or when there is none.
+ * software one (saying so in one line) or when there is none. `wishes` tune the WebGPU backend.
  */
-export async function chooseBackend(name: unknown, output: CommandOutput): Promise<ChosenBackend> {
+export async function chooseBackend(
+  name: unknown,
+  output: CommandOutput,
+  wishes: BackendWishes = {},
+): Promise<ChosenBackend> {
   const chosen = checkBackendName(name);
   if (chosen === 'cpu') return cpu();
   if (chosen === undefined) {
@@ -114,7 +127,9 @@ export async function chooseBackend(name: unknown, output: CommandOutput): Promi
   }
   try {
     const { createWebGpuBackend } = await import('@strata/kernels-webgpu');
-    const backend = await createWebGpuBackend();
+    const backend = await createWebGpuBackend(
+      wishes.int8Prefill === undefined ? {} : { tuning: { int8Prefill: wishes.int8Prefill } },
+    );
     const info = (backend.device as GPUDevice & { adapterInfo?: AdapterDescription }).adapterInfo;
     const label = info === undefined ? 'webgpu' : `webgpu: ${adapterName(info)}`;
     return { backend, label, release: () => backend.destroy() };

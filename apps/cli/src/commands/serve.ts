@@ -30,6 +30,9 @@ An OpenAI-compatible server (POST /v1/chat/completions, POST /v1/completions, GE
   --chunk-size N         prefill rows per step (default 256)
   --cache-type f32|f16|q8_0
                          KV cache numerics and storage (default f32; q8_0: 34 bytes per 32 values)
+  --int8-prefill         WebGPU: steps of more than 32 rows multiply Q8_0/Q4_K weights with 8-bit activations
+                         (faster prefill; a request's tokens may then depend on the requests sharing its steps
+                         and on prefix-cache hits, as in llama-server; off by default, so they do not)
 SIGINT or SIGTERM shuts down gracefully. Exit codes: 0 after a shutdown, 2 bad arguments, 1 other failures.`;
 
 const parse = (argv: readonly string[]) =>
@@ -51,6 +54,7 @@ const parse = (argv: readonly string[]) =>
       backend: { type: 'string' },
       'chunk-size': { type: 'string' },
       'cache-type': { type: 'string' },
+      'int8-prefill': { type: 'boolean' },
     },
   });
 
@@ -163,7 +167,8 @@ export async function runServe(
     throw error;
   }
   const { values } = parsed;
-  const chosen = await chooseBackend(values.backend, output);
+  // f32 activations unless asked: a step's rows then give the tokens they give alone, whatever else shares the step.
+  const chosen = await chooseBackend(values.backend, output, { int8Prefill: values['int8-prefill'] === true });
   const served: ApiModel[] = [];
   const embedders: EmbeddingApiModel[] = [];
   try {
