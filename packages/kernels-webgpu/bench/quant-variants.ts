@@ -12,10 +12,10 @@ export type QuantType = 'Q4_K' | 'Q6_K' | 'Q8_0';
 export const QUANT_VARIANTS: Readonly<Record<QuantType, readonly QuantMatvecTuning[]>> = {
   Q4_K: [
     Q4K_MATVEC_TUNING,
+    { layout: 'group', rowsPerWorkgroup: 8 },
     { layout: 'group', rowsPerWorkgroup: 4 },
     { layout: 'group', rowsPerWorkgroup: 8, conversion: 'integer' },
     { layout: 'vector', rowsPerWorkgroup: 2, workgroupSize: 32 },
-    { layout: 'vector', rowsPerWorkgroup: 4, workgroupSize: 64 },
     { layout: 'vector', rowsPerWorkgroup: 8, workgroupSize: 64 },
     { layout: 'vector', rowsPerWorkgroup: 4, workgroupSize: 128 },
     { layout: 'vector', rowsPerWorkgroup: 8, workgroupSize: 64, conversion: 'integer' },

@@ -22,10 +22,13 @@ STRATA_DEVICE_OUT="$out" pnpm exec tsup --config packages/pipeline/bench/device/
 pnpm exec tsup packages/kernels-webgpu/bench/matvec-bench.ts --format esm --platform node --target node20 \
   --external webgpu -d "$out" --no-config --tsconfig tsconfig.json --silent
 mv "$out/matvec-bench.js" "$out/matvec-bench.mjs"
-# The subgroup-matrix (cooperative matrix) 8-bit GEMM probe travels as subgroup-matrix-probe.mjs.
-pnpm exec tsup packages/kernels-webgpu/bench/subgroup-matrix-probe.ts --format esm --platform node --target node20 \
-  --external webgpu -d "$out" --no-config --tsconfig tsconfig.json --silent
-mv "$out/subgroup-matrix-probe.js" "$out/subgroup-matrix-probe.mjs"
+# The subgroup-matrix (cooperative matrix) 8-bit GEMM probe and the CPU cost of a bare dispatch travel as
+# subgroup-matrix-probe.mjs and dispatch-cost.mjs.
+for bench in subgroup-matrix-probe dispatch-cost; do
+  pnpm exec tsup "packages/kernels-webgpu/bench/$bench.ts" --format esm --platform node --target node20 \
+    --external webgpu -d "$out" --no-config --tsconfig tsconfig.json --silent
+  mv "$out/$bench.js" "$out/$bench.mjs"
+done
 bash ../shared/tools/device/pack.sh "$out"/*.mjs packages/pipeline/bench/device/*.sh >/dev/null
 # tsup splits code the entries share into chunk files the .mjs entries import: they travel too.
 cp "$out"/*.js .device-pack/ 2>/dev/null || true

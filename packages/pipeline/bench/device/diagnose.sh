@@ -5,6 +5,7 @@
 #   bash .device-pack/diagnose.sh [SECTION …]     (default: every section, in this order)
 #
 #   adapter      the adapter's features, limits and subgroup-matrix configurations
+#   dispatch     the CPU cost of a bare dispatch through Dawn's Node bindings (dispatch-cost.mjs), per call pattern
 #   matvec       the one-row quantized mat-vec kernels side by side (every layout the kernel bench knows)
 #   split        step-profile of 1B and 8B Q4_K_M with decode attention split every 16, 32 and 64 keys
 #   load         file open to first token (1B and 8B Q4_K_M) and a CPU profile of the 8B load
@@ -14,7 +15,7 @@
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$here/preamble.sh" diagnose.txt
-sections=${*:-adapter matvec split load conformance}
+sections=${*:-adapter dispatch matvec split load conformance}
 wants() { [[ " $sections " == *" $1 "* ]]; }
 nvidia-smi --query-gpu=name,memory.total,clocks.sm,clocks.mem --format=csv,noheader
 builder=
@@ -26,6 +27,10 @@ fi
 if wants adapter; then
   stamp adapter
   node "$here/adapter-info.mjs" --unsafe 2>&1 | grep -v Warning | head -60
+fi
+if wants dispatch; then
+  stamp "CPU per bare dispatch"
+  node "$here/dispatch-cost.mjs" 2>&1 | grep -v Warning
 fi
 stamp files
 writers=()
