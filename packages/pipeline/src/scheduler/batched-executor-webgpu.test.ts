@@ -45,6 +45,43 @@ describe('BatchedStepExecutor on WebGPU', () => {
     expect(widest).toBe(3);
     await scheduler.close();
   });
+  it('a step over 12 sequences (mat-vec row groups) gives the reference tokens', async (context) => {
+    const backend = webGpu(context);
+    const expected = JSON.parse(readFileSync(`${FIXTURES}llama/expected.json`, 'utf8')) as {
+      input_ids: number[];
+      logits: number[][];
+      greedy_new_tokens: number[];
+    };
+    const scheduler = await loadScheduler(`${FIXTURES}llama`, {
+      backend,
+      contextLength: 40,
+      chunkSize: 8,
+      pageSize: 4,
+      parallel: 12,
+    });
+    const argmax = (row: readonly number[]) => row.indexOf(Math.max(...row));
+    let widest = 0;
+    scheduler.observeSteps((report) => {
+      widest = Math.max(widest, report.rows);
+    });
+    // The full prompt and eleven prefixes decode side by side: steps of 12 decode rows (two row groups of 6).
+    const lengths = [4, 5, 6, 7, 8, 10, 11, 14, 17, 19, 22];
+    const full = scheduler.submit(expected.input_ids, {
+      maxTokens: expected.greedy_new_tokens.length,
+      ignoreEndOfGeneration: true,
+    });
+    const prefixes = lengths.map((length) =>
+      scheduler.submit(expected.input_ids.slice(0, length), { maxTokens: 6, ignoreEndOfGeneration: true }),
+    );
+    expect((await full.result).tokens).toEqual(expected.greedy_new_tokens);
+    for (const [index, length] of lengths.entries()) {
+      expect((await prefixes[index]!.result).tokens[0], `prefix of ${length}`).toBe(
+        argmax(expected.logits[length - 1]!),
+      );
+    }
+    expect(widest).toBeGreaterThan(8);
+    await scheduler.close();
+  });
   it('steps ahead by default (guesses used and dropped) with the tokens of the plain step loop', async (context) => {
     const backend = webGpu(context);
     const expected = JSON.parse(readFileSync(`${FIXTURES}llama/expected.json`, 'utf8')) as {
