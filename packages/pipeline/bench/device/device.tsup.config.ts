@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { defineConfig, type Options } from 'tsup';
 
@@ -27,6 +28,12 @@ export default defineConfig([
     entry: { 'strata-cli': 'apps/cli/src/main.ts', 'bench-serve': 'packages/server/bench/bench-serve.ts' },
     banner: {
       js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+    },
+    // The bundled CLI has no package.json beside it: its version is baked in (apps/cli/src/version.ts).
+    define: {
+      STRATA_CLI_VERSION: JSON.stringify(
+        (JSON.parse(readFileSync('apps/cli/package.json', 'utf8')) as { version: string }).version,
+      ),
     },
   },
   // The WebGPU conformance runner (kernels-webgpu/bench/conformance-run.ts): `vitest` aliased to the standalone
