@@ -314,6 +314,9 @@ describe('cpu backend: routing and sampling', () => {
     expect(Array.from(await backend.read(plan.run(Int32Array.of(6, 1), 9)))).toEqual([6, 1]);
     expect(seen).toEqual([7, 9]);
     expect(errorCode(() => plan.run(Int32Array.of(1), 0))).toBe('SHAPE_MISMATCH');
+    // The CPU computes at once: neither the backend nor its plans defer work.
+    expect(plan.deferred).toBe(false);
+    expect(backend.defersWork).toBe(false);
     plan.dispose();
     expect(errorCode(() => plan.run(Int32Array.of(1, 2), 0))).toBe('TENSOR_DISPOSED');
   });

@@ -96,6 +96,8 @@ function decodeCacheRows(data: Uint16Array | Uint8Array, rows: number, columns: 
 /** The reference backend: plain TypeScript over typed arrays, f32 results with f64 accumulation. */
 class CpuBackend implements Backend {
   readonly name = CPU_BACKEND_NAME;
+  /** {@link Backend.defersWork}: every op computes before it returns. */
+  readonly defersWork = false;
 
   async uploadWeight(descriptor: WeightDescriptor, bytes: WeightBytes): Promise<WeightTensor> {
     const { name, type, shape } = descriptor;

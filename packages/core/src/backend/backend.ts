@@ -148,6 +148,12 @@ export interface SamplingParameters {
 export interface Backend {
   /** Stable name (`cpu`, `webgpu`). */
   readonly name: string;
+  /**
+   * True when ops record work that the device runs later (WebGPU: the host may go on, and decide the next step, while
+   * the device runs this one); false when every op has computed its result before it returns (the CPU). The backend's
+   * step plans say the same ({@link StepPlan.deferred}).
+   */
+  readonly defersWork: boolean;
 
   // ── memory ────────────────────────────────────────────────────────────────────────────────────────────────────────
   /** Uploads a weight in its file format. Vectors of any float type may be stored as f32 by the backend. */

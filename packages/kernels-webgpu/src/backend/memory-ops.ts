@@ -28,6 +28,8 @@ const STAGING_REUSE_COUNT = 4;
 export abstract class WebGpuMemoryOps {
   /** `'webgpu'`: the `backendName` of every tensor and weight this backend creates, and the only one it accepts. */
   readonly name = BACKEND_NAME;
+  /** {@link Backend.defersWork}: ops record dispatches the GPU runs after the submit. */
+  readonly defersWork = true;
   /** Runtime the kernels compute with (device, pool, pipeline cache, recorder). */
   readonly runtime: GpuRuntime;
   private destroyed = false;

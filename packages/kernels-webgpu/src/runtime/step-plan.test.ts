@@ -116,6 +116,9 @@ describe('captured step plans', () => {
       gpu.dispose(plan.run(Int32Array.of(position % VOCABULARY), position));
     await gpu.flush();
     expect(gpu.memory().activeBytes).toBe(afterFirst);
+    // Runs record work the GPU executes later, as the backend says of all its ops.
+    expect(plan.deferred).toBe(true);
+    expect(gpu.defersWork).toBe(true);
     plan.dispose();
   });
 

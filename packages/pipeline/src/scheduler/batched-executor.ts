@@ -75,7 +75,6 @@ export class BatchedStepExecutor implements PageSharingExecutor, StepAheadExecut
   /** For each layer, its group and its index among the group's layers. */
   private readonly layerSlots: readonly { readonly group: number; readonly index: number }[];
   private pools: readonly PagedKeyValuePool[] | undefined;
-  private defersWork: boolean | undefined;
 
   /** An executor over `model` (already on `backend`); its pool is sized by {@link BatchedStepExecutor.reservePages}. */
   constructor(
@@ -106,17 +105,9 @@ export class BatchedStepExecutor implements PageSharingExecutor, StepAheadExecut
     }));
   }
 
-  /**
-   * {@link StepAheadExecutor.deferred}: whether the backend records work that the device runs later, as its step plans
-   * say (`StepPlan.deferred`: WebGPU yes, the CPU no); asked once, of a plan that never runs.
-   */
+  /** {@link StepAheadExecutor.deferred}: whether the backend records work that the device runs later (`Backend.defersWork`). */
   get deferred(): boolean {
-    if (this.defersWork === undefined) {
-      const plan = this.backend.captureStep(1, (ids) => ids);
-      this.defersWork = plan.deferred;
-      plan.dispose();
-    }
-    return this.defersWork;
+    return this.backend.defersWork;
   }
 
   /** Bytes of one page in every group together (`pageSize` positions of every layer), as the backend stores them. */
