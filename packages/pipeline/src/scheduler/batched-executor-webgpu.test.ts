@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import type { Backend } from '@strata/core';
 import { describe, expect, it } from 'vitest';
 import { useWebGpuBackend } from '../testing/webgpu-backend.js';
 import { loadScheduler } from './load-scheduler.js';
@@ -8,22 +9,21 @@ import { loadScheduler } from './load-scheduler.js';
 const FIXTURES = new URL('../../../../../shared/fixtures/models/', import.meta.url).pathname;
 const webGpu = useWebGpuBackend();
 
+interface Expected {
+  readonly input_ids: number[];
+  readonly logits: number[][];
+  readonly greedy_new_tokens: number[];
+}
+const readExpected = () => JSON.parse(readFileSync(`${FIXTURES}llama/expected.json`, 'utf8')) as Expected;
+const argmax = (row: readonly number[]) => row.indexOf(Math.max(...row));
+/** A scheduler over the llama fixture: 40-token contexts, 8-row prefill chunks, pages of 4. */
+const llamaScheduler = (backend: Backend, parallel: number, options: { stepAhead?: boolean } = {}) =>
+  loadScheduler(`${FIXTURES}llama`, { backend, contextLength: 40, chunkSize: 8, pageSize: 4, parallel, ...options });
+
 describe('BatchedStepExecutor on WebGPU', () => {
   it("batched greedy tokens equal the llama fixture's reference tokens", async (context) => {
-    const backend = webGpu(context);
-    const expected = JSON.parse(readFileSync(`${FIXTURES}llama/expected.json`, 'utf8')) as {
-      input_ids: number[];
-      logits: number[][];
-      greedy_new_tokens: number[];
-    };
-    const scheduler = await loadScheduler(`${FIXTURES}llama`, {
-      backend,
-      contextLength: 40,
-      chunkSize: 8,
-      pageSize: 4,
-      parallel: 3,
-    });
-    const argmax = (row: readonly number[]) => row.indexOf(Math.max(...row));
+    const expected = readExpected();
+    const scheduler = await llamaScheduler(webGpu(context), 3);
     // Three sequences in every step (prefill chunks beside decode rows); the shorter two start like the full prompt,
     // so their first pages come from the prefix cache once the full prompt published them.
     const full = scheduler.submit(expected.input_ids, {
@@ -46,20 +46,8 @@ describe('BatchedStepExecutor on WebGPU', () => {
     await scheduler.close();
   });
   it('a step over 12 sequences (mat-vec row groups) gives the reference tokens', async (context) => {
-    const backend = webGpu(context);
-    const expected = JSON.parse(readFileSync(`${FIXTURES}llama/expected.json`, 'utf8')) as {
-      input_ids: number[];
-      logits: number[][];
-      greedy_new_tokens: number[];
-    };
-    const scheduler = await loadScheduler(`${FIXTURES}llama`, {
-      backend,
-      contextLength: 40,
-      chunkSize: 8,
-      pageSize: 4,
-      parallel: 12,
-    });
-    const argmax = (row: readonly number[]) => row.indexOf(Math.max(...row));
+    const expected = readExpected();
+    const scheduler = await llamaScheduler(webGpu(context), 12);
     let widest = 0;
     scheduler.observeSteps((report) => {
       widest = Math.max(widest, report.rows);
@@ -84,23 +72,13 @@ describe('BatchedStepExecutor on WebGPU', () => {
   });
   it('steps ahead by default (guesses used and dropped) with the tokens of the plain step loop', async (context) => {
     const backend = webGpu(context);
-    const expected = JSON.parse(readFileSync(`${FIXTURES}llama/expected.json`, 'utf8')) as {
-      input_ids: number[];
-      greedy_new_tokens: number[];
-    };
+    const expected = readExpected();
     const prompts = [expected.input_ids, expected.input_ids.slice(2, 5), expected.input_ids.slice(5, 17)];
     // The first stops on its fourth token while the second decodes on and the third waits for a slot: the guess
     // launched with that token is dropped when the third joins.
     const stopTokens = [expected.greedy_new_tokens[3]!];
     const run = async (stepAhead: boolean | undefined) => {
-      const scheduler = await loadScheduler(`${FIXTURES}llama`, {
-        backend,
-        contextLength: 40,
-        chunkSize: 8,
-        pageSize: 4,
-        parallel: 2,
-        ...(stepAhead === undefined ? {} : { stepAhead }),
-      });
+      const scheduler = await llamaScheduler(backend, 2, stepAhead === undefined ? {} : { stepAhead });
       const results = await Promise.all(
         prompts.map(
           (prompt, index) =>
