@@ -10,3 +10,4 @@ export { GpuTensor } from './tensor/gpu-tensor.js';
 export { GpuWeight, type WeightChunk } from './weights/gpu-weight.js';
 export { type ShaderSpec, type StorageAccess, Uniforms, linearGrid, MAX_UNIFORM_BYTES } from './runtime/shader.js';
 export type { BufferBinding, DispatchCommand } from './runtime/recorder.js';
+export { DispatchTimer, MAX_TIMED_DISPATCHES, type TimedDispatch } from './runtime/dispatch-timer.js';

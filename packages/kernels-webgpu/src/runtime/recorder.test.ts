@@ -2,6 +2,7 @@ import { StrataError } from '@strata/core';
 import { describe, expect, it } from 'vitest';
 import { useBackendForTests } from '../testing/backend-for-tests.js';
 import { sizeClass } from './buffer-pool.js';
+import { DispatchTimer } from './dispatch-timer.js';
 import { Uniforms } from './shader.js';
 
 const backend = useBackendForTests();
@@ -20,6 +21,31 @@ describe('size classes', () => {
 });
 
 describe('Recorder', () => {
+  it('times each dispatch in a pass of its own while a timer is set, with the same results', async (context) => {
+    const b = backend(context);
+    if (!b.features.timestampQuery) return context.skip('the adapter has no timestamp-query');
+    const recorder = b.runtime.recorder;
+    const timer = new DispatchTimer(b.device, 3);
+    const input = b.upload(new Float32Array([1, -3]), [2]);
+    recorder.timer = timer;
+    let tensor = b.scale(input, 2);
+    // Four dispatches for a timer of three: the last runs untimed.
+    for (let index = 0; index < 3; index++) {
+      const next = b.scale(tensor, index % 2 === 0 ? 0.5 : 3);
+      b.dispose(tensor);
+      tensor = next;
+    }
+    recorder.timer = undefined;
+    expect(Array.from(await b.read(tensor))).toEqual([1.5, -4.5]);
+    const timings = await timer.read();
+    expect(timings.map((timing) => timing.key)).toHaveLength(3);
+    expect(new Set(timings.map((timing) => timing.key)).size).toBe(1);
+    for (const timing of timings) expect(timing.nanoseconds).toBeGreaterThanOrEqual(0);
+    b.dispose(input);
+    b.dispose(tensor);
+    expect(() => new DispatchTimer(b.device, 4096)).toThrowError(/1 to 2048 dispatches/);
+  });
+
   it('records a whole step into one submission and gives each dispatch its own uniforms', async (context) => {
     const b = backend(context);
     const recorder = b.runtime.recorder;

@@ -1,5 +1,6 @@
 import type { ErrorTracker } from '../device/error-tracker.js';
 import type { TrackedBuffer } from './buffer-pool.js';
+import type { DispatchTimer } from './dispatch-timer.js';
 import type { CachedPipeline, PipelineCache } from './pipeline-cache.js';
 import { MAX_UNIFORM_BYTES, type ShaderSpec } from './shader.js';
 import type { ReplayCommand, StepRecording } from './step-recording.js';
@@ -60,6 +61,8 @@ export class Recorder {
   submitEvery = DEFAULT_SUBMIT_EVERY;
   /** While a step is being captured: dispatches, copies and clears go into it instead of the encoder. */
   capture: StepRecording | undefined;
+  /** While set (benchmarks): each dispatch recorded runs in a pass of its own between two timestamps of the timer. */
+  timer: DispatchTimer | undefined;
   private encoder: GPUCommandEncoder | undefined;
   private pass: GPUComputePassEncoder | undefined;
   private readonly arena: UniformArena;
@@ -131,7 +134,9 @@ export class Recorder {
       bindGroup = this.device.createBindGroup({ layout: cached.layout, entries });
       groups.set(key, bindGroup);
     }
-    const pass = this.computePass();
+    const timestampWrites = this.timer?.next(command.shader.key);
+    if (timestampWrites !== undefined) this.endPass();
+    const pass = this.computePass(timestampWrites);
     if (this.passPipeline !== cached.pipeline) {
       pass.setPipeline(cached.pipeline);
       this.passPipeline = cached.pipeline;
@@ -140,6 +145,7 @@ export class Recorder {
     pass.setBindGroup(0, bindGroup, this.dynamicOffset);
     const workgroups = command.workgroups;
     pass.dispatchWorkgroups(workgroups[0], workgroups[1] ?? 1, workgroups[2] ?? 1);
+    if (timestampWrites !== undefined) this.endPass();
     if (++this.dispatches >= this.submitEvery) this.submit();
   }
 
@@ -194,11 +200,7 @@ export class Recorder {
 
   /** Ends the open compute pass and returns the encoder (for copies). */
   commandEncoder(): GPUCommandEncoder {
-    if (this.pass !== undefined) {
-      this.pass.end();
-      this.pass = undefined;
-      this.passPipeline = undefined;
-    }
+    this.endPass();
     if (this.encoder === undefined) this.encoder = this.device.createCommandEncoder();
     return this.encoder;
   }
@@ -246,11 +248,7 @@ export class Recorder {
     this.refuseWhileCapturing('read tensors back or wait for the device');
     const encoder = this.encoder;
     if (encoder === undefined) return;
-    if (this.pass !== undefined) {
-      this.pass.end();
-      this.pass = undefined;
-      this.passPipeline = undefined;
-    }
+    this.endPass();
     this.encoder = undefined;
     this.errors.capture('a recorded step', () => {
       this.arena.upload();
@@ -273,12 +271,21 @@ export class Recorder {
     this.bindGroupCount = 0;
   }
 
-  private computePass(): GPUComputePassEncoder {
+  /** The open compute pass, or a new one (with `timestampWrites` when given). */
+  private computePass(timestampWrites?: GPUComputePassTimestampWrites): GPUComputePassEncoder {
     if (this.pass === undefined) {
       if (this.encoder === undefined) this.encoder = this.device.createCommandEncoder();
-      this.pass = this.encoder.beginComputePass();
+      this.pass = this.encoder.beginComputePass(timestampWrites === undefined ? undefined : { timestampWrites });
       this.passPipeline = undefined;
     }
     return this.pass;
+  }
+
+  /** Ends the open compute pass, if any. */
+  private endPass(): void {
+    if (this.pass === undefined) return;
+    this.pass.end();
+    this.pass = undefined;
+    this.passPipeline = undefined;
   }
 }

@@ -8,6 +8,7 @@
 #   dispatch     the CPU cost of a bare dispatch through Dawn's Node bindings (dispatch-cost.mjs), per call pattern
 #   matvec       the one-row quantized mat-vec kernels side by side (every layout the kernel bench knows)
 #   split        step-profile of 1B and 8B Q4_K_M with decode attention split every 16, 32 and 64 keys
+#   batch        batch-profile of 1B Q4_K_M at 1, 8 and 32 sequences: GPU time of a batched decode step by kernel
 #   load         file open to first token (1B and 8B Q4_K_M) and a CPU profile of the 8B load
 #   conformance  the backend conformance suite on this GPU (conformance-run.mjs)
 #   peer         starts building llama.cpp's llama-bench and llama-server in the background (serve-bench.sh or
@@ -15,7 +16,7 @@
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$here/preamble.sh" diagnose.txt
-sections=${*:-adapter dispatch matvec split load conformance}
+sections=${*:-adapter dispatch matvec split batch load conformance}
 wants() { [[ " $sections " == *" $1 "* ]]; }
 nvidia-smi --query-gpu=name,memory.total,clocks.sm,clocks.mem --format=csv,noheader
 builder=
@@ -44,6 +45,11 @@ done
 if wants matvec; then
   stamp "one-row quantized mat-vec, every layout"
   BENCH_BUDGET_SECONDS=${BENCH_BUDGET_SECONDS:-140} timeout 180 node "$here/matvec-bench.mjs" --quant 2>&1 | grep -v Warning | sed -n '/Correctness/,$p'
+fi
+if wants batch; then
+  stamp "batch-profile 1B Q4_K_M, 1, 8 and 32 sequences"
+  timeout 150 node "$here/batch-profile.mjs" --model llama-3.2-1b --type Q4_K_M --dir "$files" --sequences 1,8,32 \
+    2>&1 | grep -v Warning
 fi
 if wants split; then
   for pair in llama-3.2-1b:Q4_K_M llama-3-8b:Q4_K_M; do

@@ -1,0 +1,117 @@
+/**
+ * Where the GPU time of a batched decode step goes: a scheduler over a random-weight GGUF file runs B greedy sequences
+ * (B = 1, 8, 32 by default, each a short distinct prompt), and once every sequence decodes (steps of B rows) each
+ * dispatch of the following steps runs in a pass of its own between two timestamps (`DispatchTimer`). Prints per B the
+ * wall time of a decode step untimed (median, stepping ahead off, so steps do not overlap), the GPU time of a step
+ * with every dispatch timed one by one, and that time by kernel family (shader key up to its first `:r=` or size
+ * field), µs and calls per step. Needs `timestamp-query`; timestamps are read unquantized
+ * (`disable-dawn-features=timestamp_quantization`).
+ *
+ *   pnpm exec tsx --conditions=@strata/source packages/pipeline/bench/batch-profile.ts --model llama-3.2-1b
+ *     --type Q4_K_M [--sequences 1,8,32] [--tokens 32] [--top 12] [--dir /tmp/strata-bench]
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { createWebGpuBackend, DispatchTimer, MAX_TIMED_DISPATCHES, type TimedDispatch } from '@strata/kernels-webgpu';
+import { openModelFiles } from '@strata/loaders/node';
+import { loadScheduler, type StepReport } from '@strata/pipeline';
+import { type FileType, MODELS, writeRandomGguf } from './random-gguf.js';
+
+const { values } = parseArgs({
+  options: {
+    model: { type: 'string', default: 'llama-3.2-1b' },
+    type: { type: 'string', default: 'Q4_K_M' },
+    dir: { type: 'string', default: '/tmp/strata-bench' },
+    sequences: { type: 'string', default: '1,8,32' },
+    tokens: { type: 'string', default: '32' },
+    top: { type: 'string', default: '12' },
+  },
+});
+const dimensions = MODELS[values.model!];
+if (dimensions === undefined) throw new Error(`unknown model ${values.model}`);
+mkdirSync(values.dir!, { recursive: true });
+const path = `${values.dir}/${values.model}-${values.type}.gguf`;
+if (!existsSync(path)) await writeRandomGguf(dimensions, values.type as FileType, path);
+const counts = values.sequences!.split(',').map(Number);
+const tokens = Number(values.tokens);
+const backend = await createWebGpuBackend({
+  powerPreference: 'high-performance',
+  dawnFlags: ['disable-dawn-features=timestamp_quantization'],
+});
+if (!backend.features.timestampQuery) throw new Error('batch-profile needs the timestamp-query feature');
+const recorder = backend.runtime.recorder;
+const reports: StepReport[] = [];
+let onReport: ((report: StepReport) => void) | undefined;
+const scheduler = await loadScheduler(await openModelFiles(path), {
+  backend,
+  parallel: Math.max(...counts),
+  contextLength: 256,
+  cacheType: 'f16',
+  stepAhead: false,
+  onStep: (report) => {
+    reports.push(report);
+    onReport?.(report);
+  },
+});
+
+/** Runs `count` greedy sequences of `tokens` tokens each to the end. */
+async function run(count: number): Promise<void> {
+  const runs = Array.from(
+    { length: count },
+    (_, index) =>
+      scheduler.submit(
+        Array.from(
+          { length: 12 },
+          (_, position) => 260 + ((index * 37 + position * 11) % (dimensions!.vocabulary - 260)),
+        ),
+        { maxTokens: tokens, temperature: 0, ignoreEndOfGeneration: true },
+      ).result,
+  );
+  await Promise.all(runs);
+}
+
+const median = (list: readonly number[]) => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)] ?? Number.NaN;
+const family = (key: string) => key.split(/:(?:r|b|wg|n|c|k)=/)[0]!;
+process.stdout.write(`${values.model} ${values.type} on webgpu, ${tokens} tokens per sequence, stepping ahead off\n`);
+for (const count of counts) {
+  await run(count); // compiles the kernels of this many rows
+  reports.length = 0;
+  await run(count);
+  const decodeSteps = reports.filter((report) => report.rows === count && report.tokens === count);
+  const wallMs = median(decodeSteps.map((report) => report.milliseconds));
+  // The timed run: timing starts after the first step in which every sequence decodes.
+  const timer = new DispatchTimer(backend.device, MAX_TIMED_DISPATCHES);
+  // Dispatches timed when each timed step ended; a step the timer's capacity cut short is left out.
+  const ends: number[] = [];
+  onReport = (report) => {
+    if (report.rows !== count || report.tokens !== count) return;
+    if (recorder.timer === undefined && timer.count === 0) recorder.timer = timer;
+    else if (recorder.timer !== undefined && timer.count < timer.capacity) ends.push(timer.count);
+  };
+  await run(count);
+  onReport = undefined;
+  recorder.timer = undefined;
+  await backend.flush();
+  const timings: TimedDispatch[] = (await timer.read()).slice(0, ends.at(-1) ?? 0);
+  const steps = Math.max(1, ends.length);
+  const totals = new Map<string, { nanoseconds: number; calls: number }>();
+  for (const timing of timings) {
+    const entry = totals.get(family(timing.key)) ?? { nanoseconds: 0, calls: 0 };
+    entry.nanoseconds += timing.nanoseconds;
+    entry.calls += 1;
+    totals.set(family(timing.key), entry);
+  }
+  const total = timings.reduce((sum, timing) => sum + timing.nanoseconds, 0);
+  process.stdout.write(
+    `\n${count} sequences: decode step ${wallMs.toFixed(2)} ms wall (median, untimed); GPU ${(total / steps / 1000).toFixed(0)} µs per step with ${(timings.length / steps).toFixed(0)} dispatches timed one by one (${steps} steps)\n`,
+  );
+  const rows = [...totals.entries()].sort((a, b) => b[1].nanoseconds - a[1].nanoseconds).slice(0, Number(values.top));
+  for (const [kernel, entry] of rows) {
+    process.stdout.write(
+      `  ${(entry.nanoseconds / steps / 1000).toFixed(1).padStart(8)} µs  ${((100 * entry.nanoseconds) / Math.max(1, total)).toFixed(1).padStart(5)}%  ${(entry.calls / steps).toFixed(0).padStart(4)}×  ${kernel}\n`,
+    );
+  }
+}
+await scheduler.close();
+backend.destroy();
+process.exit(0);
