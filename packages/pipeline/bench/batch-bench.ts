@@ -12,33 +12,24 @@
  *     [--sequences 1,8,16,32,64] [--tokens 64] [--backend webgpu|cpu] [--batch-matvec on|off] [--ahead on|off]
  *     [--dir /tmp/strata-bench]
  */
-import { existsSync, mkdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { Backend } from '@strata/core';
 import { createCpuBackend } from '@strata/kernels-cpu';
 import { createWebGpuBackend } from '@strata/kernels-webgpu';
 import { openModelFiles } from '@strata/loaders/node';
 import { loadScheduler, type StepReport } from '@strata/pipeline';
-import { type FileType, MODELS, writeRandomGguf } from './random-gguf.js';
+import { batchedOptions, median, randomModelFile, runSequences } from './batched-sequences.js';
 
 const { values } = parseArgs({
   options: {
-    model: { type: 'string', default: 'llama-3.2-1b' },
-    type: { type: 'string', default: 'Q4_K_M' },
-    dir: { type: 'string', default: '/tmp/strata-bench' },
-    sequences: { type: 'string', default: '1,8,16,32,64' },
-    tokens: { type: 'string', default: '64' },
+    ...batchedOptions('1,8,16,32,64', '64'),
     backend: { type: 'string', default: 'webgpu' },
     'batch-matvec': { type: 'string', default: 'on' },
     ahead: { type: 'string', default: 'on' },
   },
 });
 if (values.ahead !== 'on' && values.ahead !== 'off') throw new Error(`--ahead is on or off; got ${values.ahead}`);
-const dimensions = MODELS[values.model!];
-if (dimensions === undefined) throw new Error(`unknown model ${values.model}`);
-mkdirSync(values.dir!, { recursive: true });
-const path = `${values.dir}/${values.model}-${values.type}.gguf`;
-if (!existsSync(path)) await writeRandomGguf(dimensions, values.type as FileType, path);
+const { path, dimensions } = await randomModelFile(values.model, values.type, values.dir);
 const counts = values.sequences!.split(',').map(Number);
 const tokens = Number(values.tokens);
 const largest = Math.max(...counts);
@@ -58,7 +49,6 @@ const scheduler = await loadScheduler(await openModelFiles(path), {
   stepAhead: values.ahead === 'on',
   onStep: (report) => reports.push(report),
 });
-const median = (list: readonly number[]) => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)] ?? Number.NaN;
 process.stdout.write(
   `${values.model} ${values.type} on ${values.backend}, batch mat-vec ${values['batch-matvec']}, step ahead ${values.ahead}, ${tokens} tokens per sequence\n`,
 );
@@ -68,18 +58,7 @@ process.stdout.write(
 for (const [run, count] of counts.flatMap((count) => [count, count]).entries()) {
   reports.length = 0;
   const started = performance.now();
-  const runs = Array.from(
-    { length: count },
-    (_, index) =>
-      scheduler.submit(
-        Array.from(
-          { length: 12 },
-          (_, position) => 260 + ((index * 37 + position * 11) % (dimensions.vocabulary - 260)),
-        ),
-        { maxTokens: tokens, temperature: 0, ignoreEndOfGeneration: true },
-      ).result,
-  );
-  const results = await Promise.all(runs);
+  const results = await runSequences(scheduler, count, dimensions.vocabulary, tokens);
   const seconds = (performance.now() - started) / 1000;
   const generated = results.reduce((sum, result) => sum + result.stats.generatedTokens, 0);
   const decodeSteps = reports.filter((report) => report.rows === count && report.tokens === count);

@@ -10,28 +10,16 @@
  *   pnpm exec tsx --conditions=@strata/source packages/pipeline/bench/batch-profile.ts --model llama-3.2-1b
  *     --type Q4_K_M [--sequences 1,8,32] [--tokens 32] [--top 12] [--dir /tmp/strata-bench]
  */
-import { existsSync, mkdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createWebGpuBackend, DispatchTimer, MAX_TIMED_DISPATCHES, type TimedDispatch } from '@strata/kernels-webgpu';
 import { openModelFiles } from '@strata/loaders/node';
 import { loadScheduler, type StepReport } from '@strata/pipeline';
-import { type FileType, MODELS, writeRandomGguf } from './random-gguf.js';
+import { batchedOptions, median, randomModelFile, runSequences } from './batched-sequences.js';
 
 const { values } = parseArgs({
-  options: {
-    model: { type: 'string', default: 'llama-3.2-1b' },
-    type: { type: 'string', default: 'Q4_K_M' },
-    dir: { type: 'string', default: '/tmp/strata-bench' },
-    sequences: { type: 'string', default: '1,8,32' },
-    tokens: { type: 'string', default: '32' },
-    top: { type: 'string', default: '12' },
-  },
+  options: { ...batchedOptions('1,8,32', '32'), top: { type: 'string', default: '12' } },
 });
-const dimensions = MODELS[values.model!];
-if (dimensions === undefined) throw new Error(`unknown model ${values.model}`);
-mkdirSync(values.dir!, { recursive: true });
-const path = `${values.dir}/${values.model}-${values.type}.gguf`;
-if (!existsSync(path)) await writeRandomGguf(dimensions, values.type as FileType, path);
+const { path, dimensions } = await randomModelFile(values.model, values.type, values.dir);
 const counts = values.sequences!.split(',').map(Number);
 const tokens = Number(values.tokens);
 const backend = await createWebGpuBackend({
@@ -56,21 +44,9 @@ const scheduler = await loadScheduler(await openModelFiles(path), {
 
 /** Runs `count` greedy sequences of `tokens` tokens each to the end. */
 async function run(count: number): Promise<void> {
-  const runs = Array.from(
-    { length: count },
-    (_, index) =>
-      scheduler.submit(
-        Array.from(
-          { length: 12 },
-          (_, position) => 260 + ((index * 37 + position * 11) % (dimensions!.vocabulary - 260)),
-        ),
-        { maxTokens: tokens, temperature: 0, ignoreEndOfGeneration: true },
-      ).result,
-  );
-  await Promise.all(runs);
+  await runSequences(scheduler, count, dimensions.vocabulary, tokens);
 }
 
-const median = (list: readonly number[]) => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)] ?? Number.NaN;
 const family = (key: string) => key.split(/:(?:r|b|wg|n|c|k)=/)[0]!;
 process.stdout.write(`${values.model} ${values.type} on webgpu, ${tokens} tokens per sequence, stepping ahead off\n`);
 for (const count of counts) {

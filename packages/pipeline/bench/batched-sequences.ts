@@ -1,0 +1,55 @@
+// What the batched-step benchmarks (batch-bench.ts, batch-profile.ts) share: their common options, the random-weight
+// model file, the distinct prompts of B sequences and the median.
+import { existsSync, mkdirSync } from 'node:fs';
+import type { Scheduler } from '@strata/pipeline';
+import { type FileType, type LlamaDimensions, MODELS, writeRandomGguf } from './random-gguf.js';
+
+/** The `parseArgs` options both benchmarks take; `sequences` and `tokens` default per benchmark. */
+export function batchedOptions(sequences: string, tokens: string) {
+  return {
+    model: { type: 'string', default: 'llama-3.2-1b' },
+    type: { type: 'string', default: 'Q4_K_M' },
+    dir: { type: 'string', default: '/tmp/strata-bench' },
+    sequences: { type: 'string', default: sequences },
+    tokens: { type: 'string', default: tokens },
+  } as const;
+}
+
+/** The random-weight GGUF file of `model` and `type` in `dir` (written when missing) and the model's dimensions. */
+export async function randomModelFile(
+  model: string,
+  type: string,
+  dir: string,
+): Promise<{ path: string; dimensions: LlamaDimensions }> {
+  const dimensions = MODELS[model];
+  if (dimensions === undefined) throw new Error(`unknown model ${model}`);
+  mkdirSync(dir, { recursive: true });
+  const path = `${dir}/${model}-${type}.gguf`;
+  if (!existsSync(path)) await writeRandomGguf(dimensions, type as FileType, path);
+  return { path, dimensions };
+}
+
+/** The 12-token prompt of sequence `index`: ordinary ids, different for every sequence. */
+export function distinctPrompt(index: number, vocabulary: number): number[] {
+  return Array.from({ length: 12 }, (_, position) => 260 + ((index * 37 + position * 11) % (vocabulary - 260)));
+}
+
+/** Runs `count` greedy sequences of `tokens` generated tokens each (distinct prompts) to the end; their results. */
+export function runSequences(scheduler: Scheduler, count: number, vocabulary: number, tokens: number) {
+  return Promise.all(
+    Array.from(
+      { length: count },
+      (_, index) =>
+        scheduler.submit(distinctPrompt(index, vocabulary), {
+          maxTokens: tokens,
+          temperature: 0,
+          ignoreEndOfGeneration: true,
+        }).result,
+    ),
+  );
+}
+
+/** The median of `list` (NaN when empty). */
+export function median(list: readonly number[]): number {
+  return [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)] ?? Number.NaN;
+}
