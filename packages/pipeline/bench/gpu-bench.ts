@@ -42,6 +42,9 @@ const { values } = parseArgs({
     // Products of more than 32 rows with Q8_0/Q4_K weights on f32 activations (WebGpuTuning.int8Prefill false; the
     // default is 8-bit activations, on subgroup matrices where the adapter has them).
     'f32-prefill': { type: 'boolean', default: false },
+    // Workgroups the one-row attention kernel aims for (WebGpuTuning.decodeAttentionTargetWorkgroups; the backend's
+    // default when empty): more splits at long contexts.
+    'attention-workgroups': { type: 'string', default: '' },
   },
 });
 const promptTokens = Number(values['n-prompt']);
@@ -54,6 +57,9 @@ const backend = await createWebGpuBackend({
   dawnFlags: values['dawn-flags']!.split(';').filter((flag) => flag !== ''),
   tuning: {
     ...(values['f32-prefill'] ? { int8Prefill: false } : {}),
+    ...(values['attention-workgroups'] === ''
+      ? {}
+      : { decodeAttentionTargetWorkgroups: Number(values['attention-workgroups']) }),
     ...(values['split-keys'] === '' ? {} : { decodeAttentionMinKeysPerSplit: Number(values['split-keys']) }),
     ...(values['quant-matvec'] === ''
       ? {}

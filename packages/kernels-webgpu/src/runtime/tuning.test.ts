@@ -47,6 +47,17 @@ describe('WebGPU kernel tuning', () => {
     }
   });
 
+  it('takes a decode attention occupancy target from 1 to 65535 workgroups', () => {
+    expect(resolveTuning().decodeAttentionTargetWorkgroups).toBe(256);
+    expect(resolveTuning({ decodeAttentionTargetWorkgroups: 1024 }).decodeAttentionTargetWorkgroups).toBe(1024);
+    for (const value of [0, 2.5, Number.NaN, 65536]) {
+      expect(
+        errorCode(() => resolveTuning({ decodeAttentionTargetWorkgroups: value })),
+        String(value),
+      ).toBe('INVALID_ARGUMENT');
+    }
+  });
+
   it('takes quantized mat-vec variants and rejects one no kernel can take (INVALID_CONFIG naming the type)', () => {
     expect(resolveTuning().quantMatvec).toEqual({});
     const vector = { layout: 'vector', rowsPerWorkgroup: 4, workgroupSize: 64 } as const;

@@ -15,6 +15,13 @@ export interface WebGpuTuning {
    */
   readonly decodeAttentionMinKeysPerSplit: number;
   /**
+   * Workgroups the one-row attention kernel aims for: the splits planned for a cache are at least this many workgroups
+   * over the key/value heads (`⌈target / heads⌉` splits, as the keys allow), so long contexts run that many splits of
+   * more than `decodeAttentionMinKeysPerSplit` keys. An integer from 1 to 65535; default 256. Benchmarks compare it at
+   * depth (`gpu-bench --attention-workgroups N`).
+   */
+  readonly decodeAttentionTargetWorkgroups: number;
+  /**
    * One-row quantized mat-vec variants (`kernels/matmul/quant-matvec-shader.ts`): for each type named, one-row
    * products (plain and fused) use the specialised kernel with this layout and tuning instead of the routed kernel
    * (Q4_K: `Q4K_MATVEC_TUNING`; Q6_K: `DEFAULT_QUANT_TUNING`; Q8_0: the wide kernel). Default `{}` (the routed ones).
@@ -39,12 +46,16 @@ export interface WebGpuTuning {
   readonly int8Prefill: boolean;
 }
 
+/** Workgroups the one-row attention kernel aims for by default (a few per GPU core). */
+export const DEFAULT_DECODE_TARGET_WORKGROUPS = 256;
+
 /** Most keys one decode attention workgroup holds (its score buffer). */
 export const MAX_DECODE_KEYS_PER_SPLIT = 512;
 
 /** The tuning measured best so far (see BENCHMARKS.md). */
 export const DEFAULT_WEBGPU_TUNING: WebGpuTuning = Object.freeze({
   decodeAttentionMinKeysPerSplit: 64,
+  decodeAttentionTargetWorkgroups: DEFAULT_DECODE_TARGET_WORKGROUPS,
   quantMatvec: Object.freeze({}),
   batchMatvec: true,
   int8Prefill: true,
@@ -63,6 +74,14 @@ export function resolveTuning(overrides: Partial<WebGpuTuning> = {}): WebGpuTuni
       'INVALID_ARGUMENT',
       `tuning.decodeAttentionMinKeysPerSplit must be an integer from 1 to ${MAX_DECODE_KEYS_PER_SPLIT}, got ${minKeys}.`,
       { details: { decodeAttentionMinKeysPerSplit: minKeys } },
+    );
+  }
+  const target = tuning.decodeAttentionTargetWorkgroups;
+  if (!Number.isInteger(target) || target < 1 || target > 65535) {
+    throw new StrataError(
+      'INVALID_ARGUMENT',
+      `tuning.decodeAttentionTargetWorkgroups must be an integer from 1 to 65535, got ${target}.`,
+      { details: { decodeAttentionTargetWorkgroups: target } },
     );
   }
   for (const flag of ['int8Prefill', 'batchMatvec'] as const) {

@@ -87,10 +87,13 @@ if ! skips f32; then
   echo "(read the pp columns: strata's tg here is 16 tokens, llama.cpp's 128)"
   node "$here/peer-table.mjs" "$out/llama.json" "$out"/f32/strata-*.json | tee "$out/table-f32.md"
 fi
-skips depth || stamp "decode at depth (tg128 after 4096 and 16384 tokens, 1B Q4_K_M)"
+skips depth || stamp "decode at depth (tg128 after 4096 and 16384 tokens, 1B Q4_K_M; attention aiming at 256 and 1024 workgroups)"
 skips depth || for run in llama-3.2-1b:Q4_K_M:4096 llama-3.2-1b:Q4_K_M:16384; do
   model=${run%%:*}; rest=${run#*:}; type=${rest%%:*}; depth=${rest##*:}
-  timeout 60 node "$here/gpu-bench.mjs" --models "$model" --types "$type" -p 0 -n 128 -r 1 -d "$depth" \
-    --dir "$files" --keep --cache-type f16 2>&1 | grep -E "tg run 1" | sed "s/^/depth $depth: /"
+  for workgroups in 256 1024; do
+    timeout 60 node "$here/gpu-bench.mjs" --models "$model" --types "$type" -p 0 -n 128 -r 1 -d "$depth" \
+      --dir "$files" --keep --cache-type f16 --attention-workgroups "$workgroups" 2>&1 | grep -E "tg run 1" \
+      | sed "s/^/depth $depth, attention target $workgroups workgroups: /"
+  done
 done
 stamp done

@@ -114,6 +114,10 @@ describe('attention on WebGPU', () => {
     expect(planDecodeAttention(shape, 8192, 64)?.keysPerSplit).toBe(64);
     expect(planDecodeAttention(shape, 8192, 48)?.keysPerSplit).toBe(64);
     expect(planDecodeAttention(shape, 8192, 100)).toBeUndefined();
+    // A higher occupancy target plans more splits for a long cache (a step still runs ⌈keys / floor⌉ at most).
+    const long = { ...shape, keys: 16384 };
+    expect(planDecodeAttention(long, 32768, 64)?.splits).toBe(32);
+    expect(planDecodeAttention(long, 32768, 64, 1024)?.splits).toBe(128);
   });
 
   it('matches the CPU backend with a decode key-split floor of 4 (many splits and their combine)', async (context) => {

@@ -67,6 +67,7 @@ export function attention(
     { rows, heads, keyValueHeads, headDimensions, keys: visibleKeys },
     runtime.limits.maxComputeWorkgroupStorageSize,
     runtime.tuning.decodeAttentionMinKeysPerSplit,
+    runtime.tuning.decodeAttentionTargetWorkgroups,
   );
   if (decode !== undefined) {
     const output = runtime.allocate('f32', query.shape);

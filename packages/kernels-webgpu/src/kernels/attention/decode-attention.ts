@@ -1,7 +1,7 @@
 import type { AttentionOptions } from '@strata/core';
 import type { GpuRuntime } from '../../runtime/runtime.js';
 import { linearGrid, WGSL_LINEAR_GROUP } from '../../runtime/shader.js';
-import { MAX_DECODE_KEYS_PER_SPLIT } from '../../runtime/tuning.js';
+import { DEFAULT_DECODE_TARGET_WORKGROUPS, MAX_DECODE_KEYS_PER_SPLIT } from '../../runtime/tuning.js';
 import type { GpuTensor } from '../../tensor/gpu-tensor.js';
 import { decodeParamsWgsl, decodeUniforms } from './decode-params.js';
 import { WGSL_Q8_READ } from './q8-cache-wgsl.js';
@@ -27,8 +27,6 @@ import { WGSL_Q8_READ } from './q8-cache-wgsl.js';
 export const MAX_GROUP = 8;
 /** Invocations per workgroup. */
 const WORKGROUP = 256;
-/** Workgroups to aim for before keys are split further (a few per GPU core). */
-const TARGET_WORKGROUPS = 256;
 
 /** How {@link dispatchDecodeAttention} runs a call. */
 export interface DecodePlan {
@@ -57,6 +55,7 @@ export function planDecodeAttention(
   shape: { rows: number; heads: number; keyValueHeads: number; headDimensions: number; keys: number },
   workgroupStorageBytes: number,
   minKeysPerSplit: number,
+  targetWorkgroups: number = DEFAULT_DECODE_TARGET_WORKGROUPS,
 ): DecodePlan | undefined {
   const { rows, heads, keyValueHeads, headDimensions: HD, keys } = shape;
   if (rows !== 1 || HD % 8 !== 0 || HD > WORKGROUP) return undefined;
@@ -70,7 +69,7 @@ export function planDecodeAttention(
   if (bytes(keysPerSplit) > workgroupStorageBytes || keysPerSplit < minKeysPerSplit) return undefined;
   const blocks = keyValueHeads * headBlocks;
   const bySize = Math.ceil(keys / keysPerSplit);
-  const byOccupancy = Math.min(Math.ceil(TARGET_WORKGROUPS / blocks), Math.ceil(keys / Math.min(16, minKeysPerSplit)));
+  const byOccupancy = Math.min(Math.ceil(targetWorkgroups / blocks), Math.ceil(keys / Math.min(16, minKeysPerSplit)));
   return { group, headBlocks, keysPerSplit, splits: Math.max(1, bySize, byOccupancy), minKeysPerSplit };
 }
 
