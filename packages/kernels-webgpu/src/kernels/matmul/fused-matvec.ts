@@ -14,7 +14,16 @@ import { binary } from '../elementwise/elementwise.js';
 import { gatedHalves } from '../elementwise/gated-halves.js';
 import { copyColumns } from '../layout/copy-columns.js';
 import { rmsNorm } from '../normalization/norms.js';
-import { type MatvecChunkFusion, matmul, matrixInput, matrixWeight, matvecChunks, singleRowKernel } from './index.js';
+import {
+  type MatvecChunkFusion,
+  matmul,
+  matrixInput,
+  matrixWeight,
+  matvecChunks,
+  multiRowMatvec,
+  multiRowMatvecLimit,
+  singleRowKernel,
+} from './index.js';
 import type { MatvecFusion } from './matvec-fusion.js';
 
 // The fused projection ops of the Backend contract (`rmsNormMatmul`, `rmsNormGatedMatmul`, `matmulAdd`). One input
@@ -238,13 +247,18 @@ export function matmulAdd(
       },
     );
   }
+  const bias = biasValue === undefined ? undefined : floatVector(runtime, biasValue, out, 'bias');
+  if (rows > 1 && rows <= multiRowMatvecLimit(runtime)) {
+    // Several rows (a batched decode step): the residual added in the multi-row mat-vec's store.
+    const output = runtime.allocate('f32', shape);
+    return multiRowMatvec(runtime, { weight, input: source, bias, output }, rows, residual);
+  }
   if (rows !== 1) {
     const product = matmul(runtime, source, weight, biasValue);
     const sum = binary(runtime, residual, product, { kind: 'add' });
     runtime.release(product);
     return sum;
   }
-  const bias = biasValue === undefined ? undefined : floatVector(runtime, biasValue, out, 'bias');
   const output = runtime.allocate('f32', shape);
   const fusion: MatvecFusion = { norm: false, epilogue: { kind: 'residual' } };
   dispatchFused(

@@ -205,6 +205,51 @@ export function matvecChunks(
   return output;
 }
 
+/** Most input rows a product runs on the multi-row mat-vec: 32 with `tuning.batchMatvec` (row groups), else 8. */
+export function multiRowMatvecLimit(runtime: GpuRuntime): number {
+  return runtime.tuning.batchMatvec ? MAX_GROUPED_MATVEC_ROWS : MAX_MATVEC_ROWS;
+}
+
+/**
+ * The product of 2 to {@link multiRowMatvecLimit} rows on the multi-row mat-vec, in row groups of at most 8
+ * (`matvecGroupRows`, workgroup z); with `residual` (the output's shape) added in the store. Returns `output`.
+ */
+export function multiRowMatvec(
+  runtime: GpuRuntime,
+  tensors: { weight: GpuWeight; input: GpuTensor; bias: GpuWeight | undefined; output: GpuTensor },
+  rows: number,
+  residual?: GpuTensor,
+): GpuTensor {
+  const { weight, bias } = tensors;
+  const type = weight.storedType;
+  const columns = weight.shape[1]!;
+  const groupRows = matvecGroupRows(rows);
+  const variant: MatvecVariant = {
+    type,
+    columns,
+    inputRows: groupRows,
+    mode: 'matmul',
+    bias: bias !== undefined,
+    residual: residual !== undefined,
+    subgroups: runtime.features.subgroups,
+    tuning: DEFAULT_MATVEC_TUNING,
+  };
+  const storage = residual === undefined ? MATVEC_STORAGE : ([...MATVEC_STORAGE, 'read'] as const);
+  const shader = { key: matvecKey(variant), code: () => matvecWgsl(variant), storage };
+  const units = Math.ceil(columns / weightShader(type).unitColumns);
+  const rowsPerWorkgroup = matvecRowsPerWorkgroup(DEFAULT_MATVEC_TUNING);
+  const inputRows = { rows, groups: Math.ceil(rows / groupRows) };
+  const fused =
+    residual === undefined
+      ? undefined
+      : {
+          fusion: NO_FUSION,
+          params: { epsilon: 0, boundary1: 0, boundary2: 0 },
+          buffers: [{ tracked: residual.tracked }],
+        };
+  return matvecChunks(runtime, { shader, units, rowsPerWorkgroup, inputRows }, tensors, fused);
+}
+
 /**
  * `input` `[rows, columns]` × `weight` `[out, columns]`ᵀ (+ `bias` `[out]`): f32 `[rows, out]`. One row runs the
  * decode kernel (`singleRowKernel`); 2 to 8 rows the multi-row mat-vec, and with `tuning.batchMatvec` up to 32 rows
@@ -240,23 +285,7 @@ export function matmul(
   const type = weight.storedType;
   const tensors = { weight, input: source, bias, output };
   if (rows === 1) return matvecChunks(runtime, singleRowKernel(runtime, type, columns, bias !== undefined), tensors);
-  if (rows <= (runtime.tuning.batchMatvec ? MAX_GROUPED_MATVEC_ROWS : MAX_MATVEC_ROWS) && tiling === undefined) {
-    const groupRows = matvecGroupRows(rows);
-    const variant: MatvecVariant = {
-      type,
-      columns,
-      inputRows: groupRows,
-      mode: 'matmul',
-      bias: bias !== undefined,
-      subgroups: runtime.features.subgroups,
-      tuning: DEFAULT_MATVEC_TUNING,
-    };
-    const shader = { key: matvecKey(variant), code: () => matvecWgsl(variant), storage: MATVEC_STORAGE };
-    const units = Math.ceil(columns / weightShader(type).unitColumns);
-    const rowsPerWorkgroup = matvecRowsPerWorkgroup(DEFAULT_MATVEC_TUNING);
-    const inputRows = { rows, groups: Math.ceil(rows / groupRows) };
-    return matvecChunks(runtime, { shader, units, rowsPerWorkgroup, inputRows }, tensors);
-  }
+  if (rows <= multiRowMatvecLimit(runtime) && tiling === undefined) return multiRowMatvec(runtime, tensors, rows);
   if (runtime.tuning.int8Prefill && tiling === undefined && rows > MAX_GROUPED_MATVEC_ROWS && isInt8WeightType(type)) {
     return int8Matmul(runtime, { source, weight, bias, output }, rows);
   }

@@ -50,6 +50,11 @@ export interface MatvecVariant {
   readonly mode: 'matmul' | 'experts';
   /** Adds `bias` (matmul only). */
   readonly bias: boolean;
+  /**
+   * `matmul` only: adds `residual` (binding 5, of the output's shape) in the store, the residual add of a pre-norm
+   * block (`Backend.matmulAdd` over several rows).
+   */
+  readonly residual?: boolean;
   /** The device has `subgroups`. */
   readonly subgroups: boolean;
   /** Workgroup size, invocations per output row and unroll baked into the code (part of the cache key). */
@@ -63,7 +68,8 @@ export const MATVEC_STORAGE = ['read', 'read', 'read', 'write'] as const;
 export function matvecKey(variant: MatvecVariant): string {
   const { type, columns, inputRows, mode, bias, subgroups, tuning } = variant;
   const shape = `${columns % 4 === 0 ? 'v4' : 'ragged'}:${rowsWordAligned(type, columns) ? 'a' : 'u'}`;
-  return `matvec:${mode}:${type}:${shape}:r=${inputRows}:b=${bias ? 1 : 0}:sg=${subgroups ? 1 : 0}:wg=${tuning.workgroupSize}:tpr=${tuning.threadsPerRow}:u=${tuning.unroll}`;
+  const residual = variant.residual === true ? ':res' : '';
+  return `matvec:${mode}:${type}:${shape}:r=${inputRows}:b=${bias ? 1 : 0}${residual}:sg=${subgroups ? 1 : 0}:wg=${tuning.workgroupSize}:tpr=${tuning.threadsPerRow}:u=${tuning.unroll}`;
 }
 
 /**
@@ -208,6 +214,7 @@ ${rows.map((row) => `      scratch[${row}u * ${workgroupSize}u + li] += scratch[
 ${rows.map((row) => `  acc${row} = scratch[${row}u * ${workgroupSize}u + li];`).join('\n')}`;
 
   const experts = mode === 'experts';
+  const residualAdd = variant.residual === true && !experts ? ' + residual[index]' : '';
   const indexing = experts
     ? `
   let slot = group.y + params.slotOffset;
@@ -230,7 +237,10 @@ ${rows.map((row) => `  let inputBase${row} = min(firstInput + ${row}u, params.sl
     : rows
         .map(
           (row) =>
-            `    if (firstInput + ${row}u < params.slots) { output[(firstInput + ${row}u) * params.outStride + params.firstRow + o] = acc${row}${bias ? ' + extra[params.firstRow + o]' : ''}; }`,
+            `    if (firstInput + ${row}u < params.slots) {
+      let index = (firstInput + ${row}u) * params.outStride + params.firstRow + o;
+      output[index] = acc${row}${bias ? ' + extra[params.firstRow + o]' : ''}${residualAdd};
+    }`,
         )
         .join('\n');
 
@@ -244,6 +254,7 @@ struct Params {
 @group(0) @binding(2) ${inputDeclaration}
 @group(0) @binding(3) var<storage, read> extra: array<${experts ? 'i32' : 'f32'}>;
 @group(0) @binding(4) var<storage, read_write> output: array<f32>;
+${residualAdd === '' ? '' : '@group(0) @binding(5) var<storage, read> residual: array<f32>;'}
 var<workgroup> scratch: array<f32, ${inputRows * workgroupSize}>;
 ${weightReaderWgsl(type, columns)}
 ${inputRead}
