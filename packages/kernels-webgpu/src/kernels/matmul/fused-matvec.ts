@@ -144,7 +144,10 @@ function splitProduct(runtime: GpuRuntime, product: GpuTensor, widths: readonly 
   return parts;
 }
 
-/** `Backend.rmsNormMatmul`: one dispatch per projection for one input row, else `rmsNorm`, `matmul` and column copies. */
+/**
+ * `Backend.rmsNormMatmul`: one dispatch per projection for one input row; for 2–32 rows (a batched decode step) the
+ * norm, then one multi-row mat-vec per projection storing its parts; else `rmsNorm`, `matmul` and column copies.
+ */
 export function rmsNormMatmul(
   runtime: GpuRuntime,
   input: Tensor,
@@ -157,7 +160,24 @@ export function rmsNormMatmul(
   const rows = columns === 0 ? 0 : source.size / columns;
   const leading = source.shape.slice(0, -1);
   const inputNorm = normFusion(runtime, norm, columns);
-  const singleRow = rows === 1 && checked.every((projection) => projection.widths.length <= 3);
+  const fewParts = checked.every((projection) => projection.widths.length <= 3);
+  if (rows > 1 && rows <= multiRowMatvecLimit(runtime) && fewParts) {
+    // Several rows (a batched decode step): the norm on its own, then each projection's parts stored by the
+    // multi-row mat-vec (no column copies).
+    const normed = norm === undefined ? source : rmsNorm(runtime, source, norm.weight, norm.epsilon);
+    const parts = checked.flatMap(({ weight, bias, widths }) => {
+      const outputs = widths.map((width) => runtime.allocate('f32', [...leading, width]));
+      multiRowMatvec(runtime, { weight, input: normed, bias, output: outputs[0]! }, rows, {
+        kind: 'split',
+        widths,
+        outputs,
+      });
+      return outputs;
+    });
+    if (normed !== source) runtime.release(normed);
+    return parts;
+  }
+  const singleRow = rows === 1 && fewParts;
   if (!singleRow) {
     const normed = norm === undefined ? source : rmsNorm(runtime, source, norm.weight, norm.epsilon);
     const parts = checked.flatMap((projection) =>
@@ -251,7 +271,7 @@ export function matmulAdd(
   if (rows > 1 && rows <= multiRowMatvecLimit(runtime)) {
     // Several rows (a batched decode step): the residual added in the multi-row mat-vec's store.
     const output = runtime.allocate('f32', shape);
-    return multiRowMatvec(runtime, { weight, input: source, bias, output }, rows, residual);
+    return multiRowMatvec(runtime, { weight, input: source, bias, output }, rows, { kind: 'residual', residual });
   }
   if (rows !== 1) {
     const product = matmul(runtime, source, weight, biasValue);

@@ -1,7 +1,7 @@
 import { StrataError, type Tensor, type WeightTensor, type WeightType } from '@strata/core';
 import type { BufferBinding } from '../../runtime/recorder.js';
 import type { GpuRuntime } from '../../runtime/runtime.js';
-import { linearGrid, MAX_WORKGROUPS_PER_DIMENSION, type ShaderSpec } from '../../runtime/shader.js';
+import { linearGrid, MAX_WORKGROUPS_PER_DIMENSION, type ShaderSpec, type StorageAccess } from '../../runtime/shader.js';
 import type { GpuTensor } from '../../tensor/gpu-tensor.js';
 import type { GpuWeight } from '../../weights/gpu-weight.js';
 import { weightShader } from '../../wgsl/dequantize/index.js';
@@ -211,42 +211,56 @@ export function multiRowMatvecLimit(runtime: GpuRuntime): number {
 }
 
 /**
+ * How {@link multiRowMatvec} stores its rows: plain, with a residual of the output's shape added, or split by weight
+ * rows into `[rows, width]` tensors (`widths` adds up to the weight's rows; `output` gets the first part).
+ */
+export type MultiRowStore =
+  | { readonly kind: 'plain' }
+  | { readonly kind: 'residual'; readonly residual: GpuTensor }
+  | { readonly kind: 'split'; readonly widths: readonly number[]; readonly outputs: readonly GpuTensor[] };
+
+/**
  * The product of 2 to {@link multiRowMatvecLimit} rows on the multi-row mat-vec, in row groups of at most 8
- * (`matvecGroupRows`, workgroup z); with `residual` (the output's shape) added in the store. Returns `output`.
+ * (`matvecGroupRows`, workgroup z), stored as `store` says. Returns `output`.
  */
 export function multiRowMatvec(
   runtime: GpuRuntime,
   tensors: { weight: GpuWeight; input: GpuTensor; bias: GpuWeight | undefined; output: GpuTensor },
   rows: number,
-  residual?: GpuTensor,
+  store: MultiRowStore = { kind: 'plain' },
 ): GpuTensor {
   const { weight, bias } = tensors;
   const type = weight.storedType;
   const columns = weight.shape[1]!;
   const groupRows = matvecGroupRows(rows);
+  const split = store.kind === 'split' && store.widths.length > 1 ? store : undefined;
   const variant: MatvecVariant = {
     type,
     columns,
     inputRows: groupRows,
     mode: 'matmul',
     bias: bias !== undefined,
-    residual: residual !== undefined,
+    ...(store.kind === 'residual' ? { store: 'residual' } : {}),
+    ...(split === undefined ? {} : { store: split.widths.length === 3 ? 'split3' : 'split2' }),
     subgroups: runtime.features.subgroups,
     tuning: DEFAULT_MATVEC_TUNING,
   };
-  const storage = residual === undefined ? MATVEC_STORAGE : ([...MATVEC_STORAGE, 'read'] as const);
+  const extra: BufferBinding[] =
+    store.kind === 'residual'
+      ? [{ tracked: store.residual.tracked }]
+      : (split?.outputs.slice(1).map((output) => ({ tracked: output.tracked })) ?? []);
+  const extraAccess: StorageAccess = store.kind === 'residual' ? 'read' : 'write';
+  const storage = [...MATVEC_STORAGE, ...extra.map(() => extraAccess)];
   const shader = { key: matvecKey(variant), code: () => matvecWgsl(variant), storage };
   const units = Math.ceil(columns / weightShader(type).unitColumns);
   const rowsPerWorkgroup = matvecRowsPerWorkgroup(DEFAULT_MATVEC_TUNING);
   const inputRows = { rows, groups: Math.ceil(rows / groupRows) };
-  const fused =
-    residual === undefined
-      ? undefined
-      : {
-          fusion: NO_FUSION,
-          params: { epsilon: 0, boundary1: 0, boundary2: 0 },
-          buffers: [{ tracked: residual.tracked }],
-        };
+  // A split's boundaries travel in the fused kernels' extra uniforms (`fusionUniforms`); a residual needs none.
+  const fusion: MatvecFusion =
+    split === undefined ? NO_FUSION : { norm: false, epilogue: { kind: 'split', parts: split.widths.length as 2 | 3 } };
+  const boundary1 = split?.widths[0] ?? 0;
+  const params = { epsilon: 0, boundary1, boundary2: boundary1 + (split?.widths[1] ?? 0) };
+  const fused = extra.length === 0 ? undefined : { fusion, params, buffers: extra };
   return matvecChunks(runtime, { shader, units, rowsPerWorkgroup, inputRows }, tensors, fused);
 }
 

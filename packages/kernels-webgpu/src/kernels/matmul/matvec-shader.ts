@@ -51,10 +51,14 @@ export interface MatvecVariant {
   /** Adds `bias` (matmul only). */
   readonly bias: boolean;
   /**
-   * `matmul` only: adds `residual` (binding 5, of the output's shape) in the store, the residual add of a pre-norm
-   * block (`Backend.matmulAdd` over several rows).
+   * `matmul` only, how output rows are stored (default plain):
+   * - `residual`: adds `residual` (binding 5, of the output's shape), the residual add of a pre-norm block
+   *   (`Backend.matmulAdd` over several rows);
+   * - `split2` / `split3`: weight rows below `boundary1` to `output`, then below `boundary2` to `output1` (binding 5),
+   *   the rest to `output2` (binding 6), each `[rows, width]` (Q, K and V of one concatenated weight); the uniforms
+   *   end with the fused kernels' `epsilon, boundary1, boundary2` (`fusionUniforms`).
    */
-  readonly residual?: boolean;
+  readonly store?: 'residual' | 'split2' | 'split3';
   /** The device has `subgroups`. */
   readonly subgroups: boolean;
   /** Workgroup size, invocations per output row and unroll baked into the code (part of the cache key). */
@@ -68,8 +72,8 @@ export const MATVEC_STORAGE = ['read', 'read', 'read', 'write'] as const;
 export function matvecKey(variant: MatvecVariant): string {
   const { type, columns, inputRows, mode, bias, subgroups, tuning } = variant;
   const shape = `${columns % 4 === 0 ? 'v4' : 'ragged'}:${rowsWordAligned(type, columns) ? 'a' : 'u'}`;
-  const residual = variant.residual === true ? ':res' : '';
-  return `matvec:${mode}:${type}:${shape}:r=${inputRows}:b=${bias ? 1 : 0}${residual}:sg=${subgroups ? 1 : 0}:wg=${tuning.workgroupSize}:tpr=${tuning.threadsPerRow}:u=${tuning.unroll}`;
+  const store = variant.store === undefined ? '' : `:${variant.store}`;
+  return `matvec:${mode}:${type}:${shape}:r=${inputRows}:b=${bias ? 1 : 0}${store}:sg=${subgroups ? 1 : 0}:wg=${tuning.workgroupSize}:tpr=${tuning.threadsPerRow}:u=${tuning.unroll}`;
 }
 
 /**
@@ -214,7 +218,28 @@ ${rows.map((row) => `      scratch[${row}u * ${workgroupSize}u + li] += scratch[
 ${rows.map((row) => `  acc${row} = scratch[${row}u * ${workgroupSize}u + li];`).join('\n')}`;
 
   const experts = mode === 'experts';
-  const residualAdd = variant.residual === true && !experts ? ' + residual[index]' : '';
+  const storeMode = experts ? undefined : variant.store;
+  const residualAdd = storeMode === 'residual' ? ' + residual[index]' : '';
+  // split2 / split3: the row's part by its weight row g, each part [rows, width].
+  const splitWgsl = (row: number) => {
+    const value = `acc${row}${bias ? ' + extra[params.firstRow + o]' : ''}`;
+    const rest =
+      storeMode === 'split3'
+        ? [
+            `else if (g < params.boundary2) { output1[r * (params.boundary2 - params.boundary1) + g - params.boundary1] = ${value}; }`,
+            `else { output2[r * (params.outRows - params.boundary2) + g - params.boundary2] = ${value}; }`,
+          ]
+        : [`else { output1[r * (params.outRows - params.boundary1) + g - params.boundary1] = ${value}; }`];
+    return [
+      `    if (firstInput + ${row}u < params.slots) {`,
+      `      let r = firstInput + ${row}u;`,
+      '      let g = params.firstRow + o;',
+      `      if (g < params.boundary1) { output[r * params.boundary1 + g] = ${value}; }`,
+      ...rest.map((line) => `      ${line}`),
+      '    }',
+    ].join('\n');
+  };
+  const splits = storeMode === 'split2' || storeMode === 'split3';
   const indexing = experts
     ? `
   let slot = group.y + params.slotOffset;
@@ -235,9 +260,10 @@ ${rows.map((row) => `  let inputBase${row} = min(firstInput + ${row}u, params.sl
   const store = experts
     ? `    output[slot * params.outStride + o] = acc0;`
     : rows
-        .map(
-          (row) =>
-            `    if (firstInput + ${row}u < params.slots) {
+        .map((row) =>
+          splits
+            ? splitWgsl(row)
+            : `    if (firstInput + ${row}u < params.slots) {
       let index = (firstInput + ${row}u) * params.outStride + params.firstRow + o;
       output[index] = acc${row}${bias ? ' + extra[params.firstRow + o]' : ''}${residualAdd};
     }`,
@@ -247,14 +273,14 @@ ${rows.map((row) => `  let inputBase${row} = min(firstInput + ${row}u, params.sl
   return /* wgsl */ `${subgroups ? 'enable subgroups;\ndiagnostic(off, subgroup_uniformity);' : ''}
 struct Params {
   columns: u32, rowBytes: u32, units: u32, chunkRows: u32, firstRow: u32, outStride: u32,
-  outRows: u32, topK: u32, slots: u32, slotOffset: u32, perSlotInput: u32,
+  outRows: u32, topK: u32, slots: u32, slotOffset: u32, perSlotInput: u32,${splits ? '\n  epsilon: f32, boundary1: u32, boundary2: u32,' : ''}
 }
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> weights: array<u32>;
 @group(0) @binding(2) ${inputDeclaration}
 @group(0) @binding(3) var<storage, read> extra: array<${experts ? 'i32' : 'f32'}>;
 @group(0) @binding(4) var<storage, read_write> output: array<f32>;
-${residualAdd === '' ? '' : '@group(0) @binding(5) var<storage, read> residual: array<f32>;'}
+${storeBindings(storeMode)}
 var<workgroup> scratch: array<f32, ${inputRows * workgroupSize}>;
 ${weightReaderWgsl(type, columns)}
 ${inputRead}
@@ -276,4 +302,14 @@ ${store}
   }
 }
 `;
+}
+
+/** The bindings after `output` that a store option adds. */
+function storeBindings(store: MatvecVariant['store']): string {
+  if (store === 'residual') return '@group(0) @binding(5) var<storage, read> residual: array<f32>;';
+  if (store === undefined) return '';
+  const parts = store === 'split3' ? [1, 2] : [1];
+  return parts
+    .map((part) => `@group(0) @binding(${4 + part}) var<storage, read_write> output${part}: array<f32>;`)
+    .join('\n');
 }
