@@ -77,8 +77,8 @@ describe('WebGPU fused projections', () => {
       const widths = [QUERY, KEY_VALUE, KEY_VALUE];
       const chunks = (weight as GpuWeight).chunks.length;
       if (backend === chunked) expect(chunks).toBeGreaterThan(1);
-      // 3 and 12 rows: the norm, then the multi-row mat-vec storing the parts (one group; two groups of 6).
-      for (const rows of backend === chunked ? [1, 3, 12] : [1]) {
+      // 3 and 12 rows: the multi-row mat-vec with the norm, storing the parts (one row group; two groups of 6).
+      for (const rows of backend === chunked ? [1, 3, 12] : [1, 3]) {
         const input = backend.upload(randomValues(rows * COLUMNS, 4 + rows), [rows, COLUMNS]);
         const normed = () => backend.rmsNorm(input, gain, 1e-5);
         const split = (tensor: Tensor) => backend.splitColumns(tensor, widths);
@@ -99,8 +99,8 @@ describe('WebGPU fused projections', () => {
         withNorm.fused.forEach((values, index) => {
           expectNear(values, withNorm.unfused[index]!, `norm part ${index}`);
         });
-        // Several rows take the norm as a dispatch of its own.
-        expect(withNorm.dispatches, `${rows} rows`).toBe(rows === 1 ? chunks : chunks + 1);
+        // The norm in the same pass, one row or several.
+        expect(withNorm.dispatches, `${rows} rows`).toBe(chunks);
       }
     }
   });

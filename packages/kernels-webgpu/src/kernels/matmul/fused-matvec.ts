@@ -145,8 +145,9 @@ function splitProduct(runtime: GpuRuntime, product: GpuTensor, widths: readonly 
 }
 
 /**
- * `Backend.rmsNormMatmul`: one dispatch per projection for one input row; for 2–32 rows (a batched decode step) the
- * norm, then one multi-row mat-vec per projection storing its parts; else `rmsNorm`, `matmul` and column copies.
+ * `Backend.rmsNormMatmul`: one dispatch per projection (and weight chunk) for one input row and for 2–32 rows (a
+ * batched decode step: the multi-row mat-vec with the norm in the same pass, storing the parts); else `rmsNorm`,
+ * `matmul` and column copies.
  */
 export function rmsNormMatmul(
   runtime: GpuRuntime,
@@ -162,20 +163,15 @@ export function rmsNormMatmul(
   const inputNorm = normFusion(runtime, norm, columns);
   const fewParts = checked.every((projection) => projection.widths.length <= 3);
   if (rows > 1 && rows <= multiRowMatvecLimit(runtime) && fewParts) {
-    // Several rows (a batched decode step): the norm on its own, then each projection's parts stored by the
-    // multi-row mat-vec (no column copies).
-    const normed = norm === undefined ? source : rmsNorm(runtime, source, norm.weight, norm.epsilon);
-    const parts = checked.flatMap(({ weight, bias, widths }) => {
+    // Several rows (a batched decode step): the multi-row mat-vec norms the rows in the same pass and stores each
+    // projection's parts (no norm dispatch, no column copies).
+    const multiRowNorm = inputNorm.norm ? { gain: inputNorm.gain[0]!, epsilon: inputNorm.epsilon } : undefined;
+    return checked.flatMap(({ weight, bias, widths }) => {
       const outputs = widths.map((width) => runtime.allocate('f32', [...leading, width]));
-      multiRowMatvec(runtime, { weight, input: normed, bias, output: outputs[0]! }, rows, {
-        kind: 'split',
-        widths,
-        outputs,
-      });
+      const store = { kind: 'split', widths, outputs } as const;
+      multiRowMatvec(runtime, { weight, input: source, bias, output: outputs[0]! }, rows, store, multiRowNorm);
       return outputs;
     });
-    if (normed !== source) runtime.release(normed);
-    return parts;
   }
   const singleRow = rows === 1 && fewParts;
   if (!singleRow) {

@@ -219,15 +219,25 @@ export type MultiRowStore =
   | { readonly kind: 'residual'; readonly residual: GpuTensor }
   | { readonly kind: 'split'; readonly widths: readonly number[]; readonly outputs: readonly GpuTensor[] };
 
+/** The RMS norm {@link multiRowMatvec} applies to its input rows: the gain vector (ones without a weight) and ε. */
+export interface MultiRowNorm {
+  /** The `[columns]` gain. */
+  readonly gain: BufferBinding;
+  /** ε. */
+  readonly epsilon: number;
+}
+
 /**
  * The product of 2 to {@link multiRowMatvecLimit} rows on the multi-row mat-vec, in row groups of at most 8
- * (`matvecGroupRows`, workgroup z), stored as `store` says. Returns `output`.
+ * (`matvecGroupRows`, workgroup z), of the input rows RMS-normed in the same pass when `norm` is given, stored as
+ * `store` says. Returns `output`.
  */
 export function multiRowMatvec(
   runtime: GpuRuntime,
   tensors: { weight: GpuWeight; input: GpuTensor; bias: GpuWeight | undefined; output: GpuTensor },
   rows: number,
   store: MultiRowStore = { kind: 'plain' },
+  norm?: MultiRowNorm,
 ): GpuTensor {
   const { weight, bias } = tensors;
   const type = weight.storedType;
@@ -242,25 +252,33 @@ export function multiRowMatvec(
     bias: bias !== undefined,
     ...(store.kind === 'residual' ? { store: 'residual' } : {}),
     ...(split === undefined ? {} : { store: split.widths.length === 3 ? 'split3' : 'split2' }),
+    ...(norm === undefined ? {} : { norm: true }),
     subgroups: runtime.features.subgroups,
     tuning: DEFAULT_MATVEC_TUNING,
   };
-  const extra: BufferBinding[] =
+  const stored: BufferBinding[] =
     store.kind === 'residual'
       ? [{ tracked: store.residual.tracked }]
       : (split?.outputs.slice(1).map((output) => ({ tracked: output.tracked })) ?? []);
-  const extraAccess: StorageAccess = store.kind === 'residual' ? 'read' : 'write';
-  const storage = [...MATVEC_STORAGE, ...extra.map(() => extraAccess)];
+  const storedAccess: StorageAccess = store.kind === 'residual' ? 'read' : 'write';
+  const storage: StorageAccess[] = [
+    ...MATVEC_STORAGE,
+    ...(norm === undefined ? [] : ['read' as const]),
+    ...stored.map(() => storedAccess),
+  ];
   const shader = { key: matvecKey(variant), code: () => matvecWgsl(variant), storage };
   const units = Math.ceil(columns / weightShader(type).unitColumns);
   const rowsPerWorkgroup = matvecRowsPerWorkgroup(DEFAULT_MATVEC_TUNING);
   const inputRows = { rows, groups: Math.ceil(rows / groupRows) };
-  // A split's boundaries travel in the fused kernels' extra uniforms (`fusionUniforms`); a residual needs none.
-  const fusion: MatvecFusion =
-    split === undefined ? NO_FUSION : { norm: false, epilogue: { kind: 'split', parts: split.widths.length as 2 | 3 } };
+  // The norm's ε and a split's boundaries travel in the fused kernels' extra uniforms (`fusionUniforms`).
+  const fusion: MatvecFusion = {
+    norm: norm !== undefined,
+    epilogue: split === undefined ? { kind: 'store' } : { kind: 'split', parts: split.widths.length as 2 | 3 },
+  };
   const boundary1 = split?.widths[0] ?? 0;
-  const params = { epsilon: 0, boundary1, boundary2: boundary1 + (split?.widths[1] ?? 0) };
-  const fused = extra.length === 0 ? undefined : { fusion, params, buffers: extra };
+  const params = { epsilon: norm?.epsilon ?? 0, boundary1, boundary2: boundary1 + (split?.widths[1] ?? 0) };
+  const buffers = [...(norm === undefined ? [] : [norm.gain]), ...stored];
+  const fused = buffers.length === 0 ? undefined : { fusion, params, buffers };
   return matvecChunks(runtime, { shader, units, rowsPerWorkgroup, inputRows }, tensors, fused);
 }
 

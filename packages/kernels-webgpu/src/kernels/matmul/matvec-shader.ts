@@ -59,6 +59,13 @@ export interface MatvecVariant {
    *   end with the fused kernels' `epsilon, boundary1, boundary2` (`fusionUniforms`).
    */
   readonly store?: 'residual' | 'split2' | 'split3';
+  /**
+   * `matmul` only: the RMS norm of each input row in the same pass (`rmsNormMatmul` over several rows): the values are
+   * multiplied by `norm_gain` (binding 5) as they are loaded, the lanes of the workgroup's first output row add up
+   * their squares (they load every column), and each row's total scales its accumulators by `1/√(mean + ε)` before
+   * the bias. The uniforms end with `epsilon, boundary1, boundary2` (`fusionUniforms`).
+   */
+  readonly norm?: boolean;
   /** The device has `subgroups`. */
   readonly subgroups: boolean;
   /** Workgroup size, invocations per output row and unroll baked into the code (part of the cache key). */
@@ -72,7 +79,7 @@ export const MATVEC_STORAGE = ['read', 'read', 'read', 'write'] as const;
 export function matvecKey(variant: MatvecVariant): string {
   const { type, columns, inputRows, mode, bias, subgroups, tuning } = variant;
   const shape = `${columns % 4 === 0 ? 'v4' : 'ragged'}:${rowsWordAligned(type, columns) ? 'a' : 'u'}`;
-  const store = variant.store === undefined ? '' : `:${variant.store}`;
+  const store = `${variant.store === undefined ? '' : `:${variant.store}`}${variant.norm === true ? ':norm' : ''}`;
   return `matvec:${mode}:${type}:${shape}:r=${inputRows}:b=${bias ? 1 : 0}${store}:sg=${subgroups ? 1 : 0}:wg=${tuning.workgroupSize}:tpr=${tuning.threadsPerRow}:u=${tuning.unroll}`;
 }
 
@@ -145,6 +152,7 @@ export function matvecWgsl(variant: MatvecVariant): string {
   const vector = columns % 4 === 0;
   const rows = Array.from({ length: inputRows }, (_, index) => index);
   const groups = Array.from({ length: shader.groups }, (_, index) => index);
+  const norm = variant.norm === true && mode === 'matmul';
 
   const inputDeclaration = vector
     ? 'var<storage, read> input: array<vec4<f32>>;'
@@ -155,6 +163,16 @@ export function matvecWgsl(variant: MatvecVariant): string {
     : `fn x4(element: u32, column: u32) -> vec4<f32> {
   var values = vec4<f32>(0.0);
   for (var i = 0u; i < 4u; i++) { if (column + i < params.columns) { values[i] = input[element + i]; } }
+  return values;
+}`;
+  // g4(column): 4 values of the norm gain from column `column` (0 past the row).
+  const gainRead = !norm
+    ? ''
+    : vector
+      ? 'fn g4(column: u32) -> vec4<f32> { return norm_gain[column >> 2u]; }'
+      : `fn g4(column: u32) -> vec4<f32> {
+  var values = vec4<f32>(0.0);
+  for (var i = 0u; i < 4u; i++) { if (column + i < params.columns) { values[i] = norm_gain[column + i]; } }
   return values;
 }`;
   const guard = vector
@@ -168,7 +186,19 @@ export function matvecWgsl(variant: MatvecVariant): string {
         let column = unit_column(${unit}, ${group}u);
         var w = ${values}[${group}];
         ${guard}
-${rows.map((row) => `        acc${row} += dot(w, x4(inputBase${row} + column, column));`).join('\n')}
+${
+  norm
+    ? `        let gain = g4(column);
+${rows
+  .map(
+    (row) =>
+      `        let loaded${row} = x4(inputBase${row} + column, column);
+        acc${row} += dot(w, loaded${row} * gain);
+        if (counts) { squares${row} += dot(loaded${row}, loaded${row}); }`,
+  )
+  .join('\n')}`
+    : rows.map((row) => `        acc${row} += dot(w, x4(inputBase${row} + column, column));`).join('\n')
+}
       }`,
       )
       .join('\n');
@@ -273,17 +303,22 @@ ${rows.map((row) => `  let inputBase${row} = min(firstInput + ${row}u, params.sl
   return /* wgsl */ `${subgroups ? 'enable subgroups;\ndiagnostic(off, subgroup_uniformity);' : ''}
 struct Params {
   columns: u32, rowBytes: u32, units: u32, chunkRows: u32, firstRow: u32, outStride: u32,
-  outRows: u32, topK: u32, slots: u32, slotOffset: u32, perSlotInput: u32,${splits ? '\n  epsilon: f32, boundary1: u32, boundary2: u32,' : ''}
+  outRows: u32, topK: u32, slots: u32, slotOffset: u32, perSlotInput: u32,${splits || norm ? '\n  epsilon: f32, boundary1: u32, boundary2: u32,' : ''}
 }
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> weights: array<u32>;
 @group(0) @binding(2) ${inputDeclaration}
 @group(0) @binding(3) var<storage, read> extra: array<${experts ? 'i32' : 'f32'}>;
 @group(0) @binding(4) var<storage, read_write> output: array<f32>;
-${storeBindings(storeMode)}
-var<workgroup> scratch: array<f32, ${inputRows * workgroupSize}>;
+${storeBindings(storeMode, norm, vector)}
+var<workgroup> scratch: array<f32, ${inputRows * workgroupSize}>;${
+    norm
+      ? `\nvar<workgroup> norm_squares: array<f32, ${inputRows * threadsPerRow}>;\nvar<workgroup> norm_inverse: array<f32, ${inputRows}>;`
+      : ''
+  }
 ${weightReaderWgsl(type, columns)}
 ${inputRead}
+${gainRead}
 fn linear_group(group: vec3u, groups: vec3u) -> u32 { return group.x + group.y * groups.x; }
 
 @compute @workgroup_size(${workgroupSize})
@@ -293,10 +328,14 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   let lane = li % ${threadsPerRow}u;
 ${indexing}
   let rowByte = localRow * params.rowBytes;
-${rows.map((row) => `  var acc${row} = 0.0;`).join('\n')}
+${rows.map((row) => `  var acc${row} = 0.0;`).join('\n')}${
+  norm
+    ? `\n  // The lanes of the first output row load every column once: they count the squares.\n  let counts = li < ${threadsPerRow}u;\n${rows.map((row) => `  var squares${row} = 0.0;`).join('\n')}`
+    : ''
+}
   if (valid) {${loop}
   }
-${reduction}
+${reduction}${norm ? normWgsl(inputRows, threadsPerRow) : ''}
   if (valid && lane == 0u) {
 ${store}
   }
@@ -304,12 +343,40 @@ ${store}
 `;
 }
 
-/** The bindings after `output` that a store option adds. */
-function storeBindings(store: MatvecVariant['store']): string {
-  if (store === 'residual') return '@group(0) @binding(5) var<storage, read> residual: array<f32>;';
-  if (store === undefined) return '';
-  const parts = store === 'split3' ? [1, 2] : [1];
-  return parts
-    .map((part) => `@group(0) @binding(${4 + part}) var<storage, read_write> output${part}: array<f32>;`)
-    .join('\n');
+/** The bindings after `output` that the norm and a store option add, in that order (from binding 5). */
+function storeBindings(store: MatvecVariant['store'], norm: boolean, vector: boolean): string {
+  const lines: string[] = [];
+  let binding = 5;
+  if (norm) {
+    lines.push(
+      `@group(0) @binding(${binding++}) var<storage, read> norm_gain: array<${vector ? 'vec4<f32>' : 'f32'}>;`,
+    );
+  }
+  if (store === 'residual') lines.push(`@group(0) @binding(${binding++}) var<storage, read> residual: array<f32>;`);
+  if (store === 'split2' || store === 'split3') {
+    for (const part of store === 'split3' ? [1, 2] : [1]) {
+      lines.push(`@group(0) @binding(${binding++}) var<storage, read_write> output${part}: array<f32>;`);
+    }
+  }
+  return lines.join('\n');
+}
+
+/**
+ * WGSL after the reduction of a mat-vec with the norm: each input row's squares (counted by the first output row's
+ * lanes) summed over the workgroup, its `1/√(mean + ε)` shared, and every accumulator scaled by it.
+ */
+function normWgsl(inputRows: number, threadsPerRow: number): string {
+  const rows = Array.from({ length: inputRows }, (_, index) => index);
+  return `
+  if (counts) {
+${rows.map((row) => `    norm_squares[${row * threadsPerRow}u + li] = squares${row};`).join('\n')}
+  }
+  workgroupBarrier();
+  if (li < ${inputRows}u) {
+    var total = 0.0;
+    for (var k = 0u; k < ${threadsPerRow}u; k++) { total += norm_squares[li * ${threadsPerRow}u + k]; }
+    norm_inverse[li] = inverseSqrt(total / f32(params.columns) + params.epsilon);
+  }
+  workgroupBarrier();
+${rows.map((row) => `  acc${row} *= norm_inverse[${row}u];`).join('\n')}`;
 }
