@@ -14,17 +14,10 @@ import { binary } from '../elementwise/elementwise.js';
 import { gatedHalves } from '../elementwise/gated-halves.js';
 import { copyColumns } from '../layout/copy-columns.js';
 import { rmsNorm } from '../normalization/norms.js';
-import {
-  type MatvecChunkFusion,
-  matmul,
-  matrixInput,
-  matrixWeight,
-  matvecChunks,
-  multiRowMatvec,
-  multiRowMatvecLimit,
-  singleRowKernel,
-} from './index.js';
+import { matmul, matrixInput, matrixWeight, singleRowKernel } from './index.js';
+import { type MatvecChunkFusion, matvecChunks } from './matvec-chunks.js';
 import type { MatvecFusion } from './matvec-fusion.js';
+import { multiRowMatvec, multiRowMatvecLimit } from './multi-row-matvec.js';
 
 // The fused projection ops of the Backend contract (`rmsNormMatmul`, `rmsNormGatedMatmul`, `matmulAdd`). One input
 // row (decode) runs the decode mat-vec kernels with the RMS norm in the same pass and a store epilogue

@@ -1,18 +1,10 @@
 import { StrataError, type Tensor, type WeightTensor, type WeightType } from '@strata/core';
-import type { BufferBinding } from '../../runtime/recorder.js';
 import type { GpuRuntime } from '../../runtime/runtime.js';
-import { linearGrid, MAX_WORKGROUPS_PER_DIMENSION, type ShaderSpec, type StorageAccess } from '../../runtime/shader.js';
+import { MAX_WORKGROUPS_PER_DIMENSION } from '../../runtime/shader.js';
 import type { GpuTensor } from '../../tensor/gpu-tensor.js';
 import type { GpuWeight } from '../../weights/gpu-weight.js';
 import { weightShader } from '../../wgsl/dequantize/index.js';
-import {
-  type FusionParams,
-  fusionStorage,
-  fusionUniforms,
-  isFused,
-  type MatvecFusion,
-  NO_FUSION,
-} from './matvec-fusion.js';
+import { fusionStorage, isFused, type MatvecFusion, NO_FUSION } from './matvec-fusion.js';
 import {
   DEFAULT_QUANT_TUNING,
   Q4K_MATVEC_TUNING,
@@ -29,15 +21,15 @@ import {
   DEFAULT_MATVEC_TUNING,
   MATVEC_STORAGE,
   MAX_GROUPED_MATVEC_ROWS,
-  MAX_MATVEC_ROWS,
   type MatvecVariant,
-  matvecGroupRows,
   matvecKey,
   matvecRowsPerWorkgroup,
   matvecUniforms,
   matvecWgsl,
 } from './matvec-shader.js';
 import { int8Matmul } from './int8/int8-matmul.js';
+import { type MatvecKernel, matvecChunks } from './matvec-chunks.js';
+import { multiRowMatvec, multiRowMatvecLimit } from './multi-row-matvec.js';
 import { isInt8WeightType } from './int8/int8-weight-blocks.js';
 import {
   DEFAULT_TILES,
@@ -48,21 +40,6 @@ import {
   tiledUniforms,
   tiledWgsl,
 } from './tiled-shader.js';
-
-/** A mat-vec kernel as {@link matvecChunks} records it: its shader, units per weight row and output rows per workgroup. */
-export interface MatvecKernel {
-  /** The shader (storage: the mat-vec's four bindings, then the fusion's). */
-  readonly shader: ShaderSpec;
-  /** The `units` uniform. */
-  readonly units: number;
-  /** Output rows one workgroup computes. */
-  readonly rowsPerWorkgroup: number;
-  /**
-   * The multi-row kernel only: input rows of the product (the `slots` uniform) and row groups (workgroup z); one
-   * group when absent.
-   */
-  readonly inputRows?: { readonly rows: number; readonly groups: number };
-}
 
 /** The tuning of the specialised one-row kernel `matmul` routes `type` to, or undefined (the wide kernel). */
 function routedQuantTuning(runtime: GpuRuntime, type: WeightType): QuantMatvecTuning | undefined {
@@ -149,137 +126,6 @@ export function matrixInput(
     );
   }
   return { tensor, rows: columns === 0 ? 0 : tensor.size / columns };
-}
-
-/** What a fused kernel adds to the dispatches of {@link matvecChunks} (`fused-matvec.ts`). */
-export interface MatvecChunkFusion {
-  /** The fusion the kernel was built with: its uniforms follow the plain ones ({@link fusionUniforms}). */
-  readonly fusion: MatvecFusion;
-  /** The values of those uniforms. */
-  readonly params: FusionParams;
-  /** The fusion's bindings after the four of the mat-vec, in `matvec-fusion.ts` order. */
-  readonly buffers: readonly BufferBinding[];
-}
-
-/**
- * Records a mat-vec `kernel` (the three take the same uniforms and bindings) once per chunk of `weight`: bindings
- * weights (the chunk), input, bias (or an empty buffer), `output` `[rows, out]`, then `fused.buffers`;
- * `ceil(chunk rows / rowsPerWorkgroup)` workgroups. Returns `output`.
- */
-export function matvecChunks(
-  runtime: GpuRuntime,
-  kernel: MatvecKernel,
-  tensors: { weight: GpuWeight; input: GpuTensor; bias: GpuWeight | undefined; output: GpuTensor },
-  fused?: MatvecChunkFusion,
-): GpuTensor {
-  const { weight, input, bias, output } = tensors;
-  const [out, columns] = weight.shape as [number, number];
-  const biasBinding = { tracked: bias === undefined ? runtime.emptyBuffer : bias.chunks[0]!.tracked };
-  for (const chunk of weight.chunks) {
-    const words = matvecUniforms({
-      columns,
-      rowBytes: weight.rowBytes,
-      units: kernel.units,
-      chunkRows: chunk.rows,
-      firstRow: chunk.firstRow,
-      outStride: out,
-      outRows: out,
-      topK: 1,
-      slots: kernel.inputRows?.rows ?? 0,
-      slotOffset: 0,
-      perSlotInput: 0,
-    });
-    runtime.dispatch({
-      shader: kernel.shader,
-      uniforms: fused === undefined ? words : fusionUniforms(fused.fusion, words, fused.params),
-      buffers: [
-        { tracked: chunk.tracked },
-        { tracked: input.tracked },
-        biasBinding,
-        { tracked: output.tracked },
-        ...(fused?.buffers ?? []),
-      ],
-      workgroups: [...linearGrid(Math.ceil(chunk.rows / kernel.rowsPerWorkgroup)), kernel.inputRows?.groups ?? 1],
-    });
-  }
-  return output;
-}
-
-/** Most input rows a product runs on the multi-row mat-vec: 32 with `tuning.batchMatvec` (row groups), else 8. */
-export function multiRowMatvecLimit(runtime: GpuRuntime): number {
-  return runtime.tuning.batchMatvec ? MAX_GROUPED_MATVEC_ROWS : MAX_MATVEC_ROWS;
-}
-
-/**
- * How {@link multiRowMatvec} stores its rows: plain, with a residual of the output's shape added, or split by weight
- * rows into `[rows, width]` tensors (`widths` adds up to the weight's rows; `output` gets the first part).
- */
-export type MultiRowStore =
-  | { readonly kind: 'plain' }
-  | { readonly kind: 'residual'; readonly residual: GpuTensor }
-  | { readonly kind: 'split'; readonly widths: readonly number[]; readonly outputs: readonly GpuTensor[] };
-
-/** The RMS norm {@link multiRowMatvec} applies to its input rows: the gain vector (ones without a weight) and ε. */
-export interface MultiRowNorm {
-  /** The `[columns]` gain. */
-  readonly gain: BufferBinding;
-  /** ε. */
-  readonly epsilon: number;
-}
-
-/**
- * The product of 2 to {@link multiRowMatvecLimit} rows on the multi-row mat-vec, in row groups of at most 8
- * (`matvecGroupRows`, workgroup z), of the input rows RMS-normed in the same pass when `norm` is given, stored as
- * `store` says. Returns `output`.
- */
-export function multiRowMatvec(
-  runtime: GpuRuntime,
-  tensors: { weight: GpuWeight; input: GpuTensor; bias: GpuWeight | undefined; output: GpuTensor },
-  rows: number,
-  store: MultiRowStore = { kind: 'plain' },
-  norm?: MultiRowNorm,
-): GpuTensor {
-  const { weight, bias } = tensors;
-  const type = weight.storedType;
-  const columns = weight.shape[1]!;
-  const groupRows = matvecGroupRows(rows);
-  const split = store.kind === 'split' && store.widths.length > 1 ? store : undefined;
-  const variant: MatvecVariant = {
-    type,
-    columns,
-    inputRows: groupRows,
-    mode: 'matmul',
-    bias: bias !== undefined,
-    ...(store.kind === 'residual' ? { store: 'residual' } : {}),
-    ...(split === undefined ? {} : { store: split.widths.length === 3 ? 'split3' : 'split2' }),
-    ...(norm === undefined ? {} : { norm: true }),
-    subgroups: runtime.features.subgroups,
-    tuning: DEFAULT_MATVEC_TUNING,
-  };
-  const stored: BufferBinding[] =
-    store.kind === 'residual'
-      ? [{ tracked: store.residual.tracked }]
-      : (split?.outputs.slice(1).map((output) => ({ tracked: output.tracked })) ?? []);
-  const storedAccess: StorageAccess = store.kind === 'residual' ? 'read' : 'write';
-  const storage: StorageAccess[] = [
-    ...MATVEC_STORAGE,
-    ...(norm === undefined ? [] : ['read' as const]),
-    ...stored.map(() => storedAccess),
-  ];
-  const shader = { key: matvecKey(variant), code: () => matvecWgsl(variant), storage };
-  const units = Math.ceil(columns / weightShader(type).unitColumns);
-  const rowsPerWorkgroup = matvecRowsPerWorkgroup(DEFAULT_MATVEC_TUNING);
-  const inputRows = { rows, groups: Math.ceil(rows / groupRows) };
-  // The norm's ε and a split's boundaries travel in the fused kernels' extra uniforms (`fusionUniforms`).
-  const fusion: MatvecFusion = {
-    norm: norm !== undefined,
-    epilogue: split === undefined ? { kind: 'store' } : { kind: 'split', parts: split.widths.length as 2 | 3 },
-  };
-  const boundary1 = split?.widths[0] ?? 0;
-  const params = { epsilon: norm?.epsilon ?? 0, boundary1, boundary2: boundary1 + (split?.widths[1] ?? 0) };
-  const buffers = [...(norm === undefined ? [] : [norm.gain]), ...stored];
-  const fused = buffers.length === 0 ? undefined : { fusion, params, buffers };
-  return matvecChunks(runtime, { shader, units, rowsPerWorkgroup, inputRows }, tensors, fused);
 }
 
 /**
