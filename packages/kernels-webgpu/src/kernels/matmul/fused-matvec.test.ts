@@ -127,15 +127,17 @@ describe('WebGPU fused projections', () => {
     });
   });
 
-  it('rmsNormGatedMatmul: gate and up rows of one workgroup, SwiGLU and GeGLU; chunks and more rows unfused', async (context) => {
+  it('rmsNormGatedMatmul: gate and up rows of one workgroup, SwiGLU and GeGLU, 1 to 12 rows; chunks unfused', async (context) => {
     if (chunked === undefined || plain === undefined) return context.skip(reason);
     for (const backend of [chunked, plain]) {
       // One chunk for the fused path on the chunked backend too: 2 · 9 rows of 64 floats do not fit 1024 bytes.
       const weight = await floatWeight(backend, [2 * HALF, backend === chunked ? 2 : COLUMNS], 5);
       const columns = weight.shape[1]!;
-      for (const rows of [1, 3]) {
+      // 3 and 12 rows: the multi-row mat-vec's gated store (one row group; two of 6).
+      for (const rows of backend === chunked ? [1, 3, 12] : [1, 3]) {
         const input = backend.upload(randomValues(rows * columns, 6 + rows), [rows, columns]);
-        for (const kind of ['silu', 'gelu-tanh'] as const) {
+        // Both activations on one row and 3 rows; lavapipe compiles each variant slowly, so 12 rows take SwiGLU only.
+        for (const kind of rows === 12 ? (['silu'] as const) : (['silu', 'gelu-tanh'] as const)) {
           const result = await compare(
             backend,
             () => [backend.rmsNormGatedMatmul(input, undefined, weight, kind)],
@@ -145,8 +147,22 @@ describe('WebGPU fused projections', () => {
             },
           );
           expect(result.fused, `${kind}, ${rows} rows`).toEqual(result.unfused);
-          if (rows === 1) expect(result.dispatches).toBe(1);
+          expect(result.dispatches, `${kind}, ${rows} rows`).toBe(1);
         }
+        // With the norm in the same pass (several rows; one row is covered by the chunked case below).
+        if (rows === 1) continue;
+        const gain = await floatWeight(backend, [columns], 21);
+        const normed = await compare(
+          backend,
+          () => [backend.rmsNormGatedMatmul(input, { weight: gain, epsilon: 1e-5 }, weight, 'silu')],
+          () => {
+            const product = backend.matmul(backend.rmsNorm(input, gain, 1e-5), weight);
+            const [gate, up] = backend.splitColumns(product, [HALF, HALF]) as [Tensor, Tensor];
+            return [backend.gatedActivation(gate, up, 'silu')];
+          },
+        );
+        expectNear(normed.fused[0]!, normed.unfused[0]!, `normed gate/up, ${rows} rows`);
+        expect(normed.dispatches, `normed, ${rows} rows`).toBe(1);
       }
     }
     // A gate/up weight in several chunks runs unfused (the up row of a gate row may live in another chunk).

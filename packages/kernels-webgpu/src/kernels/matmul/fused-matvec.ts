@@ -190,8 +190,9 @@ export function rmsNormMatmul(
 }
 
 /**
- * `Backend.rmsNormGatedMatmul`: one dispatch for one input row when the weight is one chunk (each workgroup computes
- * gate and up rows of the same indices), else `rmsNormMatmul` and the gated activation of the product's halves.
+ * `Backend.rmsNormGatedMatmul`: one dispatch for one input row and for 2–32 rows (a batched decode step) when the
+ * weight is one chunk (each workgroup computes gate and up rows of the same indices), else `rmsNormMatmul` and the
+ * gated activation of the product's halves.
  */
 export function rmsNormGatedMatmul(
   runtime: GpuRuntime,
@@ -214,6 +215,14 @@ export function rmsNormGatedMatmul(
   const source = runtime.tensor(input, 'f32', 'input');
   const { rows } = matrixInput(runtime, input, columns, weight);
   const kernel = singleRowKernel(runtime, weight.storedType, columns, false);
+  if (rows > 1 && rows <= multiRowMatvecLimit(runtime) && weight.chunks.length === 1) {
+    // Several rows (a batched decode step): the multi-row mat-vec norms the rows and stores act(gate) · up.
+    const inputNorm = normFusion(runtime, norm, columns);
+    const multiRowNorm = inputNorm.norm ? { gain: inputNorm.gain[0]!, epsilon: inputNorm.epsilon } : undefined;
+    const output = runtime.allocate('f32', [...source.shape.slice(0, -1), half]);
+    const store = { kind: 'gated', activation: kind } as const;
+    return multiRowMatvec(runtime, { weight, input: source, bias: undefined, output }, rows, store, multiRowNorm);
+  }
   if (rows !== 1 || weight.chunks.length !== 1 || kernel.rowsPerWorkgroup % 2 !== 0) {
     const product = rmsNormMatmul(runtime, source, norm, [{ weight }])[0]!;
     const activated = gatedHalves(runtime, product, kind);

@@ -1,5 +1,13 @@
-import type { WeightType } from '@strata/core';
+import type { ActivationKind, WeightType } from '@strata/core';
 import { rowsWordAligned, weightReaderWgsl, weightShader } from '../../wgsl/dequantize/index.js';
+import {
+  gatedIndexingWgsl,
+  gatedSharedWgsl,
+  gatedStoreWgsl,
+  normWgsl,
+  splitStoreWgsl,
+  storeBindingsWgsl,
+} from './matvec-stores-wgsl.js';
 
 /**
  * Most input rows one mat-vec workgroup multiplies with each weight row it reads (held in registers). A product of more
@@ -56,9 +64,14 @@ export interface MatvecVariant {
    *   (`Backend.matmulAdd` over several rows);
    * - `split2` / `split3`: weight rows below `boundary1` to `output`, then below `boundary2` to `output1` (binding 5),
    *   the rest to `output2` (binding 6), each `[rows, width]` (Q, K and V of one concatenated weight); the uniforms
-   *   end with the fused kernels' `epsilon, boundary1, boundary2` (`fusionUniforms`).
+   *   end with the fused kernels' `epsilon, boundary1, boundary2` (`fusionUniforms`);
+   * - `gated`: the weight (one chunk) holds `boundary1` gate rows then as many up rows; each workgroup computes
+   *   `rowsPerWorkgroup / 2` gate rows and the up rows of the same indices and stores `activation(gate) · up`,
+   *   `[rows, boundary1]` (`rmsNormGatedMatmul` over several rows).
    */
-  readonly store?: 'residual' | 'split2' | 'split3';
+  readonly store?: 'residual' | 'split2' | 'split3' | 'gated';
+  /** `gated` only: the activation of the gate rows (default `silu`). */
+  readonly activation?: ActivationKind;
   /**
    * `matmul` only: the RMS norm of each input row in the same pass (`rmsNormMatmul` over several rows): the values are
    * multiplied by `norm_gain` (binding 5) as they are loaded, the lanes of the workgroup's first output row add up
@@ -79,7 +92,8 @@ export const MATVEC_STORAGE = ['read', 'read', 'read', 'write'] as const;
 export function matvecKey(variant: MatvecVariant): string {
   const { type, columns, inputRows, mode, bias, subgroups, tuning } = variant;
   const shape = `${columns % 4 === 0 ? 'v4' : 'ragged'}:${rowsWordAligned(type, columns) ? 'a' : 'u'}`;
-  const store = `${variant.store === undefined ? '' : `:${variant.store}`}${variant.norm === true ? ':norm' : ''}`;
+  const gatedWith = variant.store === 'gated' ? `-${variant.activation ?? 'silu'}` : '';
+  const store = `${variant.store === undefined ? '' : `:${variant.store}${gatedWith}`}${variant.norm === true ? ':norm' : ''}`;
   return `matvec:${mode}:${type}:${shape}:r=${inputRows}:b=${bias ? 1 : 0}${store}:sg=${subgroups ? 1 : 0}:wg=${tuning.workgroupSize}:tpr=${tuning.threadsPerRow}:u=${tuning.unroll}`;
 }
 
@@ -250,26 +264,9 @@ ${rows.map((row) => `  acc${row} = scratch[${row}u * ${workgroupSize}u + li];`).
   const experts = mode === 'experts';
   const storeMode = experts ? undefined : variant.store;
   const residualAdd = storeMode === 'residual' ? ' + residual[index]' : '';
-  // split2 / split3: the row's part by its weight row g, each part [rows, width].
-  const splitWgsl = (row: number) => {
-    const value = `acc${row}${bias ? ' + extra[params.firstRow + o]' : ''}`;
-    const rest =
-      storeMode === 'split3'
-        ? [
-            `else if (g < params.boundary2) { output1[r * (params.boundary2 - params.boundary1) + g - params.boundary1] = ${value}; }`,
-            `else { output2[r * (params.outRows - params.boundary2) + g - params.boundary2] = ${value}; }`,
-          ]
-        : [`else { output1[r * (params.outRows - params.boundary1) + g - params.boundary1] = ${value}; }`];
-    return [
-      `    if (firstInput + ${row}u < params.slots) {`,
-      `      let r = firstInput + ${row}u;`,
-      '      let g = params.firstRow + o;',
-      `      if (g < params.boundary1) { output[r * params.boundary1 + g] = ${value}; }`,
-      ...rest.map((line) => `      ${line}`),
-      '    }',
-    ].join('\n');
-  };
   const splits = storeMode === 'split2' || storeMode === 'split3';
+  const gated = storeMode === 'gated';
+  const storeShape = { store: storeMode, inputRows, bias, rowsPerGroup };
   const indexing = experts
     ? `
   let slot = group.y + params.slotOffset;
@@ -281,8 +278,12 @@ ${rows.map((row) => `  acc${row} = scratch[${row}u * ${workgroupSize}u + li];`).
   let inputRow = select(slot / params.topK, slot, params.perSlotInput == 1u);
   let inputBase0 = inputRow * params.columns;`
     : `
-  let o = linear_group(group, groups) * ${rowsPerGroup}u + li / ${threadsPerRow}u;
-  let valid = o < params.chunkRows;
+${
+  gated
+    ? gatedIndexingWgsl(rowsPerGroup, threadsPerRow)
+    : `  let o = linear_group(group, groups) * ${rowsPerGroup}u + li / ${threadsPerRow}u;
+  let valid = o < params.chunkRows;`
+}
   let localRow = select(0u, o, valid);
   // Row group z: input rows z·${inputRows} … (the last group reads its missing rows as the product's last row).
   let firstInput = group.z * ${inputRows}u;
@@ -292,7 +293,7 @@ ${rows.map((row) => `  let inputBase${row} = min(firstInput + ${row}u, params.sl
     : rows
         .map((row) =>
           splits
-            ? splitWgsl(row)
+            ? splitStoreWgsl(storeShape, row)
             : `    if (firstInput + ${row}u < params.slots) {
       let index = (firstInput + ${row}u) * params.outStride + params.firstRow + o;
       output[index] = acc${row}${bias ? ' + extra[params.firstRow + o]' : ''}${residualAdd};
@@ -303,14 +304,14 @@ ${rows.map((row) => `  let inputBase${row} = min(firstInput + ${row}u, params.sl
   return /* wgsl */ `${subgroups ? 'enable subgroups;\ndiagnostic(off, subgroup_uniformity);' : ''}
 struct Params {
   columns: u32, rowBytes: u32, units: u32, chunkRows: u32, firstRow: u32, outStride: u32,
-  outRows: u32, topK: u32, slots: u32, slotOffset: u32, perSlotInput: u32,${splits || norm ? '\n  epsilon: f32, boundary1: u32, boundary2: u32,' : ''}
+  outRows: u32, topK: u32, slots: u32, slotOffset: u32, perSlotInput: u32,${splits || norm || gated ? '\n  epsilon: f32, boundary1: u32, boundary2: u32,' : ''}
 }
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> weights: array<u32>;
 @group(0) @binding(2) ${inputDeclaration}
 @group(0) @binding(3) var<storage, read> extra: array<${experts ? 'i32' : 'f32'}>;
 @group(0) @binding(4) var<storage, read_write> output: array<f32>;
-${storeBindings(storeMode, norm, vector)}
+${storeBindingsWgsl(storeMode, norm, vector)}${gated ? gatedSharedWgsl(storeShape) : ''}
 var<workgroup> scratch: array<f32, ${inputRows * workgroupSize}>;${
     norm
       ? `\nvar<workgroup> norm_squares: array<f32, ${inputRows * threadsPerRow}>;\nvar<workgroup> norm_inverse: array<f32, ${inputRows}>;`
@@ -336,47 +337,13 @@ ${rows.map((row) => `  var acc${row} = 0.0;`).join('\n')}${
   if (valid) {${loop}
   }
 ${reduction}${norm ? normWgsl(inputRows, threadsPerRow) : ''}
-  if (valid && lane == 0u) {
+${
+  gated
+    ? gatedStoreWgsl(storeShape, variant.activation ?? 'silu')
+    : `  if (valid && lane == 0u) {
 ${store}
-  }
+  }`
+}
 }
 `;
-}
-
-/** The bindings after `output` that the norm and a store option add, in that order (from binding 5). */
-function storeBindings(store: MatvecVariant['store'], norm: boolean, vector: boolean): string {
-  const lines: string[] = [];
-  let binding = 5;
-  if (norm) {
-    lines.push(
-      `@group(0) @binding(${binding++}) var<storage, read> norm_gain: array<${vector ? 'vec4<f32>' : 'f32'}>;`,
-    );
-  }
-  if (store === 'residual') lines.push(`@group(0) @binding(${binding++}) var<storage, read> residual: array<f32>;`);
-  if (store === 'split2' || store === 'split3') {
-    for (const part of store === 'split3' ? [1, 2] : [1]) {
-      lines.push(`@group(0) @binding(${binding++}) var<storage, read_write> output${part}: array<f32>;`);
-    }
-  }
-  return lines.join('\n');
-}
-
-/**
- * WGSL after the reduction of a mat-vec with the norm: each input row's squares (counted by the first output row's
- * lanes) summed over the workgroup, its `1/√(mean + ε)` shared, and every accumulator scaled by it.
- */
-function normWgsl(inputRows: number, threadsPerRow: number): string {
-  const rows = Array.from({ length: inputRows }, (_, index) => index);
-  return `
-  if (counts) {
-${rows.map((row) => `    norm_squares[${row * threadsPerRow}u + li] = squares${row};`).join('\n')}
-  }
-  workgroupBarrier();
-  if (li < ${inputRows}u) {
-    var total = 0.0;
-    for (var k = 0u; k < ${threadsPerRow}u; k++) { total += norm_squares[li * ${threadsPerRow}u + k]; }
-    norm_inverse[li] = inverseSqrt(total / f32(params.columns) + params.epsilon);
-  }
-  workgroupBarrier();
-${rows.map((row) => `  acc${row} *= norm_inverse[${row}u];`).join('\n')}`;
 }

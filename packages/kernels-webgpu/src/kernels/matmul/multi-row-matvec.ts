@@ -1,3 +1,4 @@
+import type { ActivationKind } from '@strata/core';
 import type { BufferBinding } from '../../runtime/recorder.js';
 import type { GpuRuntime } from '../../runtime/runtime.js';
 import type { StorageAccess } from '../../runtime/shader.js';
@@ -5,7 +6,7 @@ import type { GpuTensor } from '../../tensor/gpu-tensor.js';
 import type { GpuWeight } from '../../weights/gpu-weight.js';
 import { weightShader } from '../../wgsl/dequantize/index.js';
 import { matvecChunks } from './matvec-chunks.js';
-import type { MatvecFusion } from './matvec-fusion.js';
+import { isFused, type MatvecFusion } from './matvec-fusion.js';
 import {
   DEFAULT_MATVEC_TUNING,
   MATVEC_STORAGE,
@@ -27,11 +28,13 @@ export function multiRowMatvecLimit(runtime: GpuRuntime): number {
 }
 
 /**
- * How {@link multiRowMatvec} stores its rows: plain, with a residual of the output's shape added, or split by weight
- * rows into `[rows, width]` tensors (`widths` adds up to the weight's rows; `output` gets the first part).
+ * How {@link multiRowMatvec} stores its rows: plain, gated (the weight, one chunk, holds gate rows then up rows:
+ * `activation(gate) · up` into `[rows, out / 2]`), with a residual of the output's shape added, or split by weight rows
+ * into `[rows, width]` tensors (`widths` adds up to the weight's rows; `output` gets the first part).
  */
 export type MultiRowStore =
   | { readonly kind: 'plain' }
+  | { readonly kind: 'gated'; readonly activation: ActivationKind }
   | { readonly kind: 'residual'; readonly residual: GpuTensor }
   | { readonly kind: 'split'; readonly widths: readonly number[]; readonly outputs: readonly GpuTensor[] };
 
@@ -68,6 +71,7 @@ export function multiRowMatvec(
     bias: bias !== undefined,
     ...(store.kind === 'residual' ? { store: 'residual' } : {}),
     ...(split === undefined ? {} : { store: split.widths.length === 3 ? 'split3' : 'split2' }),
+    ...(store.kind === 'gated' ? { store: 'gated', activation: store.activation } : {}),
     ...(norm === undefined ? {} : { norm: true }),
     subgroups: runtime.features.subgroups,
     tuning: DEFAULT_MATVEC_TUNING,
@@ -89,11 +93,16 @@ export function multiRowMatvec(
   // The norm's ε and a split's boundaries travel in the fused kernels' extra uniforms (`fusionUniforms`).
   const fusion: MatvecFusion = {
     norm: norm !== undefined,
-    epilogue: split === undefined ? { kind: 'store' } : { kind: 'split', parts: split.widths.length as 2 | 3 },
+    epilogue:
+      store.kind === 'gated'
+        ? { kind: 'gated', activation: store.activation }
+        : split === undefined
+          ? { kind: 'store' }
+          : { kind: 'split', parts: split.widths.length as 2 | 3 },
   };
-  const boundary1 = split?.widths[0] ?? 0;
+  const boundary1 = store.kind === 'gated' ? weight.shape[0]! / 2 : (split?.widths[0] ?? 0);
   const params = { epsilon: norm?.epsilon ?? 0, boundary1, boundary2: boundary1 + (split?.widths[1] ?? 0) };
   const buffers = [...(norm === undefined ? [] : [norm.gain]), ...stored];
-  const fused = buffers.length === 0 ? undefined : { fusion, params, buffers };
+  const fused = isFused(fusion) || buffers.length > 0 ? { fusion, params, buffers } : undefined;
   return matvecChunks(runtime, { shader, units, rowsPerWorkgroup, inputRows }, tensors, fused);
 }
