@@ -62,27 +62,23 @@ export const DEFAULT_WEBGPU_TUNING: WebGpuTuning = Object.freeze({
 });
 
 /**
- * The defaults with `overrides` applied; throws `INVALID_ARGUMENT` for a key-split floor out of range or an
- * `int8Prefill` that is not a boolean, and
- * `INVALID_CONFIG` for a `quantMatvec` entry no kernel can take.
+ * The defaults with `overrides` applied; throws `INVALID_ARGUMENT` for a key-split floor or an occupancy target out of
+ * range or an `int8Prefill`/`batchMatvec` that is not a boolean, and `INVALID_CONFIG` for a `quantMatvec` entry no
+ * kernel can take.
  */
 export function resolveTuning(overrides: Partial<WebGpuTuning> = {}): WebGpuTuning {
   const tuning = { ...DEFAULT_WEBGPU_TUNING, ...overrides };
-  const minKeys = tuning.decodeAttentionMinKeysPerSplit;
-  if (!Number.isInteger(minKeys) || minKeys < 1 || minKeys > MAX_DECODE_KEYS_PER_SPLIT) {
-    throw new StrataError(
-      'INVALID_ARGUMENT',
-      `tuning.decodeAttentionMinKeysPerSplit must be an integer from 1 to ${MAX_DECODE_KEYS_PER_SPLIT}, got ${minKeys}.`,
-      { details: { decodeAttentionMinKeysPerSplit: minKeys } },
-    );
-  }
-  const target = tuning.decodeAttentionTargetWorkgroups;
-  if (!Number.isInteger(target) || target < 1 || target > 65535) {
-    throw new StrataError(
-      'INVALID_ARGUMENT',
-      `tuning.decodeAttentionTargetWorkgroups must be an integer from 1 to 65535, got ${target}.`,
-      { details: { decodeAttentionTargetWorkgroups: target } },
-    );
+  const ranges = [
+    ['decodeAttentionMinKeysPerSplit', MAX_DECODE_KEYS_PER_SPLIT],
+    ['decodeAttentionTargetWorkgroups', 65535],
+  ] as const;
+  for (const [name, most] of ranges) {
+    const value = tuning[name];
+    if (!Number.isInteger(value) || value < 1 || value > most) {
+      throw new StrataError('INVALID_ARGUMENT', `tuning.${name} must be an integer from 1 to ${most}, got ${value}.`, {
+        details: { [name]: value },
+      });
+    }
   }
   for (const flag of ['int8Prefill', 'batchMatvec'] as const) {
     if (typeof tuning[flag] !== 'boolean') {
