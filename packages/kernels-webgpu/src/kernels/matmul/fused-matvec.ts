@@ -17,7 +17,7 @@ import { rmsNorm } from '../normalization/norms.js';
 import { matmul, matrixInput, matrixWeight, singleRowKernel } from './index.js';
 import { type MatvecChunkFusion, matvecChunks } from './matvec-chunks.js';
 import type { MatvecFusion } from './matvec-fusion.js';
-import { multiRowMatvec, multiRowMatvecLimit } from './multi-row-matvec.js';
+import { type MultiRowNorm, multiRowMatvec, multiRowMatvecLimit } from './multi-row-matvec.js';
 
 // The fused projection ops of the Backend contract (`rmsNormMatmul`, `rmsNormGatedMatmul`, `matmulAdd`). One input
 // row (decode) runs the decode mat-vec kernels with the RMS norm in the same pass and a store epilogue
@@ -103,6 +103,11 @@ function normFusion(
   return { norm: true, gain: [{ tracked: runtime.constant(ones) }], epsilon: norm.epsilon };
 }
 
+/** A norm fusion as the multi-row mat-vec takes it (undefined without a norm). */
+function multiRowNorm(inputNorm: ReturnType<typeof normFusion>): MultiRowNorm | undefined {
+  return inputNorm.norm ? { gain: inputNorm.gain[0]!, epsilon: inputNorm.epsilon } : undefined;
+}
+
 /**
  * Records the single-row kernel of `fused.fusion` once per chunk of the weight (`matvecChunks`): bindings weights,
  * input, bias, output, then `fused.buffers` (the fusion's own, in `matvec-fusion.ts` order).
@@ -158,11 +163,16 @@ export function rmsNormMatmul(
   if (rows > 1 && rows <= multiRowMatvecLimit(runtime) && fewParts) {
     // Several rows (a batched decode step): the multi-row mat-vec norms the rows in the same pass and stores each
     // projection's parts (no norm dispatch, no column copies).
-    const multiRowNorm = inputNorm.norm ? { gain: inputNorm.gain[0]!, epsilon: inputNorm.epsilon } : undefined;
     return checked.flatMap(({ weight, bias, widths }) => {
       const outputs = widths.map((width) => runtime.allocate('f32', [...leading, width]));
       const store = { kind: 'split', widths, outputs } as const;
-      multiRowMatvec(runtime, { weight, input: source, bias, output: outputs[0]! }, rows, store, multiRowNorm);
+      multiRowMatvec(
+        runtime,
+        { weight, input: source, bias, output: outputs[0]! },
+        rows,
+        store,
+        multiRowNorm(inputNorm),
+      );
       return outputs;
     });
   }
@@ -214,15 +224,14 @@ export function rmsNormGatedMatmul(
   const half = out / 2;
   const source = runtime.tensor(input, 'f32', 'input');
   const { rows } = matrixInput(runtime, input, columns, weight);
-  const kernel = singleRowKernel(runtime, weight.storedType, columns, false);
   if (rows > 1 && rows <= multiRowMatvecLimit(runtime) && weight.chunks.length === 1) {
     // Several rows (a batched decode step): the multi-row mat-vec norms the rows and stores act(gate) · up.
-    const inputNorm = normFusion(runtime, norm, columns);
-    const multiRowNorm = inputNorm.norm ? { gain: inputNorm.gain[0]!, epsilon: inputNorm.epsilon } : undefined;
     const output = runtime.allocate('f32', [...source.shape.slice(0, -1), half]);
     const store = { kind: 'gated', activation: kind } as const;
-    return multiRowMatvec(runtime, { weight, input: source, bias: undefined, output }, rows, store, multiRowNorm);
+    const inputNorm = multiRowNorm(normFusion(runtime, norm, columns));
+    return multiRowMatvec(runtime, { weight, input: source, bias: undefined, output }, rows, store, inputNorm);
   }
+  const kernel = singleRowKernel(runtime, weight.storedType, columns, false);
   if (rows !== 1 || weight.chunks.length !== 1 || kernel.rowsPerWorkgroup % 2 !== 0) {
     const product = rmsNormMatmul(runtime, source, norm, [{ weight }])[0]!;
     const activated = gatedHalves(runtime, product, kind);

@@ -6,7 +6,7 @@ import type { GpuTensor } from '../../tensor/gpu-tensor.js';
 import type { GpuWeight } from '../../weights/gpu-weight.js';
 import { weightShader } from '../../wgsl/dequantize/index.js';
 import { matvecChunks } from './matvec-chunks.js';
-import { isFused, type MatvecFusion } from './matvec-fusion.js';
+import { isFused, type MatvecEpilogue, type MatvecFusion } from './matvec-fusion.js';
 import {
   DEFAULT_MATVEC_TUNING,
   MATVEC_STORAGE,
@@ -62,47 +62,80 @@ export function multiRowMatvec(
   const type = weight.storedType;
   const columns = weight.shape[1]!;
   const groupRows = matvecGroupRows(rows);
-  const split = store.kind === 'split' && store.widths.length > 1 ? store : undefined;
+  const layout = storeLayout(store, weight.shape[0]!);
   const variant: MatvecVariant = {
     type,
     columns,
     inputRows: groupRows,
     mode: 'matmul',
     bias: bias !== undefined,
-    ...(store.kind === 'residual' ? { store: 'residual' } : {}),
-    ...(split === undefined ? {} : { store: split.widths.length === 3 ? 'split3' : 'split2' }),
-    ...(store.kind === 'gated' ? { store: 'gated', activation: store.activation } : {}),
+    ...layout.variant,
     ...(norm === undefined ? {} : { norm: true }),
     subgroups: runtime.features.subgroups,
     tuning: DEFAULT_MATVEC_TUNING,
   };
-  const stored: BufferBinding[] =
-    store.kind === 'residual'
-      ? [{ tracked: store.residual.tracked }]
-      : (split?.outputs.slice(1).map((output) => ({ tracked: output.tracked })) ?? []);
-  const storedAccess: StorageAccess = store.kind === 'residual' ? 'read' : 'write';
   const storage: StorageAccess[] = [
     ...MATVEC_STORAGE,
     ...(norm === undefined ? [] : ['read' as const]),
-    ...stored.map(() => storedAccess),
+    ...layout.bindings.map(() => layout.access),
   ];
   const shader = { key: matvecKey(variant), code: () => matvecWgsl(variant), storage };
   const units = Math.ceil(columns / weightShader(type).unitColumns);
   const rowsPerWorkgroup = matvecRowsPerWorkgroup(DEFAULT_MATVEC_TUNING);
   const inputRows = { rows, groups: Math.ceil(rows / groupRows) };
-  // The norm's ε and a split's boundaries travel in the fused kernels' extra uniforms (`fusionUniforms`).
-  const fusion: MatvecFusion = {
-    norm: norm !== undefined,
-    epilogue:
-      store.kind === 'gated'
-        ? { kind: 'gated', activation: store.activation }
-        : split === undefined
-          ? { kind: 'store' }
-          : { kind: 'split', parts: split.widths.length as 2 | 3 },
-  };
-  const boundary1 = store.kind === 'gated' ? weight.shape[0]! / 2 : (split?.widths[0] ?? 0);
-  const params = { epsilon: norm?.epsilon ?? 0, boundary1, boundary2: boundary1 + (split?.widths[1] ?? 0) };
-  const buffers = [...(norm === undefined ? [] : [norm.gain]), ...stored];
+  // The norm's ε and the store's boundaries travel in the fused kernels' extra uniforms (`fusionUniforms`).
+  const fusion: MatvecFusion = { norm: norm !== undefined, epilogue: layout.epilogue };
+  const params = { epsilon: norm?.epsilon ?? 0, boundary1: layout.boundary1, boundary2: layout.boundary2 };
+  const buffers = [...(norm === undefined ? [] : [norm.gain]), ...layout.bindings];
   const fused = isFused(fusion) || buffers.length > 0 ? { fusion, params, buffers } : undefined;
   return matvecChunks(runtime, { shader, units, rowsPerWorkgroup, inputRows }, tensors, fused);
+}
+
+/**
+ * What a store option means for the kernel: its variant fields, its epilogue (for the uniforms), the bindings it adds
+ * after `output` and their access, and its boundaries (`weightRows`: the weight's rows).
+ */
+function storeLayout(
+  store: MultiRowStore,
+  weightRows: number,
+): {
+  variant: Pick<MatvecVariant, 'store' | 'activation'>;
+  epilogue: MatvecEpilogue;
+  bindings: BufferBinding[];
+  access: StorageAccess;
+  boundary1: number;
+  boundary2: number;
+} {
+  const none = { bindings: [], access: 'read' as const, boundary1: 0, boundary2: 0 };
+  switch (store.kind) {
+    case 'plain':
+      return { ...none, variant: {}, epilogue: { kind: 'store' } };
+    case 'residual':
+      return {
+        ...none,
+        variant: { store: 'residual' },
+        epilogue: { kind: 'store' },
+        bindings: [{ tracked: store.residual.tracked }],
+      };
+    case 'gated':
+      return {
+        ...none,
+        variant: { store: 'gated', activation: store.activation },
+        epilogue: { kind: 'gated', activation: store.activation },
+        boundary1: weightRows / 2,
+        boundary2: weightRows / 2,
+      };
+    case 'split': {
+      if (store.widths.length === 1) return { ...none, variant: {}, epilogue: { kind: 'store' } };
+      const parts = store.widths.length as 2 | 3;
+      return {
+        variant: { store: parts === 3 ? 'split3' : 'split2' },
+        epilogue: { kind: 'split', parts },
+        bindings: store.outputs.slice(1).map((output) => ({ tracked: output.tracked })),
+        access: 'write',
+        boundary1: store.widths[0]!,
+        boundary2: store.widths[0]! + (store.widths[1] ?? 0),
+      };
+    }
+  }
 }
