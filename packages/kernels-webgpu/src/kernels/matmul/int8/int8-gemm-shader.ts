@@ -1,4 +1,5 @@
 import type { Int8SubgroupMatrix } from '../../../device/subgroup-matrix.js';
+import { tiledUniforms } from '../tiled-shader.js';
 import { type Int8WeightType, int8WeightReaderWgsl } from './int8-weight-blocks.js';
 import { packedGemmBody, packedGemmWorkgroupBytes } from './int8-gemm-packed.js';
 import {
@@ -101,7 +102,10 @@ export function int8GemmWorkgroupBytes(variant: Int8GemmVariant): number {
     : subgroupMatrixGemmWorkgroupBytes(inner.matrix, inner.tiling);
 }
 
-/** Uniform words: `columns, rowBytes, inputRows, chunkRows, firstRow, outStride, blocks` (blocks of 32 per row). */
+/**
+ * Uniform words: the tiled kernel's (`tiledUniforms`: `columns, rowBytes, inputRows, chunkRows, firstRow, outStride`),
+ * then `blocks` (blocks of 32 per row).
+ */
 export function int8GemmUniforms(
   columns: number,
   rowBytes: number,
@@ -110,7 +114,7 @@ export function int8GemmUniforms(
   firstRow: number,
   outStride: number,
 ): Uint32Array {
-  return new Uint32Array([columns, rowBytes, inputRows, chunkRows, firstRow, outStride, columns / 32]);
+  return Uint32Array.of(...tiledUniforms(columns, rowBytes, inputRows, chunkRows, firstRow, outStride), columns / 32);
 }
 
 /**
