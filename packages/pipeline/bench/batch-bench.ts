@@ -3,13 +3,16 @@
  * once (B = 1, 8, 16, 32, 64 by default), each a short distinct prompt and `--tokens` generated tokens, and prints per
  * B the median engine-step time of the decode steps (every sequence one row), the aggregate generated tokens per
  * second over the whole run (prefill included) and the step rate. Each B runs twice; the first compiles its kernels. `--batch-matvec off` runs the products of 9–32 rows
- * on the prefill tile instead of the mat-vec row groups (`WebGpuTuning.batchMatvec`), for an A/B on one GPU. `--ahead off`
+ * on the prefill tile instead of the mat-vec row groups (`WebGpuTuning.batchMatvec`), for an A/B on one GPU;
+ * `--quant-batch N` (2…8) runs the products of Q4_K and Q6_K weights on their one-row kernels over row groups of up
+ * to N rows instead of the multi-row mat-vec (`WebGpuTuning.batchQuantRows`; 0, the default, leaves it off). `--ahead off`
  * runs every step after the previous one was read back (`SchedulerOptions.stepAhead: false`); `on` (the default)
  * launches each decode step while the previous one is read back, and the table's last column counts the decode steps
  * whose forward was launched ahead.
  *
  *   pnpm exec tsx --conditions=@strata/source packages/pipeline/bench/batch-bench.ts --model llama-3.2-1b --type Q4_K_M
- *     [--sequences 1,8,16,32,64] [--tokens 64] [--backend webgpu|cpu] [--batch-matvec on|off] [--ahead on|off]
+ *     [--sequences 1,8,16,32,64] [--tokens 64] [--backend webgpu|cpu] [--batch-matvec on|off] [--quant-batch 0…8]
+ *     [--ahead on|off]
  *     [--dir /tmp/strata-bench]
  */
 import { parseArgs } from 'node:util';
@@ -25,6 +28,7 @@ const { values } = parseArgs({
     ...batchedOptions('1,8,16,32,64', '64'),
     backend: { type: 'string', default: 'webgpu' },
     'batch-matvec': { type: 'string', default: 'on' },
+    'quant-batch': { type: 'string', default: '0' },
     ahead: { type: 'string', default: 'on' },
   },
 });
@@ -38,7 +42,7 @@ const backend: Backend =
     ? createCpuBackend()
     : await createWebGpuBackend({
         powerPreference: 'high-performance',
-        tuning: { batchMatvec: values['batch-matvec'] !== 'off' },
+        tuning: { batchMatvec: values['batch-matvec'] !== 'off', batchQuantRows: Number(values['quant-batch']) },
       });
 const reports: StepReport[] = [];
 const scheduler = await loadScheduler(await openModelFiles(path), {
@@ -50,7 +54,7 @@ const scheduler = await loadScheduler(await openModelFiles(path), {
   onStep: (report) => reports.push(report),
 });
 process.stdout.write(
-  `${values.model} ${values.type} on ${values.backend}, batch mat-vec ${values['batch-matvec']}, step ahead ${values.ahead}, ${tokens} tokens per sequence\n`,
+  `${values.model} ${values.type} on ${values.backend}, batch mat-vec ${values['batch-matvec']}, quantized batch rows ${values['quant-batch']}, step ahead ${values.ahead}, ${tokens} tokens per sequence\n`,
 );
 process.stdout.write(
   '| sequences | decode step ms (median) | steps/s | aggregate tok/s | decode steps launched ahead |\n|---:|---:|---:|---:|---:|\n',

@@ -50,7 +50,7 @@ export abstract class WebGpuEncoderRoutingSamplingOps extends WebGpuAttentionOps
     return combineExperts(this.runtime, slots, weights);
   }
 
-  /** {@link Backend.argmax}, one workgroup per row. Throws `SHAPE_MISMATCH` when the rows are empty. */
+  /** {@link Backend.argmax}: one workgroup per row, or per slice of a long row. Throws `SHAPE_MISMATCH` when the rows are empty. */
   argmax(input: Tensor): Tensor {
     return argmax(this.runtime, input);
   }

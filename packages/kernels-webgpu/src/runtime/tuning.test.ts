@@ -58,6 +58,17 @@ describe('WebGPU kernel tuning', () => {
     }
   });
 
+  it('takes batchQuantRows from 0 (off, the default) to 8 rows per group', () => {
+    expect(resolveTuning().batchQuantRows).toBe(0);
+    expect(resolveTuning({ batchQuantRows: 4 }).batchQuantRows).toBe(4);
+    for (const value of [-1, 2.5, Number.NaN, 9]) {
+      expect(
+        errorCode(() => resolveTuning({ batchQuantRows: value })),
+        String(value),
+      ).toBe('INVALID_ARGUMENT');
+    }
+  });
+
   it('takes quantized mat-vec variants and rejects one no kernel can take (INVALID_CONFIG naming the type)', () => {
     expect(resolveTuning().quantMatvec).toEqual({});
     const vector = { layout: 'vector', rowsPerWorkgroup: 4, workgroupSize: 64 } as const;

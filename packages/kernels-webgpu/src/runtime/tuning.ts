@@ -1,4 +1,5 @@
 import { StrataError } from '@strata/core';
+import { MAX_MATVEC_ROWS } from '../kernels/matmul/matvec-shader.js';
 import { type QuantMatvecTunings, quantTuningProblem } from '../kernels/matmul/quant-matvec-shader.js';
 
 /**
@@ -35,6 +36,15 @@ export interface WebGpuTuning {
    */
   readonly batchMatvec: boolean;
   /**
+   * Above 1: products of 2 to 32 input rows (a batched decode step) with a weight whose one-row product runs a
+   * quantized kernel that keeps its inputs in registers (Q4_K, Q6_K) run that kernel over row groups of up to this
+   * many rows (workgroup z; fewer where its reduction would outgrow 16 KiB of workgroup memory), and every row of
+   * the product equals its one-row product bit for bit: a sequence's greedy tokens in decode steps do not depend on
+   * the batch. 0 (the default) gives the multi-row mat-vec, which was faster on an H100 (12.3 against 20.1 ms for a
+   * 32-sequence step of 1B Q4_K_M with 8-row groups; see BENCHMARKS.md). At most 8.
+   */
+  readonly batchQuantRows: number;
+  /**
    * Products of more than 32 input rows (prefill) with a Q8_0 or Q4_K weight quantize the input rows to int8 blocks of
    * 32 (`kernels/matmul/int8/`) and multiply them with the weight's integer quants: dot products of packed 8-bit values
    * (`dot4I8Packed`), or subgroup matrices where the device has an i8 configuration (the backend then requests Dawn's
@@ -58,26 +68,32 @@ export const DEFAULT_WEBGPU_TUNING: WebGpuTuning = Object.freeze({
   decodeAttentionTargetWorkgroups: DEFAULT_DECODE_TARGET_WORKGROUPS,
   quantMatvec: Object.freeze({}),
   batchMatvec: true,
+  batchQuantRows: 0,
   int8Prefill: true,
 });
 
 /**
  * The defaults with `overrides` applied; throws `INVALID_ARGUMENT` for a key-split floor or an occupancy target out of
- * range or an `int8Prefill`/`batchMatvec` that is not a boolean, and `INVALID_CONFIG` for a `quantMatvec` entry no
+ * range (`batchQuantRows` included) or an `int8Prefill` or `batchMatvec` that is not a boolean, and `INVALID_CONFIG` for a `quantMatvec` entry no
  * kernel can take.
  */
 export function resolveTuning(overrides: Partial<WebGpuTuning> = {}): WebGpuTuning {
   const tuning = { ...DEFAULT_WEBGPU_TUNING, ...overrides };
   const ranges = [
-    ['decodeAttentionMinKeysPerSplit', MAX_DECODE_KEYS_PER_SPLIT],
-    ['decodeAttentionTargetWorkgroups', 65535],
+    ['decodeAttentionMinKeysPerSplit', 1, MAX_DECODE_KEYS_PER_SPLIT],
+    ['decodeAttentionTargetWorkgroups', 1, 65535],
+    ['batchQuantRows', 0, MAX_MATVEC_ROWS],
   ] as const;
-  for (const [name, most] of ranges) {
+  for (const [name, least, most] of ranges) {
     const value = tuning[name];
-    if (!Number.isInteger(value) || value < 1 || value > most) {
-      throw new StrataError('INVALID_ARGUMENT', `tuning.${name} must be an integer from 1 to ${most}, got ${value}.`, {
-        details: { [name]: value },
-      });
+    if (!Number.isInteger(value) || value < least || value > most) {
+      throw new StrataError(
+        'INVALID_ARGUMENT',
+        `tuning.${name} must be an integer from ${least} to ${most}, got ${value}.`,
+        {
+          details: { [name]: value },
+        },
+      );
     }
   }
   for (const flag of ['int8Prefill', 'batchMatvec'] as const) {

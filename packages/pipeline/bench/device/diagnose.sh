@@ -8,6 +8,8 @@
 #   dispatch     the CPU cost of a bare dispatch through Dawn's Node bindings (dispatch-cost.mjs), per call pattern
 #   matvec       the one-row quantized mat-vec kernels side by side (every layout the kernel bench knows)
 #   split        step-profile of 1B and 8B Q4_K_M with decode attention split every 16, 32 and 64 keys
+#   engine       batched engine steps of 1B Q4_K_M at 1, 8, 16 and 32 sequences, as routed and the A/B settings
+#                (sections.sh engine_ab: the multi-row mat-vec for every product; the prefill tile, no stepping ahead)
 #   batch        batch-profile of 1B Q4_K_M at 1, 8 and 32 sequences: GPU time of a batched decode step by kernel
 #   load         file open to first token (1B and 8B Q4_K_M) and a CPU profile of the 8B load
 #   conformance  the backend conformance suite on this GPU (conformance-run.mjs)
@@ -16,7 +18,8 @@
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$here/preamble.sh" diagnose.txt
-sections=${*:-adapter dispatch matvec split batch load conformance}
+source "$here/sections.sh"
+sections=${*:-adapter dispatch matvec split engine batch load conformance}
 wants() { [[ " $sections " == *" $1 "* ]]; }
 nvidia-smi --query-gpu=name,memory.total,clocks.sm,clocks.mem --format=csv,noheader
 builder=
@@ -60,6 +63,7 @@ if wants split; then
     done
   done
 fi
+wants engine && engine_ab 1,8,16,32
 if wants load; then
   for pair in llama-3.2-1b:Q4_K_M llama-3-8b:Q4_K_M; do
     stamp "load time $pair"

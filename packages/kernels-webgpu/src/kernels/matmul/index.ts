@@ -4,19 +4,7 @@ import { MAX_WORKGROUPS_PER_DIMENSION } from '../../runtime/shader.js';
 import type { GpuTensor } from '../../tensor/gpu-tensor.js';
 import type { GpuWeight } from '../../weights/gpu-weight.js';
 import { weightShader } from '../../wgsl/dequantize/index.js';
-import { fusionStorage, isFused, type MatvecFusion, NO_FUSION } from './matvec-fusion.js';
-import {
-  DEFAULT_QUANT_TUNING,
-  Q4K_MATVEC_TUNING,
-  type QuantMatvecTuning,
-  type QuantMatvecVariant,
-  quantMatvecFusable,
-  quantMatvecKey,
-  quantMatvecRowsPerWorkgroup,
-  quantMatvecSupported,
-  quantMatvecWgsl,
-} from './quant-matvec-shader.js';
-import { DEFAULT_WIDE_TUNING, type WideMatvecVariant, wideMatvecKey, wideMatvecWgsl } from './wide-matvec-shader.js';
+import { singleRowKernel } from './decode-kernels.js';
 import {
   DEFAULT_MATVEC_TUNING,
   MATVEC_STORAGE,
@@ -40,58 +28,6 @@ import {
   tiledUniforms,
   tiledWgsl,
 } from './tiled-shader.js';
-
-/** The tuning of the specialised one-row kernel `matmul` routes `type` to, or undefined (the wide kernel). */
-function routedQuantTuning(runtime: GpuRuntime, type: WeightType): QuantMatvecTuning | undefined {
-  if (type !== 'Q4_K' && type !== 'Q6_K' && type !== 'Q8_0') return undefined;
-  const chosen = runtime.tuning.quantMatvec[type];
-  if (chosen !== undefined) return chosen;
-  if (type === 'Q4_K') return Q4K_MATVEC_TUNING;
-  return type === 'Q6_K' ? DEFAULT_QUANT_TUNING : undefined;
-}
-
-/**
- * The decode mat-vec for a weight of `type` and `columns`: the specialised Q4_K (`Q4K_MATVEC_TUNING`) or Q6_K kernel
- * where it applies (or the one a backend's `tuning.quantMatvec` names), else the wide one; `fusion` adds the RMS norm
- * (in the same pass) and a store epilogue to either (`matvec-fusion.ts`).
- */
-export function singleRowKernel(
-  runtime: GpuRuntime,
-  type: WeightType,
-  columns: number,
-  bias: boolean,
-  fusion: MatvecFusion = NO_FUSION,
-): MatvecKernel {
-  const storage = [...MATVEC_STORAGE, ...fusionStorage(fusion)];
-  const tuning = routedQuantTuning(runtime, type);
-  if (
-    tuning !== undefined &&
-    quantMatvecSupported(type, columns) &&
-    (!isFused(fusion) || quantMatvecFusable(type, tuning))
-  ) {
-    const variant: QuantMatvecVariant = {
-      type,
-      columns,
-      bias,
-      subgroups: runtime.features.subgroups,
-      tuning,
-      fusion,
-    };
-    const shader = { key: quantMatvecKey(variant), code: () => quantMatvecWgsl(variant), storage };
-    return { shader, units: 0, rowsPerWorkgroup: quantMatvecRowsPerWorkgroup(variant) };
-  }
-  const variant: WideMatvecVariant = {
-    type,
-    columns,
-    bias,
-    subgroups: runtime.features.subgroups,
-    tuning: DEFAULT_WIDE_TUNING,
-    fusion,
-  };
-  const shader = { key: wideMatvecKey(variant), code: () => wideMatvecWgsl(variant), storage };
-  const units = Math.ceil(columns / weightShader(type).unitColumns);
-  return { shader, units, rowsPerWorkgroup: DEFAULT_WIDE_TUNING.rowsPerWorkgroup };
-}
 
 function shapeError(message: string, details: Record<string, unknown>): StrataError {
   return new StrataError('SHAPE_MISMATCH', message, { details });

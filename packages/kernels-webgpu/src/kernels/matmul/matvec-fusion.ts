@@ -131,6 +131,7 @@ export function fusionFunctions(
   workgroupSize: number,
   subgroups: boolean,
   rowsPerWorkgroup: number,
+  inputRows = 1,
 ): string {
   const parts: string[] = [];
   if (fusion.norm) {
@@ -143,17 +144,20 @@ fn norm_input(x: vec4<f32>, gain: vec4<f32>, squares: ptr<function, f32>) -> vec
   }
   if (fusion.epilogue.kind === 'gated') {
     parts.push(WGSL_MATH);
-    parts.push(`var<workgroup> gated_totals: array<f32, ${rowsPerWorkgroup}>;`);
+    parts.push(`var<workgroup> gated_totals: array<f32, ${rowsPerWorkgroup * inputRows}>;`);
   }
   return parts.length === 0 ? '' : `\n${parts.join('\n')}`;
 }
 
 /**
  * Statements at the start of `main`: with a norm, the invocation's share of the row's sum of squares, which
- * {@link normalizedInput} adds to. Empty without a norm.
+ * {@link normalizedInput} adds to (`norm_squares`; over several input rows one per row, `norm_squares0` …). Empty
+ * without a norm.
  */
-export function fusionPrologue(fusion: MatvecFusion): string {
-  return fusion.norm ? '\n  var norm_squares = 0.0;' : '';
+export function fusionPrologue(fusion: MatvecFusion, inputRows = 1): string {
+  if (!fusion.norm) return '';
+  if (inputRows === 1) return '\n  var norm_squares = 0.0;';
+  return Array.from({ length: inputRows }, (_, row) => `\n  var norm_squares${row} = 0.0;`).join('');
 }
 
 /**
@@ -162,11 +166,18 @@ export function fusionPrologue(fusion: MatvecFusion): string {
  * the row totals in {@link fusionStore}). Use it once per loaded value, in `main`, with `raw` zero where the value is
  * not the row's (a unit past the end, columns past `params.columns`): every column must count once. `vectorInput`:
  * the gain binding is `vec4` (the column is a multiple of 4); otherwise its values past the row's end count as 0.
+ * `squares`: the share to add to (another input row's, in a kernel over several).
  */
-export function normalizedInput(fusion: MatvecFusion, raw: string, column: string, vectorInput: boolean): string {
+export function normalizedInput(
+  fusion: MatvecFusion,
+  raw: string,
+  column: string,
+  vectorInput: boolean,
+  squares = 'norm_squares',
+): string {
   if (!fusion.norm) return raw;
   const gain = vectorInput ? `norm_gain[(${column}) >> 2u]` : `norm_gain4(${column})`;
-  return `norm_input(${raw}, ${gain}, &norm_squares)`;
+  return `norm_input(${raw}, ${gain}, &${squares})`;
 }
 
 /** Module-scope WGSL the ragged gain read needs (`norm_gain4`), or nothing. */

@@ -5,6 +5,7 @@ import type { StorageAccess } from '../../runtime/shader.js';
 import type { GpuTensor } from '../../tensor/gpu-tensor.js';
 import type { GpuWeight } from '../../weights/gpu-weight.js';
 import { weightShader } from '../../wgsl/dequantize/index.js';
+import { batchedQuantKernel } from './decode-kernels.js';
 import { matvecChunks } from './matvec-chunks.js';
 import { isFused, type MatvecEpilogue, type MatvecFusion } from './matvec-fusion.js';
 import {
@@ -47,9 +48,10 @@ export interface MultiRowNorm {
 }
 
 /**
- * The product of 2 to {@link multiRowMatvecLimit} rows on the multi-row mat-vec, in row groups of at most 8
- * (`matvecGroupRows`, workgroup z), of the input rows RMS-normed in the same pass when `norm` is given, stored as
- * `store` says. Returns `output`.
+ * The product of 2 to {@link multiRowMatvecLimit} rows, of the input rows RMS-normed in the same pass when `norm` is
+ * given, stored as `store` says: on the one-row kernel of the weight over row groups where it takes them
+ * (`batchedQuantKernel`: Q4_K, Q6_K), else on the multi-row mat-vec in row groups of at most 8 (`matvecGroupRows`,
+ * workgroup z). Returns `output`.
  */
 export function multiRowMatvec(
   runtime: GpuRuntime,
@@ -61,8 +63,19 @@ export function multiRowMatvec(
   const { weight, bias } = tensors;
   const type = weight.storedType;
   const columns = weight.shape[1]!;
-  const groupRows = matvecGroupRows(rows);
   const layout = storeLayout(store, weight.shape[0]!);
+  // The norm's ε and the store's boundaries travel in the fused kernels' extra uniforms (`fusionUniforms`).
+  const fusion: MatvecFusion = { norm: norm !== undefined, epilogue: layout.epilogue };
+  const params = { epsilon: norm?.epsilon ?? 0, boundary1: layout.boundary1, boundary2: layout.boundary2 };
+  const buffers = [...(norm === undefined ? [] : [norm.gain]), ...layout.bindings];
+  const fused = isFused(fusion) || buffers.length > 0 ? { fusion, params, buffers } : undefined;
+  // Where one row runs a quantized kernel with its inputs in registers, the rows run it too (batch invariance).
+  // (Their fusion names the residual add, which the multi-row mat-vec takes as a store variant.)
+  const quantFusion: MatvecFusion =
+    store.kind === 'residual' ? { norm: fusion.norm, epilogue: { kind: 'residual' } } : fusion;
+  const batched = batchedQuantKernel(runtime, type, columns, bias !== undefined, quantFusion, rows);
+  if (batched !== undefined) return matvecChunks(runtime, batched, tensors, { fusion: quantFusion, params, buffers });
+  const groupRows = matvecGroupRows(rows);
   const variant: MatvecVariant = {
     type,
     columns,
@@ -83,11 +96,6 @@ export function multiRowMatvec(
   const units = Math.ceil(columns / weightShader(type).unitColumns);
   const rowsPerWorkgroup = matvecRowsPerWorkgroup(DEFAULT_MATVEC_TUNING);
   const inputRows = { rows, groups: Math.ceil(rows / groupRows) };
-  // The norm's ε and the store's boundaries travel in the fused kernels' extra uniforms (`fusionUniforms`).
-  const fusion: MatvecFusion = { norm: norm !== undefined, epilogue: layout.epilogue };
-  const params = { epsilon: norm?.epsilon ?? 0, boundary1: layout.boundary1, boundary2: layout.boundary2 };
-  const buffers = [...(norm === undefined ? [] : [norm.gain]), ...layout.bindings];
-  const fused = isFused(fusion) || buffers.length > 0 ? { fusion, params, buffers } : undefined;
   return matvecChunks(runtime, { shader, units, rowsPerWorkgroup, inputRows }, tensors, fused);
 }
 

@@ -8,7 +8,7 @@ import {
 } from './matvec-fusion.js';
 import { groupWorkgroupSize, quantMatvecOpening } from './quant-matvec-header.js';
 import type { QuantMatvecTuning, QuantMatvecVariant } from './quant-matvec-shader.js';
-import { groupInputs, registerRowsKernel } from './register-rows-kernel.js';
+import { groupInputs, ONE_INPUT_ROW, registerRowsKernel } from './register-rows-kernel.js';
 
 /**
  * The one-row Q4_K mat-vec kernels (decode), one per {@link QuantMatvecTuning.layout}. A Q4_K super-block is 144 bytes
@@ -134,13 +134,13 @@ function groupWgsl(variant: QuantMatvecVariant): string {
     units: variant.columns / 64,
     functions: nibbleFunctions(integer),
     setup: '  let rowVecs = params.rowBytes / 16u;',
-    loads: `    let g = u & 3u;
-${groupInputs(fusion)}
+    loads: (input) => `    let g = u & 3u;
+${groupInputs(fusion, input)}
     let ones = vec4<f32>(1.0);
     let sumLo = dot(x0 + x1 + x2 + x3 + x4 + x5 + x6 + x7, ones);
     let sumHi = dot(x8 + x9 + x10 + x11 + x12 + x13 + x14 + x15, ones);`,
     // Per row: the header and the two quant vectors of this group, then the 2 sub-block sums.
-    row: (r, weightRow) => `      let rowVec = ${weightRow} * rowVecs + (u >> 2u) * 9u;
+    row: (_, weightRow, accumulator) => `      let rowVec = ${weightRow} * rowVecs + (u >> 2u) * 9u;
       let h = weights[rowVec];
       let q0 = weights[rowVec + 1u + g * 2u];
       let q1 = weights[rowVec + 2u + g * 2u];
@@ -154,7 +154,7 @@ ${[0, 1]
     ),
   )
   .join('\n')}
-${groupSubBlocks(integer, `acc${r}`, '      ')}`,
+${groupSubBlocks(integer, accumulator, '      ')}`,
   });
 }
 
@@ -167,22 +167,22 @@ function vectorWgsl(variant: QuantMatvecVariant): string {
     units: variant.columns / 32,
     functions: nibbleFunctions(integer),
     setup: '  let rowVecs = params.rowBytes / 16u;',
-    loads: `    // Unit u: quant vector u & 7 of super-block u >> 3, in group g = (u >> 1) & 3, half u & 1.
+    loads: (input) => `    // Unit u: quant vector u & 7 of super-block u >> 3, in group g = (u >> 1) & 3, half u & 1.
     let block = (u >> 3u) * 9u;
     let g = (u >> 1u) & 3u;
     let xv = (u >> 1u) * 16u + (u & 1u) * 4u;
-${[0, 1, 2, 3, 8, 9, 10, 11].map((offset, i) => `    let x${i} = ${normalizedInput(fusion, `input[xv + ${offset}u]`, `(xv + ${offset}u) * 4u`, true)};`).join('\n')}
+${[0, 1, 2, 3, 8, 9, 10, 11].map((offset, i) => `    let x${i} = ${normalizedInput(fusion, `input[${input.base}xv + ${offset}u]`, `(xv + ${offset}u) * 4u`, true, input.squares)};`).join('\n')}
     let ones = vec4<f32>(1.0);
     let sumLo = dot((x0 + x1) + (x2 + x3), ones);
     let sumHi = dot((x4 + x5) + (x6 + x7), ones);`,
     // Per row: the header and this invocation's quant vector; word k holds columns xv·4 + 4k … (low nibbles) and
     // xv·4 + 32 + 4k … (high nibbles).
-    row: (r, weightRow) => `      let rowVec = ${weightRow} * rowVecs;
+    row: (_, weightRow, accumulator) => `      let rowVec = ${weightRow} * rowVecs;
       let h = weights[rowVec + block];
       let q = weights[rowVec + block + 1u + (u & 7u)];
       let lo = ${tree(WORDS.map((c, k) => `dot(low4(q.${c}), x${k})`))};
       let hi = ${tree(WORDS.map((c, k) => `dot(high4(q.${c}), x${4 + k})`))};
-${groupSubBlocks(integer, `acc${r}`, '      ')}`,
+${groupSubBlocks(integer, accumulator, '      ')}`,
   });
 }
 
@@ -215,7 +215,7 @@ function rowsWgsl(variant: QuantMatvecVariant): string {
     let h = weights[block];
     let q0 = weights[block + 1u + g * 2u];
     let q1 = weights[block + 2u + g * 2u];
-${groupInputs(fusion)}
+${groupInputs(fusion, ONE_INPUT_ROW)}
     let ones = vec4<f32>(1.0);
     let sumLo = dot(((x0 + x1) + (x2 + x3)) + ((x4 + x5) + (x6 + x7)), ones);
     let sumHi = dot(((x8 + x9) + (x10 + x11)) + ((x12 + x13) + (x14 + x15)), ones);

@@ -34,7 +34,6 @@ function tree(terms: readonly string[]): string {
 function groupWgsl(variant: QuantMatvecVariant): string {
   const fusion = variant.fusion ?? NO_FUSION;
   const mantissa = variant.tuning.conversion === 'mantissa';
-  const rows = Array.from({ length: variant.tuning.rowsPerWorkgroup }, (_, index) => index);
   // Quant word k (0…7) of the unit's first block (bytes 2 + 4k …) and second block (bytes 36 + 4k …).
   const first = (k: number) => `(w${k} >> 16u) | (w${k + 1} << 16u)`;
   const second = (k: number) => `w${9 + k}`;
@@ -58,15 +57,15 @@ fn bytes4(w: u32) -> vec4<f32> {
     units: variant.columns / 64,
     functions: bytes,
     setup: '  let rowWords = params.rowBytes / 4u;',
-    loads: groupInputs(fusion),
-    row: (r, weightRow) => `      let base = ${weightRow} * rowWords + u * 17u;
+    loads: (input) => groupInputs(fusion, input),
+    row: (_, weightRow, accumulator) => `      let base = ${weightRow} * rowWords + u * 17u;
 ${Array.from({ length: 17 }, (_, k) => `      let w${k} = weights[base + ${k}u];`).join('\n')}
       let a = (${half(first, 0, 0)})
         + (${half(first, 0, 1)});
       let b = (${half(second, 8, 0)})
         + (${half(second, 8, 1)});
-      acc${r} += unpack2x16float(w0).x * a + unpack2x16float(w8).y * b;`,
-    after: mantissa ? rows.map((r) => `  acc${r} *= 256.0;`).join('\n') : '',
+      ${accumulator} += unpack2x16float(w0).x * a + unpack2x16float(w8).y * b;`,
+    ...(mantissa ? { after: (accumulator: string) => `  ${accumulator} *= 256.0;` } : {}),
   });
 }
 

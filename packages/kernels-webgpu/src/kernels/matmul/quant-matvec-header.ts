@@ -53,6 +53,8 @@ export interface QuantMatvecOpening {
   readonly scratch: number;
   /** The kernel's own module-scope WGSL functions. */
   readonly functions: string;
+  /** Input rows of one row group (workgroup z): 1 for a one-row kernel. */
+  readonly inputRows?: number;
 }
 
 /**
@@ -60,14 +62,14 @@ export interface QuantMatvecOpening {
  * fusion's functions, the kernel's functions, the entry point and `firstRow` (the workgroup's first output row).
  */
 export function quantMatvecOpening(kernel: QuantMatvecOpening): string {
-  const { subgroups, fusion, rowsPerWorkgroup, workgroupSize } = kernel;
+  const { subgroups, fusion, rowsPerWorkgroup, workgroupSize, inputRows = 1 } = kernel;
   return /* wgsl */ `${quantMatvecHeader(subgroups, kernel.weightWords, fusion)}
-var<workgroup> scratch: array<f32, ${kernel.scratch}>;${fusionFunctions(fusion, workgroupSize, subgroups, rowsPerWorkgroup)}
+var<workgroup> scratch: array<f32, ${kernel.scratch}>;${fusionFunctions(fusion, workgroupSize, subgroups, rowsPerWorkgroup, inputRows)}
 
 ${kernel.functions}
 
 @compute @workgroup_size(${workgroupSize})
-fn main(${quantMatvecBuiltins(subgroups)}) {${fusionPrologue(fusion)}
+fn main(${quantMatvecBuiltins(subgroups)}) {${fusionPrologue(fusion, inputRows)}
   let firstRow = (group.x + group.y * groups.x) * ${fusionRowStep(fusion, rowsPerWorkgroup)}u;`;
 }
 

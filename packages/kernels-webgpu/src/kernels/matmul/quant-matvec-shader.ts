@@ -1,6 +1,6 @@
 import type { WeightType } from '@strata/core';
 import { fusionKey, type MatvecFusion, NO_FUSION, normalizedInput } from './matvec-fusion.js';
-import { q4kMatvecWgsl, q4kTuningKey, q4kTuningProblem } from './q4k-matvec-shader.js';
+import { q4kMatvecWgsl, q4kTuningKey, q4kTuningProblem, q4kWorkgroupSize } from './q4k-matvec-shader.js';
 import { q80MatvecWgsl, q80RowsPerWorkgroup } from './q80-matvec-shader.js';
 import { groupWorkgroupSize } from './quant-matvec-header.js';
 import { registerRowsKernel } from './register-rows-kernel.js';
@@ -79,6 +79,11 @@ export interface QuantMatvecVariant {
    * {@link quantMatvecFusable}); default {@link NO_FUSION}.
    */
   readonly fusion?: MatvecFusion;
+  /**
+   * Input rows per row group (workgroup z) of a batched product, 1 (the default) for one row: only the kernels with
+   * inputs in registers (see {@link quantMatvecBatchable}); each row equals the one-row product of that row.
+   */
+  readonly inputRows?: number;
 }
 
 /**
@@ -96,6 +101,26 @@ export function quantMatvecSupported(type: WeightType, columns: number): type is
  */
 export function quantMatvecFusable(type: WeightType, tuning?: QuantMatvecTuning): boolean {
   return type === 'Q4_K' || type === 'Q6_K' || (type === 'Q8_0' && tuning?.layout === 'group');
+}
+
+/**
+ * True when the kernel of `type` and `tuning` keeps its inputs in registers (`register-rows-kernel.ts`) and so runs
+ * row groups of a batched product ({@link QuantMatvecVariant.inputRows}): Q4_K `group` and `vector`, Q6_K, Q8_0 `group`.
+ */
+export function quantMatvecBatchable(type: WeightType, tuning: QuantMatvecTuning): boolean {
+  if (type === 'Q6_K') return true;
+  if (type === 'Q4_K') return (tuning.layout ?? 'group') !== 'rows';
+  return type === 'Q8_0' && tuning.layout === 'group';
+}
+
+/** Invocations per workgroup of the kernel of `type` and `tuning` over rows of `columns` columns. */
+export function quantMatvecWorkgroupSize(
+  type: 'Q4_K' | 'Q6_K' | 'Q8_0',
+  columns: number,
+  tuning: QuantMatvecTuning,
+): number {
+  if (type === 'Q4_K') return q4kWorkgroupSize(columns, tuning);
+  return type === 'Q8_0' && tuning.layout !== 'group' ? 256 : groupWorkgroupSize(columns);
 }
 
 /** Why `tuning` cannot build a kernel for `type`, or undefined when it can. */
@@ -122,7 +147,8 @@ export function quantMatvecKey(variant: QuantMatvecVariant): string {
   const { type, columns, bias, subgroups, tuning } = variant;
   const knobs =
     type === 'Q8_0' ? q80Knobs(tuning) : `r=${tuning.rowsPerWorkgroup}${type === 'Q4_K' ? q4kTuningKey(tuning) : ''}`;
-  return `matvec-quant:${type}:c=${columns}:b=${bias ? 1 : 0}:sg=${subgroups ? 1 : 0}:${knobs}${fusionKey(variant.fusion ?? NO_FUSION)}`;
+  const inputRows = (variant.inputRows ?? 1) === 1 ? '' : `:in=${variant.inputRows}`;
+  return `matvec-quant:${type}:c=${columns}:b=${bias ? 1 : 0}:sg=${subgroups ? 1 : 0}:${knobs}${inputRows}${fusionKey(variant.fusion ?? NO_FUSION)}`;
 }
 
 /** WGSL of the kernel (see the file comment). */
@@ -162,17 +188,17 @@ fn words4(byte: u32) -> vec4<u32> {
 fn bytes4(w: u32) -> vec4<f32> {
   return vec4<f32>(vec4<u32>(w, w >> 8u, w >> 16u, w >> 24u) & vec4<u32>(0xffu));
 }`,
-    loads: `    let block = u >> 2u;
+    loads: (input) => `    let block = u >> 2u;
     let half = (u >> 1u) & 1u;
     let quarter = u & 1u;
     // Column of group g, word k: 256·block + 128·half + 32·g + 16·quarter + 4·k (as vec4 index: / 4).
     let xv = block * 64u + half * 32u + quarter * 4u;
-${[0, 1, 2, 3].flatMap((g) => [0, 1, 2, 3].map((k) => `    let x${g}_${k} = ${normalizedInput(fusion, `input[xv + ${g * 8 + k}u]`, `(xv + ${g * 8 + k}u) * 4u`, true)};`)).join('\n')}
+${[0, 1, 2, 3].flatMap((g) => [0, 1, 2, 3].map((k) => `    let x${g}_${k} = ${normalizedInput(fusion, `input[${input.base}xv + ${g * 8 + k}u]`, `(xv + ${g * 8 + k}u) * 4u`, true, input.squares)};`)).join('\n')}
     let ones = vec4<f32>(1.0);
     let sums = vec4<f32>(
       dot(x0_0 + x0_1 + x0_2 + x0_3, ones), dot(x1_0 + x1_1 + x1_2 + x1_3, ones),
       dot(x2_0 + x2_1 + x2_2 + x2_3, ones), dot(x3_0 + x3_1 + x3_2 + x3_3, ones));`,
-    row: (r, weightRow) => `      let s = ${weightRow} * params.rowBytes + block * 210u;
+    row: (_, weightRow, accumulator) => `      let s = ${weightRow} * params.rowBytes + block * 210u;
       let low = words4(s + half * 64u + quarter * 16u);
       let lowHigh = words4(s + half * 64u + 32u + quarter * 16u);
       let top = words4(s + 128u + half * 32u + quarter * 16u);
@@ -197,6 +223,6 @@ ${[0, 1, 2, 3]
         f32(bitcast<i32>(scaleWords.x << (8u - 8u * quarter)) >> 24u),
         f32(bitcast<i32>(scaleWords.y << (24u - 8u * quarter)) >> 24u),
         f32(bitcast<i32>(scaleWords.y << (8u - 8u * quarter)) >> 24u));
-      acc${r} += d * dot(scales, part - 32.0 * sums);`,
+      ${accumulator} += d * dot(scales, part - 32.0 * sums);`,
   });
 }
