@@ -2,10 +2,12 @@
  * Load generator for `strata serve`: starts a server in a child process on a loopback port (or uses `--url`), measures
  * each prompt alone first (greedy), then runs N concurrent streaming clients for a bounded time and prints requests
  * done, lost (errors or streams without a finish), mixed outputs (a streamed text that differs from the same prompt
- * alone), time to first token and inter-token latency p50/p99, and aggregate generated tokens per second.
+ * alone), time to first token and inter-token latency p50/p99, the time of a whole request (p50) and from its last
+ * token to the end of its stream (p50/p99), and aggregate generated tokens per second.
  *
  *   pnpm bench:serve [MODEL] [--clients 8] [--seconds 60] [--max-tokens 32] [--parallel N] [--ctx 256] [--url URL]
  *     [--cli strata-cli.mjs]   (a bundled CLI to start instead of the sources, e.g. on the GPU machine)
+ *     [--profile DIR]          (the server process writes a V8 CPU profile into DIR when it shuts down)
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +25,7 @@ const { values, positionals } = parseArgs({
     backend: { type: 'string', default: 'cpu' },
     url: { type: 'string' },
     cli: { type: 'string' },
+    profile: { type: 'string' },
   },
 });
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -35,10 +38,11 @@ async function startChild(): Promise<{ url: string; child: ChildProcess }> {
   // The CLI runs in a node process of its own (no package-manager wrapper), so SIGINT reaches it directly.
   const args = ['--model', `bench=${model}`, '--port', '0', '--backend', values.backend!, '--ctx', values.ctx!];
   args.push('--parallel', values.parallel ?? String(clients));
+  const profile = values.profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${values.profile}`];
   const entry =
     values.cli === undefined
-      ? ['--import', 'tsx', '--conditions=@strata/source', 'apps/cli/src/main.ts']
-      : [values.cli];
+      ? [...profile, '--import', 'tsx', '--conditions=@strata/source', 'apps/cli/src/main.ts']
+      : [...profile, values.cli];
   const child = spawn(
     process.execPath,
     [...entry, 'serve', ...args],
@@ -81,6 +85,10 @@ let mixed = 0;
 let tokens = 0;
 const firstTokenMs: number[] = [];
 const interTokenMs: number[] = [];
+const requestMs: number[] = [];
+/** Inter-token times by the token's index in its request (1 = the second token). */
+const interTokenByIndex: number[][] = [];
+const afterLastTokenMs: number[] = [];
 const started = performance.now();
 const deadline = started + seconds * 1000;
 
@@ -106,8 +114,14 @@ async function runClient(index: number): Promise<void> {
         // A chunk per token: timed even when the token decodes to no text yet (a control token, part of a character).
         if (choice !== undefined && (choice.text.length > 0 || !choice.finish_reason)) {
           const now = performance.now();
-          if (chunks++ === 0) firstTokenMs.push(now - sent);
-          else interTokenMs.push(now - last);
+          if (chunks === 0) firstTokenMs.push(now - sent);
+          else {
+            interTokenMs.push(now - last);
+            const atIndex = interTokenByIndex[chunks] ?? [];
+            atIndex.push(now - last);
+            interTokenByIndex[chunks] = atIndex;
+          }
+          chunks++;
           last = now;
           text += choice.text;
         }
@@ -119,6 +133,9 @@ async function runClient(index: number): Promise<void> {
     }
     if (!finished) lost++;
     else {
+      const ended = performance.now();
+      requestMs.push(ended - sent);
+      afterLastTokenMs.push(ended - last);
       done++;
       if (text !== reference.get(prompt)) mixed++;
     }
@@ -133,8 +150,21 @@ console.log(
 );
 console.log(`requests done ${done} · lost ${lost} · mixed outputs ${mixed}`);
 console.log(`TTFT p50 ${format(percentile(firstTokenMs, 0.5))} ms · p99 ${format(percentile(firstTokenMs, 0.99))} ms`);
+const mean = (values: readonly number[]) => values.reduce((sum, value) => sum + value, 0) / values.length;
 console.log(
-  `inter-token p50 ${format(percentile(interTokenMs, 0.5))} ms · p99 ${format(percentile(interTokenMs, 0.99))} ms`,
+  `inter-token p50 ${format(percentile(interTokenMs, 0.5))} ms · p90 ${format(percentile(interTokenMs, 0.9))} ms · p99 ${format(percentile(interTokenMs, 0.99))} ms · mean ${format(mean(interTokenMs))} ms`,
+);
+// The token indices whose mean inter-token time is furthest above the whole mean (a stall at a fixed place).
+const slowest = interTokenByIndex
+  .map((values, index) => ({ index, mean: values === undefined ? 0 : mean(values) }))
+  .filter(({ mean: value }) => value > 0)
+  .sort((a, b) => b.mean - a.mean)
+  .slice(0, 5);
+console.log(
+  `slowest token indices (mean ms): ${slowest.map(({ index, mean: value }) => `${index}: ${format(value)}`).join(', ')}`,
+);
+console.log(
+  `request p50 ${format(percentile(requestMs, 0.5))} ms · after the last token p50 ${format(percentile(afterLastTokenMs, 0.5))} ms · p99 ${format(percentile(afterLastTokenMs, 0.99))} ms`,
 );
 console.log(`aggregate ${format(tokens / elapsed)} generated tokens/s (${tokens} tokens)`);
 if (child !== undefined) {

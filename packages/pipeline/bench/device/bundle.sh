@@ -22,9 +22,9 @@ STRATA_DEVICE_OUT="$out" pnpm exec tsup --config packages/pipeline/bench/device/
 pnpm exec tsup packages/kernels-webgpu/bench/matvec-bench.ts --format esm --platform node --target node20 \
   --external webgpu -d "$out" --no-config --tsconfig tsconfig.json --silent
 mv "$out/matvec-bench.js" "$out/matvec-bench.mjs"
-# The subgroup-matrix (cooperative matrix) 8-bit GEMM probe and the CPU cost of a bare dispatch travel as
-# subgroup-matrix-probe.mjs and dispatch-cost.mjs.
-for bench in subgroup-matrix-probe dispatch-cost; do
+# The subgroup-matrix (cooperative matrix) 8-bit GEMM probe, the CPU cost of a bare dispatch and the GPU cost of a
+# token choice travel as subgroup-matrix-probe.mjs, dispatch-cost.mjs and sampling-cost.mjs.
+for bench in subgroup-matrix-probe dispatch-cost sampling-cost; do
   pnpm exec tsup "packages/kernels-webgpu/bench/$bench.ts" --format esm --platform node --target node20 \
     --external webgpu -d "$out" --no-config --tsconfig tsconfig.json --silent
   mv "$out/$bench.js" "$out/$bench.mjs"

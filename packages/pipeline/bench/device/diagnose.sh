@@ -6,6 +6,8 @@
 #
 #   adapter      the adapter's features, limits and subgroup-matrix configurations
 #   dispatch     the CPU cost of a bare dispatch through Dawn's Node bindings (dispatch-cost.mjs), per call pattern
+#   sampling     the GPU cost of a token choice over 128,256 logits: argmax and sampleToken as servers call it
+#                (sampling-cost.mjs)
 #   matvec       the one-row quantized mat-vec kernels side by side (every layout the kernel bench knows)
 #   split        step-profile of 1B and 8B Q4_K_M with decode attention split every 16, 32 and 64 keys
 #   engine       batched engine steps of 1B Q4_K_M at 1, 8, 16 and 32 sequences, as routed and the A/B settings
@@ -19,7 +21,7 @@ set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$here/preamble.sh" diagnose.txt
 source "$here/sections.sh"
-sections=${*:-adapter dispatch matvec split engine batch load conformance}
+sections=${*:-adapter dispatch sampling matvec split engine batch load conformance}
 wants() { [[ " $sections " == *" $1 "* ]]; }
 nvidia-smi --query-gpu=name,memory.total,clocks.sm,clocks.mem --format=csv,noheader
 builder=
@@ -62,6 +64,10 @@ if wants split; then
         --split-keys "$keys" 2>&1 | grep -v Warning | grep -E 'dispatches per decode|GPU|ablation|attention|mat-vec|tok/s'
     done
   done
+fi
+if wants sampling; then
+  stamp "GPU cost of a token choice"
+  timeout 60 node "$here/sampling-cost.mjs" 2>&1 | grep -v Warning
 fi
 wants engine && engine_ab 1,8,16,32
 if wants load; then

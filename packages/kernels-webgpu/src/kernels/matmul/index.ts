@@ -1,4 +1,4 @@
-import { StrataError, type Tensor, type WeightTensor, type WeightType } from '@strata/core';
+import { StrataError, type Tensor, type WeightTensor } from '@strata/core';
 import type { GpuRuntime } from '../../runtime/runtime.js';
 import { MAX_WORKGROUPS_PER_DIMENSION } from '../../runtime/shader.js';
 import type { GpuTensor } from '../../tensor/gpu-tensor.js';
@@ -16,7 +16,7 @@ import {
   matvecWgsl,
 } from './matvec-shader.js';
 import { int8Matmul } from './int8/int8-matmul.js';
-import { type MatvecKernel, matvecChunks } from './matvec-chunks.js';
+import { matvecChunks } from './matvec-chunks.js';
 import { multiRowMatvec, multiRowMatvecLimit } from './multi-row-matvec.js';
 import { isInt8WeightType } from './int8/int8-weight-blocks.js';
 import {
