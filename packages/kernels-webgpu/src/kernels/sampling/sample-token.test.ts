@@ -51,6 +51,29 @@ describe('sampleToken on WebGPU', () => {
     expect(await draws(gpu, logits, settings)).toEqual(await draws(createCpuBackend(), logits, settings));
   });
 
+  it('draws the CPU reference tokens where the selection over the whole vocabulary or the bisection fallback decides (20 slices of 1,024)', async (context) => {
+    const gpu = backend(context);
+    // Scores spread evenly over [0, 3) in a shuffled order: no ties (the selection keeps every token of a tied key,
+    // then takes the first); the kept sets are large, so the candidates kernel cannot decide.
+    const vocabulary = 20000;
+    const order = Array.from({ length: vocabulary }, (_, index) => index);
+    let state = 777;
+    for (let index = vocabulary - 1; index > 0; index--) {
+      state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+      const other = state % (index + 1);
+      [order[index], order[other]] = [order[other]!, order[index]!];
+    }
+    const logits = Float32Array.from(order, (rank) => (rank / vocabulary) * 3);
+    const settings: Partial<SamplingParameters>[] = [
+      { temperature: 1 },
+      { temperature: 0.8, topP: 0.97 },
+      { temperature: 1.2, topK: 2000 },
+      { temperature: 0.9, topK: 3000, topP: 0.9, minP: 0.2 },
+      { temperature: 1, minP: 0.05 },
+    ];
+    expect(await draws(gpu, logits, settings)).toEqual(await draws(createCpuBackend(), logits, settings));
+  });
+
   it('rejects bad options like the CPU reference', (context) => {
     const gpu = backend(context);
     const logits = gpu.upload(new Float32Array(4), [1, 4]);

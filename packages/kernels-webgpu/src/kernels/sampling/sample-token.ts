@@ -3,6 +3,7 @@ import type { GpuRuntime } from '../../runtime/runtime.js';
 import type { BufferBinding } from '../../runtime/recorder.js';
 import { Uniforms } from '../../runtime/shader.js';
 import type { GpuTensor } from '../../tensor/gpu-tensor.js';
+import { radixSelect } from './radix-select.js';
 import { CANDIDATE_CAPACITY, type SamplingStage, samplingShader } from './sampling-shader.js';
 
 /**
@@ -79,8 +80,13 @@ export function sampleToken(runtime: GpuRuntime, logits: Tensor, parameters: Sam
   if (parameters.temperature > 0 && parameters.topK !== 1) {
     const rest = [{ tracked: work.tracked }, { tracked: state.tracked }, { tracked: output.tracked }];
     const open = parameters.topK === 0 && (parameters.topP < 1 || parameters.minP > 0);
-    if ((parameters.topK > 0 && parameters.topK <= CANDIDATE_CAPACITY) || open) stage('candidates', rest);
-    stage('bisect', rest);
+    if ((parameters.topK > 0 && parameters.topK <= CANDIDATE_CAPACITY) || open) {
+      // The candidates kernel usually decides; the one-workgroup bisection is its fallback (it returns at once then).
+      stage('candidates', rest);
+      stage('bisect', rest);
+    } else {
+      radixSelect(runtime, { work, state, destination: output }, vocabulary, parameters);
+    }
   }
   for (const scratch of [penaltyTokens, penaltyCounts, biasTokens, biasValues, mask, work, state]) {
     if (scratch !== undefined) runtime.release(scratch);

@@ -16,12 +16,21 @@ export const CANDIDATE_CAPACITY = 1024;
  *    4 passes of 8-bit digits), gather the candidates into workgroup memory, bitonic-sort them by (score descending,
  *    id ascending), then one invocation applies top-k, top-p, min-p and the draw in rank order exactly as the CPU
  *    reference does (without top-k, when top-p or min-p ends inside the 512 best tokens);
- * 4. otherwise (plain temperature sampling, top-k > 1024, more tied candidates than fit, or filters that keep more
- *    than 512 tokens): thresholds by bisection over the float order (about 100 passes over the vocabulary); ties at
- *    a threshold are all kept.
+ * 4. otherwise: thresholds by bisection over the float order, ties at a threshold all kept. Where step 3 does not
+ *    run (plain temperature sampling, top-k > 1024 without top-p and min-p), many workgroups bisect 4 bits at a time
+ *    (`radix-select.ts`); after step 3 (more tied candidates than fit, or filters that keep more than 512 tokens,
+ *    which the host cannot know ahead), one workgroup bisects 1 bit at a time (about 33 passes over the vocabulary
+ *    per threshold), a kernel that returns at once in the usual case where step 3 decided.
  *
- * The three sampling kernels; the host dispatches only those the parameters can need. */
+ * The three single-workgroup kernels; the host dispatches only those the parameters can need. */
 export type SamplingStage = 'prepare' | 'candidates' | 'bisect';
+
+/** WGSL `key_of(value: f32) -> u32`: orders floats as unsigned integers (a < b ⇔ key(a) < key(b)). */
+export const KEY_OF_WGSL = /* wgsl */ `// Orders floats as unsigned integers: a < b ⇔ key(a) < key(b).
+fn key_of(value: f32) -> u32 {
+  let bits = bitcast<u32>(value);
+  return select(bits | 0x80000000u, ~bits, (bits & 0x80000000u) != 0u);
+}`;
 
 const COMMON = /* wgsl */ `
 struct Params {
@@ -34,11 +43,7 @@ struct Params {
 const NONE = 0xffffffffu;
 const FINITE_FLOOR = 0x00800000u; // keys at or below this are -infinity (banned)
 
-// Orders floats as unsigned integers: a < b ⇔ key(a) < key(b).
-fn key_of(value: f32) -> u32 {
-  let bits = bitcast<u32>(value);
-  return select(bits | 0x80000000u, ~bits, (bits & 0x80000000u) != 0u);
-}
+${KEY_OF_WGSL}
 `;
 
 /**
