@@ -5,15 +5,16 @@ import { linearGrid, type StorageAccess, Uniforms, WGSL_LINEAR_GROUP } from '../
 import type { GpuTensor } from '../../tensor/gpu-tensor.js';
 import { KEY_OF_WGSL } from './sampling-shader.js';
 
-// The thresholds of `sampleToken` that its candidates kernel cannot decide (plain temperature sampling, top-k above
-// 1024, filters that keep more than 512 tokens), selected over the whole vocabulary by many workgroups: for each
-// bisection (top-k, top-p, the draw), the largest float key whose kept mass at or above it passes the test is found
-// 4 bits at a time, from the top: a histogram pass (one workgroup per slice of 1,024 scores: the kept mass per value of
-// the next 4-bit digit, among the scores that share the digits found so far: one invocation per digit value and
-// sub-slice of 64 scores adds up that digit's mass in score order, then the sub-slices are added in order) and a reduce pass (one workgroup: the
-// slices' histograms added in a fixed order, then the largest digit whose mass, with the mass above it, passes). Eight
-// levels per bisection; then one pass finds the first token with the drawn key. Every sum has a fixed order, so a
-// draw repeats exactly. (One workgroup used to walk the whole vocabulary about 33 times per bisection.)
+// The thresholds of `sampleToken` where no candidates kernel runs (plain temperature sampling, top-k above 1024 without
+// top-p or min-p), selected over the whole vocabulary by many workgroups. For each bisection (top-k, top-p, the draw),
+// the largest float key whose kept mass at or above it passes the test is found 4 bits at a time, from the top:
+// - a histogram pass, one workgroup per slice of 1,024 scores: the kept mass per value of the next digit among the
+//   scores that share the digits found so far (one invocation per digit value and sub-slice of 64 scores adds up that
+//   digit's mass in score order, then the sub-slices are added in order);
+// - a reduce pass, one workgroup: the slices' histograms added in a fixed order, then the largest digit whose mass,
+//   with the mass above it, passes.
+// Eight levels per bisection; then one pass finds the first token with the drawn key. Every sum has a fixed order, so
+// a draw repeats exactly. (One workgroup walked the whole vocabulary about 33 times per bisection before.)
 
 /** Scores one histogram workgroup takes. */
 const SLICE = 1024;
