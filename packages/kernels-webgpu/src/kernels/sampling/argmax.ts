@@ -8,7 +8,7 @@ import { dispatchRowReduction, rowsAndColumns } from '../normalization/norms.js'
 const SLICE_COLUMNS = 2048;
 
 /** Rows of at least this many columns (a vocabulary) are split into slices of {@link SLICE_COLUMNS}. */
-const SPLIT_FROM_COLUMNS = 4 * SLICE_COLUMNS;
+export const SPLIT_FROM_COLUMNS = 4 * SLICE_COLUMNS;
 
 const NONE = '0xffffffffu';
 

@@ -51,7 +51,7 @@ describe('sampleToken on WebGPU', () => {
     expect(await draws(gpu, logits, settings)).toEqual(await draws(createCpuBackend(), logits, settings));
   });
 
-  it('draws the CPU reference tokens where the selection over the whole vocabulary or the bisection fallback decides (20 slices of 1,024)', async (context) => {
+  it('over a vocabulary of 20,000 (every step over many workgroups): the CPU reference tokens, with penalties, biases and a mask', async (context) => {
     const gpu = backend(context);
     // Scores spread evenly over [0, 3) in a shuffled order: no ties (the selection keeps every token of a tied key,
     // then takes the first); the kept sets are large, so the candidates kernel cannot decide.
@@ -64,12 +64,27 @@ describe('sampleToken on WebGPU', () => {
       [order[index], order[other]] = [order[other]!, order[index]!];
     }
     const logits = Float32Array.from(order, (rank) => (rank / vocabulary) * 3);
+    const top = order.indexOf(vocabulary - 1);
+    const penalties: Partial<SamplingParameters> = {
+      penaltyTokens: Int32Array.of(top, 17, top),
+      penaltyCounts: Int32Array.of(2, 1, 1),
+      repetitionPenalty: 1.3,
+      presencePenalty: 0.4,
+      frequencyPenalty: 0.2,
+      logitBiasTokens: Int32Array.of(100, vocabulary - 1),
+      logitBiasValues: Float32Array.of(0.5, Number.NEGATIVE_INFINITY),
+    };
     const settings: Partial<SamplingParameters>[] = [
       { temperature: 1 },
       { temperature: 0.8, topP: 0.97 },
       { temperature: 1.2, topK: 2000 },
       { temperature: 0.9, topK: 3000, topP: 0.9, minP: 0.2 },
       { temperature: 1, minP: 0.05 },
+      // The first step over many workgroups: penalties (a repeated token), biases (one wins greedily, one bans), the
+      // allowed-token bitmask (even tokens only), greedy through sampleToken.
+      { temperature: 0, ...penalties },
+      { temperature: 1, ...penalties },
+      { temperature: 0.9, topK: 50, allowedTokens: new Uint32Array(Math.ceil(vocabulary / 32)).fill(0x55555555) },
     ];
     expect(await draws(gpu, logits, settings)).toEqual(await draws(createCpuBackend(), logits, settings));
   });

@@ -3,7 +3,9 @@ import type { GpuRuntime } from '../../runtime/runtime.js';
 import type { BufferBinding } from '../../runtime/recorder.js';
 import { Uniforms } from '../../runtime/shader.js';
 import type { GpuTensor } from '../../tensor/gpu-tensor.js';
+import { SPLIT_FROM_COLUMNS } from './argmax.js';
 import { radixSelect } from './radix-select.js';
+import { prepareInSlices } from './sampling-prepare.js';
 import { CANDIDATE_CAPACITY, type SamplingStage, samplingShader } from './sampling-shader.js';
 
 /**
@@ -65,7 +67,7 @@ export function sampleToken(runtime: GpuRuntime, logits: Tensor, parameters: Sam
       buffers,
       workgroups: [1],
     });
-  stage('prepare', [
+  const prepare = [
     { tracked: source.tracked },
     { tracked: penaltyTokens?.tracked ?? runtime.emptyBuffer },
     { tracked: penaltyCounts?.tracked ?? runtime.emptyBuffer },
@@ -75,7 +77,10 @@ export function sampleToken(runtime: GpuRuntime, logits: Tensor, parameters: Sam
     { tracked: state.tracked },
     { tracked: output.tracked },
     { tracked: mask?.tracked ?? runtime.emptyBuffer },
-  ]);
+  ];
+  // A vocabulary runs the first step over many workgroups; a short row in the one kernel.
+  if (vocabulary >= SPLIT_FROM_COLUMNS) prepareInSlices(runtime, prepare, work, uniforms, parameters.temperature);
+  else stage('prepare', prepare);
   // Greedy (temperature 0, or top-k 1) is decided by the first kernel; the others run only where they can apply.
   if (parameters.temperature > 0 && parameters.topK !== 1) {
     const rest = [{ tracked: work.tracked }, { tracked: state.tracked }, { tracked: output.tracked }];

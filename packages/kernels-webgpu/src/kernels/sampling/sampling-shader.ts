@@ -32,7 +32,8 @@ fn key_of(value: f32) -> u32 {
   return select(bits | 0x80000000u, ~bits, (bits & 0x80000000u) != 0u);
 }`;
 
-const COMMON = /* wgsl */ `
+/** The common `Params` struct, `params`, `NONE`, `FINITE_FLOOR` and `key_of` of the sampling kernels. */
+export const SAMPLING_COMMON = /* wgsl */ `
 struct Params {
   vocabulary: u32, offset: u32, penalties: u32, biases: u32,
   repetition: f32, presence: f32, frequency: f32,
@@ -45,6 +46,47 @@ const FINITE_FLOOR = 0x00800000u; // keys at or below this are -infinity (banned
 
 ${KEY_OF_WGSL}
 `;
+
+/**
+ * WGSL functions of the first step over the bindings of the `prepare` kernel (`logits`, the penalty and bias lists,
+ * `work`, `allowed`): `masked_logit(token)`, the logit or −infinity outside the allowed-token bitmask, and
+ * `apply_penalties()`, the penalties then the biases in list order on `work` (by one invocation). Shared with the
+ * prepare steps over many workgroups (`sampling-prepare.ts`).
+ */
+export const PREPARE_FUNCTIONS = /* wgsl */ `// Structured output: a token outside the allowed bitmask is banned (-infinity) before everything else.
+// (-infinity from a uniform-dependent bitcast: a constant one would be a shader-creation error.)
+fn masked_logit(token: u32) -> f32 {
+  let negative_infinity = bitcast<f32>(0xff800000u | (params.masked & 0u));
+  let value = logits[params.offset + token];
+  if (params.masked != 0u && ((allowed[token >> 5u] >> (token & 31u)) & 1u) == 0u) { return negative_infinity; }
+  return value;
+}
+fn apply_penalties() {
+  for (var entry = 0u; entry < params.penalties; entry++) {
+    let token = u32(penalty_tokens[entry]);
+    if (token >= params.vocabulary) { continue; }
+    let occurrences = penalty_counts[entry];
+    var value = work[token];
+    if (params.repetition != 1.0) { value = select(value * params.repetition, value / params.repetition, value > 0.0); }
+    value -= f32(occurrences) * params.frequency + select(0.0, params.presence, occurrences > 0);
+    work[token] = value;
+  }
+  for (var entry = 0u; entry < params.biases; entry++) {
+    let token = u32(bias_tokens[entry]);
+    if (token < params.vocabulary) { work[token] += bias_values[entry]; }
+  }
+}`;
+
+/** The bindings of the `prepare` kernel after `params`, in order (the prepare steps over many workgroups bind the same). */
+export const PREPARE_BINDINGS = /* wgsl */ `@group(0) @binding(1) var<storage, read> logits: array<f32>;
+@group(0) @binding(2) var<storage, read> penalty_tokens: array<i32>;
+@group(0) @binding(3) var<storage, read> penalty_counts: array<i32>;
+@group(0) @binding(4) var<storage, read> bias_tokens: array<i32>;
+@group(0) @binding(5) var<storage, read> bias_values: array<f32>;
+@group(0) @binding(6) var<storage, read_write> work: array<f32>;
+@group(0) @binding(7) var<storage, read_write> state: array<u32>;
+@group(0) @binding(8) var<storage, read_write> destination: array<i32>;
+@group(0) @binding(9) var<storage, read> allowed: array<u32>;`;
 
 /**
  * WGSL of one sampling kernel. `state` holds the largest scaled score (f32 bits) and whether the token is decided.
@@ -61,44 +103,16 @@ fn main(@builtin(local_invocation_index) li: u32${reduction.builtins}) {
   let count = params.vocabulary;`;
   if (stage === 'prepare') {
     return /* wgsl */ `${reduction.enable}
-${COMMON}
-@group(0) @binding(1) var<storage, read> logits: array<f32>;
-@group(0) @binding(2) var<storage, read> penalty_tokens: array<i32>;
-@group(0) @binding(3) var<storage, read> penalty_counts: array<i32>;
-@group(0) @binding(4) var<storage, read> bias_tokens: array<i32>;
-@group(0) @binding(5) var<storage, read> bias_values: array<f32>;
-@group(0) @binding(6) var<storage, read_write> work: array<f32>;
-@group(0) @binding(7) var<storage, read_write> state: array<u32>;
-@group(0) @binding(8) var<storage, read_write> destination: array<i32>;
-@group(0) @binding(9) var<storage, read> allowed: array<u32>;
+${SAMPLING_COMMON}
+${PREPARE_BINDINGS}
 ${reduction.functions}
+${PREPARE_FUNCTIONS}
 ${entry}
-  // Structured output: a token outside the allowed bitmask is banned (-infinity) before everything else.
-  // (-infinity from a uniform-dependent bitcast: a constant one would be a shader-creation error.)
-  let negative_infinity = bitcast<f32>(0xff800000u | (params.masked & 0u));
-  for (var token = li; token < count; token += ${WORKGROUP}u) {
-    var value = logits[params.offset + token];
-    if (params.masked != 0u && ((allowed[token >> 5u] >> (token & 31u)) & 1u) == 0u) { value = negative_infinity; }
-    work[token] = value;
-  }
+  for (var token = li; token < count; token += ${WORKGROUP}u) { work[token] = masked_logit(token); }
   storageBarrier();
   workgroupBarrier();
   // Penalties then biases, in list order, by one invocation (the lists are short; duplicates apply in order).
-  if (li == 0u) {
-    for (var entry = 0u; entry < params.penalties; entry++) {
-      let token = u32(penalty_tokens[entry]);
-      if (token >= count) { continue; }
-      let occurrences = penalty_counts[entry];
-      var value = work[token];
-      if (params.repetition != 1.0) { value = select(value * params.repetition, value / params.repetition, value > 0.0); }
-      value -= f32(occurrences) * params.frequency + select(0.0, params.presence, occurrences > 0);
-      work[token] = value;
-    }
-    for (var entry = 0u; entry < params.biases; entry++) {
-      let token = u32(bias_tokens[entry]);
-      if (token < count) { work[token] += bias_values[entry]; }
-    }
-  }
+  if (li == 0u) { apply_penalties(); }
   storageBarrier();
   workgroupBarrier();
 
@@ -133,7 +147,7 @@ var<workgroup> decided: u32;`;
   let top_scaled = bitcast<f32>(state[0]);`;
   if (stage === 'candidates') {
     return /* wgsl */ `${reduction.enable}
-${COMMON}
+${SAMPLING_COMMON}
 ${bindings}
 ${reduction.functions}
 const CAPACITY = ${CANDIDATE_CAPACITY}u;
@@ -279,7 +293,7 @@ ${start}
 }`;
   }
   return /* wgsl */ `${reduction.enable}
-${COMMON}
+${SAMPLING_COMMON}
 ${bindings}
 ${reduction.functions}
 ${start}
