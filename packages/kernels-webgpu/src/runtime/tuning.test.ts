@@ -13,6 +13,19 @@ function errorCode(run: () => unknown): string {
   return 'no error';
 }
 
+/** Each of `values` as the integer tuning `name` throws `INVALID_ARGUMENT`. */
+function expectRejected(
+  name: 'decodeAttentionMinKeysPerSplit' | 'decodeAttentionTargetWorkgroups' | 'batchQuantRows',
+  values: readonly number[],
+): void {
+  for (const value of values) {
+    expect(
+      errorCode(() => resolveTuning({ [name]: value })),
+      `${name} ${value}`,
+    ).toBe('INVALID_ARGUMENT');
+  }
+}
+
 describe('WebGPU kernel tuning', () => {
   it('fills the defaults and takes overrides in range', () => {
     expect(resolveTuning()).toEqual(DEFAULT_WEBGPU_TUNING);
@@ -39,34 +52,19 @@ describe('WebGPU kernel tuning', () => {
   });
 
   it('rejects a key-split floor that is not an integer from 1 to the score buffer', () => {
-    for (const value of [0, -4, 1.5, Number.NaN, MAX_DECODE_KEYS_PER_SPLIT + 1]) {
-      expect(
-        errorCode(() => resolveTuning({ decodeAttentionMinKeysPerSplit: value })),
-        String(value),
-      ).toBe('INVALID_ARGUMENT');
-    }
+    expectRejected('decodeAttentionMinKeysPerSplit', [0, -4, 1.5, Number.NaN, MAX_DECODE_KEYS_PER_SPLIT + 1]);
   });
 
   it('takes a decode attention occupancy target from 1 to 65535 workgroups', () => {
     expect(resolveTuning().decodeAttentionTargetWorkgroups).toBe(256);
     expect(resolveTuning({ decodeAttentionTargetWorkgroups: 1024 }).decodeAttentionTargetWorkgroups).toBe(1024);
-    for (const value of [0, 2.5, Number.NaN, 65536]) {
-      expect(
-        errorCode(() => resolveTuning({ decodeAttentionTargetWorkgroups: value })),
-        String(value),
-      ).toBe('INVALID_ARGUMENT');
-    }
+    expectRejected('decodeAttentionTargetWorkgroups', [0, 2.5, Number.NaN, 65536]);
   });
 
   it('takes batchQuantRows from 0 (off, the default) to 8 rows per group', () => {
     expect(resolveTuning().batchQuantRows).toBe(0);
     expect(resolveTuning({ batchQuantRows: 4 }).batchQuantRows).toBe(4);
-    for (const value of [-1, 2.5, Number.NaN, 9]) {
-      expect(
-        errorCode(() => resolveTuning({ batchQuantRows: value })),
-        String(value),
-      ).toBe('INVALID_ARGUMENT');
-    }
+    expectRejected('batchQuantRows', [-1, 2.5, Number.NaN, 9]);
   });
 
   it('takes quantized mat-vec variants and rejects one no kernel can take (INVALID_CONFIG naming the type)', () => {

@@ -100,8 +100,7 @@ export function batchedQuantKernel(
     tuning === undefined ||
     !quantMatvecSupported(type, columns) ||
     !quantMatvecBatchable(type, tuning) ||
-    (isFused(fusion) && !quantMatvecFusable(type, tuning)) ||
-    (fusion.epilogue.kind === 'gated' && tuning.rowsPerWorkgroup % 2 !== 0)
+    (isFused(fusion) && !quantMatvecFusable(type, tuning))
   ) {
     return undefined;
   }
@@ -109,6 +108,8 @@ export function batchedQuantKernel(
   // few enough to compile quickly. The rows per workgroup do not change any row's arithmetic, the workgroup size
   // (which units an invocation sums) stays the one-row kernel's.
   const batchTuning = { ...tuning, rowsPerWorkgroup: Math.min(tuning.rowsPerWorkgroup, BATCH_ROWS_PER_WORKGROUP) };
+  // The gated store pairs the first half of a workgroup's rows (gate) with the second (up).
+  if (fusion.epilogue.kind === 'gated' && batchTuning.rowsPerWorkgroup % 2 !== 0) return undefined;
   const limit = Math.min(
     runtime.tuning.batchQuantRows,
     registerRowsInputLimit(batchTuning.rowsPerWorkgroup, quantMatvecWorkgroupSize(type, columns, tuning)),

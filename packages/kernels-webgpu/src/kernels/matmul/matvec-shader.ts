@@ -61,7 +61,7 @@ export interface MatvecVariant {
   /**
    * `matmul` only, how output rows are stored (default plain):
    * - `residual`: adds `residual` (binding 5, of the output's shape), the residual add of a pre-norm block
-   *   (`Backend.matmulAdd` over several rows);
+   *   (`Backend.matmulAdd` over several rows); the uniforms end with the fused kernels' three words, unused here;
    * - `split2` / `split3`: weight rows below `boundary1` to `output`, then below `boundary2` to `output1` (binding 5),
    *   the rest to `output2` (binding 6), each `[rows, width]` (Q, K and V of one concatenated weight); the uniforms
    *   end with the fused kernels' `epsilon, boundary1, boundary2` (`fusionUniforms`);
@@ -304,7 +304,7 @@ ${rows.map((row) => `  let inputBase${row} = min(firstInput + ${row}u, params.sl
   return /* wgsl */ `${subgroups ? 'enable subgroups;\ndiagnostic(off, subgroup_uniformity);' : ''}
 struct Params {
   columns: u32, rowBytes: u32, units: u32, chunkRows: u32, firstRow: u32, outStride: u32,
-  outRows: u32, topK: u32, slots: u32, slotOffset: u32, perSlotInput: u32,${splits || norm || gated ? '\n  epsilon: f32, boundary1: u32, boundary2: u32,' : ''}
+  outRows: u32, topK: u32, slots: u32, slotOffset: u32, perSlotInput: u32,${splits || norm || gated || storeMode === 'residual' ? '\n  epsilon: f32, boundary1: u32, boundary2: u32,' : ''}
 }
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> weights: array<u32>;

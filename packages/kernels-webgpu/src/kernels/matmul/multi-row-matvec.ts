@@ -68,13 +68,10 @@ export function multiRowMatvec(
   const fusion: MatvecFusion = { norm: norm !== undefined, epilogue: layout.epilogue };
   const params = { epsilon: norm?.epsilon ?? 0, boundary1: layout.boundary1, boundary2: layout.boundary2 };
   const buffers = [...(norm === undefined ? [] : [norm.gain]), ...layout.bindings];
-  const fused = isFused(fusion) || buffers.length > 0 ? { fusion, params, buffers } : undefined;
+  const fused = isFused(fusion) ? { fusion, params, buffers } : undefined;
   // Where one row runs a quantized kernel with its inputs in registers, the rows run it too (batch invariance).
-  // (Their fusion names the residual add, which the multi-row mat-vec takes as a store variant.)
-  const quantFusion: MatvecFusion =
-    store.kind === 'residual' ? { norm: fusion.norm, epilogue: { kind: 'residual' } } : fusion;
-  const batched = batchedQuantKernel(runtime, type, columns, bias !== undefined, quantFusion, rows);
-  if (batched !== undefined) return matvecChunks(runtime, batched, tensors, { fusion: quantFusion, params, buffers });
+  const batched = batchedQuantKernel(runtime, type, columns, bias !== undefined, fusion, rows);
+  if (batched !== undefined) return matvecChunks(runtime, batched, tensors, fused);
   const groupRows = matvecGroupRows(rows);
   const variant: MatvecVariant = {
     type,
@@ -122,7 +119,7 @@ function storeLayout(
       return {
         ...none,
         variant: { store: 'residual' },
-        epilogue: { kind: 'store' },
+        epilogue: { kind: 'residual' },
         bindings: [{ tracked: store.residual.tracked }],
       };
     case 'gated':

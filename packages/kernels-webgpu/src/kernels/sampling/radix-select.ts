@@ -3,7 +3,7 @@ import type { BufferBinding } from '../../runtime/recorder.js';
 import type { GpuRuntime } from '../../runtime/runtime.js';
 import { linearGrid, type StorageAccess, Uniforms, WGSL_LINEAR_GROUP } from '../../runtime/shader.js';
 import type { GpuTensor } from '../../tensor/gpu-tensor.js';
-import { KEY_OF_WGSL } from './sampling-shader.js';
+import { FINITE_FLOOR, KEY_OF_WGSL } from './sampling-shader.js';
 
 // The thresholds of `sampleToken` where no candidates kernel runs (plain temperature sampling, top-k above 1024 without
 // top-p or min-p), selected over the whole vocabulary by many workgroups. For each bisection (top-k, top-p, the draw),
@@ -32,9 +32,6 @@ const SUBSLICE = SLICE / SUBSLICES;
 
 /** The digits' shifts, from the top. */
 const SHIFTS = Array.from({ length: 32 / DIGIT_BITS }, (_, level) => 32 - DIGIT_BITS * (level + 1));
-
-/** The lowest finite key (keys at or below it are −infinity: banned). */
-const FINITE_FLOOR = 0x00800000;
 
 /** Words of the selection state: floor, prefix, mass above the prefix (f32), target (f32), chosen key, first token. */
 const SELECTION_WORDS = 6;
@@ -107,7 +104,6 @@ function reduceWgsl(): string {
 @group(0) @binding(3) var<storage, read> partial: array<f32>;
 var<workgroup> sums: array<f32, ${WORKGROUP}>;
 var<workgroup> histogram: array<f32, ${DIGITS}>;
-${FLOOR}
 @compute @workgroup_size(${WORKGROUP})
 fn main(@builtin(local_invocation_index) li: u32) {
 ${UNLESS_DECIDED}
@@ -196,7 +192,7 @@ function storeWgsl(): string {
 @group(0) @binding(2) var<storage, read> selection: array<u32>;
 @group(0) @binding(3) var<storage, read_write> destination: array<i32>;
 @compute @workgroup_size(1)
-fn main(@builtin(local_invocation_index) li: u32) {
+fn main() {
   if (state[1] == 0u && selection[5] != NONE) { destination[0] = i32(selection[5]); }
 }`;
 }

@@ -6,7 +6,7 @@ import type { GpuTensor } from '../../tensor/gpu-tensor.js';
 import { SPLIT_FROM_COLUMNS } from './argmax.js';
 import { radixSelect } from './radix-select.js';
 import { prepareInSlices } from './sampling-prepare.js';
-import { CANDIDATE_CAPACITY, type SamplingStage, samplingShader } from './sampling-shader.js';
+import { CANDIDATE_CAPACITY, PREPARE_STORAGE, type SamplingStage, samplingShader } from './sampling-shader.js';
 
 /**
  * Samples one token from the last row of `logits` on the device, in the order allowed-token mask (one bitmask upload)
@@ -57,10 +57,7 @@ export function sampleToken(runtime: GpuRuntime, logits: Tensor, parameters: Sam
     runtime.dispatch({
       shader: {
         key: `sample-token:${name}:sg=${subgroups ? 1 : 0}`,
-        storage:
-          name === 'prepare'
-            ? ['read', 'read', 'read', 'read', 'read', 'write', 'write', 'write', 'read']
-            : ['read', 'write', 'write'],
+        storage: name === 'prepare' ? PREPARE_STORAGE : ['read', 'write', 'write'],
         code: () => samplingShader(name, subgroups),
       },
       uniforms,

@@ -3,7 +3,7 @@ import type { GpuRuntime } from '../../runtime/runtime.js';
 import { linearGrid, type StorageAccess, WGSL_LINEAR_GROUP } from '../../runtime/shader.js';
 import type { GpuTensor } from '../../tensor/gpu-tensor.js';
 import { argmax } from './argmax.js';
-import { PREPARE_BINDINGS, PREPARE_FUNCTIONS, SAMPLING_COMMON } from './sampling-shader.js';
+import { PREPARE_BINDINGS, PREPARE_FUNCTIONS, PREPARE_STORAGE, SAMPLING_COMMON } from './sampling-shader.js';
 
 // The first step of `sampleToken` over a vocabulary long enough to split (the `prepare` kernel's work, which one
 // workgroup does in a serial chain over every logit): the masked copy over many workgroups, the penalties and biases by
@@ -13,8 +13,8 @@ import { PREPARE_BINDINGS, PREPARE_FUNCTIONS, SAMPLING_COMMON } from './sampling
 /** Invocations per workgroup of the element-wise steps. */
 const WORKGROUP = 256;
 
-/** The steps' storage bindings: those of the `prepare` kernel. */
-const STORAGE: StorageAccess[] = ['read', 'read', 'read', 'read', 'read', 'write', 'write', 'write', 'read'];
+/** The steps' storage bindings: those of the `prepare` kernel, then the greedy token. */
+const STORAGE: StorageAccess[] = [...PREPARE_STORAGE, 'read'];
 
 type Step = 'copy' | 'penalties' | 'settle' | 'scale';
 
@@ -62,14 +62,9 @@ export function prepareInSlices(
   temperature: number,
 ): void {
   const vocabulary = work.shape[0]!;
-  let best: GpuTensor | undefined;
-  const dispatch = (step: Step, groups: number) =>
+  const dispatch = (step: Step, groups: number, best?: GpuTensor) =>
     runtime.dispatch({
-      shader: {
-        key: `sample-token:prepare-${step}`,
-        storage: [...STORAGE, 'read'],
-        code: () => stepWgsl(step),
-      },
+      shader: { key: `sample-token:prepare-${step}`, storage: STORAGE, code: () => stepWgsl(step) },
       uniforms,
       buffers: [...buffers, { tracked: best?.tracked ?? runtime.emptyBuffer }],
       workgroups: linearGrid(groups),
@@ -77,8 +72,8 @@ export function prepareInSlices(
   const spread = Math.ceil(vocabulary / WORKGROUP);
   dispatch('copy', spread);
   dispatch('penalties', 1);
-  best = argmax(runtime, work);
-  dispatch('settle', 1);
+  const best = argmax(runtime, work);
+  dispatch('settle', 1, best);
   if (temperature > 0) dispatch('scale', spread);
   runtime.release(best);
 }

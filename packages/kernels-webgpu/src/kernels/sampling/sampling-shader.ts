@@ -1,3 +1,4 @@
+import type { StorageAccess } from '../../runtime/shader.js';
 import { workgroupReduction } from '../wgsl/reduce.js';
 
 /** Invocations of the sampling workgroup. */
@@ -32,6 +33,9 @@ fn key_of(value: f32) -> u32 {
   return select(bits | 0x80000000u, ~bits, (bits & 0x80000000u) != 0u);
 }`;
 
+/** The lowest finite float key (`key_of`): keys at or below it are −infinity, a banned token. */
+export const FINITE_FLOOR = 0x00800000;
+
 /** The common `Params` struct, `params`, `NONE`, `FINITE_FLOOR` and `key_of` of the sampling kernels. */
 export const SAMPLING_COMMON = /* wgsl */ `
 struct Params {
@@ -42,7 +46,7 @@ struct Params {
 }
 @group(0) @binding(0) var<uniform> params: Params;
 const NONE = 0xffffffffu;
-const FINITE_FLOOR = 0x00800000u; // keys at or below this are -infinity (banned)
+const FINITE_FLOOR = ${FINITE_FLOOR}u; // keys at or below this are -infinity (banned)
 
 ${KEY_OF_WGSL}
 `;
@@ -76,6 +80,19 @@ fn apply_penalties() {
     if (token < params.vocabulary) { work[token] += bias_values[entry]; }
   }
 }`;
+
+/** Access of {@link PREPARE_BINDINGS}, in order. */
+export const PREPARE_STORAGE: readonly StorageAccess[] = [
+  'read',
+  'read',
+  'read',
+  'read',
+  'read',
+  'write',
+  'write',
+  'write',
+  'read',
+];
 
 /** The bindings of the `prepare` kernel after `params`, in order (the prepare steps over many workgroups bind the same). */
 export const PREPARE_BINDINGS = /* wgsl */ `@group(0) @binding(1) var<storage, read> logits: array<f32>;
