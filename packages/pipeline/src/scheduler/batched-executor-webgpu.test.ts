@@ -101,4 +101,29 @@ describe('BatchedStepExecutor on WebGPU', () => {
     expect(ahead.counters.dropped).toBeGreaterThan(0);
     expect(plain.counters.launched).toBe(0);
   });
+  it('after warmUp, requests of other lengths, sampled and side by side, build no kernel', async (context) => {
+    const backend = webGpu(context);
+    const expected = readExpected();
+    const scheduler = await loadScheduler(`${FIXTURES}llama`, { backend, contextLength: 200, parallel: 4 });
+    expect(await scheduler.warmUp()).toBe(13 + 2 + 4);
+    // The warm-up is forgotten: no request counted, no page held by the prefix cache.
+    expect(scheduler.metrics).toMatchObject({ requests: 0, promptTokens: 0, usedPages: 0 });
+    const built = backend.runtime.pipelines.size;
+    const ids = expected.input_ids;
+    const requests = [
+      scheduler.submit([...ids, ...ids, ...ids].slice(0, 30), { maxTokens: 3, ignoreEndOfGeneration: true }),
+      scheduler.submit(ids.slice(0, 11), { maxTokens: 3, ignoreEndOfGeneration: true }),
+      scheduler.submit(ids.slice(3, 23), { maxTokens: 3, temperature: 0.7, topK: 40, topP: 0.9, seed: 3 }),
+    ];
+    for (const request of requests) await request.result;
+    const alone = scheduler.submit(ids.slice(2, 9), { maxTokens: 3, ignoreEndOfGeneration: true });
+    expect((await alone.result).tokens).toHaveLength(3);
+    expect(
+      backend.runtime.pipelines
+        .manifest()
+        .slice(built)
+        .map((entry) => entry.key),
+    ).toEqual([]);
+    await scheduler.close();
+  });
 });

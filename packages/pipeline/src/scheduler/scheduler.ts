@@ -18,6 +18,7 @@ import {
 import { StepAhead } from './step-ahead.js';
 import { supportsStepAhead } from './step-ahead-executor.js';
 import type { StepExecutor, StepRow } from './step-executor.js';
+import { runWarmUp } from './warm-up.js';
 
 /**
  * Resolves on the next macrotask, so I/O (HTTP requests, aborts) runs between engine steps: `setImmediate` where it
@@ -144,6 +145,24 @@ export class Scheduler {
       this.kick();
     }
     return new Generation((channel) => this.stream(sequence, channel));
+  }
+
+  /**
+   * Runs a few short generations whose steps take the shapes serving meets first (`warm-up.ts`), then forgets them:
+   * the prefix cache is emptied and the counters start again. A backend that builds its kernels on first use (WebGPU)
+   * then builds them here, not in the middle of the first requests. Call it before taking requests; resolves to the
+   * number of generations run.
+   */
+  async warmUp(): Promise<number> {
+    const runs = await runWarmUp({
+      submit: (ids, options) => this.submit(ids, options),
+      contextLength: this.contextLength,
+      vocabularySize: this.vocabularySize,
+      parallel: this.options.parallel,
+    });
+    this.pages.clear();
+    this.totals = { promptTokens: 0, generatedTokens: 0, preemptions: 0, steps: 0, requests: 0 };
+    return runs;
   }
 
   /**
