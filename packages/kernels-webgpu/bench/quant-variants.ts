@@ -2,6 +2,7 @@
 import {
   DEFAULT_QUANT_TUNING,
   Q4K_MATVEC_TUNING,
+  Q6K_MATVEC_TUNING,
   type QuantMatvecTuning,
 } from '../src/kernels/matmul/quant-matvec-shader.js';
 
@@ -23,7 +24,7 @@ export const QUANT_VARIANTS: Readonly<Record<QuantType, readonly QuantMatvecTuni
     { layout: 'rows', rowsPerWorkgroup: 32, workgroupSize: 256 },
     { layout: 'rows', rowsPerWorkgroup: 32, workgroupSize: 256, conversion: 'integer' },
   ],
-  Q6_K: [DEFAULT_QUANT_TUNING, { rowsPerWorkgroup: 4 }, { rowsPerWorkgroup: 16 }],
+  Q6_K: [Q6K_MATVEC_TUNING, { rowsPerWorkgroup: 4 }, DEFAULT_QUANT_TUNING],
   Q8_0: [
     { layout: 'rows', rowsPerWorkgroup: 32 },
     { layout: 'group', rowsPerWorkgroup: 4 },
@@ -35,7 +36,7 @@ export const QUANT_VARIANTS: Readonly<Record<QuantType, readonly QuantMatvecTuni
 /** The tuning `matmul` routes one-row products of `type` to, or undefined (the wide kernel: Q8_0). */
 export function routedQuantTuning(type: QuantType): QuantMatvecTuning | undefined {
   if (type === 'Q4_K') return Q4K_MATVEC_TUNING;
-  return type === 'Q6_K' ? DEFAULT_QUANT_TUNING : undefined;
+  return type === 'Q6_K' ? Q6K_MATVEC_TUNING : undefined;
 }
 
 /** A short name of a variant, as the bench prints it: layout, rows, workgroup size, conversion, `*` when routed. */

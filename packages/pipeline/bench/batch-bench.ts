@@ -5,13 +5,16 @@
  * second over the whole run (prefill included) and the step rate. Each B runs twice; the first compiles its kernels. `--batch-matvec off` runs the products of 9–32 rows
  * on the prefill tile instead of the mat-vec row groups (`WebGpuTuning.batchMatvec`), for an A/B on one GPU;
  * `--quant-batch N` (2…8) runs the products of Q4_K and Q6_K weights on their one-row kernels over row groups of up
- * to N rows instead of the multi-row mat-vec (`WebGpuTuning.batchQuantRows`; 0, the default, leaves it off). `--ahead off`
+ * to N rows instead of the multi-row mat-vec (`WebGpuTuning.batchQuantRows`; 0, the default, leaves it off);
+ * `--int8-batch N` (2…32) runs the products of N or more rows with Q4_K weights on 8-bit inputs
+ * (`WebGpuTuning.int8BatchRows`; 0, the default, leaves it off). `--ahead off`
  * runs every step after the previous one was read back (`SchedulerOptions.stepAhead: false`); `on` (the default)
  * launches each decode step while the previous one is read back, and the table's last column counts the decode steps
  * whose forward was launched ahead.
  *
  *   pnpm exec tsx --conditions=@strata/source packages/pipeline/bench/batch-bench.ts --model llama-3.2-1b --type Q4_K_M
  *     [--sequences 1,8,16,32,64] [--tokens 64] [--backend webgpu|cpu] [--batch-matvec on|off] [--quant-batch 0…8]
+ *     [--int8-batch 0…32]
  *     [--ahead on|off]
  *     [--dir /tmp/strata-bench]
  */
@@ -29,6 +32,7 @@ const { values } = parseArgs({
     backend: { type: 'string', default: 'webgpu' },
     'batch-matvec': { type: 'string', default: 'on' },
     'quant-batch': { type: 'string', default: '0' },
+    'int8-batch': { type: 'string', default: '0' },
     ahead: { type: 'string', default: 'on' },
   },
 });
@@ -42,7 +46,11 @@ const backend: Backend =
     ? createCpuBackend()
     : await createWebGpuBackend({
         powerPreference: 'high-performance',
-        tuning: { batchMatvec: values['batch-matvec'] !== 'off', batchQuantRows: Number(values['quant-batch']) },
+        tuning: {
+          batchMatvec: values['batch-matvec'] !== 'off',
+          batchQuantRows: Number(values['quant-batch']),
+          int8BatchRows: Number(values['int8-batch']),
+        },
       });
 const reports: StepReport[] = [];
 const scheduler = await loadScheduler(await openModelFiles(path), {
@@ -54,7 +62,7 @@ const scheduler = await loadScheduler(await openModelFiles(path), {
   onStep: (report) => reports.push(report),
 });
 process.stdout.write(
-  `${values.model} ${values.type} on ${values.backend}, batch mat-vec ${values['batch-matvec']}, quantized batch rows ${values['quant-batch']}, step ahead ${values.ahead}, ${tokens} tokens per sequence\n`,
+  `${values.model} ${values.type} on ${values.backend}, batch mat-vec ${values['batch-matvec']}, quantized batch rows ${values['quant-batch']}, int8 from ${values['int8-batch']} rows, step ahead ${values.ahead}, ${tokens} tokens per sequence\n`,
 );
 process.stdout.write(
   '| sequences | decode step ms (median) | steps/s | aggregate tok/s | decode steps launched ahead |\n|---:|---:|---:|---:|---:|\n',

@@ -8,9 +8,11 @@
  * (`disable-dawn-features=timestamp_quantization`).
  *
  *   pnpm exec tsx --conditions=@strata/source packages/pipeline/bench/batch-profile.ts --model llama-3.2-1b
- *     --type Q4_K_M [--sequences 1,8,32] [--tokens 32] [--top 12] [--quant-batch 0…8] [--dir /tmp/strata-bench]
+ *     --type Q4_K_M [--sequences 1,8,32] [--tokens 32] [--top 12] [--quant-batch 0…8] [--int8-batch 0…32]
+ *     [--dir /tmp/strata-bench]
  * (`--quant-batch N`: Q4_K and Q6_K products of several rows on their one-row kernels over row groups of up to N rows,
- * `WebGpuTuning.batchQuantRows`; 0, the default, leaves it off)
+ * `WebGpuTuning.batchQuantRows`; 0, the default, leaves it off; `--int8-batch N`: products of N or more rows with
+ * Q4_K weights on 8-bit inputs, `WebGpuTuning.int8BatchRows`)
  */
 import { parseArgs } from 'node:util';
 import { createWebGpuBackend, DispatchTimer, MAX_TIMED_DISPATCHES, type TimedDispatch } from '@strata/kernels-webgpu';
@@ -23,6 +25,7 @@ const { values } = parseArgs({
     ...batchedOptions('1,8,32', '32'),
     top: { type: 'string', default: '12' },
     'quant-batch': { type: 'string', default: '0' },
+    'int8-batch': { type: 'string', default: '0' },
   },
 });
 const { path, dimensions } = await randomModelFile(values.model, values.type, values.dir);
@@ -31,7 +34,7 @@ const tokens = Number(values.tokens);
 const backend = await createWebGpuBackend({
   powerPreference: 'high-performance',
   dawnFlags: ['disable-dawn-features=timestamp_quantization'],
-  tuning: { batchQuantRows: Number(values['quant-batch']) },
+  tuning: { batchQuantRows: Number(values['quant-batch']), int8BatchRows: Number(values['int8-batch']) },
 });
 if (!backend.features.timestampQuery) throw new Error('batch-profile needs the timestamp-query feature');
 const recorder = backend.runtime.recorder;

@@ -45,6 +45,9 @@ const { values } = parseArgs({
     // Workgroups the one-row attention kernel aims for (WebGpuTuning.decodeAttentionTargetWorkgroups; the backend's
     // default when empty): more splits at long contexts.
     'attention-workgroups': { type: 'string', default: '' },
+    // Products of this many rows or more with Q4_K/Q6_K weights on 8-bit inputs (WebGpuTuning.int8BatchRows; 1: the
+    // one-row decode products too; off when empty).
+    'int8-batch': { type: 'string', default: '' },
   },
 });
 const promptTokens = Number(values['n-prompt']);
@@ -61,6 +64,7 @@ const backend = await createWebGpuBackend({
       ? {}
       : { decodeAttentionTargetWorkgroups: Number(values['attention-workgroups']) }),
     ...(values['split-keys'] === '' ? {} : { decodeAttentionMinKeysPerSplit: Number(values['split-keys']) }),
+    ...(values['int8-batch'] === '' ? {} : { int8BatchRows: Number(values['int8-batch']) }),
     ...(values['quant-matvec'] === ''
       ? {}
       : { quantMatvec: JSON.parse(values['quant-matvec']!) as QuantMatvecTunings }),

@@ -8,6 +8,7 @@
  *   pnpm bench:serve [MODEL] [--clients 8] [--seconds 60] [--max-tokens 32] [--parallel N] [--ctx 256] [--url URL]
  *     [--cli strata-cli.mjs]   (a bundled CLI to start instead of the sources, e.g. on the GPU machine)
  *     [--profile DIR]          (the server process writes a V8 CPU profile into DIR when it shuts down)
+ *     [--int8-batch N]         (the server's --int8-batch: steps of N or more sequences on 8-bit Q4_K products)
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +27,7 @@ const { values, positionals } = parseArgs({
     url: { type: 'string' },
     cli: { type: 'string' },
     profile: { type: 'string' },
+    'int8-batch': { type: 'string' },
   },
 });
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -38,6 +40,7 @@ async function startChild(): Promise<{ url: string; child: ChildProcess }> {
   // The CLI runs in a node process of its own (no package-manager wrapper), so SIGINT reaches it directly.
   const args = ['--model', `bench=${model}`, '--port', '0', '--backend', values.backend!, '--ctx', values.ctx!];
   args.push('--parallel', values.parallel ?? String(clients));
+  if (values['int8-batch'] !== undefined) args.push('--int8-batch', values['int8-batch']);
   const profile = values.profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${values.profile}`];
   const entry =
     values.cli === undefined

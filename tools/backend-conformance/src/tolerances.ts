@@ -4,6 +4,7 @@ export type ConformanceOp =
   | 'embedding'
   | 'matmul'
   | 'prefillMatmul'
+  | 'batchedMatmul'
   | 'matmulExperts'
   | 'rmsNormMatmul'
   | 'rmsNormGatedMatmul'
@@ -53,6 +54,9 @@ export const CONFORMANCE_TOLERANCES: Readonly<Record<ConformanceOp, Tolerance>> 
   // The prefill-sized product (more rows than a batched decode step): matmul's slack; a backend that rounds its inputs
   // there (WebGPU's int8Prefill) passes INT8_ACTIVATION_TOLERANCE instead.
   prefillMatmul: { absolute: 5e-4, relative: 1e-4 },
+  // A batched decode step's product (16 to 32 rows): matmul's slack; a backend that rounds its inputs there (WebGPU's
+  // int8BatchRows) passes INT8_ACTIVATION_TOLERANCE instead.
+  batchedMatmul: { absolute: 5e-4, relative: 1e-4 },
   matmulExperts: { absolute: 5e-4, relative: 1e-4 },
   // The fused projections: matmul's slack (the norm's mean square may be summed in another order); the gated product
   // multiplies two such sums, so its slack is relative to the larger magnitude.
@@ -85,8 +89,8 @@ export const CONFORMANCE_TOLERANCES: Readonly<Record<ConformanceOp, Tolerance>> 
 });
 
 /**
- * `prefillMatmul`'s tolerance for a backend that rounds the inputs of prefill products to int8 blocks of 32 (WebGPU's
- * `tuning.int8Prefill`: scale max|x|/127 per block, so each input moves by at most half a step, ≈ 1/254 here). On the
+ * `prefillMatmul`'s (and `batchedMatmul`'s) tolerance for a backend that rounds the inputs of those products to int8
+ * blocks of 32 (WebGPU's `tuning.int8Prefill` and `tuning.int8BatchRows`: scale max|x|/127 per block, so each input moves by at most half a step, ≈ 1/254 here). On the
  * case's inputs (uniform in ±1, 512 columns, Q8_0/Q4_K weights of |w| ≈ 0.5) that error has a standard deviation of
  * about 0.025 and reached 0.094 over the case's 2 680 outputs (the CPU computation of the int8 contract); the absolute
  * slack is 10 standard deviations. An indexing or scaling bug misses by the outputs' size (up to ≈ 20).

@@ -99,6 +99,11 @@ export interface BackendWishes {
    * the backend's default (on) when absent.
    */
   readonly int8Prefill?: boolean;
+  /**
+   * `tuning.int8BatchRows` of `@strata/kernels-webgpu` (batched decode products of Q4_K weights with 8-bit activations
+   * from this many rows); the backend's default (off) when absent.
+   */
+  readonly int8BatchRows?: number;
 }
 
 /**
@@ -127,9 +132,11 @@ export async function chooseBackend(
   }
   try {
     const { createWebGpuBackend } = await import('@strata/kernels-webgpu');
-    const backend = await createWebGpuBackend(
-      wishes.int8Prefill === undefined ? {} : { tuning: { int8Prefill: wishes.int8Prefill } },
-    );
+    const tuning = {
+      ...(wishes.int8Prefill === undefined ? {} : { int8Prefill: wishes.int8Prefill }),
+      ...(wishes.int8BatchRows === undefined ? {} : { int8BatchRows: wishes.int8BatchRows }),
+    };
+    const backend = await createWebGpuBackend({ tuning });
     const info = (backend.device as GPUDevice & { adapterInfo?: AdapterDescription }).adapterInfo;
     const label = info === undefined ? 'webgpu' : `webgpu: ${adapterName(info)}`;
     return { backend, label, release: () => backend.destroy() };

@@ -71,6 +71,8 @@ describe('strata serve (CPU backend, tiny llama fixture)', () => {
     expect(await runServe(['--model', 'no-equals-sign'], output, never)).toBe(2);
     expect(await runServe([LLAMA, '--kv-budget', 'lots'], output, never)).toBe(2);
     expect(sink.error).toContain('--kv-budget lots');
+    expect(await runServe([LLAMA, '--int8-batch', '64'], output, never)).toBe(2);
+    expect(sink.error).toContain('--int8-batch 64');
     expect(byteSize('512MiB')).toBe(512 * 2 ** 20);
     expect(byteSize('2GiB')).toBe(2 * 2 ** 30);
     expect(byteSize('1000')).toBe(1000);

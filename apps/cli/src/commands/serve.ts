@@ -33,6 +33,11 @@ An OpenAI-compatible server (POST /v1/chat/completions, POST /v1/completions, GE
   --int8-prefill         WebGPU: steps of more than 32 rows multiply Q8_0/Q4_K weights with 8-bit activations
                          (faster prefill; a request's tokens may then depend on the requests sharing its steps
                          and on prefix-cache hits, as in llama-server; off by default, so they do not)
+  --int8-batch N         WebGPU: decode steps of N or more sequences (2…32) multiply Q4_K/Q6_K weights with 8-bit
+                         activations (faster with many clients, e.g. 16; tokens may then depend on the batch, as
+                         above; off by default)
+  --no-warmup            WebGPU: start serving without the warm-up generations that build the kernels of the
+                         first requests' shapes (they are then built during those requests)
 SIGINT or SIGTERM shuts down gracefully. Exit codes: 0 after a shutdown, 2 bad arguments, 1 other failures.`;
 
 const parse = (argv: readonly string[]) =>
@@ -55,6 +60,8 @@ const parse = (argv: readonly string[]) =>
       'chunk-size': { type: 'string' },
       'cache-type': { type: 'string' },
       'int8-prefill': { type: 'boolean' },
+      'int8-batch': { type: 'string' },
+      'no-warmup': { type: 'boolean' },
     },
   });
 
@@ -144,12 +151,17 @@ export async function runServe(
     pageSize?: number;
     chunkSize?: number;
   };
+  let int8Batch: number | undefined;
   try {
     parsed = parse(argv);
     embeddingModels = namedPaths('embedding-model', parsed.values['embedding-model']);
     models = modelsOf(parsed.positionals, parsed.values.model, embeddingModels.length);
     cacheTypeOption(parsed.values);
     const number = (name: string) => numberOption(parsed.values, name);
+    int8Batch = number('int8-batch');
+    if (int8Batch !== undefined && !(Number.isInteger(int8Batch) && int8Batch >= 2 && int8Batch <= 32)) {
+      throw new StrataError('INVALID_ARGUMENT', `--int8-batch ${int8Batch}: give a number of sequences from 2 to 32.`);
+    }
     const entries = {
       port: number('port'),
       parallel: number('parallel'),
@@ -167,8 +179,12 @@ export async function runServe(
     throw error;
   }
   const { values } = parsed;
-  // f32 activations unless asked: a step's rows then give the tokens they give alone, whatever else shares the step.
-  const chosen = await chooseBackend(values.backend, output, { int8Prefill: values['int8-prefill'] === true });
+  // f32 activations unless asked (prefill and batched decode): a step's rows then give the tokens they give alone,
+  // whatever else shares the step.
+  const chosen = await chooseBackend(values.backend, output, {
+    int8Prefill: values['int8-prefill'] === true,
+    int8BatchRows: int8Batch ?? 0,
+  });
   const served: ApiModel[] = [];
   const embedders: EmbeddingApiModel[] = [];
   try {
@@ -190,6 +206,14 @@ export async function runServe(
       });
       await opened.completed;
       served.push({ name, scheduler });
+      // Kernels are built on first use on WebGPU: build those of the first requests' shapes now.
+      if (chosen.backend.name === 'webgpu' && values['no-warmup'] !== true) {
+        const started = performance.now();
+        const runs = await scheduler.warmUp();
+        output.error(
+          `strata: warmed up ${name} (${runs} short generations, ${Math.round(performance.now() - started)} ms)\n`,
+        );
+      }
     }
     for (const [name, path] of embeddingModels) {
       output.error(`strata: loading embedding model ${name} from ${path}\n`);

@@ -15,7 +15,7 @@ function errorCode(run: () => unknown): string {
 
 /** Each of `values` as the integer tuning `name` throws `INVALID_ARGUMENT`. */
 function expectRejected(
-  name: 'decodeAttentionMinKeysPerSplit' | 'decodeAttentionTargetWorkgroups' | 'batchQuantRows',
+  name: 'decodeAttentionMinKeysPerSplit' | 'decodeAttentionTargetWorkgroups' | 'batchQuantRows' | 'int8BatchRows',
   values: readonly number[],
 ): void {
   for (const value of values) {
@@ -65,6 +65,12 @@ describe('WebGPU kernel tuning', () => {
     expect(resolveTuning().batchQuantRows).toBe(0);
     expect(resolveTuning({ batchQuantRows: 4 }).batchQuantRows).toBe(4);
     expectRejected('batchQuantRows', [-1, 2.5, Number.NaN, 9]);
+  });
+
+  it('takes int8BatchRows from 0 (off) to 32 rows, 16 by default', () => {
+    expect(resolveTuning().int8BatchRows).toBe(16);
+    expect(resolveTuning({ int8BatchRows: 9 }).int8BatchRows).toBe(9);
+    expectRejected('int8BatchRows', [-1, 1.5, Number.NaN, 33]);
   });
 
   it('takes quantized mat-vec variants and rejects one no kernel can take (INVALID_CONFIG naming the type)', () => {

@@ -1,5 +1,5 @@
 import { StrataError } from '@strata/core';
-import { MAX_MATVEC_ROWS } from '../kernels/matmul/matvec-shader.js';
+import { MAX_GROUPED_MATVEC_ROWS, MAX_MATVEC_ROWS } from '../kernels/matmul/matvec-shader.js';
 import { type QuantMatvecTunings, quantTuningProblem } from '../kernels/matmul/quant-matvec-shader.js';
 
 /**
@@ -25,7 +25,7 @@ export interface WebGpuTuning {
   /**
    * One-row quantized mat-vec variants (`kernels/matmul/quant-matvec-shader.ts`): for each type named, one-row
    * products (plain and fused) use the specialised kernel with this layout and tuning instead of the routed kernel
-   * (Q4_K: `Q4K_MATVEC_TUNING`; Q6_K: `DEFAULT_QUANT_TUNING`; Q8_0: the wide kernel). Default `{}` (the routed ones).
+   * (Q4_K: `Q4K_MATVEC_TUNING`; Q6_K: `Q6K_MATVEC_TUNING`; Q8_0: the wide kernel). Default `{}` (the routed ones).
    */
   readonly quantMatvec: QuantMatvecTunings;
   /**
@@ -54,6 +54,17 @@ export interface WebGpuTuning {
    * 0.17–0.28× llama.cpp CUDA to 0.26–0.36×; see BENCHMARKS.md); false keeps f32 activations.
    */
   readonly int8Prefill: boolean;
+  /**
+   * From this many input rows up to 32 (a batched decode step over that many sequences), products with a Q4_K or Q6_K
+   * weight quantize their input rows to int8 blocks of 32 (with the RMS norm the product fuses) and multiply them with
+   * the weight's quants by `dot4I8Packed` (`kernels/matmul/int8/int8-batch-matvec.ts`): the weights are decoded once
+   * per row group, the inputs read as a quarter of the bytes. Rounds those inputs to 8 bits, as `int8Prefill` does for
+   * prefill. An integer from 0 (off) to 32; 1 takes the one-row products of decode steps too (an extra quantizing
+   * dispatch per product). Default 16: on an H100 a batched step of 1B Q4_K_M took 5.6 against 6.8 ms at 16
+   * sequences and 8.1 against 12.4 ms at 32, but 6.0 against 4.1 ms at 8, and one-row decode was slower too (see
+   * BENCHMARKS.md in `@strata/pipeline`).
+   */
+  readonly int8BatchRows: number;
 }
 
 /** Workgroups the one-row attention kernel aims for by default (a few per GPU core). */
@@ -70,11 +81,12 @@ export const DEFAULT_WEBGPU_TUNING: WebGpuTuning = Object.freeze({
   batchMatvec: true,
   batchQuantRows: 0,
   int8Prefill: true,
+  int8BatchRows: 16,
 });
 
 /**
  * The defaults with `overrides` applied; throws `INVALID_ARGUMENT` for a key-split floor or an occupancy target out of
- * range (`batchQuantRows` included) or an `int8Prefill` or `batchMatvec` that is not a boolean, and `INVALID_CONFIG` for a `quantMatvec` entry no
+ * range (`batchQuantRows` and `int8BatchRows` included) or an `int8Prefill` or `batchMatvec` that is not a boolean, and `INVALID_CONFIG` for a `quantMatvec` entry no
  * kernel can take.
  */
 export function resolveTuning(overrides: Partial<WebGpuTuning> = {}): WebGpuTuning {
@@ -83,6 +95,7 @@ export function resolveTuning(overrides: Partial<WebGpuTuning> = {}): WebGpuTuni
     ['decodeAttentionMinKeysPerSplit', 1, MAX_DECODE_KEYS_PER_SPLIT],
     ['decodeAttentionTargetWorkgroups', 1, 65535],
     ['batchQuantRows', 0, MAX_MATVEC_ROWS],
+    ['int8BatchRows', 0, MAX_GROUPED_MATVEC_ROWS],
   ] as const;
   for (const [name, least, most] of ranges) {
     const value = tuning[name];

@@ -13,6 +13,7 @@
 #   engine       batched engine steps of 1B Q4_K_M at 1, 8, 16 and 32 sequences, as routed and the A/B settings
 #                (sections.sh engine_ab: the multi-row mat-vec for every product; the prefill tile, no stepping ahead)
 #   batch        batch-profile of 1B Q4_K_M at 1, 8 and 32 sequences: GPU time of a batched decode step by kernel
+#                (BATCH_INT8=N: with --int8-batch N)
 #   load         file open to first token (1B and 8B Q4_K_M) and a CPU profile of the 8B load
 #   conformance  the backend conformance suite on this GPU (conformance-run.mjs)
 #   peer         starts building llama.cpp's llama-bench and llama-server in the background (serve-bench.sh or
@@ -54,7 +55,7 @@ fi
 if wants batch; then
   stamp "batch-profile 1B Q4_K_M, 1, 8 and 32 sequences"
   timeout 150 node "$here/batch-profile.mjs" --model llama-3.2-1b --type Q4_K_M --dir "$files" --sequences 1,8,32 \
-    2>&1 | grep -v Warning
+    --int8-batch "${BATCH_INT8:-0}" 2>&1 | grep -v Warning
 fi
 if wants split; then
   for pair in llama-3.2-1b:Q4_K_M llama-3-8b:Q4_K_M; do

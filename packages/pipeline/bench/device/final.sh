@@ -7,8 +7,10 @@
 # prefill activations (table-f32.md, the A/B of the int8 default) and decode at depth.
 # Everything goes to stdout and $OUT/final.txt; the table to $OUT/table.md. Then serve-bench.sh on the warm machine.
 #
-#   [FINAL_SKIP="matvec candidates probe int8 batch f32 depth"] bash .device-pack/final.sh [MODEL:TYPE,…] [REPETITIONS]
-#   (FINAL_SKIP names sections to leave out when device time is short)
+#   [FINAL_SKIP="matvec candidates probe int8 batch f32 depth"] [FINAL_CANDIDATES="MODEL TYPE LABEL [FLAG…];…"] \
+#     bash .device-pack/final.sh [MODEL:TYPE,…] [REPETITIONS]
+#   (FINAL_SKIP names sections to leave out when device time is short; FINAL_CANDIDATES replaces the decode A/B runs
+#   made while the peer builds, each a gpu-bench tg128 with the flags given, e.g. --quant-matvec JSON without spaces)
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 pairs=${1:-llama-3.2-1b:F16,llama-3.2-1b:Q8_0,llama-3.2-1b:Q4_K_M,llama-3-8b:F16,llama-3-8b:Q8_0,llama-3-8b:Q4_K_M}
@@ -44,15 +46,23 @@ candidate() { # MODEL TYPE LABEL [gpu-bench flags…]
   timeout 90 node "$here/gpu-bench.mjs" --models "$model" --types "$type" -p 0 -n 128 -r 1 --dir "$files" --keep \
     --cache-type f16 "$@" 2>&1 | grep -E "tg run" | tr '\n' ' ' | sed "s/^/candidate $label: /"; echo
 }
-skips candidates || for model in llama-3.2-1b llama-3-8b; do
-  candidate "$model" Q4_K_M "$model Q4_K_M routed"
-  candidate "$model" Q4_K_M "$model Q4_K_M vector r4 wg64" --quant-matvec "$vector"
-  candidate "$model" Q4_K_M "$model Q4_K_M rows r32 integer" --quant-matvec "$rows"
-done
-skips candidates || candidate llama-3-8b Q4_K_M "8B split 32" --split-keys 32
-
-skips candidates || candidate llama-3.2-1b Q8_0 "1B Q8_0 wide (routed)"
-skips candidates || candidate llama-3.2-1b Q8_0 "1B Q8_0 group r8" --quant-matvec "$group80"
+if [ -n "${FINAL_CANDIDATES:-}" ]; then
+  # FINAL_CANDIDATES: candidates separated by ';', each "MODEL TYPE LABEL [gpu-bench flags…]" (no spaces in a label).
+  IFS=';' read -ra chosen <<< "$FINAL_CANDIDATES"
+  for entry in "${chosen[@]}"; do
+    read -ra words <<< "$entry"
+    candidate "${words[@]}"
+  done
+else
+  skips candidates || for model in llama-3.2-1b llama-3-8b; do
+    candidate "$model" Q4_K_M "$model Q4_K_M routed"
+    candidate "$model" Q4_K_M "$model Q4_K_M vector r4 wg64" --quant-matvec "$vector"
+    candidate "$model" Q4_K_M "$model Q4_K_M rows r32 integer" --quant-matvec "$rows"
+  done
+  skips candidates || candidate llama-3-8b Q4_K_M "8B split 32" --split-keys 32
+  skips candidates || candidate llama-3.2-1b Q8_0 "1B Q8_0 wide (routed)"
+  skips candidates || candidate llama-3.2-1b Q8_0 "1B Q8_0 group r8" --quant-matvec "$group80"
+fi
 if ! skips probe; then
   stamp "while the peer builds: the subgroup-matrix 8-bit GEMM probe (GPU-timed)"
   BENCH_BUDGET_SECONDS=40 timeout 70 node "$here/subgroup-matrix-probe.mjs" 2>&1 | grep -v Warning > "$out/probe.txt"

@@ -4,17 +4,18 @@
 #   engine_ab SEQUENCES          batch-bench on the 1B-shape Q4_K_M file at SEQUENCES (e.g. 1,8,32): the step as main
 #                                routes it (mat-vec row groups, stepping ahead), then the Q4_K/Q6_K one-row kernels
 #                                over row groups of 4, then the prefill tile without stepping ahead (ENGINE_SETTINGS:
-#                                other settings, comma-separated MATVEC:QUANT-ROWS:AHEAD, e.g. on:2:on,on:8:on)
+#                                other settings, comma-separated MATVEC:QUANT-ROWS:AHEAD[:INT8-ROWS], e.g.
+#                                on:2:on,on:0:on:8 — INT8-ROWS: --int8-batch, 0 or absent leaves it off)
 #   int8_kernels BUDGET [ARG…]   bench --int8 for BUDGET seconds ($out/int8.txt, GPU-timed, checked against the CPU),
 #                                then the conformance suite (int8 prefill is the default; ARG…: e.g. -t prefill)
 #   batch_products BUDGET        bench --batch for BUDGET seconds ($out/batch-kernels.txt): µs per product per tiling
 engine_ab() {
-  local setting matvec rows ahead settings=${ENGINE_SETTINGS:-on:0:on,on:4:on,off:0:off}
+  local setting matvec rows ahead int8 settings=${ENGINE_SETTINGS:-on:0:on,on:4:on,off:0:off}
   for setting in ${settings//,/ }; do
-    IFS=: read -r matvec rows ahead <<< "$setting"
-    stamp "engine steps at $1 sequences: batch mat-vec $matvec, quantized batch rows $rows, step ahead $ahead"
+    IFS=: read -r matvec rows ahead int8 <<< "$setting"
+    stamp "engine steps at $1 sequences: batch mat-vec $matvec, quantized batch rows $rows, step ahead $ahead, int8 from ${int8:-0} rows"
     timeout 80 node "$here/batch-bench.mjs" --model llama-3.2-1b --type Q4_K_M --dir "$files" --batch-matvec "$matvec" \
-      --quant-batch "$rows" --ahead "$ahead" --sequences "$1" --tokens 48 2>&1 | grep -v Warning
+      --quant-batch "$rows" --ahead "$ahead" --int8-batch "${int8:-0}" --sequences "$1" --tokens 48 2>&1 | grep -v Warning
   done
 }
 

@@ -73,6 +73,20 @@ export function registerLinearCases(context: ConformanceContext): void {
     });
   }
 
+  // A batched decode step's product of 20 rows (WebGPU: two row groups of 10, on 8-bit inputs with
+  // tuning.int8BatchRows for Q4_K and Q6_K weights; tolerance `batchedMatmul`).
+  for (const type of ['Q4_K', 'Q6_K'] as const) {
+    it(`batched matmul with ${type} weights: 20 rows over 512 columns, 67 outputs`, async () => {
+      const [rows, out, columns] = [20, 67, 512];
+      const weightBytes = weightBytesFor('matmul-batched', type, out, columns);
+      const input = randomFor(`matmul-batched:${type}`).floats(rows * columns);
+      await compareWithReference(context, 'batchedMatmul', type, async (backend) => {
+        const weight = await uploadWeight(backend, type, [out, columns], weightBytes);
+        return backend.matmul(backend.upload(input, [rows, columns]), weight);
+      });
+    });
+  }
+
   for (const type of WEIGHT_TYPES) {
     const columns = conformanceColumns(type);
     it(`matmulExperts with ${type} experts: shared input and one input per slot`, async () => {

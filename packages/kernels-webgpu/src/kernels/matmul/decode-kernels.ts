@@ -5,8 +5,8 @@ import type { MatvecKernel } from './matvec-chunks.js';
 import { fusionStorage, isFused, type MatvecFusion, NO_FUSION } from './matvec-fusion.js';
 import { MATVEC_STORAGE } from './matvec-shader.js';
 import {
-  DEFAULT_QUANT_TUNING,
   Q4K_MATVEC_TUNING,
+  Q6K_MATVEC_TUNING,
   type QuantMatvecTuning,
   type QuantMatvecVariant,
   quantMatvecBatchable,
@@ -29,11 +29,12 @@ export function routedQuantTuning(runtime: GpuRuntime, type: WeightType): QuantM
   const chosen = runtime.tuning.quantMatvec[type];
   if (chosen !== undefined) return chosen;
   if (type === 'Q4_K') return Q4K_MATVEC_TUNING;
-  return type === 'Q6_K' ? DEFAULT_QUANT_TUNING : undefined;
+  return type === 'Q6_K' ? Q6K_MATVEC_TUNING : undefined;
 }
 
 /**
- * The decode mat-vec for a weight of `type` and `columns`: the specialised Q4_K (`Q4K_MATVEC_TUNING`) or Q6_K kernel
+ * The decode mat-vec for a weight of `type` and `columns`: the specialised Q4_K (`Q4K_MATVEC_TUNING`) or Q6_K
+ * (`Q6K_MATVEC_TUNING`) kernel
  * where it applies (or the one a backend's `tuning.quantMatvec` names), else the wide one; `fusion` adds the RMS norm
  * (in the same pass) and a store epilogue to either (`matvec-fusion.ts`).
  */

@@ -15,6 +15,7 @@ import {
   matvecUniforms,
   matvecWgsl,
 } from './matvec-shader.js';
+import { int8BatchApplies } from './int8/int8-batch-matvec.js';
 import { int8Matmul } from './int8/int8-matmul.js';
 import { matvecChunks } from './matvec-chunks.js';
 import { multiRowMatvec, multiRowMatvecLimit } from './multi-row-matvec.js';
@@ -98,7 +99,9 @@ export function matmul(
   if (rows === 0) return output;
   const type = weight.storedType;
   const tensors = { weight, input: source, bias, output };
-  if (rows === 1) return matvecChunks(runtime, singleRowKernel(runtime, type, columns, bias !== undefined), tensors);
+  if (rows === 1 && !int8BatchApplies(runtime, type, columns, 1)) {
+    return matvecChunks(runtime, singleRowKernel(runtime, type, columns, bias !== undefined), tensors);
+  }
   if (rows <= multiRowMatvecLimit(runtime) && tiling === undefined) return multiRowMatvec(runtime, tensors, rows);
   if (runtime.tuning.int8Prefill && tiling === undefined && rows > MAX_GROUPED_MATVEC_ROWS && isInt8WeightType(type)) {
     return int8Matmul(runtime, { source, weight, bias, output }, rows);

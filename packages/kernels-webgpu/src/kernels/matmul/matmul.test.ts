@@ -16,8 +16,9 @@ const OUT = 37;
 let backend: WebGpuBackend | undefined;
 let plain: WebGpuBackend | undefined;
 beforeAll(async () => {
-  // f32 activations: the 70-row products test the f32 tiles (int8-matmul.test.ts covers the int8 default).
-  const chunked = await backendForTests({ maxChunkBytes: 4096, tuning: { int8Prefill: false } });
+  // f32 activations: the 70-row products test the f32 tiles and the 30-row ones the multi-row mat-vec
+  // (int8-matmul.test.ts and int8-batch-matvec.test.ts cover the int8 defaults).
+  const chunked = await backendForTests({ maxChunkBytes: 4096, tuning: { int8Prefill: false, int8BatchRows: 0 } });
   const withoutSubgroups = await backendForTests({ disableFeatures: ['subgroups'] });
   if (typeof chunked !== 'string') backend = chunked;
   if (typeof withoutSubgroups !== 'string') plain = withoutSubgroups;

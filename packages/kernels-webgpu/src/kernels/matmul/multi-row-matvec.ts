@@ -6,6 +6,7 @@ import type { GpuTensor } from '../../tensor/gpu-tensor.js';
 import type { GpuWeight } from '../../weights/gpu-weight.js';
 import { weightShader } from '../../wgsl/dequantize/index.js';
 import { batchedQuantKernel } from './decode-kernels.js';
+import { int8BatchApplies, int8BatchMatvec } from './int8/int8-batch-matvec.js';
 import { matvecChunks } from './matvec-chunks.js';
 import { isFused, type MatvecEpilogue, type MatvecFusion } from './matvec-fusion.js';
 import {
@@ -49,7 +50,8 @@ export interface MultiRowNorm {
 
 /**
  * The product of 2 to {@link multiRowMatvecLimit} rows, of the input rows RMS-normed in the same pass when `norm` is
- * given, stored as `store` says: on the one-row kernel of the weight over row groups where it takes them
+ * given, stored as `store` says: on 8-bit inputs with a Q4_K or Q6_K weight from `tuning.int8BatchRows` rows
+ * (`int8/int8-batch-matvec.ts`), on the one-row kernel of the weight over row groups where it takes them
  * (`batchedQuantKernel`: Q4_K, Q6_K), else on the multi-row mat-vec in row groups of at most 8 (`matvecGroupRows`,
  * workgroup z). Returns `output`.
  */
@@ -69,6 +71,11 @@ export function multiRowMatvec(
   const params = { epsilon: norm?.epsilon ?? 0, boundary1: layout.boundary1, boundary2: layout.boundary2 };
   const buffers = [...(norm === undefined ? [] : [norm.gain]), ...layout.bindings];
   const fused = isFused(fusion) ? { fusion, params, buffers } : undefined;
+  if (int8BatchApplies(runtime, type, columns, rows)) {
+    // The norm is the quantizer's there; the kernel binds only the epilogue's buffers.
+    const store = { fusion: { norm: false, epilogue: layout.epilogue }, params, buffers: layout.bindings };
+    return int8BatchMatvec(runtime, tensors, rows, store, norm);
+  }
   // Where one row runs a quantized kernel with its inputs in registers, the rows run it too (batch invariance).
   const batched = batchedQuantKernel(runtime, type, columns, bias !== undefined, fusion, rows);
   if (batched !== undefined) return matvecChunks(runtime, batched, tensors, fused);

@@ -4,6 +4,7 @@ import { q4kMatvecWgsl, q4kTuningKey, q4kTuningProblem, q4kWorkgroupSize } from 
 import { q80MatvecWgsl, q80RowsPerWorkgroup } from './q80-matvec-shader.js';
 import { groupWorkgroupSize } from './quant-matvec-header.js';
 import { registerRowsKernel } from './register-rows-kernel.js';
+import { Q6K_WORD_READS_WGSL } from './q6k-word-reads.js';
 
 /**
  * One-input-row mat-vec kernels specialised for Q4_K, Q6_K and Q8_0 (decode), built to stay memory-bound:
@@ -48,7 +49,7 @@ export interface QuantMatvecTuning {
   readonly conversion?: 'mantissa' | 'integer';
 }
 
-/** Q6_K (and Q4_K before the layouts): measured best on an NVIDIA H200 (see BENCHMARKS.md). */
+/** The first Q6_K tuning (and Q4_K's before the layouts), measured best on an NVIDIA H200; Q6_K now routes {@link Q6K_MATVEC_TUNING}. */
 export const DEFAULT_QUANT_TUNING: QuantMatvecTuning = { rowsPerWorkgroup: 8 };
 
 /**
@@ -58,6 +59,14 @@ export const DEFAULT_QUANT_TUNING: QuantMatvecTuning = { rowsPerWorkgroup: 8 };
  * 357 to 480 against `group` with 8 rows (see BENCHMARKS.md).
  */
 export const Q4K_MATVEC_TUNING: QuantMatvecTuning = { layout: 'vector', rowsPerWorkgroup: 4, workgroupSize: 64 };
+
+/**
+ * The Q6_K tuning `matmul` and the fused projections route one-row products to: 2 rows per workgroup. On an H100,
+ * tg128 of 1B Q4_K_M (whose LM head and half of whose `ffn_down` are Q6_K) rose from about 517 to 598–662 tok/s and of
+ * 8B Q4_K_M from 150–157 to 169–186 against {@link DEFAULT_QUANT_TUNING}'s 8 rows; 1 and 4 rows were between (see
+ * BENCHMARKS.md in `@strata/pipeline`).
+ */
+export const Q6K_MATVEC_TUNING: QuantMatvecTuning = { rowsPerWorkgroup: 2 };
 
 /** A tuning per quantized type with a specialised one-row kernel (the backend's `tuning.quantMatvec`: tests, benchmarks). */
 export type QuantMatvecTunings = { readonly [type in 'Q4_K' | 'Q6_K' | 'Q8_0']?: QuantMatvecTuning };
@@ -171,19 +180,7 @@ function q6kWgsl(variant: QuantMatvecVariant): string {
     weightWords: 'u32',
     workgroupSize: groupWorkgroupSize(variant.columns),
     units: variant.columns / 64,
-    functions: `// The u32 at an even byte offset (2 bytes into a word: the high half of one word and the low half of the next).
-fn word_at(byte: u32) -> u32 {
-  let index = byte >> 2u;
-  let first = weights[index];
-  return select(first, (first >> 16u) | (weights[index + 1u] << 16u), (byte & 2u) != 0u);
-}
-// Four consecutive words from an even byte offset: five aligned loads.
-fn words4(byte: u32) -> vec4<u32> {
-  let index = byte >> 2u;
-  let w = array<u32, 5>(weights[index], weights[index + 1u], weights[index + 2u], weights[index + 3u], weights[index + 4u]);
-  if ((byte & 2u) == 0u) { return vec4<u32>(w[0], w[1], w[2], w[3]); }
-  return vec4<u32>((w[0] >> 16u) | (w[1] << 16u), (w[1] >> 16u) | (w[2] << 16u), (w[2] >> 16u) | (w[3] << 16u), (w[3] >> 16u) | (w[4] << 16u));
-}
+    functions: `${Q6K_WORD_READS_WGSL}
 // The 4 bytes of w as floats (exact).
 fn bytes4(w: u32) -> vec4<f32> {
   return vec4<f32>(vec4<u32>(w, w >> 8u, w >> 16u, w >> 24u) & vec4<u32>(0xffu));

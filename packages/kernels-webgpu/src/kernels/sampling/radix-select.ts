@@ -5,9 +5,10 @@ import { linearGrid, type StorageAccess, Uniforms, WGSL_LINEAR_GROUP } from '../
 import type { GpuTensor } from '../../tensor/gpu-tensor.js';
 import { FINITE_FLOOR, KEY_OF_WGSL } from './sampling-shader.js';
 
-// The thresholds of `sampleToken` where no candidates kernel runs (plain temperature sampling, top-k above 1024 without
-// top-p or min-p), selected over the whole vocabulary by many workgroups. For each bisection (top-k, top-p, the draw),
-// the largest float key whose kept mass at or above it passes the test is found 4 bits at a time, from the top:
+// The thresholds of `sampleToken` where no candidates kernel runs (plain temperature sampling, top-k above 1024, top-p
+// or min-p without top-k over a vocabulary of 8,192 or more), selected over the whole vocabulary by many workgroups.
+// For each bisection (top-k, top-p, the draw), the largest float key whose kept mass at or above it passes the test is
+// found 4 bits at a time, from the top:
 // - a histogram pass, one workgroup per slice of 1,024 scores: the kept mass per value of the next digit among the
 //   scores that share the digits found so far (one invocation per digit value and sub-slice of 64 scores adds up that
 //   digit's mass in score order, then the sub-slices are added in order);

@@ -1,8 +1,9 @@
 import { samplingParameters } from '@strata/backend-conformance';
 import type { Backend, SamplingParameters } from '@strata/core';
 import { createCpuBackend } from '@strata/kernels-cpu';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { useBackendForTests } from '../../testing/backend-for-tests.js';
+import type { WebGpuBackend } from '../../webgpu-backend.js';
 
 const backend = useBackendForTests();
 
@@ -54,7 +55,8 @@ describe('sampleToken on WebGPU', () => {
   it('over a vocabulary of 20,000 (every step over many workgroups): the CPU reference tokens, with penalties, biases and a mask', async (context) => {
     const gpu = backend(context);
     // Scores spread evenly over [0, 3) in a shuffled order: no ties (the selection keeps every token of a tied key,
-    // then takes the first); the kept sets are large, so the candidates kernel cannot decide.
+    // then takes the first); the kept sets are large (top-p and min-p without top-k run the selection over many
+    // workgroups, top-k 50 the candidates kernel).
     const vocabulary = 20000;
     const order = Array.from({ length: vocabulary }, (_, index) => index);
     let state = 777;
@@ -87,6 +89,12 @@ describe('sampleToken on WebGPU', () => {
       { temperature: 0.9, topK: 50, allowedTokens: new Uint32Array(Math.ceil(vocabulary / 32)).fill(0x55555555) },
     ];
     expect(await draws(gpu, logits, settings)).toEqual(await draws(createCpuBackend(), logits, settings));
+    const dispatches = vi.spyOn((gpu as WebGpuBackend).runtime, 'dispatch');
+    gpu.sampleToken(gpu.upload(logits, [1, vocabulary]), samplingParameters({ topP: 0.97, random: 0.5 }));
+    const keys = dispatches.mock.calls.map(([command]) => command.shader.key);
+    dispatches.mockRestore();
+    expect(keys.some((key) => key.startsWith('sample-token:candidates'))).toBe(false);
+    expect(keys.filter((key) => key === 'sample-token:select-histogram')).toHaveLength(16);
   });
 
   it('rejects bad options like the CPU reference', (context) => {

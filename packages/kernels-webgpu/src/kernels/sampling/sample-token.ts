@@ -81,7 +81,11 @@ export function sampleToken(runtime: GpuRuntime, logits: Tensor, parameters: Sam
   // Greedy (temperature 0, or top-k 1) is decided by the first kernel; the others run only where they can apply.
   if (parameters.temperature > 0 && parameters.topK !== 1) {
     const rest = [{ tracked: work.tracked }, { tracked: state.tracked }, { tracked: output.tracked }];
-    const open = parameters.topK === 0 && (parameters.topP < 1 || parameters.minP > 0);
+    // Top-p or min-p without top-k keeps an unknown number of tokens (more than the candidates hold on flat
+    // distributions, and the one-workgroup fallback then walks the vocabulary ~33 times per threshold): over a
+    // vocabulary the selection over many workgroups runs instead.
+    const open =
+      parameters.topK === 0 && (parameters.topP < 1 || parameters.minP > 0) && vocabulary < SPLIT_FROM_COLUMNS;
     if ((parameters.topK > 0 && parameters.topK <= CANDIDATE_CAPACITY) || open) {
       // The candidates kernel usually decides; the one-workgroup bisection is its fallback (it returns at once then).
       stage('candidates', rest);

@@ -13,12 +13,14 @@ export const CANDIDATE_CAPACITY = 1024;
  * 1. copy the last row banning tokens outside the allowed-token bitmask (when given), apply penalties and biases (one
  *    invocation, in list order);
  * 2. greedy: the first index of the maximum;
- * 3. with top-k ≤ 1024, or no top-k but top-p or min-p: radix-select the k-th largest score (k = top-k, or 512;
+ * 3. with top-k ≤ 1024, or no top-k but top-p or min-p over a short row (below 8,192 tokens): radix-select the k-th
+ *    largest score (k = top-k, or 512;
  *    4 passes of 8-bit digits), gather the candidates into workgroup memory, bitonic-sort them by (score descending,
  *    id ascending), then one invocation applies top-k, top-p, min-p and the draw in rank order exactly as the CPU
  *    reference does (without top-k, when top-p or min-p ends inside the 512 best tokens);
  * 4. otherwise: thresholds by bisection over the float order, ties at a threshold all kept. Where step 3 does not
- *    run (plain temperature sampling, top-k > 1024 without top-p and min-p), many workgroups bisect 4 bits at a time
+ *    run (plain temperature sampling, top-k > 1024, top-p or min-p without top-k over a vocabulary), many workgroups
+ *    bisect 4 bits at a time
  *    (`radix-select.ts`); after step 3 (more tied candidates than fit, or filters that keep more than 512 tokens,
  *    which the host cannot know ahead), one workgroup bisects 1 bit at a time (about 33 passes over the vocabulary
  *    per threshold), a kernel that returns at once in the usual case where step 3 decided.
@@ -232,11 +234,9 @@ ${start}
       open_total = reduce_sum(local_mass, ${args});
     }
     let wanted = select(params.top_k, CAPACITY / 2u, open);
-    // The k-th largest finite score, by radix selection on its key (8 bits a pass, from the top).
-    var local_finite = 0.0;
-    for (var token = li; token < count; token += ${WORKGROUP}u) { local_finite += select(0.0, 1.0, key_of(work[token]) >= FINITE_FLOOR); }
-    let finite = u32(reduce_sum(local_finite, ${args}));
-    if (li == 0u) { radix_prefix = 0u; radix_remaining = min(wanted, finite); }
+    // The k-th largest finite score, by radix selection on its key (8 bits a pass, from the top); the first pass's
+    // histogram counts every finite score, so it also gives their number.
+    if (li == 0u) { radix_prefix = 0u; radix_remaining = wanted; }
     for (var round = 0u; round < 4u; round++) {
       let shift = 24u - round * 8u;
       let mask = select(0u, 0xffffffffu << (shift + 8u), round > 0u);
@@ -250,6 +250,11 @@ ${start}
       workgroupBarrier();
       if (li == 0u) {
         var need = radix_remaining;
+        if (round == 0u) {
+          var finite = 0u;
+          for (var bin = 0u; bin < 256u; bin++) { finite += atomicLoad(&histogram[bin]); }
+          need = min(need, finite);
+        }
         var digit = 0u;
         for (var bin = 255i; bin >= 0i; bin--) {
           let inside = atomicLoad(&histogram[u32(bin)]);

@@ -40,6 +40,37 @@ ${wgslInt8QuantFunction('activation_quant')}
 `;
 
 /**
+ * WGSL statements quantizing the block of 32 values whose first `vec4` is `input[first]` (`load`: the expression of
+ * `vec4` `i`, 0…7, of the block) into `quants[first / 4u]` and the next `vec4<u32>`, leaving its scale in `d` and its
+ * quant sum in `sum` (`WGSL_ACTIVATION_QUANT` in scope; `indent` before each line).
+ */
+export function quantizeBlockWgsl(load: string, indent: string): string {
+  return `var values: array<vec4<f32>, 8>;
+var amax = 0.0;
+for (var i = 0u; i < 8u; i++) {
+  let value = ${load};
+  values[i] = value;
+  let magnitude = abs(value);
+  amax = max(amax, max(max(magnitude.x, magnitude.y), max(magnitude.z, magnitude.w)));
+}
+let d = activation_scale(amax);
+var sum = 0;
+var words: array<u32, 8>;
+for (var i = 0u; i < 8u; i++) {
+  let value = values[i];
+  let q = vec4<i32>(activation_quant(value.x, d), activation_quant(value.y, d), activation_quant(value.z, d),
+    activation_quant(value.w, d));
+  sum += q.x + q.y + q.z + q.w;
+  words[i] = pack4xI8(q);
+}
+quants[first / 4u] = vec4<u32>(words[0], words[1], words[2], words[3]);
+quants[first / 4u + 1u] = vec4<u32>(words[4], words[5], words[6], words[7]);`
+    .split('\n')
+    .map((line) => `${indent}${line}`)
+    .join('\n');
+}
+
+/**
  * WGSL of the quantizer: one invocation per block of 32 values of a row (`linearGrid(ceil(rows · blocks / 64))`
  * workgroups): the block's largest magnitude, its scale, 32 quants packed 4 per word (lowest byte first) into 8 words
  * at word `(row · columns + 32 · block) / 4`, the scale at `row · blocks + block`, and (when `sums`) the quants' sum.
@@ -62,26 +93,7 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   let row = index / params.blocks;
   let block = index % params.blocks;
   let first = (row * params.columns + block * 32u) / 4u;
-  var values: array<vec4<f32>, 8>;
-  var amax = 0.0;
-  for (var i = 0u; i < 8u; i++) {
-    let value = input[first + i];
-    values[i] = value;
-    let magnitude = abs(value);
-    amax = max(amax, max(max(magnitude.x, magnitude.y), max(magnitude.z, magnitude.w)));
-  }
-  let d = activation_scale(amax);
-  var sum = 0;
-  var words: array<u32, 8>;
-  for (var i = 0u; i < 8u; i++) {
-    let value = values[i];
-    let q = vec4<i32>(activation_quant(value.x, d), activation_quant(value.y, d), activation_quant(value.z, d),
-      activation_quant(value.w, d));
-    sum += q.x + q.y + q.z + q.w;
-    words[i] = pack4xI8(q);
-  }
-  quants[first / 4u] = vec4<u32>(words[0], words[1], words[2], words[3]);
-  quants[first / 4u + 1u] = vec4<u32>(words[4], words[5], words[6], words[7]);
+${quantizeBlockWgsl('input[first + i]', '  ')}
   scales[index] = d;${sums ? '\n  sums[index] = sum;' : ''}
 }
 `;

@@ -1,0 +1,165 @@
+import type { Tensor } from '@strata/core';
+import { dequantize } from '@strata/kernels-cpu';
+import { describe, expect, it, vi } from 'vitest';
+import { useBackendForTests } from '../../../testing/backend-for-tests.js';
+import type { WebGpuBackend } from '../../../webgpu-backend.js';
+import { quantBaseRows, randomValues } from '../testing/weight-fixtures.js';
+import { quantizeActivations } from './activation-quantization.js';
+
+// The batched decode products on 8-bit inputs (`tuning.int8BatchRows`) against the int8 contract computed on the CPU
+// in float64 from the CPU reference quantization (`quantizeActivations`, bit for bit the device's) and the CPU's
+// dequantized weights: for Q4_K the plain product with a bias, the fused norm with a 3-part split store, the gate·up
+// store and the residual add; for Q6_K the plain product (the stores are the same text for both). 11 rows run as 2
+// row groups of 6 (the last padded); 3 rows as one group without subgroups. Real rows of the quant-base model (512
+// columns).
+
+const OUT = 12;
+const WIDTHS = [6, 4, 2];
+const EPSILON = 1e-5;
+
+/**
+ * The int8 contract of `rows` of `input` (times `gain` and scaled by each row's norm inverse when given) with the
+ * dequantized `weights` `[out, columns]`, in float64: `Σ_c w[o][c] · d_x(block of c) · q_x(c)` (+ bias), and the sum
+ * of the terms' magnitudes.
+ */
+function contract(
+  input: Float32Array,
+  rows: number,
+  columns: number,
+  weights: Float32Array,
+  out: number,
+  options: { bias?: Float32Array; gain?: Float32Array } = {},
+): { result: Float64Array; magnitude: Float64Array } {
+  const { gain, bias } = options;
+  const scaled = gain === undefined ? input : input.map((value, index) => Math.fround(value * gain[index % columns]!));
+  const { quants, scales } = quantizeActivations(scaled, rows, columns);
+  const result = new Float64Array(rows * out);
+  const magnitude = new Float64Array(rows * out);
+  for (let row = 0; row < rows; row++) {
+    let inverse = 1;
+    if (gain !== undefined) {
+      let squares = 0;
+      for (let column = 0; column < columns; column++) squares += input[row * columns + column]! ** 2;
+      inverse = 1 / Math.sqrt(squares / columns + EPSILON);
+    }
+    for (let o = 0; o < out; o++) {
+      let sum = 0;
+      let size = 0;
+      for (let column = 0; column < columns; column++) {
+        const term =
+          weights[o * columns + column]! *
+          scales[row * (columns / 32) + Math.floor(column / 32)]! *
+          quants[row * columns + column]!;
+        sum += term;
+        size += Math.abs(term);
+      }
+      result[row * out + o] = sum * inverse + (bias?.[o] ?? 0);
+      magnitude[row * out + o] = size * inverse + Math.abs(bias?.[o] ?? 0);
+    }
+  }
+  return { result, magnitude };
+}
+
+function expectClose(actual: Float32Array, expected: ArrayLike<number>, magnitude: ArrayLike<number>, what: string) {
+  expect(actual.length, what).toBe(expected.length);
+  for (let index = 0; index < expected.length; index++) {
+    const error = Math.abs(actual[index]! - expected[index]!);
+    if (!(error <= 1e-5 * magnitude[index]! + 1e-6)) {
+      expect.fail(`${what}: element ${index} is ${actual[index]}, the int8 contract gives ${expected[index]}`);
+    }
+  }
+}
+
+/** Columns `[from, to)` of a `[rows, width]` array. */
+function columnsOf(values: ArrayLike<number>, rows: number, width: number, from: number, to: number): number[] {
+  const result: number[] = [];
+  for (let row = 0; row < rows; row++) for (let o = from; o < to; o++) result.push(values[row * width + o]!);
+  return result;
+}
+
+async function run(gpu: WebGpuBackend, type: 'Q4_K' | 'Q6_K', rows: number, fused: boolean): Promise<void> {
+  const { bytes, columns } = await quantBaseRows(type, 2 * OUT);
+  const dequantized = dequantize(type, bytes, 2 * OUT * columns);
+  const firstRows = dequantized.subarray(0, OUT * columns);
+  const firstHalf = bytes.subarray(0, bytes.length / 2);
+  const vector = (name: string, values: Float32Array) =>
+    gpu.uploadWeight({ name, type: 'F32', shape: [values.length] }, new Uint8Array(values.buffer));
+  const weight = await gpu.uploadWeight({ name: 'w', type, shape: [OUT, columns] }, firstHalf);
+  const gateUp = await gpu.uploadWeight({ name: 'gate_up', type, shape: [2 * OUT, columns] }, bytes);
+  const biasValues = randomValues(OUT, 2);
+  const gainValues = randomValues(columns, 3);
+  const bias = await vector('b', biasValues);
+  const gain = await vector('g', gainValues);
+  const inputValues = randomValues(rows * columns, 7).map((value, index) => value * (1 + (index % 5)));
+  const residualValues = randomValues(rows * OUT, 8);
+  const input: Tensor = gpu.upload(inputValues, [rows, columns]);
+  const dispatches = vi.spyOn(gpu.runtime, 'dispatch');
+  const norm = { weight: gain, epsilon: EPSILON };
+  const outputs = [gpu.matmul(input, weight, bias)];
+  if (fused) {
+    outputs.push(
+      ...gpu.rmsNormMatmul(input, norm, [{ weight, widths: WIDTHS }]),
+      gpu.rmsNormGatedMatmul(input, norm, gateUp, 'silu'),
+      gpu.matmulAdd(input, weight, gpu.upload(residualValues, [rows, OUT])),
+    );
+  }
+  const values: Float32Array[] = [];
+  for (const output of outputs) values.push((await gpu.read(output)) as Float32Array);
+  const keys = dispatches.mock.calls.map(([command]) => command.shader.key);
+  dispatches.mockRestore();
+  expect(keys.filter((key) => key.startsWith(`int8-batch-matvec:${type}:`))).toHaveLength(fused ? 4 : 1);
+
+  const plain = contract(inputValues, rows, columns, firstRows, OUT, { bias: biasValues });
+  expectClose(values[0]!, plain.result, plain.magnitude, 'plain product with a bias');
+  if (!fused) return;
+  const normed = contract(inputValues, rows, columns, firstRows, OUT, { gain: gainValues });
+  let from = 0;
+  WIDTHS.forEach((width, part) => {
+    const expected = columnsOf(normed.result, rows, OUT, from, from + width);
+    const magnitude = columnsOf(normed.magnitude, rows, OUT, from, from + width);
+    expectClose(values[1 + part]!, expected, magnitude, `normed split part ${part}`);
+    from += width;
+  });
+  const gated = contract(inputValues, rows, columns, dequantized, 2 * OUT, { gain: gainValues });
+  const silu = (x: number) => x / (1 + Math.exp(-x));
+  const gatedExpected: number[] = [];
+  const gatedMagnitude: number[] = [];
+  for (let row = 0; row < rows; row++) {
+    for (let o = 0; o < OUT; o++) {
+      const gate = gated.result[row * 2 * OUT + o]!;
+      const up = gated.result[row * 2 * OUT + OUT + o]!;
+      gatedExpected.push(silu(gate) * up);
+      gatedMagnitude.push(gated.magnitude[row * 2 * OUT + o]! * gated.magnitude[row * 2 * OUT + OUT + o]!);
+    }
+  }
+  expectClose(values[1 + WIDTHS.length]!, gatedExpected, gatedMagnitude, 'gate·up');
+  const added = contract(inputValues, rows, columns, firstRows, OUT);
+  expectClose(
+    values[2 + WIDTHS.length]!,
+    added.result.map((value, index) => value + residualValues[index]!),
+    added.magnitude.map((value, index) => value + Math.abs(residualValues[index]!)),
+    'residual add',
+  );
+}
+
+describe('WebGPU batched decode products on 8-bit inputs (tuning.int8BatchRows)', () => {
+  const withSubgroups = useBackendForTests({ tuning: { int8BatchRows: 2 } });
+  const withoutSubgroups = useBackendForTests({ tuning: { int8BatchRows: 2 }, disableFeatures: ['subgroups'] });
+  const oneRow = useBackendForTests({ tuning: { int8BatchRows: 1 } });
+
+  it('Q4_K, 11 rows in 2 row groups, plain and fused: the int8 contract', async (context) => {
+    await run(withSubgroups(context), 'Q4_K', 11, true);
+  });
+
+  it('Q6_K, 11 rows in 2 row groups, plain: the int8 contract', async (context) => {
+    await run(withSubgroups(context), 'Q6_K', 11, false);
+  });
+
+  it('Q4_K, one row with int8BatchRows 1 (decode products), plain: the int8 contract', async (context) => {
+    await run(oneRow(context), 'Q4_K', 1, false);
+  });
+
+  it('Q4_K, 3 rows without subgroups, plain: the int8 contract', async (context) => {
+    await run(withoutSubgroups(context), 'Q4_K', 3, false);
+  });
+});
