@@ -90,6 +90,23 @@ describe.each<ExecutorKind>(['per-sequence', 'paged reference'])(
       await engine.close();
     });
 
+    it('warms up within a small KV budget (leaving out what it cannot hold), then forgets the warm-up', async () => {
+      // 10 pages of 4 tokens: the warm-up prompts of 40 and 62 tokens (with their 2 tokens) cannot be held; the 11
+      // shorter ones, the 2 sampled ones and the sweep of 2 sequences can.
+      const engine = scheduler({ parallel: 2, kvCacheBytes: 10 * bytesPerPage() });
+      expect(await engine.warmUp()).toBe(11 + 2 + 2);
+      expect(engine.metrics).toMatchObject({
+        requests: 0,
+        promptTokens: 0,
+        generatedTokens: 0,
+        running: 0,
+        usedPages: 0,
+      });
+      const prompt = prompts[0]!;
+      expect((await engine.submit(prompt, greedy).result).tokens).toEqual(await alone(prompt, greedy));
+      await engine.close();
+    });
+
     it('shares page-aligned prompt prefixes: a second request prefills only its own tokens', async () => {
       const engine = scheduler({ parallel: 2 });
       const system = Array.from({ length: 20 }, (_, index) => 40 + index);

@@ -1,3 +1,4 @@
+import { StrataError } from '@strata/core';
 import type { Generation } from '../generation/generation.js';
 import type { GenerateOptions } from '../generation/types.js';
 
@@ -47,19 +48,29 @@ function promptIds(index: number, length: number, vocabulary: number): number[] 
  * Runs the warm-up through `target.submit` (greedy unless said, the end of generation ignored): the single prompts one
  * after another (two tokens each), the sampled ones, then the batch sweep: as many two-token prompts as run at once
  * (at most 32), the i-th generating i + 1 tokens, so that the decode steps run every row count from that many down to
- * one. Resolves to the number of generations run.
+ * one. Generations the KV budget could never hold are left out. Resolves to the number of generations run.
  */
 export async function runWarmUp(target: WarmUpTarget): Promise<number> {
   const { contextLength, vocabularySize: vocabulary } = target;
   const longest = Math.min(LONG_PROMPT, contextLength - 2);
   const lengths = [...PROMPT_LENGTHS, longest].filter((length) => length >= 1 && length <= longest);
   let index = 0;
-  const run = (length: number, options: GenerateOptions) =>
-    target.submit(promptIds(index++, length, vocabulary), { ...options, ignoreEndOfGeneration: true }).result;
+  let runs = 0;
+  // A generation the KV budget could never hold (CONTEXT_OVERFLOW when submitted) is left out.
+  const run = async (length: number, options: GenerateOptions) => {
+    let generation: Generation;
+    try {
+      generation = target.submit(promptIds(index++, length, vocabulary), { ...options, ignoreEndOfGeneration: true });
+    } catch (error) {
+      if (StrataError.isInstance(error, 'CONTEXT_OVERFLOW')) return;
+      throw error;
+    }
+    runs++;
+    await generation.result;
+  };
   for (const length of lengths) await run(length, { temperature: 0, maxTokens: 2 });
   for (const options of SAMPLED) await run(Math.min(3, longest), { ...options, seed: 1, maxTokens: 2 });
   const sweep = Math.min(target.parallel, MOST_SEQUENCES, contextLength - 2);
-  const batch = Array.from({ length: sweep }, (_, order) => run(2, { temperature: 0, maxTokens: order + 1 }));
-  await Promise.all(batch);
-  return lengths.length + SAMPLED.length + sweep;
+  await Promise.all(Array.from({ length: sweep }, (_, order) => run(2, { temperature: 0, maxTokens: order + 1 })));
+  return runs;
 }
