@@ -77,7 +77,7 @@ function columnsOf(values: ArrayLike<number>, rows: number, width: number, from:
   return result;
 }
 
-async function run(gpu: WebGpuBackend, type: 'Q4_K' | 'Q6_K', rows: number, fused: boolean): Promise<void> {
+async function run(gpu: WebGpuBackend, type: 'Q4_K' | 'Q6_K', rows: number, fused: boolean, chunks = 1): Promise<void> {
   const { bytes, columns } = await quantBaseRows(type, 2 * OUT);
   const dequantized = dequantize(type, bytes, 2 * OUT * columns);
   const firstRows = dequantized.subarray(0, OUT * columns);
@@ -107,7 +107,9 @@ async function run(gpu: WebGpuBackend, type: 'Q4_K' | 'Q6_K', rows: number, fuse
   for (const output of outputs) values.push((await gpu.read(output)) as Float32Array);
   const keys = dispatches.mock.calls.map(([command]) => command.shader.key);
   dispatches.mockRestore();
-  expect(keys.filter((key) => key.startsWith(`int8-batch-matvec:${type}:`))).toHaveLength(fused ? 4 : 1);
+  // One dispatch per product and weight chunk.
+  expect(gpu.runtime.weight(weight).chunks).toHaveLength(chunks);
+  expect(keys.filter((key) => key.startsWith(`int8-batch-matvec:${type}:`))).toHaveLength(fused ? 4 : chunks);
 
   const plain = contract(inputValues, rows, columns, firstRows, OUT, { bias: biasValues });
   expectClose(values[0]!, plain.result, plain.magnitude, 'plain product with a bias');
@@ -146,6 +148,8 @@ describe('WebGPU batched decode products on 8-bit inputs (tuning.int8BatchRows)'
   const withSubgroups = useBackendForTests({ tuning: { int8BatchRows: 2 } });
   const withoutSubgroups = useBackendForTests({ tuning: { int8BatchRows: 2 }, disableFeatures: ['subgroups'] });
   const oneRow = useBackendForTests({ tuning: { int8BatchRows: 1 } });
+  // Q4_K rows of 512 columns are 288 bytes: 8 rows per 2,304-byte chunk, so the 12-row weight takes 2 chunks.
+  const chunked = useBackendForTests({ tuning: { int8BatchRows: 2 }, maxChunkBytes: 2304 });
 
   it('Q4_K, 11 rows in 2 row groups, plain and fused: the int8 contract', async (context) => {
     await run(withSubgroups(context), 'Q4_K', 11, true);
@@ -153,6 +157,10 @@ describe('WebGPU batched decode products on 8-bit inputs (tuning.int8BatchRows)'
 
   it('Q6_K, 11 rows in 2 row groups, plain: the int8 contract', async (context) => {
     await run(withSubgroups(context), 'Q6_K', 11, false);
+  });
+
+  it('Q4_K, 11 rows over a weight in 2 chunks, plain: the int8 contract', async (context) => {
+    await run(chunked(context), 'Q4_K', 11, false, 2);
   });
 
   it('Q4_K, one row with int8BatchRows 1 (decode products), plain: the int8 contract', async (context) => {
