@@ -109,7 +109,7 @@ describeBackendConformance(
     release: (backend) => (backend as WebGpuBackend).destroy(),
     tolerances: {
       ...(int8Prefill ? { prefillMatmul: INT8_ACTIVATION_TOLERANCE } : {}),
-      // The default tuning.int8BatchRows (16) takes the 20-row batched-product case to 8-bit inputs.
+      // A default tuning.int8BatchRows would take the 20-row batched-product case to 8-bit inputs (off by default).
       ...(DEFAULT_WEBGPU_TUNING.int8BatchRows > 0 ? { batchedMatmul: INT8_ACTIVATION_TOLERANCE } : {}),
     },
   },

@@ -67,8 +67,8 @@ describe('WebGPU kernel tuning', () => {
     expectRejected('batchQuantRows', [-1, 2.5, Number.NaN, 9]);
   });
 
-  it('takes int8BatchRows from 0 (off) to 32 rows, 16 by default', () => {
-    expect(resolveTuning().int8BatchRows).toBe(16);
+  it('takes int8BatchRows from 0 (off, the default) to 32 rows', () => {
+    expect(resolveTuning().int8BatchRows).toBe(0);
     expect(resolveTuning({ int8BatchRows: 9 }).int8BatchRows).toBe(9);
     expectRejected('int8BatchRows', [-1, 1.5, Number.NaN, 33]);
   });
