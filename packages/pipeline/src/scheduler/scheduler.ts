@@ -20,6 +20,9 @@ import { supportsStepAhead } from './step-ahead-executor.js';
 import type { StepExecutor, StepRow } from './step-executor.js';
 import { runWarmUp } from './warm-up.js';
 
+/** The scheduler's counters at their start (the `totals` of {@link SchedulerMetrics}). */
+const freshTotals = () => ({ promptTokens: 0, generatedTokens: 0, preemptions: 0, steps: 0, requests: 0 });
+
 /**
  * Resolves on the next macrotask, so I/O (HTTP requests, aborts) runs between engine steps: `setImmediate` where it
  * exists (Node: right after pending I/O, without the 1 ms floor of timers), a timer otherwise.
@@ -54,7 +57,7 @@ export class Scheduler {
   private loop: Promise<void> | undefined;
   private closed = false;
   private readonly stepListeners = new Set<(report: StepReport) => void>();
-  private totals = { promptTokens: 0, generatedTokens: 0, preemptions: 0, steps: 0, requests: 0 };
+  private totals = freshTotals();
 
   /** Text ↔ ids. */
   readonly tokenizer: PipelineTokenizer;
@@ -161,7 +164,7 @@ export class Scheduler {
       parallel: this.options.parallel,
     });
     this.pages.clear();
-    this.totals = { promptTokens: 0, generatedTokens: 0, preemptions: 0, steps: 0, requests: 0 };
+    this.totals = freshTotals();
     return runs;
   }
 

@@ -18,8 +18,7 @@ import { singleRowKernel } from './decode-kernels.js';
 import { matmul, matrixInput, matrixWeight } from './index.js';
 import { type MatvecChunkFusion, matvecChunks } from './matvec-chunks.js';
 import type { MatvecFusion } from './matvec-fusion.js';
-import { int8BatchApplies } from './int8/int8-batch-matvec.js';
-import { type MultiRowNorm, multiRowMatvec, multiRowMatvecLimit } from './multi-row-matvec.js';
+import { type MultiRowNorm, multiRowMatvec, multiRowMatvecTakes } from './multi-row-matvec.js';
 
 // The fused projection ops of the Backend contract (`rmsNormMatmul`, `rmsNormGatedMatmul`, `matmulAdd`). One input
 // row (decode) runs the decode mat-vec kernels with the RMS norm in the same pass and a store epilogue
@@ -162,9 +161,8 @@ export function rmsNormMatmul(
   const leading = source.shape.slice(0, -1);
   const inputNorm = normFusion(runtime, norm, columns);
   const fewParts = checked.every((projection) => projection.widths.length <= 3);
-  const oneRowInt8 =
-    rows === 1 && checked.every(({ weight }) => int8BatchApplies(runtime, weight.storedType, columns, 1));
-  if ((rows > 1 || oneRowInt8) && rows <= multiRowMatvecLimit(runtime) && fewParts) {
+  const multiRow = checked.every(({ weight }) => multiRowMatvecTakes(runtime, rows, weight.storedType, columns));
+  if (multiRow && fewParts) {
     // Several rows (a batched decode step): the multi-row mat-vec norms the rows in the same pass and stores each
     // projection's parts (no norm dispatch, no column copies).
     return checked.flatMap(({ weight, bias, widths }) => {
@@ -228,8 +226,7 @@ export function rmsNormGatedMatmul(
   const half = out / 2;
   const source = runtime.tensor(input, 'f32', 'input');
   const { rows } = matrixInput(runtime, input, columns, weight);
-  const oneRowInt8 = rows === 1 && int8BatchApplies(runtime, weight.storedType, columns, 1);
-  if ((rows > 1 || oneRowInt8) && rows <= multiRowMatvecLimit(runtime) && weight.chunks.length === 1) {
+  if (multiRowMatvecTakes(runtime, rows, weight.storedType, columns) && weight.chunks.length === 1) {
     // Several rows (a batched decode step): the multi-row mat-vec norms the rows and stores act(gate) · up.
     const output = runtime.allocate('f32', [...source.shape.slice(0, -1), half]);
     const store = { kind: 'gated', activation: kind } as const;
@@ -280,8 +277,7 @@ export function matmulAdd(
     );
   }
   const bias = biasValue === undefined ? undefined : floatVector(runtime, biasValue, out, 'bias');
-  const oneRowInt8 = rows === 1 && int8BatchApplies(runtime, weight.storedType, columns, 1);
-  if ((rows > 1 || oneRowInt8) && rows <= multiRowMatvecLimit(runtime)) {
+  if (multiRowMatvecTakes(runtime, rows, weight.storedType, columns)) {
     // Several rows (a batched decode step): the residual added in the multi-row mat-vec's store.
     const output = runtime.allocate('f32', shape);
     return multiRowMatvec(runtime, { weight, input: source, bias, output }, rows, { kind: 'residual', residual });

@@ -15,10 +15,9 @@ import {
   matvecUniforms,
   matvecWgsl,
 } from './matvec-shader.js';
-import { int8BatchApplies } from './int8/int8-batch-matvec.js';
 import { int8Matmul } from './int8/int8-matmul.js';
 import { matvecChunks } from './matvec-chunks.js';
-import { multiRowMatvec, multiRowMatvecLimit } from './multi-row-matvec.js';
+import { multiRowMatvec, multiRowMatvecTakes } from './multi-row-matvec.js';
 import { isInt8WeightType } from './int8/int8-weight-blocks.js';
 import {
   DEFAULT_TILES,
@@ -99,10 +98,11 @@ export function matmul(
   if (rows === 0) return output;
   const type = weight.storedType;
   const tensors = { weight, input: source, bias, output };
-  if (rows === 1 && !int8BatchApplies(runtime, type, columns, 1)) {
+  const multiRow = multiRowMatvecTakes(runtime, rows, type, columns);
+  if (rows === 1 && !multiRow) {
     return matvecChunks(runtime, singleRowKernel(runtime, type, columns, bias !== undefined), tensors);
   }
-  if (rows <= multiRowMatvecLimit(runtime) && tiling === undefined) return multiRowMatvec(runtime, tensors, rows);
+  if (multiRow && tiling === undefined) return multiRowMatvec(runtime, tensors, rows);
   if (runtime.tuning.int8Prefill && tiling === undefined && rows > MAX_GROUPED_MATVEC_ROWS && isInt8WeightType(type)) {
     return int8Matmul(runtime, { source, weight, bias, output }, rows);
   }

@@ -1,4 +1,4 @@
-import type { ActivationKind } from '@strata/core';
+import type { ActivationKind, WeightType } from '@strata/core';
 import type { BufferBinding } from '../../runtime/recorder.js';
 import type { GpuRuntime } from '../../runtime/runtime.js';
 import type { StorageAccess } from '../../runtime/shader.js';
@@ -25,8 +25,17 @@ import {
 // pass: the RMS norm of the input rows, a residual add, Q/K/V parts stored apart.
 
 /** Most input rows a product runs on the multi-row mat-vec: 32 with `tuning.batchMatvec` (row groups), else 8. */
-export function multiRowMatvecLimit(runtime: GpuRuntime): number {
+function multiRowMatvecLimit(runtime: GpuRuntime): number {
   return runtime.tuning.batchMatvec ? MAX_GROUPED_MATVEC_ROWS : MAX_MATVEC_ROWS;
+}
+
+/**
+ * Whether a product of `rows` input rows with a `type` weight of `columns` runs on {@link multiRowMatvec}: 2 to
+ * {@link multiRowMatvecLimit} rows, and one row where `tuning.int8BatchRows` takes one-row products to 8-bit inputs.
+ */
+export function multiRowMatvecTakes(runtime: GpuRuntime, rows: number, type: WeightType, columns: number): boolean {
+  if (rows > multiRowMatvecLimit(runtime)) return false;
+  return rows > 1 || (rows === 1 && int8BatchApplies(runtime, type, columns, 1));
 }
 
 /**
@@ -69,13 +78,13 @@ export function multiRowMatvec(
   // The norm's ε and the store's boundaries travel in the fused kernels' extra uniforms (`fusionUniforms`).
   const fusion: MatvecFusion = { norm: norm !== undefined, epilogue: layout.epilogue };
   const params = { epsilon: norm?.epsilon ?? 0, boundary1: layout.boundary1, boundary2: layout.boundary2 };
-  const buffers = [...(norm === undefined ? [] : [norm.gain]), ...layout.bindings];
-  const fused = isFused(fusion) ? { fusion, params, buffers } : undefined;
   if (int8BatchApplies(runtime, type, columns, rows)) {
     // The norm is the quantizer's there; the kernel binds only the epilogue's buffers.
-    const store = { fusion: { norm: false, epilogue: layout.epilogue }, params, buffers: layout.bindings };
+    const store = { epilogue: layout.epilogue, params, buffers: layout.bindings };
     return int8BatchMatvec(runtime, tensors, rows, store, norm);
   }
+  const buffers = [...(norm === undefined ? [] : [norm.gain]), ...layout.bindings];
+  const fused = isFused(fusion) ? { fusion, params, buffers } : undefined;
   // Where one row runs a quantized kernel with its inputs in registers, the rows run it too (batch invariance).
   const batched = batchedQuantKernel(runtime, type, columns, bias !== undefined, fusion, rows);
   if (batched !== undefined) return matvecChunks(runtime, batched, tensors, fused);

@@ -9,14 +9,16 @@ import {
 } from './matvec-fusion.js';
 
 /**
- * Module-scope WGSL shared by the specialised one-row kernels (`quant-matvec-shader.ts`, `q4k-matvec-shader.ts`): the
- * subgroups enable, `Params` (those of `matvecUniforms`, then the fusion's) and the bindings `params`, `weights` (as
- * `weightWords`), `input` (`vec4<f32>`), `extra` (bias), `output`, then the fusion's.
+ * Module-scope WGSL shared by the specialised one-row kernels (`quant-matvec-shader.ts`, `q4k-matvec-shader.ts`) and
+ * the 8-bit batched one (`int8/int8-batch-matvec.ts`): the subgroups enable, `Params` (those of `matvecUniforms`, then
+ * the fusion's) and the bindings `params`, `weights` (as `weightWords`), `input` (as `inputWords`: f32 values, or
+ * packed 8-bit quants), `extra` (bias), `output`, then the fusion's.
  */
 export function quantMatvecHeader(
   subgroups: boolean,
   weightWords: 'vec4<u32>' | 'u32' = 'vec4<u32>',
   fusion: MatvecFusion = NO_FUSION,
+  inputWords: 'vec4<f32>' | 'vec4<u32>' = 'vec4<f32>',
 ): string {
   return /* wgsl */ `${subgroups ? 'enable subgroups;\ndiagnostic(off, subgroup_uniformity);' : ''}
 struct Params {
@@ -25,7 +27,7 @@ struct Params {
 }
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> weights: array<${weightWords}>;
-@group(0) @binding(2) var<storage, read> input: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> input: array<${inputWords}>;
 @group(0) @binding(3) var<storage, read> extra: array<f32>;
 @group(0) @binding(4) var<storage, read_write> output: array<f32>;${fusionBindings(fusion, true)}`;
 }

@@ -5,6 +5,7 @@ import { useBackendForTests } from '../../../testing/backend-for-tests.js';
 import type { WebGpuBackend } from '../../../webgpu-backend.js';
 import { quantBaseRows, randomValues } from '../testing/weight-fixtures.js';
 import { quantizeActivations } from './activation-quantization.js';
+import { quantizeRowsOnDevice } from './row-quantization.js';
 
 // The batched decode products on 8-bit inputs (`tuning.int8BatchRows`) against the int8 contract computed on the CPU
 // in float64 from the CPU reference quantization (`quantizeActivations`, bit for bit the device's) and the CPU's
@@ -165,6 +166,17 @@ describe('WebGPU batched decode products on 8-bit inputs (tuning.int8BatchRows)'
 
   it('Q4_K, one row with int8BatchRows 1 (decode products), plain: the int8 contract', async (context) => {
     await run(oneRow(context), 'Q4_K', 1, false);
+  });
+
+  it('refuses rows that do not fill blocks of 32, or fewer values than the rows need (SHAPE_MISMATCH)', (context) => {
+    const gpu = withSubgroups(context);
+    const input = gpu.runtime.tensor(gpu.upload(new Float32Array(60), [2, 30]), 'f32', 'input');
+    expect(() => quantizeRowsOnDevice(gpu.runtime, input, 2, 30)).toThrow(
+      expect.objectContaining({ code: 'SHAPE_MISMATCH' }),
+    );
+    expect(() => quantizeRowsOnDevice(gpu.runtime, input, 2, 32)).toThrow(
+      expect.objectContaining({ code: 'SHAPE_MISMATCH' }),
+    );
   });
 
   it('Q4_K, 3 rows without subgroups, plain: the int8 contract', async (context) => {

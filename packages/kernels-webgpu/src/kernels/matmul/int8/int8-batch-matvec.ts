@@ -8,17 +8,16 @@ import { accumulatorName, inputRowsReduction, inputRowsStore } from '../input-ro
 import { matvecChunks } from '../matvec-chunks.js';
 import {
   type FusionParams,
-  fusionBindings,
   fusionFunctions,
   fusionKey,
-  fusionParamsFields,
   fusionRowStep,
   fusionStorage,
   fusionWeightRow,
+  type MatvecEpilogue,
   type MatvecFusion,
 } from '../matvec-fusion.js';
-import { MATVEC_STORAGE, MAX_MATVEC_ROWS } from '../matvec-shader.js';
-import { quantMatvecBuiltins } from '../quant-matvec-header.js';
+import { MATVEC_STORAGE, matvecGroupRows } from '../matvec-shader.js';
+import { quantMatvecBuiltins, quantMatvecHeader } from '../quant-matvec-header.js';
 import { q4kUnits, q6kUnits } from './int8-batch-units.js';
 import { quantizeRowsOnDevice, type RowQuantizationNorm } from './row-quantization.js';
 
@@ -45,9 +44,14 @@ interface Int8BatchVariant {
   readonly bias: boolean;
   /** The device has subgroups (the reduction). */
   readonly subgroups: boolean;
-  /** The store epilogue (the norm is the quantizer's: `norm` here scales each row's totals by its inverse). */
-  readonly fusion: MatvecFusion;
+  /** How output rows are stored. */
+  readonly epilogue: MatvecEpilogue;
+  /** The rows were RMS-normed by the quantizer: each row's totals are scaled by its norm inverse. */
+  readonly norm: boolean;
 }
+
+/** The fusion of the kernel's store: the epilogue only (the norm is the quantizer's). */
+const storeFusion = (epilogue: MatvecEpilogue): MatvecFusion => ({ norm: false, epilogue });
 
 /**
  * Whether a product of `rows` rows with a `type` weight of `columns` runs here (`tuning.int8BatchRows`; one-row
@@ -66,27 +70,18 @@ function workgroupSize(units: number): number {
 }
 
 function kernelWgsl(variant: Int8BatchVariant): string {
-  const { inputRows: G, subgroups, bias, fusion } = variant;
+  const { inputRows: G, subgroups, bias, norm } = variant;
   const parts = variant.type === 'Q4_K' ? q4kUnits(variant.columns) : q6kUnits(variant.columns);
   const R = ROWS_PER_WORKGROUP;
   const WG = workgroupSize(parts.units);
-  const epilogue: MatvecFusion = { norm: false, epilogue: fusion.epilogue };
+  const epilogue = storeFusion(variant.epilogue);
   const rows = Array.from({ length: R }, (_, index) => index);
   const inputs = Array.from({ length: G }, (_, index) => index);
   let binding = 5 + fusionStorage(epilogue).length;
-  return /* wgsl */ `${subgroups ? 'enable subgroups;\ndiagnostic(off, subgroup_uniformity);' : ''}
-struct Params {
-  columns: u32, rowBytes: u32, units: u32, chunkRows: u32, firstRow: u32, outStride: u32,
-  outRows: u32, topK: u32, slots: u32, slotOffset: u32, perSlotInput: u32,${fusionParamsFields(epilogue)}
-}
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> weights: array<${parts.weightWords}>;
-@group(0) @binding(2) var<storage, read> input: array<vec4<u32>>;
-@group(0) @binding(3) var<storage, read> extra: array<f32>;
-@group(0) @binding(4) var<storage, read_write> output: array<f32>;${fusionBindings(epilogue, true)}
+  return /* wgsl */ `${quantMatvecHeader(subgroups, parts.weightWords, epilogue, 'vec4<u32>')}
 @group(0) @binding(${binding++}) var<storage, read> input_scales: array<f32>;
 @group(0) @binding(${binding++}) var<storage, read> input_sums: array<i32>;
-${fusion.norm ? `@group(0) @binding(${binding++}) var<storage, read> inverses: array<f32>;` : ''}
+${norm ? `@group(0) @binding(${binding++}) var<storage, read> inverses: array<f32>;` : ''}
 var<workgroup> scratch: array<f32, ${R * G * WG}>;${fusionFunctions(epilogue, WG, subgroups, R, G)}
 ${parts.functions}
 
@@ -104,7 +99,7 @@ ${inputs.map((b) => [parts.inputRow(b), ...rows.map((r) => parts.product(r, b, a
   }
 ${inputs.map((b) => `  var result${b} = 0.0;`).join('\n')}
 ${inputRowsReduction(R, G, WG, subgroups)}
-${fusion.norm ? inputs.map((b) => `  result${b} *= inverses[in${b}];`).join('\n') : ''}
+${norm ? inputs.map((b) => `  result${b} *= inverses[in${b}];`).join('\n') : ''}
 ${inputRowsStore(epilogue, { rowsPerWorkgroup: R, workgroupSize: WG, subgroups, bias }, G)}
 }
 `;
@@ -113,21 +108,20 @@ ${inputRowsStore(epilogue, { rowsPerWorkgroup: R, workgroupSize: WG, subgroups, 
 /**
  * The product of `rows` input rows (`tensors.input`, f32 `[rows, columns]`) with a Q4_K or Q6_K weight on 8-bit inputs (see
  * above): quantizes the rows (times `norm`'s gain, when given), then one dispatch per weight chunk in row groups of
- * at most 8 input rows (workgroup z), stored as `fusion.epilogue` says with `params` and the epilogue's `buffers`
- * (those of `matvec-fusion.ts`; `fusion.norm` says whether `norm` is given). Returns `tensors.output`.
+ * at most 8 input rows (workgroup z, `matvecGroupRows`), stored as `store.epilogue` says with `store.params` and the
+ * epilogue's `store.buffers` (those of `matvec-fusion.ts`). Returns `tensors.output`.
  */
 export function int8BatchMatvec(
   runtime: GpuRuntime,
   tensors: { weight: GpuWeight; input: GpuTensor; bias: GpuWeight | undefined; output: GpuTensor },
   rows: number,
-  store: { fusion: MatvecFusion; params: FusionParams; buffers: readonly BufferBinding[] },
+  store: { epilogue: MatvecEpilogue; params: FusionParams; buffers: readonly BufferBinding[] },
   norm: RowQuantizationNorm | undefined,
 ): GpuTensor {
   const { weight, input, bias } = tensors;
   const columns = weight.shape[1]!;
-  const groups = Math.ceil(rows / MAX_MATVEC_ROWS);
-  const inputRows = Math.ceil(rows / groups);
-  const fusion: MatvecFusion = { norm: norm !== undefined, epilogue: store.fusion.epilogue };
+  const inputRows = matvecGroupRows(rows);
+  const groups = Math.ceil(rows / inputRows);
   const type = weight.storedType === 'Q6_K' ? 'Q6_K' : 'Q4_K';
   const variant: Int8BatchVariant = {
     type,
@@ -135,9 +129,10 @@ export function int8BatchMatvec(
     inputRows,
     bias: bias !== undefined,
     subgroups: runtime.features.subgroups,
-    fusion,
+    epilogue: store.epilogue,
+    norm: norm !== undefined,
   };
-  const epilogue: MatvecFusion = { norm: false, epilogue: fusion.epilogue };
+  const epilogue = storeFusion(store.epilogue);
   const storage: StorageAccess[] = [
     ...MATVEC_STORAGE,
     ...fusionStorage(epilogue),

@@ -3,6 +3,7 @@ import type { BufferBinding } from '../../../runtime/recorder.js';
 import type { GpuRuntime } from '../../../runtime/runtime.js';
 import { linearGrid, WGSL_LINEAR_GROUP } from '../../../runtime/shader.js';
 import type { GpuTensor } from '../../../tensor/gpu-tensor.js';
+import { workgroupReduction } from '../../wgsl/reduce.js';
 import { INT8_BLOCK_COLUMNS } from './activation-quantization.js';
 import { quantizeBlockWgsl, WGSL_ACTIVATION_QUANT } from './activation-quantization-shader.js';
 
@@ -45,7 +46,7 @@ struct Params { rows: u32, columns: u32, blocks: u32, epsilon: f32 }
 ${norm ? '@group(0) @binding(5) var<storage, read> gain: array<vec4<f32>>;\n@group(0) @binding(6) var<storage, read_write> inverses: array<f32>;' : ''}
 ${WGSL_LINEAR_GROUP}
 ${WGSL_ACTIVATION_QUANT}
-var<workgroup> partial: array<f32, ${WORKGROUP}>;
+${norm ? workgroupReduction(false, WORKGROUP).functions : ''}
 @compute @workgroup_size(${WORKGROUP})
 fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: vec3u,
         @builtin(local_invocation_index) li: u32) {
@@ -55,13 +56,8 @@ ${
   norm
     ? `  var squares = 0.0;
   for (var i = li; i < params.columns / 4u; i += ${WORKGROUP}u) { let x = input[base + i]; squares += dot(x, x); }
-  partial[li] = squares;
-  workgroupBarrier();
-  for (var stride = ${WORKGROUP / 2}u; stride > 0u; stride >>= 1u) {
-    if (li < stride) { partial[li] += partial[li + stride]; }
-    workgroupBarrier();
-  }
-  if (li == 0u) { inverses[row] = 1.0 / sqrt(partial[0] / f32(params.columns) + params.epsilon); }`
+  let total = reduce_sum(squares, ${workgroupReduction(false, WORKGROUP).args});
+  if (li == 0u) { inverses[row] = 1.0 / sqrt(total / f32(params.columns) + params.epsilon); }`
     : ''
 }
   for (var block = li; block < params.blocks; block += ${WORKGROUP}u) {
