@@ -8,7 +8,7 @@
  * features to turn off; the runner it uses is generic and stays in tools/backend-conformance.
  *
  *   node .device-pack/conformance-run.mjs [-t REGEX] [--unsafe] [--dawn-flags 'a;b'] [--disable-features subgroups]
- *                                         [--f32-prefill] [--timeout SECONDS] [--list]
+ *                                         [--f32-prefill] [--int8-tiling JSON] [--timeout SECONDS] [--list]
  *
  * `-t`/`--filter`: runs the tests whose full name (`backend conformance: webgpu > group > test`, as printed) matches
  * the regular expression. `--unsafe`: Dawn's `allow_unsafe_apis`. `--dawn-flags`: Dawn instance flags separated by
@@ -18,7 +18,8 @@
  * through 8-bit activations; the backend then creates Dawn with `allow_unsafe_apis`, under which Dawn lists subgroup
  * matrices, so the subgroup-matrix kernel runs where the adapter has an i8 configuration, else the portable one) and
  * `INT8_ACTIVATION_TOLERANCE` for `prefillMatmul`; the adapter line says which kernel (`subgroupMatrix` in the
- * features). `--f32-prefill`: `tuning.int8Prefill` off and the f32 tolerance. `--timeout`: limit of each test and
+ * features). `--f32-prefill`: `tuning.int8Prefill` off and the f32 tolerance. `--int8-tiling`: `tuning.int8GemmTiling`
+ * as JSON (the subgroup-matrix GEMM's tiles). `--timeout`: limit of each test and
  * hook (default 180 s, vitest.config.ts's). `--list`: prints the selected names and their count, runs nothing.
  * Prints one `PASS`/`FAIL` line per test and a summary; exits 0 when all pass, 1 on any failure, 2 on bad arguments or
  * when the filter selects nothing.
@@ -26,7 +27,7 @@
 import { parseArgs } from 'node:util';
 import { describeBackendConformance, INT8_ACTIVATION_TOLERANCE } from '@strata/backend-conformance';
 import { describeError, reportRun, standaloneRegistry } from '@strata/backend-conformance/standalone';
-import { DEFAULT_WEBGPU_TUNING } from '../src/runtime/tuning.js';
+import { DEFAULT_WEBGPU_TUNING, type WebGpuTuning } from '../src/runtime/tuning.js';
 import { createWebGpuBackend, type WebGpuBackend } from '../src/webgpu-backend.js';
 import { withDawnFeatures } from '../src/device/dawn-flags.js';
 
@@ -52,6 +53,7 @@ function parseCommandLine() {
         'dawn-flags': { type: 'string', default: '' },
         'disable-features': { type: 'string', default: '' },
         'f32-prefill': { type: 'boolean', default: false },
+        'int8-tiling': { type: 'string', default: '' },
         timeout: { type: 'string', default: '180' },
         list: { type: 'boolean', default: false },
       },
@@ -81,6 +83,15 @@ const dawnFlags = withDawnFeatures(
   ...(values.unsafe ? ['allow_unsafe_apis'] : []),
 );
 const int8Prefill = !values['f32-prefill'];
+let int8Tiling: Partial<WebGpuTuning> = {};
+try {
+  int8Tiling =
+    values['int8-tiling'] === ''
+      ? {}
+      : { int8GemmTiling: JSON.parse(values['int8-tiling']) as WebGpuTuning['int8GemmTiling'] };
+} catch (error) {
+  usage(`--int8-tiling takes the tiling as JSON: ${describeError(error)}`);
+}
 
 describeBackendConformance(
   'webgpu',
@@ -89,7 +100,7 @@ describeBackendConformance(
       powerPreference: 'high-performance',
       dawnFlags,
       disableFeatures: disableFeatures as OptionalFeature[],
-      tuning: { int8Prefill },
+      tuning: { int8Prefill, ...int8Tiling },
     });
     const info = backend.device.adapterInfo;
     const adapter = { vendor: info?.vendor, architecture: info?.architecture, device: info?.device };
@@ -100,7 +111,7 @@ describeBackendConformance(
     if (int8Prefill) {
       const matrix = backend.features.subgroupMatrix;
       console.log(
-        `int8 prefill: ${matrix === undefined ? 'portable dot4I8Packed kernel' : `subgroup-matrix kernel ${JSON.stringify(matrix)}`}`,
+        `int8 prefill: ${matrix === undefined ? 'portable dot4I8Packed kernel' : `subgroup-matrix kernel ${JSON.stringify(matrix)} ${JSON.stringify(backend.runtime.tuning.int8GemmTiling)}`}`,
       );
     }
     return backend;

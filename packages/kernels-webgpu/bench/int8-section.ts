@@ -4,6 +4,7 @@ import {
   DEFAULT_PACKED_TILING,
   DEFAULT_SUBGROUP_MATRIX_TILING,
   type Int8GemmVariant,
+  type SubgroupMatrixGemmTiling,
 } from '../src/kernels/matmul/int8/int8-gemm-shader.js';
 import type { Int8WeightType } from '../src/kernels/matmul/int8/int8-weight-blocks.js';
 import { log, overBudget, QUICK, seconds } from './bench-settings.js';
@@ -17,15 +18,30 @@ function variants(bench: Bench, type: Int8WeightType): [string, Int8GemmVariant]
   ];
   const matrix = deviceMatrix(bench);
   if (matrix !== undefined) {
-    const variant: Int8GemmVariant = {
-      type,
-      bias: false,
-      inner: { kind: 'subgroup-matrix', matrix, tiling: DEFAULT_SUBGROUP_MATRIX_TILING },
-    };
-    if (variantFits(bench, variant)) list.push([`int8 subgroup-matrix ${matrix.M}×${matrix.N}×${matrix.K}`, variant]);
+    for (const tiling of [DEFAULT_SUBGROUP_MATRIX_TILING, ...SUBGROUP_MATRIX_CANDIDATES]) {
+      const variant: Int8GemmVariant = { type, bias: false, inner: { kind: 'subgroup-matrix', matrix, tiling } };
+      const shape = `sg${tiling.subgroupRows}×${tiling.subgroupCols} m${tiling.matrixRows}×${tiling.matrixCols}`;
+      const step = `k${32 * (tiling.stepBlocks ?? 2)} ${tiling.scaling ?? 'pair'}`;
+      const name = `subgroup-matrix ${matrix.M}×${matrix.N}×${matrix.K} ${shape} ${step}`;
+      if (variantFits(bench, variant))
+        list.push([tiling === DEFAULT_SUBGROUP_MATRIX_TILING ? `${name} (routed)` : name, variant]);
+    }
   }
   return list;
 }
+
+/**
+ * Tilings timed beside the routed one: per-block scaling (every result stored, one barrier per block) on tiles that
+ * fit 48 KiB of workgroup memory, and the routed shape on 32-column steps.
+ */
+const SUBGROUP_MATRIX_CANDIDATES: readonly SubgroupMatrixGemmTiling[] = [
+  { subgroupRows: 2, subgroupCols: 4, matrixRows: 4, matrixCols: 2, stepBlocks: 1 },
+  { subgroupRows: 2, subgroupCols: 2, matrixRows: 4, matrixCols: 2, stepBlocks: 1, scaling: 'block' },
+  { subgroupRows: 1, subgroupCols: 4, matrixRows: 4, matrixCols: 2, stepBlocks: 1, scaling: 'block' },
+  { subgroupRows: 2, subgroupCols: 4, matrixRows: 2, matrixCols: 2, stepBlocks: 1, scaling: 'block' },
+  { subgroupRows: 4, subgroupCols: 2, matrixRows: 2, matrixCols: 2, stepBlocks: 1, scaling: 'block' },
+  { subgroupRows: 2, subgroupCols: 2, matrixRows: 2, matrixCols: 2, stepBlocks: 2, scaling: 'block' },
+];
 
 /**
  * `--int8`: first each variant checked against the CPU computation of the int8 contract (worst error over its
@@ -73,6 +89,8 @@ export async function int8Section(bench: Bench): Promise<void> {
   const names = variants(bench, 'Q8_0').map(([name]) => name);
   log(`| type | out×columns | f32 tiled | ${names.join(' | ')} |`);
   log(`|---|---|---:|${names.map(() => '---:').join('|')}|`);
+  // Seconds per variant over every shape of both types (subgroup-matrix variants that passed their check).
+  const totals = new Map<string, { tiling: SubgroupMatrixGemmTiling; seconds: number; shapes: number }>();
   const cell = (out: number, columns: number, time: number) =>
     `${((2 * rows * out * columns) / time / 1e12).toFixed(2)} (${(time * 1e3).toFixed(3)})`;
   for (const type of ['Q8_0', 'Q4_K'] as const) {
@@ -81,7 +99,12 @@ export async function int8Section(bench: Bench): Promise<void> {
       const cells = [cell(out, columns, seconds(await bench.tiled(type, out, columns, rows)))];
       for (const [name, variant] of variants(bench, type)) {
         try {
-          cells.push(cell(out, columns, seconds(await timeInt8(bench, variant, { rows, out, columns }))));
+          const time = seconds(await timeInt8(bench, variant, { rows, out, columns }));
+          cells.push(cell(out, columns, time));
+          if (variant.inner.kind === 'subgroup-matrix' && !failures.includes(`${type} ${name}`)) {
+            const total = totals.get(name) ?? { tiling: variant.inner.tiling, seconds: 0, shapes: 0 };
+            totals.set(name, { ...total, seconds: total.seconds + time, shapes: total.shapes + 1 });
+          }
         } catch (error) {
           log(`  ${type} ${out}×${columns} ${name}: FAILED ${String(error)}`);
           cells.push('FAILED');
@@ -90,4 +113,11 @@ export async function int8Section(bench: Bench): Promise<void> {
       log(`| ${type} | ${out}×${columns} | ${cells.join(' | ')} |`);
     }
   }
+  const complete = [...totals.entries()].filter(([, total]) => total.shapes === 2 * shapes.length);
+  complete.sort(([, left], [, right]) => left.seconds - right.seconds);
+  if (complete.length === 0) return;
+  log('\nSubgroup-matrix tilings by total time over every shape above (ms):');
+  for (const [name, total] of complete) log(`- ${name}: ${(total.seconds * 1e3).toFixed(3)}`);
+  // For device scripts: the fastest tiling as WebGpuTuning.int8GemmTiling JSON (gpu-bench --int8-tiling).
+  log(`BEST_INT8_TILING ${JSON.stringify(complete[0]![1].tiling)}`);
 }

@@ -4,6 +4,7 @@ export type { DeviceOptions, GpuFeatures } from './device/acquire-device.js';
 export { GpuRuntime } from './runtime/runtime.js';
 export type { QuantMatvecLayout, QuantMatvecTuning, QuantMatvecTunings } from './kernels/matmul/quant-matvec-shader.js';
 export { DEFAULT_WEBGPU_TUNING, MAX_DECODE_KEYS_PER_SPLIT, type WebGpuTuning } from './runtime/tuning.js';
+export type { SubgroupMatrixGemmTiling } from './kernels/matmul/int8/int8-gemm-shader.js';
 export type { KernelManifest, KernelManifestEntry } from './runtime/pipeline-cache.js';
 export { compileKernelsAhead, kernelManifest, parseKernelManifest } from './runtime/kernel-warm-up.js';
 export { GpuTensor } from './tensor/gpu-tensor.js';

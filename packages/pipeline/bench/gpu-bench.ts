@@ -10,7 +10,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createWebGpuBackend, type QuantMatvecTunings } from '@strata/kernels-webgpu';
+import { createWebGpuBackend, type QuantMatvecTunings, type WebGpuTuning } from '@strata/kernels-webgpu';
 import { openModelFiles } from '@strata/loaders/node';
 import { benchmarkPipeline, checkCacheType, TextPipeline } from '@strata/pipeline';
 import { type FileType, MODELS, writeRandomGguf } from './random-gguf.js';
@@ -48,6 +48,9 @@ const { values } = parseArgs({
     // Products of this many rows or more with Q4_K/Q6_K weights on 8-bit inputs (WebGpuTuning.int8BatchRows; 1: the
     // one-row decode products too; off when empty).
     'int8-batch': { type: 'string', default: '' },
+    // Tiles of the int8 prefill GEMM on subgroup matrices (WebGpuTuning.int8GemmTiling) as JSON, e.g.
+    // '{"subgroupRows":2,"subgroupCols":2,"matrixRows":4,"matrixCols":2,"stepBlocks":1,"scaling":"block"}'.
+    'int8-tiling': { type: 'string', default: '' },
   },
 });
 const promptTokens = Number(values['n-prompt']);
@@ -65,6 +68,9 @@ const backend = await createWebGpuBackend({
       : { decodeAttentionTargetWorkgroups: Number(values['attention-workgroups']) }),
     ...(values['split-keys'] === '' ? {} : { decodeAttentionMinKeysPerSplit: Number(values['split-keys']) }),
     ...(values['int8-batch'] === '' ? {} : { int8BatchRows: Number(values['int8-batch']) }),
+    ...(values['int8-tiling'] === ''
+      ? {}
+      : { int8GemmTiling: JSON.parse(values['int8-tiling']!) as WebGpuTuning['int8GemmTiling'] }),
     ...(values['quant-matvec'] === ''
       ? {}
       : { quantMatvec: JSON.parse(values['quant-matvec']!) as QuantMatvecTunings }),

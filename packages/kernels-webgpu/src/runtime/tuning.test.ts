@@ -82,6 +82,28 @@ describe('WebGPU kernel tuning', () => {
     expect(() => resolveTuning({ quantMatvec: { Q6_K: { rowsPerWorkgroup: 0 } } })).toThrow('tuning.quantMatvec.Q6_K');
   });
 
+  it('takes a subgroup-matrix GEMM tiling and rejects one no kernel can take (INVALID_CONFIG)', () => {
+    expect(resolveTuning().int8GemmTiling).toEqual(DEFAULT_WEBGPU_TUNING.int8GemmTiling);
+    const block = {
+      subgroupRows: 2,
+      subgroupCols: 2,
+      matrixRows: 4,
+      matrixCols: 2,
+      stepBlocks: 1,
+      scaling: 'block',
+    } as const;
+    expect(resolveTuning({ int8GemmTiling: block }).int8GemmTiling).toEqual(block);
+    for (const bad of [
+      { ...block, matrixRows: 0 },
+      { ...block, subgroupCols: 2.5 },
+      { ...block, stepBlocks: 3 },
+      { ...block, scaling: 'row' },
+    ]) {
+      const tiling = bad as unknown as WebGpuTuning['int8GemmTiling'];
+      expect(errorCode(() => resolveTuning({ int8GemmTiling: tiling }))).toBe('INVALID_CONFIG');
+    }
+  });
+
   it('turns int8Prefill on by default and takes only a boolean', () => {
     expect(resolveTuning().int8Prefill).toBe(true);
     expect(resolveTuning({ int8Prefill: false }).int8Prefill).toBe(false);

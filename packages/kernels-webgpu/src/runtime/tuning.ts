@@ -1,4 +1,9 @@
 import { StrataError } from '@strata/core';
+import {
+  DEFAULT_SUBGROUP_MATRIX_TILING,
+  type SubgroupMatrixGemmTiling,
+  subgroupMatrixTilingProblem,
+} from '../kernels/matmul/int8/int8-gemm-shader.js';
 import { MAX_GROUPED_MATVEC_ROWS, MAX_MATVEC_ROWS } from '../kernels/matmul/matvec-shader.js';
 import { type QuantMatvecTunings, quantTuningProblem } from '../kernels/matmul/quant-matvec-shader.js';
 
@@ -66,6 +71,13 @@ export interface WebGpuTuning {
    * at 32, but 6.0 against 4.1 ms at 8, and one-row decode was slower too (see BENCHMARKS.md in `@strata/pipeline`).
    */
   readonly int8BatchRows: number;
+  /**
+   * The tiles of the int8 prefill GEMM on subgroup matrices (`int8-gemm-shader.ts`: subgroups per workgroup, result
+   * matrices per subgroup, columns per step, how results are scaled). Default `DEFAULT_SUBGROUP_MATRIX_TILING`;
+   * benchmarks compare others (`gpu-bench --int8-tiling`). A tiling whose workgroup memory the device lacks falls back
+   * to the portable kernel.
+   */
+  readonly int8GemmTiling: SubgroupMatrixGemmTiling;
 }
 
 /** Workgroups the one-row attention kernel aims for by default (a few per GPU core). */
@@ -83,12 +95,13 @@ export const DEFAULT_WEBGPU_TUNING: WebGpuTuning = Object.freeze({
   batchQuantRows: 0,
   int8Prefill: true,
   int8BatchRows: 0,
+  int8GemmTiling: DEFAULT_SUBGROUP_MATRIX_TILING,
 });
 
 /**
  * The defaults with `overrides` applied; throws `INVALID_ARGUMENT` for a key-split floor or an occupancy target out of
- * range (`batchQuantRows` and `int8BatchRows` included) or an `int8Prefill` or `batchMatvec` that is not a boolean, and `INVALID_CONFIG` for a `quantMatvec` entry no
- * kernel can take.
+ * range (`batchQuantRows` and `int8BatchRows` included) or an `int8Prefill` or `batchMatvec` that is not a boolean, and
+ * `INVALID_CONFIG` for a `quantMatvec` entry no kernel can take or an `int8GemmTiling` that cannot build a kernel.
  */
 export function resolveTuning(overrides: Partial<WebGpuTuning> = {}): WebGpuTuning {
   const tuning = { ...DEFAULT_WEBGPU_TUNING, ...overrides };
@@ -117,6 +130,12 @@ export function resolveTuning(overrides: Partial<WebGpuTuning> = {}): WebGpuTuni
       });
     }
   }
+  const tilingProblem = subgroupMatrixTilingProblem(tuning.int8GemmTiling);
+  if (tilingProblem !== undefined) {
+    throw new StrataError('INVALID_CONFIG', `Bad tuning.int8GemmTiling: ${tilingProblem}.`, {
+      details: { tiling: { ...tuning.int8GemmTiling } },
+    });
+  }
   for (const [type, quantTuning] of Object.entries(tuning.quantMatvec)) {
     const problem = quantTuningProblem(type, quantTuning);
     if (problem !== undefined) {
@@ -125,5 +144,9 @@ export function resolveTuning(overrides: Partial<WebGpuTuning> = {}): WebGpuTuni
       });
     }
   }
-  return Object.freeze({ ...tuning, quantMatvec: Object.freeze({ ...tuning.quantMatvec }) });
+  return Object.freeze({
+    ...tuning,
+    quantMatvec: Object.freeze({ ...tuning.quantMatvec }),
+    int8GemmTiling: Object.freeze({ ...tuning.int8GemmTiling }),
+  });
 }

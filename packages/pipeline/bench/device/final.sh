@@ -10,7 +10,9 @@
 #   [FINAL_SKIP="matvec candidates probe int8 batch f32 depth"] [FINAL_CANDIDATES="MODEL TYPE LABEL [FLAG…];…"] \
 #     bash .device-pack/final.sh [MODEL:TYPE,…] [REPETITIONS]
 #   (FINAL_SKIP names sections to leave out when device time is short; FINAL_CANDIDATES replaces the decode A/B runs
-#   made while the peer builds, each a gpu-bench tg128 with the flags given, e.g. --quant-matvec JSON without spaces)
+#   made while the peer builds, each a gpu-bench tg128 with the flags given, e.g. --quant-matvec JSON without spaces;
+#   INT8_PICK=1 measures the table with the fastest subgroup-matrix GEMM tiling of the int8 section, its conformance
+#   run too, and prints the table again with the routed tiling's prefill as table-routed.md)
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 pairs=${1:-llama-3.2-1b:F16,llama-3.2-1b:Q8_0,llama-3.2-1b:Q4_K_M,llama-3-8b:F16,llama-3-8b:Q8_0,llama-3-8b:Q4_K_M}
@@ -68,13 +70,19 @@ if ! skips probe; then
   BENCH_BUDGET_SECONDS=40 timeout 70 node "$here/subgroup-matrix-probe.mjs" 2>&1 | grep -v Warning > "$out/probe.txt"
   grep -E "componentType|config|EXACT|WRONG|rror|TOPS" "$out/probe.txt" | head -40
 fi
-skips int8 || int8_kernels 40
+INT8_BEST=""
+skips int8 || int8_kernels 150
+table_flags=()
+if [ "${INT8_PICK:-0}" = 1 ] && [ -n "$INT8_BEST" ]; then
+  table_flags=(--int8-tiling "$INT8_BEST")
+  echo "table measured with int8 GEMM tiling $INT8_BEST"
+fi
 skips batch || engine_ab 1,8,16,32
 wait "$builder"
 stamp "peer built"
 for pair in ${pairs//,/ }; do
   node "$here/gpu-bench.mjs" --models "${pair%%:*}" --types "${pair##*:}" -p 512 -n 128 -r "$repetitions" --dir "$files" \
-    --keep --cache-type f16 --out "$out/strata-${pair/:/-}.json" > /dev/null 2>> "$out/strata-log.txt"
+    --keep --cache-type f16 "${table_flags[@]}" --out "$out/strata-${pair/:/-}.json" > /dev/null 2>> "$out/strata-log.txt"
   grep -E "run [0-9]" "$out/strata-log.txt" | tail -$((2 * repetitions + 2)) | tr '\n' ' '; echo
 done
 stamp "strata measured"
@@ -96,6 +104,16 @@ if ! skips f32; then
   done
   echo "(read the pp columns: strata's tg here is 16 tokens, llama.cpp's 128)"
   node "$here/peer-table.mjs" "$out/llama.json" "$out"/f32/strata-*.json | tee "$out/table-f32.md"
+fi
+if [ ${#table_flags[@]} -gt 0 ]; then
+  stamp "prefill with the routed int8 GEMM tiling on the same files, against the same llama.cpp runs"
+  mkdir -p "$out/routed"
+  for pair in ${pairs//,/ }; do
+    node "$here/gpu-bench.mjs" --models "${pair%%:*}" --types "${pair##*:}" -p 512 -n 16 -r "$repetitions" --dir "$files" \
+      --keep --cache-type f16 --out "$out/routed/strata-${pair/:/-}.json" > /dev/null 2>> "$out/strata-log.txt"
+  done
+  echo "(read the pp columns: strata's tg here is 16 tokens, llama.cpp's 128)"
+  node "$here/peer-table.mjs" "$out/llama.json" "$out"/routed/strata-*.json | tee "$out/table-routed.md"
 fi
 skips depth || stamp "decode at depth (tg128 after 4096 and 16384 tokens, 1B Q4_K_M; attention aiming at 256 and 1024 workgroups)"
 skips depth || for run in llama-3.2-1b:Q4_K_M:4096 llama-3.2-1b:Q4_K_M:16384; do

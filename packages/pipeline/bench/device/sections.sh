@@ -7,7 +7,9 @@
 #                                other settings, comma-separated MATVEC:QUANT-ROWS:AHEAD[:INT8-ROWS], e.g.
 #                                on:2:on,on:0:on:8 — INT8-ROWS: --int8-batch, 0 or absent leaves it off)
 #   int8_kernels BUDGET [ARG…]   bench --int8 for BUDGET seconds ($out/int8.txt, GPU-timed, checked against the CPU),
-#                                then the conformance suite (int8 prefill is the default; ARG…: e.g. -t prefill)
+#                                then the conformance suite (int8 prefill is the default; ARG…: e.g. -t prefill); sets
+#                                INT8_BEST to the fastest subgroup-matrix tiling's JSON (empty when none), and with
+#                                INT8_PICK=1 runs the conformance suite with that tiling
 #   batch_products BUDGET        bench --batch for BUDGET seconds ($out/batch-kernels.txt): µs per product per tiling
 engine_ab() {
   local setting matvec rows ahead int8 settings=${ENGINE_SETTINGS:-on:0:on,on:4:on,off:0:off}
@@ -24,8 +26,11 @@ int8_kernels() {
   stamp "int8 prefill kernels (GPU-timed, checked against the CPU) and their conformance cases"
   BENCH_BUDGET_SECONDS="$budget" timeout $((budget + 30)) node "$here/matvec-bench.mjs" --int8 2>&1 | grep -v Warning \
     > "$out/int8.txt"
-  grep -E "subgroup|check|FAIL|^\|" "$out/int8.txt" | head -30
-  timeout 60 node "$here/conformance-run.mjs" "$@" 2>&1 | grep -v Warning | grep -E "int8|passed|FAIL" | head
+  grep -E "subgroup|check|FAIL|^\||^- |BEST" "$out/int8.txt" | head -60
+  INT8_BEST=$(sed -n 's/^BEST_INT8_TILING //p' "$out/int8.txt")
+  local tiling=()
+  if [ "${INT8_PICK:-0}" = 1 ] && [ -n "$INT8_BEST" ]; then tiling=(--int8-tiling "$INT8_BEST"); fi
+  timeout 60 node "$here/conformance-run.mjs" "${tiling[@]}" "$@" 2>&1 | grep -v Warning | grep -E "int8|passed|FAIL" | head
 }
 
 batch_products() {

@@ -3,6 +3,7 @@ import { tiledUniforms } from '../tiled-shader.js';
 import { type Int8WeightType, int8WeightReaderWgsl } from './int8-weight-blocks.js';
 import { packedGemmBody, packedGemmWorkgroupBytes } from './int8-gemm-packed.js';
 import {
+  stepColumns,
   subgroupMatrixGemmBody,
   subgroupMatrixGemmTile,
   subgroupMatrixGemmWorkgroupBytes,
@@ -39,6 +40,14 @@ export interface SubgroupMatrixGemmTiling {
   readonly matrixRows: number;
   /** Result matrices per subgroup along the outputs. */
   readonly matrixCols: number;
+  /** Blocks of 32 columns staged per step (1 or 2; 2 when absent). */
+  readonly stepBlocks?: 1 | 2;
+  /**
+   * How each block's i32 results reach workgroup memory to be scaled: `pair` (when absent) stores one result matrix at
+   * a time into two alternating regions per subgroup, a barrier each; `block` stores all of a subgroup's results of
+   * the block into regions of their own, then one barrier for the block (more workgroup memory, fewer barriers).
+   */
+  readonly scaling?: 'pair' | 'block';
 }
 
 /**
@@ -51,6 +60,22 @@ export const DEFAULT_SUBGROUP_MATRIX_TILING: SubgroupMatrixGemmTiling = {
   matrixRows: 4,
   matrixCols: 2,
 };
+
+/** Why `tiling` cannot build a subgroup-matrix GEMM, or undefined when it can. */
+export function subgroupMatrixTilingProblem(tiling: SubgroupMatrixGemmTiling): string | undefined {
+  for (const name of ['subgroupRows', 'subgroupCols', 'matrixRows', 'matrixCols'] as const) {
+    const value = tiling[name];
+    if (!Number.isInteger(value) || value < 1 || value > 8)
+      return `${name} must be an integer from 1 to 8, got ${value}`;
+  }
+  if (tiling.stepBlocks !== undefined && tiling.stepBlocks !== 1 && tiling.stepBlocks !== 2) {
+    return `stepBlocks must be 1 or 2, got ${String(tiling.stepBlocks)}`;
+  }
+  if (tiling.scaling !== undefined && tiling.scaling !== 'pair' && tiling.scaling !== 'block') {
+    return `scaling must be 'pair' or 'block', got ${String(tiling.scaling)}`;
+  }
+  return undefined;
+}
 
 /** How a GEMM variant forms its 32-column integer dot products. */
 export type Int8GemmInner =
@@ -84,7 +109,8 @@ export function int8GemmKey(variant: Int8GemmVariant): string {
   }
   const { M, N, K, subgroupSize } = inner.matrix;
   const { subgroupRows, subgroupCols, matrixRows, matrixCols } = inner.tiling;
-  return `${base}:sgmatrix:${M}x${N}x${K}/sg${subgroupSize}:t=${subgroupRows}x${subgroupCols}/${matrixRows}x${matrixCols}`;
+  const shape = `${subgroupRows}x${subgroupCols}/${matrixRows}x${matrixCols}`;
+  return `${base}:sgmatrix:${M}x${N}x${K}/sg${subgroupSize}:t=${shape}/k${stepColumns(inner.tiling)}/${inner.tiling.scaling ?? 'pair'}`;
 }
 
 /** Input rows and outputs one workgroup computes (grid: x = `ceil(chunk rows / out)`, y = `ceil(rows / rows)`). */

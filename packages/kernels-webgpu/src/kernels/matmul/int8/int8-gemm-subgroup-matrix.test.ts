@@ -59,6 +59,18 @@ describe('int8 GEMM on subgroup matrices: configuration and WGSL text', () => {
     const narrow = { ...variant, inner: { ...variant.inner, matrix: { ...H100_I8, N: 8 } } } as Int8GemmVariant;
     expect(int8GemmKey(narrow)).not.toBe(int8GemmKey(variant));
     expect(int8GemmWgsl(narrow)).toContain('alias Result = subgroup_matrix_result<i32, 8, 16>;');
+    // Block scaling: every result of the block stored, then one barrier; a step of one block stages 48-byte rows.
+    const block = {
+      ...variant,
+      inner: { ...variant.inner, tiling: { ...DEFAULT_SUBGROUP_MATRIX_TILING, scaling: 'block', stepBlocks: 1 } },
+    } as Int8GemmVariant;
+    const blockCode = int8GemmWgsl(block);
+    expect(blockCode.match(/subgroupMatrixStore<row_major>\(&scratch,/g)).toHaveLength(8);
+    expect(blockCode.match(/workgroupBarrier\(\);/g)).toHaveLength(3);
+    expect(code.match(/workgroupBarrier\(\);/g)).toHaveLength(10);
+    expect(int8GemmKey(block)).not.toBe(int8GemmKey(variant));
+    // Staged rows of 12 words, one block of scale pairs, 8 regions of 1 KiB for each of 8 subgroups.
+    expect(int8GemmWorkgroupBytes(block)).toBe(256 * (48 + 8) + 8 * 8 * 1024);
     const q4k: Int8GemmVariant = { ...variant, type: 'Q4_K' };
     expect(int8GemmWgsl(q4k)).toContain('- sa.y * sb.y');
     expect(code).not.toContain('- sa.y * sb.y');
@@ -73,12 +85,16 @@ describe('int8 GEMM on subgroup matrices, builtins emulated (WebGPU)', () => {
   const rows = 70;
   const out = 37;
 
+  const block = { ...tiling, scaling: 'block' } as const;
   const cases = [
-    { type: 'Q8_0', matrix: H100_I8, columns: 96, bias: true },
-    { type: 'Q4_K', matrix: { ...H100_I8, N: 8 }, columns: 512, bias: false },
+    { type: 'Q8_0', matrix: H100_I8, columns: 96, bias: true, tiling },
+    { type: 'Q4_K', matrix: { ...H100_I8, N: 8 }, columns: 512, bias: false, tiling },
+    { type: 'Q8_0', matrix: H100_I8, columns: 96, bias: false, tiling: { ...block, stepBlocks: 1 } },
+    { type: 'Q4_K', matrix: H100_I8, columns: 512, bias: true, tiling: block },
   ] as const;
-  for (const { type, matrix, columns, bias: withBias } of cases) {
-    it(`${type}, ${matrix.M}×${matrix.N}×${matrix.K} matrices, ${rows} rows × ${out} outputs × ${columns}`, async (context) => {
+  for (const { type, matrix, columns, bias: withBias, tiling } of cases) {
+    const scaling = `${tiling.scaling ?? 'pair'} scaling, ${32 * (('stepBlocks' in tiling ? tiling.stepBlocks : 2) ?? 2)} columns a step`;
+    it(`${type}, ${matrix.M}×${matrix.N}×${matrix.K} matrices, ${scaling}, ${rows} rows × ${out} outputs × ${columns}`, async (context) => {
       const backend = gpu(context);
       let bytes: Uint8Array;
       if (type === 'Q4_K') {

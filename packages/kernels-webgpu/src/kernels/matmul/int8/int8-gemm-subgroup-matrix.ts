@@ -1,17 +1,26 @@
 // The subgroup-matrix inner product of the int8 GEMM, built from the probe's fastest structure
-// (`bench/subgroup-matrix-gemm-shader.ts`, `shared … k64 prefetch`): per step of 64 columns the workgroup copies
+// (`bench/subgroup-matrix-gemm-shader.ts`, `shared … k64 prefetch`): per step of 32 or 64 columns the workgroup copies
 // 16 bytes per invocation and copy of its input rows and weight rows into workgroup memory (rows padded by 16 bytes),
 // the next step's words prefetched into registers while the current one is multiplied; each subgroup loads its left
 // and right matrices from there with the templated builtins (offsets and strides in i32 words). What differs: the
 // weights come from their block format (`int8-weight-blocks.ts`), loads past the edges are zeros, and since each
-// block of 32 columns has its own scales while result elements are opaque, each block's i32 result matrix is stored to
-// workgroup memory (a region per subgroup, two alternating, so one barrier per matrix), and each invocation scales its
-// elements (row `lane / N + e · size / N`, column `lane % N`) into f32 accumulators.
+// block of 32 columns has its own scales while result elements are opaque, each block's i32 result matrices are
+// stored to workgroup memory (regions of the subgroup's own) and each invocation scales its elements (row
+// `lane / N + e · size / N`, column `lane % N`) into f32 accumulators. Workgroup memory written by a subgroup's store
+// is read by other invocations of that subgroup, so a workgroup barrier stands between them: per result matrix
+// (`scaling: 'pair'`, two alternating regions) or once per block (`scaling: 'block'`, a region per result matrix).
 import type { Int8SubgroupMatrix } from '../../../device/subgroup-matrix.js';
 import type { SubgroupMatrixGemmTiling } from './int8-gemm-shader.js';
 
-/** i32 words per staged row: 64 bytes of quants and 16 bytes of padding (the probe's stride for a 64-byte step). */
-const STRIDE_WORDS = 20;
+/** Columns staged per step: 32 per block. */
+export function stepColumns(tiling: SubgroupMatrixGemmTiling): number {
+  return 32 * (tiling.stepBlocks ?? 2);
+}
+
+/** i32 words per staged row: the step's quants and 16 bytes of padding (the probe's stride for a 64-byte step). */
+function strideWords(tiling: SubgroupMatrixGemmTiling): number {
+  return stepColumns(tiling) / 4 + 4;
+}
 
 /** Input rows, outputs and invocations of one workgroup. */
 export function subgroupMatrixGemmTile(
@@ -25,18 +34,25 @@ export function subgroupMatrixGemmTile(
   };
 }
 
-/** Bytes of workgroup memory: staged rows, scale pairs of two blocks, and two result matrices per subgroup. */
+/** i32 result regions per subgroup: two alternating (`pair`), or one per result matrix and block of a step (`block`). */
+function regionsPerSubgroup(tiling: SubgroupMatrixGemmTiling): number {
+  return tiling.scaling === 'block' ? tiling.matrixRows * tiling.matrixCols * (tiling.stepBlocks ?? 2) : 2;
+}
+
+/** Bytes of workgroup memory: staged rows, scale pairs of a step's blocks, and the result regions of every subgroup. */
 export function subgroupMatrixGemmWorkgroupBytes(matrix: Int8SubgroupMatrix, tiling: SubgroupMatrixGemmTiling): number {
   const tile = subgroupMatrixGemmTile(matrix, tiling);
   const subgroups = tiling.subgroupRows * tiling.subgroupCols;
-  return (tile.rows + tile.out) * (STRIDE_WORDS * 4 + 2 * 8) + 2 * subgroups * matrix.M * matrix.N * 4;
+  const blocks = tiling.stepBlocks ?? 2;
+  const staged = (tile.rows + tile.out) * (strideWords(tiling) * 4 + blocks * 8);
+  return staged + regionsPerSubgroup(tiling) * subgroups * matrix.M * matrix.N * 4;
 }
 
 /**
  * The subgroup-matrix kernel's body after the shared WGSL (`int8-gemm-shader.ts`); the `enable` directives go first.
  * Per block `bi` of a step: every subgroup multiplies its `matrixRows × matrixCols` pairs (`32 / K` multiplies each,
- * from a zero result), then for each pair stores the result to its scratch region, meets a workgroup barrier, and
- * adds `f32(s) · d_a · d_w` (minus `d_a Σq_a · m_w` when `minimum`) per element it owns.
+ * from a zero result), stores the results to its regions with the barriers its `scaling` asks for, and adds
+ * `f32(s) · d_a · d_w` (minus `d_a Σq_a · m_w` when `minimum`) per element it owns.
  */
 export function subgroupMatrixGemmBody(
   common: string,
@@ -50,6 +66,9 @@ export function subgroupMatrixGemmBody(
   const subgroups = tiling.subgroupRows * tiling.subgroupCols;
   const elements = (M * N) / subgroupSize;
   const rowsPerPass = subgroupSize / N;
+  const blocks = tiling.stepBlocks ?? 2;
+  const stride = strideWords(tiling);
+  const vectors = blocks * 2;
   if (32 % K !== 0 || K % 4 !== 0 || subgroupSize % N !== 0 || !Number.isInteger(elements)) {
     throw new Error(`int8 GEMM: unsupported subgroup matrix ${JSON.stringify(matrix)}`);
   }
@@ -59,38 +78,42 @@ export function subgroupMatrixGemmBody(
   const guarded = (count: number, copy: number, statement: string) =>
     (copy + 1) * invocations > count ? `if (local + ${copy * invocations}u < ${count}u) { ${statement} }` : statement;
 
-  // Prefetch: each copy's 16 bytes (4 per row and step) and scale pairs (2 per row and step) into registers.
+  // Prefetch: each copy's 16 bytes (`vectors` per row and step) and scale pairs (`blocks` per row and step).
   const registers: string[] = [];
   const fetch: string[] = [];
   const keep: string[] = [];
   const staged = (name: 'a' | 'b', rows: number, target: 'tileA' | 'tileB', first: string) => {
-    for (let copy = 0; copy < copies(rows * 4); copy++) {
+    for (let copy = 0; copy < copies(rows * vectors); copy++) {
       const index = `(local + ${copy * invocations}u)`;
       const read =
         name === 'a'
-          ? `activation_quants(${first} + ${index} / 4u, next * 4u + ${index} % 4u)`
-          : `weight_quants(${first} + ${index} / 4u, next * 2u + (${index} % 4u) / 2u, ${index} % 2u)`;
+          ? `activation_quants(${first} + ${index} / ${vectors}u, next * ${vectors}u + ${index} % ${vectors}u)`
+          : `weight_quants(${first} + ${index} / ${vectors}u, next * ${blocks}u + (${index} % ${vectors}u) / 2u, ${index} % 2u)`;
       registers.push(`  var ${name}Next${copy} = vec4<u32>();`);
-      fetch.push(guarded(rows * 4, copy, `${name}Next${copy} = ${read};`));
+      fetch.push(guarded(rows * vectors, copy, `${name}Next${copy} = ${read};`));
       const write = [0, 1, 2, 3]
         .map(
           (lane) =>
-            `${target}[(${index} / 4u) * ${STRIDE_WORDS}u + (${index} % 4u) * 4u + ${lane}u] = bitcast<i32>(${name}Next${copy}.${'xyzw'[lane]});`,
+            `${target}[(${index} / ${vectors}u) * ${stride}u + (${index} % ${vectors}u) * 4u + ${lane}u] = bitcast<i32>(${name}Next${copy}.${'xyzw'[lane]});`,
         )
         .join(' ');
-      keep.push(guarded(rows * 4, copy, `{ ${write} }`));
+      keep.push(guarded(rows * vectors, copy, `{ ${write} }`));
     }
-    for (let copy = 0; copy < copies(rows * 2); copy++) {
+    for (let copy = 0; copy < copies(rows * blocks); copy++) {
       const index = `(local + ${copy * invocations}u)`;
       const read =
         name === 'a'
-          ? `activation_scale_pair(${first} + ${index} / 2u, next * 2u + ${index} % 2u)`
-          : `weight_scale(${first} + ${index} / 2u, next * 2u + ${index} % 2u)`;
+          ? `activation_scale_pair(${first} + ${index} / ${blocks}u, next * ${blocks}u + ${index} % ${blocks}u)`
+          : `weight_scale(${first} + ${index} / ${blocks}u, next * ${blocks}u + ${index} % ${blocks}u)`;
       const scales = name === 'a' ? 'scaleA' : 'scaleB';
       registers.push(`  var ${name}ScaleNext${copy} = vec2<f32>();`);
-      fetch.push(guarded(rows * 2, copy, `${name}ScaleNext${copy} = ${read};`));
+      fetch.push(guarded(rows * blocks, copy, `${name}ScaleNext${copy} = ${read};`));
       keep.push(
-        guarded(rows * 2, copy, `${scales}[(${index} % 2u) * ${rows}u + ${index} / 2u] = ${name}ScaleNext${copy};`),
+        guarded(
+          rows * blocks,
+          copy,
+          `${scales}[(${index} % ${blocks}u) * ${rows}u + ${index} / ${blocks}u] = ${name}ScaleNext${copy};`,
+        ),
       );
     }
   };
@@ -102,12 +125,12 @@ export function subgroupMatrixGemmBody(
     const offset = `bi * 8u + ${kk / 4}u`;
     for (let i = 0; i < tiling.matrixRows; i++) {
       block.push(
-        `      let left${kk}_${i} = subgroupMatrixLoad<Left, row_major>(&tileA, (subgroupRow * ${tiling.matrixRows * M}u + ${i * M}u) * ${STRIDE_WORDS}u + ${offset}, ${STRIDE_WORDS}u);`,
+        `      let left${kk}_${i} = subgroupMatrixLoad<Left, row_major>(&tileA, (subgroupRow * ${tiling.matrixRows * M}u + ${i * M}u) * ${stride}u + ${offset}, ${stride}u);`,
       );
     }
     for (let j = 0; j < tiling.matrixCols; j++) {
       block.push(
-        `      let right${kk}_${j} = subgroupMatrixLoad<Right, col_major>(&tileB, (subgroupCol * ${tiling.matrixCols * N}u + ${j * N}u) * ${STRIDE_WORDS}u + ${offset}, ${STRIDE_WORDS}u);`,
+        `      let right${kk}_${j} = subgroupMatrixLoad<Right, col_major>(&tileB, (subgroupCol * ${tiling.matrixCols * N}u + ${j * N}u) * ${stride}u + ${offset}, ${stride}u);`,
       );
     }
     for (const [i, j] of pairs) {
@@ -118,21 +141,42 @@ export function subgroupMatrixGemmBody(
       );
     }
   }
-  pairs.forEach(([i, j], pair) => {
-    const region = `(${pair % 2}u * ${subgroups}u + subgroup) * ${M * N}u`;
-    block.push(`      subgroupMatrixStore<row_major>(&scratch, ${region}, product${i}_${j}, ${N}u);`);
+  const scaleRow = (i: number, e: number) =>
+    `bi * ${tile.rows}u + subgroupRow * ${tiling.matrixRows * M}u + ${i * M}u + lane / ${N}u + ${e * rowsPerPass}u`;
+  const scaleCol = (j: number) =>
+    `bi * ${tile.out}u + subgroupCol * ${tiling.matrixCols * N}u + ${j * N}u + lane % ${N}u`;
+  const term = (value: string, sb: string) =>
+    minimum ? `${value} * (sa.x * ${sb}.x) - sa.y * ${sb}.y` : `${value} * (sa.x * ${sb}.x)`;
+  if (tiling.scaling === 'block') {
+    // Every result of the block to its own region, one barrier, then each scale once per row (sa) and column (sb).
+    const region = (pair: number) => `((bi * ${subgroups}u + subgroup) * ${pairs.length}u + ${pair}u) * ${M * N}u`;
+    pairs.forEach(([i, j], pair) => {
+      block.push(`      subgroupMatrixStore<row_major>(&scratch, ${region(pair)}, product${i}_${j}, ${N}u);`);
+    });
     block.push('      workgroupBarrier();');
-    block.push(
-      `      { let sb = scaleB[bi * ${tile.out}u + subgroupCol * ${tiling.matrixCols * N}u + ${j * N}u + lane % ${N}u];`,
-    );
-    for (let e = 0; e < elements; e++) {
-      const row = `bi * ${tile.rows}u + subgroupRow * ${tiling.matrixRows * M}u + ${i * M}u + lane / ${N}u + ${e * rowsPerPass}u`;
-      const value = `f32(scratch[${region} + lane + ${e * subgroupSize}u])`;
-      const term = minimum ? `${value} * (sa.x * sb.x) - sa.y * sb.y` : `${value} * (sa.x * sb.x)`;
-      block.push(`        { let sa = scaleA[${row}]; acc${i}_${j}_${e} += ${term}; }`);
+    for (let j = 0; j < tiling.matrixCols; j++) block.push(`      let sb${j} = scaleB[${scaleCol(j)}];`);
+    for (let i = 0; i < tiling.matrixRows; i++) {
+      for (let e = 0; e < elements; e++) {
+        const sums = Array.from({ length: tiling.matrixCols }, (_, j) => {
+          const value = `f32(scratch[${region(i * tiling.matrixCols + j)} + lane + ${e * subgroupSize}u])`;
+          return `acc${i}_${j}_${e} += ${term(value, `sb${j}`)};`;
+        });
+        block.push(`      { let sa = scaleA[${scaleRow(i, e)}]; ${sums.join(' ')} }`);
+      }
     }
-    block.push('      }');
-  });
+  } else {
+    pairs.forEach(([i, j], pair) => {
+      const region = `(${pair % 2}u * ${subgroups}u + subgroup) * ${M * N}u`;
+      block.push(`      subgroupMatrixStore<row_major>(&scratch, ${region}, product${i}_${j}, ${N}u);`);
+      block.push('      workgroupBarrier();');
+      block.push(`      { let sb = scaleB[${scaleCol(j)}];`);
+      for (let e = 0; e < elements; e++) {
+        const value = `f32(scratch[${region} + lane + ${e * subgroupSize}u])`;
+        block.push(`        { let sa = scaleA[${scaleRow(i, e)}]; acc${i}_${j}_${e} += ${term(value, 'sb')}; }`);
+      }
+      block.push('      }');
+    });
+  }
 
   const accumulators = pairs
     .flatMap(([i, j]) => Array.from({ length: elements }, (_, e) => `  var acc${i}_${j}_${e} = 0.0;`))
@@ -155,14 +199,14 @@ alias Left = subgroup_matrix_left<i8, ${K}, ${M}>;
 alias Right = subgroup_matrix_right<i8, ${N}, ${K}>;
 alias Result = subgroup_matrix_result<i32, ${N}, ${M}>;
 
-// tileA[r * ${STRIDE_WORDS} + w]: word w (columns 4w … 4w + 3 of the step) of the tile's input row r; tileB likewise.
-var<workgroup> tileA: array<i32, ${tile.rows * STRIDE_WORDS}>;
-var<workgroup> tileB: array<i32, ${tile.out * STRIDE_WORDS}>;
+// tileA[r * ${stride} + w]: word w (columns 4w … 4w + 3 of the step) of the tile's input row r; tileB likewise.
+var<workgroup> tileA: array<i32, ${tile.rows * stride}>;
+var<workgroup> tileB: array<i32, ${tile.out * stride}>;
 // scaleA[bi * ${tile.rows} + r]: (d_a, d_a · Σ q_a) of block bi of the step; scaleB[bi * ${tile.out} + o]: (d_w, m_w).
-var<workgroup> scaleA: array<vec2<f32>, ${2 * tile.rows}>;
-var<workgroup> scaleB: array<vec2<f32>, ${2 * tile.out}>;
-// Two ${M} × ${N} i32 results per subgroup, used in turn.
-var<workgroup> scratch: array<i32, ${2 * subgroups * M * N}>;
+var<workgroup> scaleA: array<vec2<f32>, ${blocks * tile.rows}>;
+var<workgroup> scaleB: array<vec2<f32>, ${blocks * tile.out}>;
+// ${M} × ${N} i32 results: ${regionsPerSubgroup(tiling)} regions per subgroup.
+var<workgroup> scratch: array<i32, ${regionsPerSubgroup(tiling) * subgroups * M * N}>;
 
 @compute @workgroup_size(${invocations})
 fn main(@builtin(workgroup_id) group: vec3u, @builtin(subgroup_id) subgroup: u32,
@@ -175,7 +219,7 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(subgroup_id) subgroup: u32
   let col0 = tileCol + subgroupCol * ${tiling.matrixCols * N}u;
 ${accumulators}
 ${registers.join('\n')}
-  let steps = (params.columns + 63u) / 64u;
+  let steps = (params.columns + ${stepColumns(tiling) - 1}u) / ${stepColumns(tiling)}u;
   var next = 0u;
 ${indent(fetch, '  ')}
   for (var step = 0u; step < steps; step++) {
@@ -185,7 +229,7 @@ ${indent(keep, '    ')}
       next = step + 1u;
 ${indent(fetch, '      ')}
     }
-    for (var bi = 0u; bi < 2u; bi++) {
+    for (var bi = 0u; bi < ${blocks}u; bi++) {
 ${block.join('\n')}
     }
     workgroupBarrier();

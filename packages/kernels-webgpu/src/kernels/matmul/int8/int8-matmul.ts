@@ -13,7 +13,6 @@ import {
 } from './activation-quantization-shader.js';
 import {
   DEFAULT_PACKED_TILING,
-  DEFAULT_SUBGROUP_MATRIX_TILING,
   INT8_GEMM_STORAGE,
   type Int8GemmInner,
   type Int8GemmVariant,
@@ -113,7 +112,7 @@ export function int8GemmVariant(
     const variant: Int8GemmVariant = {
       type,
       bias,
-      inner: { kind: 'subgroup-matrix', matrix, tiling: DEFAULT_SUBGROUP_MATRIX_TILING },
+      inner: { kind: 'subgroup-matrix', matrix, tiling: runtime.tuning.int8GemmTiling },
     };
     if (fits(runtime, variant)) return variant;
   }
