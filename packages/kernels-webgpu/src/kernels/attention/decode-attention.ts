@@ -16,8 +16,11 @@ import { WGSL_Q8_READ } from './q8-cache-wgsl.js';
  *   queries sit in workgroup memory, read as broadcasts), the key row read in 16-byte pieces (q8_0: 16 quants, one
  *   block's, and the block's scale, which multiplies the piece's dot product);
  * - softmax over the split's scores in workgroup memory (two tree reductions per head);
- * - values: each invocation takes one dimension (neighbours read neighbouring elements of a value row) and a share of
- *   the keys, and accumulates it for every head of the group at once, so each value is read once.
+ * - values: each invocation takes 4 dimensions of a value row (a 16-byte piece for f32; neighbours read neighbouring
+ *   pieces) and a slot of the keys (every `HD / 4`-th invocation shares a slot), loads the pieces of four of its keys
+ *   before it uses them (four loads in flight, not one: at long contexts a split holds hundreds of keys), and
+ *   accumulates them for every head of the group at once, so each value is read once; the slots' sums meet in
+ *   workgroup memory, one component of the pieces at a time.
  *
  * Everything about the position is in the uniforms (first visible key, last key): a captured step replays it at every
  * position with the same workgroup count.
@@ -94,6 +97,16 @@ function keyPieceWgsl(elements: CacheElements): string {
       let k3 = quads(word.w);`;
 }
 
+/** WGSL statements returning the 4 values of a value row from element \`row\` (a multiple of 4) as a vec4<f32>. */
+function valuePieceWgsl(elements: CacheElements): string {
+  if (elements === 'f32') return 'return values[row / 4u];';
+  if (elements === 'f16')
+    return 'return vec4<f32>(unpack2x16float(values[row / 2u]), unpack2x16float(values[row / 2u + 1u]));';
+  return `let column = kv_head * HD + p * 4u;
+  let scale_word = values[(params.capacity * width) / 4u + ring * ((width + 63u) / 64u) + (column >> 6u)];
+  return quads(values[row / 4u]) * half_value(extractBits(scale_word, ((column >> 5u) & 1u) * 16u, 16u));`;
+}
+
 /** WGSL: four int8 quants of a word as floats, lowest byte first. */
 const WGSL_QUADS = /* wgsl */ `
 fn quads(word: u32) -> vec4<f32> {
@@ -112,8 +125,10 @@ function decodeShader(
   const HD = headDimensions;
   const G = plan.group;
   const KEYS = plan.keysPerSplit;
-  // Invocations per dimension in the value pass: the keys of a split are shared among them.
-  const keyLanes = Math.max(1, Math.floor(WORKGROUP / HD));
+  // The value pass: an invocation per 4 dimensions of a value row (a piece) and key slot; the keys of a split are
+  // dealt to the slots.
+  const valuePieces = HD / 4;
+  const keySlots = Math.max(1, Math.floor(WORKGROUP / valuePieces));
   // A key row as pieces of 16 bytes: 16 quants (q8_0), 8 halves (f16) or 4 floats (f32) each.
   const perPiece = quantized ? 16 : halves ? 8 : 4;
   const pieces = HD / perPiece;
@@ -127,15 +142,11 @@ function decodeShader(
     ).join(' + ');
     return quantized ? `      dot${h} += d * (${terms});` : `      dot${h} += ${terms};`;
   }).join('\n');
-  const valueAt = quantized
-    ? 'q8_element(values[(row + d) >> 2u], kv_head * HD + d, values[scale_base + ring * pairs + ((kv_head * HD + d) >> 6u)])'
-    : halves
-      ? 'unpack2x16float(values[(row + d) >> 1u])[d & 1u]'
-      : 'values[row + d]';
+  const heads = Array.from({ length: G }, (_, h) => h);
   return /* wgsl */ `${decodeParamsWgsl(plan.minKeysPerSplit)}
 @group(0) @binding(1) var<storage, read> queries: array<f32>;
 @group(0) @binding(2) var<storage, read> keys: array<${elements === 'f32' ? 'vec4<f32>' : 'vec4<u32>'}>;
-@group(0) @binding(3) var<storage, read> values: array<${elements === 'f32' ? 'f32' : 'u32'}>;
+@group(0) @binding(3) var<storage, read> values: array<${elements === 'f32' ? 'vec4<f32>' : 'u32'}>;
 ${quantized ? `${WGSL_Q8_READ}${WGSL_QUADS}` : ''}
 @group(0) @binding(4) var<storage, read_write> destination: array<f32>;
 @group(0) @binding(5) var<storage, read_write> partial_state: array<f32>;
@@ -143,11 +154,12 @@ const HD = ${HD}u;
 const G = ${G}u;
 const WG = ${WORKGROUP}u;
 const KEYS = ${KEYS}u;
-const KEY_LANES = ${keyLanes}u;
+const PIECES = ${valuePieces}u;
+const SLOTS = ${keySlots}u;
 const MASKED = -3.0e38;
 var<workgroup> query: array<vec4<f32>, ${(G * HD) / 4}>;
 var<workgroup> scores: array<f32, ${G * KEYS}>;
-// The reductions' buffer, reused for the value pass's partial sums (G · HD · KEY_LANES ≤ G · WG floats).
+// The reductions' buffer, reused for the value pass's partial sums (a component of every piece and slot per head).
 var<workgroup> reduce: array<f32, ${G * WORKGROUP}>;
 var<workgroup> head_max: array<f32, ${G}>;
 var<workgroup> head_sum: array<f32, ${G}>;
@@ -166,6 +178,26 @@ fn reduce_all(li: u32, maximum: bool) {
     }
   }
   workgroupBarrier();
+}
+
+// Dimensions 4p … 4p + 3 of the value row of key \`key\` of the split that starts at key \`start\`.
+fn value_piece(key: u32, start: u32, kv_head: u32, p: u32) -> vec4<f32> {
+  let ring = (start + key) % params.capacity;
+  let width = params.key_value_heads * HD;
+  let row = ring * width + kv_head * HD + p * 4u;
+  ${valuePieceWgsl(elements)}
+}
+
+// Writes dimension d of head \`head\` (the group's h-th): the normalized output, or the split's partial state.
+fn store_value(head: u32, h: u32, d: u32, split: u32, total: f32) {
+  ${
+    split
+      ? `let state = head * params.splits + split;
+  destination[state * HD + d] = total;
+  if (d == 0u) { partial_state[state * 2u] = head_max[h]; partial_state[state * 2u + 1u] = head_sum[h]; }`
+      : `let sum = head_sum[h];
+  destination[head * HD + d] = select(0.0, total / sum, sum > 0.0);`
+  }
 }
 
 @compute @workgroup_size(${WORKGROUP})
@@ -238,35 +270,42 @@ ${Array.from(
   if (li < G) { head_sum[li] = reduce[li * WG]; }
   workgroupBarrier();
 
-  // Values: dimension d, keys lane, lane + KEY_LANES, …; every head at once.
-  let d = li % HD;
-  let lane = li / HD;
-  var accumulator: array<f32, ${G}>;
-  for (var h = 0u; h < G; h++) { accumulator[h] = 0.0; }
-  if (lane < KEY_LANES) {
-    for (var key = lane; key < count; key += KEY_LANES) {
-      let ring = (start + key) % params.capacity;
-      let row = ring * width + kv_head * HD;
-      let value = ${valueAt};
-      for (var h = 0u; h < G; h++) { accumulator[h] += scores[h * KEYS + key] * value; }
+  // Values: piece p (dimensions 4p … 4p + 3) of the keys slot, slot + SLOTS, …, four keys' pieces loaded at a time;
+  // every head at once.
+  let p = li % PIECES;
+  let slot = li / PIECES;
+${heads.map((h) => `  var acc${h} = vec4<f32>();`).join('\n')}
+  if (slot < SLOTS) {
+    var key = slot;
+    for (; key + 3u * SLOTS < count; key += 4u * SLOTS) {
+${[0, 1, 2, 3].map((u) => `      let v${u} = value_piece(key + ${u}u * SLOTS, start, kv_head, p);`).join('\n')}
+${heads
+  .map(
+    (h) =>
+      `      acc${h} += scores[${h * KEYS}u + key] * v0 + scores[${h * KEYS}u + key + SLOTS] * v1 + scores[${h * KEYS}u + key + 2u * SLOTS] * v2 + scores[${h * KEYS}u + key + 3u * SLOTS] * v3;`,
+  )
+  .join('\n')}
     }
-    for (var h = 0u; h < G; h++) { reduce[(h * KEY_LANES + lane) * HD + d] = accumulator[h]; }
+    for (; key < count; key += SLOTS) {
+      let v0 = value_piece(key, start, kv_head, p);
+${heads.map((h) => `      acc${h} += scores[${h * KEYS}u + key] * v0;`).join('\n')}
+    }
   }
+  // The slots' sums, one component of the pieces at a time through the reduction buffer.
+${[0, 1, 2, 3]
+  .map(
+    (component) => `  workgroupBarrier();
+${heads.map((h) => `  reduce[${h}u * WG + li] = acc${h}.${'xyzw'[component]};`).join('\n')}
   workgroupBarrier();
-  for (var index = li; index < head_count * HD; index += WG) {
-    let h = index / HD;
+  for (var index = li; index < head_count * PIECES; index += WG) {
+    let h = index / PIECES;
+    let piece = index % PIECES;
     var total = 0.0;
-    for (var l = 0u; l < KEY_LANES; l++) { total += reduce[(h * KEY_LANES + l) * HD + index % HD]; }
-    let head = first_head + h;
-    ${
-      split
-        ? `let state = head * params.splits + split;
-    destination[state * HD + index % HD] = total;
-    if (index % HD == 0u) { partial_state[state * 2u] = head_max[h]; partial_state[state * 2u + 1u] = head_sum[h]; }`
-        : `let sum = head_sum[h];
-    destination[head * HD + index % HD] = select(0.0, total / sum, sum > 0.0);`
-    }
-  }
+    for (var s = 0u; s < SLOTS; s++) { total += reduce[h * WG + s * PIECES + piece]; }
+    store_value(first_head + h, h, piece * 4u + ${component}u, split, total);
+  }`,
+  )
+  .join('\n')}
 }`;
 }
 
