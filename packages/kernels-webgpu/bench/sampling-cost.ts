@@ -1,10 +1,11 @@
 // What choosing a token costs the GPU over a vocabulary of logits (128,256 by default, Llama 3's): `argmax` (greedy)
 // and `sampleToken` with the parameters servers send (an OpenAI request without sampling fields: temperature 1 and no
-// filter; llama-server's defaults: temperature 0.8, top-k 40, top-p 0.95, min-p 0.05; top-p 0.9 alone). Each dispatch
-// runs in a pass of its own between two timestamps (`DispatchTimer`; each such timing adds some µs). Printed: the
-// median over the runs of µs per kernel (its dispatches added up) and per choice, and the wall time of a choice read
-// back. Plain temperature sampling runs the selection over the whole vocabulary (`radix-select.ts`); the filters run
-// the candidates kernel, then the one-workgroup bisection, which returns at once where the candidates decided.
+// filter; llama-server's defaults: temperature 0.8, top-k 40, top-p 0.95, min-p 0.05; top-p 0.9 alone; top-k 256,
+// the largest the slices take, with top-p 0.95). Each dispatch runs in a pass of its own between two timestamps
+// (`DispatchTimer`; each such timing adds some µs). Printed: the median over the runs of µs per kernel (its dispatches
+// added up) and per choice, and the wall time of a choice read back. Plain temperature sampling and top-p alone run the selection over the whole vocabulary (`radix-select.ts`);
+// top-k up to 256 (llama-server's 40, and the bound itself) runs the k best of each slice merged down to k
+// (`top-k-slices.ts`, kernel `sample-token:top-k`: one dispatch per level).
 // Run: `pnpm exec tsx --tsconfig tsconfig.json packages/kernels-webgpu/bench/sampling-cost.ts [VOCABULARY]`, or
 // bundled for the GPU machine like dispatch-cost.ts (`diagnose.sh sampling`).
 import { samplingParameters } from '@strata/backend-conformance';
@@ -22,6 +23,10 @@ const CASES: readonly { readonly name: string; readonly parameters?: SamplingPar
     parameters: samplingParameters({ temperature: 0.8, topK: 40, topP: 0.95, minP: 0.05, random: 0.37 }),
   },
   { name: 'temperature 1, top-p 0.9', parameters: samplingParameters({ topP: 0.9, random: 0.37 }) },
+  {
+    name: 'temperature 0.8, top-k 256, top-p 0.95',
+    parameters: samplingParameters({ temperature: 0.8, topK: 256, topP: 0.95, random: 0.37 }),
+  },
 ];
 
 function median(values: readonly number[]): number {

@@ -8,14 +8,16 @@ import { FINITE_FLOOR, KEY_OF_WGSL } from './sampling-shader.js';
 // The thresholds of `sampleToken` where no candidates kernel runs (plain temperature sampling, top-k above 1024, top-p
 // or min-p without top-k over a vocabulary of 8,192 or more), selected over the whole vocabulary by many workgroups.
 // For each bisection (top-k, top-p, the draw), the largest float key whose kept mass at or above it passes the test is
-// found 4 bits at a time, from the top:
-// - a histogram pass, one workgroup per slice of 1,024 scores: the kept mass per value of the next digit among the
-//   scores that share the digits found so far (one invocation per digit value and sub-slice of 64 scores adds up that
-//   digit's mass in score order, then the sub-slices are added in order);
-// - a reduce pass, one workgroup: the slices' histograms added in a fixed order, then the largest digit whose mass,
-//   with the mass above it, passes.
-// Eight levels per bisection; then one pass finds the first token with the drawn key. Every sum has a fixed order, so
-// a draw repeats exactly. (One workgroup walked the whole vocabulary about 33 times per bisection before.)
+// found 4 bits at a time, from the top. Each level is one pass, one workgroup per slice of 1,024 scores:
+// - the reduce of the level before, done alike by every workgroup (the slices' histograms added in a fixed order,
+//   then the largest digit whose mass, with the mass above it, passes), its state kept by the first workgroup;
+// - the histogram: the kept mass per value of the next digit among the scores that share the digits found so far (one
+//   invocation per digit value and sub-slice of 64 scores adds up that digit's mass in score order, then the
+//   sub-slices are added in order).
+// Eight levels per bisection; then one pass reduces the last level and finds the first token with the drawn key, and
+// one invocation stores it. Every sum has a fixed order, so a draw repeats exactly (the same sums, in the same order,
+// as when one workgroup reduced each level in a pass of its own, two passes a level). The states and histograms
+// alternate between two slots, as a pass reads the last one while its first workgroup writes the next.
 
 /** Scores one histogram workgroup takes. */
 const SLICE = 1024;
@@ -34,14 +36,19 @@ const SUBSLICE = SLICE / SUBSLICES;
 /** The digits' shifts, from the top. */
 const SHIFTS = Array.from({ length: 32 / DIGIT_BITS }, (_, level) => 32 - DIGIT_BITS * (level + 1));
 
-/** Words of the selection state: floor, prefix, mass above the prefix (f32), target (f32), chosen key, first token. */
-const SELECTION_WORDS = 6;
+/** Words of one state slot: floor, prefix, mass above the prefix (f32), target (f32), chosen key. */
+const SLOT_WORDS = 5;
+
+/** Words of the selection: two state slots, then the first token with the chosen key. */
+const SELECTION_WORDS = 2 * SLOT_WORDS + 1;
 
 const PARAMS = /* wgsl */ `struct Params {
-  vocabulary: u32, slices: u32, stage: u32, shift: u32, top_k: u32, top_p: f32, min_p: f32, random: f32,
+  vocabulary: u32, slices: u32, stage: u32, shift: u32, previous_stage: u32, previous_shift: u32, parity: u32,
+  top_k: u32, top_p: f32, min_p: f32, random: f32,
 }
 @group(0) @binding(0) var<uniform> params: Params;
 const NONE = 0xffffffffu;
+const FIRST_TOKEN = ${2 * SLOT_WORDS}u;
 ${KEY_OF_WGSL}
 var<workgroup> decided: u32;`;
 
@@ -55,13 +62,75 @@ const FLOOR = /* wgsl */ `fn stage_floor(floor: u32, top: f32) -> u32 {
 const UNLESS_DECIDED = /* wgsl */ `  if (li == 0u) { decided = state[1]; }
   if (workgroupUniformLoad(&decided) != 0u) { return; }`;
 
+// `reduce_previous(li, state)`: the reduce of the level before, by every invocation, from its histograms (half
+// 1 − parity of `partial`) and the state before it (slot parity, `load_selection`; `load_word(index)` reads the
+// selection). The new state goes to slot 1 − parity, the new histograms to half parity.
+const REDUCE = /* wgsl */ `struct Selection { floor: u32, prefix: u32, above: f32, target_value: f32, chosen: u32 }
+var<workgroup> sums: array<f32, ${WORKGROUP}>;
+var<workgroup> histogram: array<f32, ${DIGITS}>;
+fn load_selection(slot: u32) -> Selection {
+  let base = slot * ${SLOT_WORDS}u;
+  return Selection(load_word(base), load_word(base + 1u), bitcast<f32>(load_word(base + 2u)),
+    bitcast<f32>(load_word(base + 3u)), load_word(base + 4u));
+}
+fn reduce_previous(li: u32, state_in: Selection) -> Selection {
+  var selected = state_in;
+  let base = (1u - params.parity) * params.slices * ${DIGITS}u;
+  // Invocation li adds digit li % ${DIGITS} of every ${SUBSLICES}th slice from slice li / ${DIGITS}; the first ${DIGITS} add
+  // those shares in order.
+  var mass = 0.0;
+  for (var slice = li / ${DIGITS}u; slice < params.slices; slice += ${SUBSLICES}u) {
+    mass += partial[base + slice * ${DIGITS}u + li % ${DIGITS}u];
+  }
+  sums[li] = mass;
+  workgroupBarrier();
+  if (li < ${DIGITS}u) {
+    var total = 0.0;
+    for (var share = 0u; share < ${SUBSLICES}u; share++) { total += sums[share * ${DIGITS}u + li]; }
+    histogram[li] = total;
+  }
+  workgroupBarrier();
+  let stage = params.previous_stage;
+  let shift = params.previous_shift;
+  let first = shift == ${SHIFTS[0]}u;
+  if (first) {
+    // The kept total (every kept score is in the first level's histogram) gives the bisection's target.
+    var total = 0.0;
+    for (var digit = 0u; digit < ${DIGITS}u; digit++) { total += histogram[digit]; }
+    selected.target_value = params.random * total;
+    if (stage == 0u) { selected.target_value = f32(params.top_k); }
+    if (stage == 1u) { selected.target_value = params.top_p * total; }
+  }
+  // The largest digit whose mass at or above it (with the mass above the prefix) exceeds the target (reaches it, for
+  // top-k and top-p): the keys at or above prefix | digit.
+  var above = select(selected.above, 0.0, first);
+  var prefix = select(selected.prefix, 0u, first);
+  var chosen = 0u;
+  for (var digit = ${DIGITS - 1}i; digit >= 0i; digit--) {
+    let next = above + histogram[digit];
+    if (next > selected.target_value || (stage != 2u && next == selected.target_value)) {
+      chosen = u32(digit);
+      break;
+    }
+    above = next;
+  }
+  prefix = prefix | (chosen << shift);
+  selected.prefix = prefix;
+  selected.above = above;
+  if (shift == 0u) {
+    if (stage == 2u) { selected.chosen = prefix; } else { selected.floor = max(selected.floor, prefix); }
+  }
+  return selected;
+}`;
+
 function histogramWgsl(): string {
   return /* wgsl */ `${PARAMS}
 @group(0) @binding(1) var<storage, read> work: array<f32>;
 @group(0) @binding(2) var<storage, read> state: array<u32>;
-@group(0) @binding(3) var<storage, read> selection: array<u32>;
+@group(0) @binding(3) var<storage, read_write> selection: array<u32>;
 @group(0) @binding(4) var<storage, read_write> partial: array<f32>;
-var<workgroup> sums: array<f32, ${WORKGROUP}>;
+fn load_word(index: u32) -> u32 { return selection[index]; }
+${REDUCE}
 ${FLOOR}
 ${WGSL_LINEAR_GROUP}
 @compute @workgroup_size(${WORKGROUP})
@@ -69,9 +138,21 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
 ${UNLESS_DECIDED}
   let slice = linear_group(group, groups);
   if (slice >= params.slices) { return; }
+  var selected = load_selection(params.parity);
+  if (params.previous_shift != NONE) {
+    selected = reduce_previous(li, selected);
+    if (slice == 0u && li == 0u) {
+      let base = (1u - params.parity) * ${SLOT_WORDS}u;
+      selection[base] = selected.floor;
+      selection[base + 1u] = selected.prefix;
+      selection[base + 2u] = bitcast<u32>(selected.above);
+      selection[base + 3u] = bitcast<u32>(selected.target_value);
+      selection[base + 4u] = selected.chosen;
+    }
+  }
   let top = bitcast<f32>(state[0]);
-  let floor = stage_floor(selection[0], top);
-  let prefix = selection[1];
+  let floor = stage_floor(selected.floor, top);
+  let prefix = selected.prefix;
   let above = params.shift + ${DIGIT_BITS}u;
   // Invocation li adds the kept mass of digit li % ${DIGITS} in sub-slice li / ${DIGITS}, in score order: the first
   // level takes every kept score, later ones those that share the digits found so far.
@@ -93,65 +174,7 @@ ${UNLESS_DECIDED}
   if (li < ${DIGITS}u) {
     var total = 0.0;
     for (var sub = 0u; sub < ${SUBSLICES}u; sub++) { total += sums[sub * ${DIGITS}u + li]; }
-    partial[slice * ${DIGITS}u + li] = total;
-  }
-}`;
-}
-
-function reduceWgsl(): string {
-  return /* wgsl */ `${PARAMS}
-@group(0) @binding(1) var<storage, read> state: array<u32>;
-@group(0) @binding(2) var<storage, read_write> selection: array<u32>;
-@group(0) @binding(3) var<storage, read> partial: array<f32>;
-var<workgroup> sums: array<f32, ${WORKGROUP}>;
-var<workgroup> histogram: array<f32, ${DIGITS}>;
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(local_invocation_index) li: u32) {
-${UNLESS_DECIDED}
-  // Invocation li adds digit li % ${DIGITS} of every ${SUBSLICES}th slice from slice li / ${DIGITS}; the first ${DIGITS} add
-  // those shares in order.
-  var mass = 0.0;
-  for (var slice = li / ${DIGITS}u; slice < params.slices; slice += ${SUBSLICES}u) {
-    mass += partial[slice * ${DIGITS}u + li % ${DIGITS}u];
-  }
-  sums[li] = mass;
-  workgroupBarrier();
-  if (li < ${DIGITS}u) {
-    var total = 0.0;
-    for (var share = 0u; share < ${SUBSLICES}u; share++) { total += sums[share * ${DIGITS}u + li]; }
-    histogram[li] = total;
-  }
-  workgroupBarrier();
-  if (li != 0u) { return; }
-  let first = params.shift == ${SHIFTS[0]}u;
-  var target_value = bitcast<f32>(selection[3]);
-  if (first) {
-    // The kept total (every kept score is in the first level's histogram) gives the bisection's target.
-    var total = 0.0;
-    for (var digit = 0u; digit < ${DIGITS}u; digit++) { total += histogram[digit]; }
-    target_value = params.random * total;
-    if (params.stage == 0u) { target_value = f32(params.top_k); }
-    if (params.stage == 1u) { target_value = params.top_p * total; }
-    selection[3] = bitcast<u32>(target_value);
-  }
-  // The largest digit whose mass at or above it (with the mass above the prefix) exceeds the target (reaches it, for
-  // top-k and top-p): the keys at or above prefix | digit.
-  var above = select(bitcast<f32>(selection[2]), 0.0, first);
-  var prefix = select(selection[1], 0u, first);
-  var chosen = 0u;
-  for (var digit = ${DIGITS - 1}i; digit >= 0i; digit--) {
-    let next = above + histogram[digit];
-    if (next > target_value || (params.stage != 2u && next == target_value)) {
-      chosen = u32(digit);
-      break;
-    }
-    above = next;
-  }
-  prefix = prefix | (chosen << params.shift);
-  selection[1] = prefix;
-  selection[2] = bitcast<u32>(above);
-  if (params.shift == 0u) {
-    if (params.stage == 2u) { selection[4] = prefix; } else { selection[0] = max(selection[0], prefix); }
+    partial[params.parity * params.slices * ${DIGITS}u + slice * ${DIGITS}u + li] = total;
   }
 }`;
 }
@@ -161,6 +184,9 @@ function chooseWgsl(): string {
 @group(0) @binding(1) var<storage, read> work: array<f32>;
 @group(0) @binding(2) var<storage, read> state: array<u32>;
 @group(0) @binding(3) var<storage, read_write> selection: array<atomic<u32>>;
+@group(0) @binding(4) var<storage, read> partial: array<f32>;
+fn load_word(index: u32) -> u32 { return atomicLoad(&selection[index]); }
+${REDUCE}
 ${FLOOR}
 ${WGSL_LINEAR_GROUP}
 var<workgroup> first_token: atomic<u32>;
@@ -170,8 +196,10 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   if (workgroupUniformLoad(&decided) != 0u) { return; }
   let slice = linear_group(group, groups);
   if (slice >= params.slices) { return; }
-  let floor = stage_floor(atomicLoad(&selection[0]), bitcast<f32>(state[0]));
-  let chosen = atomicLoad(&selection[4]);
+  // The draw's last level, then the first token of this slice with the drawn key.
+  let selected = reduce_previous(li, load_selection(params.parity));
+  let floor = stage_floor(selected.floor, bitcast<f32>(state[0]));
+  let chosen = selected.chosen;
   for (var index = li; index < ${SLICE}u; index += ${WORKGROUP}u) {
     let token = slice * ${SLICE}u + index;
     if (token < params.vocabulary) {
@@ -182,7 +210,7 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   workgroupBarrier();
   if (li == 0u) {
     let token = atomicLoad(&first_token);
-    if (token != NONE) { atomicMin(&selection[5], token); }
+    if (token != NONE) { atomicMin(&selection[FIRST_TOKEN], token); }
   }
 }`;
 }
@@ -194,7 +222,7 @@ function storeWgsl(): string {
 @group(0) @binding(3) var<storage, read_write> destination: array<i32>;
 @compute @workgroup_size(1)
 fn main() {
-  if (state[1] == 0u && selection[5] != NONE) { destination[0] = i32(selection[5]); }
+  if (state[1] == 0u && selection[FIRST_TOKEN] != NONE) { destination[0] = i32(selection[FIRST_TOKEN]); }
 }`;
 }
 
@@ -205,9 +233,8 @@ interface SelectKernel {
   readonly code: () => string;
 }
 
-const HISTOGRAM: SelectKernel = { name: 'histogram', storage: ['read', 'read', 'read', 'write'], code: histogramWgsl };
-const REDUCE: SelectKernel = { name: 'reduce', storage: ['read', 'write', 'read'], code: reduceWgsl };
-const CHOOSE: SelectKernel = { name: 'choose', storage: ['read', 'read', 'write'], code: chooseWgsl };
+const HISTOGRAM: SelectKernel = { name: 'histogram', storage: ['read', 'read', 'write', 'write'], code: histogramWgsl };
+const CHOOSE: SelectKernel = { name: 'choose', storage: ['read', 'read', 'write', 'read'], code: chooseWgsl };
 const STORE: SelectKernel = { name: 'store', storage: ['read', 'read', 'write'], code: storeWgsl };
 
 /** What {@link radixSelect} works on: the scaled scores, the sampling state and the output of `sampleToken`. */
@@ -222,9 +249,9 @@ export interface RadixSelection {
 
 /**
  * Records the bisections of `sampleToken` that `parameters` need (top-k when it is above 1 and below the vocabulary,
- * top-p below 1, always the draw), each as 8 levels of a histogram and a reduce pass, then the pass that finds the
- * first token with the drawn key and the store into `destination`. Every kernel returns at once when `state` says an
- * earlier kernel decided.
+ * top-p below 1, always the draw), each as 8 levels of one pass (the reduce of the level before, then a histogram),
+ * then the pass that reduces the last level and finds the first token with the drawn key, and the store into
+ * `destination`. Every kernel returns at once when `state` says an earlier kernel decided.
  */
 export function radixSelect(
   runtime: GpuRuntime,
@@ -235,43 +262,44 @@ export function radixSelect(
   const slices = Math.ceil(vocabulary / SLICE);
   const initial = new Int32Array(SELECTION_WORDS);
   initial[0] = FINITE_FLOOR;
-  initial[5] = -1; // NONE: no token found yet
+  initial[SLOT_WORDS] = FINITE_FLOOR;
+  initial[2 * SLOT_WORDS] = -1; // NONE: no token found yet
   const selection = runtime.upload(initial, [SELECTION_WORDS]);
-  const partial = runtime.allocate('f32', [slices * DIGITS]);
-  const uniforms = (stage: number, shift: number) =>
-    new Uniforms()
-      .u(vocabulary)
-      .u(slices)
-      .u(stage)
-      .u(shift)
-      .u(parameters.topK)
-      .f(parameters.topP)
-      .f(parameters.minP)
-      .f(parameters.random).words;
-  const binding = (tensor: GpuTensor): BufferBinding => ({ tracked: tensor.tracked });
-  const dispatch = (kernel: SelectKernel, buffers: GpuTensor[], words: Uint32Array, groups: number) =>
-    runtime.dispatch({
-      shader: { key: `sample-token:select-${kernel.name}`, storage: kernel.storage, code: kernel.code },
-      uniforms: words,
-      buffers: buffers.map(binding),
-      workgroups: linearGrid(groups),
-    });
+  const partial = runtime.allocate('f32', [2 * slices * DIGITS]);
   const stages = [
     parameters.topK > 1 && parameters.topK < vocabulary ? 0 : undefined,
     parameters.topP < 1 ? 1 : undefined,
     2,
   ].filter((stage) => stage !== undefined);
+  // Every level of every bisection, then the choice (the draw's stage at shift 0).
+  const levels = [...stages.flatMap((stage) => SHIFTS.map((shift) => ({ stage, shift }))), { stage: 2, shift: 0 }];
   const { work, state, destination } = tensors;
-  for (const stage of stages) {
-    for (const shift of SHIFTS) {
-      const words = uniforms(stage, shift);
-      dispatch(HISTOGRAM, [work, state, selection, partial], words, slices);
-      dispatch(REDUCE, [state, selection, partial], words, 1);
+  const binding = (tensor: GpuTensor): BufferBinding => ({ tracked: tensor.tracked });
+  levels.forEach(({ stage, shift }, index) => {
+    const previous = levels[index - 1];
+    const last = index === levels.length - 1;
+    const words = new Uniforms()
+      .u(vocabulary)
+      .u(slices)
+      .u(stage)
+      .u(shift)
+      .u(previous?.stage ?? 0)
+      .u(previous?.shift ?? -1)
+      .u(index % 2)
+      .u(parameters.topK)
+      .f(parameters.topP)
+      .f(parameters.minP)
+      .f(parameters.random).words;
+    const kernels = last ? [CHOOSE, STORE] : [HISTOGRAM];
+    for (const kernel of kernels) {
+      runtime.dispatch({
+        shader: { key: `sample-token:select-${kernel.name}`, storage: kernel.storage, code: kernel.code },
+        uniforms: words,
+        buffers: (kernel === STORE ? [state, selection, destination] : [work, state, selection, partial]).map(binding),
+        workgroups: linearGrid(kernel === STORE ? 1 : slices),
+      });
     }
-  }
-  const words = uniforms(2, 0);
-  dispatch(CHOOSE, [work, state, selection], words, slices);
-  dispatch(STORE, [state, selection, destination], words, 1);
+  });
   runtime.release(selection);
   runtime.release(partial);
 }

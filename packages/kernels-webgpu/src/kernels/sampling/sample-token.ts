@@ -7,12 +7,13 @@ import { SPLIT_FROM_COLUMNS } from './argmax.js';
 import { radixSelect } from './radix-select.js';
 import { prepareInSlices } from './sampling-prepare.js';
 import { CANDIDATE_CAPACITY, PREPARE_STORAGE, type SamplingStage, samplingShader } from './sampling-shader.js';
+import { TOP_K_BOUND, topKInSlices } from './top-k-slices.js';
 
 /**
  * Samples one token from the last row of `logits` on the device, in the order allowed-token mask (one bitmask upload)
  * → penalties → logit bias → temperature →
- * top-k → top-p → min-p (see `SamplingParameters` and `samplingShader`). Only the chosen id (i32 `[1]`) needs reading
- * back.
+ * top-k → top-p → min-p (see `SamplingParameters`, `samplingShader`, and `topKInSlices` for top-k ≤ 256). Only the
+ * chosen id (i32 `[1]`) needs reading back.
  */
 export function sampleToken(runtime: GpuRuntime, logits: Tensor, parameters: SamplingParameters): GpuTensor {
   const source = runtime.tensor(logits, 'f32', 'logits');
@@ -81,17 +82,21 @@ export function sampleToken(runtime: GpuRuntime, logits: Tensor, parameters: Sam
   // Greedy (temperature 0, or top-k 1) is decided by the first kernel; the others run only where they can apply.
   if (parameters.temperature > 0 && parameters.topK !== 1) {
     const rest = [{ tracked: work.tracked }, { tracked: state.tracked }, { tracked: output.tracked }];
+    const tensors = { work, state, destination: output };
     // Top-p or min-p without top-k keeps an unknown number of tokens (more than the candidates hold on flat
     // distributions, and the one-workgroup fallback then walks the vocabulary ~33 times per threshold): over a
     // vocabulary the selection over many workgroups runs instead.
     const open =
       parameters.topK === 0 && (parameters.topP < 1 || parameters.minP > 0) && vocabulary < SPLIT_FROM_COLUMNS;
-    if ((parameters.topK > 0 && parameters.topK <= CANDIDATE_CAPACITY) || open) {
+    if (parameters.topK > 0 && parameters.topK <= TOP_K_BOUND) {
+      // Top-k up to the bound: the k best of each slice, merged down to k, then the draw over them (exact: no fallback).
+      topKInSlices(runtime, tensors, parameters, subgroups);
+    } else if ((parameters.topK > 0 && parameters.topK <= CANDIDATE_CAPACITY) || open) {
       // The candidates kernel usually decides; the one-workgroup bisection is its fallback (it returns at once then).
       stage('candidates', rest);
       stage('bisect', rest);
     } else {
-      radixSelect(runtime, { work, state, destination: output }, vocabulary, parameters);
+      radixSelect(runtime, tensors, vocabulary, parameters);
     }
   }
   for (const scratch of [penaltyTokens, penaltyCounts, biasTokens, biasValues, mask, work, state]) {

@@ -13,7 +13,8 @@ export const CANDIDATE_CAPACITY = 1024;
  * 1. copy the last row banning tokens outside the allowed-token bitmask (when given), apply penalties and biases (one
  *    invocation, in list order);
  * 2. greedy: the first index of the maximum;
- * 3. with top-k ≤ 1024, or no top-k but top-p or min-p over a short row (below 8,192 tokens): radix-select the k-th
+ * 3. with top-k from 257 to 1024 (top-k ≤ 256 runs over slices of the vocabulary instead, `top-k-slices.ts`), or no
+ *    top-k but top-p or min-p over a short row (below 8,192 tokens): radix-select the k-th
  *    largest score (k = top-k, or 512;
  *    4 passes of 8-bit digits), gather the candidates into workgroup memory, bitonic-sort them by (score descending,
  *    id ascending), then one invocation applies top-k, top-p, min-p and the draw in rank order exactly as the CPU
@@ -108,6 +109,49 @@ export const PREPARE_BINDINGS = /* wgsl */ `@group(0) @binding(1) var<storage, r
 @group(0) @binding(9) var<storage, read> allowed: array<u32>;`;
 
 /**
+ * WGSL `draw_from_candidates(count, open, open_total) -> u32`: the CPU reference's walk (top-k, top-p, min-p, the
+ * draw) over `count` candidates in rank order, by one invocation. Needs `params` (`top_k`, `top_p`, `min_p`,
+ * `random`), `NONE`, the candidates' ids in rank order in `candidate_ids`, `candidate_score(rank) -> f32` and
+ * `candidate_weight(rank, maximum) -> f32`, which must be `exp(candidate_score(rank) - maximum)` (a kernel may compute
+ * the weights ahead, in parallel: the same operations give the same bits).
+ */
+export const DRAW_FROM_CANDIDATES = /* wgsl */ `// The CPU reference's walk over candidates in rank order (one invocation). open: no top-k, the candidates are the
+// best tokens of the whole vocabulary and open_total its mass; NONE when top-p and min-p do not end inside them.
+fn draw_from_candidates(count: u32, open: bool, open_total: f32) -> u32 {
+  var kept = select(min(params.top_k, count), count, open);
+  let maximum = candidate_score(0u);
+  var total = open_total;
+  if (!open) {
+    total = 0.0;
+    for (var rank = 0u; rank < kept; rank++) { total += candidate_weight(rank, maximum); }
+  }
+  var bounded = !open;
+  if (params.top_p < 1.0) {
+    var cumulative = 0.0;
+    for (var rank = 0u; rank < kept; rank++) {
+      cumulative += candidate_weight(rank, maximum) / total;
+      if (cumulative >= params.top_p) { kept = rank + 1u; bounded = true; break; }
+    }
+  }
+  if (params.min_p > 0.0) {
+    var rank = 1u;
+    while (rank < kept && candidate_weight(rank, maximum) >= params.min_p) { rank++; }
+    if (rank < kept) { bounded = true; }
+    kept = rank;
+  }
+  if (!bounded) { return NONE; }
+  var mass = 0.0;
+  for (var rank = 0u; rank < kept; rank++) { mass += candidate_weight(rank, maximum); }
+  let threshold = params.random * mass;
+  var cumulative = 0.0;
+  for (var rank = 0u; rank < kept; rank++) {
+    cumulative += candidate_weight(rank, maximum);
+    if (cumulative > threshold) { return candidate_ids[rank]; }
+  }
+  return candidate_ids[kept - 1u];
+}`;
+
+/**
  * WGSL of one sampling kernel. `state` holds the largest scaled score (f32 bits) and whether the token is decided.
  * - `prepare` (logits, penalty and bias lists, work, state, destination, allowed bitmask): steps 1–2, then scales the
  *   scores;
@@ -182,41 +226,9 @@ fn ranks_before(a: u32, b: u32) -> bool {
   return candidate_keys[a] > candidate_keys[b] || (candidate_keys[a] == candidate_keys[b] && candidate_ids[a] < candidate_ids[b]);
 }
 
-// The CPU reference's walk over candidates in rank order (one invocation). open: no top-k, the candidates are the
-// best tokens of the whole vocabulary and open_total its mass; NONE when top-p and min-p do not end inside them.
-fn draw_from_candidates(count: u32, open: bool, open_total: f32) -> u32 {
-  var kept = select(min(params.top_k, count), count, open);
-  let maximum = work[candidate_ids[0]];
-  var total = open_total;
-  if (!open) {
-    total = 0.0;
-    for (var rank = 0u; rank < kept; rank++) { total += exp(work[candidate_ids[rank]] - maximum); }
-  }
-  var bounded = !open;
-  if (params.top_p < 1.0) {
-    var cumulative = 0.0;
-    for (var rank = 0u; rank < kept; rank++) {
-      cumulative += exp(work[candidate_ids[rank]] - maximum) / total;
-      if (cumulative >= params.top_p) { kept = rank + 1u; bounded = true; break; }
-    }
-  }
-  if (params.min_p > 0.0) {
-    var rank = 1u;
-    while (rank < kept && exp(work[candidate_ids[rank]] - maximum) >= params.min_p) { rank++; }
-    if (rank < kept) { bounded = true; }
-    kept = rank;
-  }
-  if (!bounded) { return NONE; }
-  var mass = 0.0;
-  for (var rank = 0u; rank < kept; rank++) { mass += exp(work[candidate_ids[rank]] - maximum); }
-  let threshold = params.random * mass;
-  var cumulative = 0.0;
-  for (var rank = 0u; rank < kept; rank++) {
-    cumulative += exp(work[candidate_ids[rank]] - maximum);
-    if (cumulative > threshold) { return candidate_ids[rank]; }
-  }
-  return candidate_ids[kept - 1u];
-}
+fn candidate_score(rank: u32) -> f32 { return work[candidate_ids[rank]]; }
+fn candidate_weight(rank: u32, maximum: f32) -> f32 { return exp(candidate_score(rank) - maximum); }
+${DRAW_FROM_CANDIDATES}
 
 
 ${start}
