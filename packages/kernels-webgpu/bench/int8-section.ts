@@ -24,14 +24,15 @@ function variants(bench: Bench, type: Int8WeightType): [string, Int8GemmVariant]
       const step = `k${32 * (tiling.stepBlocks ?? 2)} ${tiling.scaling ?? 'pair'}`;
       const name = `subgroup-matrix ${matrix.M}×${matrix.N}×${matrix.K} ${shape} ${step}`;
       if (variantFits(bench, variant))
-        list.push([tiling === DEFAULT_SUBGROUP_MATRIX_TILING ? `${name} (routed)` : name, variant]);
+        list.push([tiling === DEFAULT_SUBGROUP_MATRIX_TILING ? `${name} (default)` : name, variant]);
     }
   }
   return list;
 }
 
 /**
- * Tilings timed beside the routed one: per-block scaling (every result stored, one barrier per block) on tiles that
+ * Tilings timed beside the default one (`NARROW_Q8_0_TILING`, routed for Q8_0 weights of up to 2,048 columns, is the
+ * fifth): per-block scaling (every result stored, one barrier per block) on tiles that
  * fit 48 KiB of workgroup memory, and the routed shape on 32-column steps.
  */
 const SUBGROUP_MATRIX_CANDIDATES: readonly SubgroupMatrixGemmTiling[] = [

@@ -1,9 +1,5 @@
 import { StrataError } from '@strata/core';
-import {
-  DEFAULT_SUBGROUP_MATRIX_TILING,
-  type SubgroupMatrixGemmTiling,
-  subgroupMatrixTilingProblem,
-} from '../kernels/matmul/int8/int8-gemm-shader.js';
+import { type SubgroupMatrixGemmTiling, subgroupMatrixTilingProblem } from '../kernels/matmul/int8/int8-gemm-shader.js';
 import { MAX_GROUPED_MATVEC_ROWS, MAX_MATVEC_ROWS } from '../kernels/matmul/matvec-shader.js';
 import { type QuantMatvecTunings, quantTuningProblem } from '../kernels/matmul/quant-matvec-shader.js';
 
@@ -72,12 +68,13 @@ export interface WebGpuTuning {
    */
   readonly int8BatchRows: number;
   /**
-   * The tiles of the int8 prefill GEMM on subgroup matrices (`int8-gemm-shader.ts`: subgroups per workgroup, result
-   * matrices per subgroup, columns per step, how results are scaled). Default `DEFAULT_SUBGROUP_MATRIX_TILING`;
-   * benchmarks compare others (`gpu-bench --int8-tiling`). A tiling whose workgroup memory the device lacks falls back
-   * to the portable kernel.
+   * The tiles of every int8 prefill GEMM on subgroup matrices (`int8-gemm-shader.ts`: subgroups per workgroup, result
+   * matrices per subgroup, columns per step, how results are scaled). Absent (the default), each weight gets the tiling
+   * routed for its type and width (`routedSubgroupMatrixTiling`); benchmarks compare others (`gpu-bench
+   * --int8-tiling`). A tiling whose workgroup memory the device lacks falls back to the default tiling, then to the
+   * portable kernel.
    */
-  readonly int8GemmTiling: SubgroupMatrixGemmTiling;
+  readonly int8GemmTiling?: SubgroupMatrixGemmTiling;
 }
 
 /** Workgroups the one-row attention kernel aims for by default (a few per GPU core). */
@@ -95,7 +92,6 @@ export const DEFAULT_WEBGPU_TUNING: WebGpuTuning = Object.freeze({
   batchQuantRows: 0,
   int8Prefill: true,
   int8BatchRows: 0,
-  int8GemmTiling: DEFAULT_SUBGROUP_MATRIX_TILING,
 });
 
 /**
@@ -130,10 +126,11 @@ export function resolveTuning(overrides: Partial<WebGpuTuning> = {}): WebGpuTuni
       });
     }
   }
-  const tilingProblem = subgroupMatrixTilingProblem(tuning.int8GemmTiling);
+  const tiling = tuning.int8GemmTiling;
+  const tilingProblem = tiling === undefined ? undefined : subgroupMatrixTilingProblem(tiling);
   if (tilingProblem !== undefined) {
     throw new StrataError('INVALID_CONFIG', `Bad tuning.int8GemmTiling: ${tilingProblem}.`, {
-      details: { tiling: { ...tuning.int8GemmTiling } },
+      details: { tiling: { ...tiling } },
     });
   }
   for (const [type, quantTuning] of Object.entries(tuning.quantMatvec)) {
@@ -147,6 +144,6 @@ export function resolveTuning(overrides: Partial<WebGpuTuning> = {}): WebGpuTuni
   return Object.freeze({
     ...tuning,
     quantMatvec: Object.freeze({ ...tuning.quantMatvec }),
-    int8GemmTiling: Object.freeze({ ...tuning.int8GemmTiling }),
+    ...(tiling === undefined ? {} : { int8GemmTiling: Object.freeze({ ...tiling }) }),
   });
 }

@@ -13,6 +13,7 @@ import {
 } from './activation-quantization-shader.js';
 import {
   DEFAULT_PACKED_TILING,
+  DEFAULT_SUBGROUP_MATRIX_TILING,
   INT8_GEMM_STORAGE,
   type Int8GemmInner,
   type Int8GemmVariant,
@@ -21,6 +22,7 @@ import {
   int8GemmUniforms,
   int8GemmWgsl,
   int8GemmWorkgroupBytes,
+  routedSubgroupMatrixTiling,
 } from './int8-gemm-shader.js';
 import { isInt8WeightType } from './int8-weight-blocks.js';
 
@@ -91,8 +93,9 @@ function fits(runtime: GpuRuntime, variant: Int8GemmVariant): boolean {
 
 /**
  * The GEMM variant for a weight of `weight.storedType`: subgroup matrices where the device has an i8 configuration
- * (`runtime.features.subgroupMatrix`) and room for the kernel, else the portable `dot4I8Packed` tiles. `inner` forces
- * one (tests, benchmarks).
+ * (`runtime.features.subgroupMatrix`) and room for the kernel (the tuning's tiling, else the one routed for the
+ * weight's type and width, else the default one), else the portable `dot4I8Packed` tiles. `inner` forces one (tests,
+ * benchmarks).
  */
 export function int8GemmVariant(
   runtime: GpuRuntime,
@@ -109,12 +112,14 @@ export function int8GemmVariant(
   if (inner !== undefined) return { type, bias, inner };
   const matrix = runtime.features.subgroupMatrix;
   if (matrix !== undefined) {
-    const variant: Int8GemmVariant = {
-      type,
-      bias,
-      inner: { kind: 'subgroup-matrix', matrix, tiling: runtime.tuning.int8GemmTiling },
-    };
-    if (fits(runtime, variant)) return variant;
+    const tilings = [
+      runtime.tuning.int8GemmTiling ?? routedSubgroupMatrixTiling(type, weight.shape[1] ?? 0),
+      DEFAULT_SUBGROUP_MATRIX_TILING,
+    ];
+    for (const tiling of tilings) {
+      const variant: Int8GemmVariant = { type, bias, inner: { kind: 'subgroup-matrix', matrix, tiling } };
+      if (fits(runtime, variant)) return variant;
+    }
   }
   return { type, bias, inner: { kind: 'packed', tiling: DEFAULT_PACKED_TILING } };
 }
