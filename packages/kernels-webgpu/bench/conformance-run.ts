@@ -111,7 +111,7 @@ describeBackendConformance(
     if (int8Prefill) {
       const matrix = backend.features.subgroupMatrix;
       console.log(
-        `int8 prefill: ${matrix === undefined ? 'portable dot4I8Packed kernel' : `subgroup-matrix kernel ${JSON.stringify(matrix)} ${JSON.stringify(backend.runtime.tuning.int8GemmTiling ?? 'tiling routed by type and width')}`}`,
+        `int8 prefill: ${matrix === undefined ? 'portable dot4I8Packed kernel' : `subgroup-matrix kernel ${JSON.stringify(matrix)} ${JSON.stringify(backend.runtime.tuning.int8GemmTiling ?? 'default tiling')}`}`,
       );
     }
     return backend;

@@ -31,8 +31,7 @@ function variants(bench: Bench, type: Int8WeightType): [string, Int8GemmVariant]
 }
 
 /**
- * Tilings timed beside the default one (`NARROW_Q8_0_TILING`, routed for Q8_0 weights of up to 2,048 columns, is the
- * fifth): per-block scaling (every result stored, one barrier per block) on tiles that
+ * Tilings timed beside the default one: per-block scaling (every result stored, one barrier per block) on tiles that
  * fit 48 KiB of workgroup memory, and the routed shape on 32-column steps.
  */
 const SUBGROUP_MATRIX_CANDIDATES: readonly SubgroupMatrixGemmTiling[] = [

@@ -69,9 +69,9 @@ export interface WebGpuTuning {
   readonly int8BatchRows: number;
   /**
    * The tiles of every int8 prefill GEMM on subgroup matrices (`int8-gemm-shader.ts`: subgroups per workgroup, result
-   * matrices per subgroup, columns per step, how results are scaled). Absent (the default), each weight gets the tiling
-   * routed for its type and width (`routedSubgroupMatrixTiling`); benchmarks compare others (`gpu-bench
-   * --int8-tiling`). A tiling whose workgroup memory the device lacks falls back to the default tiling, then to the
+   * matrices per subgroup, columns per step, how results are scaled). Absent (the default),
+   * `DEFAULT_SUBGROUP_MATRIX_TILING`; benchmarks compare others (`gpu-bench --int8-tiling`, the `--int8` section of the
+   * kernels bench). A tiling whose workgroup memory the device lacks falls back to the default tiling, then to the
    * portable kernel.
    */
   readonly int8GemmTiling?: SubgroupMatrixGemmTiling;

@@ -10,7 +10,7 @@
 set -euo pipefail
 out=/tmp/strata-device-bundle
 rm -rf "$out"; mkdir -p "$out"
-for entry in gpu-bench decode-profile step-profile batch-bench batch-profile write-random-gguf peer-table adapter-info embedding-bench load-time url-ttft; do
+for entry in gpu-bench decode-profile step-profile prefill-profile batch-bench batch-profile write-random-gguf peer-table adapter-info embedding-bench load-time url-ttft; do
   pnpm exec tsup "packages/pipeline/bench/$entry.ts" --format esm --platform node --target node20 --external webgpu \
     -d "$out" --no-config --tsconfig tsconfig.json --silent
   mv "$out/$entry.js" "$out/$entry.mjs"

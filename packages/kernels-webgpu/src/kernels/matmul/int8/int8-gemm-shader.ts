@@ -77,26 +77,6 @@ export function subgroupMatrixTilingProblem(tiling: SubgroupMatrixGemmTiling): s
   return undefined;
 }
 
-/**
- * Q8_0 weights of up to 2,048 columns: 8 subgroups of 2 × 2 result matrices (128 input rows × 64 outputs), 32 columns
- * a step, every result of a block scaled after one barrier. On an H100 (BENCHMARKS.md) it took Q8_0 2048 × 2048 from
- * 0.80 to 0.51 ms and 8192 × 2048 from 1.26 to 0.38 ms at 512 rows, and 1B Q8_0 pp512 up by 8%; at 4,096 columns and
- * more, and for Q4_K, the default tiling was as fast or faster.
- */
-export const NARROW_Q8_0_TILING: SubgroupMatrixGemmTiling = {
-  subgroupRows: 4,
-  subgroupCols: 2,
-  matrixRows: 2,
-  matrixCols: 2,
-  stepBlocks: 1,
-  scaling: 'block',
-};
-
-/** The subgroup-matrix tiling routed for a weight of `type` with `columns` columns (absent a tuning). */
-export function routedSubgroupMatrixTiling(type: Int8WeightType, columns: number): SubgroupMatrixGemmTiling {
-  return type === 'Q8_0' && columns <= 2048 ? NARROW_Q8_0_TILING : DEFAULT_SUBGROUP_MATRIX_TILING;
-}
-
 /** How a GEMM variant forms its 32-column integer dot products. */
 export type Int8GemmInner =
   | { readonly kind: 'packed'; readonly tiling: PackedGemmTiling }

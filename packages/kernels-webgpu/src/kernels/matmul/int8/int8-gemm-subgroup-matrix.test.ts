@@ -12,8 +12,6 @@ import {
   int8GemmKey,
   int8GemmWgsl,
   int8GemmWorkgroupBytes,
-  NARROW_Q8_0_TILING,
-  routedSubgroupMatrixTiling,
   type SubgroupMatrixGemmTiling,
 } from './int8-gemm-shader.js';
 import { dispatchInt8Gemm, quantizeActivationsOnDevice } from './int8-matmul.js';
@@ -73,12 +71,6 @@ describe('int8 GEMM on subgroup matrices: configuration and WGSL text', () => {
     expect(int8GemmKey(block)).not.toBe(int8GemmKey(variant));
     // Staged rows of 12 words, one block of scale pairs, 8 regions of 1 KiB for each of 8 subgroups.
     expect(int8GemmWorkgroupBytes(block)).toBe(256 * (48 + 8) + 8 * 8 * 1024);
-    // Routed: Q8_0 weights of up to 2,048 columns on the narrow block-scaled tiling (43,520 bytes), the rest default.
-    expect(routedSubgroupMatrixTiling('Q8_0', 2048)).toBe(NARROW_Q8_0_TILING);
-    expect(routedSubgroupMatrixTiling('Q8_0', 4096)).toBe(DEFAULT_SUBGROUP_MATRIX_TILING);
-    expect(routedSubgroupMatrixTiling('Q4_K', 2048)).toBe(DEFAULT_SUBGROUP_MATRIX_TILING);
-    const narrow8 = { ...variant, inner: { ...variant.inner, tiling: NARROW_Q8_0_TILING } } as Int8GemmVariant;
-    expect(int8GemmWorkgroupBytes(narrow8)).toBe(192 * (48 + 8) + 4 * 8 * 1024);
     const q4k: Int8GemmVariant = { ...variant, type: 'Q4_K' };
     expect(int8GemmWgsl(q4k)).toContain('- sa.y * sb.y');
     expect(code).not.toContain('- sa.y * sb.y');

@@ -22,7 +22,6 @@ import {
   int8GemmUniforms,
   int8GemmWgsl,
   int8GemmWorkgroupBytes,
-  routedSubgroupMatrixTiling,
 } from './int8-gemm-shader.js';
 import { isInt8WeightType } from './int8-weight-blocks.js';
 
@@ -93,8 +92,8 @@ function fits(runtime: GpuRuntime, variant: Int8GemmVariant): boolean {
 
 /**
  * The GEMM variant for a weight of `weight.storedType`: subgroup matrices where the device has an i8 configuration
- * (`runtime.features.subgroupMatrix`) and room for the kernel (the tuning's tiling, else the one routed for the
- * weight's type and width, else the default one), else the portable `dot4I8Packed` tiles. `inner` forces one (tests,
+ * (`runtime.features.subgroupMatrix`) and room for the kernel (the tuning's tiling, else the default one), else the
+ * portable `dot4I8Packed` tiles. `inner` forces one (tests,
  * benchmarks).
  */
 export function int8GemmVariant(
@@ -112,10 +111,7 @@ export function int8GemmVariant(
   if (inner !== undefined) return { type, bias, inner };
   const matrix = runtime.features.subgroupMatrix;
   if (matrix !== undefined) {
-    const tilings = [
-      runtime.tuning.int8GemmTiling ?? routedSubgroupMatrixTiling(type, weight.shape[1] ?? 0),
-      DEFAULT_SUBGROUP_MATRIX_TILING,
-    ];
+    const tilings = [runtime.tuning.int8GemmTiling ?? DEFAULT_SUBGROUP_MATRIX_TILING, DEFAULT_SUBGROUP_MATRIX_TILING];
     for (const tiling of tilings) {
       const variant: Int8GemmVariant = { type, bias, inner: { kind: 'subgroup-matrix', matrix, tiling } };
       if (fits(runtime, variant)) return variant;
