@@ -18,7 +18,9 @@ function variants(bench: Bench, type: Int8WeightType): [string, Int8GemmVariant]
   ];
   const matrix = deviceMatrix(bench);
   if (matrix !== undefined) {
-    for (const tiling of [DEFAULT_SUBGROUP_MATRIX_TILING, ...SUBGROUP_MATRIX_CANDIDATES]) {
+    // INT8_DEFAULT_ONLY=1: the default tiling alone (a shorter run).
+    const candidates = process.env.INT8_DEFAULT_ONLY === '1' ? [] : SUBGROUP_MATRIX_CANDIDATES;
+    for (const tiling of [DEFAULT_SUBGROUP_MATRIX_TILING, ...candidates]) {
       const variant: Int8GemmVariant = { type, bias: false, inner: { kind: 'subgroup-matrix', matrix, tiling } };
       const shape = `sg${tiling.subgroupRows}×${tiling.subgroupCols} m${tiling.matrixRows}×${tiling.matrixCols}`;
       const step = `k${32 * (tiling.stepBlocks ?? 2)} ${tiling.scaling ?? 'pair'}`;

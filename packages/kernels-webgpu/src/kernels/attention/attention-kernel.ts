@@ -63,6 +63,17 @@ function cacheElementWgsl(elements: CacheElements, name: string, row: string, co
   return `q8_element(${name}[(${row} * width + ${column}) >> 2u], ${column}, ${name}[scale_base + ${row} * pairs + (${column} >> 6u)])`;
 }
 
+/**
+ * Invocations per query slot in a tile's softmax: the largest power of two up to 8 with `slots · lanes ≤
+ * workgroupSize` (8: the smallest subgroup size of the devices in view, lavapipe's included, so the shuffles run
+ * wherever subgroups do).
+ */
+function softmaxLanes(slots: number, workgroupSize: number): number {
+  let lanes = 1;
+  while (lanes < 8 && slots * lanes * 2 <= workgroupSize) lanes *= 2;
+  return lanes;
+}
+
 /** WGSL of the attention kernel (see {@link recordAttention}). */
 function attentionShader(
   headDimensions: number,
@@ -70,9 +81,14 @@ function attentionShader(
   softcap: boolean,
   elements: CacheElements,
   addressing: AttentionAddressing,
+  subgroups: boolean,
 ): string {
   const paged = addressing === 'paged';
   const { slots: S, keyTile: BC, workgroupSize: WG, rowsPerBlock: R, headsPerBlock: HB } = plan;
+  // The softmax of a tile: T invocations per query slot (a power of two), reduced by subgroup shuffles where the
+  // subgroups hold T lanes; else (and without subgroups) one invocation per slot walks the tile's scores.
+  const T = softmaxLanes(S, WG);
+  const parallel = subgroups && T > 1;
   const HD = headDimensions;
   const split = plan.splits > 1;
   const accumulators = Math.ceil((S * HD) / WG);
@@ -105,7 +121,63 @@ ${lanes.map((lane) => `    if (i${lane} < BC * HD) { key_value_tile[(i${lane} / 
   }
 }`;
   };
-  return /* wgsl */ `${ATTENTION_PARAMS}
+  const serialSoftmax = (indent: string) =>
+    [
+      'for (var slot = li; slot < S; slot += WG) {',
+      '  let previous = slot_max[parity * S + slot];',
+      '  var best = previous;',
+      '  for (var column = 0u; column < BC; column++) { best = max(best, scores[slot * BC + column]); }',
+      '  var total = 0.0;',
+      '  for (var column = 0u; column < BC; column++) {',
+      '    let score = scores[slot * BC + column];',
+      '    var weight = 0.0;',
+      '    if (score > -1.0e38) { weight = exp(score - best); }',
+      '    scores[slot * BC + column] = weight;',
+      '    total += weight;',
+      '  }',
+      '  var alpha = 1.0;',
+      '  if (previous > -1.0e38) { alpha = exp(previous - best); }',
+      '  slot_max[(1u - parity) * S + slot] = best;',
+      '  slot_sum[slot] = slot_sum[slot] * alpha + total;',
+      '  slot_alpha[slot] = alpha;',
+      '}',
+    ]
+      .map((line) => `${indent}${line}\n`)
+      .join('');
+  const softmax = parallel
+    ? `    if (ss >= T) {
+      // Every invocation takes part in the shuffles (uniform control flow); those past S · T work on a copy of the
+      // last slot and write nothing. Lanes of a slot are T consecutive invocations of one subgroup.
+      let slot = min(li / T, S - 1u);
+      let part = li % T;
+      let previous = slot_max[parity * S + slot];
+      var best = MASKED;
+      for (var column = part; column < BC; column += T) { best = max(best, scores[slot * BC + column]); }
+      for (var offset = T / 2u; offset > 0u; offset >>= 1u) { best = max(best, subgroupShuffleXor(best, offset)); }
+      best = max(best, previous);
+      var total = 0.0;
+      if (li < S * T) {
+        for (var column = part; column < BC; column += T) {
+          let score = scores[slot * BC + column];
+          var weight = 0.0;
+          if (score > -1.0e38) { weight = exp(score - best); }
+          scores[slot * BC + column] = weight;
+          total += weight;
+        }
+      }
+      for (var offset = T / 2u; offset > 0u; offset >>= 1u) { total += subgroupShuffleXor(total, offset); }
+      if (li < S * T && part == 0u) {
+        var alpha = 1.0;
+        if (previous > -1.0e38) { alpha = exp(previous - best); }
+        slot_max[(1u - parity) * S + slot] = best;
+        slot_sum[slot] = slot_sum[slot] * alpha + total;
+        slot_alpha[slot] = alpha;
+      }
+    } else {
+${serialSoftmax('      ')}    }
+`
+    : serialSoftmax('    ');
+  return /* wgsl */ `${parallel ? 'enable subgroups;\n' : ''}${ATTENTION_PARAMS}
 @group(0) @binding(1) var<storage, read> queries: array<f32>;
 @group(0) @binding(2) var<storage, read> keys: array<${elements === 'f32' ? 'f32' : 'u32'}>;
 @group(0) @binding(3) var<storage, read> values: array<${elements === 'f32' ? 'f32' : 'u32'}>;
@@ -132,10 +204,12 @@ const HB = ${HB}u;
 const BC = ${BC}u;
 const WG = ${WG}u;
 const MASKED = -3.0e38;
+const T = ${T}u;
 var<workgroup> query_tile: array<f32, ${S * HD}>;
 var<workgroup> key_value_tile: array<f32, ${BC * (HD + 1)}>;
 var<workgroup> scores: array<f32, ${S * BC}>;
-var<workgroup> slot_max: array<f32, ${S}>;
+// Each slot's running maximum, two copies: a tile reads one (its parity) and writes the other.
+var<workgroup> slot_max: array<f32, ${2 * S}>;
 var<workgroup> slot_sum: array<f32, ${S}>;
 var<workgroup> slot_alpha: array<f32, ${S}>;
 ${WGSL_LINEAR_GROUP}
@@ -143,7 +217,7 @@ ${load('keys')}
 ${load('values')}
 
 @compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) li: u32) {
+fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) li: u32${parallel ? ', @builtin(subgroup_size) ss: u32' : ''}) {
   let linear = linear_group(group, groups);
   let split = linear % params.splits;
   let block = linear / params.splits;
@@ -172,6 +246,7 @@ ${paged ? PAGED_BLOCK : RING_BLOCK}
   }
   for (var slot = li; slot < S; slot += WG) { slot_max[slot] = MASKED; slot_sum[slot] = 0.0; }
   var accumulator: array<f32, ${accumulators}>;
+  var parity = 0u;
 
   for (var tile_start = first_key; tile_start <= last_key; tile_start += BC) {
     workgroupBarrier();
@@ -192,25 +267,7 @@ ${paged ? PAGED_BLOCK : RING_BLOCK}
       scores[index] = score;
     }
     workgroupBarrier();
-    for (var slot = li; slot < S; slot += WG) {
-      let previous = slot_max[slot];
-      var best = previous;
-      for (var column = 0u; column < BC; column++) { best = max(best, scores[slot * BC + column]); }
-      var alpha = 1.0;
-      if (previous > -1.0e38) { alpha = exp(previous - best); }
-      var total = 0.0;
-      for (var column = 0u; column < BC; column++) {
-        let score = scores[slot * BC + column];
-        var weight = 0.0;
-        if (score > -1.0e38) { weight = exp(score - best); }
-        scores[slot * BC + column] = weight;
-        total += weight;
-      }
-      slot_max[slot] = best;
-      slot_sum[slot] = slot_sum[slot] * alpha + total;
-      slot_alpha[slot] = alpha;
-    }
-    workgroupBarrier();
+${softmax}    workgroupBarrier();
     load_values(tile_start, last_key, head_offset, table_base, li);
     workgroupBarrier();
     for (var item = 0u; item < ${accumulators}u; item++) {
@@ -223,6 +280,7 @@ ${paged ? PAGED_BLOCK : RING_BLOCK}
         accumulator[item] = sum;
       }
     }
+    parity = 1u - parity;
   }
   workgroupBarrier();
   for (var item = 0u; item < ${accumulators}u; item++) {
@@ -235,7 +293,7 @@ ${paged ? PAGED_BLOCK : RING_BLOCK}
         split
           ? `let state = (row * params.heads + head) * params.splits + split;
       destination[state * HD + index % HD] = accumulator[item];
-      if (index % HD == 0u) { partial_state[state * 2u] = slot_max[slot]; partial_state[state * 2u + 1u] = slot_sum[slot]; }`
+      if (index % HD == 0u) { partial_state[state * 2u] = slot_max[parity * S + slot]; partial_state[state * 2u + 1u] = slot_sum[slot]; }`
           : `let total = slot_sum[slot];
       destination[row * query_width + head * HD + index % HD] = select(0.0, accumulator[item] / total, total > 0.0);`
       }
@@ -336,14 +394,15 @@ export function recordAttention(runtime: GpuRuntime, call: AttentionCall): GpuTe
   const partialValues = split ? runtime.allocate('f32', [rows * heads * plan.splits, headDimensions]) : undefined;
   const partialState = split ? runtime.allocate('f32', [rows * heads * plan.splits, 2]) : undefined;
   const paged = addressing === 'paged';
+  const subgroups = runtime.features.subgroups;
   const position: DispatchCommand['position'] = paged
     ? undefined
     : { firstPosition: call.firstPosition, uniforms: (at) => uniforms(scalars.capacity, at) };
   runtime.dispatch({
     shader: {
-      key: `attention:${addressing}:hd=${headDimensions}:r=${plan.rowsPerBlock}:h=${plan.headsPerBlock}:bc=${plan.keyTile}:wg=${plan.workgroupSize}:split=${split ? 1 : 0}:cap=${softcap ? 1 : 0}:kv=${keys.dtype}`,
+      key: `attention:${addressing}:hd=${headDimensions}:r=${plan.rowsPerBlock}:h=${plan.headsPerBlock}:bc=${plan.keyTile}:wg=${plan.workgroupSize}:split=${split ? 1 : 0}:cap=${softcap ? 1 : 0}:kv=${keys.dtype}:sg=${subgroups ? 1 : 0}`,
       storage: ['read', 'read', 'read', 'write', 'write', ...(paged ? (['read', 'read', 'read'] as const) : [])],
-      code: () => attentionShader(headDimensions, plan, softcap, elements, addressing),
+      code: () => attentionShader(headDimensions, plan, softcap, elements, addressing, subgroups),
     },
     uniforms: uniforms(scalars.capacity),
     ...(position === undefined ? {} : { position }),

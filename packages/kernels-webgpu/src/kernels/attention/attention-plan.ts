@@ -67,7 +67,7 @@ export const DEFAULT_ATTENTION_TUNING: AttentionTuning = {
 };
 
 const floatsOf = (slots: number, keyTile: number, headDimensions: number) =>
-  slots * headDimensions + keyTile * (headDimensions + 1) + slots * keyTile + 3 * slots;
+  slots * headDimensions + keyTile * (headDimensions + 1) + slots * keyTile + 4 * slots;
 
 function largestDivisorAtMost(value: number, limit: number): number {
   for (let divisor = Math.min(value, Math.max(1, limit)); divisor > 1; divisor--)

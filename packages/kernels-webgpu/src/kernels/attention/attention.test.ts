@@ -9,6 +9,8 @@ import { planDecodeAttention } from './decode-attention.js';
 import { testValues } from '../../testing/test-values.js';
 
 const backend = useBackendForTests();
+// Without subgroups a tile's softmax runs on one invocation per query slot (with them, on shuffles over 8 lanes).
+const serialBackend = useBackendForTests({ disableFeatures: ['subgroups'] });
 // Decode attention with 4 keys per split at least (the default is 64): a step over a few dozen keys runs several splits.
 const splitBackend = useBackendForTests({ tuning: { decodeAttentionMinKeysPerSplit: 4 } });
 
@@ -69,19 +71,24 @@ describe('attention on WebGPU', () => {
     expect(odd.headsPerBlock).toBe(3);
   });
 
-  it('matches the CPU backend for GQA 4:1 prefill then decode', async (context) => {
-    const gpu = backend(context);
-    const shape = { heads: 4, keyValueHeads: 1, headDimensions: 32, capacity: 16 };
-    const steps = [
-      { firstPosition: 0, rows: 7 },
-      { firstPosition: 7, rows: 1 },
-    ];
-    const expected = await runSteps(createCpuBackend(), shape, steps);
-    const actual = await runSteps(gpu, shape, steps);
-    for (const [index, output] of actual.entries()) {
-      for (const [element, value] of output.entries()) expect(value).toBeCloseTo(expected[index]![element]!, 4);
-    }
-  });
+  for (const [label, make] of [
+    ['', backend],
+    [', without subgroups', serialBackend],
+  ] as const) {
+    it(`matches the CPU backend for GQA 4:1 prefill then decode${label}`, async (context) => {
+      const gpu = make(context);
+      const shape = { heads: 4, keyValueHeads: 1, headDimensions: 32, capacity: 16 };
+      const steps = [
+        { firstPosition: 0, rows: 7 },
+        { firstPosition: 7, rows: 1 },
+      ];
+      const expected = await runSteps(createCpuBackend(), shape, steps);
+      const actual = await runSteps(gpu, shape, steps);
+      for (const [index, output] of actual.entries()) {
+        for (const [element, value] of output.entries()) expect(value).toBeCloseTo(expected[index]![element]!, 4);
+      }
+    });
+  }
 
   it('matches the CPU backend with keys split over workgroups, a window and a ring cache', async (context) => {
     const gpu = backend(context);

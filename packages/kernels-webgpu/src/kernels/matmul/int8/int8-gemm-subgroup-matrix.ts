@@ -145,8 +145,8 @@ export function subgroupMatrixGemmBody(
     `bi * ${tile.rows}u + subgroupRow * ${tiling.matrixRows * M}u + ${i * M}u + lane / ${N}u + ${e * rowsPerPass}u`;
   const scaleCol = (j: number) =>
     `bi * ${tile.out}u + subgroupCol * ${tiling.matrixCols * N}u + ${j * N}u + lane % ${N}u`;
-  const term = (value: string, sb: string) =>
-    minimum ? `${value} * (sa.x * ${sb}.x) - sa.y * ${sb}.y` : `${value} * (sa.x * ${sb}.x)`;
+  const term = (value: string, sb: string, sa = 'sa') =>
+    minimum ? `${value} * (${sa}.x * ${sb}.x) - ${sa}.y * ${sb}.y` : `${value} * (${sa}.x * ${sb}.x)`;
   if (tiling.scaling === 'block') {
     // Every result of the block to its own region, one barrier, then each scale once per row (sa) and column (sb).
     const region = (pair: number) => `((bi * ${subgroups}u + subgroup) * ${pairs.length}u + ${pair}u) * ${M * N}u`;
@@ -165,16 +165,19 @@ export function subgroupMatrixGemmBody(
       }
     }
   } else {
+    // The scales read once per block: a column's per result column j, a row's per result row i and element e.
+    for (let j = 0; j < tiling.matrixCols; j++) block.push(`      let sb${j} = scaleB[${scaleCol(j)}];`);
     pairs.forEach(([i, j], pair) => {
+      if (j === 0) {
+        for (let e = 0; e < elements; e++) block.push(`      let sa${i}_${e} = scaleA[${scaleRow(i, e)}];`);
+      }
       const region = `(${pair % 2}u * ${subgroups}u + subgroup) * ${M * N}u`;
       block.push(`      subgroupMatrixStore<row_major>(&scratch, ${region}, product${i}_${j}, ${N}u);`);
       block.push('      workgroupBarrier();');
-      block.push(`      { let sb = scaleB[${scaleCol(j)}];`);
       for (let e = 0; e < elements; e++) {
         const value = `f32(scratch[${region} + lane + ${e * subgroupSize}u])`;
-        block.push(`        { let sa = scaleA[${scaleRow(i, e)}]; acc${i}_${j}_${e} += ${term(value, 'sb')}; }`);
+        block.push(`      acc${i}_${j}_${e} += ${term(value, `sb${j}`, `sa${i}_${e}`)};`);
       }
-      block.push('      }');
     });
   }
 
