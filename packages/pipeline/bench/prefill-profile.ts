@@ -7,12 +7,11 @@
  *   pnpm exec tsx --conditions=@strata/source packages/pipeline/bench/prefill-profile.ts --model llama-3-8b
  *     --type Q4_K_M [--tokens 512] [--top 16] [--f32-prefill] [--dir /tmp/strata-bench]
  */
-import { existsSync, mkdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createWebGpuBackend, DispatchTimer, MAX_TIMED_DISPATCHES, type TimedDispatch } from '@strata/kernels-webgpu';
 import { openModelFiles } from '@strata/loaders/node';
 import { TextPipeline } from '@strata/pipeline';
-import { type FileType, MODELS, writeRandomGguf } from './random-gguf.js';
+import { randomModelFile } from './batched-sequences.js';
 
 const { values } = parseArgs({
   options: {
@@ -24,11 +23,7 @@ const { values } = parseArgs({
     dir: { type: 'string', default: '/tmp/strata-bench' },
   },
 });
-const dimensions = MODELS[values.model!];
-if (dimensions === undefined) throw new Error(`unknown model ${values.model}`);
-mkdirSync(values.dir!, { recursive: true });
-const path = `${values.dir}/${values.model}-${values.type}.gguf`;
-if (!existsSync(path)) await writeRandomGguf(dimensions, values.type as FileType, path);
+const { path } = await randomModelFile(values.model!, values.type!, values.dir!);
 const backend = await createWebGpuBackend({
   powerPreference: 'high-performance',
   dawnFlags: ['disable-dawn-features=timestamp_quantization'],
