@@ -5,6 +5,8 @@
  *   pnpm exec tsx packages/pipeline/bench/write-random-gguf.ts --model llama-3.2-1b --type Q4_K_M --out /tmp/1b-q4km.gguf
  *   (models: llama-3.2-1b, llama-3-8b, tiny; types: F16, Q8_0, Q4_K_M)
  */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type FileType, MODELS, writeRandomGguf } from './random-gguf.js';
 
@@ -25,6 +27,7 @@ async function main(): Promise<void> {
     process.exitCode = 2;
     return;
   }
+  mkdirSync(dirname(values.out), { recursive: true });
   await writeRandomGguf(dimensions, fileType, values.out);
 }
 
