@@ -5,6 +5,7 @@ import { linearGrid, Uniforms, WGSL_LINEAR_GROUP } from '../../runtime/shader.js
 import type { GpuTensor } from '../../tensor/gpu-tensor.js';
 import { combineSplits } from './attention-combine.js';
 import { ATTENTION_PARAMS } from './attention-params.js';
+import { softmaxLanes, tileSoftmaxWgsl } from './attention-softmax.js';
 import type { AttentionPlan } from './attention-plan.js';
 import { WGSL_Q8_READ } from './q8-cache-wgsl.js';
 
@@ -63,17 +64,6 @@ function cacheElementWgsl(elements: CacheElements, name: string, row: string, co
   return `q8_element(${name}[(${row} * width + ${column}) >> 2u], ${column}, ${name}[scale_base + ${row} * pairs + (${column} >> 6u)])`;
 }
 
-/**
- * Invocations per query slot in a tile's softmax: the largest power of two up to 8 with `slots · lanes ≤
- * workgroupSize` (8: the smallest subgroup size of the devices in view, lavapipe's included, so the shuffles run
- * wherever subgroups do).
- */
-function softmaxLanes(slots: number, workgroupSize: number): number {
-  let lanes = 1;
-  while (lanes < 8 && slots * lanes * 2 <= workgroupSize) lanes *= 2;
-  return lanes;
-}
-
 /** WGSL of the attention kernel (see {@link recordAttention}). */
 function attentionShader(
   headDimensions: number,
@@ -121,62 +111,7 @@ ${lanes.map((lane) => `    if (i${lane} < BC * HD) { key_value_tile[(i${lane} / 
   }
 }`;
   };
-  const serialSoftmax = (indent: string) =>
-    [
-      'for (var slot = li; slot < S; slot += WG) {',
-      '  let previous = slot_max[parity * S + slot];',
-      '  var best = previous;',
-      '  for (var column = 0u; column < BC; column++) { best = max(best, scores[slot * BC + column]); }',
-      '  var total = 0.0;',
-      '  for (var column = 0u; column < BC; column++) {',
-      '    let score = scores[slot * BC + column];',
-      '    var weight = 0.0;',
-      '    if (score > -1.0e38) { weight = exp(score - best); }',
-      '    scores[slot * BC + column] = weight;',
-      '    total += weight;',
-      '  }',
-      '  var alpha = 1.0;',
-      '  if (previous > -1.0e38) { alpha = exp(previous - best); }',
-      '  slot_max[(1u - parity) * S + slot] = best;',
-      '  slot_sum[slot] = slot_sum[slot] * alpha + total;',
-      '  slot_alpha[slot] = alpha;',
-      '}',
-    ]
-      .map((line) => `${indent}${line}\n`)
-      .join('');
-  const softmax = parallel
-    ? `    if (ss >= T) {
-      // Every invocation takes part in the shuffles (uniform control flow); those past S · T work on a copy of the
-      // last slot and write nothing. Lanes of a slot are T consecutive invocations of one subgroup.
-      let slot = min(li / T, S - 1u);
-      let part = li % T;
-      let previous = slot_max[parity * S + slot];
-      var best = MASKED;
-      for (var column = part; column < BC; column += T) { best = max(best, scores[slot * BC + column]); }
-      for (var offset = T / 2u; offset > 0u; offset >>= 1u) { best = max(best, subgroupShuffleXor(best, offset)); }
-      best = max(best, previous);
-      var total = 0.0;
-      if (li < S * T) {
-        for (var column = part; column < BC; column += T) {
-          let score = scores[slot * BC + column];
-          var weight = 0.0;
-          if (score > -1.0e38) { weight = exp(score - best); }
-          scores[slot * BC + column] = weight;
-          total += weight;
-        }
-      }
-      for (var offset = T / 2u; offset > 0u; offset >>= 1u) { total += subgroupShuffleXor(total, offset); }
-      if (li < S * T && part == 0u) {
-        var alpha = 1.0;
-        if (previous > -1.0e38) { alpha = exp(previous - best); }
-        slot_max[(1u - parity) * S + slot] = best;
-        slot_sum[slot] = slot_sum[slot] * alpha + total;
-        slot_alpha[slot] = alpha;
-      }
-    } else {
-${serialSoftmax('      ')}    }
-`
-    : serialSoftmax('    ');
+  const softmax = tileSoftmaxWgsl(parallel);
   return /* wgsl */ `${parallel ? 'enable subgroups;\n' : ''}${ATTENTION_PARAMS}
 @group(0) @binding(1) var<storage, read> queries: array<f32>;
 @group(0) @binding(2) var<storage, read> keys: array<${elements === 'f32' ? 'f32' : 'u32'}>;

@@ -4,6 +4,7 @@ import { linearGrid, WGSL_LINEAR_GROUP } from '../../runtime/shader.js';
 import { DEFAULT_DECODE_TARGET_WORKGROUPS, MAX_DECODE_KEYS_PER_SPLIT } from '../../runtime/tuning.js';
 import type { GpuTensor } from '../../tensor/gpu-tensor.js';
 import { decodeParamsWgsl, decodeUniforms } from './decode-params.js';
+import { type CacheElements, keyPieceWgsl, valuePieceWgsl, WGSL_QUADS } from './decode-cache-reads.js';
 import { WGSL_Q8_READ } from './q8-cache-wgsl.js';
 
 /**
@@ -75,43 +76,6 @@ export function planDecodeAttention(
   const byOccupancy = Math.min(Math.ceil(targetWorkgroups / blocks), Math.ceil(keys / Math.min(16, minKeysPerSplit)));
   return { group, headBlocks, keysPerSplit, splits: Math.max(1, bySize, byOccupancy), minKeysPerSplit };
 }
-
-/** How the cache holds keys and values: f32, f16 (two halves per word) or q8_0 (`WGSL_Q8_READ`). */
-type CacheElements = 'f32' | 'f16' | 'q8_0';
-
-/** WGSL: the key piece `piece` of the key at `row` (ring row `ring`) as vec4s `k0 …`, and its scale `d` (q8_0). */
-function keyPieceWgsl(elements: CacheElements): string {
-  if (elements === 'f32') return 'let k0 = keys[(row + piece * 4u) / 4u];';
-  if (elements === 'f16') {
-    return `let word = keys[(row + piece * 8u) / 8u];
-      let k0 = vec4<f32>(unpack2x16float(word.x), unpack2x16float(word.y));
-      let k1 = vec4<f32>(unpack2x16float(word.z), unpack2x16float(word.w));`;
-  }
-  return `let word = keys[(row + piece * 16u) / 16u];
-      let column = kv_head * HD + piece * 16u;
-      let scale_index = scale_base + ring * pairs + (column >> 6u);
-      let d = half_value(extractBits(keys[scale_index / 4u][scale_index % 4u], ((column >> 5u) & 1u) * 16u, 16u));
-      let k0 = quads(word.x);
-      let k1 = quads(word.y);
-      let k2 = quads(word.z);
-      let k3 = quads(word.w);`;
-}
-
-/** WGSL statements returning the 4 values of a value row from element \`row\` (a multiple of 4) as a vec4<f32>. */
-function valuePieceWgsl(elements: CacheElements): string {
-  if (elements === 'f32') return 'return values[row / 4u];';
-  if (elements === 'f16')
-    return 'return vec4<f32>(unpack2x16float(values[row / 2u]), unpack2x16float(values[row / 2u + 1u]));';
-  return `let column = kv_head * HD + p * 4u;
-  let scale_word = values[(params.capacity * width) / 4u + ring * ((width + 63u) / 64u) + (column >> 6u)];
-  return quads(values[row / 4u]) * half_value(extractBits(scale_word, ((column >> 5u) & 1u) * 16u, 16u));`;
-}
-
-/** WGSL: four int8 quants of a word as floats, lowest byte first. */
-const WGSL_QUADS = /* wgsl */ `
-fn quads(word: u32) -> vec4<f32> {
-  return vec4<f32>((vec4<i32>(bitcast<i32>(word)) << vec4<u32>(24u, 16u, 8u, 0u)) >> vec4<u32>(24u));
-}`;
 
 function decodeShader(
   headDimensions: number,
