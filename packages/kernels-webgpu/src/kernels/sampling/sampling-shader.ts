@@ -109,6 +109,42 @@ export const PREPARE_BINDINGS = /* wgsl */ `@group(0) @binding(1) var<storage, r
 @group(0) @binding(9) var<storage, read> allowed: array<u32>;`;
 
 /**
+ * WGSL `sort_candidates(count, lane)`: pads the `count` candidates in `candidate_keys` / `candidate_ids` (score keys
+ * and ids, in workgroup memory) to a power of two with empty entries and sorts them into rank order by a bitonic sort
+ * over the workgroup's {@link WORKGROUP} invocations (`lane`: 0 … 255, one each), with `ranks_before(a, b)`: a higher
+ * score first, then a lower id (the CPU reference's order). Needs `NONE`; call it in uniform control flow (barriers).
+ */
+export const SORT_CANDIDATES = /* wgsl */ `// True when candidate a ranks before candidate b: higher score, or the same score and a lower id.
+fn ranks_before(a: u32, b: u32) -> bool {
+  return candidate_keys[a] > candidate_keys[b] || (candidate_keys[a] == candidate_keys[b] && candidate_ids[a] < candidate_ids[b]);
+}
+fn sort_candidates(count: u32, lane: u32) {
+  var size = 1u;
+  while (size < count) { size <<= 1u; }
+  for (var slot = count + lane; slot < size; slot += ${WORKGROUP}u) { candidate_keys[slot] = 0u; candidate_ids[slot] = NONE; }
+  workgroupBarrier();
+  for (var block = 2u; block <= size; block <<= 1u) {
+    for (var stride = block >> 1u; stride > 0u; stride >>= 1u) {
+      for (var slot = lane; slot < size; slot += ${WORKGROUP}u) {
+        let other = slot ^ stride;
+        if (other > slot) {
+          let swap = select(ranks_before(slot, other), ranks_before(other, slot), (slot & block) == 0u);
+          if (swap) {
+            let key = candidate_keys[slot];
+            let id = candidate_ids[slot];
+            candidate_keys[slot] = candidate_keys[other];
+            candidate_ids[slot] = candidate_ids[other];
+            candidate_keys[other] = key;
+            candidate_ids[other] = id;
+          }
+        }
+      }
+      workgroupBarrier();
+    }
+  }
+}`;
+
+/**
  * WGSL `draw_from_candidates(count, open, open_total) -> u32`: the CPU reference's walk (top-k, top-p, min-p, the
  * draw) over `count` candidates in rank order, by one invocation. Needs `params` (`top_k`, `top_p`, `min_p`,
  * `random`), `NONE`, the candidates' ids in rank order in `candidate_ids`, `candidate_score(rank) -> f32` and
@@ -221,11 +257,7 @@ var<workgroup> candidate_count: atomic<u32>;
 var<workgroup> radix_prefix: u32;
 var<workgroup> radix_remaining: u32;
 var<workgroup> gathered: u32;
-// True when candidate a ranks before candidate b: higher score, or the same score and a lower id.
-fn ranks_before(a: u32, b: u32) -> bool {
-  return candidate_keys[a] > candidate_keys[b] || (candidate_keys[a] == candidate_keys[b] && candidate_ids[a] < candidate_ids[b]);
-}
-
+${SORT_CANDIDATES}
 fn candidate_score(rank: u32) -> f32 { return work[candidate_ids[rank]]; }
 fn candidate_weight(rank: u32, maximum: f32) -> f32 { return exp(candidate_score(rank) - maximum); }
 ${DRAW_FROM_CANDIDATES}
@@ -293,30 +325,7 @@ ${start}
     if (li == 0u) { gathered = atomicLoad(&candidate_count); }
     let candidates = workgroupUniformLoad(&gathered);
     if (candidates > 0u && candidates <= CAPACITY) {
-      var size = 1u;
-      while (size < candidates) { size <<= 1u; }
-      for (var slot = candidates + li; slot < size; slot += ${WORKGROUP}u) { candidate_keys[slot] = 0u; candidate_ids[slot] = NONE; }
-      workgroupBarrier();
-      // Bitonic sort into rank order.
-      for (var block = 2u; block <= size; block <<= 1u) {
-        for (var stride = block >> 1u; stride > 0u; stride >>= 1u) {
-          for (var slot = li; slot < size; slot += ${WORKGROUP}u) {
-            let other = slot ^ stride;
-            if (other > slot) {
-              let swap = select(ranks_before(slot, other), ranks_before(other, slot), (slot & block) == 0u);
-              if (swap) {
-                let key = candidate_keys[slot];
-                let id = candidate_ids[slot];
-                candidate_keys[slot] = candidate_keys[other];
-                candidate_ids[slot] = candidate_ids[other];
-                candidate_keys[other] = key;
-                candidate_ids[other] = id;
-              }
-            }
-          }
-          workgroupBarrier();
-        }
-      }
+      sort_candidates(candidates, li);
       if (li == 0u) {
         let token = draw_from_candidates(candidates, open, open_total);
         if (token != NONE) { destination[0] = i32(token); state[1] = 1u; }

@@ -3,7 +3,7 @@ import type { GpuRuntime } from '../../runtime/runtime.js';
 import { linearGrid, type StorageAccess, Uniforms, WGSL_LINEAR_GROUP } from '../../runtime/shader.js';
 import type { GpuTensor } from '../../tensor/gpu-tensor.js';
 import { workgroupReduction } from '../wgsl/reduce.js';
-import { DRAW_FROM_CANDIDATES, FINITE_FLOOR, KEY_OF_WGSL } from './sampling-shader.js';
+import { DRAW_FROM_CANDIDATES, FINITE_FLOOR, KEY_OF_WGSL, SORT_CANDIDATES, WORKGROUP } from './sampling-shader.js';
 import { workgroupScan } from './workgroup-scan.js';
 
 // Top-k of `sampleToken` for k up to TOP_K_BOUND, over many workgroups (the one-workgroup candidates kernel walked
@@ -24,8 +24,7 @@ export const TOP_K_BOUND = 256;
 /** Entries one workgroup takes. */
 const SLICE = 2048;
 
-/** Invocations per workgroup, and entries per invocation. */
-const WORKGROUP = 256;
+/** Entries per invocation (the sampling kernels' {@link WORKGROUP} invocations per workgroup). */
 const PER_INVOCATION = SLICE / WORKGROUP;
 
 /** Lists of the level before that one workgroup of a later level merges. */
@@ -59,10 +58,7 @@ var<workgroup> radix_need: u32;
 var<workgroup> candidate_keys: array<u32, ${TOP_K_BOUND}>;
 var<workgroup> candidate_ids: array<u32, ${TOP_K_BOUND}>;
 var<workgroup> candidate_weights: array<f32, ${TOP_K_BOUND}>;
-// True when candidate a ranks before candidate b: higher score, or the same score and a lower id.
-fn ranks_before(a: u32, b: u32) -> bool {
-  return candidate_keys[a] > candidate_keys[b] || (candidate_keys[a] == candidate_keys[b] && candidate_ids[a] < candidate_ids[b]);
-}
+${SORT_CANDIDATES}
 // The walk's weights, computed ahead by one invocation each.
 fn candidate_score(rank: u32) -> f32 { return work[candidate_ids[rank]]; }
 fn candidate_weight(rank: u32, maximum: f32) -> f32 { return candidate_weights[rank]; }
@@ -164,27 +160,7 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   // The last level: bitonic sort into rank order, then the draw (none when every token is banned: the greedy
   // token stays).
   if (kept == 0u) { return; }
-  var size = 1u;
-  while (size < kept) { size <<= 1u; }
-  for (var rest = kept + lane; rest < size; rest += ${WORKGROUP}u) { candidate_keys[rest] = 0u; candidate_ids[rest] = NONE; }
-  workgroupBarrier();
-  for (var block = 2u; block <= size; block <<= 1u) {
-    for (var stride = block >> 1u; stride > 0u; stride >>= 1u) {
-      let other = lane ^ stride;
-      if (lane < size && other > lane) {
-        let swap = select(ranks_before(lane, other), ranks_before(other, lane), (lane & block) == 0u);
-        if (swap) {
-          let key = candidate_keys[lane];
-          let id = candidate_ids[lane];
-          candidate_keys[lane] = candidate_keys[other];
-          candidate_ids[lane] = candidate_ids[other];
-          candidate_keys[other] = key;
-          candidate_ids[other] = id;
-        }
-      }
-      workgroupBarrier();
-    }
-  }
+  sort_candidates(kept, lane);
   if (lane < kept) { candidate_weights[lane] = exp(candidate_score(lane) - candidate_score(0u)); }
   workgroupBarrier();
   if (lane == 0u) {
