@@ -12,9 +12,14 @@
 import type { Int8SubgroupMatrix } from '../../../device/subgroup-matrix.js';
 import type { SubgroupMatrixGemmTiling } from './int8-gemm-shader.js';
 
+/** Blocks of 32 columns staged per step (2 unless the tiling says 1). */
+function stepBlocks(tiling: SubgroupMatrixGemmTiling): number {
+  return tiling.stepBlocks ?? 2;
+}
+
 /** Columns staged per step: 32 per block. */
 export function stepColumns(tiling: SubgroupMatrixGemmTiling): number {
-  return 32 * (tiling.stepBlocks ?? 2);
+  return 32 * stepBlocks(tiling);
 }
 
 /** i32 words per staged row: the step's quants and 16 bytes of padding (the probe's stride for a 64-byte step). */
@@ -36,15 +41,14 @@ export function subgroupMatrixGemmTile(
 
 /** i32 result regions per subgroup: two alternating (`pair`), or one per result matrix and block of a step (`block`). */
 function regionsPerSubgroup(tiling: SubgroupMatrixGemmTiling): number {
-  return tiling.scaling === 'block' ? tiling.matrixRows * tiling.matrixCols * (tiling.stepBlocks ?? 2) : 2;
+  return tiling.scaling === 'block' ? tiling.matrixRows * tiling.matrixCols * stepBlocks(tiling) : 2;
 }
 
 /** Bytes of workgroup memory: staged rows, scale pairs of a step's blocks, and the result regions of every subgroup. */
 export function subgroupMatrixGemmWorkgroupBytes(matrix: Int8SubgroupMatrix, tiling: SubgroupMatrixGemmTiling): number {
   const tile = subgroupMatrixGemmTile(matrix, tiling);
   const subgroups = tiling.subgroupRows * tiling.subgroupCols;
-  const blocks = tiling.stepBlocks ?? 2;
-  const staged = (tile.rows + tile.out) * (strideWords(tiling) * 4 + blocks * 8);
+  const staged = (tile.rows + tile.out) * (strideWords(tiling) * 4 + stepBlocks(tiling) * 8);
   return staged + regionsPerSubgroup(tiling) * subgroups * matrix.M * matrix.N * 4;
 }
 
@@ -66,7 +70,7 @@ export function subgroupMatrixGemmBody(
   const subgroups = tiling.subgroupRows * tiling.subgroupCols;
   const elements = (M * N) / subgroupSize;
   const rowsPerPass = subgroupSize / N;
-  const blocks = tiling.stepBlocks ?? 2;
+  const blocks = stepBlocks(tiling);
   const stride = strideWords(tiling);
   const vectors = blocks * 2;
   if (32 % K !== 0 || K % 4 !== 0 || subgroupSize % N !== 0 || !Number.isInteger(elements)) {
@@ -145,39 +149,36 @@ export function subgroupMatrixGemmBody(
     `bi * ${tile.rows}u + subgroupRow * ${tiling.matrixRows * M}u + ${i * M}u + lane / ${N}u + ${e * rowsPerPass}u`;
   const scaleCol = (j: number) =>
     `bi * ${tile.out}u + subgroupCol * ${tiling.matrixCols * N}u + ${j * N}u + lane % ${N}u`;
-  const term = (value: string, sb: string, sa = 'sa') =>
-    minimum ? `${value} * (${sa}.x * ${sb}.x) - ${sa}.y * ${sb}.y` : `${value} * (${sa}.x * ${sb}.x)`;
+  // `acc += s · d_a · d_w (− d_a Σq_a · m_w)` for element e of result (i, j), read from `region`.
+  const scaled = (i: number, j: number, e: number, region: string) => {
+    const value = `f32(scratch[${region} + lane + ${e * subgroupSize}u])`;
+    const [sa, sb] = [`sa${i}_${e}`, `sb${j}`];
+    const term = minimum ? `${value} * (${sa}.x * ${sb}.x) - ${sa}.y * ${sb}.y` : `${value} * (${sa}.x * ${sb}.x)`;
+    return `      acc${i}_${j}_${e} += ${term};`;
+  };
+  // The scales are read once per block: a column's per result column j, a row's per result row i and element e.
+  for (let j = 0; j < tiling.matrixCols; j++) block.push(`      let sb${j} = scaleB[${scaleCol(j)}];`);
+  const rowScales = (i: number) =>
+    Array.from({ length: elements }, (_, e) => `      let sa${i}_${e} = scaleA[${scaleRow(i, e)}];`);
   if (tiling.scaling === 'block') {
-    // Every result of the block to its own region, one barrier, then each scale once per row (sa) and column (sb).
+    // Every result of the block to its own region, then one barrier.
     const region = (pair: number) => `((bi * ${subgroups}u + subgroup) * ${pairs.length}u + ${pair}u) * ${M * N}u`;
     pairs.forEach(([i, j], pair) => {
       block.push(`      subgroupMatrixStore<row_major>(&scratch, ${region(pair)}, product${i}_${j}, ${N}u);`);
     });
     block.push('      workgroupBarrier();');
-    for (let j = 0; j < tiling.matrixCols; j++) block.push(`      let sb${j} = scaleB[${scaleCol(j)}];`);
-    for (let i = 0; i < tiling.matrixRows; i++) {
-      for (let e = 0; e < elements; e++) {
-        const sums = Array.from({ length: tiling.matrixCols }, (_, j) => {
-          const value = `f32(scratch[${region(i * tiling.matrixCols + j)} + lane + ${e * subgroupSize}u])`;
-          return `acc${i}_${j}_${e} += ${term(value, `sb${j}`)};`;
-        });
-        block.push(`      { let sa = scaleA[${scaleRow(i, e)}]; ${sums.join(' ')} }`);
-      }
-    }
-  } else {
-    // The scales read once per block: a column's per result column j, a row's per result row i and element e.
-    for (let j = 0; j < tiling.matrixCols; j++) block.push(`      let sb${j} = scaleB[${scaleCol(j)}];`);
+    for (let i = 0; i < tiling.matrixRows; i++) block.push(...rowScales(i));
     pairs.forEach(([i, j], pair) => {
-      if (j === 0) {
-        for (let e = 0; e < elements; e++) block.push(`      let sa${i}_${e} = scaleA[${scaleRow(i, e)}];`);
-      }
+      for (let e = 0; e < elements; e++) block.push(scaled(i, j, e, region(pair)));
+    });
+  } else {
+    // One result at a time into two alternating regions, a barrier each.
+    pairs.forEach(([i, j], pair) => {
+      if (j === 0) block.push(...rowScales(i));
       const region = `(${pair % 2}u * ${subgroups}u + subgroup) * ${M * N}u`;
       block.push(`      subgroupMatrixStore<row_major>(&scratch, ${region}, product${i}_${j}, ${N}u);`);
       block.push('      workgroupBarrier();');
-      for (let e = 0; e < elements; e++) {
-        const value = `f32(scratch[${region} + lane + ${e * subgroupSize}u])`;
-        block.push(`      acc${i}_${j}_${e} += ${term(value, `sb${j}`, `sa${i}_${e}`)};`);
-      }
+      for (let e = 0; e < elements; e++) block.push(scaled(i, j, e, region));
     });
   }
 

@@ -93,8 +93,7 @@ function fits(runtime: GpuRuntime, variant: Int8GemmVariant): boolean {
 /**
  * The GEMM variant for a weight of `weight.storedType`: subgroup matrices where the device has an i8 configuration
  * (`runtime.features.subgroupMatrix`) and room for the kernel (the tuning's tiling, else the default one), else the
- * portable `dot4I8Packed` tiles. `inner` forces one (tests,
- * benchmarks).
+ * portable `dot4I8Packed` tiles. `inner` forces one (tests, benchmarks).
  */
 export function int8GemmVariant(
   runtime: GpuRuntime,
@@ -111,7 +110,8 @@ export function int8GemmVariant(
   if (inner !== undefined) return { type, bias, inner };
   const matrix = runtime.features.subgroupMatrix;
   if (matrix !== undefined) {
-    const tilings = [runtime.tuning.int8GemmTiling ?? DEFAULT_SUBGROUP_MATRIX_TILING, DEFAULT_SUBGROUP_MATRIX_TILING];
+    const tuned = runtime.tuning.int8GemmTiling;
+    const tilings = tuned === undefined ? [DEFAULT_SUBGROUP_MATRIX_TILING] : [tuned, DEFAULT_SUBGROUP_MATRIX_TILING];
     for (const tiling of tilings) {
       const variant: Int8GemmVariant = { type, bias, inner: { kind: 'subgroup-matrix', matrix, tiling } };
       if (fits(runtime, variant)) return variant;
