@@ -18,7 +18,7 @@ import { parseArgs } from 'node:util';
 import { createWebGpuBackend, DispatchTimer, MAX_TIMED_DISPATCHES, type TimedDispatch } from '@strata/kernels-webgpu';
 import { openModelFiles } from '@strata/loaders/node';
 import { loadScheduler, type StepReport } from '@strata/pipeline';
-import { batchedOptions, median, randomModelFile, runSequences } from './batched-sequences.js';
+import { batchedOptions, median, randomModelFile, runSequences, totalsByKernel } from './batched-sequences.js';
 
 const { values } = parseArgs({
   options: {
@@ -57,7 +57,6 @@ async function run(count: number): Promise<void> {
   await runSequences(scheduler, count, dimensions.vocabulary, tokens);
 }
 
-const family = (key: string) => key.split(/:(?:r|b|wg|n|c|k)=/)[0]!;
 process.stdout.write(`${values.model} ${values.type} on webgpu, ${tokens} tokens per sequence, stepping ahead off\n`);
 for (const count of counts) {
   await run(count); // compiles the kernels of this many rows
@@ -80,21 +79,13 @@ for (const count of counts) {
   await backend.flush();
   const timings: TimedDispatch[] = (await timer.read()).slice(0, ends.at(-1) ?? 0);
   const steps = Math.max(1, ends.length);
-  const totals = new Map<string, { nanoseconds: number; calls: number }>();
-  for (const timing of timings) {
-    const entry = totals.get(family(timing.key)) ?? { nanoseconds: 0, calls: 0 };
-    entry.nanoseconds += timing.nanoseconds;
-    entry.calls += 1;
-    totals.set(family(timing.key), entry);
-  }
   const total = timings.reduce((sum, timing) => sum + timing.nanoseconds, 0);
   process.stdout.write(
     `\n${count} sequences: decode step ${wallMs.toFixed(2)} ms wall (median, untimed); GPU ${(total / steps / 1000).toFixed(0)} µs per step with ${(timings.length / steps).toFixed(0)} dispatches timed one by one (${steps} steps)\n`,
   );
-  const rows = [...totals.entries()].sort((a, b) => b[1].nanoseconds - a[1].nanoseconds).slice(0, Number(values.top));
-  for (const [kernel, entry] of rows) {
+  for (const entry of totalsByKernel(timings).slice(0, Number(values.top))) {
     process.stdout.write(
-      `  ${(entry.nanoseconds / steps / 1000).toFixed(1).padStart(8)} µs  ${((100 * entry.nanoseconds) / Math.max(1, total)).toFixed(1).padStart(5)}%  ${(entry.calls / steps).toFixed(0).padStart(4)}×  ${kernel}\n`,
+      `  ${(entry.nanoseconds / steps / 1000).toFixed(1).padStart(8)} µs  ${((100 * entry.nanoseconds) / Math.max(1, total)).toFixed(1).padStart(5)}%  ${(entry.calls / steps).toFixed(0).padStart(4)}×  ${entry.kernel}\n`,
     );
   }
 }

@@ -1,5 +1,6 @@
 // What the batched-step benchmarks (batch-bench.ts, batch-profile.ts) share: their common options, the random-weight
-// model file, the distinct prompts of B sequences and the median.
+// model file, the distinct prompts of B sequences and the median; and, with prefill-profile.ts, the timed dispatches
+// summed by kernel.
 import { existsSync, mkdirSync } from 'node:fs';
 import type { Scheduler } from '@strata/pipeline';
 import { type FileType, type LlamaDimensions, MODELS, writeRandomGguf } from './random-gguf.js';
@@ -52,4 +53,30 @@ export function runSequences(scheduler: Scheduler, count: number, vocabulary: nu
 /** The median of `list` (NaN when empty). */
 export function median(list: readonly number[]): number {
   return [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)] ?? Number.NaN;
+}
+
+/** GPU time and calls of one kernel family over a run of timed dispatches. */
+export interface KernelTotal {
+  /** Shader key up to its size fields. */
+  readonly kernel: string;
+  /** Nanoseconds over every timed dispatch of the family. */
+  readonly nanoseconds: number;
+  /** Timed dispatches of the family. */
+  readonly calls: number;
+}
+
+/**
+ * `timings` (from `DispatchTimer.read`) summed by kernel family, the shader key up to its first size field (`:r=`,
+ * `:b=`, `:wg=`, `:n=`, `:c=`, `:k=`, `:t=`, `:w=`), the largest first.
+ */
+export function totalsByKernel(timings: readonly { key: string; nanoseconds: number }[]): KernelTotal[] {
+  const totals = new Map<string, { nanoseconds: number; calls: number }>();
+  for (const timing of timings) {
+    const kernel = timing.key.split(/:(?:r|b|wg|n|c|k|t|w)=/)[0]!;
+    const entry = totals.get(kernel) ?? { nanoseconds: 0, calls: 0 };
+    totals.set(kernel, { nanoseconds: entry.nanoseconds + timing.nanoseconds, calls: entry.calls + 1 });
+  }
+  return [...totals.entries()]
+    .map(([kernel, entry]) => ({ kernel, ...entry }))
+    .sort((left, right) => right.nanoseconds - left.nanoseconds);
 }

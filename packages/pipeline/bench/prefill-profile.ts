@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { createWebGpuBackend, DispatchTimer, MAX_TIMED_DISPATCHES, type TimedDispatch } from '@strata/kernels-webgpu';
 import { openModelFiles } from '@strata/loaders/node';
 import { TextPipeline } from '@strata/pipeline';
-import { randomModelFile } from './batched-sequences.js';
+import { randomModelFile, totalsByKernel } from './batched-sequences.js';
 
 const { values } = parseArgs({
   options: {
@@ -49,20 +49,13 @@ await prefill(3);
 recorder.timer = undefined;
 await backend.flush();
 const timings: TimedDispatch[] = await timer.read();
-const family = (key: string) => key.split(/:(?:r|b|wg|n|c|k|t|w)=/)[0]!;
-const totals = new Map<string, { nanoseconds: number; calls: number }>();
-for (const timing of timings) {
-  const entry = totals.get(family(timing.key)) ?? { nanoseconds: 0, calls: 0 };
-  totals.set(family(timing.key), { nanoseconds: entry.nanoseconds + timing.nanoseconds, calls: entry.calls + 1 });
-}
 const total = timings.reduce((sum, timing) => sum + timing.nanoseconds, 0);
 process.stdout.write(
   `${values.model} ${values.type}, ${tokens} tokens: prefill ${rate.toFixed(0)} tok/s untimed (${((1000 * tokens) / rate).toFixed(1)} ms); GPU ${(total / 1e6).toFixed(1)} ms over ${timings.length} dispatches timed one by one${timings.length >= MAX_TIMED_DISPATCHES ? ' (timer full: the rest untimed)' : ''}\n`,
 );
-const rows = [...totals.entries()].sort((a, b) => b[1].nanoseconds - a[1].nanoseconds).slice(0, Number(values.top));
-for (const [kernel, entry] of rows) {
+for (const entry of totalsByKernel(timings).slice(0, Number(values.top))) {
   process.stdout.write(
-    `  ${(entry.nanoseconds / 1e6).toFixed(2).padStart(8)} ms  ${((100 * entry.nanoseconds) / Math.max(1, total)).toFixed(1).padStart(5)}%  ${String(entry.calls).padStart(5)}×  ${kernel}\n`,
+    `  ${(entry.nanoseconds / 1e6).toFixed(2).padStart(8)} ms  ${((100 * entry.nanoseconds) / Math.max(1, total)).toFixed(1).padStart(5)}%  ${String(entry.calls).padStart(5)}×  ${entry.kernel}\n`,
   );
 }
 await pipeline.dispose();
