@@ -31,6 +31,12 @@ export interface TensorStore {
    * before asking for the next streams a whole model through one buffer.
    */
   streamBytes(name: string, chunkBytes?: number, into?: Uint8Array): AsyncIterable<Uint8Array>;
+  /**
+   * Fills `target` with a tensor's bytes from `offset` (relative to the tensor's first byte), read in place where the
+   * source can. Calls may overlap, so a caller can read a large tensor in parallel slices. Stores that cannot read
+   * ranges leave it out; callers then stream.
+   */
+  readRange?(name: string, offset: number, target: Uint8Array): Promise<void>;
 }
 
 /** Where one tensor's bytes lie: a source and an absolute byte offset in it. */
@@ -97,6 +103,22 @@ export class LocatedTensorStore implements TensorStore {
   async readBytes(name: string): Promise<Uint8Array> {
     const { source, offset, entry } = this.locate(name);
     return source.read(offset, entry.byteLength);
+  }
+
+  /**
+   * {@link TensorStore.readRange}: throws `INVALID_ARGUMENT` for a range outside the tensor, `TENSOR_NOT_FOUND` for an
+   * unknown name.
+   */
+  async readRange(name: string, offset: number, target: Uint8Array): Promise<void> {
+    const { source, offset: start, entry } = this.locate(name);
+    if (!Number.isSafeInteger(offset) || offset < 0 || offset + target.byteLength > entry.byteLength) {
+      throw new StrataError(
+        'INVALID_ARGUMENT',
+        `Bytes ${offset}…${offset + target.byteLength} are outside tensor '${name}' of ${entry.byteLength} bytes; read within it.`,
+        { details: { name, offset, length: target.byteLength, byteLength: entry.byteLength } },
+      );
+    }
+    if (target.byteLength > 0) await readIntoFrom(source, start + offset, target);
   }
 
   /**

@@ -3,12 +3,16 @@ import type { RopeParameters } from './rope.js';
 import type { StepBody, StepPlan } from './step-plan.js';
 import type { PoolSequencesOptions, SelfAttentionOptions } from './sequence-batch.js';
 import type { PagedAttentionOptions, PagedBatch, PagedKeyValueCache } from './paged-cache.js';
+import type { WeightByteReader } from './weight-byte-reader.js';
 
 /** Activation functions the backends implement. */
 export type ActivationKind = 'silu' | 'gelu-tanh' | 'gelu-erf' | 'relu';
 
-/** Bytes of a weight: the whole buffer, or consecutive chunks in order (a streaming upload holds one chunk at a time). */
-export type WeightBytes = Uint8Array | AsyncIterable<Uint8Array>;
+/**
+ * Bytes of a weight: the whole buffer, consecutive chunks in order (a streaming upload holds one chunk at a time), or a
+ * {@link WeightByteReader}, which also reads any range on demand (a backend may read it straight into mapped memory).
+ */
+export type WeightBytes = Uint8Array | AsyncIterable<Uint8Array> | WeightByteReader;
 
 /** Options of {@link Backend.attention}. Queries sit at positions `firstPosition … firstPosition + rows - 1`. */
 export interface AttentionOptions {

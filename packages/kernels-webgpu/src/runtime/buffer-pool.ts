@@ -12,14 +12,20 @@ export interface TrackedBuffer {
 
 let nextBufferId = 1;
 
-/** Creates a tracked buffer outside the pool (weights, uniform arenas). */
+/** Creates a tracked buffer outside the pool (weights, uniform arenas), mapped for the host's writes when asked. */
 export function createTrackedBuffer(
   device: GPUDevice,
   size: number,
   usage: GPUBufferUsageFlags,
   label?: string,
+  mappedAtCreation = false,
 ): TrackedBuffer {
-  const buffer = device.createBuffer({ size, usage, ...(label === undefined ? {} : { label }) });
+  const buffer = device.createBuffer({
+    size,
+    usage,
+    ...(label === undefined ? {} : { label }),
+    ...(mappedAtCreation ? { mappedAtCreation } : {}),
+  });
   return { buffer, size, id: nextBufferId++, lastBatch: -1 };
 }
 

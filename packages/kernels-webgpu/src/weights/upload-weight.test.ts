@@ -1,3 +1,4 @@
+import type { WeightByteReader } from '@strata/core';
 import { describe, expect, it } from 'vitest';
 import { useBackendForTests } from '../testing/backend-for-tests.js';
 import type { WebGpuBackend } from '../webgpu-backend.js';
@@ -30,6 +31,22 @@ async function* pieces(bytes: Uint8Array, sizes: readonly number[]): AsyncIterab
     yield bytes.slice(offset, offset + size);
     offset += size;
   }
+}
+
+/** A reader over `bytes` that records the ranges asked for; `failAt` makes the read of that offset reject. */
+function reader(bytes: Uint8Array, failAt?: number): WeightByteReader & { ranges: [number, number][] } {
+  const ranges: [number, number][] = [];
+  return {
+    byteLength: bytes.byteLength,
+    ranges,
+    async readInto(offset, target) {
+      ranges.push([offset, target.byteLength]);
+      await Promise.resolve();
+      if (offset === failAt) throw new Error('disk gone');
+      target.set(bytes.subarray(offset, offset + target.byteLength));
+    },
+    [Symbol.asyncIterator]: () => pieces(bytes, [7])[Symbol.asyncIterator](),
+  };
 }
 
 describe('rowsPerChunk', () => {
@@ -103,5 +120,35 @@ describe('uploadWeight', () => {
         code: 'SHAPE_MISMATCH',
       },
     );
+  });
+
+  it('reads a byte reader straight into mapped chunks, with the same bytes as a whole upload', async (context) => {
+    const b = backend(context);
+    const rows = 131; // 18-byte rows: chunks of 56, 56 and 19 rows, the last not whole words
+    const bytes = Uint8Array.from({ length: rows * 18 }, (_, index) => (index * 37 + 11) & 255);
+    const source = reader(bytes);
+    const mapped = (await b.uploadWeight({ name: 'q', type: 'Q4_0', shape: [rows, 32] }, source)) as GpuWeight;
+    // Read by ranges (one per chunk here: each chunk is smaller than a slice), never streamed.
+    expect(source.ranges).toEqual([
+      [0, 1008],
+      [1008, 1008],
+      [2016, 342],
+    ]);
+    const joined = Uint8Array.from((await chunkBytes(b, mapped)).flatMap((chunk) => Array.from(chunk)));
+    expect(joined).toEqual(bytes);
+    await expect(
+      b.uploadWeight({ name: 'short', type: 'Q4_0', shape: [rows + 1, 32] }, reader(bytes)),
+    ).rejects.toMatchObject({ code: 'SHAPE_MISMATCH' });
+  });
+
+  it('rejects a mapped upload whose read fails with that read error', async (context) => {
+    const b = backend(context);
+    const bytes = new Uint8Array(131 * 18);
+    await expect(b.uploadWeight({ name: 'q', type: 'Q4_0', shape: [131, 32] }, reader(bytes, 1008))).rejects.toThrow(
+      'disk gone',
+    );
+    // The device still takes uploads after the failure.
+    const after = (await b.uploadWeight({ name: 'q', type: 'Q4_0', shape: [131, 32] }, reader(bytes))) as GpuWeight;
+    expect(after.chunks.length).toBe(3);
   });
 });

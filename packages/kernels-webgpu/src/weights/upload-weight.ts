@@ -2,12 +2,16 @@ import {
   elementCount,
   ggmlByteLength,
   ggmlTypeFromName,
+  isWeightByteReader,
   StrataError,
+  type WeightByteReader,
   type WeightBytes,
   type WeightDescriptor,
 } from '@strata/core';
 import { createTrackedBuffer, type TrackedBuffer } from '../runtime/buffer-pool.js';
 import { GpuWeight, type WeightChunk } from './gpu-weight.js';
+import { type ChunkLayout, uploadMappedChunks } from './mapped-chunks.js';
+import { countUploadedBytes } from './upload-drain.js';
 
 /** Limits that decide how a weight is split. */
 export interface ChunkLimits {
@@ -27,15 +31,6 @@ export function rowsPerChunk(rowBytes: number, rows: number, limits: ChunkLimits
   }
   return Math.min(fit, rows);
 }
-
-const SYNC_EVERY_BYTES = 256 * 1024 * 1024;
-
-/**
- * Bytes written to each device's queue since it last drained, across uploads: a model's weights are uploaded one
- * tensor after another, and the queue drains once every {@link SYNC_EVERY_BYTES} of them, not after each tensor (a wait
- * per tensor stopped the host from reading the next one while the GPU copied the last).
- */
-const bytesSinceDrain = new WeakMap<GPUDevice, { bytes: number }>();
 
 /** Converts one F16 value (bits) to a number. */
 function halfToFloat(bits: number): number {
@@ -67,7 +62,9 @@ function truncated(expected: number, got: number): StrataError {
 
 /**
  * Uploads a weight chunk by chunk, holding on the host nothing beyond the piece being written (when `bytes` is an async
- * iterable: each piece may be reused by its producer once the next is asked for). Vectors of F32/F16/BF16 become f32.
+ * iterable: each piece may be reused by its producer once the next is asked for). A {@link WeightByteReader} is read
+ * straight into buffers mapped at creation, in parallel slices (`uploadMappedChunks`). Vectors of F32/F16/BF16 become
+ * f32.
  */
 export async function uploadWeight(
   device: GPUDevice,
@@ -109,27 +106,34 @@ export async function uploadWeight(
   // Expert stacks [experts, out, columns]: whole experts per chunk whenever one expert fits a binding.
   const expertRows = shape.length === 3 ? shape[1]! : 0;
   if (expertRows > 0 && chunkRows >= expertRows && chunkRows < rows) chunkRows -= chunkRows % expertRows;
-  const chunks: WeightChunk[] = [];
+  const layouts: ChunkLayout[] = [];
   for (let firstRow = 0; firstRow < rows; firstRow += chunkRows) {
     const chunkRowCount = Math.min(chunkRows, rows - firstRow);
     const byteLength = chunkRowCount * rowBytes;
     // One spare word: readers may fetch the word after an unaligned last value.
     const size = Math.max(16, Math.ceil(byteLength / 4) * 4 + 4);
-    chunks.push({
-      tracked: createTrackedBuffer(device, size, usage, `${descriptor.name}[${chunks.length}]`),
-      firstRow,
-      rows: chunkRowCount,
-      byteLength,
-    });
+    layouts.push({ firstRow, rows: chunkRowCount, byteLength, size });
   }
-  const writer = new ChunkWriter(device, chunks);
-  if (bytes instanceof Uint8Array) {
+  let chunks: WeightChunk[];
+  if (isWeightByteReader(bytes)) {
     if (bytes.byteLength !== totalBytes) throw truncated(totalBytes, bytes.byteLength);
-    await writer.write(bytes);
+    chunks = await uploadMappedChunks(device, layouts, bytes, usage, descriptor.name);
   } else {
-    for await (const piece of bytes) await writer.write(piece);
+    chunks = layouts.map((layout, index) => ({
+      tracked: createTrackedBuffer(device, layout.size, usage, `${descriptor.name}[${index}]`),
+      firstRow: layout.firstRow,
+      rows: layout.rows,
+      byteLength: layout.byteLength,
+    }));
+    const writer = new ChunkWriter(device, chunks);
+    if (bytes instanceof Uint8Array) {
+      if (bytes.byteLength !== totalBytes) throw truncated(totalBytes, bytes.byteLength);
+      await writer.write(bytes);
+    } else {
+      for await (const piece of bytes) await writer.write(piece);
+    }
+    writer.finish(totalBytes);
   }
-  writer.finish(totalBytes);
   return new GpuWeight(
     descriptor.name,
     descriptor.type,
@@ -154,19 +158,11 @@ class ChunkWriter {
   private readonly word = new Uint8Array(4);
   private wordUsed = 0;
   private written = 0;
-  private readonly sinceDrain: { bytes: number };
 
   constructor(
     private readonly device: GPUDevice,
     private readonly chunks: readonly WeightChunk[],
-  ) {
-    let counter = bytesSinceDrain.get(device);
-    if (counter === undefined) {
-      counter = { bytes: 0 };
-      bytesSinceDrain.set(device, counter);
-    }
-    this.sinceDrain = counter;
-  }
+  ) {}
 
   async write(piece: Uint8Array): Promise<void> {
     let position = 0;
@@ -195,16 +191,11 @@ class ChunkWriter {
       }
       position += take;
       this.written += take;
-      this.sinceDrain.bytes += take;
       if (this.chunkOffset === chunk.byteLength) {
         this.chunkIndex++;
         this.chunkOffset = 0;
       }
-      // Dawn copies each write into its own staging memory: let the queue drain now and then on big uploads.
-      if (this.sinceDrain.bytes >= SYNC_EVERY_BYTES) {
-        this.sinceDrain.bytes = 0;
-        await this.device.queue.onSubmittedWorkDone();
-      }
+      await countUploadedBytes(this.device, take);
     }
   }
 

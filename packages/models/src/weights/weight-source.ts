@@ -1,4 +1,12 @@
-import { type Backend, isWeightType, StrataError, type WeightTensor, type WeightType } from '@strata/core';
+import {
+  type Backend,
+  isWeightType,
+  StrataError,
+  type WeightByteReader,
+  type WeightBytes,
+  type WeightTensor,
+  type WeightType,
+} from '@strata/core';
 import type { TensorEntry, TensorStore } from '@strata/loaders';
 import { decodeFloats, encodeFloats } from './float-decoding.js';
 
@@ -56,7 +64,7 @@ export class WeightSource {
     const type = weightTypeOf(entry);
     let uploaded = this.#uploaded.get(name);
     if (uploaded === undefined) {
-      uploaded = this.#track(this.backend.uploadWeight({ name, type, shape: entry.shape }, this.#pieces([name])));
+      uploaded = this.#track(this.backend.uploadWeight({ name, type, shape: entry.shape }, this.#bytes([name])));
       this.#uploaded.set(name, uploaded);
     }
     return uploaded;
@@ -121,7 +129,7 @@ export class WeightSource {
     return this.#track(
       this.backend.uploadWeight(
         { name: names.join(' + '), type, shape: columns === undefined ? [rows] : [rows, columns] },
-        this.#pieces(names),
+        this.#bytes(names),
       ),
     );
   }
@@ -150,9 +158,52 @@ export class WeightSource {
     return this.#track(
       this.backend.uploadWeight(
         { name: `${first.name} (×${names.length})`, type, shape: [names.length, ...expectedShape] },
-        this.#pieces(names),
+        this.#bytes(names),
       ),
     );
+  }
+
+  /**
+   * The bytes of `names`, one after the other: streamed in pieces ({@link WeightSource.#pieces}) and, where the store
+   * reads ranges, also readable at any offset ({@link WeightByteReader}), so a backend can read them straight into
+   * device memory it maps, several slices at once.
+   */
+  #bytes(names: readonly string[]): WeightBytes {
+    const pieces = this.#pieces(names);
+    const store = this.store;
+    const readRange = store.readRange?.bind(store);
+    if (readRange === undefined) return pieces;
+    const entries = names.map((name) => store.get(name));
+    const byteLength = entries.reduce((sum, entry) => sum + entry.byteLength, 0);
+    const reader: WeightByteReader = {
+      byteLength,
+      [Symbol.asyncIterator]: () => pieces[Symbol.asyncIterator](),
+      async readInto(offset, target) {
+        if (!Number.isSafeInteger(offset) || offset < 0 || offset + target.byteLength > byteLength) {
+          throw new StrataError(
+            'INVALID_ARGUMENT',
+            `Bytes ${offset}…${offset + target.byteLength} are outside the ${byteLength} bytes of ${names.join(' + ')}.`,
+            { details: { offset, length: target.byteLength, byteLength } },
+          );
+        }
+        // The range may span several of the tensors: one read per tensor it touches, all at once.
+        const reads: Promise<void>[] = [];
+        let start = 0;
+        let done = 0;
+        for (const entry of entries) {
+          const end = start + entry.byteLength;
+          const position = offset + done;
+          if (done < target.byteLength && position < end) {
+            const length = Math.min(end - position, target.byteLength - done);
+            reads.push(readRange(entry.name, position - start, target.subarray(done, done + length)));
+            done += length;
+          }
+          start = end;
+        }
+        await Promise.all(reads);
+      },
+    };
+    return reader;
   }
 
   /**

@@ -27,6 +27,8 @@ export function trackProgress(
   const totalTensors = store.tensors.size;
   let loadedBytes = 0;
   const finished = new Set<string>();
+  /** Bytes read so far of each tensor read in ranges (finished once they reach its size). */
+  const rangeBytes = new Map<string, number>();
   const report = (done: boolean) =>
     onProgress({ loadedBytes, totalBytes, loadedTensors: finished.size, totalTensors, done });
   const tracked: TensorStore = {
@@ -49,5 +51,16 @@ export function trackProgress(
       report(false);
     },
   };
+  const readRange = store.readRange?.bind(store);
+  if (readRange !== undefined) {
+    tracked.readRange = async (name, offset, target) => {
+      await readRange(name, offset, target);
+      loadedBytes += target.byteLength;
+      const read = (rangeBytes.get(name) ?? 0) + target.byteLength;
+      rangeBytes.set(name, read);
+      if (read >= store.get(name).byteLength) finished.add(name);
+      report(false);
+    };
+  }
   return { store: tracked, finish: () => report(true) };
 }
