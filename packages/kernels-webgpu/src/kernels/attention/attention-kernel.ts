@@ -64,6 +64,11 @@ function cacheElementWgsl(elements: CacheElements, name: string, row: string, co
   return `q8_element(${name}[(${row} * width + ${column}) >> 2u], ${column}, ${name}[scale_base + ${row} * pairs + (${column} >> 6u)])`;
 }
 
+/** The component selectors of a piece of `width` floats: `.x` … `.w` for a vec4, nothing for a scalar. */
+function lanesOf(width: number): string[] {
+  return width === 4 ? ['.x', '.y', '.z', '.w'] : [''];
+}
+
 /** WGSL of the attention kernel (see {@link recordAttention}). */
 function attentionShader(
   headDimensions: number,
@@ -81,7 +86,14 @@ function attentionShader(
   const parallel = subgroups && T > 1;
   const HD = headDimensions;
   const split = plan.splits > 1;
-  const accumulators = Math.ceil((S * HD) / WG);
+  // Pieces of W dimensions (4 where the head size allows: vec4 reads of the tiles) in workgroup memory and registers;
+  // tile rows are padded by W floats, which keeps neighbouring keys' reads on distinct banks in the score loop.
+  const W = HD % 4 === 0 ? 4 : 1;
+  const piece = W === 4 ? 'vec4<f32>' : 'f32';
+  const product = (left: string, right: string) => (W === 4 ? `dot(${left}, ${right})` : `${left} * ${right}`);
+  const element = (array: string, index: string) =>
+    W === 4 ? `${array}[(${index}) / 4u][(${index}) % 4u]` : `${array}[${index}]`;
+  const accumulators = Math.ceil((S * HD) / W / WG);
   // Tile loads: batches of LOAD_BATCH independent loads in straight-line code, so they are in flight together (a plain
   // strided loop issues one global load per iteration and waits on each). Tile rows are padded to HD + 1 floats so that
   // the score loop, where neighbouring invocations read neighbouring keys, hits distinct memory banks.
@@ -107,7 +119,7 @@ ${lanes
     )}; }`,
   )
   .join('\n')}
-${lanes.map((lane) => `    if (i${lane} < BC * HD) { key_value_tile[(i${lane} / HD) * HDP + i${lane} % HD] = v${lane}; }`).join('\n')}
+${lanes.map((lane) => `    if (i${lane} < BC * HD) { ${element('key_value_tile', `(i${lane} / HD) * HDP + i${lane} % HD`)} = v${lane}; }`).join('\n')}
   }
 }`;
   };
@@ -132,7 +144,9 @@ fn cache_row(key: u32, table_base: u32) -> u32 {
 fn cache_row(key: u32, table_base: u32) -> u32 { return key % params.capacity; }`
 }
 const HD = ${HD}u;
-const HDP = ${HD + 1}u;
+const HDP = ${HD + W}u;
+const HDW = ${HD / W}u;
+const HDPW = ${(HD + W) / W}u;
 const S = ${S}u;
 const R = ${R}u;
 const HB = ${HB}u;
@@ -140,8 +154,8 @@ const BC = ${BC}u;
 const WG = ${WG}u;
 const MASKED = -3.0e38;
 const T = ${T}u;
-var<workgroup> query_tile: array<f32, ${S * HD}>;
-var<workgroup> key_value_tile: array<f32, ${BC * (HD + 1)}>;
+var<workgroup> query_tile: array<${piece}, ${(S * HD) / W}>;
+var<workgroup> key_value_tile: array<${piece}, ${(BC * (HD + W)) / W}>;
 var<workgroup> scores: array<f32, ${S * BC}>;
 // Each slot's running maximum, two copies: a tile reads one (its parity) and writes the other.
 var<workgroup> slot_max: array<f32, ${2 * S}>;
@@ -177,10 +191,10 @@ ${paged ? PAGED_BLOCK : RING_BLOCK}
     if (slot / HB < row_count) {
       value = queries[(first_row + slot / HB) * query_width + (first_head + slot % HB) * HD + index % HD] * params.scale;
     }
-    query_tile[index] = value;
+    ${element('query_tile', 'index')} = value;
   }
   for (var slot = li; slot < S; slot += WG) { slot_max[slot] = MASKED; slot_sum[slot] = 0.0; }
-  var accumulator: array<f32, ${accumulators}>;
+  var accumulator: array<${piece}, ${accumulators}>;
   var parity = 0u;
 
   for (var tile_start = first_key; tile_start <= last_key; tile_start += BC) {
@@ -194,10 +208,10 @@ ${paged ? PAGED_BLOCK : RING_BLOCK}
       var score = MASKED;
       if (slot / HB < row_count && key <= query_position && key <= last_key &&
           (params.window == 0u || key + params.window > query_position)) {
-        var dot = 0.0;
-        for (var d = 0u; d < HD; d++) { dot += query_tile[slot * HD + d] * key_value_tile[(index % BC) * HDP + d]; }
-        ${softcap ? 'dot = params.softcap * tanh(clamp(dot / params.softcap, -15.0, 15.0));' : ''}
-        score = dot;
+        var total = 0.0;
+        for (var d = 0u; d < HDW; d++) { total += ${product('query_tile[slot * HDW + d]', 'key_value_tile[(index % BC) * HDPW + d]')}; }
+        ${softcap ? 'total = params.softcap * tanh(clamp(total / params.softcap, -15.0, 15.0));' : ''}
+        score = total;
       }
       scores[index] = score;
     }
@@ -207,11 +221,11 @@ ${softmax}    workgroupBarrier();
     workgroupBarrier();
     for (var item = 0u; item < ${accumulators}u; item++) {
       let index = li + item * WG;
-      if (index < S * HD) {
-        let slot = index / HD;
-        let d = index % HD;
+      if (index < S * HDW) {
+        let slot = index / HDW;
+        let d = index % HDW;
         var sum = accumulator[item] * slot_alpha[slot];
-        for (var column = 0u; column < BC; column++) { sum += scores[slot * BC + column] * key_value_tile[column * HDP + d]; }
+        for (var column = 0u; column < BC; column++) { sum += scores[slot * BC + column] * key_value_tile[column * HDPW + d]; }
         accumulator[item] = sum;
       }
     }
@@ -220,17 +234,26 @@ ${softmax}    workgroupBarrier();
   workgroupBarrier();
   for (var item = 0u; item < ${accumulators}u; item++) {
     let index = li + item * WG;
-    let slot = index / HD;
-    if (index < S * HD && slot / HB < row_count) {
+    let slot = index / HDW;
+    if (index < S * HDW && slot / HB < row_count) {
       let row = first_row + slot / HB;
       let head = first_head + slot % HB;
+      let d = (index % HDW) * ${W}u;
+      let value = accumulator[item];
       ${
         split
           ? `let state = (row * params.heads + head) * params.splits + split;
-      destination[state * HD + index % HD] = accumulator[item];
-      if (index % HD == 0u) { partial_state[state * 2u] = slot_max[parity * S + slot]; partial_state[state * 2u + 1u] = slot_sum[slot]; }`
+${lanesOf(W)
+  .map((lane, c) => `      destination[state * HD + d + ${c}u] = value${lane};`)
+  .join('\n')}
+      if (d == 0u) { partial_state[state * 2u] = slot_max[parity * S + slot]; partial_state[state * 2u + 1u] = slot_sum[slot]; }`
           : `let total = slot_sum[slot];
-      destination[row * query_width + head * HD + index % HD] = select(0.0, accumulator[item] / total, total > 0.0);`
+${lanesOf(W)
+  .map(
+    (lane, c) =>
+      `      destination[row * query_width + head * HD + d + ${c}u] = select(0.0, value${lane} / total, total > 0.0);`,
+  )
+  .join('\n')}`
       }
     }
   }

@@ -66,8 +66,12 @@ export const DEFAULT_ATTENTION_TUNING: AttentionTuning = {
   maxKeyTile: 64,
 };
 
+// Tile rows are padded by 4 floats where the head size is a multiple of 4 (vec4 reads), else by 1.
 const floatsOf = (slots: number, keyTile: number, headDimensions: number) =>
-  slots * headDimensions + keyTile * (headDimensions + 1) + slots * keyTile + 4 * slots;
+  slots * headDimensions +
+  keyTile * (headDimensions + (headDimensions % 4 === 0 ? 4 : 1)) +
+  slots * keyTile +
+  4 * slots;
 
 function largestDivisorAtMost(value: number, limit: number): number {
   for (let divisor = Math.min(value, Math.max(1, limit)); divisor > 1; divisor--)

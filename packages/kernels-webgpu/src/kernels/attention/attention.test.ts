@@ -90,6 +90,20 @@ describe('attention on WebGPU', () => {
     });
   }
 
+  it('matches the CPU backend with a head size that is not a multiple of 4 (scalar tiles)', async (context) => {
+    const gpu = backend(context);
+    const shape = { heads: 6, keyValueHeads: 2, headDimensions: 6, capacity: 12 };
+    const steps = [
+      { firstPosition: 0, rows: 9 },
+      { firstPosition: 9, rows: 2 },
+    ];
+    const expected = await runSteps(createCpuBackend(), shape, steps);
+    const actual = await runSteps(gpu, shape, steps);
+    for (const [index, output] of actual.entries()) {
+      for (const [element, value] of output.entries()) expect(value).toBeCloseTo(expected[index]![element]!, 4);
+    }
+  });
+
   it('matches the CPU backend with keys split over workgroups, a window and a ring cache', async (context) => {
     const gpu = backend(context);
     const shape = { heads: 6, keyValueHeads: 2, headDimensions: 12, capacity: 24, window: 20 };
