@@ -2,6 +2,7 @@
  * Time from opening a model file to its first generated token, and the host memory high-water mark while loading.
  *
  *   pnpm exec tsx --conditions=@strata/source packages/pipeline/bench/load-time.ts FILE [--backend cpu|webgpu]
+ *     [--repetitions N] [--dawn-flags 'enable-dawn-features=…']
  */
 import { parseArgs } from 'node:util';
 import { createCpuBackend } from '@strata/kernels-cpu';
@@ -11,12 +12,22 @@ import { TextPipeline } from '@strata/pipeline';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { backend: { type: 'string', default: 'webgpu' }, repetitions: { type: 'string', default: '2' } },
+  options: {
+    backend: { type: 'string', default: 'webgpu' },
+    repetitions: { type: 'string', default: '2' },
+    // Dawn instance flags separated by ';', e.g. 'enable-dawn-features=disable_lazy_clear_for_mapped_at_creation_buffer'.
+    'dawn-flags': { type: 'string', default: '' },
+  },
 });
 const path = positionals[0];
 if (path === undefined) throw new Error('usage: load-time.ts FILE [--backend cpu|webgpu]');
 const backend =
-  values.backend === 'cpu' ? createCpuBackend() : await createWebGpuBackend({ powerPreference: 'high-performance' });
+  values.backend === 'cpu'
+    ? createCpuBackend()
+    : await createWebGpuBackend({
+        powerPreference: 'high-performance',
+        dawnFlags: values['dawn-flags']!.split(';').filter((flag) => flag !== ''),
+      });
 for (let repetition = 0; repetition < Number(values.repetitions); repetition++) {
   let peak = process.memoryUsage().rss;
   const sampler = setInterval(() => {

@@ -42,8 +42,10 @@ export async function uploadMappedChunks(
       const tracked = createTrackedBuffer(device, layout.size, usage, `${label}[${chunks.length}]`, true);
       chunks.push({ tracked, firstRow: layout.firstRow, rows: layout.rows, byteLength: layout.byteLength });
       try {
-        const mapped = new Uint8Array(tracked.buffer.getMappedRange(0, layout.size), 0, layout.byteLength);
-        await readSlices(reader, firstByte, mapped);
+        const mapped = new Uint8Array(tracked.buffer.getMappedRange(0, layout.size));
+        // The padding after the data is zeroed here, so nothing depends on the device clearing mapped buffers.
+        mapped.fill(0, layout.byteLength);
+        await readSlices(reader, firstByte, mapped.subarray(0, layout.byteLength));
       } finally {
         tracked.buffer.unmap();
       }
