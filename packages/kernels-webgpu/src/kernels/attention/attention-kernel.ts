@@ -7,7 +7,7 @@ import { combineSplits } from './attention-combine.js';
 import { ATTENTION_PARAMS } from './attention-params.js';
 import { softmaxLanes, tileSoftmaxWgsl } from './attention-softmax.js';
 import type { AttentionPlan } from './attention-plan.js';
-import { WGSL_Q8_READ } from './q8-cache-wgsl.js';
+import { q8ScaleWordIndex, WGSL_Q8_READ } from './q8-cache-wgsl.js';
 
 /**
  * How the attention kernel finds a key: `ring`, one contiguous cache whose row `position mod capacity` holds a position
@@ -61,7 +61,7 @@ type CacheElements = 'f32' | 'f16' | 'q8_0';
 function cacheElementWgsl(elements: CacheElements, name: string, row: string, column: string): string {
   if (elements === 'f16') return `element_of(${name}[(${row} * width + ${column}) >> 1u], ${column} & 1u)`;
   if (elements === 'f32') return `${name}[${row} * width + ${column}]`;
-  return `q8_element(${name}[(${row} * width + ${column}) >> 2u], ${column}, ${name}[scale_base + ${row} * pairs + (${column} >> 6u)])`;
+  return `q8_element(${name}[(${row} * width + ${column}) >> 2u], ${column}, ${name}[${q8ScaleWordIndex('params.capacity', 'width', row, column)}])`;
 }
 
 /** The component selectors of a piece of `width` floats: `.x` … `.w` for a vec4, nothing for a scalar. */
@@ -104,7 +104,6 @@ function attentionShader(
     return /* wgsl */ `
 fn load_${name}(first_key: u32, last_key: u32, head_offset: u32, table_base: u32, li: u32) {
   let width = params.key_value_heads * HD;
-${elements === 'q8_0' ? '  let scale_base = (params.capacity * width) >> 2u;\n  let pairs = (width + 63u) / 64u;' : ''}
   for (var base = 0u; base < ${loads}u; base += ${batch}u) {
 ${lanes
   .map(

@@ -195,9 +195,6 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   var local_max: array<f32, ${G}>;
   for (var h = 0u; h < G; h++) { local_max[h] = MASKED; }
   let width = params.key_value_heads * HD;
-  // q8_0: the scales follow the quants, a word per 64 columns of each row.
-  let scale_base = (params.capacity * width) >> 2u;
-  let pairs = (width + 63u) / 64u;
   for (var key = li; key < count; key += WG) {
     let ring = (start + key) % params.capacity;
     let row = ring * width + kv_head * HD;

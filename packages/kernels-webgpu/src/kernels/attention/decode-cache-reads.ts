@@ -1,3 +1,5 @@
+import { q8ScaleWordIndex } from './q8-cache-wgsl.js';
+
 // How the decode attention kernel (decode-attention.ts) reads its cache: a 16-byte piece of a key row (the score
 // pass) and 4 values of a value row (the value pass), from an f32, f16 or q8_0 cache.
 
@@ -14,7 +16,7 @@ export function keyPieceWgsl(elements: CacheElements): string {
   }
   return `let word = keys[(row + piece * 16u) / 16u];
       let column = kv_head * HD + piece * 16u;
-      let scale_index = scale_base + ring * pairs + (column >> 6u);
+      let scale_index = ${q8ScaleWordIndex('params.capacity', 'width', 'ring', 'column')};
       let d = half_value(extractBits(keys[scale_index / 4u][scale_index % 4u], ((column >> 5u) & 1u) * 16u, 16u));
       let k0 = quads(word.x);
       let k1 = quads(word.y);
@@ -28,7 +30,7 @@ export function valuePieceWgsl(elements: CacheElements): string {
   if (elements === 'f16')
     return 'return vec4<f32>(unpack2x16float(values[row / 2u]), unpack2x16float(values[row / 2u + 1u]));';
   return `let column = kv_head * HD + p * 4u;
-  let scale_word = values[(params.capacity * width) / 4u + ring * ((width + 63u) / 64u) + (column >> 6u)];
+  let scale_word = values[${q8ScaleWordIndex('params.capacity', 'width', 'ring', 'column')}];
   return quads(values[row / 4u]) * half_value(extractBits(scale_word, ((column >> 5u) & 1u) * 16u, 16u));`;
 }
 

@@ -43,6 +43,17 @@ fn q8_pack(a: i32, b: i32, c: i32, d: i32) -> u32 {
 `;
 
 /**
+ * WGSL expression (u32) of the index, in 32-bit words of a q8_0 cache tensor, of the word that holds the f16 scale of
+ * `column`'s block in storage row `row`: every quant comes first (`capacity · width` bytes), then each row's scales, one
+ * word (two blocks) per 64 columns (`storageBytes` in core). The one place that layout is written down for the
+ * kernels; every argument is a WGSL u32 expression.
+ */
+export function q8ScaleWordIndex(capacity: string, width: string, row: string, column: string): string {
+  const pair = 2 * Q8_0_BLOCK_SIZE;
+  return `((${capacity} * ${width}) / 4u + ${row} * ((${width} + ${pair - 1}u) / ${pair}u) + ${column} / ${pair}u)`;
+}
+
+/**
  * WGSL statements that quantize one pair of q8_0 blocks (64 columns from `column`, or 32 at the end of an odd row)
  * of one row into the q8_0 tensor `target` at ring row `slot`. `source(offset)` is the WGSL expression of the value at
  * column `column + offset` (an expression of `offset: u32`); `column` (the pair's first column, a multiple of 64),
@@ -77,7 +88,6 @@ export function q8WritePairWgsl(
       }
       scale_word |= half_bits(d) << (16u * part);
     }
-    let pairs = (${width} + ${2 * B - 1}u) / ${2 * B}u;
-    ${target}[(${capacity} * ${width}) / 4u + ${slot} * pairs + ${column} / ${2 * B}u] = scale_word;
+    ${target}[${q8ScaleWordIndex(capacity, width, slot, column)}] = scale_word;
   }`;
 }

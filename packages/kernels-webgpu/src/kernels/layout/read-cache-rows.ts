@@ -2,7 +2,7 @@ import { StrataError } from '@strata/core';
 import type { GpuRuntime } from '../../runtime/runtime.js';
 import { linearGrid, Uniforms, WGSL_LINEAR_GROUP } from '../../runtime/shader.js';
 import type { GpuTensor } from '../../tensor/gpu-tensor.js';
-import { WGSL_Q8_READ } from '../attention/q8-cache-wgsl.js';
+import { q8ScaleWordIndex, WGSL_Q8_READ } from '../attention/q8-cache-wgsl.js';
 
 const WORKGROUP = 256;
 
@@ -23,7 +23,7 @@ export function readCacheRows(runtime: GpuRuntime, source: GpuTensor, start: num
   const value =
     elements === 'f16'
       ? 'half_value(extractBits(source[flat >> 1u], (flat & 1u) * 16u, 16u))'
-      : 'q8_element(source[flat >> 2u], column, source[scale_base + row * ((params.columns + 63u) / 64u) + (column >> 6u)])';
+      : `q8_element(source[flat >> 2u], column, source[${q8ScaleWordIndex('params.rows', 'params.columns', 'row', 'column')}])`;
   runtime.dispatch({
     shader: {
       key: `read-cache-rows:${elements}`,
@@ -42,7 +42,6 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   let row = params.start + index / params.columns;
   let column = index % params.columns;
   let flat = row * params.columns + column;
-  let scale_base = (params.rows * params.columns) >> 2u;
   destination[index] = ${value};
 }`,
     },
