@@ -19,8 +19,8 @@ export {
 } from './dtypes/dtype.js';
 export { elementCount, type Tensor, type WeightDescriptor, type WeightTensor } from './tensor/tensor.js';
 export type { RopePairing, RopeParameters } from './backend/rope.js';
-export type { StepBody, StepPlan } from './backend/step-plan.js';
-export { checkStepIds, createEagerStepPlan } from './backend/eager-step-plan.js';
+export type { StepBody, StepInputShapes, StepPlan } from './backend/step-plan.js';
+export { checkStepIds, checkStepInputs, createEagerStepPlan } from './backend/eager-step-plan.js';
 export type {
   PoolSequencesOptions,
   SelfAttentionOptions,
@@ -34,8 +34,11 @@ export {
   checkPagedBatch,
   checkPagedPoolSize,
   createPagedBatch,
+  encodePagedBatch,
   type PagedAttentionOptions,
+  pagedBatchOf,
   type PagedBatch,
+  type PagedBatchData,
   type PagedBatchLayout,
   type PagedKeyValueCache,
   type PagedSequenceRows,

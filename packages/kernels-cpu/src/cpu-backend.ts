@@ -15,6 +15,7 @@ import {
   type RopeParameters,
   type SamplingParameters,
   type StepBody,
+  type StepInputShapes,
   type StepPlan,
   type PoolSequencesOptions,
   type SelfAttentionOptions,
@@ -403,8 +404,8 @@ class CpuBackend implements Backend {
   }
 
   /** Ops run at once here, so a plan simply runs `body` for each step (see `createEagerStepPlan`). */
-  captureStep(rows: number, body: StepBody): StepPlan {
-    return createEagerStepPlan(this, rows, body);
+  captureStep(rows: number, body: StepBody, inputShapes?: StepInputShapes): StepPlan {
+    return createEagerStepPlan(this, rows, body, inputShapes);
   }
 }
 

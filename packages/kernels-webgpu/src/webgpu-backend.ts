@@ -1,4 +1,4 @@
-import type { Backend, StepBody, StepPlan } from '@strata/core';
+import type { Backend, StepBody, StepInputShapes, StepPlan } from '@strata/core';
 import { type AcquiredDevice, acquireDevice, type DeviceOptions } from './device/acquire-device.js';
 import { ErrorTracker } from './device/error-tracker.js';
 import { WebGpuEncoderRoutingSamplingOps } from './backend/encoder-routing-sampling-ops.js';
@@ -39,8 +39,8 @@ export class WebGpuBackend extends WebGpuEncoderRoutingSamplingOps implements Ba
    * {@link Backend.captureStep}: the first run records the body's dispatches; every run then writes the ids and the
    * position-dependent uniforms and re-encodes the recording (no per-op work on the CPU).
    */
-  captureStep(rows: number, body: StepBody): StepPlan {
-    return new GpuStepPlan(this.runtime, rows, body);
+  captureStep(rows: number, body: StepBody, inputShapes?: StepInputShapes): StepPlan {
+    return new GpuStepPlan(this.runtime, rows, body, inputShapes);
   }
 }
 

@@ -1,6 +1,6 @@
 import type { Tensor, WeightDescriptor, WeightTensor } from '../tensor/tensor.js';
 import type { RopeParameters } from './rope.js';
-import type { StepBody, StepPlan } from './step-plan.js';
+import type { StepBody, StepInputShapes, StepPlan } from './step-plan.js';
 import type { PoolSequencesOptions, SelfAttentionOptions } from './sequence-batch.js';
 import type { PagedAttentionOptions, PagedBatch, PagedKeyValueCache } from './paged-cache.js';
 import type { WeightByteReader } from './weight-byte-reader.js';
@@ -339,6 +339,7 @@ export interface Backend {
    * first run and replays the recording afterwards, with positions handed to the kernels through their parameters, so
    * one plan serves every position (sliding windows and ring caches included). A backend without recording runs
    * `body` each time. The plan owns the body's intermediate tensors: nothing it allocates outlives {@link StepPlan.dispose}.
+   * `inputShapes` declares i32 inputs beyond the ids that each run writes (a paged step's positions and page tables).
    */
-  captureStep(rows: number, body: StepBody): StepPlan;
+  captureStep(rows: number, body: StepBody, inputShapes?: StepInputShapes): StepPlan;
 }

@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { Tensor } from '../tensor/tensor.js';
 import type { Backend } from './backend.js';
-import { checkPagedBatch, checkPagedPoolSize, createPagedBatch, type PagedKeyValueCache } from './paged-cache.js';
+import {
+  checkPagedBatch,
+  checkPagedPoolSize,
+  createPagedBatch,
+  encodePagedBatch,
+  type PagedKeyValueCache,
+} from './paged-cache.js';
 
 /** A backend stand-in whose `upload` keeps the host data (the index tensors are all `createPagedBatch` makes). */
 function recordingBackend(): { backend: Backend; data: Map<Tensor, Int32Array> } {
@@ -74,5 +80,28 @@ describe('createPagedBatch', () => {
     expect(() => checkPagedBatch(cache, other, 'op')).toThrowError(/pages of 2 rows/);
     expect(() => checkPagedPoolSize(0, 4)).toThrowError(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
     expect(() => checkPagedPoolSize(3, 1.5)).toThrowError(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+  });
+});
+
+describe('encodePagedBatch', () => {
+  const layout = {
+    pageSize: 4,
+    sequences: [
+      { firstPosition: 6, rows: 1, pages: [5, 2] },
+      { firstPosition: 1, rows: 1, pages: [1] },
+    ],
+  };
+
+  it('pads the page tables to a width given for the shape of a captured step, the rest as createPagedBatch', () => {
+    const data = encodePagedBatch(layout, 4);
+    expect(data.pagesPerSequence).toBe(4);
+    expect(Array.from(data.pageTables)).toEqual([5, 2, -1, -1, 1, -1, -1, -1]);
+    expect(Array.from(data.positionsAndSlots)).toEqual([6, 10, 1, 5]);
+    expect(Array.from(data.sequenceStarts)).toEqual([0, 1, 2]);
+    expect(encodePagedBatch(layout).pagesPerSequence).toBe(2);
+  });
+
+  it('refuses a width below the longest page table', () => {
+    expect(() => encodePagedBatch(layout, 1)).toThrowError(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
   });
 });

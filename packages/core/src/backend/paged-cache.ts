@@ -105,23 +105,47 @@ function checkLayout(layout: PagedBatchLayout): void {
   });
 }
 
+/** The host data of a {@link PagedBatch}'s index tensors (see {@link encodePagedBatch}). */
+export interface PagedBatchData {
+  /** Rows of the step. */
+  readonly rows: number;
+  /** Columns of the page tables. */
+  readonly pagesPerSequence: number;
+  /** `[rows, 2]`: each row's position and storage row. */
+  readonly positionsAndSlots: Int32Array;
+  /** `[sequences + 1]`: the first row of each sequence, then the row count. */
+  readonly sequenceStarts: Int32Array;
+  /** `[sequences, pagesPerSequence]`: the page tables, padded with −1. */
+  readonly pageTables: Int32Array;
+}
+
 /**
- * Checks `layout` and uploads its index tensors to `backend` (three small i32 uploads). Throws `INVALID_ARGUMENT` for a
- * page size below 1, no sequences, a sequence without rows or with a page table shorter than its last position, or a
- * page id below −1 (or −1 where the step writes). Page ids beyond a cache's pool are checked by the ops.
+ * Checks `layout` and encodes its index tensors on the host (what {@link createPagedBatch} uploads). `pagesPerSequence`
+ * fixes the page tables' width (a captured step's inputs keep one shape from step to step); by default it is the
+ * longest page table. Throws as {@link createPagedBatch} does, and `INVALID_ARGUMENT` for a width below a table's length.
  */
-export function createPagedBatch(backend: Backend, layout: PagedBatchLayout): PagedBatch {
+export function encodePagedBatch(layout: PagedBatchLayout, pagesPerSequence?: number): PagedBatchData {
   checkLayout(layout);
   const { pageSize, sequences } = layout;
   const rows = sequences.reduce((sum, sequence) => sum + sequence.rows, 0);
-  const pagesPerSequence = Math.max(...sequences.map((sequence) => sequence.pages.length));
+  const longest = Math.max(...sequences.map((sequence) => sequence.pages.length));
+  const width = pagesPerSequence ?? longest;
+  if (!Number.isInteger(width) || width < longest) {
+    throw invalid(
+      `Page tables of ${width} columns cannot hold a table of ${longest} pages; give at least ${longest}.`,
+      {
+        pagesPerSequence: width,
+        longest,
+      },
+    );
+  }
   const positionsAndSlots = new Int32Array(2 * rows);
-  const starts = new Int32Array(sequences.length + 1);
-  const tables = new Int32Array(sequences.length * pagesPerSequence).fill(-1);
+  const sequenceStarts = new Int32Array(sequences.length + 1);
+  const pageTables = new Int32Array(sequences.length * width).fill(-1);
   let row = 0;
   sequences.forEach((sequence, index) => {
-    starts[index] = row;
-    tables.set(sequence.pages, index * pagesPerSequence);
+    sequenceStarts[index] = row;
+    pageTables.set(sequence.pages, index * width);
     for (let offset = 0; offset < sequence.rows; offset++, row++) {
       const position = sequence.firstPosition + offset;
       positionsAndSlots[2 * row] = position;
@@ -129,15 +153,36 @@ export function createPagedBatch(backend: Backend, layout: PagedBatchLayout): Pa
         sequence.pages[Math.floor(position / pageSize)]! * pageSize + (position % pageSize);
     }
   });
-  starts[sequences.length] = rows;
-  return {
-    layout,
-    rows,
-    pagesPerSequence,
-    positionsAndSlots: backend.upload(positionsAndSlots, [rows, 2]),
-    sequenceStarts: backend.upload(starts, [sequences.length + 1]),
-    pageTables: backend.upload(tables, [sequences.length, pagesPerSequence]),
-  };
+  sequenceStarts[sequences.length] = rows;
+  return { rows, pagesPerSequence: width, positionsAndSlots, sequenceStarts, pageTables };
+}
+
+/**
+ * The {@link PagedBatch} of `layout` over index tensors already on a backend, made from `encodePagedBatch(layout,
+ * pagesPerSequence)` (a captured step's inputs: each run writes the data of its own layout into the same tensors).
+ */
+export function pagedBatchOf(
+  layout: PagedBatchLayout,
+  pagesPerSequence: number,
+  tensors: { readonly positionsAndSlots: Tensor; readonly sequenceStarts: Tensor; readonly pageTables: Tensor },
+): PagedBatch {
+  const rows = layout.sequences.reduce((sum, sequence) => sum + sequence.rows, 0);
+  return { layout, rows, pagesPerSequence, ...tensors };
+}
+
+/**
+ * Checks `layout` and uploads its index tensors to `backend` (three small i32 uploads). Throws `INVALID_ARGUMENT` for a
+ * page size below 1, no sequences, a sequence without rows or with a page table shorter than its last position, or a
+ * page id below −1 (or −1 where the step writes). Page ids beyond a cache's pool are checked by the ops.
+ */
+export function createPagedBatch(backend: Backend, layout: PagedBatchLayout): PagedBatch {
+  const data = encodePagedBatch(layout);
+  const sequences = layout.sequences.length;
+  return pagedBatchOf(layout, data.pagesPerSequence, {
+    positionsAndSlots: backend.upload(data.positionsAndSlots, [data.rows, 2]),
+    sequenceStarts: backend.upload(data.sequenceStarts, [sequences + 1]),
+    pageTables: backend.upload(data.pageTables, [sequences, data.pagesPerSequence]),
+  });
 }
 
 /**

@@ -1,7 +1,7 @@
 import { StrataError } from '../errors/strata-error.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { Backend } from './backend.js';
-import type { StepBody } from './step-plan.js';
+import type { StepBody, StepInputShapes } from './step-plan.js';
 
 /**
  * A scope of tensors on a {@link ScopedBackend}: records every tensor the backend's ops return while work runs inside
@@ -186,18 +186,22 @@ export function createScopedBackend(backend: Backend): ScopedBackend {
   // A captured step plan owns what its body allocates while it captures (Backend.captureStep): the body's first run is
   // recorded by no scope (a recording backend runs it only then; an eager one runs it again for each step, and those
   // later runs belong to the step's scope like any op).
-  own.captureStep = (rows: number, body: StepBody) => {
+  own.captureStep = (rows: number, body: StepBody, inputShapes?: StepInputShapes) => {
     let captured = false;
-    return backend.captureStep(rows, (ids, firstPosition) => {
-      if (captured) return body(ids, firstPosition);
-      captured = true;
-      registry.active.push(null);
-      try {
-        return body(ids, firstPosition);
-      } finally {
-        registry.active.pop();
-      }
-    });
+    return backend.captureStep(
+      rows,
+      (ids, firstPosition, inputs) => {
+        if (captured) return body(ids, firstPosition, inputs);
+        captured = true;
+        registry.active.push(null);
+        try {
+          return body(ids, firstPosition, inputs);
+        } finally {
+          registry.active.pop();
+        }
+      },
+      inputShapes,
+    );
   };
   const wrapped = new Map<PropertyKey, unknown>();
   return new Proxy(backend, {

@@ -1,4 +1,12 @@
-import { checkStepIds, type StepBody, type StepPlan, StrataError, type Tensor } from '@strata/core';
+import {
+  checkStepIds,
+  checkStepInputs,
+  type StepBody,
+  type StepInputShapes,
+  type StepPlan,
+  StrataError,
+  type Tensor,
+} from '@strata/core';
 import type { GpuTensor } from '../tensor/gpu-tensor.js';
 import type { GpuRuntime } from './runtime.js';
 import { type CompiledStep, StepRecording } from './step-recording.js';
@@ -7,6 +15,8 @@ interface Captured {
   readonly recording: StepRecording;
   readonly step: CompiledStep;
   readonly ids: GpuTensor;
+  /** The i32 inputs beyond the ids, one per input shape, written by every run. */
+  readonly inputs: readonly GpuTensor[];
   readonly output: GpuTensor;
 }
 
@@ -27,6 +37,8 @@ export class GpuStepPlan implements StepPlan {
     /** Ids per run. */
     readonly rows: number,
     private readonly body: StepBody,
+    /** {@link StepPlan.inputShapes}. */
+    readonly inputShapes: StepInputShapes = [],
   ) {
     if (!Number.isInteger(rows) || rows < 1) {
       throw new StrataError('INVALID_ARGUMENT', `A step plan needs at least one row; got ${rows}.`);
@@ -39,9 +51,10 @@ export class GpuStepPlan implements StepPlan {
   }
 
   /** {@link StepPlan.run}. */
-  run(ids: Int32Array | Tensor, firstPosition: number): Tensor {
+  run(ids: Int32Array | Tensor, firstPosition: number, inputs?: readonly Int32Array[]): Tensor {
     if (this.disposed) throw new StrataError('TENSOR_DISPOSED', 'This step plan was disposed; capture a new one.');
     checkStepIds(ids, this.rows);
+    const data = checkStepInputs(inputs, this.inputShapes);
     this.captured ??= this.capture(firstPosition);
     const captured = this.captured;
     const recorder = this.runtime.recorder;
@@ -51,11 +64,13 @@ export class GpuStepPlan implements StepPlan {
       const source = this.runtime.tensor(ids, 'i32', 'step ids');
       recorder.copy(source.tracked, 0, captured.ids.tracked, 0, this.rows * 4);
     }
+    for (const [index, input] of captured.inputs.entries()) recorder.write(input.tracked, 0, data[index]!);
     const dynamic = captured.step.dynamicUniforms;
     if (dynamic !== undefined) recorder.write(dynamic, 0, captured.step.uniformsAt(firstPosition));
     recorder.replay(captured.step.commands);
     // Host writes of the next run must not overtake this run's commands (see Recorder.write).
     captured.ids.tracked.lastBatch = recorder.batch;
+    for (const input of captured.inputs) input.tracked.lastBatch = recorder.batch;
     if (dynamic !== undefined) dynamic.lastBatch = recorder.batch;
     return this.runtime.view(captured.output, captured.output.shape);
   }
@@ -81,13 +96,17 @@ export class GpuStepPlan implements StepPlan {
     const recording = new StepRecording(runtime.device, firstPosition);
     recorder.capture = recording;
     let ids: GpuTensor;
+    let inputs: GpuTensor[];
     let output: GpuTensor;
     try {
       ids = runtime.allocate('i32', [this.rows]);
-      // The body may hand its ids back to the pool; the buffer is still the one each run writes first.
+      inputs = this.inputShapes.map((shape) => runtime.allocate('i32', [...shape]));
+      // The body may hand its ids and inputs back to the pool; the buffers are still the ones each run writes first.
       const idsView = runtime.view(ids, ids.shape);
-      output = runtime.tensor(this.body(idsView, firstPosition), undefined, 'step output');
+      const inputViews = inputs.map((input) => runtime.view(input, input.shape));
+      output = runtime.tensor(this.body(idsView, firstPosition, inputViews), undefined, 'step output');
       idsView.dispose();
+      for (const view of inputViews) view.dispose();
       // An async op (a read) refused inside the body rejects its own promise; the capture fails too.
       if (recording.failure !== undefined) throw recording.failure;
     } catch (error) {
@@ -96,6 +115,6 @@ export class GpuStepPlan implements StepPlan {
     } finally {
       recorder.capture = undefined;
     }
-    return { recording, step: recording.finish(), ids, output };
+    return { recording, step: recording.finish(), ids, inputs, output };
   }
 }

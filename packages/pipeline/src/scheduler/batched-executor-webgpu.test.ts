@@ -17,8 +17,11 @@ interface Expected {
 const readExpected = () => JSON.parse(readFileSync(`${FIXTURES}llama/expected.json`, 'utf8')) as Expected;
 const argmax = (row: readonly number[]) => row.indexOf(Math.max(...row));
 /** A scheduler over the llama fixture: 40-token contexts, 8-row prefill chunks, pages of 4. */
-const llamaScheduler = (backend: Backend, parallel: number, options: { stepAhead?: boolean } = {}) =>
-  loadScheduler(`${FIXTURES}llama`, { backend, contextLength: 40, chunkSize: 8, pageSize: 4, parallel, ...options });
+const llamaScheduler = (
+  backend: Backend,
+  parallel: number,
+  options: { stepAhead?: boolean; capturedDecode?: boolean } = {},
+) => loadScheduler(`${FIXTURES}llama`, { backend, contextLength: 40, chunkSize: 8, pageSize: 4, parallel, ...options });
 
 describe('BatchedStepExecutor on WebGPU', () => {
   it("batched greedy tokens equal the llama fixture's reference tokens", async (context) => {
@@ -69,6 +72,40 @@ describe('BatchedStepExecutor on WebGPU', () => {
     }
     expect(widest).toBeGreaterThan(8);
     await scheduler.close();
+  });
+  it("captured decode steps (stepping ahead, sequences joining and leaving) give the eager steps' tokens", async (context) => {
+    const backend = webGpu(context);
+    const expected = readExpected();
+    const prompts = [expected.input_ids, expected.input_ids.slice(2, 5), expected.input_ids.slice(5, 17)];
+    const run = async (capturedDecode: boolean) => {
+      const captureStep = backend.captureStep.bind(backend);
+      const rowCounts: number[] = [];
+      backend.captureStep = (rows, body, inputShapes) => {
+        rowCounts.push(rows);
+        return captureStep(rows, body, inputShapes);
+      };
+      try {
+        const scheduler = await llamaScheduler(backend, 2, { capturedDecode });
+        const results = await Promise.all(
+          prompts.map(
+            (prompt, index) =>
+              scheduler.submit(prompt, { maxTokens: index === 1 ? 24 : 8, ignoreEndOfGeneration: true }).result,
+          ),
+        );
+        await scheduler.close();
+        return { tokens: results.map((result) => result.tokens), rowCounts };
+      } finally {
+        backend.captureStep = captureStep;
+      }
+    };
+    const captured = await run(true);
+    const eager = await run(false);
+    // Plans of 1 and 2 rows, each captured once, replayed across page boundaries (pages of 4) and positions.
+    expect(new Set(captured.rowCounts)).toEqual(new Set([1, 2]));
+    expect(captured.rowCounts).toHaveLength(2);
+    expect(eager.rowCounts).toHaveLength(0);
+    expect(captured.tokens[0]).toEqual(expected.greedy_new_tokens.slice(0, 8));
+    expect(captured.tokens).toEqual(eager.tokens);
   });
   it('steps ahead by default (guesses used and dropped) with the tokens of the plain step loop', async (context) => {
     const backend = webGpu(context);

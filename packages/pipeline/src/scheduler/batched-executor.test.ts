@@ -1,7 +1,7 @@
 import type { KeyValuePrecision } from '@strata/core';
 import { createCpuBackend } from '@strata/kernels-cpu';
 import { supportsPagedForward } from '@strata/models';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { GenerateOptions } from '../generation/types.js';
 import { createByteTokenizer, createToyModel } from '../testing/toy-model.js';
 import {
@@ -175,6 +175,31 @@ describe('BatchedStepExecutor (CPU)', () => {
     await engine.close();
   });
 
+  // Captured decode steps (one plan per row count, the page groups' index tensors as its inputs) run the same ops on
+  // the CPU, where a plan runs its body each time: the batches built from the run's inputs must be the step's own.
+  it.for(['llama', 'mistral-swa', 'gemma2'] as const)(
+    '%s: captured decode steps give exactly the tokens and logits each request gives alone',
+    async (name) => {
+      const parts = await fixture(name);
+      const capture = vi.spyOn(backend, 'captureStep');
+      const engine = schedulerOver(parts, { parallel: 4, capturedDecode: true });
+      const prompts = promptsOf(parts.prompt);
+      const options: GenerateOptions = { ...greedy, returnLogits: true };
+      const results = await Promise.all(prompts.map((prompt) => stepsOf(engine.submit(prompt, options))));
+      // Plans of several row counts (sequences finish at different steps), each made once.
+      const rowCounts = capture.mock.calls.map(([rows]) => rows);
+      capture.mockRestore();
+      expect(rowCounts.length).toBeGreaterThan(1);
+      expect(new Set(rowCounts).size).toBe(rowCounts.length);
+      for (const [index, prompt] of prompts.entries()) {
+        const expected = await aloneSteps(parts, prompt, options);
+        expect(results[index]!.tokens, `prompt ${index} tokens`).toEqual(expected.tokens);
+        expect(results[index]!.logits, `prompt ${index} logits`).toEqual(expected.logits);
+      }
+      await engine.close();
+    },
+  );
+
   it('frees every tensor of a step by construction: only the pool outlives steps', async () => {
     const { idle, live, afterClose } = await schedulerTensorCounts('qwen3moe', {
       contextLength: CONTEXT,
@@ -186,5 +211,16 @@ describe('BatchedStepExecutor (CPU)', () => {
     expect(live.length).toBeGreaterThan(20);
     expect(new Set(live)).toEqual(new Set([idle]));
     expect(afterClose).toBe(0);
+    // The same with captured decode steps: a plan's run frees what it makes like any step.
+    const captured = await schedulerTensorCounts('llama', {
+      contextLength: CONTEXT,
+      chunkSize: 8,
+      pageSize: 4,
+      parallel: 3,
+      capturedDecode: true,
+    });
+    expect(captured.live.length).toBeGreaterThan(20);
+    expect(new Set(captured.live)).toEqual(new Set([captured.idle]));
+    expect(captured.afterClose).toBe(0);
   });
 });

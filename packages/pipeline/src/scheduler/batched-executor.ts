@@ -3,6 +3,7 @@ import {
   createPagedBatch,
   createScopedBackend,
   type KeyValuePrecision,
+  type PagedBatch,
   type ScopedBackend,
   StrataError,
   type Tensor,
@@ -11,7 +12,8 @@ import type { CompleteModel, PagedTransformerModel } from '@strata/models';
 import { PagedKeyValuePool, type PagedPoolShape } from '../cache/paged-pool.js';
 import { transformAndRelease } from '../generation/local-executor.js';
 import type { TokenChoice } from '../sampling/token-sampler.js';
-import { type ChosenTokens, chooseBatchedTokens, type ResultRow } from './batched-results.js';
+import { type ChosenTokens, chooseBatchedTokens, chooseFromLogits, type ResultRow } from './batched-results.js';
+import { DecodePlans } from './decode-plans.js';
 import { groupLayersByWindow } from './page-groups.js';
 import type { AheadRow, LaunchedStep, StepAheadExecutor } from './step-ahead-executor.js';
 import type { PageGroup, PageSharingExecutor, StepRow, StepRowResult } from './step-executor.js';
@@ -38,6 +40,11 @@ export interface BatchedStepExecutorOptions {
    * as blocks of 32 int8 quants and an f16 scale).
    */
   readonly cacheType?: KeyValuePrecision;
+  /**
+   * Steps whose every row is one decode token replay a captured step per row count (`Backend.captureStep`, see
+   * `DecodePlans`) instead of running every op again (default false). The tokens are the same.
+   */
+  readonly capturedDecode?: boolean;
 }
 
 /**
@@ -75,6 +82,9 @@ export class BatchedStepExecutor implements PageSharingExecutor, StepAheadExecut
   /** For each layer, its group and its index among the group's layers. */
   private readonly layerSlots: readonly { readonly group: number; readonly index: number }[];
   private pools: readonly PagedKeyValuePool[] | undefined;
+  private readonly capturedDecode: boolean;
+  /** The captured decode steps (made with the pools, when {@link BatchedStepExecutorOptions.capturedDecode}). */
+  private decodePlans: DecodePlans | undefined;
 
   /** An executor over `model` (already on `backend`); its pool is sized by {@link BatchedStepExecutor.reservePages}. */
   constructor(
@@ -87,6 +97,7 @@ export class BatchedStepExecutor implements PageSharingExecutor, StepAheadExecut
     this.contextLength = options.contextLength;
     this.chunkSize = options.chunkSize;
     this.pageSize = options.pageSize;
+    this.capturedDecode = options.capturedDecode ?? false;
     const specs = model.cacheSpecs;
     const { windows, groupOfLayer } = groupLayersByWindow(specs, options.contextLength);
     const precision = options.cacheType ?? 'f32';
@@ -135,7 +146,17 @@ export class BatchedStepExecutor implements PageSharingExecutor, StepAheadExecut
         { details: { groups: this.shapes.length, counts: pages.length } },
       );
     }
-    this.pools = this.shapes.map((shape, group) => new PagedKeyValuePool(this.backend, shape, pages[group]!));
+    const pools = this.shapes.map((shape, group) => new PagedKeyValuePool(this.backend, shape, pages[group]!));
+    this.pools = pools;
+    if (this.capturedDecode) {
+      // Every sequence's page table fits ⌈context / pageSize⌉ columns (windowed groups index pages by position too).
+      const width = Math.ceil(this.contextLength / this.pageSize);
+      this.decodePlans = new DecodePlans(
+        this.backend,
+        pools.map(() => width),
+        (ids, batches) => this.logits(ids, batches, pools),
+      );
+    }
   }
 
   /** {@link StepExecutorBase.step}: one forward over every row, then the lm head over the rows that want a token. */
@@ -158,7 +179,7 @@ export class BatchedStepExecutor implements PageSharingExecutor, StepAheadExecut
         ids.set(row.ids, offset);
         offset += row.ids.length;
       }
-      return this.backend.upload(ids, [ids.length]);
+      return ids;
     });
   }
 
@@ -191,10 +212,12 @@ export class BatchedStepExecutor implements PageSharingExecutor, StepAheadExecut
   }
 
   /**
-   * Records one forward over `rows` from the ids `input` makes (i32 `[rows' ids]`), the token choices and the reads,
-   * in a tensor scope that closes once the reads are in, keeping only the greedy tokens (freed by `release`).
+   * Records one forward over `rows` from the ids `input` makes (`[rows' ids]`: host ids, or an i32 tensor), the token
+   * choices and the reads, in a tensor scope that closes once the reads are in, keeping only the greedy tokens (freed
+   * by `release`). A step of one decode token per row that wants one replays a captured decode step when asked
+   * ({@link BatchedStepExecutorOptions.capturedDecode}).
    */
-  private record(rows: readonly ForwardRow[], input: () => Tensor): LaunchedStep {
+  private record(rows: readonly ForwardRow[], input: () => Int32Array | Tensor): LaunchedStep {
     const pools = this.pools;
     if (pools === undefined) {
       throw new StrataError('INVALID_ARGUMENT', 'reservePages must size the KV pool before the first step.');
@@ -207,34 +230,37 @@ export class BatchedStepExecutor implements PageSharingExecutor, StepAheadExecut
         { details: { sequence: misfit.sequence, tables: misfit.pageTables.length, groups: pools.length } },
       );
     }
-    const { backend, model, pageSize, layerSlots } = this;
+    const { backend, pageSize } = this;
     if (rows.length === 0) {
       return { results: Promise.resolve([]), greedyTokens: undefined, greedyIndex: [], release() {} };
     }
+    // One layout per group: the same rows and positions, each group's page tables.
+    const layouts = pools.map((_, group) => ({
+      pageSize,
+      sequences: rows.map((row) => ({
+        firstPosition: row.firstPosition,
+        rows: row.length,
+        pages: row.pageTables[group]!,
+      })),
+    }));
+    const plans = this.decodePlans;
+    const replay =
+      plans !== undefined &&
+      rows.every((row) => row.length === 1 && (row.choice !== undefined || row.returnLogits === true)) &&
+      plans.fits(layouts);
     const scope = backend.openScope();
     let chosen: ChosenTokens;
     try {
       chosen = scope.run(() => {
-        // One batch per group: the same rows and positions, each group's page tables.
-        const groupBatches = pools.map((_, group) =>
-          createPagedBatch(backend, {
-            pageSize,
-            sequences: rows.map((row) => ({
-              firstPosition: row.firstPosition,
-              rows: row.length,
-              pages: row.pageTables[group]!,
-            })),
-          }),
+        if (replay) return chooseFromLogits(backend, plans.run(input(), layouts), rows);
+        const given = input();
+        const ids = given instanceof Int32Array ? backend.upload(given, [given.length]) : given;
+        const hidden = this.forward(
+          ids,
+          layouts.map((layout) => createPagedBatch(backend, layout)),
+          pools,
         );
-        const batches = layerSlots.map((slot) => groupBatches[slot.group]!);
-        const caches = layerSlots.map((slot) => pools[slot.group]!.caches[slot.index]!);
-        const ids = input();
-        const embedded = model.embed(ids);
-        backend.dispose(ids);
-        const hidden = transformAndRelease(backend, embedded, (states) =>
-          model.transformPaged(states, { backend, batches, caches }),
-        );
-        return chooseBatchedTokens(backend, hidden, rows, (last) => model.lmHead(last));
+        return chooseBatchedTokens(backend, hidden, rows, (last) => this.model.lmHead(last));
       });
     } catch (error) {
       scope.close();
@@ -254,6 +280,30 @@ export class BatchedStepExecutor implements PageSharingExecutor, StepAheadExecut
     };
   }
 
+  /**
+   * Embeds `ids` (disposed) and runs every layer over the step's batches (one per page group), each layer through its
+   * group's batch and pool: the hidden rows `[rows, width]`.
+   */
+  private forward(ids: Tensor, groupBatches: readonly PagedBatch[], pools: readonly PagedKeyValuePool[]): Tensor {
+    const { backend, model, layerSlots } = this;
+    const batches = layerSlots.map((slot) => groupBatches[slot.group]!);
+    const caches = layerSlots.map((slot) => pools[slot.group]!.caches[slot.index]!);
+    const embedded = model.embed(ids);
+    backend.dispose(ids);
+    return transformAndRelease(backend, embedded, (states) =>
+      model.transformPaged(states, { backend, batches, caches }),
+    );
+  }
+
+  /** The body of a captured decode step: {@link BatchedStepExecutor.forward} then the lm head over every row. */
+  private logits(ids: Tensor, groupBatches: readonly PagedBatch[], pools: readonly PagedKeyValuePool[]): Tensor {
+    // The plan owns its ids: embedding a view keeps them (a view's dispose leaves the buffer).
+    const hidden = this.forward(this.backend.reshape(ids, ids.shape), groupBatches, pools);
+    const logits = this.model.lmHead(hidden);
+    this.backend.dispose(hidden);
+    return logits;
+  }
+
   /** {@link StepExecutorBase.release}: nothing to do, a sequence's state is its pages. */
   release(): void {
     // The scheduler frees the pages; the pool keeps no per-sequence state.
@@ -266,6 +316,8 @@ export class BatchedStepExecutor implements PageSharingExecutor, StepAheadExecut
 
   /** {@link StepExecutorBase.dispose}: hands the pools back; the model's weights stay. */
   async dispose(): Promise<void> {
+    this.decodePlans?.dispose();
+    this.decodePlans = undefined;
     for (const pool of this.pools ?? []) pool.dispose();
     this.pools = undefined;
   }

@@ -47,15 +47,30 @@ export function chooseBatchedTokens(
     wanting.push(index);
     lastRows.push(end - 1);
   });
-  const greedyIndex = rows.map(() => -1);
   if (wanting.length === 0) {
     backend.dispose(hidden);
+    const greedyIndex = rows.map(() => -1);
     return { greedy: undefined, greedyIndex, results: backend.flush().then(() => rows.map(() => ({}))) };
   }
   const last = backend.gatherRows(hidden, lastRows);
   backend.dispose(hidden);
   const logits = lmHead(last);
   backend.dispose(last);
+  return chooseFromLogits(backend, logits, rows, wanting);
+}
+
+/**
+ * The token choices and reads of {@link chooseBatchedTokens} from `logits` `[wanting.length, vocabulary]`: row `at` of
+ * `logits` belongs to step row `wanting[at]` (the rows that want a token or logits, in order; every row by default).
+ * Disposes `logits` and everything it made but `greedy` once read.
+ */
+export function chooseFromLogits(
+  backend: Backend,
+  logits: Tensor,
+  rows: readonly ResultRow[],
+  wanting: readonly number[] = rows.map((_, index) => index),
+): ChosenTokens {
+  const greedyIndex = rows.map(() => -1);
   const made: Tensor[] = [logits];
   const greedy = wanting.some((index) => rows[index]!.choice?.kind === 'greedy') ? backend.argmax(logits) : undefined;
   const sampled = wanting.map((index, at) => {

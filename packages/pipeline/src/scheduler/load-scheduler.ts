@@ -34,6 +34,11 @@ export interface SchedulerRuntimeOptions extends SchedulerOptions {
    * runs each sequence through its own forward over contiguous caches ({@link PerSequenceStepExecutor}).
    */
   readonly batched?: boolean;
+  /**
+   * Steps of the batched executor whose every row is one decode token replay a captured step per row count
+   * (`BatchedStepExecutorOptions.capturedDecode`; default false until it is measured on a GPU). The tokens are the same.
+   */
+  readonly capturedDecode?: boolean;
 }
 
 /** A model already on `backend`, with its tokenizer and chat template, to build a scheduler from. */
@@ -77,6 +82,7 @@ export function createScheduler(parts: SchedulerModelParts): Scheduler {
     pageSize,
     cacheType: checkCacheType(parts.cacheType),
     batched: parts.batched ?? true,
+    capturedDecode: parts.capturedDecode ?? false,
   });
   return new Scheduler(
     {
@@ -101,6 +107,8 @@ export interface StepExecutorLayout {
   readonly cacheType: KeyValuePrecision;
   /** Prefer the batched executor where the model supports it. */
   readonly batched: boolean;
+  /** The batched executor replays captured decode steps (default false). */
+  readonly capturedDecode?: boolean;
 }
 
 /**
@@ -108,14 +116,14 @@ export interface StepExecutorLayout {
  * the paged forward (`supportsPagedForward`), the {@link PerSequenceStepExecutor} otherwise.
  */
 export function createStepExecutor(model: CompleteModel, backend: Backend, layout: StepExecutorLayout): StepExecutor {
-  const { batched, ...sizes } = layout;
+  const { batched, capturedDecode, ...sizes } = layout;
   return batched && supportsPagedForward(model)
-    ? new BatchedStepExecutor(model, backend, sizes)
+    ? new BatchedStepExecutor(model, backend, { ...sizes, capturedDecode: capturedDecode ?? false })
     : new PerSequenceStepExecutor(model, backend, sizes);
 }
 
 /** Options of {@link loadScheduler}: the loading options of a pipeline and the scheduler's. */
-export type LoadSchedulerOptions = Omit<LoadTextPipelineOptions, 'hooks'> & SchedulerRuntimeOptions;
+export type LoadSchedulerOptions = Omit<LoadTextPipelineOptions, 'hooks' | 'capturedDecode'> & SchedulerRuntimeOptions;
 
 /** Loads a model with its tokenizer and chat template onto `options.backend` and builds a scheduler over it. */
 export async function loadScheduler(source: ModelSource, options: LoadSchedulerOptions): Promise<Scheduler> {

@@ -97,7 +97,12 @@ export function pagedAttention(
   }
   const { sequences, pageSize } = batch.layout;
   const sequenceRows = sequences.map((sequence) => sequence.rows);
-  const mostKeys = Math.max(...sequences.map((sequence) => sequence.firstPosition + sequence.rows));
+  // A captured step replays with other positions: its splits (a workgroup count) are planned for the most keys its
+  // page tables can hold; splits past a sequence's keys find no work.
+  const mostKeys =
+    runtime.recorder.capture !== undefined
+      ? batch.pagesPerSequence * pageSize
+      : Math.max(...sequences.map((sequence) => sequence.firstPosition + sequence.rows));
   const shape = {
     rows,
     heads,
