@@ -10,12 +10,13 @@
  * (`WebGpuTuning.int8BatchRows`; 0, the default, leaves it off). `--ahead off`
  * runs every step after the previous one was read back (`SchedulerOptions.stepAhead: false`); `on` (the default)
  * launches each decode step while the previous one is read back, and the table's last column counts the decode steps
- * whose forward was launched ahead.
+ * whose forward was launched ahead. `--captured on` replays a captured step per row count for decode-only steps
+ * (`capturedDecode`); `off` (the default) records every step.
  *
  *   pnpm exec tsx --conditions=@strata/source packages/pipeline/bench/batch-bench.ts --model llama-3.2-1b --type Q4_K_M
  *     [--sequences 1,8,16,32,64] [--tokens 64] [--backend webgpu|cpu] [--batch-matvec on|off] [--quant-batch 0…8]
  *     [--int8-batch 0…32]
- *     [--ahead on|off]
+ *     [--ahead on|off] [--captured on|off]
  *     [--dir /tmp/strata-bench]
  */
 import { parseArgs } from 'node:util';
@@ -34,9 +35,13 @@ const { values } = parseArgs({
     'quant-batch': { type: 'string', default: '0' },
     'int8-batch': { type: 'string', default: '0' },
     ahead: { type: 'string', default: 'on' },
+    captured: { type: 'string', default: 'off' },
   },
 });
 if (values.ahead !== 'on' && values.ahead !== 'off') throw new Error(`--ahead is on or off; got ${values.ahead}`);
+if (values.captured !== 'on' && values.captured !== 'off') {
+  throw new Error(`--captured is on or off; got ${values.captured}`);
+}
 const { path, dimensions } = await randomModelFile(values.model, values.type, values.dir);
 const counts = values.sequences!.split(',').map(Number);
 const tokens = Number(values.tokens);
@@ -59,10 +64,11 @@ const scheduler = await loadScheduler(await openModelFiles(path), {
   contextLength: 256,
   cacheType: 'f16',
   stepAhead: values.ahead === 'on',
+  capturedDecode: values.captured === 'on',
   onStep: (report) => reports.push(report),
 });
 process.stdout.write(
-  `${values.model} ${values.type} on ${values.backend}, batch mat-vec ${values['batch-matvec']}, quantized batch rows ${values['quant-batch']}, int8 from ${values['int8-batch']} rows, step ahead ${values.ahead}, ${tokens} tokens per sequence\n`,
+  `${values.model} ${values.type} on ${values.backend}, batch mat-vec ${values['batch-matvec']}, quantized batch rows ${values['quant-batch']}, int8 from ${values['int8-batch']} rows, step ahead ${values.ahead}, captured decode ${values.captured}, ${tokens} tokens per sequence\n`,
 );
 process.stdout.write(
   '| sequences | decode step ms (median) | steps/s | aggregate tok/s | decode steps launched ahead |\n|---:|---:|---:|---:|---:|\n',

@@ -18,7 +18,20 @@ describe('strata serve (CPU backend, tiny llama fixture)', () => {
       stop = resolve;
     });
     const exit = runServe(
-      ['--model', `tiny=${LLAMA}`, '--model', `other=${LLAMA}`, '--backend', 'cpu', '--port', '0', '--ctx', '128'],
+      // Decode steps replayed from captured steps (--captured-decode) serve the same completions.
+      [
+        '--model',
+        `tiny=${LLAMA}`,
+        '--model',
+        `other=${LLAMA}`,
+        '--backend',
+        'cpu',
+        '--port',
+        '0',
+        '--ctx',
+        '128',
+        '--captured-decode',
+      ],
       output,
       stopped,
     );
