@@ -2,19 +2,20 @@ import { bytesSource, LocatedTensorStore } from '@strata/loaders';
 import { describe, expect, it } from 'vitest';
 import { type LoadProgress, trackProgress } from './progress-store.js';
 
+/** Two F32 tensors, `a` (16 bytes) and `b` (32 bytes), side by side in one 64-byte file. */
 function store(): LocatedTensorStore {
   const source = bytesSource(new Uint8Array(64), 'file');
-  const entry = (name: string, byteLength: number) => ({
-    name,
-    type: 'F32' as const,
-    sourceType: 'F32',
-    shape: [byteLength / 4],
-    byteLength,
-  });
-  return new LocatedTensorStore([
-    { entry: entry('a', 16), source, offset: 0 },
-    { entry: entry('b', 32), source, offset: 16 },
-  ]);
+  const tensors: [string, number, number][] = [
+    ['a', 16, 0],
+    ['b', 32, 16],
+  ];
+  return new LocatedTensorStore(
+    tensors.map(([name, byteLength, offset]) => ({
+      entry: { name, type: 'F32', sourceType: 'F32', shape: [byteLength / 4], byteLength },
+      source,
+      offset,
+    })),
+  );
 }
 
 describe('trackProgress', () => {
