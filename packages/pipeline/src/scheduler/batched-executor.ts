@@ -149,7 +149,7 @@ export class BatchedStepExecutor implements PageSharingExecutor, StepAheadExecut
     const pools = this.shapes.map((shape, group) => new PagedKeyValuePool(this.backend, shape, pages[group]!));
     this.pools = pools;
     if (this.capturedDecode) {
-      // Every sequence's page table fits ⌈context / pageSize⌉ columns (windowed groups index pages by position too).
+      // No page table holds more than ⌈context / pageSize⌉ pages (windowed groups index pages by position too).
       const width = Math.ceil(this.contextLength / this.pageSize);
       this.decodePlans = new DecodePlans(
         this.backend,

@@ -8,54 +8,66 @@ import {
   type Tensor,
 } from '@strata/core';
 
-/** Captured decode steps kept at once (one per row count; the least recently used goes first). */
-const MOST_PLANS = 8;
+/** Captured decode steps kept at once (one per row count and table width; the least recently used goes first). */
+const MOST_PLANS = 16;
+
+/** Fewest keys a plan's page tables cover: shorter sequences share the plan of this many. */
+const FEWEST_KEYS = 256;
 
 /** What a plan's body runs: the forward of one decode row per sequence over the step's paged batches, to logits. */
 export type DecodeForward = (ids: Tensor, batches: readonly PagedBatch[]) => Tensor;
 
 /**
- * The captured decode steps of a batched executor (`Backend.captureStep`), one per row count: a step of B decode rows
- * (one per sequence) replays the plan of B rows, its ids and each page group's index tensors (positions and storage
- * rows, sequence starts, page tables padded to `pagesPerSequence[group]` columns) written as the plan's inputs, so the
- * recording is made once and the host does no per-op work afterwards. On a backend that does not record (the CPU), the
- * body runs each time over the same inputs, uploaded, which keeps the two paths one code path. Plans are made on first
- * use and the least recently used is disposed beyond {@link MOST_PLANS}.
+ * The captured decode steps of a batched executor (`Backend.captureStep`): a step of B decode rows (one per sequence)
+ * replays the plan of B rows and its page tables' width, its ids and each page group's index tensors (positions and
+ * storage rows, sequence starts, page tables) written as the plan's inputs, so the recording is made once and the host
+ * does no per-op work afterwards. A table's width is the longest table's key count rounded up to a power of two (at
+ * least {@link FEWEST_KEYS} keys, at most the context): a captured paged attention plans its key splits for that
+ * width, so short sequences do not pay for splits sized for the whole context, and a sequence growing by one token
+ * moves to the next plan only each time its keys double. On a backend that does not record (the CPU) the body runs each
+ * time over the same inputs, uploaded, which keeps the two paths one code path. Plans are made on first use and the
+ * least recently used is disposed beyond {@link MOST_PLANS}.
  */
 export class DecodePlans {
-  private readonly plans = new Map<number, StepPlan>();
+  private readonly plans = new Map<string, StepPlan>();
   /** The layouts of the run in progress (the body builds its batches from them; a replay reads only the tensors). */
   private layouts: readonly PagedBatchLayout[] = [];
 
   constructor(
     private readonly backend: ScopedBackend,
-    /** Columns of each page group's page tables (every sequence's table fits). */
-    private readonly pagesPerSequence: readonly number[],
+    /** Most columns of each page group's page tables (every sequence's table fits). */
+    private readonly mostPages: readonly number[],
     private readonly forward: DecodeForward,
   ) {}
 
-  /** Whether a step over `layouts` (one per page group, every sequence one row) fits the plans' page tables. */
+  /** Whether a step over `layouts` (one per page group) has one row per sequence, each table within the most pages. */
   fits(layouts: readonly PagedBatchLayout[]): boolean {
     return layouts.every((layout, group) =>
-      layout.sequences.every(
-        (sequence) => sequence.rows === 1 && sequence.pages.length <= this.pagesPerSequence[group]!,
-      ),
+      layout.sequences.every((sequence) => sequence.rows === 1 && sequence.pages.length <= this.mostPages[group]!),
     );
+  }
+
+  /** Columns of the page tables of a plan for `layout` of group `group`: see {@link DecodePlans}. */
+  widthOf(layout: PagedBatchLayout, group: number): number {
+    const longest = Math.max(...layout.sequences.map((sequence) => sequence.pages.length));
+    const keys = Math.max(FEWEST_KEYS, 2 ** Math.ceil(Math.log2(Math.max(1, longest * layout.pageSize))));
+    return Math.min(this.mostPages[group]!, Math.ceil(keys / layout.pageSize));
   }
 
   /**
    * Runs the decode step of `ids` (one per sequence: host ids, or an i32 tensor of the backend such as tokens a step
-   * started earlier chose) over `layouts` and returns its logits `[rows, vocabulary]`, valid until the next run of a
-   * plan of as many rows: the caller's to dispose.
+   * started earlier chose) over `layouts` and returns its logits `[rows, vocabulary]`, valid until the next run of the
+   * same plan: the caller's to dispose.
    */
   run(ids: Int32Array | Tensor, layouts: readonly PagedBatchLayout[]): Tensor {
     const rows = ids instanceof Int32Array ? ids.length : (ids.shape[0] ?? 0);
+    const widths = layouts.map((layout, group) => this.widthOf(layout, group));
     const inputs = layouts.flatMap((layout, group) => {
-      const data = encodePagedBatch(layout, this.pagesPerSequence[group]);
+      const data = encodePagedBatch(layout, widths[group]);
       return [data.positionsAndSlots, data.sequenceStarts, data.pageTables];
     });
     this.layouts = layouts;
-    return this.planOf(rows).run(ids, 0, inputs);
+    return this.planOf(rows, widths).run(ids, 0, inputs);
   }
 
   /** Disposes every plan (their buffers are freed once the work already recorded has run). */
@@ -64,22 +76,23 @@ export class DecodePlans {
     this.plans.clear();
   }
 
-  private planOf(rows: number): StepPlan {
-    let plan = this.plans.get(rows);
+  private planOf(rows: number, widths: readonly number[]): StepPlan {
+    const key = `${rows}:${widths.join(',')}`;
+    let plan = this.plans.get(key);
     if (plan !== undefined) {
       // Most recently used last.
-      this.plans.delete(rows);
-      this.plans.set(rows, plan);
+      this.plans.delete(key);
+      this.plans.set(key, plan);
       return plan;
     }
-    const shapes = this.pagesPerSequence.flatMap((width) => [[rows, 2], [rows + 1], [rows, width]]);
+    const shapes = widths.flatMap((width) => [[rows, 2], [rows + 1], [rows, width]]);
     plan = this.backend.captureStep(
       rows,
       (ids, _firstPosition, inputs) =>
         this.forward(
           ids,
           this.layouts.map((layout, group) =>
-            pagedBatchOf(layout, this.pagesPerSequence[group]!, {
+            pagedBatchOf(layout, widths[group]!, {
               positionsAndSlots: inputs[3 * group]!,
               sequenceStarts: inputs[3 * group + 1]!,
               pageTables: inputs[3 * group + 2]!,
@@ -88,9 +101,9 @@ export class DecodePlans {
         ),
       shapes,
     );
-    this.plans.set(rows, plan);
+    this.plans.set(key, plan);
     if (this.plans.size > MOST_PLANS) {
-      const [oldest, stale] = this.plans.entries().next().value as [number, StepPlan];
+      const [oldest, stale] = this.plans.entries().next().value as [string, StepPlan];
       this.plans.delete(oldest);
       stale.dispose();
     }
