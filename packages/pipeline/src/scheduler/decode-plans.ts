@@ -12,7 +12,7 @@ import {
 const MOST_PLANS = 16;
 
 /** Fewest keys a plan's page tables cover: shorter sequences share the plan of this many. */
-const FEWEST_KEYS = 256;
+const FEWEST_KEYS = 64;
 
 /** What a plan's body runs: the forward of one decode row per sequence over the step's paged batches, to logits. */
 export type DecodeForward = (ids: Tensor, batches: readonly PagedBatch[]) => Tensor;
