@@ -44,7 +44,7 @@ export {
   type PagedSequenceRows,
 } from './backend/paged-cache.js';
 export { createScopedBackend, type ScopedBackend, type TensorScope } from './backend/scoped-backend.js';
-export { isWeightByteReader, type WeightByteReader } from './backend/weight-byte-reader.js';
+export { isWeightByteReader, settleReads, type WeightByteReader } from './backend/weight-byte-reader.js';
 export type {
   ActivationKind,
   AttentionOptions,

@@ -24,3 +24,14 @@ export function isWeightByteReader(bytes: unknown): bytes is WeightByteReader {
     typeof (candidate as AsyncIterable<Uint8Array>)[Symbol.asyncIterator] === 'function'
   );
 }
+
+/**
+ * Waits for every one of `reads` to settle, then throws the first failure, if any. A reader's target is free again only
+ * once every read into it has settled (memory mapped for a device upload is unmapped right after), so a read split in
+ * parts must not give up at the first failed part, as `Promise.all` does.
+ */
+export async function settleReads(reads: readonly Promise<void>[]): Promise<void> {
+  const settled = await Promise.allSettled(reads);
+  const failure = settled.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+  if (failure !== undefined) throw failure.reason;
+}

@@ -1,4 +1,4 @@
-import type { WeightByteReader } from '@strata/core';
+import { settleReads, type WeightByteReader } from '@strata/core';
 import { createTrackedBuffer } from '../runtime/buffer-pool.js';
 import type { WeightChunk } from './gpu-weight.js';
 import { countUploadedBytes } from './upload-drain.js';
@@ -70,7 +70,5 @@ async function readSlices(reader: WeightByteReader, offset: number, target: Uint
       await reader.readInto(offset + start, target.subarray(start, next));
     }
   };
-  const settled = await Promise.allSettled(Array.from({ length: readers }, worker));
-  const failure = settled.find((outcome) => outcome.status === 'rejected');
-  if (failure !== undefined) throw (failure as PromiseRejectedResult).reason;
+  await settleReads(Array.from({ length: readers }, worker));
 }

@@ -70,4 +70,27 @@ describe('WeightSource uploads', () => {
     expect(isWeightByteReader(uploads[0])).toBe(false);
     expect(await streamed(uploads[0]!)).toEqual(Array.from(FILE.subarray(40, 72)));
   });
+
+  it('gives a failed spanning read back only once every part of it has settled', async () => {
+    const { backend, uploads } = capturingBackend();
+    const located = store();
+    let slowDone = false;
+    const failing: TensorStore = {
+      tensors: located.tensors,
+      get: (name) => located.get(name),
+      readBytes: (name) => located.readBytes(name),
+      streamBytes: (name, chunkBytes, into) => located.streamBytes(name, chunkBytes, into),
+      async readRange(name, offset, target) {
+        if (name === 'a') throw new Error('disk gone');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        await located.readRange(name, offset, target);
+        slowDone = true;
+      },
+    };
+    await new WeightSource(failing, backend).concatenateRows(['a', 'b']);
+    const reader = uploads[0]!;
+    if (!isWeightByteReader(reader)) throw new Error('expected a reader');
+    await expect(reader.readInto(8, new Uint8Array(16))).rejects.toThrow('disk gone');
+    expect(slowDone).toBe(true);
+  });
 });

@@ -2,6 +2,7 @@ import {
   type Backend,
   isWeightType,
   StrataError,
+  settleReads,
   type WeightByteReader,
   type WeightBytes,
   type WeightTensor,
@@ -186,7 +187,8 @@ export class WeightSource {
             { details: { offset, length: target.byteLength, byteLength } },
           );
         }
-        // The range may span several of the tensors: one read per tensor it touches, all at once.
+        // The range may span several of the tensors: one read per tensor it touches, all at once, all settled before
+        // the target is the caller's again.
         const reads: Promise<void>[] = [];
         let start = 0;
         let done = 0;
@@ -200,7 +202,7 @@ export class WeightSource {
           }
           start = end;
         }
-        await Promise.all(reads);
+        await settleReads(reads);
       },
     };
     return reader;
