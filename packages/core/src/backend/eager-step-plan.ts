@@ -1,6 +1,6 @@
 import { StrataError } from '../errors/strata-error.js';
 import type { Backend } from './backend.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { elementCount, type Tensor } from '../tensor/tensor.js';
 import type { StepBody, StepInputShapes, StepPlan } from './step-plan.js';
 
 /** Checks the ids of one run of a plan of `rows` rows: `rows` host ids, or an i32 tensor `[rows]` of the backend. */
@@ -14,11 +14,6 @@ export function checkStepIds(ids: Int32Array | Tensor, rows: number): void {
   }
 }
 
-/** Elements of a tensor of `shape`. */
-function elementsOf(shape: readonly number[]): number {
-  return shape.reduce((product, size) => product * size, 1);
-}
-
 /**
  * Checks the inputs of one run of a plan taking `shapes`: one i32 array per shape, of its element count. Returns the
  * inputs as given (an empty list when the plan takes none and none were given).
@@ -28,11 +23,9 @@ export function checkStepInputs(
   shapes: StepInputShapes,
 ): readonly Int32Array[] {
   const given = inputs ?? [];
-  const wrong =
-    given.length !== shapes.length
-      ? -1
-      : shapes.findIndex((shape, index) => given[index]!.length !== elementsOf(shape));
-  if (given.length !== shapes.length || wrong >= 0) {
+  const fits =
+    given.length === shapes.length && shapes.every((shape, index) => given[index]!.length === elementCount(shape));
+  if (!fits) {
     const expected = shapes.map((shape) => `[${shape.join(', ')}]`).join(', ') || 'none';
     const got = given.map((input) => input.length).join(', ') || 'none';
     throw new StrataError(
@@ -46,8 +39,7 @@ export function checkStepInputs(
 
 /**
  * The {@link StepPlan} of a backend that does not record: each run uploads the ids and inputs and calls the body
- * again. What a
- * backend whose ops execute at once (the CPU reference) returns from `captureStep`.
+ * again. What a backend whose ops execute at once (the CPU reference) returns from `captureStep`.
  */
 export function createEagerStepPlan(
   backend: Backend,

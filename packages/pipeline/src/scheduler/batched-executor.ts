@@ -12,7 +12,13 @@ import type { CompleteModel, PagedTransformerModel } from '@strata/models';
 import { PagedKeyValuePool, type PagedPoolShape } from '../cache/paged-pool.js';
 import { transformAndRelease } from '../generation/local-executor.js';
 import type { TokenChoice } from '../sampling/token-sampler.js';
-import { type ChosenTokens, chooseBatchedTokens, chooseFromLogits, type ResultRow } from './batched-results.js';
+import {
+  type ChosenTokens,
+  chooseBatchedTokens,
+  chooseFromLogits,
+  type ResultRow,
+  wantsLogits,
+} from './batched-results.js';
 import { DecodePlans } from './decode-plans.js';
 import { groupLayersByWindow } from './page-groups.js';
 import type { AheadRow, LaunchedStep, StepAheadExecutor } from './step-ahead-executor.js';
@@ -244,10 +250,7 @@ export class BatchedStepExecutor implements PageSharingExecutor, StepAheadExecut
       })),
     }));
     const plans = this.decodePlans;
-    const replay =
-      plans !== undefined &&
-      rows.every((row) => row.length === 1 && (row.choice !== undefined || row.returnLogits === true)) &&
-      plans.fits(layouts);
+    const replay = plans !== undefined && rows.every(wantsLogits) && plans.fits(layouts);
     const scope = backend.openScope();
     let chosen: ChosenTokens;
     try {

@@ -21,7 +21,7 @@ export interface ChosenTokens {
 }
 
 /** Whether a row runs the lm head (it wants a token or logits). */
-function wantsLogits(row: ResultRow): boolean {
+export function wantsLogits(row: ResultRow): boolean {
   return row.choice !== undefined || row.returnLogits === true;
 }
 
