@@ -61,3 +61,12 @@ export function seconds(timing: Timing): number {
 export function gbps(bytes: number, timing: Timing): string {
   return (bytes / seconds(timing) / 1e9).toFixed(0);
 }
+
+/**
+ * Keeps the GPU busy with `work` for `milliseconds` (200 with `--quick`) before a section times anything: the SM
+ * clocks drop while the GPU idles, and the first rows timed after an idle spell ran 2–3× slow.
+ */
+export async function warmUp(milliseconds: number, work: () => Promise<unknown>): Promise<void> {
+  const until = performance.now() + (QUICK ? 200 : milliseconds);
+  while (performance.now() < until) await work();
+}

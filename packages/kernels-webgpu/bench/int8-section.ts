@@ -7,7 +7,7 @@ import {
   type SubgroupMatrixGemmTiling,
 } from '../src/kernels/matmul/int8/int8-gemm-shader.js';
 import type { Int8WeightType } from '../src/kernels/matmul/int8/int8-weight-blocks.js';
-import { log, overBudget, QUICK, seconds } from './bench-settings.js';
+import { log, overBudget, QUICK, seconds, warmUp } from './bench-settings.js';
 import { checkInt8, deviceMatrix, timeInt8, variantFits } from './int8-harness.js';
 import type { Bench } from './matvec-harness.js';
 
@@ -89,8 +89,7 @@ export async function int8Section(bench: Bench): Promise<void> {
 
   // The clocks ramp up from idle over seconds: without a warm-up the first rows (Q8_0) ran 2–3× slower in some calls
   // than in others, while the later Q4_K rows held. Keep the GPU busy first, as the mat-vec sections do.
-  const warmUntil = performance.now() + (QUICK ? 200 : 4000);
-  while (performance.now() < warmUntil) await bench.tiled('Q8_0', shapes[0]![0], shapes[0]![1], rows);
+  await warmUp(4000, () => bench.tiled('Q8_0', shapes[0]![0], shapes[0]![1], rows));
   log(`\n### ${rows} input rows, after a ${QUICK ? 0.2 : 4} s warm-up: TFLOP/s (ms per call), int8 = quantize + GEMM`);
   const names = variants(bench, 'Q8_0').map(([name]) => name);
   log(`| type | out×columns | f32 tiled | ${names.join(' | ')} |`);

@@ -1,6 +1,6 @@
 // The mat-vec benchmark's `--quant` section: the Q4_K/Q6_K/Q8_0 one-row kernel variants checked, then timed.
 import { DEFAULT_WIDE_TUNING } from '../src/kernels/matmul/wide-matvec-shader.js';
-import { gbps, log, overBudget, QUICK, SHAPES, seconds } from './bench-settings.js';
+import { gbps, log, overBudget, QUICK, seconds, SHAPES, warmUp } from './bench-settings.js';
 import type { Bench } from './matvec-harness.js';
 import { QUANT_VARIANTS, type QuantType, quantVariantName } from './quant-variants.js';
 
@@ -25,8 +25,7 @@ export async function quantSection(bench: Bench): Promise<void> {
     }
   }
   log(failures.length === 0 ? 'all correct (< 1e-5)' : `FAILURES: ${failures.join('; ')}`);
-  const warmUntil = performance.now() + (QUICK ? 200 : 8000);
-  while (performance.now() < warmUntil) await bench.matvec('F16', 14336, 4096, 1, DEFAULT_WIDE_TUNING);
+  await warmUp(8000, () => bench.matvec('F16', 14336, 4096, 1, DEFAULT_WIDE_TUNING));
   log('\n## Quantized one-row kernels: GB/s of weights (µs per call), wide kernel first and last; * = routed');
   log('Names: layout, rows per workgroup, workgroup size, conversion when not the default (quant-variants.ts).');
   for (const type of QUANT_TYPES) {

@@ -3,7 +3,7 @@
 import { WEIGHT_TYPES, type WeightType } from '@strata/core';
 import { DEFAULT_MATVEC_TUNING, type MatvecTuning } from '../src/kernels/matmul/matvec-shader.js';
 import { DEFAULT_WIDE_TUNING } from '../src/kernels/matmul/wide-matvec-shader.js';
-import { gbps, log, overBudget, QUICK, SHAPES, seconds } from './bench-settings.js';
+import { gbps, log, overBudget, QUICK, seconds, SHAPES, warmUp } from './bench-settings.js';
 import { type Bench, type Tuning, tuningName } from './matvec-harness.js';
 
 /**
@@ -34,8 +34,7 @@ export async function weightTypesSection(bench: Bench): Promise<void> {
   log(failures.length === 0 ? 'all correct (< 1e-5)' : `FAILURES: ${failures.join('; ')}`);
 
   // SM clocks drop while the GPU idles (during the CPU-side checks above): keep it busy for a few seconds first.
-  const warmUntil = performance.now() + (QUICK ? 200 : 4000);
-  while (performance.now() < warmUntil) await bench.matvec('F16', 14336, 4096, 1, DEFAULT_WIDE_TUNING);
+  await warmUp(4000, () => bench.matvec('F16', 14336, 4096, 1, DEFAULT_WIDE_TUNING));
 
   log('\n## Tuning sweep (GB/s of weights, 1 input row; after a 4 s warm-up)');
   const sweepTypes: WeightType[] = ['Q4_K', 'Q8_0', 'F16', 'Q6_K', 'Q4_0', 'Q5_K'];
