@@ -19,12 +19,14 @@ export async function quantSection(bench: Bench): Promise<void> {
       for (const columns of QUICK ? [512, 1536] : [4096, 14336, 512, 1536]) {
         const error = await bench.check(type, 100, columns, 1, tuning);
         errors.push(`${columns}: ${error.toExponential(1)}`);
-        if (!(error < 1e-5)) failures.push(`${type} ${columns} ${quantVariantName(type, tuning)}: ${error}`);
+        // Inputs rounded to 8 bits (the int8 conversion) are llama.cpp's contract, not exact: about 1e-3 of Σ|x·w|.
+        const bound = tuning.conversion === 'int8' ? 1e-2 : 1e-5;
+        if (!(error < bound)) failures.push(`${type} ${columns} ${quantVariantName(type, tuning)}: ${error}`);
       }
       log(`- ${type} ${quantVariantName(type, tuning)}: ${errors.join(', ')}`);
     }
   }
-  log(failures.length === 0 ? 'all correct (< 1e-5)' : `FAILURES: ${failures.join('; ')}`);
+  log(failures.length === 0 ? 'all correct (< 1e-5; int8 inputs < 1e-2)' : `FAILURES: ${failures.join('; ')}`);
   await warmUp(8000, () => bench.matvec('F16', 14336, 4096, 1, DEFAULT_WIDE_TUNING));
   log('\n## Quantized one-row kernels: GB/s of weights (µs per call), wide kernel first and last; * = routed');
   log('Names: layout, rows per workgroup, workgroup size, conversion when not the default (quant-variants.ts).');

@@ -23,6 +23,8 @@ export const QUANT_VARIANTS: Readonly<Record<QuantType, readonly QuantMatvecTuni
     { layout: 'rows', rowsPerWorkgroup: 16, workgroupSize: 256 },
     { layout: 'rows', rowsPerWorkgroup: 32, workgroupSize: 256 },
     { layout: 'rows', rowsPerWorkgroup: 32, workgroupSize: 256, conversion: 'integer' },
+    { layout: 'group', rowsPerWorkgroup: 4, conversion: 'int8' },
+    { layout: 'group', rowsPerWorkgroup: 8, conversion: 'int8' },
   ],
   Q6_K: [Q6K_MATVEC_TUNING, { rowsPerWorkgroup: 4 }, DEFAULT_QUANT_TUNING],
   Q8_0: [
@@ -30,6 +32,9 @@ export const QUANT_VARIANTS: Readonly<Record<QuantType, readonly QuantMatvecTuni
     { layout: 'group', rowsPerWorkgroup: 4 },
     { layout: 'group', rowsPerWorkgroup: 8 },
     { layout: 'group', rowsPerWorkgroup: 8, conversion: 'mantissa' },
+    { layout: 'group', rowsPerWorkgroup: 4, conversion: 'int8' },
+    { layout: 'group', rowsPerWorkgroup: 8, conversion: 'int8' },
+    { layout: 'group', rowsPerWorkgroup: 16, conversion: 'int8' },
   ],
 };
 

@@ -6,7 +6,8 @@ import { type QuantMatvecTunings, quantTuningProblem } from '../kernels/matmul/q
 /**
  * Kernel tunables a caller may set through `createWebGpuBackend({ tuning })`, for tests and benchmarks that compare
  * settings on one GPU. Every field has a default ({@link DEFAULT_WEBGPU_TUNING}); the numbers computed do not depend on
- * them beyond f32 rounding, except `int8Prefill`, which rounds prefill inputs to 8 bits.
+ * them beyond f32 rounding, except `int8Prefill`, which rounds prefill inputs to 8 bits, and `int8BatchRows` and
+ * `quantMatvec`'s `int8` conversion, which round decode inputs.
  */
 export interface WebGpuTuning {
   /**
@@ -27,6 +28,7 @@ export interface WebGpuTuning {
    * One-row quantized mat-vec variants (`kernels/matmul/quant-matvec-shader.ts`): for each type named, one-row
    * products (plain and fused) use the specialised kernel with this layout and tuning instead of the routed kernel
    * (Q4_K: `Q4K_MATVEC_TUNING`; Q6_K: `Q6K_MATVEC_TUNING`; Q8_0: the wide kernel). Default `{}` (the routed ones).
+   * The Q4_K and Q8_0 `group` layouts with `conversion: 'int8'` round their inputs to 8 bits (the int8 contract).
    */
   readonly quantMatvec: QuantMatvecTunings;
   /**

@@ -8,6 +8,8 @@ import {
 } from './matvec-fusion.js';
 import { groupWorkgroupSize, quantMatvecOpening } from './quant-matvec-header.js';
 import type { QuantMatvecTuning, QuantMatvecVariant } from './quant-matvec-shader.js';
+import { WGSL_ACTIVATION_SCALE } from './int8/activation-quantization-shader.js';
+import { int8InputsWgsl } from './int8-inputs-wgsl.js';
 import { groupInputs, ONE_INPUT_ROW, registerRowsKernel } from './register-rows-kernel.js';
 
 /**
@@ -31,7 +33,9 @@ import { groupInputs, ONE_INPUT_ROW, registerRowsKernel } from './register-rows-
  *
  * `conversion`: `mantissa` turns a nibble into `1 + q/16` by OR-ing it into the mantissa of 1.0 (exact, integer
  * instructions only) and removes the offset per sub-block with the input sum; `integer` converts the masked nibbles
- * with `u32 → f32` conversions, as the Q6_K kernel does.
+ * with `u32 → f32` conversions, as the Q6_K kernel does; `int8` (`group` only) rounds the 64 inputs to 8 bits
+ * (`int8InputsWgsl`) and multiplies them with the nibbles four at a time by `dot4I8Packed`, removing the min with the
+ * sums of the input quants (the int8 contract of the prefill path, not exact).
  */
 export function q4kMatvecWgsl(variant: QuantMatvecVariant): string {
   const layout = variant.tuning.layout ?? 'group';
@@ -50,7 +54,8 @@ export function q4kWorkgroupSize(columns: number, tuning: QuantMatvecTuning): nu
 export function q4kTuningKey(tuning: QuantMatvecTuning): string {
   const layout = tuning.layout ?? 'group';
   const shape = layout === 'group' ? '' : `:${layout}:wg=${q4kWorkgroupSize(0, tuning)}`;
-  return `${shape}${tuning.conversion === 'integer' ? ':int' : ''}`;
+  const conversion = tuning.conversion === 'integer' ? ':int' : tuning.conversion === 'int8' ? ':int8' : '';
+  return `${shape}${conversion}`;
 }
 
 /** Why `tuning` cannot build a Q4_K kernel, or undefined when it can. */
@@ -59,6 +64,9 @@ export function q4kTuningProblem(tuning: QuantMatvecTuning): string | undefined 
   const size = q4kWorkgroupSize(256, tuning);
   const powerOfTwo = (value: number) => Number.isInteger(value) && value > 0 && (value & (value - 1)) === 0;
   if (!Number.isInteger(rows) || rows < 1 || rows > 64) return `rowsPerWorkgroup must be 1…64, got ${rows}`;
+  if (tuning.conversion === 'int8' && (tuning.layout ?? 'group') !== 'group') {
+    return 'the int8 conversion needs the group layout';
+  }
   if (!powerOfTwo(size) || size > 256) return `workgroupSize must be a power of two up to 256, got ${size}`;
   if (tuning.layout === 'rows' && (!powerOfTwo(rows) || rows > size)) {
     return `the rows layout needs rowsPerWorkgroup a power of two up to workgroupSize, got ${rows} of ${size}`;
@@ -126,6 +134,7 @@ function groupSubBlocks(integer: boolean, accumulator: string, indent: string): 
 }
 
 function groupWgsl(variant: QuantMatvecVariant): string {
+  if (variant.tuning.conversion === 'int8') return groupInt8Wgsl(variant);
   const fusion = variant.fusion ?? NO_FUSION;
   const integer = variant.tuning.conversion === 'integer';
   return registerRowsKernel(variant, {
@@ -234,4 +243,35 @@ ${groupSubBlocks(integer, 'acc', '    ')}
 ${fusionStore(fusion, { rowsPerWorkgroup: R, workgroupSize: WG, subgroups, bias })}
 }
 `;
+}
+
+function groupInt8Wgsl(variant: QuantMatvecVariant): string {
+  const fusion = variant.fusion ?? NO_FUSION;
+  const words = [0, 1].flatMap((v) => WORDS.map((c) => `q${v}.${c}`));
+  const sum = (terms: readonly string[]) =>
+    `(${terms[0]} + ${terms[1]}) + (${terms[2]} + ${terms[3]}) + ((${terms[4]} + ${terms[5]}) + (${terms[6]} + ${terms[7]}))`;
+  const ones = (first: number) => sum(Array.from({ length: 8 }, (_, k) => `dot4I8Packed(xq${first + k}, 0x01010101u)`));
+  return registerRowsKernel(variant, {
+    weightWords: 'vec4<u32>',
+    workgroupSize: groupWorkgroupSize(variant.columns),
+    units: variant.columns / 64,
+    functions: `${WGSL_ACTIVATION_SCALE}\n${SCALE_MIN_WGSL}`,
+    setup: '  let rowVecs = params.rowBytes / 16u;',
+    loads: (input) => `    let g = u & 3u;
+${groupInputs(fusion, input)}
+${int8InputsWgsl()}
+    let sumLo = f32(${ones(0)});
+    let sumHi = f32(${ones(8)});`,
+    // Per row: the header and the two quant vectors of this group, the nibbles' 8-bit dots with the input quants.
+    row: (_, weightRow, accumulator) => `      let rowVec = ${weightRow} * rowVecs + (u >> 2u) * 9u;
+      let h = weights[rowVec];
+      let q0 = weights[rowVec + 1u + g * 2u];
+      let q1 = weights[rowVec + 2u + g * 2u];
+      let lo = f32(${sum(words.map((word, k) => `dot4I8Packed(${word} & 0x0f0f0f0fu, xq${k})`))});
+      let hi = f32(${sum(words.map((word, k) => `dot4I8Packed((${word} >> 4u) & 0x0f0f0f0fu, xq${8 + k})`))});
+      let dm = unpack2x16float(h.x);
+      let a = scale_min(h.y, h.z, h.w, g * 2u) * dm;
+      let b = scale_min(h.y, h.z, h.w, g * 2u + 1u) * dm;
+      ${accumulator} += xd0 * (a.x * lo - a.y * sumLo) + xd1 * (b.x * hi - b.y * sumHi);`,
+  });
 }

@@ -2,6 +2,8 @@ import { NO_FUSION } from './matvec-fusion.js';
 import { groupWorkgroupSize, quantMatvecBuiltins, quantMatvecHeader } from './quant-matvec-header.js';
 import type { QuantMatvecVariant } from './quant-matvec-shader.js';
 import { groupInputs, registerRowsKernel } from './register-rows-kernel.js';
+import { WGSL_ACTIVATION_SCALE } from './int8/activation-quantization-shader.js';
+import { int8InputsWgsl } from './int8-inputs-wgsl.js';
 
 /**
  * The one-row Q8_0 mat-vec kernels (decode), by the tuning's `layout` (`QuantMatvecTuning`). A Q8_0 block is 34 bytes: an f16
@@ -13,7 +15,9 @@ import { groupInputs, registerRowsKernel } from './register-rows-kernel.js';
  * - `group`: one invocation per 64 columns (2 blocks = 68 bytes = 17 aligned words, read as `u32`), its 64 inputs in
  *   registers reused for `rowsPerWorkgroup` rows (like the Q4_K `group` and Q6_K kernels); the first block's quants
  *   start 2 bytes into a word and are shifted into place; `conversion` `integer` (default here) converts sign-extended
- *   bytes, `mantissa` uses the bit trick of `rows`. Takes the fused norm and store epilogues.
+ *   bytes, `mantissa` uses the bit trick of `rows`, `int8` rounds the 64 inputs to 8 bits (two blocks of 32, see
+ *   `int8-inputs-wgsl.ts`) and multiplies them with the quants four at a time by `dot4I8Packed`. Takes the fused norm
+ *   and store epilogues.
  */
 export function q80MatvecWgsl(variant: QuantMatvecVariant): string {
   return variant.tuning.layout === 'group' ? groupWgsl(variant) : rowsWgsl(variant);
@@ -32,6 +36,7 @@ function tree(terms: readonly string[]): string {
 }
 
 function groupWgsl(variant: QuantMatvecVariant): string {
+  if (variant.tuning.conversion === 'int8') return groupInt8Wgsl(variant);
   const fusion = variant.fusion ?? NO_FUSION;
   const mantissa = variant.tuning.conversion === 'mantissa';
   // Quant word k (0…7) of the unit's first block (bytes 2 + 4k …) and second block (bytes 36 + 4k …).
@@ -66,6 +71,28 @@ ${Array.from({ length: 17 }, (_, k) => `      let w${k} = weights[base + ${k}u];
         + (${half(second, 8, 1)});
       ${accumulator} += unpack2x16float(w0).x * a + unpack2x16float(w8).y * b;`,
     ...(mantissa ? { after: (accumulator: string) => `  ${accumulator} *= 256.0;` } : {}),
+  });
+}
+
+function groupInt8Wgsl(variant: QuantMatvecVariant): string {
+  const fusion = variant.fusion ?? NO_FUSION;
+  // Quant word k (0…7) of the unit's first block (bytes 2 + 4k …, shifted into place) and second block (bytes 36 + 4k …).
+  const first = (k: number) => `dot4I8Packed((w${k} >> 16u) | (w${k + 1} << 16u), xq${k})`;
+  const second = (k: number) => `dot4I8Packed(w${9 + k}, xq${8 + k})`;
+  const sum = (term: (k: number) => string) =>
+    `(${term(0)} + ${term(1)}) + (${term(2)} + ${term(3)}) + ((${term(4)} + ${term(5)}) + (${term(6)} + ${term(7)}))`;
+  return registerRowsKernel(variant, {
+    weightWords: 'u32',
+    workgroupSize: groupWorkgroupSize(variant.columns),
+    units: variant.columns / 64,
+    functions: WGSL_ACTIVATION_SCALE,
+    setup: '  let rowWords = params.rowBytes / 4u;',
+    loads: (input) => `${groupInputs(fusion, input)}\n${int8InputsWgsl()}`,
+    row: (_, weightRow, accumulator) => `      let base = ${weightRow} * rowWords + u * 17u;
+${Array.from({ length: 17 }, (_, k) => `      let w${k} = weights[base + ${k}u];`).join('\n')}
+      let a = ${sum(first)};
+      let b = ${sum(second)};
+      ${accumulator} += unpack2x16float(w0).x * xd0 * f32(a) + unpack2x16float(w8).y * xd1 * f32(b);`,
   });
 }
 

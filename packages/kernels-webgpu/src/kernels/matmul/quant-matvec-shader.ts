@@ -44,9 +44,10 @@ export interface QuantMatvecTuning {
   /**
    * Q4_K and Q8_0 `group`: how quants become floats: `mantissa` (OR-ed into the mantissa of 1.0, integer
    * instructions only; the Q4_K default) or `integer` (`u32/i32 → f32` conversions, as the Q6_K kernel; the Q8_0
-   * default).
+   * default). Q4_K and Q8_0 `group` only: `int8`, the inputs rounded to 8 bits in blocks of 32 inside the kernel and
+   * multiplied with the quants four at a time by `dot4I8Packed` (llama.cpp's contract for quantized products; not exact).
    */
-  readonly conversion?: 'mantissa' | 'integer';
+  readonly conversion?: 'mantissa' | 'integer' | 'int8';
 }
 
 /** The first Q6_K tuning (and Q4_K's before the layouts), measured best on an NVIDIA H200; Q6_K now routes {@link Q6K_MATVEC_TUNING}. */
@@ -136,7 +137,10 @@ export function quantMatvecWorkgroupSize(
 export function quantTuningProblem(type: string, tuning: QuantMatvecTuning): string | undefined {
   if (type !== 'Q4_K' && type !== 'Q6_K' && type !== 'Q8_0') return `${type} has no specialised one-row kernel`;
   if (type === 'Q4_K') return q4kTuningProblem(tuning);
-  if (type === 'Q8_0' && tuning.layout !== 'group') return undefined;
+  if (type === 'Q6_K' && tuning.conversion === 'int8') return 'the int8 conversion is for Q4_K and Q8_0';
+  if (type === 'Q8_0' && tuning.layout !== 'group') {
+    return tuning.conversion === 'int8' ? 'the int8 conversion needs the group layout' : undefined;
+  }
   const rows = tuning.rowsPerWorkgroup;
   return Number.isInteger(rows) && rows >= 1 && rows <= 64 ? undefined : `rowsPerWorkgroup must be 1…64, got ${rows}`;
 }
@@ -148,7 +152,8 @@ export function quantMatvecRowsPerWorkgroup(variant: QuantMatvecVariant): number
 
 function q80Knobs(tuning: QuantMatvecTuning): string {
   if (tuning.layout !== 'group') return 'rows32';
-  return `r=${tuning.rowsPerWorkgroup}:group${tuning.conversion === 'mantissa' ? ':mantissa' : ''}`;
+  const conversion = tuning.conversion === 'mantissa' || tuning.conversion === 'int8' ? `:${tuning.conversion}` : '';
+  return `r=${tuning.rowsPerWorkgroup}:group${conversion}`;
 }
 
 /** The cache key of a variant. */

@@ -23,20 +23,25 @@ export function quantizeActivationsUniforms(rows: number, columns: number): Uint
 }
 
 /**
- * WGSL: `activation_scale(amax)` and `activation_quant(x, d)`, bit for bit the CPU reference
- * (`activation-quantization.ts`). The scale is a product (WGSL rounds products correctly; its division may be off by
- * 2.5 ulp) rounded to 11 significant bits with integer operations. The quotient `x / d` is only a candidate: `x` is
- * compared with the midpoints `(q ± ½) · d`, exact in f32, and the candidate moved by one where it was wrong, so ties
- * go away from zero and near-ties land as on the CPU.
+ * WGSL: `activation_scale(amax)`, bit for bit the CPU reference's block scale (`activation-quantization.ts`): a
+ * product (WGSL rounds products correctly; its division may be off by 2.5 ulp) rounded to 11 significant bits with
+ * integer operations.
  */
-export const WGSL_ACTIVATION_QUANT = /* wgsl */ `
+export const WGSL_ACTIVATION_SCALE = /* wgsl */ `
 fn activation_scale(amax: f32) -> f32 {
   let bits = bitcast<u32>(amax * bitcast<f32>(${wgslFloatBits(ACTIVATION_SCALE_FACTOR)}));
   let dropped = ${23 - (ACTIVATION_SCALE_BITS - 1)}u;
   let rounded = bitcast<f32>((bits + ((1u << (dropped - 1u)) - 1u) + ((bits >> dropped) & 1u)) & ~((1u << dropped) - 1u));
   return select(0.0, rounded, rounded >= bitcast<f32>(${wgslFloatBits(SMALLEST_ACTIVATION_SCALE)}));
 }
-${wgslInt8QuantFunction('activation_quant')}
+`;
+
+/**
+ * WGSL: {@link WGSL_ACTIVATION_SCALE} and `activation_quant(x, d)`, both bit for bit the CPU reference. The quotient
+ * `x / d` is only a candidate: `x` is compared with the midpoints `(q ± ½) · d`, exact in f32, and the candidate moved
+ * by one where it was wrong, so ties go away from zero and near-ties land as on the CPU.
+ */
+export const WGSL_ACTIVATION_QUANT = /* wgsl */ `${WGSL_ACTIVATION_SCALE}${wgslInt8QuantFunction('activation_quant')}
 `;
 
 /**
