@@ -35,6 +35,22 @@ function tree(terms: readonly string[]): string {
   return `(${terms[0]} + ${terms[1]}) + (${terms[2]} + ${terms[3]})`;
 }
 
+/** What the `group` kernels share: `u32` weight words, one invocation per 64-column unit, `rowWords`. */
+function groupFrame(columns: number) {
+  return {
+    weightWords: 'u32',
+    workgroupSize: groupWorkgroupSize(columns),
+    units: columns / 64,
+    setup: '  let rowWords = params.rowBytes / 4u;',
+  } as const;
+}
+
+/** The 17 words `w0` … `w16` of unit `u` (two blocks, 68 bytes) of weight row `weightRow`. */
+function unitWords(weightRow: string): string {
+  return `      let base = ${weightRow} * rowWords + u * 17u;
+${Array.from({ length: 17 }, (_, k) => `      let w${k} = weights[base + ${k}u];`).join('\n')}`;
+}
+
 function groupWgsl(variant: QuantMatvecVariant): string {
   if (variant.tuning.conversion === 'int8') return groupInt8Wgsl(variant);
   const fusion = variant.fusion ?? NO_FUSION;
@@ -57,14 +73,10 @@ fn bytes4(w: u32) -> vec4<f32> {
   return vec4<f32>(bitcast<vec4<i32>>(vec4<u32>(w << 24u, w << 16u, w << 8u, w)) >> vec4<u32>(24u));
 }`;
   return registerRowsKernel(variant, {
-    weightWords: 'u32',
-    workgroupSize: groupWorkgroupSize(variant.columns),
-    units: variant.columns / 64,
+    ...groupFrame(variant.columns),
     functions: bytes,
-    setup: '  let rowWords = params.rowBytes / 4u;',
     loads: (input) => groupInputs(fusion, input),
-    row: (_, weightRow, accumulator) => `      let base = ${weightRow} * rowWords + u * 17u;
-${Array.from({ length: 17 }, (_, k) => `      let w${k} = weights[base + ${k}u];`).join('\n')}
+    row: (_, weightRow, accumulator) => `${unitWords(weightRow)}
       let a = (${half(first, 0, 0)})
         + (${half(first, 0, 1)});
       let b = (${half(second, 8, 0)})
@@ -82,14 +94,10 @@ function groupInt8Wgsl(variant: QuantMatvecVariant): string {
   const sum = (term: (k: number) => string) =>
     `(${term(0)} + ${term(1)}) + (${term(2)} + ${term(3)}) + ((${term(4)} + ${term(5)}) + (${term(6)} + ${term(7)}))`;
   return registerRowsKernel(variant, {
-    weightWords: 'u32',
-    workgroupSize: groupWorkgroupSize(variant.columns),
-    units: variant.columns / 64,
+    ...groupFrame(variant.columns),
     functions: WGSL_ACTIVATION_SCALE,
-    setup: '  let rowWords = params.rowBytes / 4u;',
     loads: (input) => `${groupInputs(fusion, input)}\n${int8InputsWgsl()}`,
-    row: (_, weightRow, accumulator) => `      let base = ${weightRow} * rowWords + u * 17u;
-${Array.from({ length: 17 }, (_, k) => `      let w${k} = weights[base + ${k}u];`).join('\n')}
+    row: (_, weightRow, accumulator) => `${unitWords(weightRow)}
       let a = ${sum(first)};
       let b = ${sum(second)};
       ${accumulator} += unpack2x16float(w0).x * xd0 * f32(a) + unpack2x16float(w8).y * xd1 * f32(b);`,
