@@ -10,7 +10,8 @@ import { quantBaseRows, randomValues } from './testing/weight-fixtures.js';
 // contract computed on the CPU (`int8-gemm-reference.ts`): the product with bias over 9 rows (a partly filled
 // workgroup) and the fused RMS norm with a 3-part split store, whose inputs are rounded after the norm's gain and
 // whose sums are scaled by the norm's inverse. The exact f32 product differs from the contract by far more than the
-// tolerance, so the test tells the two apart.
+// tolerance, so the test tells the two apart. A batched product of 3 rows on the same kernel (row groups) gives each
+// row's one-row product bit for bit: each input row is rounded on its own.
 
 const ROWS = 9;
 const TUNING = { layout: 'group', rowsPerWorkgroup: 4, conversion: 'int8' } as const;
@@ -102,6 +103,30 @@ describe('WebGPU one-row quantized products on 8-bit inputs', () => {
       }
     },
   );
+
+  it('Q8_0: each row of a batched product (row groups, batchQuantRows) equals its one-row product bit for bit', async (context) => {
+    const { bytes, columns } = await quantBaseRows('Q8_0', ROWS);
+    const backend = await backendForTests({ tuning: { batchQuantRows: 8, quantMatvec: { Q8_0: TUNING } } });
+    if (typeof backend === 'string') return context.skip(backend);
+    try {
+      const gpu = await inputs(backend, 'Q8_0', bytes, columns);
+      const rows = 3;
+      const values = randomValues(rows * columns, 7);
+      const dispatches = vi.spyOn(backend.runtime, 'dispatch');
+      const batched = backend.matmul(backend.upload(values, [rows, columns]), gpu.weight, gpu.bias);
+      const keys = dispatches.mock.calls.map(([command]) => command.shader.key);
+      dispatches.mockRestore();
+      expect(keys.some((key) => key.includes(':int8') && key.includes(':in=3'))).toBe(true);
+      const together = (await backend.read(batched)) as Float32Array;
+      for (let row = 0; row < rows; row++) {
+        const alone = backend.upload(values.slice(row * columns, (row + 1) * columns), [1, columns]);
+        const one = (await backend.read(backend.matmul(alone, gpu.weight, gpu.bias))) as Float32Array;
+        expect(Array.from(together.subarray(row * ROWS, (row + 1) * ROWS)), `row ${row}`).toEqual(Array.from(one));
+      }
+    } finally {
+      backend.destroy();
+    }
+  });
 
   it('rejects the int8 conversion outside the Q4_K and Q8_0 group layouts', async () => {
     for (const quantMatvec of [
