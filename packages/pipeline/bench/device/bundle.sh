@@ -4,7 +4,8 @@
 #
 #   bash packages/pipeline/bench/device/bundle.sh
 #   device run, carry [".device-pack"]:  bash .device-pack/final.sh [MODEL:TYPE,…] [REPETITIONS]
-#   (then, on the same warm machine: bash .device-pack/serve-bench.sh; bash .device-pack/diagnose.sh for profiles)
+#   (then, on the same warm machine: bash .device-pack/serve-bench.sh; bash .device-pack/diagnose.sh for profiles;
+#   bash .device-pack/owed.sh for the A/B runs main still owes: 8-bit-input decode, captured serving steps, load flags)
 #   the WebGPU op-conformance suite, no vitest (packages/kernels-webgpu/bench/conformance-run.ts; -t REGEX, --unsafe):
 #   device run, carry [".device-pack"]:  source .device-pack/setup.sh && node .device-pack/conformance-run.mjs
 set -euo pipefail
