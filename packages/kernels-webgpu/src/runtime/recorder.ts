@@ -192,7 +192,10 @@ export class Recorder {
       return;
     }
     const staging = this.device.createBuffer({ size, usage: GPUBufferUsage.COPY_SRC, mappedAtCreation: true });
-    new Uint8Array(staging.getMappedRange()).set(bytes);
+    const mapped = new Uint8Array(staging.getMappedRange());
+    mapped.set(bytes);
+    // The padding is written too: with Dawn's `disable_lazy_clear_for_mapped_at_creation_buffer` it is not zeroed.
+    mapped.fill(0, bytes.byteLength);
     staging.unmap();
     this.commandEncoder().copyBufferToBuffer(staging, 0, target.buffer, offset, size);
     this.submitted.push(() => staging.destroy());
