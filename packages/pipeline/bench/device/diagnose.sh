@@ -40,14 +40,7 @@ if wants dispatch; then
   node "$here/dispatch-cost.mjs" 2>&1 | grep -v Warning
 fi
 stamp files
-writers=()
-for pair in llama-3.2-1b:Q4_K_M llama-3-8b:Q4_K_M; do
-  target="$files/${pair%%:*}-${pair##*:}.gguf"
-  [ -f "$target" ] && continue
-  node "$here/write-random-gguf.mjs" --model "${pair%%:*}" --type "${pair##*:}" --out "$target" > /dev/null &
-  writers+=($!)
-done
-[ ${#writers[@]} -gt 0 ] && wait "${writers[@]}"
+write_files llama-3.2-1b:Q4_K_M llama-3-8b:Q4_K_M
 if wants matvec; then
   stamp "one-row quantized mat-vec, every layout"
   BENCH_BUDGET_SECONDS=${BENCH_BUDGET_SECONDS:-140} timeout 180 node "$here/matvec-bench.mjs" --quant 2>&1 | grep -v Warning | sed -n '/Correctness/,$p'

@@ -27,13 +27,7 @@ nvidia-smi --query-gpu=name,memory.total,clocks.sm,clocks.mem --format=csv,nohea
   || bash "$here/build-peer.sh" llama-bench >> "$out/peer-build.txt" 2>&1; echo "exit $?" >> "$out/peer-build.txt") &
 builder=$!
 stamp "files"
-writers=()
-for pair in ${pairs//,/ }; do
-  node "$here/write-random-gguf.mjs" --model "${pair%%:*}" --type "${pair##*:}" --out "$files/${pair%%:*}-${pair##*:}.gguf" \
-    > /dev/null &
-  writers+=($!)
-done
-wait "${writers[@]}"
+write_files ${pairs//,/ }
 skips() { [[ " ${FINAL_SKIP:-} " == *" $1 "* ]]; }
 if ! skips matvec; then
   stamp "while the peer builds: one-row quantized mat-vec, every layout (GPU-timed)"
@@ -43,11 +37,7 @@ stamp "while the peer builds: decode with other kernels and attention splits (A/
 vector='{"Q4_K":{"layout":"vector","rowsPerWorkgroup":4,"workgroupSize":64}}'
 rows='{"Q4_K":{"layout":"rows","rowsPerWorkgroup":32,"workgroupSize":256,"conversion":"integer"}}'
 group80='{"Q8_0":{"layout":"group","rowsPerWorkgroup":8}}'
-candidate() { # MODEL TYPE LABEL [gpu-bench flags…]
-  local model=$1 type=$2 label=$3; shift 3
-  timeout 90 node "$here/gpu-bench.mjs" --models "$model" --types "$type" -p 0 -n 128 -r 1 --dir "$files" --keep \
-    --cache-type f16 "$@" 2>&1 | grep -E "tg run" | tr '\n' ' ' | sed "s/^/candidate $label: /"; echo
-}
+candidate() { decode_candidate 1 "$@"; } # MODEL TYPE LABEL [gpu-bench flags…]
 if [ -n "${FINAL_CANDIDATES:-}" ]; then
   # FINAL_CANDIDATES: candidates separated by ';', each "MODEL TYPE LABEL [gpu-bench flags…]" (no spaces in a label).
   IFS=';' read -ra chosen <<< "$FINAL_CANDIDATES"

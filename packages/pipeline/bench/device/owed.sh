@@ -9,22 +9,12 @@
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$here/preamble.sh" owed.txt
+source "$here/sections.sh"
 nvidia-smi --query-gpu=name,clocks.sm --format=csv,noheader
-writers=()
-for pair in llama-3.2-1b:Q4_K_M llama-3.2-1b:Q8_0 llama-3-8b:Q4_K_M llama-3-8b:Q8_0; do
-  file="$files/${pair%%:*}-${pair##*:}.gguf"
-  [ -f "$file" ] && continue
-  node "$here/write-random-gguf.mjs" --model "${pair%%:*}" --type "${pair##*:}" --out "$file" > /dev/null &
-  writers+=($!)
-done
-[ ${#writers[@]} -gt 0 ] && wait "${writers[@]}"
+write_files llama-3.2-1b:Q4_K_M llama-3.2-1b:Q8_0 llama-3-8b:Q4_K_M llama-3-8b:Q8_0
 q80='{"Q8_0":{"layout":"group","rowsPerWorkgroup":8,"conversion":"int8"}}'
 q4k='{"Q4_K":{"layout":"group","rowsPerWorkgroup":8,"conversion":"int8"}}'
-decode() { # MODEL TYPE LABEL [gpu-bench flags…]
-  local model=$1 type=$2 label=$3; shift 3
-  timeout 60 node "$here/gpu-bench.mjs" --models "$model" --types "$type" -p 0 -n 128 -r 2 --dir "$files" --keep \
-    --cache-type f16 "$@" 2>&1 | grep -E "tg run" | tr '\n' ' ' | sed "s/^/$label: /"; echo
-}
+decode() { decode_candidate 2 "$@"; } # MODEL TYPE LABEL [gpu-bench flags…]
 stamp "decode on 8-bit inputs (tg128 runs; routed first, then the int8 conversion)"
 for model in llama-3-8b llama-3.2-1b; do
   decode "$model" Q8_0 "$model Q8_0 routed (wide)"

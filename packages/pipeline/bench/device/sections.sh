@@ -11,6 +11,10 @@
 #                                INT8_BEST to the fastest subgroup-matrix tiling's JSON (empty when none), and with
 #                                INT8_PICK=1 runs the conformance suite with that tiling
 #   batch_products BUDGET        bench --batch for BUDGET seconds ($out/batch-kernels.txt): µs per product per tiling
+#   write_files MODEL:TYPE…      the random-weight GGUF files of those pairs in $files, in parallel, skipping any there
+#   decode_candidate RUNS MODEL TYPE LABEL [FLAG…]
+#                                gpu-bench tg128 RUNS times on $files' file (f16 cache, the gpu-bench flags given, e.g.
+#                                --quant-matvec JSON without spaces): one line `candidate LABEL: …tg run N: R tok/s…`
 engine_ab() {
   local setting matvec rows ahead int8 settings=${ENGINE_SETTINGS:-on:0:on,on:4:on,off:0:off}
   for setting in ${settings//,/ }; do
@@ -38,4 +42,24 @@ batch_products() {
   BENCH_BUDGET_SECONDS="$1" timeout $(($1 + 20)) node "$here/matvec-bench.mjs" --batch 2>&1 | grep -v Warning \
     > "$out/batch-kernels.txt"
   grep -E "^\|" "$out/batch-kernels.txt" | head -30
+}
+
+write_files() {
+  local pair target writers=()
+  for pair in "$@"; do
+    target="$files/${pair%%:*}-${pair##*:}.gguf"
+    [ -f "$target" ] && continue
+    node "$here/write-random-gguf.mjs" --model "${pair%%:*}" --type "${pair##*:}" --out "$target" > /dev/null &
+    writers+=($!)
+  done
+  # Never a bare `wait`: it would also wait for the preamble's tee.
+  [ ${#writers[@]} -gt 0 ] && wait "${writers[@]}"
+  return 0
+}
+
+decode_candidate() {
+  local runs=$1 model=$2 type=$3 label=$4; shift 4
+  timeout $((60 + 30 * runs)) node "$here/gpu-bench.mjs" --models "$model" --types "$type" -p 0 -n 128 -r "$runs" \
+    --dir "$files" --keep --cache-type f16 "$@" 2>&1 | grep -E "tg run" | tr '\n' ' ' | sed "s/^/candidate $label: /"
+  echo
 }
