@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One device call for the closing figures (see bundle.sh): builds llama.cpp's CUDA llama-bench and llama-server in the
 # background and, while they compile, runs what needs no idle CPU: the kernel benchmarks (GPU-timed), decode A/B runs of
-# kernel layouts and attention splits (each against the default in the same window), the subgroup-matrix probe, the
+# kernels (by default the one-row products on 8-bit inputs, each against the routed kernel in the same window), the subgroup-matrix probe, the
 # int8 prefill kernels and their conformance cases, batched engine steps as routed and as before; then,
 # with the CPU idle, strata and llama.cpp on the same files one after the other, the table, the table again with f32
 # prefill activations (table-f32.md, the A/B of the int8 default) and decode at depth.
@@ -33,10 +33,10 @@ if ! skips matvec; then
   stamp "while the peer builds: one-row quantized mat-vec, every layout (GPU-timed)"
   BENCH_BUDGET_SECONDS=80 timeout 110 node "$here/matvec-bench.mjs" --quant 2>&1 | grep -v Warning | sed -n '/Correctness/,$p'
 fi
-stamp "while the peer builds: decode with other kernels and attention splits (A/B on the same busy CPU; default first)"
-vector='{"Q4_K":{"layout":"vector","rowsPerWorkgroup":4,"workgroupSize":64}}'
-rows='{"Q4_K":{"layout":"rows","rowsPerWorkgroup":32,"workgroupSize":256,"conversion":"integer"}}'
-group80='{"Q8_0":{"layout":"group","rowsPerWorkgroup":8}}'
+stamp "while the peer builds: decode with other kernels (A/B on the same busy CPU; the routed one first)"
+# The default candidates: the one-row Q4_K and Q8_0 kernels on 8-bit inputs (`conversion: 'int8'`) against the routed ones.
+int8q4k='{"Q4_K":{"layout":"group","rowsPerWorkgroup":8,"conversion":"int8"}}'
+int8q80='{"Q8_0":{"layout":"group","rowsPerWorkgroup":8,"conversion":"int8"}}'
 candidate() { decode_candidate 1 "$@"; } # MODEL TYPE LABEL [gpu-bench flags…]
 if [ -n "${FINAL_CANDIDATES:-}" ]; then
   # FINAL_CANDIDATES: candidates separated by ';', each "MODEL TYPE LABEL [gpu-bench flags…]" (no spaces in a label).
@@ -48,12 +48,10 @@ if [ -n "${FINAL_CANDIDATES:-}" ]; then
 else
   skips candidates || for model in llama-3.2-1b llama-3-8b; do
     candidate "$model" Q4_K_M "$model Q4_K_M routed"
-    candidate "$model" Q4_K_M "$model Q4_K_M vector r4 wg64" --quant-matvec "$vector"
-    candidate "$model" Q4_K_M "$model Q4_K_M rows r32 integer" --quant-matvec "$rows"
+    candidate "$model" Q4_K_M "$model Q4_K_M group r8 int8" --quant-matvec "$int8q4k"
+    candidate "$model" Q8_0 "$model Q8_0 wide (routed)"
+    candidate "$model" Q8_0 "$model Q8_0 group r8 int8" --quant-matvec "$int8q80"
   done
-  skips candidates || candidate llama-3-8b Q4_K_M "8B split 32" --split-keys 32
-  skips candidates || candidate llama-3.2-1b Q8_0 "1B Q8_0 wide (routed)"
-  skips candidates || candidate llama-3.2-1b Q8_0 "1B Q8_0 group r8" --quant-matvec "$group80"
 fi
 if ! skips probe; then
   stamp "while the peer builds: the subgroup-matrix 8-bit GEMM probe (GPU-timed)"
