@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # One device call for the closing figures (see bundle.sh): builds llama.cpp's CUDA llama-bench and llama-server in the
-# background and, while they compile, runs what needs no idle CPU: the kernel benchmarks (GPU-timed), decode A/B runs of
-# kernels (by default the one-row products on 8-bit inputs, each against the routed kernel in the same window), the subgroup-matrix probe, the
-# int8 prefill kernels and their conformance cases, batched engine steps as routed and as before; then,
+# background and, while they compile, runs what needs no idle CPU: the kernel benchmarks (GPU-timed), decode A/B runs
+# of kernels (by default the one-row products on 8-bit inputs, each against the routed kernel in the same window), the
+# subgroup-matrix probe, the int8 prefill kernels and their conformance cases, batched engine steps as routed and as
+# before; then,
 # with the CPU idle, strata and llama.cpp on the same files one after the other, the table, the table again with f32
 # prefill activations (table-f32.md, the A/B of the int8 default) and decode at depth.
 # Everything goes to stdout and $OUT/final.txt; the table to $OUT/table.md. Then serve-bench.sh on the warm machine.
