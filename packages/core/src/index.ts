@@ -37,6 +37,7 @@ export {
   encodePagedBatch,
   type PagedAttentionOptions,
   pagedBatchOf,
+  pagedBatchShapes,
   type PagedBatch,
   type PagedBatchData,
   type PagedBatchLayout,

@@ -38,10 +38,14 @@ const { values } = parseArgs({
     captured: { type: 'string', default: 'off' },
   },
 });
-if (values.ahead !== 'on' && values.ahead !== 'off') throw new Error(`--ahead is on or off; got ${values.ahead}`);
-if (values.captured !== 'on' && values.captured !== 'off') {
-  throw new Error(`--captured is on or off; got ${values.captured}`);
+/** The value of the on/off flag `--name`; throws on anything else. */
+function onOff(name: 'ahead' | 'captured'): boolean {
+  const value = values[name];
+  if (value !== 'on' && value !== 'off') throw new Error(`--${name} is on or off; got ${value}`);
+  return value === 'on';
 }
+const stepAhead = onOff('ahead');
+const capturedDecode = onOff('captured');
 const { path, dimensions } = await randomModelFile(values.model, values.type, values.dir);
 const counts = values.sequences!.split(',').map(Number);
 const tokens = Number(values.tokens);
@@ -63,8 +67,8 @@ const scheduler = await loadScheduler(await openModelFiles(path), {
   parallel: largest,
   contextLength: 256,
   cacheType: 'f16',
-  stepAhead: values.ahead === 'on',
-  capturedDecode: values.captured === 'on',
+  stepAhead,
+  capturedDecode,
   onStep: (report) => reports.push(report),
 });
 process.stdout.write(

@@ -171,17 +171,29 @@ export function pagedBatchOf(
 }
 
 /**
+ * Shapes of a {@link PagedBatch}'s three index tensors, in the order `positionsAndSlots`, `sequenceStarts`,
+ * `pageTables`, for a step of `rows` rows over `sequences` sequences with page tables of `pagesPerSequence` columns.
+ */
+export function pagedBatchShapes(
+  rows: number,
+  sequences: number,
+  pagesPerSequence: number,
+): [readonly number[], readonly number[], readonly number[]] {
+  return [[rows, 2], [sequences + 1], [sequences, pagesPerSequence]];
+}
+
+/**
  * Checks `layout` and uploads its index tensors to `backend` (three small i32 uploads). Throws `INVALID_ARGUMENT` for a
  * page size below 1, no sequences, a sequence without rows or with a page table shorter than its last position, or a
  * page id below −1 (or −1 where the step writes). Page ids beyond a cache's pool are checked by the ops.
  */
 export function createPagedBatch(backend: Backend, layout: PagedBatchLayout): PagedBatch {
   const data = encodePagedBatch(layout);
-  const sequences = layout.sequences.length;
+  const [positions, starts, tables] = pagedBatchShapes(data.rows, layout.sequences.length, data.pagesPerSequence);
   return pagedBatchOf(layout, data.pagesPerSequence, {
-    positionsAndSlots: backend.upload(data.positionsAndSlots, [data.rows, 2]),
-    sequenceStarts: backend.upload(data.sequenceStarts, [sequences + 1]),
-    pageTables: backend.upload(data.pageTables, [sequences, data.pagesPerSequence]),
+    positionsAndSlots: backend.upload(data.positionsAndSlots, positions),
+    sequenceStarts: backend.upload(data.sequenceStarts, starts),
+    pageTables: backend.upload(data.pageTables, tables),
   });
 }
 

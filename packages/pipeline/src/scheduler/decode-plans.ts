@@ -3,6 +3,7 @@ import {
   type PagedBatch,
   type PagedBatchLayout,
   pagedBatchOf,
+  pagedBatchShapes,
   type ScopedBackend,
   type StepPlan,
   type Tensor,
@@ -85,7 +86,8 @@ export class DecodePlans {
       this.plans.set(key, plan);
       return plan;
     }
-    const shapes = widths.flatMap((width) => [[rows, 2], [rows + 1], [rows, width]]);
+    // One row per sequence: `rows` sequences.
+    const shapes = widths.flatMap((width) => pagedBatchShapes(rows, rows, width));
     plan = this.backend.captureStep(
       rows,
       (ids, _firstPosition, inputs) =>

@@ -82,7 +82,7 @@ export function createScheduler(parts: SchedulerModelParts): Scheduler {
     pageSize,
     cacheType: checkCacheType(parts.cacheType),
     batched: parts.batched ?? true,
-    capturedDecode: parts.capturedDecode ?? false,
+    capturedDecode: parts.capturedDecode,
   });
   return new Scheduler(
     {
@@ -116,10 +116,10 @@ export interface StepExecutorLayout {
  * the paged forward (`supportsPagedForward`), the {@link PerSequenceStepExecutor} otherwise.
  */
 export function createStepExecutor(model: CompleteModel, backend: Backend, layout: StepExecutorLayout): StepExecutor {
-  const { batched, capturedDecode, ...sizes } = layout;
+  const { batched, ...options } = layout;
   return batched && supportsPagedForward(model)
-    ? new BatchedStepExecutor(model, backend, { ...sizes, capturedDecode: capturedDecode ?? false })
-    : new PerSequenceStepExecutor(model, backend, sizes);
+    ? new BatchedStepExecutor(model, backend, options)
+    : new PerSequenceStepExecutor(model, backend, options);
 }
 
 /** Options of {@link loadScheduler}: the loading options of a pipeline and the scheduler's. */

@@ -86,13 +86,9 @@ describe('WebGPU one-row quantized products on 8-bit inputs', () => {
         const fused = Float32Array.from(parts.flatMap((part) => Array.from(part)));
         expectWithin(fused, contract(type, gained, bytes, columns, inverse), 'norm + split store');
         // The exact product is far from the contract: the kernel did round its inputs.
-        const exact = (await createCpuBackend().read(
-          await (async () => {
-            const cpu = createCpuBackend();
-            const weights = await inputs(cpu, type, bytes, columns);
-            return cpu.matmul(weights.input, weights.weight, weights.bias);
-          })(),
-        )) as Float32Array;
+        const cpu = createCpuBackend();
+        const reference = await inputs(cpu, type, bytes, columns);
+        const exact = (await cpu.read(cpu.matmul(reference.input, reference.weight, reference.bias))) as Float32Array;
         const gaps = Array.from(
           exact,
           (value, row) => Math.abs(value - plainContract.result[row]!) / plainContract.magnitude[row]!,

@@ -23,3 +23,12 @@ export function int8InputsWgsl(): string {
   }
   return lines.join('\n');
 }
+
+/**
+ * WGSL sum of the 8 terms `term(0)` … `term(7)` (a block's 8 words of packed 8-bit dots) as a tree of independent
+ * chains: `((t0 + t1) + (t2 + t3)) + ((t4 + t5) + (t6 + t7))`.
+ */
+export function sumOfEightWgsl(term: (k: number) => string): string {
+  const t = Array.from({ length: 8 }, (_, k) => term(k));
+  return `(${t[0]} + ${t[1]}) + (${t[2]} + ${t[3]}) + ((${t[4]} + ${t[5]}) + (${t[6]} + ${t[7]}))`;
+}

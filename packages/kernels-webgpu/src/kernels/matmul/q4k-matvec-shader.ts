@@ -9,7 +9,7 @@ import {
 import { groupWorkgroupSize, quantMatvecOpening } from './quant-matvec-header.js';
 import type { QuantMatvecTuning, QuantMatvecVariant } from './quant-matvec-shader.js';
 import { WGSL_ACTIVATION_SCALE } from './int8/activation-quantization-shader.js';
-import { int8InputsWgsl } from './int8-inputs-wgsl.js';
+import { int8InputsWgsl, sumOfEightWgsl } from './int8-inputs-wgsl.js';
 import { groupInputs, ONE_INPUT_ROW, registerRowsKernel } from './register-rows-kernel.js';
 
 /**
@@ -248,9 +248,7 @@ ${fusionStore(fusion, { rowsPerWorkgroup: R, workgroupSize: WG, subgroups, bias 
 function groupInt8Wgsl(variant: QuantMatvecVariant): string {
   const fusion = variant.fusion ?? NO_FUSION;
   const words = [0, 1].flatMap((v) => WORDS.map((c) => `q${v}.${c}`));
-  const sum = (terms: readonly string[]) =>
-    `(${terms[0]} + ${terms[1]}) + (${terms[2]} + ${terms[3]}) + ((${terms[4]} + ${terms[5]}) + (${terms[6]} + ${terms[7]}))`;
-  const ones = (first: number) => sum(Array.from({ length: 8 }, (_, k) => `dot4I8Packed(xq${first + k}, 0x01010101u)`));
+  const ones = (first: number) => sumOfEightWgsl((k) => `dot4I8Packed(xq${first + k}, 0x01010101u)`);
   return registerRowsKernel(variant, {
     weightWords: 'vec4<u32>',
     workgroupSize: groupWorkgroupSize(variant.columns),
@@ -267,8 +265,8 @@ ${int8InputsWgsl()}
       let h = weights[rowVec];
       let q0 = weights[rowVec + 1u + g * 2u];
       let q1 = weights[rowVec + 2u + g * 2u];
-      let lo = f32(${sum(words.map((word, k) => `dot4I8Packed(${word} & 0x0f0f0f0fu, xq${k})`))});
-      let hi = f32(${sum(words.map((word, k) => `dot4I8Packed((${word} >> 4u) & 0x0f0f0f0fu, xq${8 + k})`))});
+      let lo = f32(${sumOfEightWgsl((k) => `dot4I8Packed(${words[k]} & 0x0f0f0f0fu, xq${k})`)});
+      let hi = f32(${sumOfEightWgsl((k) => `dot4I8Packed((${words[k]} >> 4u) & 0x0f0f0f0fu, xq${8 + k})`)});
       let dm = unpack2x16float(h.x);
       let a = scale_min(h.y, h.z, h.w, g * 2u) * dm;
       let b = scale_min(h.y, h.z, h.w, g * 2u + 1u) * dm;

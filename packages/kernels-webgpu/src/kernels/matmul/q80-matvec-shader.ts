@@ -3,7 +3,7 @@ import { groupWorkgroupSize, quantMatvecBuiltins, quantMatvecHeader } from './qu
 import type { QuantMatvecVariant } from './quant-matvec-shader.js';
 import { groupInputs, registerRowsKernel } from './register-rows-kernel.js';
 import { WGSL_ACTIVATION_SCALE } from './int8/activation-quantization-shader.js';
-import { int8InputsWgsl } from './int8-inputs-wgsl.js';
+import { int8InputsWgsl, sumOfEightWgsl } from './int8-inputs-wgsl.js';
 
 /**
  * The one-row Q8_0 mat-vec kernels (decode), by the tuning's `layout` (`QuantMatvecTuning`). A Q8_0 block is 34 bytes: an f16
@@ -91,15 +91,13 @@ function groupInt8Wgsl(variant: QuantMatvecVariant): string {
   // Quant word k (0…7) of the unit's first block (bytes 2 + 4k …, shifted into place) and second block (bytes 36 + 4k …).
   const first = (k: number) => `dot4I8Packed((w${k} >> 16u) | (w${k + 1} << 16u), xq${k})`;
   const second = (k: number) => `dot4I8Packed(w${9 + k}, xq${8 + k})`;
-  const sum = (term: (k: number) => string) =>
-    `(${term(0)} + ${term(1)}) + (${term(2)} + ${term(3)}) + ((${term(4)} + ${term(5)}) + (${term(6)} + ${term(7)}))`;
   return registerRowsKernel(variant, {
     ...groupFrame(variant.columns),
     functions: WGSL_ACTIVATION_SCALE,
     loads: (input) => `${groupInputs(fusion, input)}\n${int8InputsWgsl()}`,
     row: (_, weightRow, accumulator) => `${unitWords(weightRow)}
-      let a = ${sum(first)};
-      let b = ${sum(second)};
+      let a = ${sumOfEightWgsl(first)};
+      let b = ${sumOfEightWgsl(second)};
       ${accumulator} += unpack2x16float(w0).x * xd0 * f32(a) + unpack2x16float(w8).y * xd1 * f32(b);`,
   });
 }
