@@ -19,7 +19,10 @@ function variants(bench: Bench, type: Int8WeightType): [string, Int8GemmVariant]
   const matrix = deviceMatrix(bench);
   if (matrix !== undefined) {
     // INT8_DEFAULT_ONLY=1: the default tiling alone (a shorter run).
-    const candidates = process.env.INT8_DEFAULT_ONLY === '1' ? [] : SUBGROUP_MATRIX_CANDIDATES;
+    // INT8_ROWS ≤ 32: the tilings of a batched decode step's rows instead.
+    const small = ROWS <= 32;
+    const candidates =
+      process.env.INT8_DEFAULT_ONLY === '1' ? [] : small ? BATCH_STEP_CANDIDATES : SUBGROUP_MATRIX_CANDIDATES;
     for (const tiling of [DEFAULT_SUBGROUP_MATRIX_TILING, ...candidates]) {
       const variant: Int8GemmVariant = { type, bias: false, inner: { kind: 'subgroup-matrix', matrix, tiling } };
       const shape = `sg${tiling.subgroupRows}×${tiling.subgroupCols} m${tiling.matrixRows}×${tiling.matrixCols}`;
@@ -46,24 +49,51 @@ const SUBGROUP_MATRIX_CANDIDATES: readonly SubgroupMatrixGemmTiling[] = [
 ];
 
 /**
+ * Tilings for the 16–32 rows of a batched decode step (`INT8_ROWS=32`): one or two 16-row result matrices per subgroup
+ * along the rows, 64 or 128 outputs per workgroup.
+ */
+const BATCH_STEP_CANDIDATES: readonly SubgroupMatrixGemmTiling[] = [
+  { subgroupRows: 1, subgroupCols: 4, matrixRows: 2, matrixCols: 1 },
+  { subgroupRows: 1, subgroupCols: 4, matrixRows: 2, matrixCols: 1, stepBlocks: 1, scaling: 'block' },
+  { subgroupRows: 1, subgroupCols: 4, matrixRows: 2, matrixCols: 2, scaling: 'block' },
+  { subgroupRows: 2, subgroupCols: 4, matrixRows: 1, matrixCols: 1, scaling: 'block' },
+  { subgroupRows: 1, subgroupCols: 8, matrixRows: 2, matrixCols: 1, scaling: 'block' },
+  { subgroupRows: 1, subgroupCols: 2, matrixRows: 2, matrixCols: 2, scaling: 'block' },
+  { subgroupRows: 1, subgroupCols: 4, matrixRows: 1, matrixCols: 1, scaling: 'block' },
+];
+
+/** Input rows of the timed products (`INT8_ROWS`, default 512; 64 with `--quick`). */
+const ROWS = Number(process.env.INT8_ROWS ?? (QUICK ? 64 : 512));
+
+/**
  * `--int8`: first each variant checked against the CPU computation of the int8 contract (worst error over its
  * f32-rounding tolerance; `FAILURES:` when any is above 1), then TFLOP/s (2 · rows · out · columns per second, ms per
  * call in parentheses) of the f32 tiled kernel and of each int8 variant, quantization included, on each shape.
  */
 export async function int8Section(bench: Bench): Promise<void> {
-  const rows = QUICK ? 64 : 512;
+  const rows = ROWS;
   const shapes: readonly [number, number][] = QUICK
     ? [
         [256, 1024],
         [512, 512],
       ]
-    : [
-        [2048, 2048],
-        [8192, 2048],
-        [4096, 4096],
-        [14336, 4096],
-        [4096, 14336],
-      ];
+    : ROWS <= 32
+      ? [
+          [2048, 2048],
+          [512, 2048],
+          [8192, 2048],
+          [2048, 8192],
+          [4096, 4096],
+          [14336, 4096],
+          [4096, 14336],
+        ]
+      : [
+          [2048, 2048],
+          [8192, 2048],
+          [4096, 4096],
+          [14336, 4096],
+          [4096, 14336],
+        ];
   const matrix = deviceMatrix(bench);
   log(
     `\n## Int8 prefill (tuning.int8Prefill): subgroup matrices ${matrix === undefined ? 'unavailable' : JSON.stringify(matrix)}`,

@@ -1,10 +1,14 @@
 /** @packageDocumentation @strata/kernels-webgpu — see README.md. */
 export { createWebGpuBackend, WebGpuBackend, type WebGpuBackendOptions } from './webgpu-backend.js';
 export type { DeviceOptions, GpuFeatures } from './device/acquire-device.js';
+export { DEFAULT_DAWN_FEATURES } from './device/dawn-flags.js';
 export { GpuRuntime } from './runtime/runtime.js';
 export type { QuantMatvecLayout, QuantMatvecTuning, QuantMatvecTunings } from './kernels/matmul/quant-matvec-shader.js';
+export {
+  BATCH_SUBGROUP_MATRIX_TILING,
+  type SubgroupMatrixGemmTiling,
+} from './kernels/matmul/int8/int8-gemm-shader.js';
 export { DEFAULT_WEBGPU_TUNING, MAX_DECODE_KEYS_PER_SPLIT, type WebGpuTuning } from './runtime/tuning.js';
-export type { SubgroupMatrixGemmTiling } from './kernels/matmul/int8/int8-gemm-shader.js';
 export type { KernelManifest, KernelManifestEntry } from './runtime/pipeline-cache.js';
 export { compileKernelsAhead, kernelManifest, parseKernelManifest } from './runtime/kernel-warm-up.js';
 export { GpuTensor } from './tensor/gpu-tensor.js';

@@ -7,15 +7,17 @@
  * `--quant-batch N` (2…8) runs the products of Q4_K and Q6_K weights on their one-row kernels over row groups of up
  * to N rows instead of the multi-row mat-vec (`WebGpuTuning.batchQuantRows`; 0, the default, leaves it off);
  * `--int8-batch N` (2…32) runs the products of N or more rows with Q4_K weights on 8-bit inputs
- * (`WebGpuTuning.int8BatchRows`; 0, the default, leaves it off). `--ahead off`
+ * (`WebGpuTuning.int8BatchRows`; 0, the default, leaves it off), and those with Q4_K
+ * and Q8_0 weights on the int8 GEMM where the device has subgroup matrices (`--int8-gemm on`, the default; `off`, or
+ * tiles as JSON: `int8BatchGemm`, `int8BatchGemmTiling`). `--ahead off`
  * runs every step after the previous one was read back (`SchedulerOptions.stepAhead: false`); `on` (the default)
  * launches each decode step while the previous one is read back, and the table's last column counts the decode steps
- * whose forward was launched ahead. `--captured on` replays a captured step per row count for decode-only steps
- * (`capturedDecode`); `off` (the default) records every step.
+ * whose forward was launched ahead. `--captured on` (the default) replays a captured step per row count for
+ * decode-only steps (`capturedDecode`); `off` records every step.
  *
  *   pnpm exec tsx --conditions=@strata/source packages/pipeline/bench/batch-bench.ts --model llama-3.2-1b --type Q4_K_M
  *     [--sequences 1,8,16,32,64] [--tokens 64] [--backend webgpu|cpu] [--batch-matvec on|off] [--quant-batch 0…8]
- *     [--int8-batch 0…32]
+ *     [--int8-batch 0…32] [--int8-gemm on|off|JSON]
  *     [--ahead on|off] [--captured on|off]
  *     [--dir /tmp/strata-bench]
  */
@@ -25,7 +27,7 @@ import { createCpuBackend } from '@strata/kernels-cpu';
 import { createWebGpuBackend } from '@strata/kernels-webgpu';
 import { openModelFiles } from '@strata/loaders/node';
 import { loadScheduler, type StepReport } from '@strata/pipeline';
-import { batchedOptions, median, randomModelFile, runSequences } from './batched-sequences.js';
+import { batchedOptions, int8BatchTuning, median, randomModelFile, runSequences } from './batched-sequences.js';
 
 const { values } = parseArgs({
   options: {
@@ -33,9 +35,8 @@ const { values } = parseArgs({
     backend: { type: 'string', default: 'webgpu' },
     'batch-matvec': { type: 'string', default: 'on' },
     'quant-batch': { type: 'string', default: '0' },
-    'int8-batch': { type: 'string', default: '0' },
     ahead: { type: 'string', default: 'on' },
-    captured: { type: 'string', default: 'off' },
+    captured: { type: 'string', default: 'on' },
   },
 });
 /** The value of the on/off flag `--name`; throws on anything else. */
@@ -58,7 +59,7 @@ const backend: Backend =
         tuning: {
           batchMatvec: values['batch-matvec'] !== 'off',
           batchQuantRows: Number(values['quant-batch']),
-          int8BatchRows: Number(values['int8-batch']),
+          ...int8BatchTuning(values),
         },
       });
 const reports: StepReport[] = [];
@@ -72,7 +73,7 @@ const scheduler = await loadScheduler(await openModelFiles(path), {
   onStep: (report) => reports.push(report),
 });
 process.stdout.write(
-  `${values.model} ${values.type} on ${values.backend}, batch mat-vec ${values['batch-matvec']}, quantized batch rows ${values['quant-batch']}, int8 from ${values['int8-batch']} rows, step ahead ${values.ahead}, captured decode ${values.captured}, ${tokens} tokens per sequence\n`,
+  `${values.model} ${values.type} on ${values.backend}, batch mat-vec ${values['batch-matvec']}, quantized batch rows ${values['quant-batch']}, int8 from ${values['int8-batch']} rows, int8 GEMM ${values['int8-gemm']}, step ahead ${values.ahead}, captured decode ${values.captured}, ${tokens} tokens per sequence\n`,
 );
 process.stdout.write(
   '| sequences | decode step ms (median) | steps/s | aggregate tok/s | decode steps launched ahead |\n|---:|---:|---:|---:|---:|\n',

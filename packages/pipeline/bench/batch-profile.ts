@@ -9,23 +9,31 @@
  *
  *   pnpm exec tsx --conditions=@strata/source packages/pipeline/bench/batch-profile.ts --model llama-3.2-1b
  *     --type Q4_K_M [--sequences 1,8,32] [--tokens 32] [--top 12] [--quant-batch 0…8] [--int8-batch 0…32]
+ *     [--int8-gemm on|off|JSON]
  *     [--dir /tmp/strata-bench]
  * (`--quant-batch N`: Q4_K and Q6_K products of several rows on their one-row kernels over row groups of up to N rows,
  * `WebGpuTuning.batchQuantRows`; 0, the default, leaves it off; `--int8-batch N`: products of N or more rows with
- * Q4_K weights on 8-bit inputs, `WebGpuTuning.int8BatchRows`)
+ * Q4_K weights on 8-bit inputs, `WebGpuTuning.int8BatchRows`; `--int8-gemm on|off|JSON`: those with Q4_K and Q8_0 weights on
+ * the int8 GEMM where subgroup matrices allow, `int8BatchGemm`, `int8BatchGemmTiling`)
  */
 import { parseArgs } from 'node:util';
 import { createWebGpuBackend, DispatchTimer, MAX_TIMED_DISPATCHES, type TimedDispatch } from '@strata/kernels-webgpu';
 import { openModelFiles } from '@strata/loaders/node';
 import { loadScheduler, type StepReport } from '@strata/pipeline';
-import { batchedOptions, median, randomModelFile, runSequences, totalsByKernel } from './batched-sequences.js';
+import {
+  batchedOptions,
+  int8BatchTuning,
+  median,
+  randomModelFile,
+  runSequences,
+  totalsByKernel,
+} from './batched-sequences.js';
 
 const { values } = parseArgs({
   options: {
     ...batchedOptions('1,8,32', '32'),
     top: { type: 'string', default: '12' },
     'quant-batch': { type: 'string', default: '0' },
-    'int8-batch': { type: 'string', default: '0' },
   },
 });
 const { path, dimensions } = await randomModelFile(values.model, values.type, values.dir);
@@ -34,7 +42,7 @@ const tokens = Number(values.tokens);
 const backend = await createWebGpuBackend({
   powerPreference: 'high-performance',
   dawnFlags: ['disable-dawn-features=timestamp_quantization'],
-  tuning: { batchQuantRows: Number(values['quant-batch']), int8BatchRows: Number(values['int8-batch']) },
+  tuning: { batchQuantRows: Number(values['quant-batch']), ...int8BatchTuning(values) },
 });
 if (!backend.features.timestampQuery) throw new Error('batch-profile needs the timestamp-query feature');
 const recorder = backend.runtime.recorder;
@@ -46,6 +54,8 @@ const scheduler = await loadScheduler(await openModelFiles(path), {
   contextLength: 256,
   cacheType: 'f16',
   stepAhead: false,
+  // Each dispatch is timed in a pass of its own: steps are recorded, not replayed.
+  capturedDecode: false,
   onStep: (report) => {
     reports.push(report);
     onReport?.(report);

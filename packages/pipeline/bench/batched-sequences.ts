@@ -2,6 +2,7 @@
 // model file, the distinct prompts of B sequences and the median; and, with prefill-profile.ts, the timed dispatches
 // summed by kernel.
 import { existsSync, mkdirSync } from 'node:fs';
+import type { WebGpuTuning } from '@strata/kernels-webgpu';
 import type { Scheduler } from '@strata/pipeline';
 import { type FileType, type LlamaDimensions, MODELS, writeRandomGguf } from './random-gguf.js';
 
@@ -13,7 +14,24 @@ export function batchedOptions(sequences: string, tokens: string) {
     dir: { type: 'string', default: '/tmp/strata-bench' },
     sequences: { type: 'string', default: sequences },
     tokens: { type: 'string', default: tokens },
+    'int8-batch': { type: 'string', default: '0' },
+    'int8-gemm': { type: 'string', default: 'on' },
   } as const;
+}
+
+/**
+ * The int8 tunings of the batched products from `--int8-batch N` (`WebGpuTuning.int8BatchRows`) and `--int8-gemm`
+ * (`int8BatchGemm`: `on`, the default, `off`, or a tiling as JSON for `int8BatchGemmTiling`).
+ */
+export function int8BatchTuning(values: {
+  'int8-batch'?: string;
+  'int8-gemm'?: string;
+}): Pick<WebGpuTuning, 'int8BatchRows' | 'int8BatchGemm' | 'int8BatchGemmTiling'> {
+  const gemm = values['int8-gemm'] ?? 'on';
+  const int8BatchRows = Number(values['int8-batch'] ?? 0);
+  if (gemm === 'on' || gemm === 'off') return { int8BatchRows, int8BatchGemm: gemm === 'on' };
+  const int8BatchGemmTiling = JSON.parse(gemm) as WebGpuTuning['int8BatchGemmTiling'];
+  return { int8BatchRows, int8BatchGemm: true, ...(int8BatchGemmTiling === undefined ? {} : { int8BatchGemmTiling }) };
 }
 
 /** The random-weight GGUF file of `model` and `type` in `dir` (written when missing) and the model's dimensions. */

@@ -15,7 +15,8 @@ const { values, positionals } = parseArgs({
   options: {
     backend: { type: 'string', default: 'webgpu' },
     repetitions: { type: 'string', default: '2' },
-    // Dawn instance flags separated by ';', e.g. 'enable-dawn-features=disable_lazy_clear_for_mapped_at_creation_buffer'.
+    // Dawn instance flags separated by ';', e.g. 'disable-dawn-features=disable_lazy_clear_for_mapped_at_creation_buffer'
+    // (Dawn's clear of mapped buffers back on: the backend turns it off by default, `DEFAULT_DAWN_FEATURES`).
     'dawn-flags': { type: 'string', default: '' },
   },
 });

@@ -9,7 +9,7 @@
  *     [--cli strata-cli.mjs]   (a bundled CLI to start instead of the sources, e.g. on the GPU machine)
  *     [--profile DIR]          (the server process writes a V8 CPU profile into DIR when it shuts down)
  *     [--int8-batch N]         (the server's --int8-batch: steps of N or more sequences on 8-bit Q4_K products)
- *     [--captured-decode]      (the server's --captured-decode: decode steps replay captured steps)
+ *     [--eager-decode]         (the server's --eager-decode: every decode step recorded again, no captured steps)
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -29,7 +29,7 @@ const { values, positionals } = parseArgs({
     cli: { type: 'string' },
     profile: { type: 'string' },
     'int8-batch': { type: 'string' },
-    'captured-decode': { type: 'boolean' },
+    'eager-decode': { type: 'boolean' },
   },
 });
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -43,7 +43,7 @@ async function startChild(): Promise<{ url: string; child: ChildProcess }> {
   const args = ['--model', `bench=${model}`, '--port', '0', '--backend', values.backend!, '--ctx', values.ctx!];
   args.push('--parallel', values.parallel ?? String(clients));
   if (values['int8-batch'] !== undefined) args.push('--int8-batch', values['int8-batch']);
-  if (values['captured-decode'] === true) args.push('--captured-decode');
+  if (values['eager-decode'] === true) args.push('--eager-decode');
   const profile = values.profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${values.profile}`];
   const entry =
     values.cli === undefined

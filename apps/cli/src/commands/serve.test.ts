@@ -18,7 +18,7 @@ describe('strata serve (CPU backend, tiny llama fixture)', () => {
       stop = resolve;
     });
     const exit = runServe(
-      // Decode steps replayed from captured steps (--captured-decode) serve the same completions.
+      // Decode steps recorded again each time (--eager-decode, not the default replay) serve completions too.
       [
         '--model',
         `tiny=${LLAMA}`,
@@ -30,7 +30,7 @@ describe('strata serve (CPU backend, tiny llama fixture)', () => {
         '0',
         '--ctx',
         '128',
-        '--captured-decode',
+        '--eager-decode',
       ],
       output,
       stopped,

@@ -36,8 +36,8 @@ An OpenAI-compatible server (POST /v1/chat/completions, POST /v1/completions, GE
   --int8-batch N         WebGPU: decode steps of N or more sequences (2…32) multiply Q4_K/Q6_K weights with 8-bit
                          activations (faster with many clients, e.g. 16; tokens may then depend on the batch, as
                          above; off by default)
-  --captured-decode      decode steps (one token per sequence) replay a step captured once per number of
-                         sequences instead of recording every kernel again (same tokens; off by default)
+  --eager-decode         record every kernel of every decode step again instead of replaying a step captured
+                         once per number of sequences (same tokens; slower: the replay is the default)
   --no-warmup            WebGPU: start serving without the warm-up generations that build the kernels of the
                          first requests' shapes (they are then built during those requests)
 SIGINT or SIGTERM shuts down gracefully. Exit codes: 0 after a shutdown, 2 bad arguments, 1 other failures.`;
@@ -64,7 +64,7 @@ const parse = (argv: readonly string[]) =>
       'int8-prefill': { type: 'boolean' },
       'int8-batch': { type: 'string' },
       'no-warmup': { type: 'boolean' },
-      'captured-decode': { type: 'boolean' },
+      'eager-decode': { type: 'boolean' },
     },
   });
 
@@ -206,7 +206,7 @@ export async function runServe(
         onProgress: progressBar(output, () => download),
         ...runtime,
         ...(cacheType === undefined ? {} : { cacheType }),
-        capturedDecode: values['captured-decode'] === true,
+        capturedDecode: values['eager-decode'] !== true,
       });
       await opened.completed;
       served.push({ name, scheduler });

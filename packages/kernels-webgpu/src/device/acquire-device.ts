@@ -1,5 +1,5 @@
 import { StrataError } from '@strata/core';
-import { withDawnFeatures } from './dawn-flags.js';
+import { withDawnFeatures, withDefaultDawnFeatures } from './dawn-flags.js';
 import { type DawnAdapterInfo, type Int8SubgroupMatrix, pickInt8SubgroupMatrix } from './subgroup-matrix.js';
 
 /** Optional features the backend uses when the adapter offers them; every kernel has a path without each one. */
@@ -34,7 +34,8 @@ export interface DeviceOptions {
   readonly disableFeatures?: readonly OptionalFeatureName[];
   /**
    * Node only (ignored in browsers): flags for Dawn's instance, as the `webgpu` package's `create(flags)` takes them,
-   * e.g. `['enable-dawn-features=skip_validation']`. Benchmarks use them to measure Dawn's own costs.
+   * e.g. `['enable-dawn-features=skip_validation']`. Benchmarks use them to measure Dawn's own costs. The toggles of
+   * `DEFAULT_DAWN_FEATURES` are added unless a flag names them (`disable-dawn-features=…` keeps one off).
    */
   readonly dawnFlags?: readonly string[];
 }
@@ -133,7 +134,7 @@ export async function acquireDevice(
   }
   // Dawn lists subgroup matrices only with its `allow_unsafe_apis` toggle: turned on (Node) when they are wanted.
   const wantsMatrices = request.subgroupMatrix && !disabled.has(SUBGROUP_MATRIX_FEATURE);
-  const flags = options.dawnFlags ?? [];
+  const flags = withDefaultDawnFeatures(options.dawnFlags ?? []);
   const { gpu, keepAlive } = await findGpu(wantsMatrices ? withDawnFeatures(flags, 'allow_unsafe_apis') : flags);
   const adapter = await gpu.requestAdapter(
     options.powerPreference === undefined ? undefined : { powerPreference: options.powerPreference },

@@ -101,7 +101,12 @@ describe('WebGPU kernel tuning', () => {
     ]) {
       const tiling = bad as unknown as WebGpuTuning['int8GemmTiling'];
       expect(errorCode(() => resolveTuning({ int8GemmTiling: tiling }))).toBe('INVALID_CONFIG');
+      expect(() => resolveTuning({ int8BatchGemmTiling: tiling })).toThrow('tuning.int8BatchGemmTiling');
     }
+    expect(resolveTuning().int8BatchGemmTiling).toBeUndefined();
+    expect(resolveTuning({ int8BatchGemmTiling: block }).int8BatchGemmTiling).toEqual(block);
+    expect(resolveTuning().int8BatchGemm).toBe(true);
+    expect(errorCode(() => resolveTuning({ int8BatchGemm: 1 as unknown as boolean }))).toBe('INVALID_ARGUMENT');
   });
 
   it('turns int8Prefill on by default and takes only a boolean', () => {

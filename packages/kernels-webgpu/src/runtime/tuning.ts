@@ -77,6 +77,14 @@ export interface WebGpuTuning {
    * portable kernel.
    */
   readonly int8GemmTiling?: SubgroupMatrixGemmTiling;
+  /**
+   * The products `int8BatchRows` takes with a Q4_K or Q8_0 weight (a batched decode step of that many sequences or
+   * more) run the int8 GEMM of prefill on subgroup matrices (`int8/int8-batch-gemm.ts`) where the device has them,
+   * instead of the 8-bit row-group mat-vec (Q4_K) or the f32 one (Q8_0). Default true; false keeps the mat-vecs.
+   */
+  readonly int8BatchGemm: boolean;
+  /** The tiles of {@link WebGpuTuning.int8BatchGemm}'s GEMM; absent (the default), `BATCH_SUBGROUP_MATRIX_TILING`. */
+  readonly int8BatchGemmTiling?: SubgroupMatrixGemmTiling;
 }
 
 /** Workgroups the one-row attention kernel aims for by default (a few per GPU core). */
@@ -94,12 +102,13 @@ export const DEFAULT_WEBGPU_TUNING: WebGpuTuning = Object.freeze({
   batchQuantRows: 0,
   int8Prefill: true,
   int8BatchRows: 0,
+  int8BatchGemm: true,
 });
 
 /**
  * The defaults with `overrides` applied; throws `INVALID_ARGUMENT` for a key-split floor or an occupancy target out of
- * range (`batchQuantRows` and `int8BatchRows` included) or an `int8Prefill` or `batchMatvec` that is not a boolean, and
- * `INVALID_CONFIG` for a `quantMatvec` entry no kernel can take or an `int8GemmTiling` that cannot build a kernel.
+ * range (`batchQuantRows` and `int8BatchRows` included) or an `int8Prefill`, `batchMatvec` or `int8BatchGemm` that is not a boolean, and
+ * `INVALID_CONFIG` for a `quantMatvec` entry no kernel can take or a GEMM tiling that cannot build a kernel.
  */
 export function resolveTuning(overrides: Partial<WebGpuTuning> = {}): WebGpuTuning {
   const tuning = { ...DEFAULT_WEBGPU_TUNING, ...overrides };
@@ -121,19 +130,21 @@ export function resolveTuning(overrides: Partial<WebGpuTuning> = {}): WebGpuTuni
       );
     }
   }
-  for (const flag of ['int8Prefill', 'batchMatvec'] as const) {
+  for (const flag of ['int8Prefill', 'batchMatvec', 'int8BatchGemm'] as const) {
     if (typeof tuning[flag] !== 'boolean') {
       throw new StrataError('INVALID_ARGUMENT', `tuning.${flag} must be true or false, got ${String(tuning[flag])}.`, {
         details: { [flag]: String(tuning[flag]) },
       });
     }
   }
-  const tiling = tuning.int8GemmTiling;
-  const tilingProblem = tiling === undefined ? undefined : subgroupMatrixTilingProblem(tiling);
-  if (tilingProblem !== undefined) {
-    throw new StrataError('INVALID_CONFIG', `Bad tuning.int8GemmTiling: ${tilingProblem}.`, {
-      details: { tiling: { ...tiling } },
-    });
+  for (const name of ['int8GemmTiling', 'int8BatchGemmTiling'] as const) {
+    const tiling = tuning[name];
+    const tilingProblem = tiling === undefined ? undefined : subgroupMatrixTilingProblem(tiling);
+    if (tilingProblem !== undefined) {
+      throw new StrataError('INVALID_CONFIG', `Bad tuning.${name}: ${tilingProblem}.`, {
+        details: { tiling: { ...tiling } },
+      });
+    }
   }
   for (const [type, quantTuning] of Object.entries(tuning.quantMatvec)) {
     const problem = quantTuningProblem(type, quantTuning);
@@ -146,6 +157,9 @@ export function resolveTuning(overrides: Partial<WebGpuTuning> = {}): WebGpuTuni
   return Object.freeze({
     ...tuning,
     quantMatvec: Object.freeze({ ...tuning.quantMatvec }),
-    ...(tiling === undefined ? {} : { int8GemmTiling: Object.freeze({ ...tiling }) }),
+    ...(tuning.int8GemmTiling === undefined ? {} : { int8GemmTiling: Object.freeze({ ...tuning.int8GemmTiling }) }),
+    ...(tuning.int8BatchGemmTiling === undefined
+      ? {}
+      : { int8BatchGemmTiling: Object.freeze({ ...tuning.int8BatchGemmTiling }) }),
   });
 }

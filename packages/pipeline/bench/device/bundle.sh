@@ -5,7 +5,7 @@
 #   bash packages/pipeline/bench/device/bundle.sh
 #   device run, carry [".device-pack"]:  bash .device-pack/final.sh [MODEL:TYPE,…] [REPETITIONS]
 #   (then, on the same warm machine: bash .device-pack/serve-bench.sh; bash .device-pack/diagnose.sh for profiles;
-#   bash .device-pack/owed.sh for the A/B runs main still owes: 8-bit-input decode, captured serving steps, load flags)
+#   bash .device-pack/owed.sh for the runs main still owes: the batched step's int8 GEMM, serving beside llama-server)
 #   the WebGPU op-conformance suite, no vitest (packages/kernels-webgpu/bench/conformance-run.ts; -t REGEX, --unsafe):
 #   device run, carry [".device-pack"]:  source .device-pack/setup.sh && node .device-pack/conformance-run.mjs
 set -euo pipefail

@@ -1,35 +1,38 @@
 #!/usr/bin/env bash
-# The measurements main still owes (see bundle.sh), in one call of about 5 minutes, alone or on the machine final.sh
-# left warm (it reuses its files): decode with the one-row Q4_K/Q8_0 kernels on 8-bit inputs against the routed ones
-# (gpu-bench tg128, the `int8` conversion of `tuning.quantMatvec`, each pair back to back), the serving scheduler's
-# engine step recorded against replayed from captured steps (batch-bench --captured), and the 8B load with Dawn's
-# lazy clear of mapped-at-creation buffers on and off (load-time --dawn-flags). Everything also goes to $OUT/owed.txt.
+# The measurements main still owes (see bundle.sh), most telling first, in one call of about 7 minutes: the batched
+# step's 8-bit products on the int8 GEMM (`tuning.int8BatchGemm`) checked against the CPU (conformance), against the
+# 8-bit row-group mat-vec (batch-bench at 1, 16 and 32 sequences with `--int8-batch 16`), where a 32-sequence step
+# goes, the GEMM's tilings at 32 rows; then serving under load beside llama-server on the same file (serve-bench.sh:
+# strata's defaults at 1, 8 and 32 clients, strata with `--int8-batch 16` at 32, llama-server at 1, 8 and 32).
+# llama-server builds while the in-process runs go. Everything also goes to $OUT/owed.txt (serve-bench's to
+# $OUT/serve.txt).
 #
-#   bash .device-pack/owed.sh
+#   bash .device-pack/owed.sh [SECONDS per serving point, default 12]
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$here/preamble.sh" owed.txt
-source "$here/sections.sh"
+seconds=${1:-12}
 nvidia-smi --query-gpu=name,clocks.sm --format=csv,noheader
-write_files llama-3.2-1b:Q4_K_M llama-3.2-1b:Q8_0 llama-3-8b:Q4_K_M llama-3-8b:Q8_0
-q80='{"Q8_0":{"layout":"group","rowsPerWorkgroup":8,"conversion":"int8"}}'
-q4k='{"Q4_K":{"layout":"group","rowsPerWorkgroup":8,"conversion":"int8"}}'
-decode() { decode_candidate 2 "$@"; } # MODEL TYPE LABEL [gpu-bench flags…]
-stamp "decode on 8-bit inputs (tg128 runs; routed first, then the int8 conversion)"
-for model in llama-3-8b llama-3.2-1b; do
-  decode "$model" Q8_0 "$model Q8_0 routed (wide)"
-  decode "$model" Q8_0 "$model Q8_0 group r8 int8" --quant-matvec "$q80"
-  decode "$model" Q4_K_M "$model Q4_K_M routed (vector r4)"
-  decode "$model" Q4_K_M "$model Q4_K_M group r8 int8" --quant-matvec "$q4k"
+(bash "$here/build-peer.sh" llama-server > "$out/server-build.txt" 2>&1; echo "exit $?" >> "$out/server-build.txt") &
+builder=$!
+model="$files/llama-3.2-1b-Q4_K_M.gguf"
+[ -f "$model" ] || node "$here/write-random-gguf.mjs" --model llama-3.2-1b --type Q4_K_M --out "$model" > /dev/null
+stamp "the 20-row batched products on 8-bit inputs against the CPU (conformance, int8 GEMM for Q4_K and Q8_0)"
+timeout 60 node "$here/conformance-run.mjs" --int8-batch 16 -t "batched matmul" 2>&1 | grep -v Warning | tail -6
+for gemm in off on; do
+  stamp "engine steps, 1B Q4_K_M, 8-bit products from 16 rows, int8 GEMM $gemm"
+  timeout 75 node "$here/batch-bench.mjs" --model llama-3.2-1b --type Q4_K_M --dir "$files" --sequences 1,16,32 \
+    --tokens 48 --int8-batch 16 --int8-gemm "$gemm" 2>&1 | grep -v Warning
 done
-for captured in off on; do
-  stamp "engine steps, 1B Q4_K_M, captured decode $captured"
-  timeout 60 node "$here/batch-bench.mjs" --model llama-3.2-1b --type Q4_K_M --dir "$files" --sequences 1,8,32 \
-    --tokens 48 --captured "$captured" 2>&1 | grep -v Warning
-done
-for flags in "" "enable-dawn-features=disable_lazy_clear_for_mapped_at_creation_buffer"; do
-  stamp "load, 8B Q4_K_M, Dawn flags [$flags]"
-  timeout 45 node "$here/load-time.mjs" "$files/llama-3-8b-Q4_K_M.gguf" --repetitions 2 --dawn-flags "$flags" 2>&1 \
-    | grep -v Warning | tail -4
-done
+stamp "where a 32-sequence step goes, int8 GEMM on"
+timeout 60 node "$here/batch-profile.mjs" --model llama-3.2-1b --type Q4_K_M --dir "$files" --sequences 32 \
+  --tokens 24 --top 10 --int8-batch 16 --int8-gemm on 2>&1 | grep -v Warning
+stamp "int8 GEMM tilings at 32 rows (quantize + GEMM; llama-server compiling beside)"
+INT8_ROWS=32 BENCH_BUDGET_SECONDS=40 timeout 70 node "$here/matvec-bench.mjs" --int8 2>&1 | grep -v Warning
+stamp "waiting for llama-server's build"
+wait "$builder"
+tail -1 "$out/server-build.txt"
+SERVE_PARTS=strata timeout 150 bash "$here/serve-bench.sh" "$model" "$seconds"
+SERVE_PARTS=strata SERVE_CLIENTS=32 SERVE_INT8=16 timeout 60 bash "$here/serve-bench.sh" "$model" "$seconds"
+SERVE_PARTS=peer timeout 120 bash "$here/serve-bench.sh" "$model" "$seconds"
 stamp done

@@ -48,7 +48,8 @@ export interface BatchedStepExecutorOptions {
   readonly cacheType?: KeyValuePrecision;
   /**
    * Steps whose every row is one decode token replay a captured step per row count (`Backend.captureStep`, see
-   * `DecodePlans`) instead of running every op again (default false). The tokens are the same.
+   * `DecodePlans`) instead of running every op again (default true: on an H100 it halved a one-sequence step of the
+   * 1B shape, 3.47 → 1.81 ms). The tokens are the same.
    */
   readonly capturedDecode?: boolean;
 }
@@ -103,7 +104,7 @@ export class BatchedStepExecutor implements PageSharingExecutor, StepAheadExecut
     this.contextLength = options.contextLength;
     this.chunkSize = options.chunkSize;
     this.pageSize = options.pageSize;
-    this.capturedDecode = options.capturedDecode ?? false;
+    this.capturedDecode = options.capturedDecode ?? true;
     const specs = model.cacheSpecs;
     const { windows, groupOfLayer } = groupLayersByWindow(specs, options.contextLength);
     const precision = options.cacheType ?? 'f32';

@@ -36,7 +36,7 @@ export interface SchedulerRuntimeOptions extends SchedulerOptions {
   readonly batched?: boolean;
   /**
    * Steps of the batched executor whose every row is one decode token replay a captured step per row count
-   * (`BatchedStepExecutorOptions.capturedDecode`; default false until it is measured on a GPU). The tokens are the same.
+   * (`BatchedStepExecutorOptions.capturedDecode`; default true, false records every step). The tokens are the same.
    */
   readonly capturedDecode?: boolean;
 }
@@ -107,7 +107,7 @@ export interface StepExecutorLayout {
   readonly cacheType: KeyValuePrecision;
   /** Prefer the batched executor where the model supports it. */
   readonly batched: boolean;
-  /** The batched executor replays captured decode steps (default false). */
+  /** The batched executor replays captured decode steps (default true). */
   readonly capturedDecode?: boolean;
 }
 

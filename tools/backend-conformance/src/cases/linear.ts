@@ -73,9 +73,10 @@ export function registerLinearCases(context: ConformanceContext): void {
     });
   }
 
-  // A batched decode step's product of 20 rows (WebGPU: two row groups of 10, on 8-bit inputs with
-  // tuning.int8BatchRows for Q4_K and Q6_K weights; tolerance `batchedMatmul`).
-  for (const type of ['Q4_K', 'Q6_K'] as const) {
+  // A batched decode step's product of 20 rows (WebGPU: two row groups of 10; on 8-bit inputs with
+  // tuning.int8BatchRows, Q4_K and Q8_0 weights on the int8 GEMM where the device has subgroup matrices; tolerance
+  // `batchedMatmul`).
+  for (const type of ['Q4_K', 'Q6_K', 'Q8_0'] as const) {
     it(`batched matmul with ${type} weights: 20 rows over 512 columns, 67 outputs`, async () => {
       const [rows, out, columns] = [20, 67, 512];
       const weightBytes = weightBytesFor('matmul-batched', type, out, columns);

@@ -6,6 +6,7 @@ import type { GpuTensor } from '../../tensor/gpu-tensor.js';
 import type { GpuWeight } from '../../weights/gpu-weight.js';
 import { weightShader } from '../../wgsl/dequantize/index.js';
 import { batchedQuantKernel } from './decode-kernels.js';
+import { int8BatchGemm, int8BatchGemmVariant } from './int8/int8-batch-gemm.js';
 import { int8BatchApplies, int8BatchMatvec } from './int8/int8-batch-matvec.js';
 import { matvecChunks } from './matvec-chunks.js';
 import { isFused, type MatvecEpilogue, type MatvecFusion } from './matvec-fusion.js';
@@ -59,8 +60,9 @@ export interface MultiRowNorm {
 
 /**
  * The product of 2 to {@link multiRowMatvecLimit} rows, of the input rows RMS-normed in the same pass when `norm` is
- * given, stored as `store` says: on 8-bit inputs with a Q4_K or Q6_K weight from `tuning.int8BatchRows` rows
- * (`int8/int8-batch-matvec.ts`), on the one-row kernel of the weight over row groups where it takes them
+ * given, stored as `store` says: from `tuning.int8BatchRows` rows on 8-bit inputs, on the int8 GEMM with a Q4_K or
+ * Q8_0 weight where `tuning.int8BatchGemmTiling` and subgroup matrices allow (`int8/int8-batch-gemm.ts`), else with
+ * a Q4_K or Q6_K weight on the 8-bit row-group mat-vec (`int8/int8-batch-matvec.ts`), on the one-row kernel of the weight over row groups where it takes them
  * (`batchedQuantKernel`: Q4_K, Q6_K), else on the multi-row mat-vec in row groups of at most 8 (`matvecGroupRows`,
  * workgroup z). Returns `output`.
  */
@@ -78,6 +80,11 @@ export function multiRowMatvec(
   // The norm's ε and the store's boundaries travel in the fused kernels' extra uniforms (`fusionUniforms`).
   const fusion: MatvecFusion = { norm: norm !== undefined, epilogue: layout.epilogue };
   const params = { epsilon: norm?.epsilon ?? 0, boundary1: layout.boundary1, boundary2: layout.boundary2 };
+  const gemm = int8BatchGemmVariant(runtime, type, columns, rows);
+  if (gemm !== undefined) {
+    const { epilogue, boundary1, boundary2, bindings: buffers } = layout;
+    return int8BatchGemm(runtime, tensors, rows, { epilogue, boundary1, boundary2, buffers }, norm, gemm);
+  }
   if (int8BatchApplies(runtime, type, columns, rows)) {
     // The norm is the quantizer's there; the kernel binds only the epilogue's buffers.
     const store = { epilogue: layout.epilogue, params, buffers: layout.bindings };

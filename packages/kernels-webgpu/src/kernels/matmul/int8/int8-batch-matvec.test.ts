@@ -4,8 +4,8 @@ import { describe, expect, it, vi } from 'vitest';
 import { useBackendForTests } from '../../../testing/backend-for-tests.js';
 import type { WebGpuBackend } from '../../../webgpu-backend.js';
 import { quantBaseRows, randomValues } from '../testing/weight-fixtures.js';
-import { quantizeActivations } from './activation-quantization.js';
 import { quantizeRowsOnDevice } from './row-quantization.js';
+import { columnsOf, EPSILON, expectClose, int8Contract as contract, siluGateUp } from './testing/int8-contract.js';
 
 // The batched decode products on 8-bit inputs (`tuning.int8BatchRows`) against the int8 contract computed on the CPU
 // in float64 from the CPU reference quantization (`quantizeActivations`, bit for bit the device's) and the CPU's
@@ -16,68 +16,6 @@ import { quantizeRowsOnDevice } from './row-quantization.js';
 
 const OUT = 12;
 const WIDTHS = [6, 4, 2];
-const EPSILON = 1e-5;
-
-/**
- * The int8 contract of `rows` of `input` (times `gain` and scaled by each row's norm inverse when given) with the
- * dequantized `weights` `[out, columns]`, in float64: `Σ_c w[o][c] · d_x(block of c) · q_x(c)` (+ bias), and the sum
- * of the terms' magnitudes.
- */
-function contract(
-  input: Float32Array,
-  rows: number,
-  columns: number,
-  weights: Float32Array,
-  out: number,
-  options: { bias?: Float32Array; gain?: Float32Array } = {},
-): { result: Float64Array; magnitude: Float64Array } {
-  const { gain, bias } = options;
-  const scaled = gain === undefined ? input : input.map((value, index) => Math.fround(value * gain[index % columns]!));
-  const { quants, scales } = quantizeActivations(scaled, rows, columns);
-  const result = new Float64Array(rows * out);
-  const magnitude = new Float64Array(rows * out);
-  for (let row = 0; row < rows; row++) {
-    let inverse = 1;
-    if (gain !== undefined) {
-      let squares = 0;
-      for (let column = 0; column < columns; column++) squares += input[row * columns + column]! ** 2;
-      inverse = 1 / Math.sqrt(squares / columns + EPSILON);
-    }
-    for (let o = 0; o < out; o++) {
-      let sum = 0;
-      let size = 0;
-      for (let column = 0; column < columns; column++) {
-        const term =
-          weights[o * columns + column]! *
-          scales[row * (columns / 32) + Math.floor(column / 32)]! *
-          quants[row * columns + column]!;
-        sum += term;
-        size += Math.abs(term);
-      }
-      result[row * out + o] = sum * inverse + (bias?.[o] ?? 0);
-      magnitude[row * out + o] = size * inverse + Math.abs(bias?.[o] ?? 0);
-    }
-  }
-  return { result, magnitude };
-}
-
-function expectClose(actual: Float32Array, expected: ArrayLike<number>, magnitude: ArrayLike<number>, what: string) {
-  expect(actual.length, what).toBe(expected.length);
-  for (let index = 0; index < expected.length; index++) {
-    const error = Math.abs(actual[index]! - expected[index]!);
-    if (!(error <= 1e-5 * magnitude[index]! + 1e-6)) {
-      expect.fail(`${what}: element ${index} is ${actual[index]}, the int8 contract gives ${expected[index]}`);
-    }
-  }
-}
-
-/** Columns `[from, to)` of a `[rows, width]` array. */
-function columnsOf(values: ArrayLike<number>, rows: number, width: number, from: number, to: number): number[] {
-  const result: number[] = [];
-  for (let row = 0; row < rows; row++) for (let o = from; o < to; o++) result.push(values[row * width + o]!);
-  return result;
-}
-
 async function run(gpu: WebGpuBackend, type: 'Q4_K' | 'Q6_K', rows: number, fused: boolean, chunks = 1): Promise<void> {
   const { bytes, columns } = await quantBaseRows(type, 2 * OUT);
   const dequantized = dequantize(type, bytes, 2 * OUT * columns);
@@ -124,17 +62,7 @@ async function run(gpu: WebGpuBackend, type: 'Q4_K' | 'Q6_K', rows: number, fuse
     from += width;
   });
   const gated = contract(inputValues, rows, columns, dequantized, 2 * OUT, { gain: gainValues });
-  const silu = (x: number) => x / (1 + Math.exp(-x));
-  const gatedExpected: number[] = [];
-  const gatedMagnitude: number[] = [];
-  for (let row = 0; row < rows; row++) {
-    for (let o = 0; o < OUT; o++) {
-      const gate = gated.result[row * 2 * OUT + o]!;
-      const up = gated.result[row * 2 * OUT + OUT + o]!;
-      gatedExpected.push(silu(gate) * up);
-      gatedMagnitude.push(gated.magnitude[row * 2 * OUT + o]! * gated.magnitude[row * 2 * OUT + OUT + o]!);
-    }
-  }
+  const { expected: gatedExpected, magnitude: gatedMagnitude } = siluGateUp(gated, rows, OUT);
   expectClose(values[1 + WIDTHS.length]!, gatedExpected, gatedMagnitude, 'gate·up');
   const added = contract(inputValues, rows, columns, firstRows, OUT);
   expectClose(

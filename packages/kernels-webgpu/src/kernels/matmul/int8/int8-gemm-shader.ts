@@ -61,6 +61,14 @@ export const DEFAULT_SUBGROUP_MATRIX_TILING: SubgroupMatrixGemmTiling = {
   matrixCols: 2,
 };
 
+/** Subgroup-matrix tiles for the ≤ 32 rows of a batched decode step (`tuning.int8BatchGemm`): 4 subgroups, each 2 × 1 result matrices. */
+export const BATCH_SUBGROUP_MATRIX_TILING: SubgroupMatrixGemmTiling = Object.freeze({
+  subgroupRows: 1,
+  subgroupCols: 4,
+  matrixRows: 2,
+  matrixCols: 1,
+});
+
 /** Why `tiling` cannot build a subgroup-matrix GEMM, or undefined when it can. */
 export function subgroupMatrixTilingProblem(tiling: SubgroupMatrixGemmTiling): string | undefined {
   for (const name of ['subgroupRows', 'subgroupCols', 'matrixRows', 'matrixCols'] as const) {

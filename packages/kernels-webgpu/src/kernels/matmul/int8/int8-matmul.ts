@@ -78,7 +78,7 @@ export function quantizeActivationsOnDevice(
 }
 
 /** Whether the device can run `variant` (its workgroup memory and invocations within the limits). */
-function fits(runtime: GpuRuntime, variant: Int8GemmVariant): boolean {
+export function int8GemmFits(runtime: GpuRuntime, variant: Int8GemmVariant): boolean {
   const limits = runtime.limits;
   const { inner } = variant;
   const invocations =
@@ -114,7 +114,7 @@ export function int8GemmVariant(
     const tilings = tuned === undefined ? [DEFAULT_SUBGROUP_MATRIX_TILING] : [tuned, DEFAULT_SUBGROUP_MATRIX_TILING];
     for (const tiling of tilings) {
       const variant: Int8GemmVariant = { type, bias, inner: { kind: 'subgroup-matrix', matrix, tiling } };
-      if (fits(runtime, variant)) return variant;
+      if (int8GemmFits(runtime, variant)) return variant;
     }
   }
   return { type, bias, inner: { kind: 'packed', tiling: DEFAULT_PACKED_TILING } };
