@@ -7,7 +7,7 @@ import {
   SMALL_TILES,
   type TiledTuning,
 } from '../src/kernels/matmul/tiled-shader.js';
-import { log, overBudget, QUICK, seconds } from './bench-settings.js';
+import { DECODE_STEP_SHAPES, log, overBudget, QUICK, seconds } from './bench-settings.js';
 import type { Bench } from './matvec-harness.js';
 
 /** The tilings compared, by name. */
@@ -29,16 +29,7 @@ export async function batchSection(bench: Bench): Promise<void> {
         [256, 512],
         [512, 256],
       ]
-    : [
-        [2048, 2048],
-        [512, 2048],
-        [8192, 2048],
-        [2048, 8192],
-        [4096, 4096],
-        [14336, 4096],
-        [4096, 14336],
-        [128256, 2048],
-      ];
+    : [...DECODE_STEP_SHAPES, [128256, 2048]];
   log('\n## Batched decode products: µs per call (rows × out × columns)');
   log(`| type | out×columns | rows | ${TILINGS.map(([name]) => name).join(' | ')} | mat-vec row groups |`);
   log(`|---|---|---:|${TILINGS.map(() => '---:').join('|')}|---:|`);

@@ -42,6 +42,17 @@ export const SHAPES: readonly [number, number][] = QUICK
       [4096, 14336],
       [128256, 4096],
     ];
+/** `[out, columns]` of the products of a batched decode step on the 1B and 8B shapes (Q/K/V, K or V, gate·up, down). */
+export const DECODE_STEP_SHAPES: readonly [number, number][] = [
+  [2048, 2048],
+  [512, 2048],
+  [8192, 2048],
+  [2048, 8192],
+  [4096, 4096],
+  [14336, 4096],
+  [4096, 14336],
+];
+
 /** Bytes of distinct weight copies rotated through, so the L2 cache (60 MB on an H200) cannot serve them. */
 export const ROTATION_BYTES = QUICK ? 64 << 20 : 1 << 30;
 /** Bytes of weights read per timed batch. */

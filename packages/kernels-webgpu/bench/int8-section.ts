@@ -7,7 +7,7 @@ import {
   type SubgroupMatrixGemmTiling,
 } from '../src/kernels/matmul/int8/int8-gemm-shader.js';
 import type { Int8WeightType } from '../src/kernels/matmul/int8/int8-weight-blocks.js';
-import { log, overBudget, QUICK, seconds, warmUp } from './bench-settings.js';
+import { DECODE_STEP_SHAPES, log, overBudget, QUICK, seconds, warmUp } from './bench-settings.js';
 import { checkInt8, deviceMatrix, timeInt8, variantFits } from './int8-harness.js';
 import type { Bench } from './matvec-harness.js';
 
@@ -78,15 +78,7 @@ export async function int8Section(bench: Bench): Promise<void> {
         [512, 512],
       ]
     : ROWS <= 32
-      ? [
-          [2048, 2048],
-          [512, 2048],
-          [8192, 2048],
-          [2048, 8192],
-          [4096, 4096],
-          [14336, 4096],
-          [4096, 14336],
-        ]
+      ? DECODE_STEP_SHAPES
       : [
           [2048, 2048],
           [8192, 2048],

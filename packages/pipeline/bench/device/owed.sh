@@ -7,14 +7,18 @@
 # llama-server builds while the in-process runs go. Everything also goes to $OUT/owed.txt (serve-bench's to
 # $OUT/serve.txt).
 #
-#   bash .device-pack/owed.sh [SECONDS per serving point, default 12]
+#   [OWED_SERVE=0] bash .device-pack/owed.sh [SECONDS per serving point, default 12]
+#   (OWED_SERVE=0: the in-process runs only, no llama-server build and no serving, about 3 minutes)
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$here/preamble.sh" owed.txt
 seconds=${1:-12}
 nvidia-smi --query-gpu=name,clocks.sm --format=csv,noheader
-(bash "$here/build-peer.sh" llama-server > "$out/server-build.txt" 2>&1; echo "exit $?" >> "$out/server-build.txt") &
-builder=$!
+serve=${OWED_SERVE:-1}
+if [ "$serve" = 1 ]; then
+  (bash "$here/build-peer.sh" llama-server > "$out/server-build.txt" 2>&1; echo "exit $?" >> "$out/server-build.txt") &
+  builder=$!
+fi
 model="$files/llama-3.2-1b-Q4_K_M.gguf"
 [ -f "$model" ] || node "$here/write-random-gguf.mjs" --model llama-3.2-1b --type Q4_K_M --out "$model" > /dev/null
 stamp "the 20-row batched products on 8-bit inputs against the CPU (conformance, int8 GEMM for Q4_K and Q8_0)"
@@ -24,11 +28,15 @@ for gemm in off on; do
   timeout 75 node "$here/batch-bench.mjs" --model llama-3.2-1b --type Q4_K_M --dir "$files" --sequences 1,16,32 \
     --tokens 48 --int8-batch 16 --int8-gemm "$gemm" 2>&1 | grep -v Warning
 done
+stamp "single-sequence decode, tg128 (the 10× of issue #12 is against it)"
+timeout 45 node "$here/gpu-bench.mjs" --models llama-3.2-1b --types Q4_K_M -p 0 -n 128 -r 2 --dir "$files" --keep \
+  --cache-type f16 2>&1 | grep -v Warning | grep "tg run"
 stamp "where a 32-sequence step goes, int8 GEMM on"
 timeout 60 node "$here/batch-profile.mjs" --model llama-3.2-1b --type Q4_K_M --dir "$files" --sequences 32 \
   --tokens 24 --top 10 --int8-batch 16 --int8-gemm on 2>&1 | grep -v Warning
 stamp "int8 GEMM tilings at 32 rows (quantize + GEMM; llama-server compiling beside)"
 INT8_ROWS=32 BENCH_BUDGET_SECONDS=40 timeout 70 node "$here/matvec-bench.mjs" --int8 2>&1 | grep -v Warning
+[ "$serve" = 1 ] || { stamp done; exit 0; }
 stamp "waiting for llama-server's build"
 wait "$builder"
 tail -1 "$out/server-build.txt"
