@@ -8,8 +8,8 @@
  * features to turn off; the runner it uses is generic and stays in tools/backend-conformance.
  *
  *   node .device-pack/conformance-run.mjs [-t REGEX] [--unsafe] [--dawn-flags 'a;b'] [--disable-features subgroups]
- *                                         [--f32-prefill] [--int8-tiling JSON] [--int8-batch N] [--timeout SECONDS]
- *                                         [--list]
+ *                                         [--f32-prefill] [--int8-tiling JSON] [--int8-batch N [--int8-gemm]]
+ *                                         [--timeout SECONDS] [--list]
  *
  * `-t`/`--filter`: runs the tests whose full name (`backend conformance: webgpu > group > test`, as printed) matches
  * the regular expression. `--unsafe`: Dawn's `allow_unsafe_apis`. `--dawn-flags`: Dawn instance flags separated by
@@ -19,9 +19,11 @@
  * through 8-bit activations; the backend then creates Dawn with `allow_unsafe_apis`, under which Dawn lists subgroup
  * matrices, so the subgroup-matrix kernel runs where the adapter has an i8 configuration, else the portable one) and
  * `INT8_ACTIVATION_TOLERANCE` for `prefillMatmul`; the adapter line says which kernel (`subgroupMatrix` in the
- * features). `--f32-prefill`: `tuning.int8Prefill` off and the f32 tolerance. `--int8-batch N`: `tuning.int8BatchRows` (the 20-row
- * batched products on 8-bit inputs from N ≤ 20, with the int8 tolerance). `--int8-tiling`: `tuning.int8GemmTiling`
- * as JSON (the subgroup-matrix GEMM's tiles). `--timeout`: limit of each test and
+ * features). `--f32-prefill`: `tuning.int8Prefill` off and the f32 tolerance. `--int8-batch N`:
+ * `tuning.int8BatchRows` (the 20-row batched products on 8-bit inputs from N ≤ 20, with the int8 tolerance);
+ * `--int8-gemm`: those with Q4_K and Q8_0 weights on the int8 GEMM where subgroup matrices allow
+ * (`tuning.int8BatchGemm`). `--int8-tiling`: `tuning.int8GemmTiling` as JSON (the subgroup-matrix GEMM's tiles).
+ * `--timeout`: limit of each test and
  * hook (default 180 s, vitest.config.ts's). `--list`: prints the selected names and their count, runs nothing.
  * Prints one `PASS`/`FAIL` line per test and a summary; exits 0 when all pass, 1 on any failure, 2 on bad arguments or
  * when the filter selects nothing.
@@ -57,6 +59,7 @@ function parseCommandLine() {
         'f32-prefill': { type: 'boolean', default: false },
         'int8-tiling': { type: 'string', default: '' },
         'int8-batch': { type: 'string', default: String(DEFAULT_WEBGPU_TUNING.int8BatchRows) },
+        'int8-gemm': { type: 'boolean', default: DEFAULT_WEBGPU_TUNING.int8BatchGemm },
         timeout: { type: 'string', default: '180' },
         list: { type: 'boolean', default: false },
       },
@@ -108,7 +111,7 @@ describeBackendConformance(
       powerPreference: 'high-performance',
       dawnFlags,
       disableFeatures: disableFeatures as OptionalFeature[],
-      tuning: { int8Prefill, int8BatchRows, ...int8Tiling },
+      tuning: { int8Prefill, int8BatchRows, int8BatchGemm: values['int8-gemm'], ...int8Tiling },
     });
     const info = backend.device.adapterInfo;
     const adapter = { vendor: info?.vendor, architecture: info?.architecture, device: info?.device };

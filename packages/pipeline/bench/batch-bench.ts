@@ -8,7 +8,7 @@
  * to N rows instead of the multi-row mat-vec (`WebGpuTuning.batchQuantRows`; 0, the default, leaves it off);
  * `--int8-batch N` (2…32) runs the products of N or more rows with Q4_K weights on 8-bit inputs
  * (`WebGpuTuning.int8BatchRows`; 0, the default, leaves it off), and those with Q4_K
- * and Q8_0 weights on the int8 GEMM where the device has subgroup matrices (`--int8-gemm on`, the default; `off`, or
+ * and Q8_0 weights on the int8 GEMM where the device has subgroup matrices (`--int8-gemm on`; `off`, the default, or
  * tiles as JSON: `int8BatchGemm`, `int8BatchGemmTiling`). `--ahead off`
  * runs every step after the previous one was read back (`SchedulerOptions.stepAhead: false`); `on` (the default)
  * launches each decode step while the previous one is read back, and the table's last column counts the decode steps

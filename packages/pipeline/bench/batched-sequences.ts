@@ -15,19 +15,19 @@ export function batchedOptions(sequences: string, tokens: string) {
     sequences: { type: 'string', default: sequences },
     tokens: { type: 'string', default: tokens },
     'int8-batch': { type: 'string', default: '0' },
-    'int8-gemm': { type: 'string', default: 'on' },
+    'int8-gemm': { type: 'string', default: 'off' },
   } as const;
 }
 
 /**
  * The int8 tunings of the batched products from `--int8-batch N` (`WebGpuTuning.int8BatchRows`) and `--int8-gemm`
- * (`int8BatchGemm`: `on`, the default, `off`, or a tiling as JSON for `int8BatchGemmTiling`).
+ * (`int8BatchGemm`: `off`, the default, `on`, or a tiling as JSON for `int8BatchGemmTiling`).
  */
 export function int8BatchTuning(values: {
   'int8-batch'?: string;
   'int8-gemm'?: string;
 }): Pick<WebGpuTuning, 'int8BatchRows' | 'int8BatchGemm' | 'int8BatchGemmTiling'> {
-  const gemm = values['int8-gemm'] ?? 'on';
+  const gemm = values['int8-gemm'] ?? 'off';
   const int8BatchRows = Number(values['int8-batch'] ?? 0);
   if (gemm === 'on' || gemm === 'off') return { int8BatchRows, int8BatchGemm: gemm === 'on' };
   const int8BatchGemmTiling = JSON.parse(gemm) as WebGpuTuning['int8BatchGemmTiling'];

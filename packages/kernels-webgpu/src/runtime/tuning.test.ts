@@ -105,7 +105,7 @@ describe('WebGPU kernel tuning', () => {
     }
     expect(resolveTuning().int8BatchGemmTiling).toBeUndefined();
     expect(resolveTuning({ int8BatchGemmTiling: block }).int8BatchGemmTiling).toEqual(block);
-    expect(resolveTuning().int8BatchGemm).toBe(true);
+    expect(resolveTuning().int8BatchGemm).toBe(false);
     expect(errorCode(() => resolveTuning({ int8BatchGemm: 1 as unknown as boolean }))).toBe('INVALID_ARGUMENT');
   });
 

@@ -80,7 +80,8 @@ export interface WebGpuTuning {
   /**
    * The products `int8BatchRows` takes with a Q4_K or Q8_0 weight (a batched decode step of that many sequences or
    * more) run the int8 GEMM of prefill on subgroup matrices (`int8/int8-batch-gemm.ts`) where the device has them,
-   * instead of the 8-bit row-group mat-vec (Q4_K) or the f32 one (Q8_0). Default true; false keeps the mat-vecs.
+   * instead of the 8-bit row-group mat-vec (Q4_K) or the f32 one (Q8_0). Default false until it is measured on a GPU
+   * (`batch-bench --int8-gemm on|off`; checked against the CPU on lavapipe with the subgroup-matrix builtins emulated).
    */
   readonly int8BatchGemm: boolean;
   /** The tiles of {@link WebGpuTuning.int8BatchGemm}'s GEMM; absent (the default), `BATCH_SUBGROUP_MATRIX_TILING`. */
@@ -102,7 +103,7 @@ export const DEFAULT_WEBGPU_TUNING: WebGpuTuning = Object.freeze({
   batchQuantRows: 0,
   int8Prefill: true,
   int8BatchRows: 0,
-  int8BatchGemm: true,
+  int8BatchGemm: false,
 });
 
 /**

@@ -22,7 +22,7 @@ fi
 model="$files/llama-3.2-1b-Q4_K_M.gguf"
 [ -f "$model" ] || node "$here/write-random-gguf.mjs" --model llama-3.2-1b --type Q4_K_M --out "$model" > /dev/null
 stamp "the 20-row batched products on 8-bit inputs against the CPU (conformance, int8 GEMM for Q4_K and Q8_0)"
-timeout 60 node "$here/conformance-run.mjs" --int8-batch 16 -t "batched matmul" 2>&1 | grep -v Warning | tail -6
+timeout 60 node "$here/conformance-run.mjs" --int8-batch 16 --int8-gemm -t "batched matmul" 2>&1 | grep -v Warning | tail -6
 for gemm in off on; do
   stamp "engine steps, 1B Q4_K_M, 8-bit products from 16 rows, int8 GEMM $gemm"
   timeout 75 node "$here/batch-bench.mjs" --model llama-3.2-1b --type Q4_K_M --dir "$files" --sequences 1,16,32 \

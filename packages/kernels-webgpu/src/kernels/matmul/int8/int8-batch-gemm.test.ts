@@ -109,7 +109,7 @@ async function run(gpu: WebGpuBackend, type: 'Q4_K' | 'Q8_0', rows: number): Pro
 }
 
 describe('WebGPU batched decode products on the int8 GEMM (tuning.int8BatchGemm)', () => {
-  const gpu = useBackendForTests({ tuning: { int8BatchRows: 2 } });
+  const gpu = useBackendForTests({ tuning: { int8BatchRows: 2, int8BatchGemm: true } });
 
   it('Q4_K, 11 rows, every store: the int8 contract', async (context) => {
     await run(gpu(context), 'Q4_K', 11);
@@ -130,12 +130,12 @@ describe('WebGPU batched decode products on the int8 GEMM (tuning.int8BatchGemm)
         features: { subgroupMatrix: H100_I8 },
         limits: backend.runtime.limits,
       }) as never;
-    const routed = withMatrices({ int8BatchRows: 16 });
+    const routed = withMatrices({ int8BatchRows: 16, int8BatchGemm: true });
     const variant = int8BatchGemmVariant(routed, 'Q4_K', 512, 16);
     expect(variant?.inner.kind === 'subgroup-matrix' && variant.inner.tiling).toEqual(BATCH_SUBGROUP_MATRIX_TILING);
     const tiling = { ...BATCH_SUBGROUP_MATRIX_TILING, subgroupCols: 2 };
     const tuned = int8BatchGemmVariant(
-      withMatrices({ int8BatchRows: 16, int8BatchGemmTiling: tiling }),
+      withMatrices({ int8BatchRows: 16, int8BatchGemm: true, int8BatchGemmTiling: tiling }),
       'Q8_0',
       64,
       16,
@@ -146,9 +146,8 @@ describe('WebGPU batched decode products on the int8 GEMM (tuning.int8BatchGemm)
     expect(int8BatchGemmVariant(routed, 'Q6_K', 512, 16)).toBeUndefined();
     expect(int8BatchGemmVariant(routed, 'Q4_K', 96, 16)).toBeUndefined();
     expect(int8BatchGemmVariant(routed, 'Q8_0', 48, 16)).toBeUndefined();
-    expect(int8BatchGemmVariant(withMatrices({ int8BatchRows: 16, int8BatchGemm: false }), 'Q4_K', 512, 16)).toBe(
-      undefined,
-    );
-    expect(int8BatchGemmVariant(withMatrices({}), 'Q4_K', 512, 16)).toBeUndefined();
+    // Off by default.
+    expect(int8BatchGemmVariant(withMatrices({ int8BatchRows: 16 }), 'Q4_K', 512, 16)).toBeUndefined();
+    expect(int8BatchGemmVariant(withMatrices({ int8BatchGemm: true }), 'Q4_K', 512, 16)).toBeUndefined();
   });
 });
