@@ -9,6 +9,7 @@
  *     [--cli strata-cli.mjs]   (a bundled CLI to start instead of the sources, e.g. on the GPU machine)
  *     [--profile DIR]          (the server process writes a V8 CPU profile into DIR when it shuts down)
  *     [--int8-batch N]         (the server's --int8-batch: steps of N or more sequences on 8-bit Q4_K products)
+ *     [--int8-gemm]            (the server's --int8-gemm: those products with Q4_K/Q8_0 weights on the int8 GEMM)
  *     [--eager-decode]         (the server's --eager-decode: every decode step recorded again, no captured steps)
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -29,6 +30,7 @@ const { values, positionals } = parseArgs({
     cli: { type: 'string' },
     profile: { type: 'string' },
     'int8-batch': { type: 'string' },
+    'int8-gemm': { type: 'boolean' },
     'eager-decode': { type: 'boolean' },
   },
 });
@@ -43,6 +45,7 @@ async function startChild(): Promise<{ url: string; child: ChildProcess }> {
   const args = ['--model', `bench=${model}`, '--port', '0', '--backend', values.backend!, '--ctx', values.ctx!];
   args.push('--parallel', values.parallel ?? String(clients));
   if (values['int8-batch'] !== undefined) args.push('--int8-batch', values['int8-batch']);
+  if (values['int8-gemm'] === true) args.push('--int8-gemm');
   if (values['eager-decode'] === true) args.push('--eager-decode');
   const profile = values.profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${values.profile}`];
   const entry =

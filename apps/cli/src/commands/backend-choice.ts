@@ -104,6 +104,11 @@ export interface BackendWishes {
    * from this many rows); the backend's default (off) when absent.
    */
   readonly int8BatchRows?: number;
+  /**
+   * `tuning.int8BatchGemm` (those products with Q4_K/Q8_0 weights on the int8 GEMM where the adapter has subgroup
+   * matrices); the backend's default (off) when absent.
+   */
+  readonly int8BatchGemm?: boolean;
 }
 
 /**
@@ -135,6 +140,7 @@ export async function chooseBackend(
     const tuning = {
       ...(wishes.int8Prefill === undefined ? {} : { int8Prefill: wishes.int8Prefill }),
       ...(wishes.int8BatchRows === undefined ? {} : { int8BatchRows: wishes.int8BatchRows }),
+      ...(wishes.int8BatchGemm === undefined ? {} : { int8BatchGemm: wishes.int8BatchGemm }),
     };
     const backend = await createWebGpuBackend({ tuning });
     const info = (backend.device as GPUDevice & { adapterInfo?: AdapterDescription }).adapterInfo;

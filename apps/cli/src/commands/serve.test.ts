@@ -86,6 +86,8 @@ describe('strata serve (CPU backend, tiny llama fixture)', () => {
     expect(sink.error).toContain('--kv-budget lots');
     expect(await runServe([LLAMA, '--int8-batch', '64'], output, never)).toBe(2);
     expect(sink.error).toContain('--int8-batch 64');
+    expect(await runServe([LLAMA, '--int8-gemm'], output, never)).toBe(2);
+    expect(sink.error).toContain('--int8-gemm changes the products of --int8-batch N');
     expect(byteSize('512MiB')).toBe(512 * 2 ** 20);
     expect(byteSize('2GiB')).toBe(2 * 2 ** 30);
     expect(byteSize('1000')).toBe(1000);

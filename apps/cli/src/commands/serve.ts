@@ -36,6 +36,8 @@ An OpenAI-compatible server (POST /v1/chat/completions, POST /v1/completions, GE
   --int8-batch N         WebGPU: decode steps of N or more sequences (2…32) multiply Q4_K/Q6_K weights with 8-bit
                          activations (faster with many clients, e.g. 16; tokens may then depend on the batch, as
                          above; off by default)
+  --int8-gemm            with --int8-batch: those products with Q4_K/Q8_0 weights on the int8 GEMM where the
+                         adapter has subgroup matrices (not yet measured against the default; off by default)
   --eager-decode         record every kernel of every decode step again instead of replaying a step captured
                          once per number of sequences (same tokens; slower: the replay is the default)
   --no-warmup            WebGPU: start serving without the warm-up generations that build the kernels of the
@@ -63,6 +65,7 @@ const parse = (argv: readonly string[]) =>
       'cache-type': { type: 'string' },
       'int8-prefill': { type: 'boolean' },
       'int8-batch': { type: 'string' },
+      'int8-gemm': { type: 'boolean' },
       'no-warmup': { type: 'boolean' },
       'eager-decode': { type: 'boolean' },
     },
@@ -165,6 +168,9 @@ export async function runServe(
     if (int8Batch !== undefined && !(Number.isInteger(int8Batch) && int8Batch >= 2 && int8Batch <= 32)) {
       throw new StrataError('INVALID_ARGUMENT', `--int8-batch ${int8Batch}: give a number of sequences from 2 to 32.`);
     }
+    if (parsed.values['int8-gemm'] === true && int8Batch === undefined) {
+      throw new StrataError('INVALID_ARGUMENT', '--int8-gemm changes the products of --int8-batch N: give both.');
+    }
     const entries = {
       port: number('port'),
       parallel: number('parallel'),
@@ -187,6 +193,7 @@ export async function runServe(
   const chosen = await chooseBackend(values.backend, output, {
     int8Prefill: values['int8-prefill'] === true,
     int8BatchRows: int8Batch ?? 0,
+    int8BatchGemm: values['int8-gemm'] === true,
   });
   const served: ApiModel[] = [];
   const embedders: EmbeddingApiModel[] = [];

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# The measurements main still owes (see bundle.sh), most telling first, in one call of about 7 minutes: the batched
+# The measurements main still owes (see bundle.sh), most telling first, in one call of about 8 minutes: the batched
 # step's 8-bit products on the int8 GEMM (`tuning.int8BatchGemm`) checked against the CPU (conformance), against the
 # 8-bit row-group mat-vec (batch-bench at 1, 16 and 32 sequences with `--int8-batch 16`), where a 32-sequence step
 # goes, the GEMM's tilings at 32 rows; then serving under load beside llama-server on the same file (serve-bench.sh:
-# strata's defaults at 1, 8 and 32 clients, strata with `--int8-batch 16` at 32, llama-server at 1, 8 and 32).
+# strata's defaults at 1, 8 and 32 clients, strata with `--int8-batch 16` at 32 without and with `--int8-gemm`,
+# llama-server at 1, 8 and 32).
 # llama-server builds while the in-process runs go. Everything also goes to $OUT/owed.txt (serve-bench's to
 # $OUT/serve.txt).
 #
@@ -42,5 +43,7 @@ wait "$builder"
 tail -1 "$out/server-build.txt"
 SERVE_PARTS=strata timeout 150 bash "$here/serve-bench.sh" "$model" "$seconds"
 SERVE_PARTS=strata SERVE_CLIENTS=32 SERVE_INT8=16 timeout 60 bash "$here/serve-bench.sh" "$model" "$seconds"
+SERVE_PARTS=strata SERVE_CLIENTS=32 SERVE_INT8=16 SERVE_INT8_GEMM=1 timeout 60 bash "$here/serve-bench.sh" "$model" \
+  "$seconds"
 SERVE_PARTS=peer timeout 120 bash "$here/serve-bench.sh" "$model" "$seconds"
 stamp done

@@ -3,11 +3,13 @@
 # generator (bench-serve) against `strata serve` and llama-server on the same GGUF file, at 1, 8 and 32 concurrent
 # streaming clients (each server allows 32 parallel sequences). Run after final.sh on the same warm machine, or alone.
 #
-#   [SERVE_PARTS="strata peer"] [SERVE_CLIENTS="1 8 32"] [SERVE_PROFILE=1] [SERVE_INT8=N] [SERVE_EAGER=1] \
+#   [SERVE_PARTS="strata peer"] [SERVE_CLIENTS="1 8 32"] [SERVE_PROFILE=1] [SERVE_INT8=N [SERVE_INT8_GEMM=1]] \
+#     [SERVE_EAGER=1] \
 #     bash .device-pack/serve-bench.sh [FILE] [SECONDS]
 #   (SERVE_PARTS: which servers to load, default both; SERVE_CLIENTS: the client counts, default 1, 8 and 32;
 #   SERVE_PROFILE=1: each strata server writes a V8 CPU profile, gzipped to $OUT/serve-CLIENTS.cpuprofile.gz;
-#   SERVE_INT8=N: strata serve --int8-batch N, 8-bit Q4_K products in steps of N or more sequences;
+#   SERVE_INT8=N: strata serve --int8-batch N, 8-bit Q4_K products in steps of N or more sequences (SERVE_INT8_GEMM=1:
+#   with --int8-gemm, those with Q4_K/Q8_0 weights on the int8 GEMM);
 #   SERVE_EAGER=1: strata serve --eager-decode, every decode step recorded again instead of replayed)
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -23,6 +25,7 @@ if [[ " $parts " == *" strata "* ]]; then
     options=()
     [ -n "${SERVE_PROFILE:-}" ] && rm -rf "/tmp/serve-profile-$clients" && options=(--profile "/tmp/serve-profile-$clients")
     [ -n "${SERVE_INT8:-}" ] && options+=(--int8-batch "$SERVE_INT8")
+    [ -n "${SERVE_INT8_GEMM:-}" ] && options+=(--int8-gemm)
     [ -n "${SERVE_EAGER:-}" ] && options+=(--eager-decode)
     timeout $((seconds + 120)) node "$here/bench-serve.mjs" "$model" --cli "$here/strata-cli.mjs" \
       --backend webgpu --clients "$clients" --parallel 32 --seconds "$seconds" --max-tokens 128 --ctx 512 \
