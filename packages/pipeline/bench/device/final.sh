@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One device call for the closing figures (see bundle.sh): builds llama.cpp's CUDA llama-bench and llama-server in the
 # background and, while they compile, runs what needs no idle CPU: the kernel benchmarks (GPU-timed), decode A/B runs
-# of kernels (by default the one-row products on 8-bit inputs, each against the routed kernel in the same window), the
+# of kernels (FINAL_CANDIDATES, none by default: the last ones, the one-row products on 8-bit inputs, lost), the
 # subgroup-matrix probe, the int8 prefill kernels and their conformance cases, batched engine steps as routed and as
 # before; then,
 # with the CPU idle, strata and llama.cpp on the same files one after the other, the table, the table again with f32
@@ -10,8 +10,8 @@
 #
 #   [FINAL_SKIP="matvec candidates probe int8 batch f32 depth"] [FINAL_CANDIDATES="MODEL TYPE LABEL [FLAG…];…"] \
 #     bash .device-pack/final.sh [MODEL:TYPE,…] [REPETITIONS]
-#   (FINAL_SKIP names sections to leave out when device time is short; FINAL_CANDIDATES replaces the decode A/B runs
-#   made while the peer builds, each a gpu-bench tg128 with the flags given, e.g. --quant-matvec JSON without spaces;
+#   (FINAL_SKIP names sections to leave out when device time is short; FINAL_CANDIDATES: decode A/B runs made while
+#   the peer builds, each a gpu-bench tg128 with the flags given, e.g. --quant-matvec JSON without spaces;
 #   INT8_PICK=1 measures the table with the fastest subgroup-matrix GEMM tiling of the int8 section, its conformance
 #   run too, and prints the table again with the routed tiling's prefill as table-routed.md)
 set -uo pipefail
@@ -34,24 +34,14 @@ if ! skips matvec; then
   stamp "while the peer builds: one-row quantized mat-vec, every layout (GPU-timed)"
   BENCH_BUDGET_SECONDS=80 timeout 110 node "$here/matvec-bench.mjs" --quant 2>&1 | grep -v Warning | sed -n '/Correctness/,$p'
 fi
-stamp "while the peer builds: decode with other kernels (A/B on the same busy CPU; the routed one first)"
-# The default candidates: the one-row Q4_K and Q8_0 kernels on 8-bit inputs (`conversion: 'int8'`) against the routed ones.
-int8q4k='{"Q4_K":{"layout":"group","rowsPerWorkgroup":8,"conversion":"int8"}}'
-int8q80='{"Q8_0":{"layout":"group","rowsPerWorkgroup":8,"conversion":"int8"}}'
 candidate() { decode_candidate 1 "$@"; } # MODEL TYPE LABEL [gpu-bench flags…]
-if [ -n "${FINAL_CANDIDATES:-}" ]; then
+if [ -n "${FINAL_CANDIDATES:-}" ] && ! skips candidates; then
+  stamp "while the peer builds: decode with other kernels (A/B on the same busy CPU; the routed one first)"
   # FINAL_CANDIDATES: candidates separated by ';', each "MODEL TYPE LABEL [gpu-bench flags…]" (no spaces in a label).
   IFS=';' read -ra chosen <<< "$FINAL_CANDIDATES"
   for entry in "${chosen[@]}"; do
     read -ra words <<< "$entry"
     candidate "${words[@]}"
-  done
-else
-  skips candidates || for model in llama-3.2-1b llama-3-8b; do
-    candidate "$model" Q4_K_M "$model Q4_K_M routed"
-    candidate "$model" Q4_K_M "$model Q4_K_M group r8 int8" --quant-matvec "$int8q4k"
-    candidate "$model" Q8_0 "$model Q8_0 wide (routed)"
-    candidate "$model" Q8_0 "$model Q8_0 group r8 int8" --quant-matvec "$int8q80"
   done
 fi
 if ! skips probe; then
