@@ -33,9 +33,9 @@ An OpenAI-compatible server (POST /v1/chat/completions, POST /v1/completions, GE
   --int8-prefill         WebGPU: steps of more than 32 rows multiply Q8_0/Q4_K weights with 8-bit activations
                          (faster prefill; a request's tokens may then depend on the requests sharing its steps
                          and on prefix-cache hits, as in llama-server; off by default, so they do not)
-  --int8-batch N         WebGPU: decode steps of N or more sequences (2…32) multiply Q4_K/Q6_K weights with 8-bit
-                         activations (faster with many clients, e.g. 16; tokens may then depend on the batch, as
-                         above; off by default)
+  --int8-batch N         WebGPU: decode steps of N or more sequences (2…32) multiply Q4_K/Q6_K/Q8_0 weights with
+                         8-bit activations (faster with many clients, e.g. 16; tokens may then depend on the batch,
+                         as above; off by default)
   --int8-gemm            with --int8-batch: those products with Q4_K/Q8_0 weights on the int8 GEMM where the
                          adapter has subgroup matrices (not yet measured against the default; off by default)
   --eager-decode         record every kernel of every decode step again instead of replaying a step captured

@@ -58,15 +58,16 @@ export interface WebGpuTuning {
    */
   readonly int8Prefill: boolean;
   /**
-   * From this many input rows up to 32 (a batched decode step over that many sequences), products with a Q4_K or Q6_K
-   * weight quantize their input rows to int8 blocks of 32 (with the RMS norm the product fuses) and multiply them with
+   * From this many input rows up to 32 (a batched decode step over that many sequences), products with a Q4_K, Q6_K or
+   * Q8_0 weight quantize their input rows to int8 blocks of 32 (with the RMS norm the product fuses) and multiply them with
    * the weight's quants by `dot4I8Packed` (`kernels/matmul/int8/int8-batch-matvec.ts`): the weights are decoded once
    * per row group, the inputs read as a quarter of the bytes. Rounds those inputs to 8 bits, as `int8Prefill` does for
    * prefill. An integer from 0 (off) to 32; 1 takes the one-row products of decode steps too (an extra quantizing
    * dispatch per product). Default 0 (off): a prefill chunk of that many rows would round too, and one-row products
    * keep f32 inputs for prompts of up to 32 tokens (the parity references). 16 is the setting to use for serving many
    * sequences: on an H100 a batched step of 1B Q4_K_M took 5.6 against 6.8 ms at 16 sequences and 8.1 against 12.4 ms
-   * at 32, but 6.0 against 4.1 ms at 8, and one-row decode was slower too (see BENCHMARKS.md in `@strata/pipeline`).
+   * at 32, but 6.0 against 4.1 ms at 8, and one-row decode was slower too (see BENCHMARKS.md in `@strata/pipeline`;
+   * Q8_0 products joined later and have not run on a GPU).
    */
   readonly int8BatchRows: number;
   /**

@@ -10,13 +10,19 @@ import { columnsOf, EPSILON, expectClose, int8Contract as contract, siluGateUp }
 // The batched decode products on 8-bit inputs (`tuning.int8BatchRows`) against the int8 contract computed on the CPU
 // in float64 from the CPU reference quantization (`quantizeActivations`, bit for bit the device's) and the CPU's
 // dequantized weights: for Q4_K the plain product with a bias, the fused norm with a 3-part split store, the gate·up
-// store and the residual add; for Q6_K the plain product (the stores are the same text for both). 11 rows run as 2
-// row groups of 6 (the last padded); 3 rows as one group without subgroups. Real rows of the quant-base model (512
-// columns).
+// store and the residual add, and the same for Q8_0; for Q6_K the plain product (the stores are the same text for
+// every type). 11 rows run as 2 row groups of 6 (the last padded); 3 rows as one group without subgroups. Real rows
+// of the quant-base model (512 columns).
 
 const OUT = 12;
 const WIDTHS = [6, 4, 2];
-async function run(gpu: WebGpuBackend, type: 'Q4_K' | 'Q6_K', rows: number, fused: boolean, chunks = 1): Promise<void> {
+async function run(
+  gpu: WebGpuBackend,
+  type: 'Q4_K' | 'Q6_K' | 'Q8_0',
+  rows: number,
+  fused: boolean,
+  chunks = 1,
+): Promise<void> {
   const { bytes, columns } = await quantBaseRows(type, 2 * OUT);
   const dequantized = dequantize(type, bytes, 2 * OUT * columns);
   const firstRows = dequantized.subarray(0, OUT * columns);
@@ -86,6 +92,10 @@ describe('WebGPU batched decode products on 8-bit inputs (tuning.int8BatchRows)'
 
   it('Q6_K, 11 rows in 2 row groups, plain: the int8 contract', async (context) => {
     await run(withSubgroups(context), 'Q6_K', 11, false);
+  });
+
+  it('Q8_0, 11 rows in 2 row groups, plain and fused: the int8 contract', async (context) => {
+    await run(withSubgroups(context), 'Q8_0', 11, true);
   });
 
   it('Q4_K, 11 rows over a weight in 2 chunks, plain: the int8 contract', async (context) => {

@@ -18,10 +18,10 @@ import {
 } from '../matvec-fusion.js';
 import { MATVEC_STORAGE, matvecGroupRows } from '../matvec-shader.js';
 import { quantMatvecBuiltins, quantMatvecHeader } from '../quant-matvec-header.js';
-import { q4kUnits, q6kUnits } from './int8-batch-units.js';
+import { q4kUnits, q6kUnits, q80Units } from './int8-batch-units.js';
 import { quantizeRowsOnDevice, type RowQuantizationNorm } from './row-quantization.js';
 
-// The products of a batched decode step (2 … 32 input rows) with a Q4_K or Q6_K weight on 8-bit inputs: the rows are
+// The products of a batched decode step (2 … 32 input rows) with a Q4_K, Q6_K or Q8_0 weight on 8-bit inputs: the rows are
 // quantized once per product (`row-quantization.ts`, with the RMS norm the product fuses), and each workgroup decodes a
 // unit of each of its weight rows once (`int8-batch-units.ts`) and multiplies it with every input row of its row group
 // by `dot4I8Packed` (four 8-bit products per instruction; inputs read as a quarter of the f32 bytes). The numbers are
@@ -35,7 +35,7 @@ const WORKGROUP_SIZE = 64;
 /** What the kernel is built for. */
 interface Int8BatchVariant {
   /** The weight's type. */
-  readonly type: 'Q4_K' | 'Q6_K';
+  readonly type: 'Q4_K' | 'Q6_K' | 'Q8_0';
   /** Weight columns (a multiple of 256). */
   readonly columns: number;
   /** Input rows of one row group (workgroup z). */
@@ -59,9 +59,9 @@ const storeFusion = (epilogue: MatvecEpilogue): MatvecFusion => ({ norm: false, 
  */
 export function int8BatchApplies(runtime: GpuRuntime, type: WeightType, columns: number, rows: number): boolean {
   const threshold = runtime.tuning.int8BatchRows;
-  return (
-    threshold > 0 && rows >= threshold && (type === 'Q4_K' || type === 'Q6_K') && columns > 0 && columns % 256 === 0
-  );
+  if (threshold === 0 || rows < threshold || columns === 0) return false;
+  if (type === 'Q8_0') return columns % 32 === 0;
+  return (type === 'Q4_K' || type === 'Q6_K') && columns % 256 === 0;
 }
 
 /** Invocations per workgroup for `units` units per row: 32 or 64 (one unit each per pass). */
@@ -71,7 +71,8 @@ function workgroupSize(units: number): number {
 
 function kernelWgsl(variant: Int8BatchVariant): string {
   const { inputRows: G, subgroups, bias, norm } = variant;
-  const parts = variant.type === 'Q4_K' ? q4kUnits(variant.columns) : q6kUnits(variant.columns);
+  const units = { Q4_K: q4kUnits, Q6_K: q6kUnits, Q8_0: q80Units } as const;
+  const parts = units[variant.type](variant.columns);
   const R = ROWS_PER_WORKGROUP;
   const WG = workgroupSize(parts.units);
   const epilogue = storeFusion(variant.epilogue);
@@ -106,7 +107,7 @@ ${inputRowsStore(epilogue, { rowsPerWorkgroup: R, workgroupSize: WG, subgroups, 
 }
 
 /**
- * The product of `rows` input rows (`tensors.input`, f32 `[rows, columns]`) with a Q4_K or Q6_K weight on 8-bit inputs (see
+ * The product of `rows` input rows (`tensors.input`, f32 `[rows, columns]`) with a Q4_K, Q6_K or Q8_0 weight on 8-bit inputs (see
  * above): quantizes the rows (times `norm`'s gain, when given), then one dispatch per weight chunk in row groups of
  * at most 8 input rows (workgroup z, `matvecGroupRows`), stored as `store.epilogue` says with `store.params` and the
  * epilogue's `store.buffers` (those of `matvec-fusion.ts`). Returns `tensors.output`.
@@ -122,7 +123,8 @@ export function int8BatchMatvec(
   const columns = weight.shape[1]!;
   const inputRows = matvecGroupRows(rows);
   const groups = Math.ceil(rows / inputRows);
-  const type = weight.storedType === 'Q6_K' ? 'Q6_K' : 'Q4_K';
+  const stored = weight.storedType;
+  const type = stored === 'Q6_K' || stored === 'Q8_0' ? stored : 'Q4_K';
   const variant: Int8BatchVariant = {
     type,
     columns,

@@ -1,7 +1,8 @@
 import { SCALE_MIN_WGSL } from '../../../wgsl/dequantize/k-quants.js';
 import { Q6K_WORD_READS_WGSL } from '../q6k-word-reads.js';
+import { int8WeightReaderWgsl } from './int8-weight-blocks.js';
 
-// The per-type parts of the batched 8-bit-input product (`int8-batch-matvec.ts`): how a workgroup's loop over the
+// The per-type parts of the batched 8-bit-input product (`int8-batch-matvec.ts`; Q4_K, Q6_K, Q8_0): how a workgroup's loop over the
 // units of a weight row decodes a unit of each of its weight rows once, loads the matching 8-bit inputs of each input
 // row, and adds their product. Inputs are `[rows, columns / 16]` `vec4<u32>` (16 int8 quants each, lowest byte first),
 // with a scale (and, for Q4_K's mins, a quant sum) per block of 32 columns.
@@ -120,5 +121,29 @@ fn signed_byte(w: u32, index: u32) -> f32 {
       `    ${accumulator} += dot(scale_${r} * sx_${b}, vec4<f32>(${groups
         .map((g) => `f32(${dot16((k) => `v${g}_${r}.${WORDS[k]}`, `x${g}_${b}`)})`)
         .join(',\n      ')}));`,
+  };
+}
+
+/**
+ * Q8_0 (34-byte blocks of 32: f16 d, 32 int8 quants; every other block starts 2 bytes past a word, read through the
+ * int8 GEMM's block reader, `int8-weight-blocks.ts`). Unit u: block u, whose 32 quants are 8-bit values already and
+ * meet the input's block u under one scale each side.
+ */
+export function q80Units(columns: number): Int8BatchUnits {
+  return {
+    weightWords: 'u32',
+    units: columns / 32,
+    functions: int8WeightReaderWgsl('Q8_0'),
+    rowBase: (weightRow) => `${weightRow} * params.rowBytes`,
+    unit: `    let xv = u * 2u;`,
+    weightRow: (r) => `    let q0_${r} = block_quants(row${r}, u, 0u);
+    let q1_${r} = block_quants(row${r}, u, 1u);
+    let d_${r} = block_scale(row${r}, u).x;`,
+    inputRow: (b) => `    let x0_${b} = input[in${b} * ${columns / 16}u + xv];
+    let x1_${b} = input[in${b} * ${columns / 16}u + xv + 1u];
+    let s_${b} = input_scales[in${b} * ${columns / 32}u + u];`,
+    product: (r, b, accumulator) =>
+      `    ${accumulator} += d_${r} * s_${b} * f32(${dot16((k) => `q0_${r}.${WORDS[k]}`, `x0_${b}`)}
+      + ${dot16((k) => `q1_${r}.${WORDS[k]}`, `x1_${b}`)});`,
   };
 }
