@@ -12,8 +12,8 @@
  *     [--int8-gemm on|off|JSON]
  *     [--dir /tmp/strata-bench]
  * (`--quant-batch N`: Q4_K and Q6_K products of several rows on their one-row kernels over row groups of up to N rows,
- * `WebGpuTuning.batchQuantRows`; 0, the default, leaves it off; `--int8-batch N`: products of N or more rows with
- * Q4_K weights on 8-bit inputs, `WebGpuTuning.int8BatchRows`; `--int8-gemm on|off|JSON`: those with Q4_K and Q8_0 weights on
+ * `WebGpuTuning.batchQuantRows`; 0, the default, leaves it off; `--int8-batch N`: products of N or more rows with Q4_K
+ * weights on 8-bit inputs, `WebGpuTuning.int8BatchRows`; `--int8-gemm on|off|JSON`: those with Q4_K and Q8_0 weights on
  * the int8 GEMM where subgroup matrices allow, `int8BatchGemm`, `int8BatchGemmTiling`)
  */
 import { parseArgs } from 'node:util';

@@ -59,10 +59,10 @@ export interface WebGpuTuning {
   readonly int8Prefill: boolean;
   /**
    * From this many input rows up to 32 (a batched decode step over that many sequences), products with a Q4_K, Q6_K or
-   * Q8_0 weight quantize their input rows to int8 blocks of 32 (with the RMS norm the product fuses) and multiply them with
-   * the weight's quants by `dot4I8Packed` (`kernels/matmul/int8/int8-batch-matvec.ts`): the weights are decoded once
-   * per row group, the inputs read as a quarter of the bytes. Rounds those inputs to 8 bits, as `int8Prefill` does for
-   * prefill. An integer from 0 (off) to 32; 1 takes the one-row products of decode steps too (an extra quantizing
+   * Q8_0 weight quantize their input rows to int8 blocks of 32 (with the RMS norm the product fuses) and multiply them
+   * with the weight's quants by `dot4I8Packed` (`kernels/matmul/int8/int8-batch-matvec.ts`): the weights are decoded
+   * once per row group, the inputs read as a quarter of the bytes. Rounds those inputs to 8 bits, as `int8Prefill` does
+   * for prefill. An integer from 0 (off) to 32; 1 takes the one-row products of decode steps too (an extra quantizing
    * dispatch per product). Default 0 (off): a prefill chunk of that many rows would round too, and one-row products
    * keep f32 inputs for prompts of up to 32 tokens (the parity references). 16 is the setting to use for serving many
    * sequences: on an H100 a batched step of 1B Q4_K_M took 5.6 against 6.8 ms at 16 sequences and 8.1 against 12.4 ms
@@ -109,8 +109,9 @@ export const DEFAULT_WEBGPU_TUNING: WebGpuTuning = Object.freeze({
 
 /**
  * The defaults with `overrides` applied; throws `INVALID_ARGUMENT` for a key-split floor or an occupancy target out of
- * range (`batchQuantRows` and `int8BatchRows` included) or an `int8Prefill`, `batchMatvec` or `int8BatchGemm` that is not a boolean, and
- * `INVALID_CONFIG` for a `quantMatvec` entry no kernel can take or a GEMM tiling that cannot build a kernel.
+ * range (`batchQuantRows` and `int8BatchRows` included) or an `int8Prefill`, `batchMatvec` or `int8BatchGemm` that is
+ * not a boolean, and `INVALID_CONFIG` for a `quantMatvec` entry no kernel can take or a GEMM tiling that cannot build a
+ * kernel.
  */
 export function resolveTuning(overrides: Partial<WebGpuTuning> = {}): WebGpuTuning {
   const tuning = { ...DEFAULT_WEBGPU_TUNING, ...overrides };

@@ -61,10 +61,10 @@ export interface MultiRowNorm {
 /**
  * The product of 2 to {@link multiRowMatvecLimit} rows, of the input rows RMS-normed in the same pass when `norm` is
  * given, stored as `store` says: from `tuning.int8BatchRows` rows on 8-bit inputs, on the int8 GEMM with a Q4_K or
- * Q8_0 weight where `tuning.int8BatchGemmTiling` and subgroup matrices allow (`int8/int8-batch-gemm.ts`), else with
- * a Q4_K, Q6_K or Q8_0 weight on the 8-bit row-group mat-vec (`int8/int8-batch-matvec.ts`), on the one-row kernel of the weight over row groups where it takes them
- * (`batchedQuantKernel`: Q4_K, Q6_K), else on the multi-row mat-vec in row groups of at most 8 (`matvecGroupRows`,
- * workgroup z). Returns `output`.
+ * Q8_0 weight where `tuning.int8BatchGemm` and subgroup matrices allow (`int8/int8-batch-gemm.ts`), else with a Q4_K,
+ * Q6_K or Q8_0 weight on the 8-bit row-group mat-vec (`int8/int8-batch-matvec.ts`); otherwise on the one-row kernel
+ * of the weight over row groups where it takes them (`batchedQuantKernel`: Q4_K, Q6_K), else on the multi-row mat-vec
+ * in row groups of at most 8 (`matvecGroupRows`, workgroup z). Returns `output`.
  */
 export function multiRowMatvec(
   runtime: GpuRuntime,

@@ -10,7 +10,7 @@ import { BATCH_SUBGROUP_MATRIX_TILING, type Int8GemmVariant } from './int8-gemm-
 import { columnsOf, EPSILON, expectClose, int8Contract, siluGateUp } from './testing/int8-contract.js';
 import { emulateSubgroupMatrices } from './testing/emulated-subgroup-matrix.js';
 
-// The batched decode products on the int8 GEMM (`tuning.int8BatchGemmTiling`) against the int8 contract computed on
+// The batched decode products on the int8 GEMM (`tuning.int8BatchGemm`) against the int8 contract computed on
 // the CPU: quantized rows (with the fused RMS norm), the subgroup-matrix GEMM tiled for 32 rows with its builtins
 // emulated in core WGSL (lavapipe has none; `testing/emulated-subgroup-matrix.ts`), and each store: plain with a
 // bias, a 3-part split of normed rows, gate·up of normed rows, a residual add. 11 rows fill part of one 32-row tile.

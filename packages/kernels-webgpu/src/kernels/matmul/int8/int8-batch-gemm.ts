@@ -5,7 +5,7 @@ import { linearGrid, WGSL_LINEAR_GROUP } from '../../../runtime/shader.js';
 import type { GpuTensor } from '../../../tensor/gpu-tensor.js';
 import type { GpuWeight } from '../../../weights/gpu-weight.js';
 import { activationFunction, WGSL_MATH } from '../../wgsl/math.js';
-import type { MatvecEpilogue } from '../matvec-fusion.js';
+import { fusionKey, fusionStorage, type MatvecEpilogue } from '../matvec-fusion.js';
 import {
   BATCH_SUBGROUP_MATRIX_TILING,
   INT8_GEMM_STORAGE,
@@ -150,23 +150,12 @@ export function int8BatchGemm(
     const { epilogue } = store;
     const withNorm = quantized.inverses !== undefined;
     const withBias = bias !== undefined;
-    const kind =
-      epilogue.kind === 'gated'
-        ? `gated:${epilogue.activation}`
-        : epilogue.kind === 'split'
-          ? `split${epilogue.parts}`
-          : epilogue.kind;
     runtime.dispatch({
       shader: {
-        key: `int8-batch-gemm-store:${kind}:norm=${withNorm ? 1 : 0}:bias=${withBias ? 1 : 0}`,
+        key: `int8-batch-gemm-store${fusionKey({ norm: withNorm, epilogue })}:bias=${withBias ? 1 : 0}`,
         code: () => storeWgsl(epilogue, withNorm, withBias),
-        storage: [
-          'read',
-          'read',
-          'read',
-          'write',
-          ...store.buffers.map(() => (epilogue.kind === 'residual' ? 'read' : 'write') as 'read' | 'write'),
-        ],
+        // The epilogue's buffers are bound as the fused mat-vecs bind them (residual read, split parts written).
+        storage: ['read', 'read', 'read', 'write', ...fusionStorage({ norm: false, epilogue })],
       },
       uniforms: Uint32Array.of(rows, width, store.boundary1, store.boundary2),
       buffers: [

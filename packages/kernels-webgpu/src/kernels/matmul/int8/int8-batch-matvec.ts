@@ -21,11 +21,15 @@ import { quantMatvecBuiltins, quantMatvecHeader } from '../quant-matvec-header.j
 import { q4kUnits, q6kUnits, q80Units } from './int8-batch-units.js';
 import { quantizeRowsOnDevice, type RowQuantizationNorm } from './row-quantization.js';
 
-// The products of a batched decode step (2 … 32 input rows) with a Q4_K, Q6_K or Q8_0 weight on 8-bit inputs: the rows are
-// quantized once per product (`row-quantization.ts`, with the RMS norm the product fuses), and each workgroup decodes a
-// unit of each of its weight rows once (`int8-batch-units.ts`) and multiplies it with every input row of its row group
-// by `dot4I8Packed` (four 8-bit products per instruction; inputs read as a quarter of the f32 bytes). The numbers are
-// the int8 contract of the prefill path (`int8-gemm-reference.ts`): each input rounded to 8 bits in its block of 32.
+// The products of a batched decode step (2 … 32 input rows) with a Q4_K, Q6_K or Q8_0 weight on 8-bit inputs: the rows
+// are quantized once per product (`row-quantization.ts`, with the RMS norm the product fuses), and each workgroup
+// decodes a unit of each of its weight rows once (`int8-batch-units.ts`) and multiplies it with every input row of its
+// row group by `dot4I8Packed` (four 8-bit products per instruction; inputs read as a quarter of the f32 bytes). The
+// numbers are the int8 contract of the prefill path (`int8-gemm-reference.ts`): each input rounded to 8 bits in its
+// block of 32.
+
+/** The WGSL parts of each weight type. */
+const UNITS = { Q4_K: q4kUnits, Q6_K: q6kUnits, Q8_0: q80Units } as const;
 
 /** Output rows per workgroup. */
 const ROWS_PER_WORKGROUP = 4;
@@ -71,8 +75,7 @@ function workgroupSize(units: number): number {
 
 function kernelWgsl(variant: Int8BatchVariant): string {
   const { inputRows: G, subgroups, bias, norm } = variant;
-  const units = { Q4_K: q4kUnits, Q6_K: q6kUnits, Q8_0: q80Units } as const;
-  const parts = units[variant.type](variant.columns);
+  const parts = UNITS[variant.type](variant.columns);
   const R = ROWS_PER_WORKGROUP;
   const WG = workgroupSize(parts.units);
   const epilogue = storeFusion(variant.epilogue);
@@ -107,10 +110,10 @@ ${inputRowsStore(epilogue, { rowsPerWorkgroup: R, workgroupSize: WG, subgroups, 
 }
 
 /**
- * The product of `rows` input rows (`tensors.input`, f32 `[rows, columns]`) with a Q4_K, Q6_K or Q8_0 weight on 8-bit inputs (see
- * above): quantizes the rows (times `norm`'s gain, when given), then one dispatch per weight chunk in row groups of
- * at most 8 input rows (workgroup z, `matvecGroupRows`), stored as `store.epilogue` says with `store.params` and the
- * epilogue's `store.buffers` (those of `matvec-fusion.ts`). Returns `tensors.output`.
+ * The product of `rows` input rows (`tensors.input`, f32 `[rows, columns]`) with a Q4_K, Q6_K or Q8_0 weight on 8-bit
+ * inputs (see above): quantizes the rows (times `norm`'s gain, when given), then one dispatch per weight chunk in row
+ * groups of at most 8 input rows (workgroup z, `matvecGroupRows`), stored as `store.epilogue` says with `store.params`
+ * and the epilogue's `store.buffers` (those of `matvec-fusion.ts`). Returns `tensors.output`.
  */
 export function int8BatchMatvec(
   runtime: GpuRuntime,

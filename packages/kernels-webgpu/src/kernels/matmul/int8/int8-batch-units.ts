@@ -2,10 +2,10 @@ import { SCALE_MIN_WGSL } from '../../../wgsl/dequantize/k-quants.js';
 import { Q6K_WORD_READS_WGSL } from '../q6k-word-reads.js';
 import { int8WeightReaderWgsl } from './int8-weight-blocks.js';
 
-// The per-type parts of the batched 8-bit-input product (`int8-batch-matvec.ts`; Q4_K, Q6_K, Q8_0): how a workgroup's loop over the
-// units of a weight row decodes a unit of each of its weight rows once, loads the matching 8-bit inputs of each input
-// row, and adds their product. Inputs are `[rows, columns / 16]` `vec4<u32>` (16 int8 quants each, lowest byte first),
-// with a scale (and, for Q4_K's mins, a quant sum) per block of 32 columns.
+// The per-type parts of the batched 8-bit-input product (`int8-batch-matvec.ts`; Q4_K, Q6_K, Q8_0): how a workgroup's
+// loop over the units of a weight row decodes a unit of each of its weight rows once, loads the matching 8-bit inputs
+// of each input row, and adds their product. Inputs are `[rows, columns / 16]` `vec4<u32>` (16 int8 quants each, lowest
+// byte first), with a scale (and, for Q4_K's mins, a quant sum) per block of 32 columns.
 
 /** The WGSL pieces of one weight type. */
 export interface Int8BatchUnits {

@@ -61,7 +61,10 @@ export const DEFAULT_SUBGROUP_MATRIX_TILING: SubgroupMatrixGemmTiling = {
   matrixCols: 2,
 };
 
-/** Subgroup-matrix tiles for the ≤ 32 rows of a batched decode step (`tuning.int8BatchGemm`): 4 subgroups, each 2 × 1 result matrices. */
+/**
+ * Subgroup-matrix tiles for the ≤ 32 rows of a batched decode step (`tuning.int8BatchGemm`): 4 subgroups, each 2 × 1
+ * result matrices.
+ */
 export const BATCH_SUBGROUP_MATRIX_TILING: SubgroupMatrixGemmTiling = Object.freeze({
   subgroupRows: 1,
   subgroupCols: 4,
