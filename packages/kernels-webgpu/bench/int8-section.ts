@@ -1,6 +1,7 @@
 // The mat-vec benchmark's int8 prefill section (`--int8`): quantize + int8 GEMM (tuning.int8Prefill's path) beside
 // the f32 tiled kernel, for 512 input rows on the 1B and 8B shapes, Q8_0 and Q4_K, each int8 variant the device has.
 import {
+  BATCH_SUBGROUP_MATRIX_TILING,
   DEFAULT_PACKED_TILING,
   DEFAULT_SUBGROUP_MATRIX_TILING,
   type Int8GemmVariant,
@@ -23,43 +24,50 @@ function variants(bench: Bench, type: Int8WeightType): [string, Int8GemmVariant]
     const small = ROWS <= 32;
     const candidates =
       process.env.INT8_DEFAULT_ONLY === '1' ? [] : small ? BATCH_STEP_CANDIDATES : SUBGROUP_MATRIX_CANDIDATES;
-    for (const tiling of [DEFAULT_SUBGROUP_MATRIX_TILING, ...candidates]) {
+    const routed = small ? BATCH_SUBGROUP_MATRIX_TILING : DEFAULT_SUBGROUP_MATRIX_TILING;
+    for (const tiling of [routed, ...candidates]) {
       const variant: Int8GemmVariant = { type, bias: false, inner: { kind: 'subgroup-matrix', matrix, tiling } };
       const shape = `sg${tiling.subgroupRows}×${tiling.subgroupCols} m${tiling.matrixRows}×${tiling.matrixCols}`;
-      const step = `k${32 * (tiling.stepBlocks ?? 2)} ${tiling.scaling ?? 'pair'}`;
+      const result = `${tiling.resultLayout ?? 'row'}${tiling.resultStride ?? ''} ${tiling.conversion ?? 'integer'} ${tiling.multiply ?? 'together'}`;
+      const scaling = `${tiling.scaling ?? 'pair'}${tiling.resultsPerBarrier === undefined ? '' : `×${tiling.resultsPerBarrier}`}`;
+      const step = `k${32 * (tiling.stepBlocks ?? 2)} ${scaling} ${result}`;
       const name = `subgroup-matrix ${matrix.M}×${matrix.N}×${matrix.K} ${shape} ${step}`;
-      if (variantFits(bench, variant))
-        list.push([tiling === DEFAULT_SUBGROUP_MATRIX_TILING ? `${name} (default)` : name, variant]);
+      if (variantFits(bench, variant)) list.push([tiling === routed ? `${name} (default)` : name, variant]);
     }
   }
   return list;
 }
 
 /**
- * Tilings timed beside the default one: per-block scaling (every result stored, one barrier per block) on tiles that
- * fit 48 KiB of workgroup memory, and the routed shape on 32-column steps.
+ * `base` with its block results stored, converted and multiplied other ways (`SubgroupMatrixGemmTiling`'s
+ * `resultLayout`, `resultStride`, `conversion`, `multiply`, `resultsPerBarrier`).
  */
-const SUBGROUP_MATRIX_CANDIDATES: readonly SubgroupMatrixGemmTiling[] = [
-  { subgroupRows: 2, subgroupCols: 4, matrixRows: 4, matrixCols: 2, stepBlocks: 1 },
-  { subgroupRows: 2, subgroupCols: 2, matrixRows: 4, matrixCols: 2, stepBlocks: 1, scaling: 'block' },
-  { subgroupRows: 1, subgroupCols: 4, matrixRows: 4, matrixCols: 2, stepBlocks: 1, scaling: 'block' },
-  { subgroupRows: 2, subgroupCols: 4, matrixRows: 2, matrixCols: 2, stepBlocks: 1, scaling: 'block' },
-  { subgroupRows: 4, subgroupCols: 2, matrixRows: 2, matrixCols: 2, stepBlocks: 1, scaling: 'block' },
-  { subgroupRows: 2, subgroupCols: 2, matrixRows: 2, matrixCols: 2, stepBlocks: 2, scaling: 'block' },
-];
+function resultVariants(base: SubgroupMatrixGemmTiling): SubgroupMatrixGemmTiling[] {
+  return [
+    { ...base, conversion: 'mantissa' },
+    { ...base, resultStride: 20 },
+    { ...base, resultLayout: 'column', conversion: 'mantissa' },
+    { ...base, multiply: 'each' },
+    { ...base, multiply: 'each', conversion: 'mantissa' },
+    { ...base, multiply: 'each', resultLayout: 'column', conversion: 'mantissa' },
+    { ...base, stepBlocks: 1, resultsPerBarrier: 2 },
+    { ...base, stepBlocks: 1, resultsPerBarrier: 2, multiply: 'each', conversion: 'mantissa' },
+  ];
+}
+
+/** Tilings timed beside the default one: its block results stored, converted and multiplied other ways. */
+const SUBGROUP_MATRIX_CANDIDATES: readonly SubgroupMatrixGemmTiling[] = resultVariants(DEFAULT_SUBGROUP_MATRIX_TILING);
 
 /**
- * Tilings for the 16–32 rows of a batched decode step (`INT8_ROWS=32`): one or two 16-row result matrices per subgroup
- * along the rows, 64 or 128 outputs per workgroup.
+ * Tilings for the 16–32 rows of a batched decode step (`INT8_ROWS=32`): the routed one with its results stored and
+ * converted other ways, and one or two 16-row result matrices per subgroup along the rows, 64 or 128 outputs per
+ * workgroup.
  */
 const BATCH_STEP_CANDIDATES: readonly SubgroupMatrixGemmTiling[] = [
-  { subgroupRows: 1, subgroupCols: 4, matrixRows: 2, matrixCols: 1 },
-  { subgroupRows: 1, subgroupCols: 4, matrixRows: 2, matrixCols: 1, stepBlocks: 1, scaling: 'block' },
+  ...resultVariants(BATCH_SUBGROUP_MATRIX_TILING),
   { subgroupRows: 1, subgroupCols: 4, matrixRows: 2, matrixCols: 2, scaling: 'block' },
   { subgroupRows: 2, subgroupCols: 4, matrixRows: 1, matrixCols: 1, scaling: 'block' },
   { subgroupRows: 1, subgroupCols: 8, matrixRows: 2, matrixCols: 1, scaling: 'block' },
-  { subgroupRows: 1, subgroupCols: 2, matrixRows: 2, matrixCols: 2, scaling: 'block' },
-  { subgroupRows: 1, subgroupCols: 4, matrixRows: 1, matrixCols: 1, scaling: 'block' },
 ];
 
 /** Input rows of the timed products (`INT8_ROWS`, default 512; 64 with `--quick`). */

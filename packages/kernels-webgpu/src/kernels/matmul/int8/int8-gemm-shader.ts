@@ -48,6 +48,34 @@ export interface SubgroupMatrixGemmTiling {
    * the block into regions of their own, then one barrier for the block (more workgroup memory, fewer barriers).
    */
   readonly scaling?: 'pair' | 'block';
+  /**
+   * With `pair` scaling, the results a subgroup stores between two barriers (1 when absent), into one of two
+   * alternating sets of regions: fewer barriers for more workgroup memory.
+   */
+  readonly resultsPerBarrier?: number;
+  /**
+   * How a result matrix is stored to workgroup memory to be scaled: `row` (when absent, row-major: an invocation's
+   * elements share a column, so one weight scale and one input scale per element) or `column` (column-major: they
+   * share a row, one input scale and one weight scale per element).
+   */
+  readonly resultLayout?: 'row' | 'column';
+  /**
+   * i32 words between the rows (or columns) of a stored result matrix (`N`, or `M` column-major, when absent). A
+   * wider stride moves the lines of one store onto other memory banks.
+   */
+  readonly resultStride?: number;
+  /**
+   * How a block's i32 result becomes f32: `integer` (when absent) converts it; `mantissa` adds it to the bits of
+   * 1.5 · 2²³ and subtracts that float (exact for results under 2²² in magnitude, which a block of 32 int8 products
+   * always is): two full-rate operations in place of a conversion some GPUs run at a fraction of their float rate.
+   */
+  readonly conversion?: 'integer' | 'mantissa';
+  /**
+   * When a block's multiplies run: `together` (when absent) all before its first store, or `each` just before its
+   * result is stored, so that one result's registers are live at a time instead of all of them (more workgroups per
+   * core where registers bound them).
+   */
+  readonly multiply?: 'together' | 'each';
 }
 
 /**
@@ -85,6 +113,23 @@ export function subgroupMatrixTilingProblem(tiling: SubgroupMatrixGemmTiling): s
   if (tiling.scaling !== undefined && tiling.scaling !== 'pair' && tiling.scaling !== 'block') {
     return `scaling must be 'pair' or 'block', got ${String(tiling.scaling)}`;
   }
+  const perBarrier = tiling.resultsPerBarrier;
+  if (perBarrier !== undefined && (!Number.isInteger(perBarrier) || perBarrier < 1 || perBarrier > 64)) {
+    return `resultsPerBarrier must be an integer from 1 to 64, got ${perBarrier}`;
+  }
+  if (tiling.resultLayout !== undefined && tiling.resultLayout !== 'row' && tiling.resultLayout !== 'column') {
+    return `resultLayout must be 'row' or 'column', got ${String(tiling.resultLayout)}`;
+  }
+  const stride = tiling.resultStride;
+  if (stride !== undefined && (!Number.isInteger(stride) || stride < 1 || stride > 64)) {
+    return `resultStride must be an integer from 1 to 64 (at least the result's columns), got ${stride}`;
+  }
+  if (tiling.conversion !== undefined && tiling.conversion !== 'integer' && tiling.conversion !== 'mantissa') {
+    return `conversion must be 'integer' or 'mantissa', got ${String(tiling.conversion)}`;
+  }
+  if (tiling.multiply !== undefined && tiling.multiply !== 'together' && tiling.multiply !== 'each') {
+    return `multiply must be 'together' or 'each', got ${String(tiling.multiply)}`;
+  }
   return undefined;
 }
 
@@ -121,7 +166,10 @@ export function int8GemmKey(variant: Int8GemmVariant): string {
   const { M, N, K, subgroupSize } = inner.matrix;
   const { subgroupRows, subgroupCols, matrixRows, matrixCols } = inner.tiling;
   const shape = `${subgroupRows}x${subgroupCols}/${matrixRows}x${matrixCols}`;
-  return `${base}:sgmatrix:${M}x${N}x${K}/sg${subgroupSize}:t=${shape}/k${stepColumns(inner.tiling)}/${inner.tiling.scaling ?? 'pair'}`;
+  const { scaling = 'pair', resultLayout = 'row', resultStride = 0, conversion = 'integer' } = inner.tiling;
+  const barrier = inner.tiling.resultsPerBarrier ?? 1;
+  const result = `${resultLayout}${resultStride}/${conversion}/${inner.tiling.multiply ?? 'together'}/b${barrier}`;
+  return `${base}:sgmatrix:${M}x${N}x${K}/sg${subgroupSize}:t=${shape}/k${stepColumns(inner.tiling)}/${scaling}/${result}`;
 }
 
 /** Input rows and outputs one workgroup computes (grid: x = `ceil(chunk rows / out)`, y = `ceil(rows / rows)`). */

@@ -13,6 +13,7 @@ import {
   int8GemmWgsl,
   int8GemmWorkgroupBytes,
   type SubgroupMatrixGemmTiling,
+  subgroupMatrixTilingProblem,
 } from './int8-gemm-shader.js';
 import { dispatchInt8Gemm, quantizeActivationsOnDevice } from './int8-matmul.js';
 import { emulateSubgroupMatrices } from './testing/emulated-subgroup-matrix.js';
@@ -72,8 +73,42 @@ describe('int8 GEMM on subgroup matrices: configuration and WGSL text', () => {
     // Staged rows of 12 words, one block of scale pairs, 8 regions of 1 KiB for each of 8 subgroups.
     expect(int8GemmWorkgroupBytes(block)).toBe(256 * (48 + 8) + 8 * 8 * 1024);
     const q4k: Int8GemmVariant = { ...variant, type: 'Q4_K' };
-    expect(int8GemmWgsl(q4k)).toMatch(/- sa\d+_\d+\.y \* sb\d+\.y/);
+    expect(int8GemmWgsl(q4k)).toMatch(/- sa\d+_\d+\.y \* sb\d+_\d+\.y/);
     expect(code).not.toMatch(/- sa\d+_\d+\.y/);
+    // Results stored column-major with a wider stride, converted through the mantissa: their own keys and sizes.
+    const column = {
+      ...variant,
+      inner: {
+        ...variant.inner,
+        tiling: { ...DEFAULT_SUBGROUP_MATRIX_TILING, resultLayout: 'column', resultStride: 20, conversion: 'mantissa' },
+      },
+    } as Int8GemmVariant;
+    const columnCode = int8GemmWgsl(column);
+    expect(columnCode.match(/subgroupMatrixStore<col_major>\(&scratch, [^;]*, 20u\);/g)).toHaveLength(8);
+    expect(columnCode).toContain('bitcast<f32>(scratch[');
+    expect(code).not.toContain('bitcast<f32>(scratch[');
+    expect(int8GemmWorkgroupBytes(column)).toBe(40960 + 2 * 8 * 16 * 4 * 4);
+    expect(int8GemmKey(column)).not.toBe(int8GemmKey(variant));
+    // Two results stored between barriers: half the barriers, twice the regions.
+    const twoTiling = { ...DEFAULT_SUBGROUP_MATRIX_TILING, resultsPerBarrier: 2 } as const;
+    const two = { ...variant, inner: { ...variant.inner, tiling: twoTiling } } as Int8GemmVariant;
+    expect(int8GemmWgsl(two).match(/workgroupBarrier\(\);/g)).toHaveLength(6);
+    expect(int8GemmWorkgroupBytes(two)).toBe(40960 + 2 * 8 * 1024);
+    // Each result multiplied just before its store: the same multiplies, in another order.
+    const eachTiling = { ...DEFAULT_SUBGROUP_MATRIX_TILING, multiply: 'each' } as const;
+    const eachCode = int8GemmWgsl({ ...variant, inner: { ...variant.inner, tiling: eachTiling } } as Int8GemmVariant);
+    const firstLines = (text: string) => text.split('\n').filter((line) => /subgroupMatrix(Multiply|Store)/.test(line));
+    expect(
+      firstLines(code)
+        .slice(0, 2)
+        .map((line) => line.includes('Multiply')),
+    ).toEqual([true, true]);
+    expect(
+      firstLines(eachCode)
+        .slice(0, 3)
+        .map((line) => line.includes('Multiply')),
+    ).toEqual([true, false, true]);
+    expect(subgroupMatrixTilingProblem({ ...DEFAULT_SUBGROUP_MATRIX_TILING, resultStride: 0 })).toMatch(/resultStride/);
   });
 });
 
@@ -87,13 +122,30 @@ describe('int8 GEMM on subgroup matrices, builtins emulated (WebGPU)', () => {
 
   const block = { ...tiling, scaling: 'block' } as const;
   const cases = [
-    { type: 'Q8_0', matrix: H100_I8, columns: 96, bias: true, tiling },
-    { type: 'Q4_K', matrix: { ...H100_I8, N: 8 }, columns: 512, bias: false, tiling },
-    { type: 'Q8_0', matrix: H100_I8, columns: 96, bias: false, tiling: { ...block, stepBlocks: 1 } },
-    { type: 'Q4_K', matrix: H100_I8, columns: 512, bias: true, tiling: block },
+    { type: 'Q8_0', matrix: H100_I8, columns: 96, bias: true, tiling: { ...tiling, multiply: 'each' } },
+    {
+      type: 'Q4_K',
+      matrix: { ...H100_I8, N: 8 },
+      columns: 512,
+      bias: false,
+      tiling: { ...tiling, conversion: 'mantissa', resultsPerBarrier: 2 },
+    },
+    { type: 'Q8_0', matrix: H100_I8, columns: 96, bias: false, tiling: { ...block, stepBlocks: 1, resultStride: 20 } },
+    {
+      type: 'Q4_K',
+      matrix: { ...H100_I8, N: 8 },
+      columns: 512,
+      bias: true,
+      tiling: { ...block, resultLayout: 'column', resultStride: 20 },
+    },
   ] as const;
   for (const { type, matrix, columns, bias: withBias, tiling } of cases) {
-    const scaling = `${tiling.scaling ?? 'pair'} scaling, ${32 * (('stepBlocks' in tiling ? tiling.stepBlocks : 2) ?? 2)} columns a step`;
+    const knobs = Object.entries(tiling)
+      .filter(([name]) =>
+        ['stepBlocks', 'resultsPerBarrier', 'resultLayout', 'resultStride', 'conversion', 'multiply'].includes(name),
+      )
+      .map(([name, value]) => `${name} ${String(value)}`);
+    const scaling = [`${tiling.scaling ?? 'pair'} scaling`, ...knobs].join(', ');
     it(`${type}, ${matrix.M}×${matrix.N}×${matrix.K} matrices, ${scaling}, ${rows} rows × ${out} outputs × ${columns}`, async (context) => {
       const backend = gpu(context);
       let bytes: Uint8Array;

@@ -6,11 +6,16 @@
 // weights come from their block format (`int8-weight-blocks.ts`), loads past the edges are zeros, and since each
 // block of 32 columns has its own scales while result elements are opaque, each block's i32 result matrices are
 // stored to workgroup memory (regions of the subgroup's own) and each invocation scales its elements (row
-// `lane / N + e · size / N`, column `lane % N`) into f32 accumulators. Workgroup memory written by a subgroup's store
-// is read by other invocations of that subgroup, so a workgroup barrier stands between them: per result matrix
-// (`scaling: 'pair'`, two alternating regions) or once per block (`scaling: 'block'`, a region per result matrix).
+// `lane / N + e · size / N`, column `lane % N` when stored row-major, the transpose when column-major) into f32
+// accumulators. Workgroup memory written by a subgroup's store is read by other invocations of that subgroup, so a
+// workgroup barrier stands between them: per result matrix (`scaling: 'pair'`, two alternating regions) or once per
+// block (`scaling: 'block'`, a region per result matrix).
 import type { Int8SubgroupMatrix } from '../../../device/subgroup-matrix.js';
 import type { SubgroupMatrixGemmTiling } from './int8-gemm-shader.js';
+
+/** The bits of 1.5 · 2²³ as an i32, and that float: `bitcast<f32>(s + bits) - value` is `s` for |s| < 2²². */
+const MANTISSA_BITS = 0x4b400000;
+const MANTISSA_VALUE = '12582912.0';
 
 /** Blocks of 32 columns staged per step (2 unless the tiling says 1). */
 function stepBlocks(tiling: SubgroupMatrixGemmTiling): number {
@@ -39,9 +44,25 @@ export function subgroupMatrixGemmTile(
   };
 }
 
-/** i32 result regions per subgroup: two alternating (`pair`), or one per result matrix and block of a step (`block`). */
+/** Results a subgroup stores between two barriers with `pair` scaling (`resultsPerBarrier`, 1 when absent). */
+function resultsPerBarrier(tiling: SubgroupMatrixGemmTiling): number {
+  return Math.min(tiling.resultsPerBarrier ?? 1, tiling.matrixRows * tiling.matrixCols);
+}
+
+/**
+ * i32 result regions per subgroup: two alternating sets of `resultsPerBarrier` (`pair`), or one per result matrix
+ * and block of a step (`block`).
+ */
 function regionsPerSubgroup(tiling: SubgroupMatrixGemmTiling): number {
-  return tiling.scaling === 'block' ? tiling.matrixRows * tiling.matrixCols * stepBlocks(tiling) : 2;
+  return tiling.scaling === 'block'
+    ? tiling.matrixRows * tiling.matrixCols * stepBlocks(tiling)
+    : 2 * resultsPerBarrier(tiling);
+}
+
+/** i32 words between the rows (or columns) of a stored result matrix (`N` or `M` unless the tiling widens it). */
+function resultStride(matrix: Int8SubgroupMatrix, tiling: SubgroupMatrixGemmTiling): number {
+  const line = tiling.resultLayout === 'column' ? matrix.M : matrix.N;
+  return Math.max(tiling.resultStride ?? line, line);
 }
 
 /** Bytes of workgroup memory: staged rows, scale pairs of a step's blocks, and the result regions of every subgroup. */
@@ -49,7 +70,8 @@ export function subgroupMatrixGemmWorkgroupBytes(matrix: Int8SubgroupMatrix, til
   const tile = subgroupMatrixGemmTile(matrix, tiling);
   const subgroups = tiling.subgroupRows * tiling.subgroupCols;
   const staged = (tile.rows + tile.out) * (strideWords(tiling) * 4 + stepBlocks(tiling) * 8);
-  return staged + regionsPerSubgroup(tiling) * subgroups * matrix.M * matrix.N * 4;
+  const lines = tiling.resultLayout === 'column' ? matrix.N : matrix.M;
+  return staged + regionsPerSubgroup(tiling) * subgroups * lines * resultStride(matrix, tiling) * 4;
 }
 
 /**
@@ -69,11 +91,18 @@ export function subgroupMatrixGemmBody(
   const invocations = tile.invocations;
   const subgroups = tiling.subgroupRows * tiling.subgroupCols;
   const elements = (M * N) / subgroupSize;
-  const rowsPerPass = subgroupSize / N;
   const blocks = stepBlocks(tiling);
   const stride = strideWords(tiling);
   const vectors = blocks * 2;
-  if (32 % K !== 0 || K % 4 !== 0 || subgroupSize % N !== 0 || !Number.isInteger(elements)) {
+  // A stored result: M rows (or N columns) of `lineWords` words.
+  const lineWords = resultStride(matrix, tiling);
+  const resultWords = (tiling.resultLayout === 'column' ? N : M) * lineWords;
+  if (
+    32 % K !== 0 ||
+    K % 4 !== 0 ||
+    subgroupSize % (tiling.resultLayout === 'column' ? M : N) !== 0 ||
+    !Number.isInteger(elements)
+  ) {
     throw new Error(`int8 GEMM: unsupported subgroup matrix ${JSON.stringify(matrix)}`);
   }
   const pairs: [number, number][] = [];
@@ -137,34 +166,58 @@ export function subgroupMatrixGemmBody(
         `      let right${kk}_${j} = subgroupMatrixLoad<Right, col_major>(&tileB, (subgroupCol * ${tiling.matrixCols * N}u + ${j * N}u) * ${stride}u + ${offset}, ${stride}u);`,
       );
     }
-    for (const [i, j] of pairs) {
-      const start = kk === 0 ? 'Result()' : `product${i}_${j}`;
-      const binding = kk === 0 ? 'var' : '';
-      block.push(
-        `      ${binding ? `${binding} ` : ''}product${i}_${j} = subgroupMatrixMultiplyAccumulate(left${kk}_${i}, right${kk}_${j}, ${start});`,
-      );
-    }
   }
+  // The multiplies of result (i, j): all of a block's before its first store (`multiply: 'together'`), or each just
+  // before its own store (`each`: one result's registers live at a time).
+  const multiplies = (i: number, j: number) =>
+    Array.from({ length: 32 / K }, (_, step) => {
+      const kk = step * K;
+      const start = kk === 0 ? 'Result()' : `product${i}_${j}`;
+      return `      ${kk === 0 ? 'var ' : ''}product${i}_${j} = subgroupMatrixMultiplyAccumulate(left${kk}_${i}, right${kk}_${j}, ${start});`;
+    });
+  const each = tiling.multiply === 'each';
+  if (!each) for (const [i, j] of pairs) block.push(...multiplies(i, j));
+  // Element e of a lane: row-major results hold a row's N words together, column-major a column's M words.
+  const byColumn = tiling.resultLayout === 'column';
+  const run = byColumn ? M : N;
+  const perPass = subgroupSize / run;
+  const rowOf = (e: number) => (byColumn ? `lane % ${M}u` : `lane / ${N}u + ${e * perPass}u`);
+  const columnOf = (e: number) => (byColumn ? `lane / ${M}u + ${e * perPass}u` : `lane % ${N}u`);
+  // Scales read per block: a row's once per result row i (and per element when rows vary along the elements), a
+  // column's once per result column j (and per element when columns do).
+  const rowScale = (e: number) => (byColumn ? 0 : e);
+  const columnScale = (e: number) => (byColumn ? e : 0);
+  const rowElements = byColumn ? 1 : elements;
+  const columnElements = byColumn ? elements : 1;
   const scaleRow = (i: number, e: number) =>
-    `bi * ${tile.rows}u + subgroupRow * ${tiling.matrixRows * M}u + ${i * M}u + lane / ${N}u + ${e * rowsPerPass}u`;
-  const scaleCol = (j: number) =>
-    `bi * ${tile.out}u + subgroupCol * ${tiling.matrixCols * N}u + ${j * N}u + lane % ${N}u`;
+    `bi * ${tile.rows}u + subgroupRow * ${tiling.matrixRows * M}u + ${i * M}u + ${rowOf(e)}`;
+  const scaleCol = (j: number, e: number) =>
+    `bi * ${tile.out}u + subgroupCol * ${tiling.matrixCols * N}u + ${j * N}u + ${columnOf(e)}`;
   // `acc += s · d_a · d_w (− d_a Σq_a · m_w)` for element e of result (i, j), read from `region`.
   const scaled = (i: number, j: number, e: number, region: string) => {
-    const value = `f32(scratch[${region} + lane + ${e * subgroupSize}u])`;
-    const [sa, sb] = [`sa${i}_${e}`, `sb${j}`];
+    const word = `scratch[${region} + laneWord + ${e * perPass * lineWords}u]`;
+    const value =
+      tiling.conversion === 'mantissa'
+        ? `(bitcast<f32>(${word} + ${MANTISSA_BITS}i) - ${MANTISSA_VALUE})`
+        : `f32(${word})`;
+    const [sa, sb] = [`sa${i}_${rowScale(e)}`, `sb${j}_${columnScale(e)}`];
     const term = minimum ? `${value} * (${sa}.x * ${sb}.x) - ${sa}.y * ${sb}.y` : `${value} * (${sa}.x * ${sb}.x)`;
     return `      acc${i}_${j}_${e} += ${term};`;
   };
-  // The scales are read once per block: a column's per result column j, a row's per result row i and element e.
-  for (let j = 0; j < tiling.matrixCols; j++) block.push(`      let sb${j} = scaleB[${scaleCol(j)}];`);
+  for (let j = 0; j < tiling.matrixCols; j++) {
+    for (let e = 0; e < columnElements; e++) block.push(`      let sb${j}_${e} = scaleB[${scaleCol(j, e)}];`);
+  }
   const rowScales = (i: number) =>
-    Array.from({ length: elements }, (_, e) => `      let sa${i}_${e} = scaleA[${scaleRow(i, e)}];`);
+    Array.from({ length: rowElements }, (_, e) => `      let sa${i}_${e} = scaleA[${scaleRow(i, e)}];`);
+  const storeResult = (region: string, i: number, j: number) =>
+    `      subgroupMatrixStore<${byColumn ? 'col' : 'row'}_major>(&scratch, ${region}, product${i}_${j}, ${lineWords}u);`;
   if (tiling.scaling === 'block') {
     // Every result of the block to its own region, then one barrier.
-    const region = (pair: number) => `((bi * ${subgroups}u + subgroup) * ${pairs.length}u + ${pair}u) * ${M * N}u`;
+    const region = (pair: number) =>
+      `((bi * ${subgroups}u + subgroup) * ${pairs.length}u + ${pair}u) * ${resultWords}u`;
     pairs.forEach(([i, j], pair) => {
-      block.push(`      subgroupMatrixStore<row_major>(&scratch, ${region(pair)}, product${i}_${j}, ${N}u);`);
+      if (each) block.push(...multiplies(i, j));
+      block.push(storeResult(region(pair), i, j));
     });
     block.push('      workgroupBarrier();');
     for (let i = 0; i < tiling.matrixRows; i++) block.push(...rowScales(i));
@@ -172,14 +225,31 @@ export function subgroupMatrixGemmBody(
       for (let e = 0; e < elements; e++) block.push(scaled(i, j, e, region(pair)));
     });
   } else {
-    // One result at a time into two alternating regions, a barrier each.
-    pairs.forEach(([i, j], pair) => {
-      if (j === 0) block.push(...rowScales(i));
-      const region = `(${pair % 2}u * ${subgroups}u + subgroup) * ${M * N}u`;
-      block.push(`      subgroupMatrixStore<row_major>(&scratch, ${region}, product${i}_${j}, ${N}u);`);
+    // `resultsPerBarrier` results at a time into one of two alternating sets of regions, a barrier each set: a set is
+    // written again only after the next barrier, which every invocation reaches after scaling from it.
+    // With an odd number of sets per block, the set alternates with the block too.
+    const perBarrier = resultsPerBarrier(tiling);
+    const groups = Math.ceil(pairs.length / perBarrier);
+    const loaded = new Set<number>();
+    for (let first = 0; first < pairs.length; first += perBarrier) {
+      const group = pairs.slice(first, first + perBarrier);
+      const index = first / perBarrier;
+      const set = groups % 2 === 0 ? `${index % 2}u` : `((bi + ${index}u) % 2u)`;
+      const region = (member: number) =>
+        `((${set} * ${perBarrier}u + ${member}u) * ${subgroups}u + subgroup) * ${resultWords}u`;
+      group.forEach(([i, j], member) => {
+        if (!loaded.has(i)) {
+          loaded.add(i);
+          block.push(...rowScales(i));
+        }
+        if (each) block.push(...multiplies(i, j));
+        block.push(storeResult(region(member), i, j));
+      });
       block.push('      workgroupBarrier();');
-      for (let e = 0; e < elements; e++) block.push(scaled(i, j, e, region));
-    });
+      group.forEach(([i, j], member) => {
+        for (let e = 0; e < elements; e++) block.push(scaled(i, j, e, region(member)));
+      });
+    }
   }
 
   const accumulators = pairs
@@ -189,8 +259,7 @@ export function subgroupMatrixGemmBody(
     .flatMap(([i, j]) =>
       Array.from(
         { length: elements },
-        (_, e) =>
-          `  store(row0 + ${i * M}u + lane / ${N}u + ${e * rowsPerPass}u, col0 + ${j * N}u + lane % ${N}u, acc${i}_${j}_${e});`,
+        (_, e) => `  store(row0 + ${i * M}u + ${rowOf(e)}, col0 + ${j * N}u + ${columnOf(e)}, acc${i}_${j}_${e});`,
       ),
     )
     .join('\n');
@@ -210,7 +279,7 @@ var<workgroup> tileB: array<i32, ${tile.out * stride}>;
 var<workgroup> scaleA: array<vec2<f32>, ${blocks * tile.rows}>;
 var<workgroup> scaleB: array<vec2<f32>, ${blocks * tile.out}>;
 // ${M} × ${N} i32 results: ${regionsPerSubgroup(tiling)} regions per subgroup.
-var<workgroup> scratch: array<i32, ${regionsPerSubgroup(tiling) * subgroups * M * N}>;
+var<workgroup> scratch: array<i32, ${regionsPerSubgroup(tiling) * subgroups * resultWords}>;
 
 @compute @workgroup_size(${invocations})
 fn main(@builtin(workgroup_id) group: vec3u, @builtin(subgroup_id) subgroup: u32,
@@ -221,6 +290,8 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(subgroup_id) subgroup: u32
   let tileCol = group.x * ${tile.out}u;
   let row0 = tileRow + subgroupRow * ${tiling.matrixRows * M}u;
   let col0 = tileCol + subgroupCol * ${tiling.matrixCols * N}u;
+  // The word of a stored result this invocation scales first (its element 0).
+  let laneWord = (lane / ${tiling.resultLayout === 'column' ? M : N}u) * ${lineWords}u + lane % ${tiling.resultLayout === 'column' ? M : N}u;
 ${accumulators}
 ${registers.join('\n')}
   let steps = (params.columns + ${stepColumns(tiling) - 1}u) / ${stepColumns(tiling)}u;

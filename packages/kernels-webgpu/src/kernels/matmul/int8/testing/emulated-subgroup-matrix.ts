@@ -7,7 +7,7 @@ import type { Int8SubgroupMatrix } from '../../../../device/subgroup-matrix.js';
  *
  * A left or right matrix becomes its `(offset, stride)` in the staged tile; a product of one multiply from zero
  * (`K` = 32: one per block) becomes both pairs; the store computes the `M × N` i32 dot products of the staged words
- * (left row-major, right column-major, 4 int8 per word) and writes them row-major at the store's offset and stride,
+ * (left row-major, right column-major, 4 int8 per word) and writes them in the store's layout at its offset and stride,
  * each lane taking every `subgroupSize`-th element. Subgroups become `local / subgroupSize` (the emulation needs no
  * real subgroups: lanes only meet through workgroup memory and barriers). Throws when a builtin is left over.
  */
@@ -26,8 +26,9 @@ export function emulateSubgroupMatrices(code: string, matrix: Int8SubgroupMatrix
     )
     .replace(/subgroupMatrixMultiplyAccumulate\((\w+), (\w+), Result\(\)\)/g, 'vec4<u32>($1, $2)')
     .replace(
-      /subgroupMatrixStore<row_major>\(&scratch, ([^;]*), (\w+), (\d+u)\);/g,
-      'emulated_store($1, $2, $3, lane);',
+      /subgroupMatrixStore<(row|col)_major>\(&scratch, ([^;]*), (\w+), (\d+u)\);/g,
+      (_, layout: string, offset: string, product: string, stride: string) =>
+        `emulated_store(${offset}, ${product}, ${stride}, lane, ${layout === 'col'});`,
     )
     .replace(
       /@builtin\(subgroup_id\) subgroup: u32,\s*@builtin\(subgroup_invocation_id\) lane: u32, @builtin\(local_invocation_index\) local: u32\) \{/,
@@ -37,7 +38,7 @@ export function emulateSubgroupMatrices(code: string, matrix: Int8SubgroupMatrix
     throw new Error('the emulation left a subgroup-matrix construct in the kernel');
   }
   return `${text}
-fn emulated_store(offset: u32, product: vec4<u32>, stride: u32, lane: u32) {
+fn emulated_store(offset: u32, product: vec4<u32>, stride: u32, lane: u32, columnMajor: bool) {
   for (var index = lane; index < ${M * N}u; index += ${subgroupSize}u) {
     let row = index / ${N}u;
     let column = index % ${N}u;
@@ -46,7 +47,7 @@ fn emulated_store(offset: u32, product: vec4<u32>, stride: u32, lane: u32) {
       sum += dot4I8Packed(bitcast<u32>(tileA[product.x + row * product.y + word]),
         bitcast<u32>(tileB[product.z + column * product.w + word]));
     }
-    scratch[offset + row * stride + column] = sum;
+    scratch[offset + select(row * stride + column, column * stride + row, columnMajor)] = sum;
   }
 }
 `;
