@@ -14,7 +14,7 @@
 #
 # Everything also goes to $OUT/owed.txt (serve-bench's to $OUT/serve.txt).
 #
-#   [OWED_PART=kernels|serve] [OWED_PEER=0] bash .device-pack/owed.sh [SECONDS per serving point, default 12]
+#   [OWED_PART=kernels|serve] [OWED_PEER=0] [OWED_PROFILE=0: no batch profile] bash .device-pack/owed.sh [SECONDS per serving point, default 12]
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$here/preamble.sh" owed.txt
@@ -27,33 +27,35 @@ model="$files/llama-3.2-1b-Q4_K_M.gguf"
 best_tiling() { sed -n 's/^BEST_INT8_TILING //p' "$1" | tail -1; }
 if [ "$part" = kernels ]; then
   stamp "int8 GEMM at 512 rows: the default tiling, its results stored and converted other ways (quantize + GEMM)"
-  BENCH_BUDGET_SECONDS=45 timeout 65 node "$here/matvec-bench.mjs" --int8 2>&1 | grep -v Warning | tee "$out/gemm-512.txt"
+  BENCH_BUDGET_SECONDS=40 timeout 60 node "$here/matvec-bench.mjs" --int8 2>&1 | grep -v Warning | tee "$out/gemm-512.txt"
   prefill_tiling=$(best_tiling "$out/gemm-512.txt")
   stamp "pp512, 1B Q4_K_M: the default int8 GEMM tiling, then ${prefill_tiling:-the default again}"
-  timeout 35 node "$here/gpu-bench.mjs" --models llama-3.2-1b --types Q4_K_M -p 512 -n 0 -r 2 --dir "$files" --keep \
+  timeout 30 node "$here/gpu-bench.mjs" --models llama-3.2-1b --types Q4_K_M -p 512 -n 0 -r 2 --dir "$files" --keep \
     2>&1 | grep -v Warning | grep "pp run"
-  timeout 35 node "$here/gpu-bench.mjs" --models llama-3.2-1b --types Q4_K_M -p 512 -n 0 -r 2 --dir "$files" --keep \
+  timeout 30 node "$here/gpu-bench.mjs" --models llama-3.2-1b --types Q4_K_M -p 512 -n 0 -r 2 --dir "$files" --keep \
     ${prefill_tiling:+--int8-tiling "$prefill_tiling"} 2>&1 | grep -v Warning | grep "pp run"
   stamp "the 20-row batched products on 8-bit inputs against the CPU (conformance, int8 GEMM for Q4_K and Q8_0)"
-  timeout 45 node "$here/conformance-run.mjs" --int8-batch 16 --int8-gemm -t "batched matmul" 2>&1 | grep -v Warning |
+  timeout 40 node "$here/conformance-run.mjs" --int8-batch 16 --int8-gemm -t "batched matmul" 2>&1 | grep -v Warning |
     tail -6
   stamp "int8 GEMM tilings at 32 rows (quantize + GEMM)"
-  INT8_ROWS=32 BENCH_BUDGET_SECONDS=25 timeout 45 node "$here/matvec-bench.mjs" --int8 2>&1 | grep -v Warning |
+  INT8_ROWS=32 BENCH_BUDGET_SECONDS=22 timeout 40 node "$here/matvec-bench.mjs" --int8 2>&1 | grep -v Warning |
     tee "$out/gemm-32.txt"
   batch_tiling=$(best_tiling "$out/gemm-32.txt")
   for gemm in off "${batch_tiling:-on}"; do
     stamp "engine steps, 1B Q4_K_M, 8-bit products from 16 rows, int8 GEMM $gemm"
-    timeout 60 node "$here/batch-bench.mjs" --model llama-3.2-1b --type Q4_K_M --dir "$files" --sequences 1,16,32 \
+    timeout 55 node "$here/batch-bench.mjs" --model llama-3.2-1b --type Q4_K_M --dir "$files" --sequences 1,16,32 \
       --tokens 32 --int8-batch 16 --int8-gemm "$gemm" 2>&1 | grep -v Warning
   done
   stamp "single-sequence decode, tg128 (the 10× of issue #12 is against it); then with one key split (no combine pass)"
   for target in "" 1; do
-    timeout 40 node "$here/gpu-bench.mjs" --models llama-3.2-1b --types Q4_K_M -p 0 -n 128 -r 2 --dir "$files" --keep \
+    timeout 35 node "$here/gpu-bench.mjs" --models llama-3.2-1b --types Q4_K_M -p 0 -n 128 -r 2 --dir "$files" --keep \
       --cache-type f16 ${target:+--attention-workgroups "$target"} 2>&1 | grep -v Warning | grep "tg run"
   done
-  stamp "where a 32-sequence step goes, int8 GEMM ${batch_tiling:-on}"
-  timeout 45 node "$here/batch-profile.mjs" --model llama-3.2-1b --type Q4_K_M --dir "$files" --sequences 32 \
-    --tokens 24 --top 10 --int8-batch 16 --int8-gemm "${batch_tiling:-on}" 2>&1 | grep -v Warning
+  if [ "${OWED_PROFILE:-1}" = 1 ]; then
+    stamp "where a 32-sequence step goes, int8 GEMM ${batch_tiling:-on}"
+    timeout 45 node "$here/batch-profile.mjs" --model llama-3.2-1b --type Q4_K_M --dir "$files" --sequences 32 \
+      --tokens 24 --top 10 --int8-batch 16 --int8-gemm "${batch_tiling:-on}" 2>&1 | grep -v Warning
+  fi
   stamp done
   exit 0
 fi
