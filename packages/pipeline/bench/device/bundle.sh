@@ -5,7 +5,9 @@
 #   bash packages/pipeline/bench/device/bundle.sh
 #   device run, carry [".device-pack"]:  bash .device-pack/final.sh [MODEL:TYPE,…] [REPETITIONS]
 #   (then, on the same warm machine: bash .device-pack/serve-bench.sh; bash .device-pack/diagnose.sh for profiles;
-#   bash .device-pack/owed.sh for the runs main still owes: the batched step's int8 GEMM, serving beside llama-server)
+#   bash .device-pack/owed.sh for the runs main still owes: the int8 GEMM's tilings at 512 and 32 rows with their
+#   pp512 and batched-step A/B runs, tg128 with one key split; then OWED_PART=serve bash .device-pack/owed.sh for serving
+#   beside llama-server, OWED_PEER=0 for strata alone)
 #   the WebGPU op-conformance suite, no vitest (packages/kernels-webgpu/bench/conformance-run.ts; -t REGEX, --unsafe):
 #   device run, carry [".device-pack"]:  source .device-pack/setup.sh && node .device-pack/conformance-run.mjs
 set -euo pipefail
