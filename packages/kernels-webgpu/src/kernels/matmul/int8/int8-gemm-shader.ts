@@ -166,9 +166,9 @@ export function int8GemmKey(variant: Int8GemmVariant): string {
   const { M, N, K, subgroupSize } = inner.matrix;
   const { subgroupRows, subgroupCols, matrixRows, matrixCols } = inner.tiling;
   const shape = `${subgroupRows}x${subgroupCols}/${matrixRows}x${matrixCols}`;
-  const { scaling = 'pair', resultLayout = 'row', resultStride = 0, conversion = 'integer' } = inner.tiling;
-  const barrier = inner.tiling.resultsPerBarrier ?? 1;
-  const result = `${resultLayout}${resultStride}/${conversion}/${inner.tiling.multiply ?? 'together'}/b${barrier}`;
+  const { scaling = 'pair', resultsPerBarrier = 1, resultLayout = 'row', resultStride = 0 } = inner.tiling;
+  const { conversion = 'integer', multiply = 'together' } = inner.tiling;
+  const result = `${resultLayout}${resultStride}/${conversion}/${multiply}/b${resultsPerBarrier}`;
   return `${base}:sgmatrix:${M}x${N}x${K}/sg${subgroupSize}:t=${shape}/k${stepColumns(inner.tiling)}/${scaling}/${result}`;
 }
 

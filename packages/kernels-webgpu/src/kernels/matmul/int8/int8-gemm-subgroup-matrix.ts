@@ -59,10 +59,17 @@ function regionsPerSubgroup(tiling: SubgroupMatrixGemmTiling): number {
     : 2 * resultsPerBarrier(tiling);
 }
 
-/** i32 words between the rows (or columns) of a stored result matrix (`N` or `M` unless the tiling widens it). */
-function resultStride(matrix: Int8SubgroupMatrix, tiling: SubgroupMatrixGemmTiling): number {
-  const line = tiling.resultLayout === 'column' ? matrix.M : matrix.N;
-  return Math.max(tiling.resultStride ?? line, line);
+/**
+ * How a result matrix lies in workgroup memory: `lines` rows (row-major) or columns (`byColumn`) of `run` elements,
+ * `lineWords` i32 words apart (`run` unless the tiling's `resultStride` widens it).
+ */
+function resultGeometry(
+  matrix: Int8SubgroupMatrix,
+  tiling: SubgroupMatrixGemmTiling,
+): { byColumn: boolean; run: number; lines: number; lineWords: number } {
+  const byColumn = tiling.resultLayout === 'column';
+  const run = byColumn ? matrix.M : matrix.N;
+  return { byColumn, run, lines: byColumn ? matrix.N : matrix.M, lineWords: Math.max(tiling.resultStride ?? run, run) };
 }
 
 /** Bytes of workgroup memory: staged rows, scale pairs of a step's blocks, and the result regions of every subgroup. */
@@ -70,8 +77,8 @@ export function subgroupMatrixGemmWorkgroupBytes(matrix: Int8SubgroupMatrix, til
   const tile = subgroupMatrixGemmTile(matrix, tiling);
   const subgroups = tiling.subgroupRows * tiling.subgroupCols;
   const staged = (tile.rows + tile.out) * (strideWords(tiling) * 4 + stepBlocks(tiling) * 8);
-  const lines = tiling.resultLayout === 'column' ? matrix.N : matrix.M;
-  return staged + regionsPerSubgroup(tiling) * subgroups * lines * resultStride(matrix, tiling) * 4;
+  const { lines, lineWords } = resultGeometry(matrix, tiling);
+  return staged + regionsPerSubgroup(tiling) * subgroups * lines * lineWords * 4;
 }
 
 /**
@@ -94,15 +101,10 @@ export function subgroupMatrixGemmBody(
   const blocks = stepBlocks(tiling);
   const stride = strideWords(tiling);
   const vectors = blocks * 2;
-  // A stored result: M rows (or N columns) of `lineWords` words.
-  const lineWords = resultStride(matrix, tiling);
-  const resultWords = (tiling.resultLayout === 'column' ? N : M) * lineWords;
-  if (
-    32 % K !== 0 ||
-    K % 4 !== 0 ||
-    subgroupSize % (tiling.resultLayout === 'column' ? M : N) !== 0 ||
-    !Number.isInteger(elements)
-  ) {
+  // A stored result: M rows of N elements (or N columns of M), `lineWords` words apart.
+  const { byColumn, run, lines, lineWords } = resultGeometry(matrix, tiling);
+  const resultWords = lines * lineWords;
+  if (32 % K !== 0 || K % 4 !== 0 || subgroupSize % run !== 0 || !Number.isInteger(elements)) {
     throw new Error(`int8 GEMM: unsupported subgroup matrix ${JSON.stringify(matrix)}`);
   }
   const pairs: [number, number][] = [];
@@ -178,8 +180,6 @@ export function subgroupMatrixGemmBody(
   const each = tiling.multiply === 'each';
   if (!each) for (const [i, j] of pairs) block.push(...multiplies(i, j));
   // Element e of a lane: row-major results hold a row's N words together, column-major a column's M words.
-  const byColumn = tiling.resultLayout === 'column';
-  const run = byColumn ? M : N;
   const perPass = subgroupSize / run;
   const rowOf = (e: number) => (byColumn ? `lane % ${M}u` : `lane / ${N}u + ${e * perPass}u`);
   const columnOf = (e: number) => (byColumn ? `lane / ${M}u + ${e * perPass}u` : `lane % ${N}u`);
@@ -291,7 +291,7 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(subgroup_id) subgroup: u32
   let row0 = tileRow + subgroupRow * ${tiling.matrixRows * M}u;
   let col0 = tileCol + subgroupCol * ${tiling.matrixCols * N}u;
   // The word of a stored result this invocation scales first (its element 0).
-  let laneWord = (lane / ${tiling.resultLayout === 'column' ? M : N}u) * ${lineWords}u + lane % ${tiling.resultLayout === 'column' ? M : N}u;
+  let laneWord = (lane / ${run}u) * ${lineWords}u + lane % ${run}u;
 ${accumulators}
 ${registers.join('\n')}
   let steps = (params.columns + ${stepColumns(tiling) - 1}u) / ${stepColumns(tiling)}u;
