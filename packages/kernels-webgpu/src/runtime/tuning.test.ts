@@ -98,6 +98,11 @@ describe('WebGPU kernel tuning', () => {
       { ...block, subgroupCols: 2.5 },
       { ...block, stepBlocks: 3 },
       { ...block, scaling: 'row' },
+      { ...block, resultsPerBarrier: 0 },
+      { ...block, resultLayout: 'diagonal' },
+      { ...block, resultStride: 65 },
+      { ...block, conversion: 'float' },
+      { ...block, multiply: 'later' },
     ]) {
       const tiling = bad as unknown as WebGpuTuning['int8GemmTiling'];
       expect(errorCode(() => resolveTuning({ int8GemmTiling: tiling }))).toBe('INVALID_CONFIG');
